@@ -1,0 +1,92 @@
+// Owns the error classes. Each class's `name` is the error string that Step Functions sees,
+// so Retry/Catch in infra and the CLI's exit codes match on these exact names.
+
+export const ErrorNames = {
+  InvalidInput: 'InvalidInput',
+  ConfigInvalid: 'ConfigInvalid',
+  UnknownEnvironment: 'UnknownEnvironment',
+  ActionRefused: 'ActionRefused',
+  BuildAlreadyRecorded: 'BuildAlreadyRecorded',
+  EnvironmentLocked: 'EnvironmentLocked',
+  StateRecordInvalid: 'StateRecordInvalid',
+  RestorePointMissing: 'RestorePointMissing',
+  DatabaseNotFound: 'DatabaseNotFound',
+  DatabaseErrorState: 'DatabaseErrorState',
+  DatabaseActionFailed: 'DatabaseActionFailed',
+  KubernetesAccessDenied: 'KubernetesAccessDenied',
+  KubernetesError: 'KubernetesError',
+  WaitTimedOut: 'WaitTimedOut',
+  TransientAwsError: 'TransientAwsError',
+  ConditionalWriteConflict: 'ConditionalWriteConflict',
+} as const;
+export type ErrorName = (typeof ErrorNames)[keyof typeof ErrorNames];
+
+/** Errors that a Retry may repeat: throttling, network hiccups, a racing conditional write. */
+export const RETRYABLE_ERRORS: readonly ErrorName[] = [
+  ErrorNames.TransientAwsError,
+  ErrorNames.ConditionalWriteConflict,
+  ErrorNames.KubernetesError,
+];
+
+/** A refusal changes nothing and is not a failure of the environment: CLI exit code 2. */
+export const REFUSAL_ERRORS: readonly ErrorName[] = [
+  ErrorNames.ActionRefused,
+  ErrorNames.BuildAlreadyRecorded,
+  ErrorNames.EnvironmentLocked,
+];
+
+/** Bad input or configuration: CLI exit code 64. */
+export const USAGE_ERRORS: readonly ErrorName[] = [
+  ErrorNames.InvalidInput,
+  ErrorNames.ConfigInvalid,
+  ErrorNames.UnknownEnvironment,
+];
+
+export class CimError extends Error {
+  constructor(name: ErrorName, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = name;
+  }
+}
+
+export const invalidInput = (message: string) => new CimError(ErrorNames.InvalidInput, message);
+
+/** Reads an error name from anything thrown (SDK errors, ApiException, ours). */
+export function errorName(err: unknown): string {
+  if (err && typeof err === 'object' && 'name' in err && typeof err.name === 'string') return err.name;
+  return 'Error';
+}
+
+export function errorMessage(err: unknown): string {
+  if (err instanceof Error) return err.message;
+  return String(err);
+}
+
+const TRANSIENT_AWS = new Set([
+  'ThrottlingException',
+  'Throttling',
+  'TooManyRequestsException',
+  'RequestLimitExceeded',
+  'SlowDown',
+  'ServiceUnavailable',
+  'InternalError',
+  'InternalFailure',
+  'RequestTimeout',
+  'TimeoutError',
+  'ECONNRESET',
+  'ECONNREFUSED',
+  'ETIMEDOUT',
+]);
+
+/** Wraps an AWS SDK error so that only transient ones become retryable. */
+export function wrapAwsError(err: unknown, what: string): Error {
+  if (err instanceof CimError) return err;
+  const name = errorName(err);
+  const code = (err as { code?: string })?.code;
+  if (TRANSIENT_AWS.has(name) || (code && TRANSIENT_AWS.has(code))) {
+    return new CimError(ErrorNames.TransientAwsError, `${what}: ${name}: ${errorMessage(err)}`, {
+      cause: err,
+    });
+  }
+  return err instanceof Error ? err : new Error(`${what}: ${String(err)}`);
+}

@@ -1,0 +1,173 @@
+// Owns Kubernetes access: reading a deployment's replicas and availability, scaling it
+// through the scale subresource, and building an API client from a kubeconfig or from
+// EKS (DescribeCluster + a presigned STS GetCallerIdentity token).
+
+import { Sha256 } from '@aws-crypto/sha256-js';
+import { DescribeClusterCommand, EKSClient } from '@aws-sdk/client-eks';
+import { fromNodeProviderChain } from '@aws-sdk/credential-providers';
+import { AppsV1Api, KubeConfig, type V1Deployment } from '@kubernetes/client-node';
+import { HttpRequest } from '@smithy/protocol-http';
+import { SignatureV4 } from '@smithy/signature-v4';
+import { CimError, ErrorNames, errorMessage } from './errors.ts';
+
+export interface DeploymentStatus {
+  exists: boolean;
+  replicas: number;
+  readyReplicas: number;
+  availableReplicas: number;
+  updatedReplicas: number;
+  /** The controller has seen the latest spec (status.observedGeneration >= metadata.generation). */
+  observed: boolean;
+  availableCondition: { status: string; reason: string | null } | null;
+}
+
+export interface KubeGateway {
+  readDeployment(namespace: string, name: string): Promise<DeploymentStatus>;
+  scaleDeployment(namespace: string, name: string, replicas: number): Promise<void>;
+}
+
+const MISSING: DeploymentStatus = {
+  exists: false,
+  replicas: 0,
+  readyReplicas: 0,
+  availableReplicas: 0,
+  updatedReplicas: 0,
+  observed: true,
+  availableCondition: null,
+};
+
+export function deploymentStatus(d: V1Deployment): DeploymentStatus {
+  const cond = d.status?.conditions?.find((c) => c.type === 'Available');
+  return {
+    exists: true,
+    replicas: d.spec?.replicas ?? 1,
+    readyReplicas: d.status?.readyReplicas ?? 0,
+    availableReplicas: d.status?.availableReplicas ?? 0,
+    updatedReplicas: d.status?.updatedReplicas ?? 0,
+    observed: (d.status?.observedGeneration ?? 0) >= (d.metadata?.generation ?? 0),
+    availableCondition: cond ? { status: cond.status, reason: cond.reason ?? null } : null,
+  };
+}
+
+/** Rolled out and every wanted replica available (0 wanted is done once observed). */
+export function deploymentSettled(s: DeploymentStatus): boolean {
+  if (!s.exists) return true;
+  return (
+    s.observed &&
+    s.availableReplicas >= s.replicas &&
+    s.updatedReplicas >= s.replicas &&
+    s.readyReplicas >= s.replicas
+  );
+}
+
+function kubeError(err: unknown, what: string): Error {
+  const code = (err as { code?: unknown }).code;
+  if (code === 401 || code === 403) {
+    return new CimError(
+      ErrorNames.KubernetesAccessDenied,
+      `${what}: access denied (HTTP ${code}). Grant the orchestrator's identity get/list on deployments and get/patch on deployments/scale in that namespace (see README "Kubernetes access").`,
+      { cause: err },
+    );
+  }
+  return new CimError(ErrorNames.KubernetesError, `${what}: ${errorMessage(err).split('\n')[0]}`, {
+    cause: err,
+  });
+}
+
+export class ClientNodeKubeGateway implements KubeGateway {
+  constructor(private readonly apps: () => Promise<AppsV1Api>) {}
+
+  async readDeployment(namespace: string, name: string): Promise<DeploymentStatus> {
+    const apps = await this.apps();
+    try {
+      return deploymentStatus(await apps.readNamespacedDeployment({ name, namespace }));
+    } catch (err) {
+      if ((err as { code?: unknown }).code === 404) return MISSING;
+      throw kubeError(err, `reading deployment ${namespace}/${name}`);
+    }
+  }
+
+  async scaleDeployment(namespace: string, name: string, replicas: number): Promise<void> {
+    const apps = await this.apps();
+    try {
+      // A JSON-Patch array matches the client's default content type (a merge body would be refused).
+      await apps.patchNamespacedDeploymentScale({
+        name,
+        namespace,
+        body: [{ op: 'replace', path: '/spec/replicas', value: replicas }],
+      });
+    } catch (err) {
+      throw kubeError(err, `scaling deployment ${namespace}/${name} to ${replicas}`);
+    }
+  }
+}
+
+export function kubeGatewayFromKubeconfig(path?: string, context?: string): KubeGateway {
+  const kc = new KubeConfig();
+  if (path) kc.loadFromFile(path);
+  else kc.loadFromDefault();
+  if (context) kc.setCurrentContext(context);
+  const apps = kc.makeApiClient(AppsV1Api);
+  return new ClientNodeKubeGateway(async () => apps);
+}
+
+const TOKEN_TTL_MS = 14 * 60 * 1000; // tokens live 15 minutes; refresh a minute early
+
+/** `k8s-aws-v1.` token: a presigned STS GetCallerIdentity URL carrying the cluster name. */
+export async function eksToken(cluster: string, region: string): Promise<string> {
+  const signer = new SignatureV4({
+    credentials: fromNodeProviderChain(),
+    region,
+    service: 'sts',
+    sha256: Sha256,
+  });
+  const hostname = `sts.${region}.amazonaws.com`;
+  const signed = await signer.presign(
+    new HttpRequest({
+      method: 'GET',
+      protocol: 'https:',
+      hostname,
+      path: '/',
+      headers: { host: hostname, 'x-k8s-aws-id': cluster },
+      query: { Action: 'GetCallerIdentity', Version: '2011-06-15' },
+    }),
+    { expiresIn: 60 },
+  );
+  const qs = Object.entries(signed.query ?? {})
+    .map(([k, v]) => `${encodeURIComponent(k)}=${encodeURIComponent(String(v))}`)
+    .join('&');
+  const url = `https://${hostname}/?${qs}`;
+  return `k8s-aws-v1.${Buffer.from(url).toString('base64url')}`;
+}
+
+/** A gateway that talks to an EKS cluster; endpoint and token are cached across invocations. */
+export function kubeGatewayForEks(
+  cluster: string,
+  region: string,
+  eks = new EKSClient({ region }),
+): KubeGateway {
+  let cached: { apps: AppsV1Api; until: number } | undefined;
+  return new ClientNodeKubeGateway(async () => {
+    if (cached && cached.until > Date.now()) return cached.apps;
+    const out = await eks.send(new DescribeClusterCommand({ name: cluster }));
+    const c = out.cluster;
+    if (!c?.endpoint || !c.certificateAuthority?.data) {
+      throw new CimError(
+        ErrorNames.KubernetesError,
+        `EKS cluster ${cluster} in ${region} has no endpoint yet (status ${c?.status ?? 'unknown'})`,
+      );
+    }
+    const token = await eksToken(cluster, region);
+    const kc = new KubeConfig();
+    kc.loadFromOptions({
+      clusters: [
+        { name: cluster, server: c.endpoint, caData: c.certificateAuthority.data, skipTLSVerify: false },
+      ],
+      users: [{ name: 'cim', token }],
+      contexts: [{ name: cluster, cluster, user: 'cim' }],
+      currentContext: cluster,
+    });
+    cached = { apps: kc.makeApiClient(AppsV1Api), until: Date.now() + TOKEN_TTL_MS };
+    return cached.apps;
+  });
+}

@@ -1,0 +1,53 @@
+// Owns reading the whole state of an environment: deployments, database, app health.
+import type { Environment } from './config.ts';
+import type { DatabaseGateway } from './database.ts';
+import type { HealthChecker } from './health.ts';
+import type { KubeGateway } from './kube.ts';
+import type { DeploymentState, EnvironmentState } from './state-model.ts';
+import { legacyTimestamp } from './state-model.ts';
+
+export interface SnapshotDeps {
+  kube: KubeGateway;
+  db: DatabaseGateway;
+  health: HealthChecker;
+  now: () => Date;
+}
+
+export async function readDeployments(deps: SnapshotDeps, env: Environment): Promise<DeploymentState[]> {
+  return Promise.all(
+    env.deployments.map(async (d) => {
+      const s = await deps.kube.readDeployment(d.namespace, d.name);
+      // Legacy meaning: "available" is "serving now", so a deployment at 0 replicas is not available.
+      const available = s.exists && s.availableReplicas > 0 && s.availableCondition?.status === 'True';
+      let appStatus: 'up' | 'down' = available ? 'up' : 'down';
+      if (d.healthUrl && s.exists && s.replicas > 0) {
+        appStatus = (await deps.health.check(d.healthUrl, env.healthTimeoutSeconds)).status;
+      } else if (d.healthUrl) {
+        appStatus = 'down';
+      }
+      return {
+        name: d.name,
+        namespace: d.namespace,
+        exists: s.exists,
+        available,
+        availableReason: available ? (s.availableCondition?.reason ?? null) : null,
+        replicas: s.exists ? s.replicas : 0,
+        readyReplicas: s.readyReplicas,
+        appStatus,
+        appUrl: d.healthUrl,
+      };
+    }),
+  );
+}
+
+export async function snapshotEnvironment(
+  deps: SnapshotDeps,
+  env: Environment,
+  build: string,
+): Promise<EnvironmentState> {
+  const [deployments, database] = await Promise.all([
+    readDeployments(deps, env),
+    deps.db.describe(env.database),
+  ]);
+  return { deployments, database, timestamp: legacyTimestamp(deps.now()), build };
+}

@@ -1,0 +1,58 @@
+// Owns the names of the workflow's states: one list shared by infra (the definition),
+// the handler registry, the CLI's progress output and the tests.
+
+export const Steps = {
+  prepare: 'Prepare',
+  snapshotPreState: 'Snapshot pre-state',
+  dryRun: 'Dry run?',
+  planDryRun: 'Plan dry run',
+  whichAction: 'Which action?',
+  scaleDown: 'Scale deployments to zero',
+  stopDatabase: 'Stop database',
+  checkDatabaseStopped: 'Check database stopped',
+  databaseStopped: 'Database stopped?',
+  waitDatabaseStop: 'Wait for database to stop',
+  startDatabase: 'Start database',
+  checkDatabaseAvailable: 'Check database available',
+  databaseAvailable: 'Database available?',
+  waitDatabaseStart: 'Wait for database to start',
+  restoreReplicas: 'Restore replicas',
+  checkDeployments: 'Check deployments',
+  deploymentsAvailable: 'Deployments available?',
+  waitDeployments: 'Wait for deployments',
+  checkHealth: 'Check health',
+  appsHealthy: 'Applications healthy?',
+  waitHealth: 'Wait for health',
+  recordResult: 'Record result',
+  recordFailure: 'Record failure',
+  done: 'Done',
+  dryRunDone: 'Dry run done',
+  refused: 'Refused or invalid',
+  runFailed: 'Run failed',
+} as const;
+export type StepName = (typeof Steps)[keyof typeof Steps];
+
+/** Lambda functions (one handler file each) and the Task states that invoke them. */
+export const TaskFunctions = {
+  prepare: [Steps.prepare],
+  'snapshot-pre-state': [Steps.snapshotPreState],
+  'plan-dry-run': [Steps.planDryRun],
+  'scale-down': [Steps.scaleDown],
+  'stop-database': [Steps.stopDatabase],
+  'start-database': [Steps.startDatabase],
+  'check-database': [Steps.checkDatabaseStopped, Steps.checkDatabaseAvailable],
+  'restore-replicas': [Steps.restoreReplicas],
+  'check-deployments': [Steps.checkDeployments],
+  'check-health': [Steps.checkHealth],
+  'record-result': [Steps.recordResult],
+  'record-failure': [Steps.recordFailure],
+} as const satisfies Record<string, readonly StepName[]>;
+export type TaskFunctionId = keyof typeof TaskFunctions;
+
+/** Wait states, for progress output and for the local engine's wait overrides. */
+export const WaitSteps: readonly StepName[] = [
+  Steps.waitDatabaseStop,
+  Steps.waitDatabaseStart,
+  Steps.waitDeployments,
+  Steps.waitHealth,
+];

@@ -1,0 +1,44 @@
+// The handler of every Task state, keyed by state name: what the local engine runs.
+import { type TaskFunctionId, TaskFunctions } from '#core/steps';
+import type { Deps } from '#core/workflow-steps';
+import { handler as checkDatabase } from './check-database.ts';
+import { handler as checkDeployments } from './check-deployments.ts';
+import { handler as checkHealth } from './check-health.ts';
+import { handler as planDryRun } from './plan-dry-run.ts';
+import { handler as prepare } from './prepare.ts';
+import { handler as recordFailure } from './record-failure.ts';
+import { handler as recordResult } from './record-result.ts';
+import { handler as restoreReplicas } from './restore-replicas.ts';
+import type { TaskHandler } from './runtime.ts';
+import { handler as scaleDown } from './scale-down.ts';
+import { handler as snapshotPreState } from './snapshot-pre-state.ts';
+import { handler as startDatabase } from './start-database.ts';
+import { handler as stopDatabase } from './stop-database.ts';
+
+export const handlers: Record<TaskFunctionId, TaskHandler> = {
+  prepare,
+  'snapshot-pre-state': snapshotPreState,
+  'plan-dry-run': planDryRun,
+  'scale-down': scaleDown,
+  'stop-database': stopDatabase,
+  'start-database': startDatabase,
+  'check-database': checkDatabase,
+  'restore-replicas': restoreReplicas,
+  'check-deployments': checkDeployments,
+  'check-health': checkHealth,
+  'record-result': recordResult,
+  'record-failure': recordFailure,
+};
+
+/** Task state name -> the real handler bound to `deps`, for aws-local-stepfunctions. */
+export function localTaskHandlers(
+  deps: Deps,
+  wrap?: (state: string, fn: (e: unknown) => Promise<unknown>) => (e: unknown) => Promise<unknown>,
+) {
+  const out: Record<string, (input: unknown) => Promise<unknown>> = {};
+  for (const [id, states] of Object.entries(TaskFunctions) as [TaskFunctionId, readonly string[]][]) {
+    const fn = handlers[id].withDeps(deps);
+    for (const s of states) out[s] = wrap ? wrap(s, fn) : fn;
+  }
+  return out;
+}

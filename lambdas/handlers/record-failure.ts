@@ -1,0 +1,6 @@
+// Task "Record failure": the catch-all; records what failed and releases the lock.
+import { Steps } from '#core/steps';
+import { recordFailure } from '#core/workflow-steps';
+import { defineTask } from './runtime.ts';
+
+export const handler = defineTask('record-failure', Steps.recordFailure, recordFailure);

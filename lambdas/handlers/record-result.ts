@@ -1,0 +1,6 @@
+// Task "Record result": post-state and action records, then release the lock.
+import { Steps } from '#core/steps';
+import { recordResult } from '#core/workflow-steps';
+import { defineTask } from './runtime.ts';
+
+export const handler = defineTask('record-result', Steps.recordResult, recordResult);

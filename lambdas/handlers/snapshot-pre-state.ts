@@ -1,0 +1,6 @@
+// Task "Snapshot pre-state": read the environment and write pre-state.json before any change.
+import { Steps } from '#core/steps';
+import { snapshotPreState } from '#core/workflow-steps';
+import { defineTask } from './runtime.ts';
+
+export const handler = defineTask('snapshot-pre-state', Steps.snapshotPreState, snapshotPreState);
