@@ -80,6 +80,9 @@ export type RunRequest = z.output<typeof RunRequest>;
 
 export interface RestorePlan {
   fromBuild: string;
+  key: string;
+  /** The restore point as stored (legacy shape), for the audit output. */
+  record: unknown;
   /** Counts recorded in the restore point, by deployment name. */
   replicas: Record<string, number>;
 }
@@ -179,7 +182,12 @@ async function loadRestorePlan(
     );
   }
   const state = stateFromLegacy(obj.json, key);
-  return { fromBuild, replicas: Object.fromEntries(state.deployments.map((d) => [d.name, d.replicas])) };
+  return {
+    fromBuild,
+    key,
+    record: obj.json,
+    replicas: Object.fromEntries(state.deployments.map((d) => [d.name, d.replicas])),
+  };
 }
 
 /** Prepare: validate, resolve, lock, apply refusal rules. Changes nothing but the lock. */
@@ -466,7 +474,7 @@ export interface RunSummary {
   dryRun: boolean;
   preState: Record<string, unknown> | null;
   postState: Record<string, unknown> | null;
-  restorePoint: { build: string; key: string; replicas: Record<string, number> } | null;
+  restorePoint: { build: string; key: string; replicas: Record<string, number>; record: unknown } | null;
   changes: ScaleChange[];
   skipped: Skip[];
   records: string[];
@@ -558,8 +566,9 @@ function summary(
     restorePoint: ctx.restore
       ? {
           build: ctx.restore.fromBuild,
-          key: recordKeys(ctx.env, ctx.restore.fromBuild).preState,
+          key: ctx.restore.key,
           replicas: ctx.restore.replicas,
+          record: ctx.restore.record,
         }
       : null,
     changes: ctx.changes ?? [],

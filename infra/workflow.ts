@@ -1,0 +1,148 @@
+// The one definition of the environment workflow (ARCHITECTURE §3). The stack deploys it
+// with real Lambda functions; the CLI and the tests render the same construct to ASL and
+// run it on aws-local-stepfunctions with the real handlers. JSONPath only: the local
+// engine accepts JSONata but does not evaluate it.
+import { App, Duration, Stack } from 'aws-cdk-lib';
+import { type IFunction, Function as LambdaFunction } from 'aws-cdk-lib/aws-lambda';
+import {
+  Choice,
+  Condition,
+  Fail,
+  type IChainable,
+  JsonPath,
+  type State,
+  StateGraph,
+  Succeed,
+  TaskInput,
+  Wait,
+  WaitTime,
+} from 'aws-cdk-lib/aws-stepfunctions';
+import { LambdaInvoke } from 'aws-cdk-lib/aws-stepfunctions-tasks';
+import type { Construct } from 'constructs';
+import { RETRYABLE_ERRORS } from '#core/errors';
+import { type StepName, Steps, type TaskFunctionId, TaskFunctions } from '#core/steps';
+
+export type WorkflowFunctions = Record<TaskFunctionId, IFunction>;
+
+/** Builds the states inside `scope` and returns the start state. */
+export function buildWorkflow(scope: Construct, fns: WorkflowFunctions): State {
+  const recordFailure = new LambdaInvoke(scope, Steps.recordFailure, {
+    lambdaFunction: fns['record-failure'],
+    payloadResponseOnly: true,
+    resultPath: '$.summary',
+    comment: 'Catch-all: records what failed and where, releases the lock.',
+  }).next(new Fail(scope, Steps.runFailed, { errorPath: '$.error.Error', causePath: '$.error.Cause' }));
+
+  const task = (
+    name: StepName,
+    id: TaskFunctionId,
+    opts: { resultPath?: string; payload?: TaskInput; catchTo?: IChainable } = {},
+  ) => {
+    if (!(TaskFunctions[id] as readonly string[]).includes(name))
+      throw new Error(`state "${name}" is not a Task of ${id}`);
+    const t = new LambdaInvoke(scope, name, {
+      lambdaFunction: fns[id],
+      payloadResponseOnly: true,
+      retryOnServiceExceptions: true,
+      ...(opts.resultPath ? { resultPath: opts.resultPath } : {}),
+      ...(opts.payload ? { payload: opts.payload } : {}),
+    });
+    t.addRetry({
+      errors: [...RETRYABLE_ERRORS],
+      interval: Duration.seconds(2),
+      maxAttempts: 3,
+      backoffRate: 2,
+    });
+    t.addCatch(opts.catchTo ?? recordFailure, { errors: ['States.ALL'], resultPath: '$.error' });
+    return t;
+  };
+
+  /** Check -> Choice(stable?) -> Wait(SecondsPath) -> Check, then `next`. */
+  const pollLoop = (check: LambdaInvoke, choice: StepName, wait: StepName, next: IChainable) => {
+    const waitState = new Wait(scope, wait, { time: WaitTime.secondsPath('$.poll.waitSeconds') });
+    waitState.next(check);
+    return check.next(
+      new Choice(scope, choice)
+        .when(Condition.booleanEquals('$.poll.stable', true), next)
+        .otherwise(waitState),
+    );
+  };
+
+  const recordResult = task(Steps.recordResult, 'record-result').next(new Succeed(scope, Steps.done));
+
+  const down = task(Steps.scaleDown, 'scale-down')
+    .next(task(Steps.stopDatabase, 'stop-database'))
+    .next(
+      pollLoop(
+        task(Steps.checkDatabaseStopped, 'check-database', { resultPath: '$.poll' }),
+        Steps.databaseStopped,
+        Steps.waitDatabaseStop,
+        recordResult,
+      ),
+    );
+
+  const healthLoop = pollLoop(
+    task(Steps.checkHealth, 'check-health', { resultPath: '$.poll' }),
+    Steps.appsHealthy,
+    Steps.waitHealth,
+    recordResult,
+  );
+  const deploymentsLoop = pollLoop(
+    task(Steps.checkDeployments, 'check-deployments', { resultPath: '$.poll' }),
+    Steps.deploymentsAvailable,
+    Steps.waitDeployments,
+    healthLoop,
+  );
+  const up = task(Steps.startDatabase, 'start-database').next(
+    pollLoop(
+      task(Steps.checkDatabaseAvailable, 'check-database', { resultPath: '$.poll' }),
+      Steps.databaseAvailable,
+      Steps.waitDatabaseStart,
+      task(Steps.restoreReplicas, 'restore-replicas').next(deploymentsLoop),
+    ),
+  );
+
+  const refused = new Fail(scope, Steps.refused, { errorPath: '$.error.Error', causePath: '$.error.Cause' });
+  const prepare = task(Steps.prepare, 'prepare', {
+    payload: TaskInput.fromObject({
+      input: JsonPath.objectAt('$'),
+      executionId: JsonPath.stringAt('$$.Execution.Id'),
+    }),
+    catchTo: refused,
+  });
+
+  const whichAction = new Choice(scope, Steps.whichAction)
+    .when(Condition.stringEquals('$.request.action', 'down'), down)
+    .when(Condition.stringEquals('$.request.action', 'up'), up)
+    .otherwise(recordResult);
+  const dryRun = new Choice(scope, Steps.dryRun)
+    .when(
+      Condition.booleanEquals('$.request.dryRun', true),
+      task(Steps.planDryRun, 'plan-dry-run').next(new Succeed(scope, Steps.dryRunDone)),
+    )
+    .otherwise(whichAction);
+
+  prepare.next(task(Steps.snapshotPreState, 'snapshot-pre-state')).next(dryRun);
+  return prepare;
+}
+
+export const LOCAL_ACCOUNT = '123456789012';
+export const LOCAL_REGION = 'us-east-1';
+export const localFunctionArn = (id: string) =>
+  `arn:aws:lambda:${LOCAL_REGION}:${LOCAL_ACCOUNT}:function:cim-${id}`;
+
+/**
+ * The ASL of the workflow without a deployment: the same construct in a throwaway stack,
+ * with placeholder function ARNs (the local engine maps every Task to its handler).
+ */
+export function renderDefinition(): Record<string, unknown> {
+  const stack = new Stack(new App(), 'Render', { env: { account: LOCAL_ACCOUNT, region: LOCAL_REGION } });
+  const fns = Object.fromEntries(
+    Object.keys(TaskFunctions).map((id) => [
+      id,
+      LambdaFunction.fromFunctionArn(stack, `fn-${id}`, localFunctionArn(id)),
+    ]),
+  ) as WorkflowFunctions;
+  const graph = new StateGraph(buildWorkflow(stack, fns), 'Environment workflow');
+  return stack.resolve(graph.toGraphJson()) as Record<string, unknown>;
+}
