@@ -24,6 +24,11 @@ export interface LocalRunOptions {
   executionId?: string;
   definition?: Record<string, unknown>;
   onEvent?: (e: EventLog) => void;
+  /** Wraps each Task's handler (tests advance a virtual clock by the wait just taken). */
+  wrapTask?: (
+    state: string,
+    fn: (input: unknown) => Promise<unknown>,
+  ) => (input: unknown) => Promise<unknown>;
   /** Milliseconds per Wait state (tests use 0); real waits when absent. */
   waitOverrides?: Record<string, number>;
 }
@@ -40,7 +45,7 @@ export async function runLocal(o: LocalRunOptions): Promise<LocalRun> {
   const execution = machine.run(o.input as never, {
     overrides: {
       // biome-ignore lint/suspicious/noExplicitAny: JSON in, JSON out
-      taskResourceLocalHandlers: localTaskHandlers(o.deps) as any,
+      taskResourceLocalHandlers: localTaskHandlers(o.deps, o.wrapTask) as any,
       ...(o.waitOverrides ? { waitTimeOverrides: o.waitOverrides } : {}),
     },
     context: { Execution: { Id: id, Name: id.split(':').pop(), StartTime: new Date().toISOString() } },

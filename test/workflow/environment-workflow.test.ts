@@ -1,0 +1,441 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { Steps } from '#core/steps';
+import { runWorkflow } from '../fixtures/run-workflow.ts';
+import { fixtureJson, makeWorld, type World } from '../fixtures/world.ts';
+
+const P = 'eks-dev-cluster/alpha/dev';
+let w: World;
+beforeEach(() => {
+  w = makeWorld();
+});
+afterEach(() => w.restore());
+
+const replicas = (ns: string, name: string) => w.kube.replicas(ns, name);
+const summaryOf = (run: { output: unknown }) => run.output as Record<string, any>;
+
+async function down(build = '10') {
+  const run = await runWorkflow(w, { action: 'down', build });
+  expect(run.status, JSON.stringify(run.error)).toBe('SUCCEEDED');
+  return run;
+}
+
+describe('down', () => {
+  it('scales every deployment to 0, stops the database and writes the legacy records', async () => {
+    const run = await down('10');
+
+    expect(run.path).toEqual([
+      Steps.prepare,
+      Steps.snapshotPreState,
+      Steps.dryRun,
+      Steps.whichAction,
+      Steps.scaleDown,
+      Steps.stopDatabase,
+      Steps.checkDatabaseStopped,
+      Steps.databaseStopped,
+      Steps.recordResult,
+      Steps.done,
+    ]);
+    expect(replicas('alpha-dev', 'frontend-deployment')).toBe(0);
+    expect(replicas('alpha-dev', 'backend-deployment')).toBe(0);
+    expect(w.rdsCalls).toEqual(['StopDBInstance']);
+    expect(w.dbState()).toBe('stopped');
+    expect(w.bucket.keys()).toEqual([
+      `${P}/actions.json`,
+      `${P}/history/10/actions.json`,
+      `${P}/history/10/post-state.json`,
+      `${P}/history/10/pre-state.json`,
+    ]);
+    const pre = w.bucket.json(`${P}/history/10/pre-state.json`) as any;
+    expect(pre.k8s_deployments['frontend-deployment']).toMatchObject({
+      deployment_replicas: 1,
+      deployment_available: true,
+      app_status: 'up',
+    });
+    expect(pre.k8s_deployments['backend-deployment'].deployment_replicas).toBe(2);
+    expect(pre.aws_rds).toEqual({
+      message: "RDS instance 'alpha-dev-rds' is in state 'available'.",
+      rds_identifier: 'alpha-dev-rds',
+      rds_exists: true,
+      rds_state: 'available',
+    });
+    const post = w.bucket.json(`${P}/history/10/post-state.json`) as any;
+    expect(post.k8s_deployments['backend-deployment']).toMatchObject({
+      deployment_replicas: 0,
+      deployment_available: false,
+      deployment_available_reason: null,
+      app_status: 'down',
+    });
+    expect(post.aws_rds.rds_state).toBe('stopped');
+    const action = w.bucket.json(`${P}/actions.json`) as any;
+    expect(action).toMatchObject({
+      jenkins_build: '10',
+      jenkins_user: 'jenkins-user',
+      customer: 'alpha',
+      environment: 'dev',
+      desired_state: 'down',
+      result: 'succeeded',
+      last_change: {
+        desired_state: 'down',
+        jenkins_build: '10',
+        result: 'succeeded',
+        restore_point_build: '10',
+      },
+    });
+    expect(action.timestamp).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/);
+    expect(w.bucket.json(`${P}/history/10/actions.json`)).toEqual(action);
+    expect(summaryOf(run).lock).toBe('released');
+  });
+
+  it('waits through stopping, stopping, stopped with adaptive waits', async () => {
+    w.scriptDb(['available', 'available', 'stopping', 'stopping', 'stopped']);
+    const run = await down('10');
+    expect(run.path.filter((s) => s === Steps.checkDatabaseStopped)).toHaveLength(3);
+    expect(run.path.filter((s) => s === Steps.waitDatabaseStop)).toHaveLength(2);
+    // 300 s usual stop: first wait half of it, then half of what is left
+    expect(run.waited).toEqual([150, 75]);
+    expect((w.bucket.json(`${P}/history/10/post-state.json`) as any).aws_rds.rds_state).toBe('stopped');
+  });
+
+  it('reports a configured deployment that does not exist and still scales the others', async () => {
+    const run = await runWorkflow(w, { action: 'down', customer: 'gamma', environment: 'dev', build: '5' });
+    expect(run.status).toBe('SUCCEEDED');
+    expect(w.kube.replicas('gamma-dev', 'frontend-deployment')).toBe(0);
+    const summary = summaryOf(run);
+    expect(summary.skipped).toEqual([
+      { deployment: 'ghost-deployment', reason: 'deployment gamma-dev/ghost-deployment does not exist' },
+    ]);
+    const pre = w.bucket.json('eks-dev-cluster/gamma/dev/history/5/pre-state.json') as any;
+    expect(pre.k8s_deployments['ghost-deployment']).toMatchObject({
+      deployment_exists: false,
+      deployment_replicas: 0,
+    });
+    expect((w.bucket.json('eks-dev-cluster/gamma/dev/actions.json') as any).skipped).toHaveLength(1);
+  });
+
+  it('stops an Aurora cluster as a cluster', async () => {
+    const run = await runWorkflow(w, {
+      action: 'down',
+      customer: 'beta',
+      environment: 'staging',
+      build: '1',
+    });
+    expect(run.status).toBe('SUCCEEDED');
+    expect(w.rdsCalls).toEqual(['StopDBCluster']);
+    const pre = w.bucket.json('eks-dev-cluster/beta/staging/history/1/pre-state.json') as any;
+    expect(pre.aws_rds).toMatchObject({ rds_identifier: 'beta-staging-aurora', rds_kind: 'cluster' });
+  });
+});
+
+describe('up', () => {
+  it('starts the database and restores the counts recorded before the last down', async () => {
+    await down('10');
+    w.scriptDb(['stopped', 'stopped', 'starting', 'starting', 'starting', 'available']);
+    const run = await runWorkflow(w, { action: 'up', build: '11' });
+    expect(run.status, JSON.stringify(run.error)).toBe('SUCCEEDED');
+
+    const start = run.path.indexOf(Steps.startDatabase);
+    const restore = run.path.indexOf(Steps.restoreReplicas);
+    expect(start).toBeGreaterThan(run.path.indexOf(Steps.whichAction));
+    expect(restore).toBeGreaterThan(run.path.lastIndexOf(Steps.checkDatabaseAvailable));
+    expect(run.path.filter((s) => s === Steps.waitDatabaseStart)).toHaveLength(3);
+    expect(run.path.slice(restore)).toEqual([
+      Steps.restoreReplicas,
+      Steps.checkDeployments,
+      Steps.deploymentsAvailable,
+      Steps.checkHealth,
+      Steps.appsHealthy,
+      Steps.recordResult,
+      Steps.done,
+    ]);
+    expect(w.rdsCalls).toEqual(['StopDBInstance', 'StartDBInstance']);
+    expect(replicas('alpha-dev', 'frontend-deployment')).toBe(1);
+    expect(replicas('alpha-dev', 'backend-deployment')).toBe(2);
+    const action = w.bucket.json(`${P}/actions.json`) as any;
+    expect(action).toMatchObject({
+      desired_state: 'up',
+      jenkins_build: '11',
+      result: 'succeeded',
+      restored_from_build: '10',
+    });
+    const post = w.bucket.json(`${P}/history/11/post-state.json`) as any;
+    expect(post.aws_rds.rds_state).toBe('available');
+    expect(post.k8s_deployments['backend-deployment']).toMatchObject({
+      deployment_replicas: 2,
+      app_status: 'up',
+    });
+  });
+
+  it('waits for deployments that take a few polls to become available', async () => {
+    w = makeWorld({ readsUntilReady: 2 });
+    await down('10');
+    const run = await runWorkflow(w, { action: 'up', build: '11' });
+    expect(run.status).toBe('SUCCEEDED');
+    expect(run.path.filter((s) => s === Steps.waitDeployments).length).toBeGreaterThanOrEqual(1);
+  });
+
+  it('restores from history written by the legacy tool (frontend 1, backend 2)', async () => {
+    w.bucket.put(`${P}/history/10/pre-state.json`, fixtureJson('legacy-pre-state-build-10.json'));
+    w.bucket.put(`${P}/actions.json`, {
+      timestamp: '2025-10-21T08:41:25Z',
+      jenkins_build: '10',
+      jenkins_user: 'jenkins-user',
+      customer: 'alpha',
+      environment: 'dev',
+      desired_state: 'down',
+    });
+    await w.kube.scaleDeployment('alpha-dev', 'frontend-deployment', 0);
+    await w.kube.scaleDeployment('alpha-dev', 'backend-deployment', 0);
+    w.setDbState('stopped');
+
+    const run = await runWorkflow(w, { action: 'up', build: '11' });
+    expect(run.status, JSON.stringify(run.error)).toBe('SUCCEEDED');
+    expect(replicas('alpha-dev', 'frontend-deployment')).toBe(1);
+    expect(replicas('alpha-dev', 'backend-deployment')).toBe(2);
+    expect(summaryOf(run).restorePoint).toMatchObject({ build: '10', key: `${P}/history/10/pre-state.json` });
+    expect((w.bucket.json(`${P}/actions.json`) as any).restored_from_build).toBe('10');
+  });
+
+  it('leaves a deployment changed while down as it is, and reports it', async () => {
+    await down('10');
+    await w.kube.scaleDeployment('alpha-dev', 'backend-deployment', 5);
+    const run = await runWorkflow(w, { action: 'up', build: '11' });
+    expect(run.status).toBe('SUCCEEDED');
+    expect(replicas('alpha-dev', 'frontend-deployment')).toBe(1);
+    expect(replicas('alpha-dev', 'backend-deployment')).toBe(5);
+    expect(summaryOf(run).skipped).toEqual([
+      { deployment: 'backend-deployment', reason: 'changed while down (now 5, recorded 2); left as it is' },
+    ]);
+    expect((w.bucket.json(`${P}/actions.json`) as any).skipped).toHaveLength(1);
+  });
+
+  it('fails with WaitTimedOut when a health URL never answers, and records it', async () => {
+    await down('10');
+    w.unhealthy.add('https://frontend-dev-alpha.example.com/healthz');
+    const run = await runWorkflow(w, { action: 'up', build: '11' });
+    expect(run.status).toBe('FAILED');
+    expect(run.error?.Error).toBe('WaitTimedOut');
+    expect(run.error?.Cause).toContain('frontend-dev-alpha.example.com');
+    expect(run.path.slice(-2)).toEqual([Steps.recordFailure, Steps.runFailed]);
+    expect(run.waited.reduce((a, b) => a + b, 0)).toBeGreaterThanOrEqual(600);
+    const action = w.bucket.json(`${P}/actions.json`) as any;
+    expect(action).toMatchObject({ desired_state: 'up', result: 'failed', error: { name: 'WaitTimedOut' } });
+    expect(w.bucket.objects.has(`${P}/lock.json`)).toBe(false);
+  });
+});
+
+describe('get_env_state', () => {
+  it('changes nothing in the environment and keeps the last change for the next up', async () => {
+    await down('10');
+    const before = w.rdsCalls.length;
+    const run = await runWorkflow(w, { action: 'get_env_state', build: '12' });
+    expect(run.status).toBe('SUCCEEDED');
+    expect(run.path).toEqual([
+      Steps.prepare,
+      Steps.snapshotPreState,
+      Steps.dryRun,
+      Steps.whichAction,
+      Steps.recordResult,
+      Steps.done,
+    ]);
+    expect(w.rdsCalls.length).toBe(before);
+    expect(w.kube.scaled).toHaveLength(2);
+    const latest = w.bucket.json(`${P}/actions.json`) as any;
+    expect(latest).toMatchObject({
+      desired_state: 'get_env_state',
+      last_change: { desired_state: 'down', jenkins_build: '10' },
+    });
+    const up = await runWorkflow(w, { action: 'up', build: '13' });
+    expect(up.status).toBe('SUCCEEDED');
+    expect(summaryOf(up).restorePoint.build).toBe('10');
+  });
+});
+
+describe('dry run', () => {
+  it('reports the plan and writes, scales and stops nothing', async () => {
+    const run = await runWorkflow(w, { action: 'down', build: '10', dryRun: true });
+    expect(run.status).toBe('SUCCEEDED');
+    expect(run.path).toEqual([
+      Steps.prepare,
+      Steps.snapshotPreState,
+      Steps.dryRun,
+      Steps.planDryRun,
+      Steps.dryRunDone,
+    ]);
+    expect(w.bucket.keys()).toEqual([]);
+    expect(w.kube.scaled).toEqual([]);
+    expect(w.rdsCalls).toEqual([]);
+    expect((run.output as any).plan).toContain(
+      'deployment alpha-dev/backend-deployment: scale 2 -> 0 (remembered: 2)',
+    );
+  });
+});
+
+describe('refusals change nothing', () => {
+  const refused = async (input: Parameters<typeof runWorkflow>[1], name: string, message: RegExp) => {
+    const keys = w.bucket.keys();
+    const scaled = w.kube.scaled.length;
+    const run = await runWorkflow(w, input);
+    expect(run.status).toBe('FAILED');
+    expect(run.error?.Error).toBe(name);
+    expect(run.error?.Cause).toMatch(message);
+    expect(run.path).toEqual([Steps.prepare, Steps.refused]);
+    expect(w.bucket.keys()).toEqual(
+      keys
+        .filter((k) => !k.endsWith('lock.json'))
+        .concat(keys.filter((k) => k.endsWith('lock.json')))
+        .sort(),
+    );
+    expect(w.kube.scaled.length).toBe(scaled);
+  };
+
+  it('refuses up on the first run', async () => {
+    await refused({ action: 'up', build: '1' }, 'ActionRefused', /no recorded down/);
+  });
+
+  it('refuses up right after another up', async () => {
+    await down('10');
+    await runWorkflow(w, { action: 'up', build: '11' });
+    await refused({ action: 'up', build: '12' }, 'ActionRefused', /already an up \(build 11\)/);
+  });
+
+  it('refuses down right after another down', async () => {
+    await down('10');
+    await refused({ action: 'down', build: '11' }, 'ActionRefused', /already down since build 10/);
+    expect(w.rdsCalls).toEqual(['StopDBInstance']);
+  });
+
+  it('refuses a build id that already has history', async () => {
+    await down('10');
+    await runWorkflow(w, { action: 'up', build: '11' });
+    await refused({ action: 'down', build: '10' }, 'BuildAlreadyRecorded', /never overwritten/);
+  });
+
+  it('refuses while another run holds the lock, and leaves its lock alone', async () => {
+    const lock = {
+      owner: 'other',
+      build: '9',
+      execution_id: 'other',
+      acquired_at: '2026-11-26T19:59:00Z',
+      expires_at: '2026-11-26T23:00:00Z',
+    };
+    w.bucket.put(`${P}/lock.json`, lock);
+    await refused({ action: 'down', build: '10' }, 'EnvironmentLocked', /locked by build 9/);
+    expect(w.bucket.json(`${P}/lock.json`)).toEqual(lock);
+  });
+
+  it('takes over a lock that expired', async () => {
+    w.bucket.put(`${P}/lock.json`, {
+      owner: 'dead',
+      build: '9',
+      execution_id: 'dead',
+      acquired_at: '2026-11-26T10:00:00Z',
+      expires_at: '2026-11-26T14:00:00Z',
+    });
+    const run = await runWorkflow(w, { action: 'down', build: '10' });
+    expect(run.status).toBe('SUCCEEDED');
+    expect(w.bucket.objects.has(`${P}/lock.json`)).toBe(false);
+  });
+
+  it.each([
+    [{ action: 'restart', build: '1' }, /action must be one of up, down, get_env_state/],
+    [
+      { action: 'down', customer: 'nobody', build: '1' },
+      /environment "nobody\/dev" not found .*known: alpha\/dev, beta\/staging, gamma\/dev/,
+    ],
+    [{ action: 'down', build: '../10' }, /build must be/],
+    [{ action: 'down', build: '' }, /build must be/],
+    [{ action: 'down', customer: '../alpha', build: '1' }, /customer must be/],
+    [{ action: 'down', build: '1', user: '' }, /user must not be empty/],
+    [{ action: 'down', build: '1', user: 'a\u0007b' }, /control characters/],
+  ])('refuses bad input %j', async (input, message) => {
+    const run = await runWorkflow(w, input as never);
+    expect(run.status).toBe('FAILED');
+    expect(['InvalidInput', 'UnknownEnvironment']).toContain(run.error?.Error);
+    expect(run.error?.Cause).toMatch(message);
+    expect(run.path).toEqual([Steps.prepare, Steps.refused]);
+    expect(w.bucket.keys()).toEqual([]);
+    expect(w.kube.scaled).toEqual([]);
+  });
+
+  it('refuses an up whose restore point is not valid JSON, before starting anything', async () => {
+    await down('10');
+    w.bucket.put(`${P}/history/10/pre-state.json`, '{"k8s_deployments": ');
+    const run = await runWorkflow(w, { action: 'up', build: '11' });
+    expect(run.error?.Error).toBe('StateRecordInvalid');
+    expect(run.path).toEqual([Steps.prepare, Steps.refused]);
+    expect(w.rdsCalls).toEqual(['StopDBInstance']);
+    expect(w.bucket.objects.has(`${P}/lock.json`)).toBe(false);
+  });
+});
+
+describe('failures', () => {
+  it('fails on a database error state with its name, records it and releases the lock', async () => {
+    w.scriptDb(['available', 'available', 'stopping', 'incompatible-network']);
+    const run = await runWorkflow(w, { action: 'down', build: '10' });
+    expect(run.status).toBe('FAILED');
+    expect(run.error?.Error).toBe('DatabaseErrorState');
+    expect(run.error?.Cause).toMatch(/incompatible-network/);
+    expect(run.path.slice(-2)).toEqual([Steps.recordFailure, Steps.runFailed]);
+    expect(w.bucket.json(`${P}/actions.json`)).toMatchObject({
+      result: 'failed',
+      error: { name: 'DatabaseErrorState' },
+    });
+    expect(w.bucket.objects.has(`${P}/lock.json`)).toBe(false);
+  });
+
+  it('gives up a wait past its deadline with WaitTimedOut', async () => {
+    w.scriptDb(['available', 'available', 'stopping']);
+    const run = await runWorkflow(w, { action: 'down', build: '10' });
+    expect(run.error?.Error).toBe('WaitTimedOut');
+    expect(run.error?.Cause).toMatch(
+      /gave up waiting for RDS instance 'alpha-dev-rds' to be 'stopped' after 3600 s \(last seen: stopping\)/,
+    );
+    const checks = run.path.filter((s) => s === Steps.checkDatabaseStopped).length;
+    expect(checks).toBeLessThan(25); // a fixed 15 s poll would take 240
+  });
+
+  it('records a failure in the middle, releases the lock, and a retried down keeps the first restore point', async () => {
+    const { RDSServiceException, StopDBInstanceCommand } = await import('@aws-sdk/client-rds');
+    w.rds
+      .on(StopDBInstanceCommand)
+      .rejectsOnce(
+        new RDSServiceException({
+          name: 'InvalidParameterCombination',
+          $fault: 'client',
+          $metadata: {},
+          message: 'has a read replica',
+        }),
+      );
+    const run = await runWorkflow(w, { action: 'down', build: '10' });
+    expect(run.status).toBe('FAILED');
+    expect(run.error?.Error).toBe('DatabaseActionFailed');
+    expect(run.path.slice(-3)).toEqual([Steps.stopDatabase, Steps.recordFailure, Steps.runFailed]);
+    expect(replicas('alpha-dev', 'frontend-deployment')).toBe(0);
+    expect(w.bucket.json(`${P}/history/10/actions.json`)).toMatchObject({
+      result: 'failed',
+      error: { name: 'DatabaseActionFailed' },
+      last_change: { desired_state: 'down', result: 'failed', restore_point_build: '10' },
+    });
+    expect(w.bucket.json(`${P}/history/10/post-state.json`)).toBeDefined();
+    expect(w.bucket.objects.has(`${P}/lock.json`)).toBe(false);
+
+    w.rds.on(StopDBInstanceCommand).callsFake(() => {
+      w.setDbState('stopped');
+      return {};
+    });
+    expect((await runWorkflow(w, { action: 'down', build: '11' })).status).toBe('SUCCEEDED');
+    expect(w.bucket.json(`${P}/actions.json`)).toMatchObject({ last_change: { restore_point_build: '10' } });
+    const up = await runWorkflow(w, { action: 'up', build: '12' });
+    expect(up.status).toBe('SUCCEEDED');
+    expect(replicas('alpha-dev', 'backend-deployment')).toBe(2);
+  });
+
+  it('records a Kubernetes access error and releases the lock', async () => {
+    w.kube.forbiddenNamespaces.add('alpha-dev');
+    const run = await runWorkflow(w, { action: 'down', build: '10' });
+    expect(run.error?.Error).toBe('KubernetesAccessDenied');
+    expect(run.path).toContain(Steps.recordFailure);
+    expect(w.bucket.json(`${P}/actions.json`)).toMatchObject({ result: 'failed' });
+    expect(w.bucket.objects.has(`${P}/lock.json`)).toBe(false);
+  });
+});
