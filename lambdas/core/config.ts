@@ -37,7 +37,9 @@ const Wait = z
 
 const Deployment = z
   .object({
-    name: z.string().regex(NAME_PATTERN, 'a Kubernetes deployment name (lower-case letters, digits, "-")'),
+    name: z
+      .string()
+      .regex(NAME_PATTERN, 'must be a Kubernetes deployment name (lower-case letters, digits, "-")'),
     namespace: template('namespace').optional().describe('Defaults to the environment namespace.'),
     healthUrl: template('healthUrl')
       .optional()
@@ -54,12 +56,14 @@ const Database = z
 
 const Settings = z
   .object({
-    cluster: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_-]{0,99}$/, 'an EKS cluster name'),
-    region: z.string().regex(/^[a-z]{2}(-[a-z]+)+-\d$/, 'an AWS region such as us-east-1'),
-    bucket: z.string().regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, 'an S3 bucket name'),
+    cluster: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_-]{0,99}$/, 'must be an EKS cluster name'),
+    region: z.string().regex(/^[a-z]{2}(-[a-z]+)+-\d$/, 'must be an AWS region such as us-east-1'),
+    bucket: z
+      .string()
+      .regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, 'must be an S3 bucket name (lower-case, 3-63 characters)'),
     bucketRegion: z
       .string()
-      .regex(/^[a-z]{2}(-[a-z]+)+-\d$/, 'an AWS region such as us-east-1')
+      .regex(/^[a-z]{2}(-[a-z]+)+-\d$/, 'must be an AWS region such as us-east-1')
       .optional(),
     keyPrefix: template('keyPrefix').describe(
       'S3 key prefix of an environment; legacy: {cluster}/{customer}/{environment}',

@@ -396,16 +396,14 @@ describe('failures', () => {
 
   it('records a failure in the middle, releases the lock, and a retried down keeps the first restore point', async () => {
     const { RDSServiceException, StopDBInstanceCommand } = await import('@aws-sdk/client-rds');
-    w.rds
-      .on(StopDBInstanceCommand)
-      .rejectsOnce(
-        new RDSServiceException({
-          name: 'InvalidParameterCombination',
-          $fault: 'client',
-          $metadata: {},
-          message: 'has a read replica',
-        }),
-      );
+    w.rds.on(StopDBInstanceCommand).rejectsOnce(
+      new RDSServiceException({
+        name: 'InvalidParameterCombination',
+        $fault: 'client',
+        $metadata: {},
+        message: 'has a read replica',
+      }),
+    );
     const run = await runWorkflow(w, { action: 'down', build: '10' });
     expect(run.status).toBe('FAILED');
     expect(run.error?.Error).toBe('DatabaseActionFailed');

@@ -1,0 +1,8 @@
+// Writes config/environments.schema.json (for editors; `npm run schema`).
+import { writeFileSync } from 'node:fs';
+import { configJsonSchema } from '#core/config';
+
+writeFileSync(
+  new URL('../config/environments.schema.json', import.meta.url),
+  `${JSON.stringify(configJsonSchema(), null, 2)}\n`,
+);

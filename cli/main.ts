@@ -1,0 +1,354 @@
+// The `cim` command: runs the workflow locally on the embedded engine (default) or starts
+// and follows the deployed state machine (--remote). Also reads the legacy tool's
+// environment variables, so a Jenkins job only swaps `python3 src/main.py` for `cim`.
+import { userInfo } from 'node:os';
+import { parseArgs } from 'node:util';
+import { type Config, configJsonSchema, loadConfigFile, resolveEnvironment } from '#core/config';
+import { makeDeps } from '#core/deps';
+import { CimError, ErrorNames, errorMessage, errorName } from '#core/errors';
+import {
+  causeMessage,
+  generateBuildId,
+  type RunRequest,
+  RunRequest as RunRequestSchema,
+  type RunSummary,
+} from '#core/workflow-steps';
+import { ExitCode, exitCodeFor } from './exit-codes.ts';
+import { makePrinter, type Printer, printLegacySections, progressLine } from './output.ts';
+
+const USAGE = `Usage:
+  cim up|down|status --customer C --env E [--build N] [--user U] [--config FILE]
+                     [--dry-run] [--json] [--remote [--state-machine-arn ARN]]
+                     [--kubeconfig FILE] [--context NAME] [--no-color]
+  cim environments [--config FILE]     list the configured environments, resolved
+  cim schema                           print the configuration's JSON Schema
+  cim                                  legacy mode: reads ACTION, CUSTOMER, ENVIRONMENT,
+                                       BUILD_NUMBER, BUILD_USER, EKS_CLUSTER, AWS_REGION,
+                                       S3_BUCKET_NAME, S3_REGION like the old main.py
+
+Commands:
+  down     record the state, scale every deployment to 0, stop the database, wait until stopped
+  up       start the database, wait until available, restore the replica counts recorded before
+           the last down, wait until deployments are available and health URLs answer
+  status   report deployments, database and application health (alias: get_env_state)
+
+Options:
+  --customer, --env   the environment, as configured ("alpha" and "dev" for alpha/dev)
+  --build             CI build id, recorded under history/{build}/ (default: generated, sortable)
+  --user              who runs it (default: BUILD_USER, then the OS user)
+  --config            configuration file (default: CIM_CONFIG_FILE, then ./environments.yaml)
+  --dry-run           read the state and print what would change; change and record nothing
+  --json              print one JSON result instead of the human output
+  --remote            start the deployed state machine and follow it (CIM_STATE_MACHINE_ARN)
+  --kubeconfig        local runs: kubeconfig to use (default: config, then KUBECONFIG)
+
+Exit codes: 0 done, 1 failed (recorded, lock released), 2 refused (nothing changed),
+            64 usage or configuration error (nothing changed)`;
+
+class UsageError extends Error {}
+
+interface Invocation {
+  request: {
+    action: RunRequest['action'];
+    customer: string;
+    environment: string;
+    build?: string | undefined;
+    user: string;
+    dryRun: boolean;
+  };
+  configPath: string;
+  legacy: Partial<Record<'cluster' | 'region' | 'bucket' | 'bucketRegion', string>>;
+  json: boolean;
+  remote: boolean;
+  stateMachineArn: string | undefined;
+  kubeconfig: string | undefined;
+  context: string | undefined;
+  color: boolean;
+}
+
+const ACTION_ALIASES: Record<string, RunRequest['action']> = {
+  up: 'up',
+  down: 'down',
+  status: 'get_env_state',
+  get_env_state: 'get_env_state',
+};
+
+function defaultUser(env: NodeJS.ProcessEnv): string {
+  if (env.BUILD_USER) return env.BUILD_USER;
+  try {
+    return userInfo().username || 'cim';
+  } catch {
+    return 'cim';
+  }
+}
+
+function parse(
+  argv: string[],
+  env: NodeJS.ProcessEnv,
+): Invocation | { command: 'help' | 'schema' | 'environments'; configPath: string; json: boolean } {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    strict: true,
+    options: {
+      customer: { type: 'string' },
+      env: { type: 'string' },
+      build: { type: 'string' },
+      user: { type: 'string' },
+      config: { type: 'string' },
+      'dry-run': { type: 'boolean', default: false },
+      json: { type: 'boolean', default: false },
+      remote: { type: 'boolean', default: false },
+      'state-machine-arn': { type: 'string' },
+      kubeconfig: { type: 'string' },
+      context: { type: 'string' },
+      'no-color': { type: 'boolean', default: false },
+      help: { type: 'boolean', short: 'h', default: false },
+    },
+  });
+  const configPath = values.config ?? env.CIM_CONFIG_FILE ?? 'environments.yaml';
+  const [command, ...extra] = positionals;
+  if (values.help || command === 'help') return { command: 'help', configPath, json: values.json };
+  if (extra.length) throw new UsageError(`unexpected argument "${extra[0]}"`);
+  if (command === 'schema' || command === 'environments') return { command, configPath, json: values.json };
+  const color = !values['no-color'] && !values.json && !env.NO_COLOR && Boolean(process.stdout.isTTY);
+  const common = {
+    configPath,
+    json: values.json,
+    remote: values.remote,
+    stateMachineArn: values['state-machine-arn'] ?? env.CIM_STATE_MACHINE_ARN,
+    kubeconfig: values.kubeconfig,
+    context: values.context,
+    color,
+  };
+  if (command === undefined) {
+    if (!env.ACTION) throw new UsageError('no command given and ACTION is not set (legacy mode)');
+    const action = ACTION_ALIASES[env.ACTION];
+    if (!action) throw new UsageError(`ACTION="${env.ACTION}" is not one of up, down, get_env_state`);
+    for (const v of ['CUSTOMER', 'ENVIRONMENT'] as const)
+      if (!env[v]) throw new UsageError(`legacy mode needs ${v} to be set`);
+    const legacy: Invocation['legacy'] = {};
+    if (env.EKS_CLUSTER) legacy.cluster = env.EKS_CLUSTER;
+    if (env.AWS_REGION) legacy.region = env.AWS_REGION;
+    if (env.S3_BUCKET_NAME) legacy.bucket = env.S3_BUCKET_NAME;
+    if (env.S3_REGION) legacy.bucketRegion = env.S3_REGION;
+    return {
+      ...common,
+      request: {
+        action,
+        customer: env.CUSTOMER ?? '',
+        environment: env.ENVIRONMENT ?? '',
+        build: env.BUILD_NUMBER,
+        user: defaultUser(env),
+        dryRun: values['dry-run'] || env.DRY_RUN === 'true',
+      },
+      legacy,
+    };
+  }
+  const action = ACTION_ALIASES[command];
+  if (!action) throw new UsageError(`unknown command "${command}"`);
+  if (!values.customer || !values.env) throw new UsageError(`${command} needs --customer and --env`);
+  return {
+    ...common,
+    request: {
+      action,
+      customer: values.customer,
+      environment: values.env,
+      build: values.build,
+      user: values.user ?? defaultUser(env),
+      dryRun: values['dry-run'],
+    },
+    legacy: {},
+  };
+}
+
+/** Legacy variables win over the file, for this environment only. */
+function applyLegacy(config: Config, key: string, legacy: Invocation['legacy']): Config {
+  if (!Object.keys(legacy).length || !(key in config.environments)) return config;
+  return {
+    ...config,
+    environments: { ...config.environments, [key]: { ...(config.environments[key] ?? {}), ...legacy } },
+  };
+}
+
+interface Outcome {
+  status: 'SUCCEEDED' | 'FAILED';
+  output: unknown;
+  error?: { Error: string; Cause: string } | undefined;
+  path: string[];
+}
+
+async function runHere(inv: Invocation, config: Config, request: RunRequest, p: Printer): Promise<Outcome> {
+  const { runLocal } = await import('./run-local.ts');
+  const deps = makeDeps({
+    config,
+    configSource: inv.configPath,
+    kubeAccess: 'kubeconfig',
+    kubeconfig: inv.kubeconfig,
+    kubeContext: inv.context,
+    log: {
+      info: () => undefined,
+      warn: (m, e) =>
+        inv.json || process.stderr.write(`${p.dim(`  ! ${m} ${e ? JSON.stringify(e) : ''}`)}\n`),
+    },
+  });
+  return runLocal({
+    deps,
+    input: request as unknown as Record<string, unknown>,
+    executionId: `local:${request.customer}-${request.environment}-${request.action}-${request.build}`,
+    onEvent: (e) => {
+      if (inv.json || !('state' in e)) return;
+      const line = progressLine(e.type, e.state.name, e.state.output);
+      if (line) p.line(p.dim(line));
+    },
+  });
+}
+
+export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env): Promise<number> {
+  let inv: ReturnType<typeof parse>;
+  try {
+    inv = parse(argv, env);
+  } catch (err) {
+    process.stderr.write(`cim: ${errorMessage(err)}\n\n${USAGE}\n`);
+    return ExitCode.Usage;
+  }
+  if ('command' in inv) {
+    if (inv.command === 'help') {
+      process.stdout.write(`${USAGE}\n`);
+      return ExitCode.Done;
+    }
+    if (inv.command === 'schema') {
+      process.stdout.write(`${JSON.stringify(configJsonSchema(), null, 2)}\n`);
+      return ExitCode.Done;
+    }
+    try {
+      const config = loadConfigFile(inv.configPath);
+      const list = Object.keys(config.environments).map((k) => {
+        const [c = '', e = ''] = k.split('/');
+        return resolveEnvironment(config, c, e, inv.configPath);
+      });
+      process.stdout.write(
+        inv.json
+          ? `${JSON.stringify(list, null, 2)}\n`
+          : `${list.map((e) => `${e.customer}/${e.environment}\tnamespace ${e.namespace}\t${e.database.kind} ${e.database.identifier}\tdeployments ${e.deployments.map((d) => d.name).join(',')}\ts3://${e.bucket}/${e.keyPrefix}/`).join('\n')}\n`,
+      );
+      return ExitCode.Done;
+    } catch (err) {
+      process.stderr.write(`cim: ${errorMessage(err)}\n`);
+      return exitCodeFor(errorName(err));
+    }
+  }
+
+  const p = makePrinter(inv.color);
+  const fail = (name: string, message: string): number => {
+    const code = exitCodeFor(name);
+    if (inv.json)
+      process.stdout.write(
+        `${JSON.stringify({ result: code === ExitCode.Refused ? 'refused' : code === ExitCode.Usage ? 'invalid' : 'failed', exitCode: code, error: { name, message } }, null, 2)}\n`,
+      );
+    else process.stderr.write(`cim: ${name}: ${message}\n`);
+    return code;
+  };
+
+  // Refuse bad input before touching anything (the workflow's first step checks it again).
+  const build = inv.request.build ?? generateBuildId(new Date());
+  const parsed = RunRequestSchema.safeParse({ ...inv.request, build });
+  if (!parsed.success) {
+    return fail(
+      ErrorNames.InvalidInput,
+      parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; '),
+    );
+  }
+  const request = parsed.data;
+  let config: Config | undefined;
+  try {
+    if (!inv.remote || inv.configPath !== 'environments.yaml' || env.CIM_CONFIG_FILE) {
+      config = applyLegacy(
+        loadConfigFile(inv.configPath),
+        `${request.customer}/${request.environment}`,
+        inv.legacy,
+      );
+      resolveEnvironment(config, request.customer, request.environment, inv.configPath);
+    }
+  } catch (err) {
+    return fail(errorName(err), errorMessage(err));
+  }
+
+  const where = `${request.customer}/${request.environment}`;
+  if (!inv.json) {
+    p.line(
+      `cim ${request.action} ${where} · build ${request.build} · user ${request.user}${request.dryRun ? ' · DRY RUN' : ''} · ${inv.remote ? 'remote (AWS Step Functions)' : `local engine (config ${inv.configPath})`}`,
+    );
+  }
+  const started = Date.now();
+  let outcome: Outcome;
+  try {
+    if (inv.remote) {
+      const { runRemote } = await import('./run-remote.ts');
+      if (!inv.stateMachineArn)
+        throw new UsageError(
+          '--remote needs --state-machine-arn or CIM_STATE_MACHINE_ARN (the stack output StateMachineArn)',
+        );
+      outcome = await runRemote(
+        inv.stateMachineArn,
+        request,
+        inv.json ? undefined : (line) => p.line(p.dim(line)),
+      );
+    } else {
+      outcome = await runHere(inv, config as Config, request, p);
+    }
+  } catch (err) {
+    if (err instanceof UsageError) return fail(ErrorNames.InvalidInput, err.message);
+    return fail(errorName(err), errorMessage(err));
+  }
+  const seconds = ((Date.now() - started) / 1000).toFixed(1);
+
+  const errName = outcome.error?.Error;
+  const code = exitCodeFor(errName);
+  const message = outcome.error ? causeMessage(outcome.error.Cause) : undefined;
+  if (inv.json) {
+    const result =
+      code === ExitCode.Done
+        ? 'succeeded'
+        : code === ExitCode.Refused
+          ? 'refused'
+          : code === ExitCode.Usage
+            ? 'invalid'
+            : 'failed';
+    process.stdout.write(
+      `${JSON.stringify({ result, exitCode: code, ...(outcome.error ? { error: { name: errName, message } } : {}), output: outcome.output, path: outcome.path }, null, 2)}\n`,
+    );
+    return code;
+  }
+  const out = outcome.output as (RunSummary & { plan?: string[] }) | null;
+  if (request.dryRun && outcome.status === 'SUCCEEDED' && out && 'plan' in out) {
+    p.line('\nDry run: nothing was changed or recorded. The run would:');
+    for (const step of out.plan ?? []) p.line(`  - ${step}`);
+    p.ok(`\n✔ dry run of ${request.action} ${where} planned in ${seconds} s`);
+    return code;
+  }
+  if (out && 'records' in out) printLegacySections(p, out);
+  if (code === ExitCode.Done) {
+    p.ok(`\n✔ ${request.action} ${where} succeeded in ${seconds} s (build ${request.build})`);
+  } else if (code === ExitCode.Refused || code === ExitCode.Usage) {
+    p.error(`\n✖ ${request.action} ${where} refused: ${message}\n  Nothing was changed.`);
+  } else {
+    p.error(`\n✖ ${request.action} ${where} failed after ${seconds} s: ${errName}: ${message}`);
+    if (out?.records?.length) p.line(`  The failure is recorded in ${out.records.at(-1)}; lock ${out.lock}.`);
+  }
+  return code;
+}
+
+if (process.env.CIM_CLI_NO_MAIN !== '1') {
+  main(process.argv.slice(2)).then(
+    (code) => {
+      process.exitCode = code;
+    },
+    (err) => {
+      process.stderr.write(
+        `cim: unexpected error: ${err instanceof CimError ? err.message : (err as Error).stack}\n`,
+      );
+      process.exitCode = ExitCode.Failed;
+    },
+  );
+}

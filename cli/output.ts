@@ -1,0 +1,94 @@
+// Human output: live progress from the engine's events, and the legacy tool's colour-coded
+// sections (`[=== get_environment_state: Current ===]`, `[=== record_state_s3: ... ===]`).
+import { Steps, WaitSteps } from '#core/steps';
+import type { RunSummary } from '#core/workflow-steps';
+
+export interface Printer {
+  line(text: string): void;
+  section(title: string, body: unknown): void;
+  ok(text: string): void;
+  warn(text: string): void;
+  error(text: string): void;
+  dim(text: string): string;
+}
+
+export function makePrinter(
+  color: boolean,
+  write: (s: string) => void = (s) => process.stdout.write(s),
+): Printer {
+  const c = (code: string) => (s: string) => (color ? `\u001b[${code}m${s}\u001b[0m` : s);
+  const cyan = c('1;36');
+  const green = c('32');
+  const yellow = c('33');
+  const red = c('1;31');
+  const dim = c('2');
+  return {
+    line: (t) => write(`${t}\n`),
+    section: (title, body) => write(`\n${cyan(`[=== ${title} ===]`)}\n${JSON.stringify(body, null, 2)}\n`),
+    ok: (t) => write(`${green(t)}\n`),
+    warn: (t) => write(`${yellow(t)}\n`),
+    error: (t) => write(`${red(t)}\n`),
+    dim,
+  };
+}
+
+interface PollOut {
+  state: string;
+  stable: boolean;
+  elapsedSeconds: number;
+  waitSeconds: number;
+  checks: number;
+}
+
+/** One line per step; polls show what was seen, how long we have waited and the next wait. */
+export function progressLine(type: string, state: string, output: unknown): string | null {
+  if (type === 'StateEntered' && WaitSteps.includes(state as never)) return null;
+  if (type !== 'StateExited') return null;
+  if (state.startsWith('Check ')) {
+    const p = (output as { poll?: PollOut } | null)?.poll;
+    if (!p) return `  ${state}`;
+    const when = `check ${p.checks}, ${p.elapsedSeconds} s elapsed`;
+    return p.stable
+      ? `  ${state}: ${p.state} (${when})`
+      : `  ${state}: ${p.state} (${when}); next check in ${p.waitSeconds} s`;
+  }
+  if (state.endsWith('?') || state === Steps.done || state === Steps.dryRunDone) return null;
+  if (WaitSteps.includes(state as never)) return null;
+  if (state === Steps.refused || state === Steps.runFailed) return null;
+  return `  ${state}`;
+}
+
+const recorded = (key: string) => ({
+  success: true,
+  message: `State successfully recorded to S3 file '${key}'`,
+  module: 'S3StateFileManager',
+});
+
+/** The legacy tool's sections, from the run summary. */
+export function printLegacySections(p: Printer, s: RunSummary): void {
+  if (s.preState) p.section('get_environment_state: Current', s.preState);
+  if (s.restorePoint) {
+    p.section('get_previous_state_s3: pre-state.json', {
+      success: true,
+      message: `S3 file '${s.restorePoint.key}' loaded successfully`,
+      module: 'S3StateFileManager',
+      data: s.restorePoint.record,
+    });
+  }
+  if (s.action !== 'get_env_state') {
+    p.section('update_environment_state', {
+      success: s.result === 'succeeded',
+      message:
+        s.result === 'succeeded'
+          ? 'RDS and K8s deployments updated successfully..'
+          : `${s.error?.name ?? 'Error'}: ${s.error?.message ?? ''}`,
+      action: s.action,
+    });
+  }
+  if (s.postState) p.section('get_environment_state: Current', s.postState);
+  for (const key of s.records) {
+    const file = key.split('/').pop() ?? key;
+    p.section(`${file === 'actions.json' ? 'record_actions_s3' : 'record_state_s3'}: ${file}`, recorded(key));
+  }
+  for (const sk of s.skipped) p.warn(`skipped ${sk.deployment}: ${sk.reason}`);
+}
