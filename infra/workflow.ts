@@ -70,16 +70,23 @@ export function buildWorkflow(scope: Construct, fns: WorkflowFunctions): State {
 
   const recordResult = task(Steps.recordResult, 'record-result').next(new Succeed(scope, Steps.done));
 
-  const down = task(Steps.scaleDown, 'scale-down')
-    .next(task(Steps.stopDatabase, 'stop-database'))
-    .next(
-      pollLoop(
-        task(Steps.checkDatabaseStopped, 'check-database', { resultPath: '$.poll' }),
-        Steps.databaseStopped,
-        Steps.waitDatabaseStop,
-        recordResult,
-      ),
-    );
+  // Applications before the database on the way down, the database first on the way up.
+  const stopDatabase = task(Steps.stopDatabase, 'stop-database').next(
+    pollLoop(
+      task(Steps.checkDatabaseStopped, 'check-database', { resultPath: '$.poll' }),
+      Steps.databaseStopped,
+      Steps.waitDatabaseStop,
+      recordResult,
+    ),
+  );
+  const down = task(Steps.scaleDown, 'scale-down').next(
+    pollLoop(
+      task(Steps.checkDeploymentsStopped, 'check-deployments', { resultPath: '$.poll' }),
+      Steps.deploymentsStopped,
+      Steps.waitDeploymentsStop,
+      stopDatabase,
+    ),
+  );
 
   const healthLoop = pollLoop(
     task(Steps.checkHealth, 'check-health', { resultPath: '$.poll' }),
@@ -88,9 +95,9 @@ export function buildWorkflow(scope: Construct, fns: WorkflowFunctions): State {
     recordResult,
   );
   const deploymentsLoop = pollLoop(
-    task(Steps.checkDeployments, 'check-deployments', { resultPath: '$.poll' }),
+    task(Steps.checkDeploymentsAvailable, 'check-deployments', { resultPath: '$.poll' }),
     Steps.deploymentsAvailable,
-    Steps.waitDeployments,
+    Steps.waitDeploymentsStart,
     healthLoop,
   );
   const up = task(Steps.startDatabase, 'start-database').next(

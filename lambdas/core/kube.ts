@@ -13,6 +13,8 @@ import { CimError, ErrorNames, errorMessage } from './errors.ts';
 export interface DeploymentStatus {
   exists: boolean;
   replicas: number;
+  /** Pods the deployment currently has (status.replicas); 0 once scaled-down pods are gone. */
+  currentReplicas: number;
   readyReplicas: number;
   availableReplicas: number;
   updatedReplicas: number;
@@ -29,6 +31,7 @@ export interface KubeGateway {
 const MISSING: DeploymentStatus = {
   exists: false,
   replicas: 0,
+  currentReplicas: 0,
   readyReplicas: 0,
   availableReplicas: 0,
   updatedReplicas: 0,
@@ -41,6 +44,7 @@ export function deploymentStatus(d: V1Deployment): DeploymentStatus {
   return {
     exists: true,
     replicas: d.spec?.replicas ?? 1,
+    currentReplicas: d.status?.replicas ?? 0,
     readyReplicas: d.status?.readyReplicas ?? 0,
     availableReplicas: d.status?.availableReplicas ?? 0,
     updatedReplicas: d.status?.updatedReplicas ?? 0,

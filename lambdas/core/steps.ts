@@ -8,6 +8,9 @@ export const Steps = {
   planDryRun: 'Plan dry run',
   whichAction: 'Which action?',
   scaleDown: 'Scale deployments to zero',
+  checkDeploymentsStopped: 'Check deployments stopped',
+  deploymentsStopped: 'Deployments stopped?',
+  waitDeploymentsStop: 'Wait for deployments to stop',
   stopDatabase: 'Stop database',
   checkDatabaseStopped: 'Check database stopped',
   databaseStopped: 'Database stopped?',
@@ -17,9 +20,9 @@ export const Steps = {
   databaseAvailable: 'Database available?',
   waitDatabaseStart: 'Wait for database to start',
   restoreReplicas: 'Restore replicas',
-  checkDeployments: 'Check deployments',
+  checkDeploymentsAvailable: 'Check deployments available',
   deploymentsAvailable: 'Deployments available?',
-  waitDeployments: 'Wait for deployments',
+  waitDeploymentsStart: 'Wait for deployments to start',
   checkHealth: 'Check health',
   appsHealthy: 'Applications healthy?',
   waitHealth: 'Wait for health',
@@ -42,7 +45,7 @@ export const TaskFunctions = {
   'start-database': [Steps.startDatabase],
   'check-database': [Steps.checkDatabaseStopped, Steps.checkDatabaseAvailable],
   'restore-replicas': [Steps.restoreReplicas],
-  'check-deployments': [Steps.checkDeployments],
+  'check-deployments': [Steps.checkDeploymentsStopped, Steps.checkDeploymentsAvailable],
   'check-health': [Steps.checkHealth],
   'record-result': [Steps.recordResult],
   'record-failure': [Steps.recordFailure],
@@ -51,8 +54,9 @@ export type TaskFunctionId = keyof typeof TaskFunctions;
 
 /** Wait states, for progress output and for the local engine's wait overrides. */
 export const WaitSteps: readonly StepName[] = [
+  Steps.waitDeploymentsStop,
   Steps.waitDatabaseStop,
   Steps.waitDatabaseStart,
-  Steps.waitDeployments,
+  Steps.waitDeploymentsStart,
   Steps.waitHealth,
 ];

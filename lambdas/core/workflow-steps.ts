@@ -431,13 +431,14 @@ export async function restoreReplicas(deps: Deps, ctx: RunContext): Promise<RunC
   return { ...ctx, changes, skipped };
 }
 
-/** Poll the restored deployments until each has its replicas available. */
+/** Poll the scaled deployments until each has exactly its new count: pods gone after a down, available after an up. */
 export async function checkDeployments(deps: Deps, ctx: RunContext): Promise<Poll> {
   const kube = deps.kube(ctx.env);
   const pending: string[] = [];
   for (const c of ctx.changes ?? []) {
     const s = await kube.readDeployment(c.namespace, c.deployment);
-    if (!deploymentSettled(s)) pending.push(`${c.deployment} ${s.availableReplicas}/${s.replicas}`);
+    if (!deploymentSettled(s))
+      pending.push(`${c.deployment} ${c.to === 0 ? s.currentReplicas : s.availableReplicas}/${s.replicas}`);
   }
   const state = pending.length ? `waiting for ${pending.join(', ')}` : 'all available';
   return poll(

@@ -1,6 +1,5 @@
-// Task "Check deployments": one poll of the restored deployments, returns the next wait.
-import { Steps } from '#core/steps';
+// Tasks "Check deployments stopped" / "Check deployments available": one poll, returns the next wait.
 import { checkDeployments } from '#core/workflow-steps';
 import { defineTask } from './runtime.ts';
 
-export const handler = defineTask('check-deployments', Steps.checkDeployments, checkDeployments);
+export const handler = defineTask('check-deployments', 'Check deployments', checkDeployments);

@@ -47,15 +47,15 @@ function keysOf(event: unknown): Record<string, string> {
   return keys;
 }
 
-// biome-ignore lint/suspicious/noExplicitAny: each handler validates its own event
-export function defineTask(
+/** `E` is what the state machine passes; core functions validate what they rely on. */
+export function defineTask<E>(
   id: TaskFunctionId,
   label: string,
-  run: (deps: Deps, event: any) => Promise<unknown> | unknown,
+  run: (deps: Deps, event: E) => Promise<unknown> | unknown,
 ): TaskHandler {
   const invoke = async (deps: Deps, event: unknown) => {
     try {
-      return await run(deps, event);
+      return await run(deps, event as E);
     } catch (err) {
       if (err instanceof Error && !err.message.startsWith(`${label}: `))
         err.message = `${label}: ${err.message}`;

@@ -41,6 +41,18 @@ build_go "kube-apiserver, kube-controller-manager, kube-scheduler $kv" kube "$bi
   -ldflags "$ldk" -o "$bin/" \
   k8s.io/kubernetes/cmd/kube-apiserver k8s.io/kubernetes/cmd/kube-controller-manager k8s.io/kubernetes/cmd/kube-scheduler
 
+# kwok's default stages (node ready + heartbeat, pod ready/complete/delete) ship in the
+# pinned kwok module; assemble them from the module cache rather than copying them here.
+stages="$cache/kwok-stages.yaml"
+if [ ! -s "$stages" ] || [ "$bin/.kwok.stamp" -nt "$stages" ]; then
+  kd=$(cd "$here/tools/kwok" && GOFLAGS=-mod=mod go list -m -f '{{.Dir}}' sigs.k8s.io/kwok)
+  : >"$stages.tmp"
+  for f in node/fast/node-initialize.yaml node/heartbeat/node-heartbeat.yaml pod/fast/pod-ready.yaml pod/fast/pod-complete.yaml pod/fast/pod-delete.yaml; do
+    { cat "$kd/kustomize/stage/$f"; printf '\n---\n'; } >>"$stages.tmp"
+  done
+  mv "$stages.tmp" "$stages"
+fi
+
 venv="$cache/venv"
 if [ ! -x "$venv/bin/moto_server" ] || ! "$venv/bin/python" -c "import moto,sys; sys.exit(moto.__version__ != '$MOTO_VERSION')" 2>/dev/null; then
   need python3 "install Python 3.9 or newer"

@@ -29,6 +29,8 @@ describe('down', () => {
       Steps.dryRun,
       Steps.whichAction,
       Steps.scaleDown,
+      Steps.checkDeploymentsStopped,
+      Steps.deploymentsStopped,
       Steps.stopDatabase,
       Steps.checkDatabaseStopped,
       Steps.databaseStopped,
@@ -140,7 +142,7 @@ describe('up', () => {
     expect(run.path.filter((s) => s === Steps.waitDatabaseStart)).toHaveLength(3);
     expect(run.path.slice(restore)).toEqual([
       Steps.restoreReplicas,
-      Steps.checkDeployments,
+      Steps.checkDeploymentsAvailable,
       Steps.deploymentsAvailable,
       Steps.checkHealth,
       Steps.appsHealthy,
@@ -170,7 +172,7 @@ describe('up', () => {
     await down('10');
     const run = await runWorkflow(w, { action: 'up', build: '11' });
     expect(run.status).toBe('SUCCEEDED');
-    expect(run.path.filter((s) => s === Steps.waitDeployments).length).toBeGreaterThanOrEqual(1);
+    expect(run.path.filter((s) => s === Steps.waitDeploymentsStart).length).toBeGreaterThanOrEqual(1);
   });
 
   it('restores from history written by the legacy tool (frontend 1, backend 2)', async () => {
@@ -408,6 +410,7 @@ describe('failures', () => {
     expect(run.status).toBe('FAILED');
     expect(run.error?.Error).toBe('DatabaseActionFailed');
     expect(run.path.slice(-3)).toEqual([Steps.stopDatabase, Steps.recordFailure, Steps.runFailed]);
+    expect(run.path.indexOf(Steps.deploymentsStopped)).toBeLessThan(run.path.indexOf(Steps.stopDatabase));
     expect(replicas('alpha-dev', 'frontend-deployment')).toBe(0);
     expect(w.bucket.json(`${P}/history/10/actions.json`)).toMatchObject({
       result: 'failed',
