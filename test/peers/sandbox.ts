@@ -333,6 +333,39 @@ async function seedAws(endpoint: string, bucket: string) {
   );
 }
 
+/** Back to the seeded state: moto emptied and re-seeded, deployments at their seeded counts and available. */
+export async function resetSandbox(info: SandboxInfo): Promise<void> {
+  const res = await fetch(`${info.awsEndpoint}/moto-api/reset`, { method: 'POST' });
+  if (!res.ok) throw new Error(`moto reset answered ${res.status}`);
+  await seedAws(info.awsEndpoint, info.bucket);
+  const admin = new KubeConfig();
+  admin.loadFromFile(info.adminKubeconfig);
+  const apps = admin.makeApiClient(AppsV1Api);
+  for (const e of Object.values(SANDBOX_ENVIRONMENTS)) {
+    for (const [name, replicas] of Object.entries(e.deployments)) {
+      await apps.patchNamespacedDeploymentScale({
+        name,
+        namespace: e.namespace,
+        body: [{ op: 'replace', path: '/spec/replicas', value: replicas }],
+      });
+    }
+  }
+  await waitFor(
+    'deployments back at their seeded counts',
+    async () => {
+      for (const e of Object.values(SANDBOX_ENVIRONMENTS)) {
+        for (const [name, replicas] of Object.entries(e.deployments)) {
+          const d = await apps.readNamespacedDeployment({ name, namespace: e.namespace });
+          if ((d.status?.availableReplicas ?? 0) !== replicas || (d.status?.replicas ?? 0) !== replicas)
+            return false;
+        }
+      }
+      return true;
+    },
+    90_000,
+  );
+}
+
 export async function startSandbox(opts: { quiet?: boolean } = {}): Promise<Sandbox> {
   const t0 = Date.now();
   const bin = buildPeers();

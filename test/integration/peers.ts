@@ -1,0 +1,124 @@
+// Helpers for the integration tier: real clients against the sandbox, and the workflow run
+// with the real handlers on the local engine (the synthesized definition, real waits).
+import {
+  DescribeDBClustersCommand,
+  DescribeDBInstancesCommand,
+  RDSClient,
+  StopDBInstanceCommand,
+} from '@aws-sdk/client-rds';
+import {
+  GetObjectCommand,
+  HeadObjectCommand,
+  ListObjectsV2Command,
+  PutObjectCommand,
+  S3Client,
+} from '@aws-sdk/client-s3';
+import { AppsV1Api, CoreV1Api, KubeConfig } from '@kubernetes/client-node';
+import { inject } from 'vitest';
+import { runLocal } from '#cli/run-local';
+import { loadConfigFile } from '#core/config';
+import { makeDeps } from '#core/deps';
+import { synthesizedDefinition } from '../fixtures/synthesized.ts';
+import { waitFor } from '../peers/sandbox.ts';
+
+export const sandbox = inject('sandbox');
+Object.assign(process.env, {
+  AWS_ENDPOINT_URL: sandbox.awsEndpoint,
+  AWS_ACCESS_KEY_ID: 'sandbox',
+  AWS_SECRET_ACCESS_KEY: 'sandbox',
+  AWS_REGION: 'us-east-1',
+});
+
+const aws = {
+  region: 'us-east-1',
+  endpoint: sandbox.awsEndpoint,
+  credentials: { accessKeyId: 'sandbox', secretAccessKey: 'sandbox' },
+};
+export const s3 = new S3Client({ ...aws, forcePathStyle: true });
+export const rds = new RDSClient(aws);
+const admin = new KubeConfig();
+admin.loadFromFile(sandbox.adminKubeconfig);
+export const apps = admin.makeApiClient(AppsV1Api);
+export const core = admin.makeApiClient(CoreV1Api);
+const orchestrator = new KubeConfig();
+orchestrator.loadFromFile(sandbox.orchestratorKubeconfig);
+export const orchestratorApps = orchestrator.makeApiClient(AppsV1Api);
+
+const config = loadConfigFile(sandbox.configFile);
+let definition: Record<string, unknown> | undefined;
+
+export async function run(input: Record<string, unknown>) {
+  definition ??= synthesizedDefinition();
+  const deps = makeDeps({
+    config,
+    configSource: sandbox.configFile,
+    kubeAccess: 'kubeconfig',
+    kubeconfig: sandbox.orchestratorKubeconfig,
+    log: { info: () => undefined, warn: () => undefined },
+  });
+  return runLocal({
+    deps,
+    definition,
+    input: { customer: 'alpha', environment: 'dev', user: 'jenkins-user', ...input },
+  });
+}
+
+export const replicas = async (namespace: string, name: string) =>
+  (await apps.readNamespacedDeployment({ namespace, name })).spec?.replicas;
+
+/** Pods of a deployment (app label) that exist and are Ready. */
+export async function pods(namespace: string, app: string) {
+  const list = await core.listNamespacedPod({ namespace, labelSelector: `app=${app}` });
+  const live = list.items.filter((p) => !p.metadata?.deletionTimestamp);
+  return {
+    total: list.items.length,
+    ready: live.filter((p) => p.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True'))
+      .length,
+  };
+}
+
+export async function waitForPods(namespace: string, app: string, want: { total?: number; ready?: number }) {
+  await waitFor(
+    `${namespace}/${app} pods ${JSON.stringify(want)}`,
+    async () => {
+      const p = await pods(namespace, app);
+      return (
+        (want.total === undefined || p.total === want.total) &&
+        (want.ready === undefined || p.ready === want.ready)
+      );
+    },
+    60_000,
+  );
+}
+
+export async function dbInstanceState(id: string) {
+  return (await rds.send(new DescribeDBInstancesCommand({ DBInstanceIdentifier: id }))).DBInstances?.[0]
+    ?.DBInstanceStatus;
+}
+export async function dbClusterState(id: string) {
+  return (await rds.send(new DescribeDBClustersCommand({ DBClusterIdentifier: id }))).DBClusters?.[0]?.Status;
+}
+export const stopInstance = (id: string) => rds.send(new StopDBInstanceCommand({ DBInstanceIdentifier: id }));
+
+export async function keys(prefix = '') {
+  const out = await s3.send(new ListObjectsV2Command({ Bucket: sandbox.bucket, Prefix: prefix }));
+  return (out.Contents ?? []).map((o) => o.Key as string).sort();
+}
+export async function etags(prefix = '') {
+  const out = await s3.send(new ListObjectsV2Command({ Bucket: sandbox.bucket, Prefix: prefix }));
+  return Object.fromEntries((out.Contents ?? []).map((o) => [o.Key as string, o.ETag as string]));
+}
+export async function json(key: string): Promise<any> {
+  const out = await s3.send(new GetObjectCommand({ Bucket: sandbox.bucket, Key: key }));
+  return JSON.parse((await out.Body?.transformToString()) ?? 'null');
+}
+export async function exists(key: string) {
+  try {
+    await s3.send(new HeadObjectCommand({ Bucket: sandbox.bucket, Key: key }));
+    return true;
+  } catch {
+    return false;
+  }
+}
+export const put = (key: string, value: unknown) =>
+  s3.send(new PutObjectCommand({ Bucket: sandbox.bucket, Key: key, Body: JSON.stringify(value, null, 2) }));
