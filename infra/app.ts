@@ -2,7 +2,8 @@
 // (cdk.json: environments.yaml; override with `-c config=FILE`) at synth time.
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { App } from 'aws-cdk-lib';
+import { App, Validations } from 'aws-cdk-lib';
+import { AwsSolutionsChecks } from 'cdk-nag';
 import { loadConfigFile } from '#core/config';
 import { CimStack } from './stack.ts';
 
@@ -21,4 +22,6 @@ new CimStack(app, config.stack.stackName, {
   description:
     'customer-infra-manager: suspends and resumes customer environments (EKS + RDS) with an audit trail in S3',
 });
+// Security checks run on every synth: an unacknowledged AwsSolutions finding fails it.
+Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
 app.synth();

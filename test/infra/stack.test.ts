@@ -1,0 +1,212 @@
+import { Validations } from 'aws-cdk-lib';
+import { Match } from 'aws-cdk-lib/assertions';
+import { Bucket } from 'aws-cdk-lib/aws-s3';
+import { AwsSolutionsChecks } from 'cdk-nag';
+import { describe, expect, it } from 'vitest';
+import { RETRYABLE_ERRORS } from '#core/errors';
+import { Steps, TaskFunctions } from '#core/steps';
+import { renderDefinition } from '#infra/workflow';
+import { buildStack, synthesizedDefinition, synthesizeStack } from '../fixtures/synthesized.ts';
+
+const { template } = synthesizeStack();
+const asl = synthesizedDefinition(template) as { States: Record<string, any>; StartAt: string };
+const policies = Object.values(template.findResources('AWS::IAM::Policy')).flatMap(
+  (p: any) => p.Properties.PolicyDocument.Statement as { Action: string | string[]; Resource: unknown }[],
+);
+const actions = (s: { Action: string | string[] }) => (Array.isArray(s.Action) ? s.Action : [s.Action]);
+const statementsWith = (action: string) => policies.filter((s) => actions(s).includes(action));
+
+describe('state machine', () => {
+  it('is the definition the local engine runs (same states, same wiring)', () => {
+    const local = renderDefinition() as { States: Record<string, any> };
+    const strip = (d: { States: Record<string, any> }) =>
+      JSON.parse(JSON.stringify(d.States).replace(/"arn:aws:lambda:[^"]+"/g, '"fn"'));
+    expect(strip(asl)).toEqual(strip(local));
+  });
+
+  it('has a Task for each step, each retried only on retryable errors and Lambda service exceptions', () => {
+    const tasks = Object.entries(asl.States).filter(([, s]) => s.Type === 'Task');
+    expect(tasks.map(([n]) => n).sort()).toEqual(Object.values(TaskFunctions).flat().sort());
+    for (const [name, s] of tasks) {
+      const retried = s.Retry.flatMap((r: any) => r.ErrorEquals);
+      // Record failure never throws its own errors (it logs them), so only Lambda's are retried there.
+      const expected =
+        name === Steps.recordFailure
+          ? ['Lambda.ServiceException']
+          : [...RETRYABLE_ERRORS, 'Lambda.ServiceException'];
+      expect(retried, name).toEqual(expect.arrayContaining(expected));
+      expect(retried, name).not.toContain('States.ALL');
+      if (name === Steps.recordFailure) {
+        expect(s.Catch, name).toBeUndefined();
+        continue;
+      }
+      expect(s.Catch[0].ErrorEquals, name).toEqual(['States.ALL']);
+      expect(s.Catch[0].Next, name).toBe(name === Steps.prepare ? Steps.refused : Steps.recordFailure);
+    }
+  });
+
+  it('polls with Wait states that read the next wait from the poll step', () => {
+    const waits = Object.entries(asl.States).filter(([, s]) => s.Type === 'Wait');
+    expect(waits).toHaveLength(5);
+    for (const [, w] of waits) expect(w.SecondsPath).toBe('$.poll.waitSeconds');
+    expect(asl.States[Steps.databaseStopped].Choices[0]).toMatchObject({
+      Variable: '$.poll.stable',
+      BooleanEquals: true,
+      Next: Steps.recordResult,
+    });
+  });
+
+  it('logs every execution to a vended log group, traced', () => {
+    template.hasResourceProperties('AWS::Logs::LogGroup', {
+      LogGroupName: Match.stringLikeRegexp('^/aws/vendedlogs/states/'),
+    });
+    template.hasResourceProperties('AWS::StepFunctions::StateMachine', {
+      StateMachineType: 'STANDARD',
+      TracingConfiguration: { Enabled: true },
+      LoggingConfiguration: Match.objectLike({ Level: 'ALL' }),
+    });
+  });
+});
+
+describe('functions', () => {
+  it('run nodejs22.x with the configuration, one per handler', () => {
+    const fns = Object.values(template.findResources('AWS::Lambda::Function'));
+    expect(fns).toHaveLength(Object.keys(TaskFunctions).length);
+    for (const f of fns as any[]) {
+      expect(f.Properties.Runtime).toBe('nodejs22.x');
+      expect(JSON.parse(f.Properties.Environment.Variables.CIM_CONFIG).environments).toHaveProperty([
+        'alpha/dev',
+      ]);
+    }
+  });
+});
+
+describe('least privilege', () => {
+  it('starts and stops only the configured databases', () => {
+    const rds = [
+      'rds:StartDBInstance',
+      'rds:StopDBInstance',
+      'rds:StartDBCluster',
+      'rds:StopDBCluster',
+    ].flatMap(statementsWith);
+    expect(rds.length).toBeGreaterThan(0);
+    const resources = JSON.stringify(rds.map((s) => s.Resource));
+    expect(resources).not.toContain('"*"');
+    expect(resources).toContain(':db:alpha-dev-rds');
+    expect(resources).toContain(':cluster:beta-staging-aurora');
+    expect(resources).not.toMatch(/:db:\*|:cluster:\*/);
+  });
+
+  it("reads and writes S3 only under the environments' prefixes and lists only those", () => {
+    for (const s of statementsWith('s3:PutObject')) {
+      const r = JSON.stringify(s.Resource);
+      expect(r).toContain('/eks-dev-cluster/alpha/dev/*');
+      expect(r).not.toMatch(/Arn"\]\},"\/\*"|"\*"/);
+    }
+    for (const s of statementsWith('s3:ListBucket')) {
+      expect((s as any).Condition.StringLike['s3:prefix']).toEqual([
+        'eks-dev-cluster/alpha/dev/*',
+        'eks-dev-cluster/beta/staging/*',
+        'eks-dev-cluster/gamma/dev/*',
+      ]);
+    }
+    expect(statementsWith('s3:*')).toEqual([]);
+  });
+
+  it('describes only the configured EKS clusters', () => {
+    const eks = statementsWith('eks:DescribeCluster');
+    expect(eks.length).toBeGreaterThan(0);
+    for (const s of eks) expect(JSON.stringify(s.Resource)).toMatch(/:cluster\/eks-dev-cluster/);
+  });
+
+  it('gives functions that do not touch a service no permission for it', () => {
+    const roles = template.findResources('AWS::IAM::Role');
+    const healthRole = Object.keys(roles).find((k) => k.startsWith('Rolecheckhealth'));
+    expect(healthRole).toBeDefined();
+    const healthPolicies = Object.values(template.findResources('AWS::IAM::Policy')).filter((p: any) =>
+      JSON.stringify(p.Properties.Roles).includes(healthRole as string),
+    );
+    const acts = healthPolicies.flatMap((p: any) => p.Properties.PolicyDocument.Statement.flatMap(actions));
+    expect(acts.sort()).toEqual(['logs:CreateLogStream', 'logs:PutLogEvents']);
+  });
+});
+
+describe('state bucket', () => {
+  it('is encrypted, versioned, private and TLS-only, and kept on stack deletion', () => {
+    template.hasResource('AWS::S3::Bucket', {
+      Properties: Match.objectLike({
+        BucketName: 'customer-infra-manager',
+        BucketEncryption: {
+          ServerSideEncryptionConfiguration: [{ ServerSideEncryptionByDefault: { SSEAlgorithm: 'AES256' } }],
+        },
+        VersioningConfiguration: { Status: 'Enabled' },
+        PublicAccessBlockConfiguration: {
+          BlockPublicAcls: true,
+          BlockPublicPolicy: true,
+          IgnorePublicAcls: true,
+          RestrictPublicBuckets: true,
+        },
+      }),
+      DeletionPolicy: 'Retain',
+    });
+    const policy = Object.values(template.findResources('AWS::S3::BucketPolicy'))[0] as any;
+    const deny = policy.Properties.PolicyDocument.Statement.find(
+      (s: any) => s.Condition?.Bool?.['aws:SecureTransport'] === 'false',
+    );
+    expect(deny?.Effect).toBe('Deny');
+  });
+});
+
+describe('schedules, alarm and access', () => {
+  it('has no schedules when the configuration has none', () => {
+    template.resourceCountIs('AWS::Scheduler::Schedule', 0);
+  });
+
+  it('creates an EventBridge schedule per schedule and environment, in its time zone', () => {
+    const { template: t } = synthesizeStack('environments.yaml');
+    const schedules = Object.values(t.findResources('AWS::Scheduler::Schedule')) as any[];
+    expect(schedules).toHaveLength(4);
+    const down = schedules.find((s) => s.Properties.Description === 'down alpha/dev (weeknights-down)');
+    expect(down.Properties).toMatchObject({
+      ScheduleExpression: 'cron(0 20 ? * MON-FRI *)',
+      ScheduleExpressionTimezone: 'Europe/Berlin',
+    });
+    expect(JSON.parse(down.Properties.Target.Input)).toEqual({
+      action: 'down',
+      customer: 'alpha',
+      environment: 'dev',
+      user: 'schedule:weeknights-down',
+      dryRun: false,
+    });
+    const entries = Object.values(t.findResources('AWS::EKS::AccessEntry')) as any[];
+    expect(entries.length).toBeGreaterThan(0);
+    for (const e of entries) {
+      expect(e.Properties.AccessPolicies[0].AccessScope).toEqual({
+        Type: 'namespace',
+        Namespaces: ['alpha-dev', 'beta-staging'],
+      });
+    }
+  });
+
+  it('alarms on failed executions', () => {
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      MetricName: 'ExecutionsFailed',
+      Threshold: 1,
+    });
+  });
+});
+
+describe('cdk-nag', () => {
+  it('passes the AwsSolutions checks, with only the acknowledged findings', () => {
+    const { app: nagApp } = buildStack('environments.yaml');
+    Validations.of(nagApp).addPlugins(new AwsSolutionsChecks(nagApp));
+    expect(() => nagApp.synth()).not.toThrow();
+  });
+
+  it('would fail on an unacknowledged finding (the check is live)', () => {
+    const { app: nagApp, stack } = buildStack('environments.yaml');
+    new Bucket(stack, 'Unsafe');
+    Validations.of(nagApp).addPlugins(new AwsSolutionsChecks(nagApp));
+    expect(() => nagApp.synth()).toThrow(/AwsSolutions-S10|AwsSolutions-S1/);
+  });
+});
