@@ -126,12 +126,19 @@ export const ConfigSchema = z
   .object({
     $schema: z.string().optional(),
     defaults: Override.describe('Settings shared by every environment.'),
-    environments: z
-      .record(
-        z.string().regex(/^[a-z0-9-]+\/[a-z0-9-]+$/, 'keys are "customer/environment", e.g. "alpha/dev"'),
-        Override.nullable(),
-      )
-      .refine((r) => Object.keys(r).length > 0, 'describe at least one environment'),
+    environments: z.record(z.string(), Override.nullable()).superRefine((r, ctx) => {
+      if (Object.keys(r).length === 0)
+        ctx.addIssue({ code: 'custom', message: 'describe at least one environment' });
+      for (const key of Object.keys(r)) {
+        if (!/^[a-z0-9-]+\/[a-z0-9-]+$/.test(key)) {
+          ctx.addIssue({
+            code: 'custom',
+            path: [key],
+            message: 'keys are "customer/environment" in lower case, e.g. "alpha/dev"',
+          });
+        }
+      }
+    }),
     schedules: z.array(Schedule).default([]),
     kubernetes: z
       .object({ kubeconfig: z.string().optional(), context: z.string().optional() })

@@ -58,6 +58,7 @@ export function deploymentSettled(s: DeploymentStatus): boolean {
   if (!s.exists) return true;
   return (
     s.observed &&
+    s.currentReplicas <= s.replicas &&
     s.availableReplicas >= s.replicas &&
     s.updatedReplicas >= s.replicas &&
     s.readyReplicas >= s.replicas
