@@ -45,6 +45,8 @@ export function progressLine(type: string, state: string, output: unknown): stri
   if (type === 'StateEntered' && WaitSteps.includes(state as never)) return null;
   if (type !== 'StateExited') return null;
   if (state.startsWith('Check ')) {
+    // A check that threw exits with its input plus the caught error: nothing new to show.
+    if ((output as { error?: unknown } | null)?.error) return null;
     const p = (output as { poll?: PollOut } | null)?.poll;
     if (!p) return `  ${state}`;
     const when = `check ${p.checks}, ${p.elapsedSeconds} s elapsed`;

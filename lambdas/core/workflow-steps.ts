@@ -437,10 +437,15 @@ export async function checkDeployments(deps: Deps, ctx: RunContext): Promise<Pol
   const pending: string[] = [];
   for (const c of ctx.changes ?? []) {
     const s = await kube.readDeployment(c.namespace, c.deployment);
-    if (!deploymentSettled(s))
-      pending.push(`${c.deployment} ${c.to === 0 ? s.currentReplicas : s.availableReplicas}/${s.replicas}`);
+    if (deploymentSettled(s)) continue;
+    pending.push(
+      c.to === 0
+        ? `${c.deployment} (${s.currentReplicas} pods left)`
+        : `${c.deployment} (${s.availableReplicas}/${s.replicas} available)`,
+    );
   }
-  const state = pending.length ? `waiting for ${pending.join(', ')}` : 'all available';
+  const goal = ctx.request.action === 'down' ? 'stopped' : 'available';
+  const state = pending.length ? `waiting for ${pending.join(', ')}` : `all ${goal}`;
   return poll(
     deps,
     ctx,
@@ -448,7 +453,7 @@ export async function checkDeployments(deps: Deps, ctx: RunContext): Promise<Pol
     pending.length === 0,
     state,
     ctx.env.waits.deployments,
-    'deployments to be available',
+    `deployments to be ${goal}`,
   );
 }
 

@@ -1,7 +1,7 @@
 // The workflow with the real handlers against a real Kubernetes control plane (RBAC on,
 // kwok nodes) and moto: what the API server, RDS and the bucket hold afterwards.
 
-import { spawnSync } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { Steps } from '#core/steps';
@@ -248,10 +248,22 @@ it('stops and starts an Aurora cluster as a cluster', async () => {
   expect(await replicas('beta-staging', 'backend-deployment')).toBe(1);
 });
 
+function exec(
+  cmd: string,
+  args: string[],
+  opts: { env: NodeJS.ProcessEnv },
+): Promise<{ status: number; stdout: string; stderr: string }> {
+  return new Promise((res) => {
+    execFile(cmd, args, { ...opts, encoding: 'utf8' }, (err, stdout, stderr) => {
+      res({ status: err ? Number((err as { code?: number }).code ?? 1) : 0, stdout, stderr });
+    });
+  });
+}
+
 describe('the cim command, as a Jenkins job calls it', () => {
+  // Asynchronous on purpose: the sandbox's health endpoints answer from this process.
   const cim = (args: string[], env: Record<string, string>) =>
-    spawnSync(process.execPath, ['bin/cim.mjs', ...args], {
-      encoding: 'utf8',
+    exec(process.execPath, ['bin/cim.mjs', ...args], {
       env: {
         ...process.env,
         KUBECONFIG: sandbox.orchestratorKubeconfig,
@@ -275,17 +287,19 @@ describe('the cim command, as a Jenkins job calls it', () => {
       S3_BUCKET_NAME: sandbox.bucket,
       S3_REGION: 'us-east-1',
     };
-    const first = cim([], legacy);
+    const first = await cim([], legacy);
     expect(first.status, first.stderr).toBe(0);
     expect(first.stdout).toContain('[=== record_actions_s3: actions.json ===]');
+    const pre = await json(`${P}/history/40/pre-state.json`);
+    expect(pre.k8s_deployments['backend-deployment'].app_status).toBe('up');
     expect(await replicas('alpha-dev', 'backend-deployment')).toBe(0);
-    const second = cim(['--json'], { ...legacy, BUILD_NUMBER: '41' });
+    const second = await cim(['--json'], { ...legacy, BUILD_NUMBER: '41' });
     expect(second.status).toBe(2);
     expect(JSON.parse(second.stdout)).toMatchObject({ result: 'refused', error: { name: 'ActionRefused' } });
   });
 
   it('a dry run exits 0 and changes nothing', async () => {
-    const r = cim(['down', '--customer', 'alpha', '--env', 'dev', '--dry-run', '--json'], {});
+    const r = await cim(['down', '--customer', 'alpha', '--env', 'dev', '--dry-run', '--json'], {});
     expect(r.status, r.stderr).toBe(0);
     expect(JSON.parse(r.stdout).output.plan).toContain(
       'deployment alpha-dev/backend-deployment: scale 2 -> 0 (remembered: 2)',

@@ -52,27 +52,23 @@ describe('RDS gateway', () => {
   });
 
   it('makes throttling retryable and keeps other errors terminal', async () => {
-    rds
-      .on(DescribeDBInstancesCommand)
-      .rejects(
-        new RDSServiceException({
-          name: 'ThrottlingException',
-          $fault: 'client',
-          $metadata: {},
-          message: 'slow down',
-        }),
-      );
+    rds.on(DescribeDBInstancesCommand).rejects(
+      new RDSServiceException({
+        name: 'ThrottlingException',
+        $fault: 'client',
+        $metadata: {},
+        message: 'slow down',
+      }),
+    );
     await expect(gw.describe(instance)).rejects.toMatchObject({ name: 'TransientAwsError' });
-    rds
-      .on(StopDBInstanceCommand)
-      .rejects(
-        new RDSServiceException({
-          name: 'InvalidParameterCombination',
-          $fault: 'client',
-          $metadata: {},
-          message: 'read replica',
-        }),
-      );
+    rds.on(StopDBInstanceCommand).rejects(
+      new RDSServiceException({
+        name: 'InvalidParameterCombination',
+        $fault: 'client',
+        $metadata: {},
+        message: 'read replica',
+      }),
+    );
     await expect(gw.stop(instance)).rejects.toMatchObject({ name: 'DatabaseActionFailed' });
   });
 });
