@@ -20,7 +20,8 @@ describe('adaptive waits', () => {
   });
 
   it('backs off past the usual duration, within bounds', () => {
-    expect(nextWaitSeconds(600, 480, 3600)).toBe(150);
+    expect(nextWaitSeconds(478, 480, 3600)).toBe(MIN_WAIT_SECONDS);
+    expect(nextWaitSeconds(600, 480, 3600)).toBe(60);
     expect(nextWaitSeconds(3000, 480, 7200)).toBe(MAX_WAIT_SECONDS);
   });
 
