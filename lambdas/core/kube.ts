@@ -28,7 +28,8 @@ export interface KubeGateway {
   scaleDeployment(namespace: string, name: string, replicas: number): Promise<void>;
 }
 
-const MISSING: DeploymentStatus = {
+/** What a deployment that does not exist reads as. */
+export const MISSING_DEPLOYMENT: DeploymentStatus = {
   exists: false,
   replicas: 0,
   currentReplicas: 0,
@@ -87,7 +88,7 @@ export class ClientNodeKubeGateway implements KubeGateway {
     try {
       return deploymentStatus(await apps.readNamespacedDeployment({ name, namespace }));
     } catch (err) {
-      if ((err as { code?: unknown }).code === 404) return MISSING;
+      if ((err as { code?: unknown }).code === 404) return MISSING_DEPLOYMENT;
       throw kubeError(err, `reading deployment ${namespace}/${name}`);
     }
   }

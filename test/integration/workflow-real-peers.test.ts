@@ -213,14 +213,7 @@ it('restores the counts from history written by the legacy tool', async () => {
     `${P}/history/11/pre-state.json`,
     JSON.parse(readFileSync(fixture('legacy-state-down.json'), 'utf8')),
   );
-  await put(`${P}/actions.json`, {
-    timestamp: '2025-10-21T08:41:25Z',
-    jenkins_build: '10',
-    jenkins_user: 'jenkins-user',
-    customer: 'alpha',
-    environment: 'dev',
-    desired_state: 'down',
-  });
+  await put(`${P}/actions.json`, JSON.parse(readFileSync(fixture('legacy-actions-build-10.json'), 'utf8')));
   for (const name of ['frontend-deployment', 'backend-deployment']) {
     await apps.patchNamespacedDeploymentScale({
       namespace: 'alpha-dev',

@@ -177,14 +177,7 @@ describe('up', () => {
 
   it('restores from history written by the legacy tool (frontend 1, backend 2)', async () => {
     w.bucket.put(`${P}/history/10/pre-state.json`, fixtureJson('legacy-pre-state-build-10.json'));
-    w.bucket.put(`${P}/actions.json`, {
-      timestamp: '2025-10-21T08:41:25Z',
-      jenkins_build: '10',
-      jenkins_user: 'jenkins-user',
-      customer: 'alpha',
-      environment: 'dev',
-      desired_state: 'down',
-    });
+    w.bucket.put(`${P}/actions.json`, fixtureJson('legacy-actions-build-10.json'));
     await w.kube.scaleDeployment('alpha-dev', 'frontend-deployment', 0);
     await w.kube.scaleDeployment('alpha-dev', 'backend-deployment', 0);
     w.setDbState('stopped');

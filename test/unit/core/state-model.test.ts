@@ -35,14 +35,7 @@ describe('legacy state records', () => {
 });
 
 describe('action records', () => {
-  const legacy = {
-    timestamp: '2025-10-21T08:41:25Z',
-    jenkins_build: '10',
-    jenkins_user: 'jenkins-user',
-    customer: 'alpha',
-    environment: 'dev',
-    desired_state: 'down',
-  };
+  const legacy = fixtureJson('legacy-actions-build-10.json');
 
   it('keeps the legacy fields and order, new fields only added', () => {
     const rec = actionFromLegacy(legacy, 'k');
