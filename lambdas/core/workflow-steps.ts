@@ -295,21 +295,12 @@ export function planDryRun(ctx: RunContext): {
       `${db}: ${pre.database.state === 'available' ? 'already available' : `start (now '${pre.database.state}') and wait until 'available'`}`,
     );
     for (const d of pre.deployments) {
-      const want = ctx.restore?.replicas[d.name];
-      if (!d.exists)
-        plan.push(`deployment ${d.namespace}/${d.name}: does not exist, would be reported and skipped`);
-      else if (want === undefined)
-        plan.push(
-          `deployment ${d.namespace}/${d.name}: not in restore point (build ${ctx.restore?.fromBuild}), left at ${d.replicas}`,
-        );
-      else if (d.replicas !== 0 && d.replicas !== want)
-        plan.push(
-          `deployment ${d.namespace}/${d.name}: changed while down (now ${d.replicas}, recorded ${want}), left as it is`,
-        );
-      else
-        plan.push(
-          `deployment ${d.namespace}/${d.name}: scale ${d.replicas} -> ${want} (from build ${ctx.restore?.fromBuild})`,
-        );
+      const decision = ctx.restore ? restoreDecision(d, d, ctx.restore) : { skip: 'no restore point' };
+      plan.push(
+        'skip' in decision
+          ? `deployment ${d.namespace}/${d.name}: ${decision.skip}`
+          : `deployment ${d.namespace}/${d.name}: scale ${d.replicas} -> ${decision.scaleTo} (from build ${ctx.restore?.fromBuild})`,
+      );
     }
     plan.push('then wait for deployments to be available and health URLs to answer');
   } else {
@@ -400,6 +391,25 @@ export async function checkDatabase(deps: Deps, ctx: RunContext): Promise<Poll> 
   );
 }
 
+/**
+ * What `up` does with one deployment: restore only what was recorded, and only when it is
+ * still at the 0 the down left; anything else is left as it is and reported.
+ */
+export function restoreDecision(
+  target: { name: string; namespace: string },
+  now: { exists: boolean; replicas: number },
+  restore: RestorePlan,
+): { scaleTo: number } | { skip: string } {
+  const want = restore.replicas[target.name];
+  if (!now.exists) return { skip: `deployment ${target.namespace}/${target.name} does not exist` };
+  if (want === undefined)
+    return { skip: `not in the restore point of build ${restore.fromBuild}; left at ${now.replicas}` };
+  if (now.replicas !== 0 && now.replicas !== want) {
+    return { skip: `changed while down (now ${now.replicas}, recorded ${want}); left as it is` };
+  }
+  return { scaleTo: want };
+}
+
 /** Restore the counts of the restore point; skip drifted, missing and unrecorded deployments, and say so. */
 export async function restoreReplicas(deps: Deps, ctx: RunContext): Promise<RunContext> {
   if (!ctx.restore)
@@ -409,23 +419,13 @@ export async function restoreReplicas(deps: Deps, ctx: RunContext): Promise<RunC
   const skipped: Skip[] = [];
   for (const d of ctx.env.deployments) {
     const now = await kube.readDeployment(d.namespace, d.name);
-    const want = ctx.restore.replicas[d.name];
-    if (!now.exists) {
-      skipped.push({ deployment: d.name, reason: `deployment ${d.namespace}/${d.name} does not exist` });
-    } else if (want === undefined) {
-      skipped.push({
-        deployment: d.name,
-        reason: `not in the restore point of build ${ctx.restore.fromBuild}; left at ${now.replicas}`,
-      });
-    } else if (now.replicas !== 0 && now.replicas !== want) {
-      skipped.push({
-        deployment: d.name,
-        reason: `changed while down (now ${now.replicas}, recorded ${want}); left as it is`,
-      });
-    } else {
-      if (now.replicas !== want) await kube.scaleDeployment(d.namespace, d.name, want);
-      changes.push({ deployment: d.name, namespace: d.namespace, from: now.replicas, to: want });
+    const decision = restoreDecision(d, now, ctx.restore);
+    if ('skip' in decision) {
+      skipped.push({ deployment: d.name, reason: decision.skip });
+      continue;
     }
+    if (now.replicas !== decision.scaleTo) await kube.scaleDeployment(d.namespace, d.name, decision.scaleTo);
+    changes.push({ deployment: d.name, namespace: d.namespace, from: now.replicas, to: decision.scaleTo });
   }
   for (const s of skipped) deps.log.warn('skipped deployment', { ...s });
   return { ...ctx, changes, skipped };

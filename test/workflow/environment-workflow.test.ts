@@ -246,6 +246,23 @@ describe('get_env_state', () => {
 });
 
 describe('dry run', () => {
+  it('of an up shows the restore plan, drift included, and starts nothing', async () => {
+    await down('10');
+    await w.kube.scaleDeployment('alpha-dev', 'frontend-deployment', 3);
+    const keys = w.bucket.keys();
+    const run = await runWorkflow(w, { action: 'up', build: '11', dryRun: true });
+    expect(run.status).toBe('SUCCEEDED');
+    expect((run.output as any).plan).toEqual([
+      "RDS instance 'alpha-dev-rds': start (now 'stopped') and wait until 'available'",
+      'deployment alpha-dev/frontend-deployment: changed while down (now 3, recorded 1); left as it is',
+      'deployment alpha-dev/backend-deployment: scale 0 -> 2 (from build 10)',
+      'then wait for deployments to be available and health URLs to answer',
+    ]);
+    expect(w.rdsCalls).toEqual(['StopDBInstance']);
+    expect(w.bucket.keys()).toEqual(keys);
+    expect(replicas('alpha-dev', 'backend-deployment')).toBe(0);
+  });
+
   it('reports the plan and writes, scales and stops nothing', async () => {
     const run = await runWorkflow(w, { action: 'down', build: '10', dryRun: true });
     expect(run.status).toBe('SUCCEEDED');
