@@ -1,6 +1,7 @@
 // The `cim` command: runs the workflow locally on the embedded engine (default) or starts
 // and follows the deployed state machine (--remote). Also reads the legacy tool's
 // environment variables, so a Jenkins job only swaps `python3 src/main.py` for `cim`.
+import { existsSync } from 'node:fs';
 import { userInfo } from 'node:os';
 import { parseArgs } from 'node:util';
 import { type Config, configJsonSchema, loadConfigFile, resolveEnvironment } from '#core/config';
@@ -188,8 +189,9 @@ async function runHere(inv: Invocation, config: Config, request: RunRequest, p: 
     kubeContext: inv.context,
     log: {
       info: () => undefined,
-      warn: (m, e) =>
-        inv.json || process.stderr.write(`${p.dim(`  ! ${m} ${e ? JSON.stringify(e) : ''}`)}\n`),
+      warn: (m, e) => {
+        if (!inv.json) process.stderr.write(`${p.dim(`  ! ${m} ${e ? JSON.stringify(e) : ''}`)}\n`);
+      },
     },
   });
   return runLocal({
@@ -262,7 +264,8 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
   const request = parsed.data;
   let config: Config | undefined;
   try {
-    if (!inv.remote || inv.configPath !== 'environments.yaml' || env.CIM_CONFIG_FILE) {
+    // Remote runs use the deployed configuration; a local file, when there is one, still checks the input early.
+    if (!inv.remote || existsSync(inv.configPath)) {
       config = applyLegacy(
         loadConfigFile(inv.configPath),
         `${request.customer}/${request.environment}`,

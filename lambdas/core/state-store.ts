@@ -195,6 +195,8 @@ export async function acquireLock(
     return { key, etag, owner: info.owner };
   }
   const held = current.json as Partial<LockInfo>;
+  // A retried Prepare of the same execution finds its own lock: it is still ours.
+  if (held.owner === info.owner) return { key, etag: current.etag, owner: info.owner };
   const expires = Date.parse(held.expires_at ?? '');
   if (Number.isFinite(expires) && expires < now.getTime()) {
     try {

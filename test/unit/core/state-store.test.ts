@@ -41,6 +41,13 @@ describe('environment lock', () => {
     });
   });
 
+  it('is re-entrant for the same execution (a retried step)', async () => {
+    await acquireLock(store, 'e/lock.json', info('A'), now, 600);
+    await expect(acquireLock(store, 'e/lock.json', info('A'), now, 600)).resolves.toMatchObject({
+      owner: 'A',
+    });
+  });
+
   it('takes over an expired lock, once', async () => {
     await acquireLock(store, 'e/lock.json', info('A'), new Date(now.getTime() - 3_600_000), 600);
     const held = await acquireLock(store, 'e/lock.json', info('B'), now, 600);
