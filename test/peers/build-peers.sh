@@ -32,6 +32,7 @@ build_go() { # name module-dir stamp-file -- go build args...
   log "built $name in $((SECONDS - t0)) s"
 }
 
+need openssl "install it (apt-get install openssl): the sandbox generates its certificates with it"
 t_all=$SECONDS
 kv=$KUBE_VERSION; major=1; minor=${kv#v1.}; minor=${minor%%.*}
 ldk="-s -w -X k8s.io/component-base/version.gitVersion=$kv -X k8s.io/component-base/version.gitMajor=$major -X k8s.io/component-base/version.gitMinor=$minor -X k8s.io/component-base/version.gitTreeState=clean"
