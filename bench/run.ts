@@ -11,10 +11,10 @@ import { mkdirSync, rmSync, statSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { DescribeDBInstancesCommand, StartDBInstanceCommand } from '@aws-sdk/client-rds';
-import { build } from 'esbuild';
 import { runLocal } from '#cli/run-local';
 import type { DeploymentStatus, KubeGateway } from '#core/kube';
 import { TaskFunctions, WaitSteps } from '#core/steps';
+import { bundleHandler } from '#infra/bundling';
 import { synthesizedDefinition } from '../test/fixtures/synthesized.ts';
 import { makeWorld } from '../test/fixtures/world.ts';
 
@@ -223,21 +223,7 @@ async function bundles() {
   const data: Record<string, { bytes: number; importMs: number }> = {};
   for (const id of Object.keys(TaskFunctions)) {
     const file = join(out, `${id}.mjs`);
-    await build({
-      entryPoints: [join(root, 'lambdas/handlers', `${id}.ts`)],
-      bundle: true,
-      platform: 'node',
-      format: 'esm',
-      target: 'node22',
-      minify: true,
-      mainFields: ['module', 'main'],
-      external: ['@aws-sdk/*'],
-      banner: {
-        js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);",
-      },
-      outfile: file,
-      logLevel: 'silent',
-    });
+    await bundleHandler(join(root, 'lambdas/handlers', `${id}.ts`), file);
     const times: number[] = [];
     for (let i = 0; i < 3; i++) {
       const ms = execFileSync(

@@ -30,6 +30,7 @@ import { DefinitionBody, LogLevel, StateMachine, StateMachineType } from 'aws-cd
 import type { Construct } from 'constructs';
 import { type Config, type Environment, listEnvironments, resolveEnvironment } from '#core/config';
 import { type TaskFunctionId, TaskFunctions } from '#core/steps';
+import { BUNDLE } from './bundling.ts';
 import { buildWorkflow, type WorkflowFunctions } from './workflow.ts';
 
 /** What each function touches; IAM is granted from this and nothing else. */
@@ -136,14 +137,12 @@ export class CimStack extends Stack {
         logGroup,
         bundling: {
           format: OutputFormat.ESM,
-          target: 'node22',
-          minify: true,
+          target: BUNDLE.target,
+          minify: BUNDLE.minify,
           sourceMap: true,
-          mainFields: ['module', 'main'],
-          externalModules: ['@aws-sdk/*'],
-          // ESM bundles of CommonJS dependencies still call require().
-          banner:
-            "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);",
+          mainFields: [...BUNDLE.mainFields],
+          externalModules: [...BUNDLE.external],
+          banner: BUNDLE.banner,
         },
       });
       this.grant(fn, NEEDS[id], envs, buckets);
