@@ -150,7 +150,6 @@ async function transitions() {
     }));
     const kube = new TimedKube(nowMs, appsReady);
     const deps = { ...w.deps, kube: () => kube };
-    let waited = 0;
     const t0 = nowMs();
     const run = await runLocal({
       deps,
@@ -161,7 +160,6 @@ async function transitions() {
         const poll = (event as { poll?: { stable: boolean; waitSeconds: number } }).poll;
         if (poll && !poll.stable) {
           w.clock.advance(poll.waitSeconds);
-          waited += poll.waitSeconds;
         }
         const out = (await fn(event)) as { waitSeconds?: number; stable?: boolean };
         // The fixed-interval baseline: same workflow, every wait forced to `fixed` seconds.
