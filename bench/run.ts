@@ -12,7 +12,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { DescribeDBInstancesCommand, StartDBInstanceCommand } from '@aws-sdk/client-rds';
 import { runLocal } from '#cli/run-local';
-import type { DeploymentStatus, KubeGateway } from '#core/kube';
+import type { DeploymentStatus, KubeGateway } from '#core/kube-gateway';
 import { TaskFunctions, WaitSteps } from '#core/steps';
 import { bundleHandler } from '#infra/bundling';
 import { synthesizedDefinition } from '../test/fixtures/synthesized.ts';
@@ -35,8 +35,9 @@ const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.len
 // ---------- 1. wall time against the peers ----------
 async function wallTime(cycles = 3) {
   const { startSandbox, resetSandbox } = await import('../test/peers/sandbox.ts');
-  const { loadConfigFile } = await import('#core/config');
+  const { loadConfigFile } = await import('#core/config-file');
   const { makeDeps } = await import('#core/deps');
+  const { kubeconfigKube } = await import('#core/kube');
   const sb = await startSandbox({ quiet: true });
   Object.assign(process.env, sb.env);
   try {
@@ -49,8 +50,7 @@ async function wallTime(cycles = 3) {
         const deps = makeDeps({
           config,
           configSource: 'sandbox',
-          kubeAccess: 'kubeconfig',
-          kubeconfig: sb.info.orchestratorKubeconfig,
+          kube: kubeconfigKube(config, sb.info.orchestratorKubeconfig),
           log: { info: () => {}, warn: () => {} },
         });
         const t0 = performance.now();

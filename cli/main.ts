@@ -4,9 +4,11 @@
 import { existsSync } from 'node:fs';
 import { userInfo } from 'node:os';
 import { parseArgs } from 'node:util';
-import { type Config, configJsonSchema, loadConfigFile, resolveEnvironment } from '#core/config';
+import { type Config, resolveEnvironment } from '#core/config';
+import { configJsonSchema, loadConfigFile } from '#core/config-file';
 import { makeDeps } from '#core/deps';
 import { CimError, ErrorNames, errorMessage, errorName } from '#core/errors';
+import { kubeconfigKube } from '#core/kube';
 import {
   causeMessage,
   generateBuildId,
@@ -184,9 +186,7 @@ async function runHere(inv: Invocation, config: Config, request: RunRequest, p: 
   const deps = makeDeps({
     config,
     configSource: inv.configPath,
-    kubeAccess: 'kubeconfig',
-    kubeconfig: inv.kubeconfig,
-    kubeContext: inv.context,
+    kube: kubeconfigKube(config, inv.kubeconfig, inv.context),
     log: {
       info: () => undefined,
       warn: (m, e) => {

@@ -4,7 +4,7 @@ import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { App, Validations } from 'aws-cdk-lib';
 import { AwsSolutionsChecks } from 'cdk-nag';
-import { loadConfigFile } from '#core/config';
+import { loadConfigFile } from '#core/config-file';
 import { CimStack } from './stack.ts';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');

@@ -1,8 +1,6 @@
-// Owns the configuration file: its schema (zod, also exported as JSON Schema), loading
-// from YAML/JSON, validation errors that name the file, the path and the fix, and the
-// environment catalog that resolves "customer/environment" into concrete resource names.
-import { readFileSync } from 'node:fs';
-import { parse as parseYaml } from 'yaml';
+// Owns the configuration: its schema (zod), validation errors that name the file, the
+// path and the fix, and the environment catalog that resolves "customer/environment" into
+// concrete resource names. Reading the file lives in config-file.ts (not needed in Lambda).
 import { z } from 'zod';
 import { CimError, ErrorNames } from './errors.ts';
 
@@ -223,25 +221,6 @@ export function parseConfig(data: unknown, source: string): Config {
   return config;
 }
 
-export function loadConfigFile(path: string): Config {
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch (err) {
-    throw new CimError(
-      ErrorNames.ConfigInvalid,
-      `cannot read configuration file ${path}: ${(err as Error).message}. Pass --config FILE or set CIM_CONFIG_FILE.`,
-    );
-  }
-  let data: unknown;
-  try {
-    data = path.endsWith('.json') ? JSON.parse(text) : parseYaml(text);
-  } catch (err) {
-    throw new CimError(ErrorNames.ConfigInvalid, `${path} does not parse: ${(err as Error).message}`);
-  }
-  return parseConfig(data, path);
-}
-
 export function fillTemplate(tpl: string, values: Record<string, string>): string {
   return tpl.replace(/\{([a-z]+)\}/g, (_, k: string) => values[k] ?? `{${k}}`);
 }
@@ -332,8 +311,4 @@ export function resolveEnvironment(
 
 export function listEnvironments(config: Config): string[] {
   return Object.keys(config.environments).sort();
-}
-
-export function configJsonSchema(): unknown {
-  return z.toJSONSchema(ConfigSchema, { io: 'input', unrepresentable: 'any' });
 }

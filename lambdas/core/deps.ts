@@ -1,25 +1,28 @@
-// Owns wiring: builds the collaborators of the workflow steps (S3 store, RDS, Kubernetes,
-// health checks, clock) once per process, for the Lambdas (EKS) and for the CLI (kubeconfig).
+// Owns wiring: builds the collaborators of the workflow steps (S3 store, RDS, health checks,
+// clock) once per process. Kubernetes access comes in as a factory (EKS in Lambda, a
+// kubeconfig for the CLI), so that steps which never talk to Kubernetes do not bundle its client.
 import type { Config, Environment } from './config.ts';
 import { type DatabaseGateway, RdsDatabaseGateway, rdsClientFor } from './database.ts';
-import { type HealthChecker, httpHealthChecker } from './health.ts';
-import { type KubeGateway, kubeGatewayForEks, kubeGatewayFromKubeconfig } from './kube.ts';
+import { CimError, ErrorNames } from './errors.ts';
+import type { HealthChecker } from './health.ts';
+import { httpHealthChecker } from './health.ts';
+import type { KubeGateway } from './kube-gateway.ts';
 import { S3StateStore, type StateStore, s3ClientFor } from './state-store.ts';
 import type { Deps, Logger } from './workflow-steps.ts';
+
+export type KubeFactory = (env: Environment) => KubeGateway;
 
 export interface DepsOptions {
   config: Config;
   configSource: string;
-  /** 'eks' in Lambda; 'kubeconfig' for local runs (path and context from options, config or KUBECONFIG). */
-  kubeAccess: 'eks' | 'kubeconfig';
-  kubeconfig?: string | undefined;
-  kubeContext?: string | undefined;
+  /** How to reach Kubernetes; null for steps that do not (a call then fails loudly). */
+  kube: KubeFactory | null;
   health?: HealthChecker;
   now?: () => Date;
   log: Logger;
 }
 
-function memo<T>(make: (key: string) => T): (key: string) => T {
+export function memo<T>(make: (key: string) => T): (key: string) => T {
   const cache = new Map<string, T>();
   return (key) => {
     let v = cache.get(key);
@@ -37,22 +40,17 @@ export function makeDeps(o: DepsOptions): Deps {
     return new S3StateStore(s3ClientFor(region), bucket);
   });
   const rds = memo((region) => new RdsDatabaseGateway(rdsClientFor(region)));
-  const kubes = memo((k) => {
-    if (o.kubeAccess === 'kubeconfig') {
-      return kubeGatewayFromKubeconfig(
-        o.kubeconfig ?? o.config.kubernetes.kubeconfig,
-        o.kubeContext ?? o.config.kubernetes.context,
-      );
-    }
-    const [cluster = '', region = ''] = k.split('|');
-    return kubeGatewayForEks(cluster, region);
-  });
+  const kube =
+    o.kube ??
+    (() => {
+      throw new CimError(ErrorNames.ConfigInvalid, 'this step was built without Kubernetes access');
+    });
   return {
     config: o.config,
     configSource: o.configSource,
     store: (env: Environment): StateStore => stores(`${env.bucket}|${env.bucketRegion}`),
     db: (env: Environment): DatabaseGateway => rds(env.region),
-    kube: (env: Environment): KubeGateway => kubes(`${env.cluster}|${env.region}`),
+    kube,
     health: o.health ?? httpHealthChecker,
     now: o.now ?? (() => new Date()),
     log: o.log,

@@ -1,4 +1,4 @@
-// Owns Kubernetes access: reading a deployment's replicas and availability, scaling it
+// Owns Kubernetes access with @kubernetes/client-node: reading a deployment, scaling it
 // through the scale subresource, and building an API client from a kubeconfig or from
 // EKS (DescribeCluster + a presigned STS GetCallerIdentity token).
 
@@ -8,37 +8,10 @@ import { fromNodeProviderChain } from '@aws-sdk/credential-providers';
 import { AppsV1Api, KubeConfig, type V1Deployment } from '@kubernetes/client-node';
 import { HttpRequest } from '@smithy/protocol-http';
 import { SignatureV4 } from '@smithy/signature-v4';
+import type { Config, Environment } from './config.ts';
+import { memo } from './deps.ts';
 import { CimError, ErrorNames, errorMessage } from './errors.ts';
-
-export interface DeploymentStatus {
-  exists: boolean;
-  replicas: number;
-  /** Pods the deployment currently has (status.replicas); 0 once scaled-down pods are gone. */
-  currentReplicas: number;
-  readyReplicas: number;
-  availableReplicas: number;
-  updatedReplicas: number;
-  /** The controller has seen the latest spec (status.observedGeneration >= metadata.generation). */
-  observed: boolean;
-  availableCondition: { status: string; reason: string | null } | null;
-}
-
-export interface KubeGateway {
-  readDeployment(namespace: string, name: string): Promise<DeploymentStatus>;
-  scaleDeployment(namespace: string, name: string, replicas: number): Promise<void>;
-}
-
-/** What a deployment that does not exist reads as. */
-export const MISSING_DEPLOYMENT: DeploymentStatus = {
-  exists: false,
-  replicas: 0,
-  currentReplicas: 0,
-  readyReplicas: 0,
-  availableReplicas: 0,
-  updatedReplicas: 0,
-  observed: true,
-  availableCondition: null,
-};
+import { type DeploymentStatus, type KubeGateway, MISSING_DEPLOYMENT } from './kube-gateway.ts';
 
 export function deploymentStatus(d: V1Deployment): DeploymentStatus {
   const cond = d.status?.conditions?.find((c) => c.type === 'Available');
@@ -52,18 +25,6 @@ export function deploymentStatus(d: V1Deployment): DeploymentStatus {
     observed: (d.status?.observedGeneration ?? 0) >= (d.metadata?.generation ?? 0),
     availableCondition: cond ? { status: cond.status, reason: cond.reason ?? null } : null,
   };
-}
-
-/** Rolled out and every wanted replica available (0 wanted is done once observed). */
-export function deploymentSettled(s: DeploymentStatus): boolean {
-  if (!s.exists) return true;
-  return (
-    s.observed &&
-    s.currentReplicas <= s.replicas &&
-    s.availableReplicas >= s.replicas &&
-    s.updatedReplicas >= s.replicas &&
-    s.readyReplicas >= s.replicas
-  );
 }
 
 function kubeError(err: unknown, what: string): Error {
@@ -176,4 +137,26 @@ export function kubeGatewayForEks(
     cached = { apps: kc.makeApiClient(AppsV1Api), until: Date.now() + TOKEN_TTL_MS };
     return cached.apps;
   });
+}
+
+/** Lambda: one EKS gateway per cluster and region, endpoint and token cached. */
+export function eksKube(): (env: Environment) => KubeGateway {
+  const gateways = memo((k) => {
+    const [cluster = '', region = ''] = k.split('|');
+    return kubeGatewayForEks(cluster, region);
+  });
+  return (env) => gateways(`${env.cluster}|${env.region}`);
+}
+
+/** CLI: one kubeconfig for every environment (path and context from flags, config or KUBECONFIG). */
+export function kubeconfigKube(
+  config: Config,
+  path?: string,
+  context?: string,
+): (env: Environment) => KubeGateway {
+  const gw = kubeGatewayFromKubeconfig(
+    path ?? config.kubernetes.kubeconfig,
+    context ?? config.kubernetes.context,
+  );
+  return () => gw;
 }

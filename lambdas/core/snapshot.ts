@@ -2,7 +2,7 @@
 import type { Environment } from './config.ts';
 import type { DatabaseGateway } from './database.ts';
 import type { HealthChecker } from './health.ts';
-import type { KubeGateway } from './kube.ts';
+import type { KubeGateway } from './kube-gateway.ts';
 import type { DeploymentState, EnvironmentState } from './state-model.ts';
 import { legacyTimestamp } from './state-model.ts';
 

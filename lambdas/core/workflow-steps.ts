@@ -7,7 +7,7 @@ import { type Config, type Environment, NAME_PATTERN, resolveEnvironment } from 
 import { convergeDatabase, type DatabaseGateway, type DatabaseGoal, label } from './database.ts';
 import { CimError, ErrorNames, errorMessage } from './errors.ts';
 import type { HealthChecker } from './health.ts';
-import { deploymentSettled, type KubeGateway } from './kube.ts';
+import { deploymentSettled, type KubeGateway } from './kube-gateway.ts';
 import { nextWaitSeconds, type Poll, pollStart } from './polling.ts';
 import { snapshotEnvironment } from './snapshot.ts';
 import {

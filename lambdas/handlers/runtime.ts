@@ -3,7 +3,7 @@
 // front of an error's message so the failure record says where it happened.
 import { Logger } from '@aws-lambda-powertools/logger';
 import { parseConfig } from '#core/config';
-import { makeDeps } from '#core/deps';
+import { type KubeFactory, makeDeps } from '#core/deps';
 import { CimError, ErrorNames } from '#core/errors';
 import type { TaskFunctionId } from '#core/steps';
 import type { Deps } from '#core/workflow-steps';
@@ -12,8 +12,13 @@ export const logger = new Logger({ serviceName: 'customer-infra-manager' });
 
 let lambdaDeps: Deps | undefined;
 
+export interface TaskOptions {
+  /** Steps that talk to Kubernetes pass the EKS factory; the others do not bundle its client. */
+  kube?: KubeFactory;
+}
+
 /** In Lambda: the configuration the stack deployed (CIM_CONFIG), Kubernetes through EKS. */
-function depsFromEnvironment(): Deps {
+function depsFromEnvironment(options: TaskOptions): Deps {
   if (!lambdaDeps) {
     const raw = process.env.CIM_CONFIG;
     if (!raw)
@@ -25,7 +30,7 @@ function depsFromEnvironment(): Deps {
     lambdaDeps = makeDeps({
       config,
       configSource: 'the deployed configuration',
-      kubeAccess: 'eks',
+      kube: options.kube ?? null,
       log: { info: (m, e) => logger.info(m, e ?? {}), warn: (m, e) => logger.warn(m, e ?? {}) },
     });
   }
@@ -52,6 +57,7 @@ export function defineTask<E>(
   id: TaskFunctionId,
   label: string,
   run: (deps: Deps, event: E) => Promise<unknown> | unknown,
+  options: TaskOptions = {},
 ): TaskHandler {
   const invoke = async (deps: Deps, event: unknown) => {
     try {
@@ -65,7 +71,7 @@ export function defineTask<E>(
   const handler = async (event: unknown) => {
     logger.appendKeys({ step: label, ...keysOf(event) });
     try {
-      return await invoke(depsFromEnvironment(), event);
+      return await invoke(depsFromEnvironment(options), event);
     } catch (err) {
       logger.error('step failed', err as Error);
       throw err;

@@ -1,6 +1,8 @@
 // Task "Scale deployments to zero".
+
+import { eksKube } from '#core/kube';
 import { Steps } from '#core/steps';
 import { scaleDown } from '#core/workflow-steps';
 import { defineTask } from './runtime.ts';
 
-export const handler = defineTask('scale-down', Steps.scaleDown, scaleDown);
+export const handler = defineTask('scale-down', Steps.scaleDown, scaleDown, { kube: eksKube() });

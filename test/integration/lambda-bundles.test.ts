@@ -5,7 +5,7 @@ import { mkdirSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { loadConfigFile } from '#core/config';
+import { loadConfigFile } from '#core/config-file';
 import { bundleHandler } from '#infra/bundling';
 import { resetSandbox } from '../peers/sandbox.ts';
 import { dbInstanceState, exists, sandbox } from './peers.ts';

@@ -16,8 +16,9 @@ import {
 import { AppsV1Api, CoreV1Api, KubeConfig } from '@kubernetes/client-node';
 import { inject } from 'vitest';
 import { runLocal } from '#cli/run-local';
-import { loadConfigFile } from '#core/config';
+import { loadConfigFile } from '#core/config-file';
 import { makeDeps } from '#core/deps';
+import { kubeconfigKube } from '#core/kube';
 import { synthesizedDefinition } from '../fixtures/synthesized.ts';
 import { waitFor } from '../peers/sandbox.ts';
 
@@ -52,8 +53,7 @@ export async function run(input: Record<string, unknown>) {
   const deps = makeDeps({
     config,
     configSource: sandbox.configFile,
-    kubeAccess: 'kubeconfig',
-    kubeconfig: sandbox.orchestratorKubeconfig,
+    kube: kubeconfigKube(config, sandbox.orchestratorKubeconfig),
     log: { info: () => undefined, warn: () => undefined },
   });
   return runLocal({

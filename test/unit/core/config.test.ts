@@ -2,7 +2,8 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { configJsonSchema, loadConfigFile, parseConfig, resolveEnvironment } from '#core/config';
+import { parseConfig, resolveEnvironment } from '#core/config';
+import { configJsonSchema, loadConfigFile } from '#core/config-file';
 import { fixture } from '../../fixtures/world.ts';
 
 const minimal = (over: Record<string, unknown> = {}) => ({

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { deploymentSettled, deploymentStatus, eksToken } from '#core/kube';
+import { deploymentStatus, eksToken } from '#core/kube';
+import { deploymentSettled } from '#core/kube-gateway';
 
 describe('deployment status', () => {
   const d = (spec: number, status: Record<string, number>, generation = 2, observed = 2) => ({

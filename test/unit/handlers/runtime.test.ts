@@ -1,7 +1,7 @@
 // The handlers as Lambda runs them: configuration from CIM_CONFIG, errors keep their
 // Step Functions name and say which step failed.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadConfigFile } from '#core/config';
+import { loadConfigFile } from '#core/config-file';
 import { TaskFunctions } from '#core/steps';
 import { handlers } from '#handlers/index';
 import { handler as prepare } from '#handlers/prepare';

@@ -1,0 +1,44 @@
+// Owns what the domain needs from Kubernetes (read a deployment, scale it) and when a
+// deployment counts as settled. No client library here: see kube.ts for the implementation.
+
+export interface DeploymentStatus {
+  exists: boolean;
+  replicas: number;
+  /** Pods the deployment currently has (status.replicas); 0 once scaled-down pods are gone. */
+  currentReplicas: number;
+  readyReplicas: number;
+  availableReplicas: number;
+  updatedReplicas: number;
+  /** The controller has seen the latest spec (status.observedGeneration >= metadata.generation). */
+  observed: boolean;
+  availableCondition: { status: string; reason: string | null } | null;
+}
+
+export interface KubeGateway {
+  readDeployment(namespace: string, name: string): Promise<DeploymentStatus>;
+  scaleDeployment(namespace: string, name: string, replicas: number): Promise<void>;
+}
+
+/** What a deployment that does not exist reads as. */
+export const MISSING_DEPLOYMENT: DeploymentStatus = {
+  exists: false,
+  replicas: 0,
+  currentReplicas: 0,
+  readyReplicas: 0,
+  availableReplicas: 0,
+  updatedReplicas: 0,
+  observed: true,
+  availableCondition: null,
+};
+
+/** Rolled out and every wanted replica available (0 wanted is done once observed). */
+export function deploymentSettled(s: DeploymentStatus): boolean {
+  if (!s.exists) return true;
+  return (
+    s.observed &&
+    s.currentReplicas <= s.replicas &&
+    s.availableReplicas >= s.replicas &&
+    s.updatedReplicas >= s.replicas &&
+    s.readyReplicas >= s.replicas
+  );
+}
