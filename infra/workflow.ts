@@ -57,11 +57,18 @@ export function buildWorkflow(scope: Construct, fns: WorkflowFunctions): State {
     return t;
   };
 
-  /** Check -> Choice(stable?) -> Wait(SecondsPath) -> Check, then `next`. */
-  const pollLoop = (check: LambdaInvoke, choice: StepName, wait: StepName, next: IChainable) => {
+  /** Check (its result at $.poll) -> Choice(stable?) -> Wait(SecondsPath) -> Check, then `next`. */
+  const pollLoop = (
+    check: StepName,
+    fn: TaskFunctionId,
+    choice: StepName,
+    wait: StepName,
+    next: IChainable,
+  ) => {
+    const checkTask = task(check, fn, { resultPath: '$.poll' });
     const waitState = new Wait(scope, wait, { time: WaitTime.secondsPath('$.poll.waitSeconds') });
-    waitState.next(check);
-    return check.next(
+    waitState.next(checkTask);
+    return checkTask.next(
       new Choice(scope, choice)
         .when(Condition.booleanEquals('$.poll.stable', true), next)
         .otherwise(waitState),
@@ -73,7 +80,8 @@ export function buildWorkflow(scope: Construct, fns: WorkflowFunctions): State {
   // Applications before the database on the way down, the database first on the way up.
   const stopDatabase = task(Steps.stopDatabase, 'stop-database').next(
     pollLoop(
-      task(Steps.checkDatabaseStopped, 'check-database', { resultPath: '$.poll' }),
+      Steps.checkDatabaseStopped,
+      'check-database',
       Steps.databaseStopped,
       Steps.waitDatabaseStop,
       recordResult,
@@ -81,7 +89,8 @@ export function buildWorkflow(scope: Construct, fns: WorkflowFunctions): State {
   );
   const down = task(Steps.scaleDown, 'scale-down').next(
     pollLoop(
-      task(Steps.checkDeploymentsStopped, 'check-deployments', { resultPath: '$.poll' }),
+      Steps.checkDeploymentsStopped,
+      'check-deployments',
       Steps.deploymentsStopped,
       Steps.waitDeploymentsStop,
       stopDatabase,
@@ -89,20 +98,23 @@ export function buildWorkflow(scope: Construct, fns: WorkflowFunctions): State {
   );
 
   const healthLoop = pollLoop(
-    task(Steps.checkHealth, 'check-health', { resultPath: '$.poll' }),
+    Steps.checkHealth,
+    'check-health',
     Steps.appsHealthy,
     Steps.waitHealth,
     recordResult,
   );
   const deploymentsLoop = pollLoop(
-    task(Steps.checkDeploymentsAvailable, 'check-deployments', { resultPath: '$.poll' }),
+    Steps.checkDeploymentsAvailable,
+    'check-deployments',
     Steps.deploymentsAvailable,
     Steps.waitDeploymentsStart,
     healthLoop,
   );
   const up = task(Steps.startDatabase, 'start-database').next(
     pollLoop(
-      task(Steps.checkDatabaseAvailable, 'check-database', { resultPath: '$.poll' }),
+      Steps.checkDatabaseAvailable,
+      'check-database',
       Steps.databaseAvailable,
       Steps.waitDatabaseStart,
       task(Steps.restoreReplicas, 'restore-replicas').next(deploymentsLoop),

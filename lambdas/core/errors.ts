@@ -49,8 +49,6 @@ export class CimError extends Error {
   }
 }
 
-export const invalidInput = (message: string) => new CimError(ErrorNames.InvalidInput, message);
-
 /** Reads an error name from anything thrown (SDK errors, ApiException, ours). */
 export function errorName(err: unknown): string {
   if (err && typeof err === 'object' && 'name' in err && typeof err.name === 'string') return err.name;

@@ -19,12 +19,14 @@ export async function readDeployments(deps: SnapshotDeps, env: Environment): Pro
       const s = await deps.kube.readDeployment(d.namespace, d.name);
       // Legacy meaning: "available" is "serving now", so a deployment at 0 replicas is not available.
       const available = s.exists && s.availableReplicas > 0 && s.availableCondition?.status === 'True';
-      let appStatus: 'up' | 'down' = available ? 'up' : 'down';
-      if (d.healthUrl && s.exists && s.replicas > 0) {
-        appStatus = (await deps.health.check(d.healthUrl, env.healthTimeoutSeconds)).status;
-      } else if (d.healthUrl) {
-        appStatus = 'down';
-      }
+      // With a health URL the URL decides (a deployment at 0 is not asked); without one, availability does.
+      const appStatus: 'up' | 'down' = !d.healthUrl
+        ? available
+          ? 'up'
+          : 'down'
+        : s.exists && s.replicas > 0
+          ? (await deps.health.check(d.healthUrl, env.healthTimeoutSeconds)).status
+          : 'down';
       return {
         name: d.name,
         namespace: d.namespace,
@@ -32,7 +34,6 @@ export async function readDeployments(deps: SnapshotDeps, env: Environment): Pro
         available,
         availableReason: available ? (s.availableCondition?.reason ?? null) : null,
         replicas: s.exists ? s.replicas : 0,
-        readyReplicas: s.readyReplicas,
         appStatus,
         appUrl: d.healthUrl,
       };

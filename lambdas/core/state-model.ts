@@ -14,7 +14,6 @@ export interface DeploymentState {
   available: boolean;
   availableReason: string | null;
   replicas: number;
-  readyReplicas: number;
   appStatus: 'up' | 'down';
   appUrl: string | null;
 }
@@ -91,7 +90,6 @@ export const LegacyState = z.looseObject({
   timestamp: z.string(),
   jenkins_build: z.union([z.string(), z.number()]).transform(String),
 });
-export type LegacyStateJson = z.input<typeof LegacyState>;
 
 const LegacyLastChange = z.object({
   desired_state: z.enum(['up', 'down']),
@@ -161,7 +159,6 @@ export function stateFromLegacy(json: unknown, key: string): EnvironmentState {
       available: d.deployment_available,
       availableReason: d.deployment_available_reason,
       replicas: d.deployment_replicas ?? 0,
-      readyReplicas: d.deployment_available ? (d.deployment_replicas ?? 0) : 0,
       appStatus: d.app_status === 'up' ? 'up' : 'down',
       appUrl: d.app_url ?? null,
     })),
