@@ -1,8 +1,23 @@
 // Owns the configuration: its schema (zod), validation errors that name the file, the
 // path and the fix, and the environment catalog that resolves "customer/environment" into
 // concrete resource names. Reading the file lives in config-file.ts (not needed in Lambda).
+// Checks that zod cannot express (merged settings, resolved names, one environment against
+// another, schedules against environments) run in parseConfig, so a mistake is refused when
+// the file is read, not at 3 a.m.
 import { z } from 'zod';
+import { timeZoneError, validateCron } from './cron.ts';
 import { CimError, ErrorNames } from './errors.ts';
+import {
+  LABEL_KEY_PATTERN,
+  LABEL_VALUE_PATTERN,
+  labelKeyError,
+  labelValueError,
+  parseLabelSelector,
+  patternError,
+  type Selection,
+  selectEnvironments,
+  unknownEnvironmentMessage,
+} from './selection.ts';
 
 /** Names that end up in S3 keys and Kubernetes names: no '/', '..' or control characters. */
 export const NAME_PATTERN = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
@@ -22,16 +37,44 @@ const template = (what: string) =>
       },
     );
 
+/** One day: a longer wait is a mistake, and the lock (at most 7 days) must outlast all of them. */
+export const MAX_WAIT_TIMEOUT_SECONDS = 86_400;
+export const MAX_LOCK_TTL_SECONDS = 7 * 86_400;
+
 const Wait = z
   .object({
     expectedSeconds: z
       .number()
       .int()
       .positive()
-      .describe('How long this usually takes; drives adaptive polling.'),
-    timeoutSeconds: z.number().int().positive().describe('Give up (and fail the run) after this long.'),
+      .max(MAX_WAIT_TIMEOUT_SECONDS)
+      .describe('How long this usually takes; drives adaptive polling. At most timeoutSeconds.'),
+    timeoutSeconds: z
+      .number()
+      .int()
+      .positive()
+      .max(MAX_WAIT_TIMEOUT_SECONDS, 'at most 86400 (one day)')
+      .describe('Give up (and fail the run) after this long.'),
   })
   .strict();
+
+const Labels = z
+  .record(
+    z
+      .string()
+      .regex(LABEL_KEY_PATTERN, { error: (i) => labelKeyError(String(i.input)) ?? 'not a label key' }),
+    z.string().regex(LABEL_VALUE_PATTERN, {
+      error: (i) => labelValueError(String(i.input)) ?? 'not a label value',
+    }),
+  )
+  .superRefine((labels, ctx) => {
+    // The pattern cannot bound the prefix length (253).
+    for (const k of Object.keys(labels)) {
+      const why = labelKeyError(k);
+      if (why) ctx.addIssue({ code: 'custom', path: [k], message: why });
+    }
+  })
+  .describe('Labels for selecting environments ("tier: dev"); per-environment labels merge over defaults.');
 
 const Deployment = z
   .object({
@@ -70,8 +113,20 @@ const Settings = z
     database: Database,
     deployments: z.array(Deployment).min(1, 'list at least one deployment'),
     waits: z.object({ databaseStart: Wait, databaseStop: Wait, deployments: Wait, health: Wait }).strict(),
-    lockTtlSeconds: z.number().int().min(60),
+    lockTtlSeconds: z
+      .number()
+      .int()
+      .min(60)
+      .max(MAX_LOCK_TTL_SECONDS, 'at most 604800 (7 days)')
+      .describe('Must exceed the longest run: up and down wait timeouts added up.'),
     healthTimeoutSeconds: z.number().positive().max(60),
+    maxReplicas: z
+      .number()
+      .int()
+      .min(1)
+      .max(10_000)
+      .describe('Largest replica count accepted from a state record (default 100).'),
+    labels: Labels.optional(),
   })
   .strict();
 export type Settings = z.infer<typeof Settings>;
@@ -93,18 +148,62 @@ const Override = Settings.extend({
 
 const Schedule = z
   .object({
-    name: z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/),
+    name: z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, '1-64 letters, digits, "_", "." or "-"'),
     action: z.enum(['up', 'down']),
     cron: z
       .string()
-      .regex(
-        /^\S+ \S+ \S+ \S+ \S+ \S+$/,
-        'six fields as in EventBridge Scheduler: "minutes hours day-of-month month day-of-week year"',
+      .superRefine((cron, ctx) => {
+        const why = validateCron(cron);
+        if (why)
+          ctx.addIssue({ code: 'custom', message: `"${cron}" is not an EventBridge Scheduler cron: ${why}` });
+      })
+      .describe(
+        'EventBridge Scheduler cron, six fields: "minutes hours day-of-month month day-of-week year".',
       ),
-    timeZone: z.string().min(1).default('UTC'),
-    environments: z.array(z.string()).min(1),
+    timeZone: z
+      .string()
+      .superRefine((tz, ctx) => {
+        const why = timeZoneError(tz);
+        if (why) ctx.addIssue({ code: 'custom', message: why });
+      })
+      .default('UTC')
+      .describe('IANA time zone, e.g. Europe/Berlin.'),
+    environments: z
+      .array(
+        z.string().superRefine((p, ctx) => {
+          const why = patternError(p);
+          if (why) ctx.addIssue({ code: 'custom', message: why });
+        }),
+      )
+      .default([])
+      .describe('Environment keys or globs ("alpha/dev", "*/dev"); OR-ed, then AND-ed with labels.'),
+    labels: z
+      .string()
+      .superRefine((s, ctx) => {
+        try {
+          parseLabelSelector(s);
+        } catch (err) {
+          ctx.addIssue({ code: 'custom', message: (err as Error).message });
+        }
+      })
+      .optional()
+      .describe('Label selector, e.g. "tier=dev,team!=payments" or "tier in (dev,staging)".'),
   })
-  .strict();
+  .strict()
+  .superRefine((s, ctx) => {
+    if (s.environments.length === 0 && s.labels === undefined)
+      ctx.addIssue({
+        code: 'custom',
+        message:
+          'say which environments: give "environments" (keys or globs such as "*/dev"), "labels" (e.g. "tier=dev"), or both',
+      });
+  });
+export type Schedule = z.infer<typeof Schedule>;
+
+/** Which environments a schedule acts on. */
+export function scheduleSelection(schedule: Pick<Schedule, 'environments' | 'labels'>): Selection {
+  return { patterns: [...schedule.environments], labels: schedule.labels ?? null };
+}
 
 export const DEFAULT_SETTINGS: Omit<Settings, 'cluster' | 'region' | 'bucket' | 'deployments'> = {
   keyPrefix: '{cluster}/{customer}/{environment}',
@@ -118,6 +217,7 @@ export const DEFAULT_SETTINGS: Omit<Settings, 'cluster' | 'region' | 'bucket' | 
   },
   lockTtlSeconds: 4 * 3600,
   healthTimeoutSeconds: 5,
+  maxReplicas: 100,
 };
 
 export const ConfigSchema = z
@@ -137,7 +237,22 @@ export const ConfigSchema = z
         }
       }
     }),
-    schedules: z.array(Schedule).default([]),
+    schedules: z
+      .array(Schedule)
+      .superRefine((list, ctx) => {
+        const seen = new Map<string, number>();
+        list.forEach((s, i) => {
+          const first = seen.get(s.name);
+          if (first !== undefined)
+            ctx.addIssue({
+              code: 'custom',
+              path: [i, 'name'],
+              message: `"${s.name}" is already the name of schedules[${first}]; give each schedule its own name`,
+            });
+          else seen.set(s.name, i);
+        });
+      })
+      .default([]),
     kubernetes: z
       .object({ kubeconfig: z.string().optional(), context: z.string().optional() })
       .strict()
@@ -176,6 +291,9 @@ export interface Environment {
   waits: Settings['waits'];
   lockTtlSeconds: number;
   healthTimeoutSeconds: number;
+  /** Largest replica count accepted from a state record. */
+  maxReplicas: number;
+  labels: Record<string, string>;
 }
 
 function formatPath(path: readonly PropertyKey[]): string {
@@ -190,42 +308,82 @@ function formatPath(path: readonly PropertyKey[]): string {
     .join('');
 }
 
+function issueMessage(issue: z.core.$ZodIssue): string {
+  // A bad record key (a label) carries the useful message one level down.
+  if (issue.code === 'invalid_key') return issue.issues[0]?.message ?? issue.message;
+  return issue.message;
+}
+
 /** Validates parsed config data; `source` names the file in messages. */
 export function parseConfig(data: unknown, source: string): Config {
   const parsed = ConfigSchema.safeParse(data);
   if (!parsed.success) {
     const lines = parsed.error.issues
       .slice(0, 8)
-      .map((i) => `  - ${formatPath(i.path) || '(top level)'}: ${i.message}`);
+      .map((i) => `  - ${formatPath(i.path) || '(top level)'}: ${issueMessage(i)}`);
     throw new CimError(
       ErrorNames.ConfigInvalid,
       `${source} is not a valid configuration:\n${lines.join('\n')}\nFix these entries (the JSON Schema in config/environments.schema.json lists every field).`,
     );
   }
   const config = parsed.data;
-  // Fail now, not at 3 a.m.: every environment must resolve, and schedules must name known ones.
+  // Every environment must resolve, each to its own records.
+  const owners = new Map<string, string>();
   for (const key of Object.keys(config.environments)) {
     const [customer = '', environment = ''] = key.split('/');
-    resolveEnvironment(config, customer, environment, source);
-  }
-  for (const s of config.schedules) {
-    for (const e of s.environments) {
-      if (!(e in config.environments)) {
-        throw new CimError(
-          ErrorNames.ConfigInvalid,
-          `${source}: schedules "${s.name}" names environment "${e}", which is not under environments (known: ${Object.keys(config.environments).join(', ')})`,
-        );
-      }
+    const env = resolveEnvironment(config, customer, environment, source);
+    const place = `${env.bucket}/${env.keyPrefix}`;
+    const other = owners.get(place);
+    if (other !== undefined) {
+      throw new CimError(
+        ErrorNames.ConfigInvalid,
+        `${source}: environments "${other}" and "${key}" both resolve to keyPrefix "${env.keyPrefix}" in bucket "${env.bucket}"; each environment needs its own keyPrefix, or one environment's up would consume the other's restore point. Keep {customer} and {environment} in ${settingOrigin(config, key, ['keyPrefix'])}.`,
+      );
     }
+    owners.set(place, key);
   }
+  // Schedules must select at least one environment.
+  config.schedules.forEach((s, i) => {
+    try {
+      selectEnvironments(config, scheduleSelection(s), source);
+    } catch (err) {
+      if (!(err instanceof CimError) || err.name !== ErrorNames.SelectionInvalid) throw err;
+      throw new CimError(
+        ErrorNames.ConfigInvalid,
+        `${source}: schedules[${i}] ("${s.name}"): ${err.message.replace(/\.$/, '')}. Fix schedules[${i}].environments or schedules[${i}].labels.`,
+        { cause: err },
+      );
+    }
+  });
   return config;
+}
+
+type Path = readonly (string | number)[];
+
+function valueAt(root: unknown, path: Path): unknown {
+  let v = root;
+  for (const p of path) {
+    if (v === null || typeof v !== 'object') return undefined;
+    v = (v as Record<string | number, unknown>)[p];
+  }
+  return v;
+}
+
+/** Where a setting of an environment comes from: its own entry, defaults, or built in. */
+function settingOrigin(config: Config, key: string, path: Path): string {
+  if (valueAt(config.environments[key], path) !== undefined)
+    return formatPath(['environments', key, ...path]);
+  if (valueAt(config.defaults, path) !== undefined) return formatPath(['defaults', ...path]);
+  return `${formatPath(['defaults', ...path])} (built-in default)`;
 }
 
 export function fillTemplate(tpl: string, values: Record<string, string>): string {
   return tpl.replace(/\{([a-z]+)\}/g, (_, k: string) => values[k] ?? `{${k}}`);
 }
 
-/** Resolves one environment; unknown ones are refused with the list of known ones. */
+const WAITS = ['databaseStart', 'databaseStop', 'deployments', 'health'] as const;
+
+/** Resolves one environment; unknown ones are refused with the closest known keys. */
 export function resolveEnvironment(
   config: Config,
   customer: string,
@@ -233,11 +391,10 @@ export function resolveEnvironment(
   source = 'configuration',
 ): Environment {
   const key = `${customer}/${environment}`;
-  if (!(key in config.environments)) {
-    const known = Object.keys(config.environments).sort();
+  if (!Object.hasOwn(config.environments, key)) {
     throw new CimError(
       ErrorNames.UnknownEnvironment,
-      `environment "${key}" not found in ${source} (known: ${known.join(', ')}). Add it under "environments" or check --customer/--env.`,
+      `${unknownEnvironmentMessage(key, Object.keys(config.environments), source)}. Add it under "environments" or check --customer/--env.`,
     );
   }
   const o = config.environments[key] ?? {};
@@ -248,21 +405,23 @@ export function resolveEnvironment(
     ...o,
     database: { ...DEFAULT_SETTINGS.database, ...d.database, ...o.database },
     waits: Object.fromEntries(
-      (['databaseStart', 'databaseStop', 'deployments', 'health'] as const).map((w) => [
-        w,
-        { ...DEFAULT_SETTINGS.waits[w], ...d.waits?.[w], ...o.waits?.[w] },
-      ]),
+      WAITS.map((w) => [w, { ...DEFAULT_SETTINGS.waits[w], ...d.waits?.[w], ...o.waits?.[w] }]),
     ),
+    labels: { ...d.labels, ...o.labels },
   };
   const checked = Settings.safeParse(merged);
   if (!checked.success) {
-    const lines = checked.error.issues.map((i) => `  - ${formatPath(i.path)}: ${i.message}`);
+    const lines = checked.error.issues.map((i) => `  - ${formatPath(i.path)}: ${issueMessage(i)}`);
     throw new CimError(
       ErrorNames.ConfigInvalid,
       `${source}: environment "${key}" is incomplete after merging defaults:\n${lines.join('\n')}\nSet these under "defaults" or under environments["${key}"].`,
     );
   }
   const s = checked.data;
+  const at = (...path: Path) => settingOrigin(config, key, path);
+  const refuse = (message: string) => {
+    throw new CimError(ErrorNames.ConfigInvalid, `${source}: environment "${key}": ${message}`);
+  };
   const values: Record<string, string> = { customer, environment, cluster: s.cluster, region: s.region };
   values.namespace = fillTemplate(s.namespace, values);
   const env: Environment = {
@@ -283,30 +442,69 @@ export function resolveEnvironment(
     waits: s.waits,
     lockTtlSeconds: s.lockTtlSeconds,
     healthTimeoutSeconds: s.healthTimeoutSeconds,
+    maxReplicas: s.maxReplicas,
+    labels: s.labels ?? {},
   };
   if (!NAME_PATTERN.test(env.namespace)) {
-    throw new CimError(
-      ErrorNames.ConfigInvalid,
-      `${source}: environment "${key}" resolves namespace "${env.namespace}", which is not a valid Kubernetes namespace`,
+    refuse(
+      `resolves namespace "${env.namespace}", which is not a valid Kubernetes namespace (lower-case letters, digits and "-", at most 63); fix ${at('namespace')}`,
     );
   }
   if (env.keyPrefix.split('/').some((p) => p === '' || p === '.' || p === '..')) {
-    throw new CimError(
-      ErrorNames.ConfigInvalid,
-      `${source}: environment "${key}" resolves keyPrefix "${env.keyPrefix}", which has an empty, "." or ".." segment`,
+    refuse(
+      `resolves keyPrefix "${env.keyPrefix}", which has an empty, "." or ".." segment; fix ${at('keyPrefix')}`,
     );
   }
-  const total =
-    env.waits.databaseStart.timeoutSeconds +
-    env.waits.deployments.timeoutSeconds +
-    env.waits.health.timeoutSeconds;
-  if (env.lockTtlSeconds < total) {
-    throw new CimError(
-      ErrorNames.ConfigInvalid,
-      `${source}: environment "${key}": lockTtlSeconds (${env.lockTtlSeconds}) is shorter than the longest run (${total} s of waits); raise lockTtlSeconds or lower the wait timeouts`,
+  env.deployments.forEach((dep, i) => {
+    if (!NAME_PATTERN.test(dep.namespace)) {
+      refuse(
+        `deployment "${dep.name}" resolves namespace "${dep.namespace}", which is not a valid Kubernetes namespace (lower-case letters, digits and "-", at most 63); fix ${at('deployments', i, 'namespace')}`,
+      );
+    }
+    if (dep.healthUrl !== null && !isHttpUrl(dep.healthUrl)) {
+      refuse(
+        `deployment "${dep.name}" resolves healthUrl "${dep.healthUrl}", which is not an absolute http(s) URL; fix ${at('deployments', i, 'healthUrl')}, e.g. "https://${dep.name}-{environment}-{customer}.example.com/healthz"`,
+      );
+    }
+  });
+  for (const w of WAITS) {
+    const { expectedSeconds, timeoutSeconds } = env.waits[w];
+    if (expectedSeconds > timeoutSeconds) {
+      refuse(
+        `waits.${w}.expectedSeconds (${expectedSeconds}, from ${at('waits', w, 'expectedSeconds')}) is longer than its timeoutSeconds (${timeoutSeconds}, from ${at('waits', w, 'timeoutSeconds')}); the usual duration must fit within the deadline`,
+      );
+    }
+  }
+  // The lock must outlast the longest run, or a slow run could lose it to a second one.
+  const t = (w: (typeof WAITS)[number]) => env.waits[w].timeoutSeconds;
+  const paths = [
+    {
+      name: 'up',
+      total: t('databaseStart') + t('deployments') + t('health'),
+      parts: `databaseStart ${t('databaseStart')} + deployments ${t('deployments')} + health ${t('health')}`,
+    },
+    {
+      name: 'down',
+      total: t('deployments') + t('databaseStop'),
+      parts: `deployments ${t('deployments')} + databaseStop ${t('databaseStop')}`,
+    },
+  ].sort((a, b) => b.total - a.total);
+  const longest = paths[0];
+  if (longest && env.lockTtlSeconds <= longest.total) {
+    refuse(
+      `lockTtlSeconds (${env.lockTtlSeconds}) is shorter than the longest run: ${longest.name} waits up to ${longest.total} s (${longest.parts} timeoutSeconds); raise ${at('lockTtlSeconds')} above ${longest.total} or lower those timeouts`,
     );
   }
   return env;
+}
+
+function isHttpUrl(s: string): boolean {
+  try {
+    const url = new URL(s);
+    return (url.protocol === 'http:' || url.protocol === 'https:') && url.hostname !== '';
+  } catch {
+    return false;
+  }
 }
 
 export function listEnvironments(config: Config): string[] {

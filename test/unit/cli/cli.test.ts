@@ -40,7 +40,7 @@ describe('cim', () => {
     [['down', '--customer', 'alpha', '--env', 'dev', '--user', ' '], /user must not be empty/],
     [
       ['down', '--customer', 'zeta', '--env', 'dev'],
-      /environment "zeta\/dev" not found in environments\.yaml \(known: alpha\/dev, beta\/staging\)/,
+      /environment "zeta\/dev" not found in environments\.yaml \(did you mean alpha\/dev, beta\/staging\?\)/,
     ],
     [
       ['down', '--customer', 'alpha', '--env', 'dev', '--config', 'no-such.yaml'],
