@@ -113,6 +113,7 @@ class TimedKube implements KubeGateway {
   async scaleDeployment(ns: string, name: string, replicas: number) {
     this.d.set(`${ns}/${name}`, { replicas, readyAt: this.now() + this.takes * 1000 });
   }
+  async checkScale() {}
 }
 
 async function transitions() {

@@ -1,5 +1,5 @@
 // The CLI's exit codes: a CI job can tell "refused, nothing changed" from "failed".
-import { REFUSAL_ERRORS, USAGE_ERRORS } from '#core/errors';
+import { ErrorNames, REFUSAL_ERRORS, USAGE_ERRORS } from '#core/errors';
 
 export const ExitCode = {
   /** The action finished (or the dry run planned it). */
@@ -8,8 +8,12 @@ export const ExitCode = {
   Failed: 1,
   /** Refused by a rule (up after up, down after down, first up, reused build) or by the lock; nothing changed. */
   Refused: 2,
+  /** The run failed and the failure could not be written to S3; its intent record keeps the restore point. */
+  FailedNotRecorded: 3,
   /** Bad command line, input or configuration; nothing changed. */
   Usage: 64,
+  /** SIGINT/SIGTERM: stopped at a safe point, recorded as interrupted, lock released (128 + SIGINT). */
+  Interrupted: 130,
 } as const;
 export type ExitCode = (typeof ExitCode)[keyof typeof ExitCode];
 
@@ -17,7 +21,6 @@ export function exitCodeFor(errorName: string | undefined): ExitCode {
   if (!errorName) return ExitCode.Done;
   if ((REFUSAL_ERRORS as readonly string[]).includes(errorName)) return ExitCode.Refused;
   if ((USAGE_ERRORS as readonly string[]).includes(errorName)) return ExitCode.Usage;
-  // A restore point or record that does not parse is refused before any change.
-  if (errorName === 'StateRecordInvalid' || errorName === 'RestorePointMissing') return ExitCode.Refused;
+  if (errorName === ErrorNames.Interrupted) return ExitCode.Interrupted;
   return ExitCode.Failed;
 }

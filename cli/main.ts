@@ -1,28 +1,40 @@
 // The `cim` command: runs the workflow locally on the embedded engine (default) or starts
 // and follows the deployed state machine (--remote). Also reads the legacy tool's
 // environment variables, so a Jenkins job only swaps `python3 src/main.py` for `cim`.
+import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { userInfo } from 'node:os';
+import { hostname, userInfo } from 'node:os';
 import { parseArgs } from 'node:util';
-import { type Config, resolveEnvironment } from '#core/config';
+import { type Config, resolveEnvironment, Settings } from '#core/config';
 import { configJsonSchema, loadConfigFile } from '#core/config-file';
 import { makeDeps } from '#core/deps';
 import { CimError, ErrorNames, errorMessage, errorName } from '#core/errors';
 import { kubeconfigKube } from '#core/kube';
+import { describeHolder, HEARTBEAT_SECONDS, heartbeatLock, unlockEnvironment } from '#core/lock';
+import { recordKeys, S3StateStore, s3ClientFor } from '#core/state-store';
 import {
   causeMessage,
+  type DryRunPlan,
   generateBuildId,
   type RunRequest,
   RunRequest as RunRequestSchema,
   type RunSummary,
 } from '#core/workflow-steps';
 import { ExitCode, exitCodeFor } from './exit-codes.ts';
-import { makePrinter, type Printer, printLegacySections, progressLine } from './output.ts';
+import {
+  makePrinter,
+  type Printer,
+  printLegacySections,
+  printStatus,
+  progressLine,
+  renderPlan,
+} from './output.ts';
 
 const USAGE = `Usage:
   cim up|down|status --customer C --env E [--build N] [--user U] [--config FILE]
                      [--dry-run] [--json] [--remote [--state-machine-arn ARN]]
-                     [--kubeconfig FILE] [--context NAME] [--no-color]
+                     [--kubeconfig FILE] [--context NAME] [--no-color] [--record]
+  cim unlock --customer C --env E      clear the lock of a run that is provably gone
   cim environments [--config FILE]     list the configured environments, resolved
   cim schema                           print the configuration's JSON Schema
   cim                                  legacy mode: reads ACTION, CUSTOMER, ENVIRONMENT,
@@ -33,7 +45,10 @@ Commands:
   down     record the state, scale every deployment to 0, stop the database, wait until stopped
   up       start the database, wait until available, restore the replica counts recorded before
            the last down, wait until deployments are available and health URLs answer
-  status   report deployments, database and application health (alias: get_env_state)
+  status   report deployments, database and application health, and a run in progress;
+           read-only, never locked (alias: get_env_state; --record writes the legacy records)
+  unlock   remove the environment lock when the run holding it has died (a killed CI job);
+           refused while that run is alive
 
 Options:
   --customer, --env   the environment, as configured ("alpha" and "dev" for alpha/dev)
@@ -45,8 +60,12 @@ Options:
   --remote            start the deployed state machine and follow it (CIM_STATE_MACHINE_ARN)
   --kubeconfig        local runs: kubeconfig to use (default: config, then KUBECONFIG)
 
+  --record            status: write pre/post-state and actions.json like the legacy job
+
 Exit codes: 0 done, 1 failed (recorded, lock released), 2 refused (nothing changed),
-            64 usage or configuration error (nothing changed)`;
+            3 failed and the failure could NOT be recorded (the next run recovers from the
+            intent record), 64 usage or configuration error (nothing changed),
+            130 interrupted by SIGINT/SIGTERM (recorded as interrupted, lock released)`;
 
 class UsageError extends Error {}
 
@@ -58,6 +77,7 @@ interface Invocation {
     build?: string | undefined;
     user: string;
     dryRun: boolean;
+    record: boolean;
   };
   configPath: string;
   legacy: Partial<Record<'cluster' | 'region' | 'bucket' | 'bucketRegion', string>>;
@@ -85,10 +105,27 @@ function defaultUser(env: NodeJS.ProcessEnv): string {
   }
 }
 
+/** DRY_RUN and the like: only true/false/1/0 (any case); anything else is a usage error. */
+function strictBoolean(name: string, value: string | undefined): boolean {
+  if (value === undefined || value === '') return false;
+  const v = value.trim().toLowerCase();
+  if (v === 'true' || v === '1') return true;
+  if (v === 'false' || v === '0') return false;
+  throw new UsageError(`${name}="${value}" is not a boolean: use true, false, 1 or 0`);
+}
+
+interface Unlock {
+  command: 'unlock';
+  configPath: string;
+  json: boolean;
+  customer: string;
+  environment: string;
+}
+
 function parse(
   argv: string[],
   env: NodeJS.ProcessEnv,
-): Invocation | { command: 'help' | 'schema' | 'environments'; configPath: string; json: boolean } {
+): Invocation | Unlock | { command: 'help' | 'schema' | 'environments'; configPath: string; json: boolean } {
   const { values, positionals } = parseArgs({
     args: argv,
     allowPositionals: true,
@@ -106,6 +143,7 @@ function parse(
       kubeconfig: { type: 'string' },
       context: { type: 'string' },
       'no-color': { type: 'boolean', default: false },
+      record: { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
     },
   });
@@ -114,6 +152,10 @@ function parse(
   if (values.help || command === 'help') return { command: 'help', configPath, json: values.json };
   if (extra.length) throw new UsageError(`unexpected argument "${extra[0]}"`);
   if (command === 'schema' || command === 'environments') return { command, configPath, json: values.json };
+  if (command === 'unlock') {
+    if (!values.customer || !values.env) throw new UsageError('unlock needs --customer and --env');
+    return { command, configPath, json: values.json, customer: values.customer, environment: values.env };
+  }
   const color = !values['no-color'] && !values.json && !env.NO_COLOR && Boolean(process.stdout.isTTY);
   const common = {
     configPath,
@@ -131,10 +173,21 @@ function parse(
     for (const v of ['CUSTOMER', 'ENVIRONMENT'] as const)
       if (!env[v]) throw new UsageError(`legacy mode needs ${v} to be set`);
     const legacy: Invocation['legacy'] = {};
-    if (env.EKS_CLUSTER) legacy.cluster = env.EKS_CLUSTER;
-    if (env.AWS_REGION) legacy.region = env.AWS_REGION;
-    if (env.S3_BUCKET_NAME) legacy.bucket = env.S3_BUCKET_NAME;
-    if (env.S3_REGION) legacy.bucketRegion = env.S3_REGION;
+    const vars = [
+      ['EKS_CLUSTER', 'cluster'],
+      ['AWS_REGION', 'region'],
+      ['S3_BUCKET_NAME', 'bucket'],
+      ['S3_REGION', 'bucketRegion'],
+    ] as const;
+    for (const [name, field] of vars) {
+      const value = env[name];
+      if (!value) continue;
+      // Checked here so that the message names the variable, not a path in the file.
+      const checked = Settings.shape[field].safeParse(value);
+      if (!checked.success)
+        throw new UsageError(`${name}="${value}" ${checked.error.issues[0]?.message ?? 'is not valid'}`);
+      legacy[field] = value;
+    }
     return {
       ...common,
       request: {
@@ -143,13 +196,16 @@ function parse(
         environment: env.ENVIRONMENT ?? '',
         build: env.BUILD_NUMBER,
         user: defaultUser(env),
-        dryRun: values['dry-run'] || env.DRY_RUN === 'true',
+        dryRun: values['dry-run'] || strictBoolean('DRY_RUN', env.DRY_RUN),
+        // The legacy job recorded every get_env_state; an unchanged job keeps doing so.
+        record: action === 'get_env_state',
       },
       legacy,
     };
   }
   const action = ACTION_ALIASES[command];
   if (!action) throw new UsageError(`unknown command "${command}"`);
+  if (values.record && action !== 'get_env_state') throw new UsageError('--record is for status only');
   if (!values.customer || !values.env) throw new UsageError(`${command} needs --customer and --env`);
   return {
     ...common,
@@ -160,6 +216,7 @@ function parse(
       build: values.build,
       user: values.user ?? defaultUser(env),
       dryRun: values['dry-run'],
+      record: values.record,
     },
     legacy: {},
   };
@@ -181,7 +238,13 @@ interface Outcome {
   path: string[];
 }
 
-async function runHere(inv: Invocation, config: Config, request: RunRequest, p: Printer): Promise<Outcome> {
+async function runHere(
+  inv: Invocation,
+  config: Config,
+  request: RunRequest & { build: string },
+  p: Printer,
+  interrupt: AbortSignal,
+): Promise<Outcome> {
   const { runLocal } = await import('./run-local.ts');
   const deps = makeDeps({
     config,
@@ -194,16 +257,89 @@ async function runHere(inv: Invocation, config: Config, request: RunRequest, p: 
       },
     },
   });
-  return runLocal({
-    deps,
-    input: request as unknown as Record<string, unknown>,
-    executionId: `local:${request.customer}-${request.environment}-${request.action}-${request.build}`,
-    onEvent: (e) => {
-      if (inv.json || !('state' in e)) return;
-      const line = progressLine(e.type, e.state.name, e.state.output);
-      if (line) p.line(p.dim(line));
-    },
-  });
+  deps.runner = { host: hostname(), pid: process.pid };
+  // One owner per run, even for two runs of the same build id (a re-triggered CI job).
+  const executionId = `local:${hostname()}:${process.pid}:${request.build}:${randomBytes(3).toString('hex')}`;
+  const env = resolveEnvironment(config, request.customer, request.environment, inv.configPath);
+  const store = deps.store(env);
+  const lock = { key: recordKeys(env, request.build).lock, owner: executionId };
+  // Heartbeat while the run waits, so that `cim unlock` elsewhere can tell it is alive.
+  const beat = setInterval(() => {
+    heartbeatLock(store, lock, new Date()).catch(() => undefined);
+  }, HEARTBEAT_SECONDS * 1000);
+  beat.unref();
+  try {
+    return await runLocal({
+      deps,
+      input: request as unknown as Record<string, unknown>,
+      executionId,
+      interrupt,
+      onEvent: (e) => {
+        if (inv.json || !('state' in e)) return;
+        const line = progressLine(e.type, e.state.name, e.state.output);
+        if (line) p.line(p.dim(line));
+      },
+    });
+  } finally {
+    clearInterval(beat);
+  }
+}
+
+async function unlock(inv: Unlock): Promise<number> {
+  let config: Config;
+  try {
+    config = loadConfigFile(inv.configPath);
+    const env = resolveEnvironment(config, inv.customer, inv.environment, inv.configPath);
+    const store = new S3StateStore(s3ClientFor(env.bucketRegion), env.bucket);
+    const key = recordKeys(env, '_').lock;
+    const outcome = await unlockEnvironment(
+      store,
+      key,
+      {
+        host: hostname(),
+        processAlive: (pid) => {
+          try {
+            process.kill(pid, 0);
+            return true;
+          } catch (err) {
+            return (err as NodeJS.ErrnoException).code === 'EPERM';
+          }
+        },
+        executionStatus: async (arn) => {
+          try {
+            const { SFNClient, DescribeExecutionCommand } = await import('@aws-sdk/client-sfn');
+            const out = await new SFNClient({}).send(new DescribeExecutionCommand({ executionArn: arn }));
+            return out.status ?? null;
+          } catch {
+            return null;
+          }
+        },
+      },
+      new Date(),
+    );
+    const where = `${inv.customer}/${inv.environment}`;
+    if (inv.json) process.stdout.write(`${JSON.stringify({ environment: where, ...outcome }, null, 2)}\n`);
+    if (outcome.status === 'absent') {
+      if (!inv.json)
+        process.stdout.write(`${where} is not locked (s3://${env.bucket}/${key} does not exist)\n`);
+      return ExitCode.Done;
+    }
+    if (outcome.status === 'cleared') {
+      if (!inv.json)
+        process.stdout.write(
+          `cleared the lock of ${where}: it was held by ${describeHolder(outcome.held)}; ${outcome.why}.\nIts intent record keeps the restore point: run down or up as usual.\n`,
+        );
+      return ExitCode.Done;
+    }
+    if (!inv.json)
+      process.stderr.write(
+        `cim: refused to unlock ${where}: it is held by ${describeHolder(outcome.held)}, and ${outcome.why}. Wait for it to end (cim status --customer ${inv.customer} --env ${inv.environment}).\n`,
+      );
+    return ExitCode.Refused;
+  } catch (err) {
+    process.stderr.write(`cim: ${errorMessage(err)}\n`);
+    return exitCodeFor(errorName(err));
+  }
 }
 
 export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env): Promise<number> {
@@ -215,6 +351,7 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
     return ExitCode.Usage;
   }
   if ('command' in inv) {
+    if (inv.command === 'unlock') return unlock(inv);
     if (inv.command === 'help') {
       process.stdout.write(`${USAGE}\n`);
       return ExitCode.Done;
@@ -246,7 +383,7 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
     const code = exitCodeFor(name);
     if (inv.json)
       process.stdout.write(
-        `${JSON.stringify({ result: code === ExitCode.Refused ? 'refused' : code === ExitCode.Usage ? 'invalid' : 'failed', exitCode: code, error: { name, message } }, null, 2)}\n`,
+        `${JSON.stringify({ result: resultWord(code), exitCode: code, error: { name, message } }, null, 2)}\n`,
       );
     else process.stderr.write(`cim: ${name}: ${message}\n`);
     return code;
@@ -285,6 +422,21 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
   }
   const started = Date.now();
   let outcome: Outcome;
+  // First SIGINT/SIGTERM (a CI abort): stop at a safe point, record, release the lock.
+  // A second one: exit at once; the intent record lets the next run recover.
+  const interrupt = new AbortController();
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (interrupt.signal.aborted) {
+      process.stderr.write(
+        `cim: ${signal} again: exiting now; the next down/up recovers from the intent record\n`,
+      );
+      process.exit(ExitCode.Interrupted);
+    }
+    process.stderr.write(`cim: ${signal}: stopping at the next safe point (send it again to exit at once)\n`);
+    interrupt.abort();
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
   try {
     if (inv.remote) {
       const { runRemote } = await import('./run-remote.ts');
@@ -298,48 +450,84 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
         inv.json ? undefined : (line) => p.line(p.dim(line)),
       );
     } else {
-      outcome = await runHere(inv, config as Config, request, p);
+      outcome = await runHere(
+        inv,
+        config as Config,
+        request as RunRequest & { build: string },
+        p,
+        interrupt.signal,
+      );
     }
   } catch (err) {
     if (err instanceof UsageError) return fail(ErrorNames.InvalidInput, err.message);
     return fail(errorName(err), errorMessage(err));
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
   }
   const seconds = ((Date.now() - started) / 1000).toFixed(1);
 
   const errName = outcome.error?.Error;
-  const code = exitCodeFor(errName);
+  const out = outcome.output as (RunSummary & Partial<DryRunPlan>) | null;
+  const code = outcomeExitCode(errName, out);
   const message = outcome.error ? causeMessage(outcome.error.Cause) : undefined;
   if (inv.json) {
-    const result =
-      code === ExitCode.Done
-        ? 'succeeded'
-        : code === ExitCode.Refused
-          ? 'refused'
-          : code === ExitCode.Usage
-            ? 'invalid'
-            : 'failed';
     process.stdout.write(
-      `${JSON.stringify({ result, exitCode: code, ...(outcome.error ? { error: { name: errName, message } } : {}), output: outcome.output, path: outcome.path }, null, 2)}\n`,
+      `${JSON.stringify({ result: resultWord(code), exitCode: code, ...(outcome.error ? { error: { name: errName, message } } : {}), output: outcome.output, path: outcome.path }, null, 2)}\n`,
     );
     return code;
   }
-  const out = outcome.output as (RunSummary & { plan?: string[] }) | null;
   if (request.dryRun && outcome.status === 'SUCCEEDED' && out && 'plan' in out) {
     p.line('\nDry run: nothing was changed or recorded. The run would:');
-    for (const step of out.plan ?? []) p.line(`  - ${step}`);
+    for (const step of renderPlan(out as DryRunPlan)) p.line(`  - ${step}`);
     p.ok(`\n✔ dry run of ${request.action} ${where} planned in ${seconds} s`);
     return code;
   }
-  if (out && 'records' in out) printLegacySections(p, out);
+  if (out && 'records' in out) {
+    if (request.action === 'get_env_state' && !request.record) printStatus(p, out);
+    else printLegacySections(p, out);
+  }
   if (code === ExitCode.Done) {
     p.ok(`\n✔ ${request.action} ${where} succeeded in ${seconds} s (build ${request.build})`);
   } else if (code === ExitCode.Refused || code === ExitCode.Usage) {
     p.error(`\n✖ ${request.action} ${where} refused: ${message}\n  Nothing was changed.`);
+  } else if (code === ExitCode.Interrupted) {
+    p.error(
+      `\n✖ ${request.action} ${where} interrupted after ${seconds} s; ${out?.recorded === false ? 'the interruption could NOT be recorded (the intent record keeps the restore point)' : 'recorded as interrupted'}; lock ${out?.lock ?? 'unknown'}. Run the same action again to finish it.`,
+    );
+  } else if (code === ExitCode.FailedNotRecorded) {
+    p.error(
+      `\n✖ ${request.action} ${where} failed after ${seconds} s: ${errName}: ${message}\n  The failure could NOT be recorded in S3 (lock ${out?.lock ?? 'unknown'}). The intent record written before the first change keeps the restore point; check S3 access, then run down or up again.`,
+    );
   } else {
     p.error(`\n✖ ${request.action} ${where} failed after ${seconds} s: ${errName}: ${message}`);
     if (out?.records?.length) p.line(`  The failure is recorded in ${out.records.at(-1)}; lock ${out.lock}.`);
+    else if (out?.recorded === 'nothing-changed')
+      p.line(`  It stopped before its first change: nothing to record; lock ${out.lock}.`);
   }
   return code;
+}
+
+/** Exit code of a finished run: a failure that could not be recorded is louder than one that was. */
+export function outcomeExitCode(errName: string | undefined, out: Partial<RunSummary> | null): ExitCode {
+  const code = exitCodeFor(errName);
+  if (code === ExitCode.Failed && out?.recorded === false) return ExitCode.FailedNotRecorded;
+  return code;
+}
+
+function resultWord(code: ExitCode): string {
+  switch (code) {
+    case ExitCode.Done:
+      return 'succeeded';
+    case ExitCode.Refused:
+      return 'refused';
+    case ExitCode.Usage:
+      return 'invalid';
+    case ExitCode.Interrupted:
+      return 'interrupted';
+    default:
+      return 'failed';
+  }
 }
 
 if (process.env.CIM_CLI_NO_MAIN !== '1') {

@@ -1,7 +1,7 @@
 // Human output: live progress from the engine's events, and the legacy tool's colour-coded
 // sections (`[=== get_environment_state: Current ===]`, `[=== record_state_s3: ... ===]`).
 import { Steps, WaitSteps } from '#core/steps';
-import type { RunSummary } from '#core/workflow-steps';
+import type { DryRunPlan, PlannedChange, RunSummary } from '#core/workflow-steps';
 
 export interface Printer {
   line(text: string): void;
@@ -54,6 +54,7 @@ export function progressLine(type: string, state: string, output: unknown): stri
       ? `  ${state}: ${p.state} (${when})`
       : `  ${state}: ${p.state} (${when}); next check in ${p.waitSeconds} s`;
   }
+  if (state.startsWith('Caught: ')) return `  ✖ ${state.slice('Caught: '.length)} failed`;
   if (state.endsWith('?') || state === Steps.done || state === Steps.dryRunDone) return null;
   if (WaitSteps.includes(state as never)) return null;
   if (state === Steps.refused || state === Steps.runFailed) return null;
@@ -93,4 +94,47 @@ export function printLegacySections(p: Printer, s: RunSummary): void {
     p.section(`${file === 'actions.json' ? 'record_actions_s3' : 'record_state_s3'}: ${file}`, recorded(key));
   }
   for (const sk of s.skipped) p.warn(`skipped ${sk.deployment}: ${sk.reason}`);
+}
+
+/** One sentence per planned change: the dry run's plan is data, rendered only here. */
+export function renderPlan(plan: DryRunPlan): string[] {
+  const line = (c: PlannedChange): string => {
+    switch (c.kind) {
+      case 'scale':
+        return c.to === 0
+          ? `deployment ${c.namespace}/${c.deployment}: scale ${c.from} -> 0 (remembered: ${c.from})`
+          : `deployment ${c.namespace}/${c.deployment}: scale ${c.from} -> ${c.to} (from build ${c.fromBuild})`;
+      case 'skip':
+        return `deployment ${c.namespace}/${c.deployment}: ${c.reason}, would be reported and left as it is`;
+      case 'database':
+        return c.needed
+          ? `${c.database}: ${c.goal === 'stopped' ? 'stop' : 'start'} (now '${c.state}') and wait until '${c.goal}'`
+          : `${c.database}: already ${c.goal}, nothing to do`;
+      case 'wait':
+        return c.for === 'deployments'
+          ? 'wait until the deployments have exactly their new counts'
+          : 'wait until the health URLs answer';
+      case 'read-only':
+        return 'get_env_state: read only';
+    }
+  };
+  const lines = plan.plan.map(line);
+  if (plan.lockedBy)
+    lines.push(
+      `note: the environment is locked now by ${plan.lockedBy}; the real run would be refused until it ends`,
+    );
+  return lines;
+}
+
+/** Read-only status: the state, and the run holding the lock if one is in progress. */
+export function printStatus(p: Printer, s: RunSummary): void {
+  if (s.preState) p.section('get_environment_state: Current', s.preState);
+  const h = s.inProgress;
+  if (h) {
+    p.warn(
+      `\nin progress: ${h.action ?? '?'} build ${h.build ?? '?'} by ${h.user ?? '?'}, step "${h.step ?? '?'}" (last heartbeat ${h.heartbeat_at ?? '?'}), since ${h.acquired_at ?? '?'}`,
+    );
+  } else {
+    p.line('\nno run in progress');
+  }
 }

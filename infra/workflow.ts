@@ -10,6 +10,8 @@ import {
   Fail,
   type IChainable,
   JsonPath,
+  Pass,
+  Result,
   type State,
   StateGraph,
   Succeed,
@@ -20,7 +22,7 @@ import {
 import { LambdaInvoke } from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import type { Construct } from 'constructs';
 import { RETRYABLE_ERRORS } from '#core/errors';
-import { type StepName, Steps, type TaskFunctionId, TaskFunctions } from '#core/steps';
+import { caughtState, type StepName, Steps, type TaskFunctionId, TaskFunctions } from '#core/steps';
 
 export type WorkflowFunctions = Record<TaskFunctionId, IFunction>;
 
@@ -53,7 +55,16 @@ export function buildWorkflow(scope: Construct, fns: WorkflowFunctions): State {
       maxAttempts: 3,
       backoffRate: 2,
     });
-    t.addCatch(opts.catchTo ?? recordFailure, { errors: ['States.ALL'], resultPath: '$.error' });
+    if (opts.catchTo) {
+      t.addCatch(opts.catchTo, { errors: ['States.ALL'] });
+    } else {
+      // Names the failed step for the failure record (a Lambda timeout's cause does not).
+      const caught = new Pass(scope, caughtState(name), {
+        result: Result.fromString(name),
+        resultPath: '$.failedStep',
+      }).next(recordFailure);
+      t.addCatch(caught, { errors: ['States.ALL'], resultPath: '$.error' });
+    }
     return t;
   };
 
@@ -121,7 +132,11 @@ export function buildWorkflow(scope: Construct, fns: WorkflowFunctions): State {
     ),
   );
 
-  const refused = new Fail(scope, Steps.refused, { errorPath: '$.error.Error', causePath: '$.error.Cause' });
+  // Prepare changes nothing but the lock (which it releases itself on a refusal): its
+  // errors end the run at once. The Catch has no ResultPath (the error replaces the input),
+  // so that any input, even "down" or null, fails with the error Prepare raised rather than
+  // a ResultPath error. (An explicit ResultPath "$" is taken literally by the local engine.)
+  const refused = new Fail(scope, Steps.refused, { errorPath: '$.Error', causePath: '$.Cause' });
   const prepare = task(Steps.prepare, 'prepare', {
     payload: TaskInput.fromObject({
       input: JsonPath.objectAt('$'),
@@ -139,10 +154,28 @@ export function buildWorkflow(scope: Construct, fns: WorkflowFunctions): State {
       Condition.booleanEquals('$.request.dryRun', true),
       task(Steps.planDryRun, 'plan-dry-run').next(new Succeed(scope, Steps.dryRunDone)),
     )
-    .otherwise(whichAction);
+    .otherwise(task(Steps.recordIntent, 'record-intent').next(whichAction));
 
-  prepare.next(task(Steps.snapshotPreState, 'snapshot-pre-state')).next(dryRun);
-  return prepare;
+  prepare.next(dryRun);
+  // A Task cannot even be given a null, string, number or boolean input on the local engine
+  // (and a JSONPath on it fails with States.Runtime, which no Catch catches): refuse those
+  // here, by name, before anything runs.
+  const notObject = new Fail(scope, Steps.notAnObject, {
+    error: 'InvalidInput',
+    cause:
+      'invalid run request: the input must be a JSON object such as {"action":"down","customer":"alpha","environment":"dev","user":"jenkins"}',
+  });
+  return new Choice(scope, Steps.inputIsObject)
+    .when(
+      Condition.or(
+        Condition.isNull('$'),
+        Condition.isString('$'),
+        Condition.isNumeric('$'),
+        Condition.isBoolean('$'),
+      ),
+      notObject,
+    )
+    .otherwise(prepare);
 }
 
 export const LOCAL_ACCOUNT = '123456789012';

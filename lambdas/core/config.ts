@@ -95,7 +95,7 @@ const Database = z
   })
   .strict();
 
-const Settings = z
+export const Settings = z
   .object({
     cluster: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_-]{0,99}$/, 'must be an EKS cluster name'),
     region: z.string().regex(/^[a-z]{2}(-[a-z]+)+-\d$/, 'must be an AWS region such as us-east-1'),

@@ -123,6 +123,8 @@ export async function convergeDatabase(
   gw: DatabaseGateway,
   db: DatabaseTarget,
   goal: DatabaseGoal,
+  /** Runs right before a start/stop is issued (the lock fence of a polling step). */
+  beforeAct?: () => Promise<void>,
 ): Promise<{ state: DatabaseState; issued: 'start' | 'stop' | null }> {
   const state = await gw.describe(db);
   if (!state.exists) {
@@ -139,6 +141,7 @@ export async function convergeDatabase(
     );
   }
   if (cls === 'stable' && state.state !== goal) {
+    await beforeAct?.();
     try {
       if (goal === 'stopped') await gw.stop(db);
       else await gw.start(db);

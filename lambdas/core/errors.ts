@@ -5,6 +5,7 @@ export const ErrorNames = {
   InvalidInput: 'InvalidInput',
   ConfigInvalid: 'ConfigInvalid',
   UnknownEnvironment: 'UnknownEnvironment',
+  SelectionInvalid: 'SelectionInvalid',
   ActionRefused: 'ActionRefused',
   BuildAlreadyRecorded: 'BuildAlreadyRecorded',
   EnvironmentLocked: 'EnvironmentLocked',
@@ -18,6 +19,10 @@ export const ErrorNames = {
   WaitTimedOut: 'WaitTimedOut',
   TransientAwsError: 'TransientAwsError',
   ConditionalWriteConflict: 'ConditionalWriteConflict',
+  PreflightFailed: 'PreflightFailed',
+  LockLost: 'LockLost',
+  Interrupted: 'Interrupted',
+  RecordConflict: 'RecordConflict',
 } as const;
 export type ErrorName = (typeof ErrorNames)[keyof typeof ErrorNames];
 
@@ -33,6 +38,9 @@ export const REFUSAL_ERRORS: readonly ErrorName[] = [
   ErrorNames.ActionRefused,
   ErrorNames.BuildAlreadyRecorded,
   ErrorNames.EnvironmentLocked,
+  ErrorNames.StateRecordInvalid,
+  ErrorNames.RestorePointMissing,
+  ErrorNames.RecordConflict,
 ];
 
 /** Bad input or configuration: CLI exit code 64. */
@@ -40,6 +48,8 @@ export const USAGE_ERRORS: readonly ErrorName[] = [
   ErrorNames.InvalidInput,
   ErrorNames.ConfigInvalid,
   ErrorNames.UnknownEnvironment,
+  ErrorNames.SelectionInvalid,
+  ErrorNames.PreflightFailed,
 ];
 
 export class CimError extends Error {

@@ -17,6 +17,8 @@ export interface DeploymentStatus {
 export interface KubeGateway {
   readDeployment(namespace: string, name: string): Promise<DeploymentStatus>;
   scaleDeployment(namespace: string, name: string, replicas: number): Promise<void>;
+  /** Asks the API server whether this identity may scale the deployment, changing nothing (dry run). */
+  checkScale(namespace: string, name: string): Promise<void>;
 }
 
 /** What a deployment that does not exist reads as. */

@@ -67,13 +67,50 @@ export class ClientNodeKubeGateway implements KubeGateway {
       throw kubeError(err, `scaling deployment ${namespace}/${name} to ${replicas}`);
     }
   }
+
+  async checkScale(namespace: string, name: string): Promise<void> {
+    const apps = await this.apps();
+    try {
+      const scale = await apps.readNamespacedDeploymentScale({ name, namespace });
+      await apps.patchNamespacedDeploymentScale({
+        name,
+        namespace,
+        dryRun: 'All',
+        body: [{ op: 'replace', path: '/spec/replicas', value: scale.spec?.replicas ?? 0 }],
+      });
+    } catch (err) {
+      throw kubeError(err, `checking permission to scale deployment ${namespace}/${name}`);
+    }
+  }
 }
 
 export function kubeGatewayFromKubeconfig(path?: string, context?: string): KubeGateway {
   const kc = new KubeConfig();
-  if (path) kc.loadFromFile(path);
-  else kc.loadFromDefault();
-  if (context) kc.setCurrentContext(context);
+  try {
+    if (path) kc.loadFromFile(path);
+    else kc.loadFromDefault();
+  } catch (err) {
+    throw new CimError(
+      ErrorNames.ConfigInvalid,
+      `cannot load kubeconfig ${path ?? '(KUBECONFIG or ~/.kube/config)'}: ${errorMessage(err)}. Pass --kubeconfig FILE or set kubernetes.kubeconfig.`,
+    );
+  }
+  if (context) {
+    if (!kc.getContextObject(context)) {
+      const known = kc.getContexts().map((c) => c.name);
+      throw new CimError(
+        ErrorNames.ConfigInvalid,
+        `kubeconfig ${path ?? '(default)'} has no context "${context}" (it has: ${known.slice(0, 5).join(', ') || 'none'}${known.length > 5 ? ', ...' : ''}). Fix --context or kubernetes.context.`,
+      );
+    }
+    kc.setCurrentContext(context);
+  }
+  if (!kc.getCurrentCluster()) {
+    throw new CimError(
+      ErrorNames.ConfigInvalid,
+      `kubeconfig ${path ?? '(default)'} has no current context with a cluster. Pass --context NAME or set kubernetes.context.`,
+    );
+  }
   const apps = kc.makeApiClient(AppsV1Api);
   return new ClientNodeKubeGateway(async () => apps);
 }

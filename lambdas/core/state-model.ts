@@ -32,14 +32,23 @@ export interface EnvironmentState {
   build: string;
 }
 
-/** The last up/down of an environment, carried in actions.json so that a get_env_state does not hide it. */
+/** Build ids as they appear in S3 keys: never "/", "..", spaces or control characters. */
+export const BUILD_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
+
+/**
+ * The last up/down of an environment, carried in actions.json so that a get_env_state does
+ * not hide it. `running` is the intent written before the first change: a run that never
+ * got further (crash, kill, lost failure record) still says which pre-state to restore.
+ */
 export interface LastChange {
   action: 'up' | 'down';
   build: string;
-  result: 'succeeded' | 'failed';
-  /** Build whose pre-state holds the counts to restore (the first down of a failed-down streak). */
+  result: 'succeeded' | 'failed' | 'running';
+  /** Build whose pre-state holds the counts to restore (the first down of an unfinished streak). */
   restorePointBuild: string | null;
 }
+
+export type ActionResult = 'succeeded' | 'failed' | 'running' | 'interrupted';
 
 export interface ActionRecord {
   timestamp: string;
@@ -48,12 +57,13 @@ export interface ActionRecord {
   customer: string;
   environment: string;
   action: Action;
-  result?: 'succeeded' | 'failed';
+  result?: ActionResult;
   executionId?: string;
-  error?: { name: string; message: string };
+  error?: { name: string; message: string; step?: string };
   restoredFromBuild?: string;
   skipped?: { deployment: string; reason: string }[];
   lastChange?: LastChange;
+  configDigest?: string;
 }
 
 /** UTC in the legacy format: YYYY-MM-DDTHH:MM:SSZ. */
@@ -91,26 +101,32 @@ export const LegacyState = z.looseObject({
   jenkins_build: z.union([z.string(), z.number()]).transform(String),
 });
 
+const Build = z
+  .union([z.string(), z.number().int().nonnegative()])
+  .transform(String)
+  .pipe(z.string().regex(BUILD_PATTERN, 'a build id: 1-64 letters, digits, ".", "_" or "-"'));
+
 const LegacyLastChange = z.object({
   desired_state: z.enum(['up', 'down']),
-  jenkins_build: z.string(),
-  result: z.enum(['succeeded', 'failed']),
-  restore_point_build: z.string().nullable(),
+  jenkins_build: Build,
+  result: z.enum(['succeeded', 'failed', 'running']),
+  restore_point_build: Build.nullable(),
 });
 
 export const LegacyActionRecord = z.looseObject({
   timestamp: z.string(),
-  jenkins_build: z.union([z.string(), z.number()]).transform(String),
+  jenkins_build: Build,
   jenkins_user: z.string().nullable().optional(),
   customer: z.string(),
   environment: z.string(),
   desired_state: z.enum(['up', 'down', 'get_env_state']),
-  result: z.enum(['succeeded', 'failed']).optional(),
+  result: z.enum(['succeeded', 'failed', 'running', 'interrupted']).optional(),
   execution_id: z.string().optional(),
-  error: z.object({ name: z.string(), message: z.string() }).optional(),
-  restored_from_build: z.string().optional(),
+  error: z.looseObject({ name: z.string(), message: z.string(), step: z.string().optional() }).optional(),
+  restored_from_build: Build.optional(),
   skipped: z.array(z.object({ deployment: z.string(), reason: z.string() })).optional(),
   last_change: LegacyLastChange.optional(),
+  config_digest: z.string().optional(),
 });
 
 export function stateToLegacy(s: EnvironmentState): Record<string, unknown> {
@@ -187,6 +203,7 @@ export function actionToLegacy(a: ActionRecord): Record<string, unknown> {
   if (a.error) out.error = a.error;
   if (a.restoredFromBuild) out.restored_from_build = a.restoredFromBuild;
   if (a.skipped?.length) out.skipped = a.skipped;
+  if (a.configDigest) out.config_digest = a.configDigest;
   if (a.lastChange) {
     out.last_change = {
       desired_state: a.lastChange.action,
@@ -212,9 +229,15 @@ export function actionFromLegacy(json: unknown, key: string): ActionRecord {
   };
   if (p.result) rec.result = p.result;
   if (p.execution_id) rec.executionId = p.execution_id;
-  if (p.error) rec.error = p.error;
+  if (p.error)
+    rec.error = {
+      name: p.error.name,
+      message: p.error.message,
+      ...(p.error.step !== undefined ? { step: p.error.step } : {}),
+    };
   if (p.restored_from_build) rec.restoredFromBuild = p.restored_from_build;
   if (p.skipped) rec.skipped = p.skipped;
+  if (p.config_digest) rec.configDigest = p.config_digest;
   if (p.last_change) {
     rec.lastChange = {
       action: p.last_change.desired_state,
@@ -234,7 +257,12 @@ export function actionFromLegacy(json: unknown, key: string): ActionRecord {
 export function lastChangeOf(rec: ActionRecord): LastChange | null {
   if (rec.lastChange) return rec.lastChange;
   if (rec.action === 'get_env_state') return null;
-  const result = rec.result ?? 'succeeded';
+  const result =
+    rec.result === undefined || rec.result === 'succeeded'
+      ? 'succeeded'
+      : rec.result === 'running'
+        ? 'running'
+        : 'failed';
   return {
     action: rec.action,
     build: rec.build,

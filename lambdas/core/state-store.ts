@@ -1,5 +1,5 @@
-// Owns S3 access: JSON objects with conditional writes (If-None-Match / If-Match), the
-// legacy key layout of an environment, and the environment lock object.
+// Owns S3 access: JSON objects with conditional writes (If-None-Match / If-Match) and the
+// writer's execution as metadata, write-once records, and the legacy key layout.
 import {
   DeleteObjectCommand,
   GetObjectCommand,
@@ -13,11 +13,15 @@ import { CimError, ErrorNames, errorName, wrapAwsError } from './errors.ts';
 export interface StoredJson {
   json: unknown;
   etag: string;
+  /** The execution that wrote the object (S3 user metadata), when it was written by this tool. */
+  writtenBy?: string;
 }
 
 export interface PutCondition {
   ifNoneMatch?: true;
   ifMatch?: string;
+  /** Recorded as S3 user metadata, so a retried write can recognise its own object. */
+  writtenBy?: string;
 }
 
 /** The storage operations the domain needs; S3 in production, a fake in some unit tests. */
@@ -38,6 +42,32 @@ export class PreconditionFailed extends CimError {
     );
     this.name = 'PreconditionFailed';
   }
+}
+
+const WRITTEN_BY = 'cim-execution';
+
+/**
+ * Writes a record that must never be overwritten. A retry that meets its own earlier
+ * object (same execution) adopts it: the first write wins and the retry succeeds.
+ */
+export async function putOnce(
+  store: StateStore,
+  key: string,
+  value: unknown,
+  executionId: string,
+): Promise<{ adopted: unknown | null }> {
+  try {
+    await store.putJson(key, value, { ifNoneMatch: true, writtenBy: executionId });
+    return { adopted: null };
+  } catch (err) {
+    if (!(err instanceof PreconditionFailed)) throw err;
+  }
+  const existing = await store.getJson(key);
+  if (existing && existing.writtenBy === executionId) return { adopted: existing.json };
+  throw new CimError(
+    ErrorNames.RecordConflict,
+    `s3://${store.bucket}/${key} was already written by ${existing?.writtenBy ? `execution ${existing.writtenBy}` : 'another run'}; audit records are never overwritten. Use a new build id.`,
+  );
 }
 
 export const recordKeys = (env: Environment, build: string) => ({
@@ -68,16 +98,18 @@ export class S3StateStore implements StateStore {
   async getJson(key: string): Promise<StoredJson | null> {
     let text: string;
     let etag: string;
+    let writtenBy: string | undefined;
     try {
       const out = await this.s3.send(new GetObjectCommand({ Bucket: this.bucket, Key: key }));
       text = (await out.Body?.transformToString('utf8')) ?? '';
       etag = out.ETag ?? '';
+      writtenBy = out.Metadata?.[WRITTEN_BY];
     } catch (err) {
       if (errorName(err) === 'NoSuchKey' || errorName(err) === 'NotFound') return null;
-      throw wrapAwsError(err, `reading s3://${this.bucket}/${key}`);
+      throw this.wrap(err, `reading s3://${this.bucket}/${key}`);
     }
     try {
-      return { json: JSON.parse(text), etag };
+      return { json: JSON.parse(text), etag, ...(writtenBy ? { writtenBy } : {}) };
     } catch (err) {
       throw new CimError(
         ErrorNames.StateRecordInvalid,
@@ -96,6 +128,7 @@ export class S3StateStore implements StateStore {
           ContentType: 'application/json',
           ...(cond.ifNoneMatch ? { IfNoneMatch: '*' } : {}),
           ...(cond.ifMatch ? { IfMatch: cond.ifMatch } : {}),
+          ...(cond.writtenBy ? { Metadata: { [WRITTEN_BY]: cond.writtenBy } } : {}),
         }),
       );
       return { etag: out.ETag ?? '' };
@@ -111,7 +144,7 @@ export class S3StateStore implements StateStore {
           },
         );
       }
-      throw wrapAwsError(err, `writing s3://${this.bucket}/${key}`);
+      throw this.wrap(err, `writing s3://${this.bucket}/${key}`);
     }
   }
 
@@ -122,8 +155,28 @@ export class S3StateStore implements StateStore {
       );
     } catch (err) {
       if (errorName(err) === 'PreconditionFailed') throw new PreconditionFailed(key);
-      throw wrapAwsError(err, `deleting s3://${this.bucket}/${key}`);
+      throw this.wrap(err, `deleting s3://${this.bucket}/${key}`);
     }
+  }
+
+  /** A missing or forbidden bucket is a setup problem: say which bucket and what to fix. */
+  private wrap(err: unknown, what: string): Error {
+    const name = errorName(err);
+    if (name === 'NoSuchBucket') {
+      return new CimError(
+        ErrorNames.PreflightFailed,
+        `${what}: bucket "${this.bucket}" does not exist (in this account and region). Create it (stack.createBucket: true deploys it) or fix "bucket"/"bucketRegion" in the configuration.`,
+        { cause: err },
+      );
+    }
+    if (name === 'AccessDenied' || name === 'Forbidden' || name === 'AllAccessDisabled') {
+      return new CimError(
+        ErrorNames.PreflightFailed,
+        `${what}: access denied by S3 (${name}). Grant this identity s3:GetObject/PutObject/DeleteObject under the environment's key prefix and s3:ListBucket on "${this.bucket}".`,
+        { cause: err },
+      );
+    }
+    return wrapAwsError(err, what);
   }
 
   async listKeys(prefix: string, limit = 1000): Promise<string[]> {
@@ -143,92 +196,8 @@ export class S3StateStore implements StateStore {
         token = out.IsTruncated ? out.NextContinuationToken : undefined;
       } while (token && keys.length < limit);
     } catch (err) {
-      throw wrapAwsError(err, `listing s3://${this.bucket}/${prefix}`);
+      throw this.wrap(err, `listing s3://${this.bucket}/${prefix}`);
     }
     return keys;
   }
-}
-
-export interface LockInfo {
-  owner: string;
-  build: string;
-  execution_id: string;
-  acquired_at: string;
-  expires_at: string;
-}
-
-export interface HeldLock {
-  key: string;
-  etag: string;
-  owner: string;
-  tookOverFrom?: LockInfo;
-}
-
-/**
- * Takes the environment lock: create-if-absent; a lock past its expiry is taken over
- * with If-Match on the etag read, so two runs racing for a stale lock cannot both win.
- */
-export async function acquireLock(
-  store: StateStore,
-  key: string,
-  info: Omit<LockInfo, 'acquired_at' | 'expires_at'>,
-  now: Date,
-  ttlSeconds: number,
-): Promise<HeldLock> {
-  const body: LockInfo = {
-    ...info,
-    acquired_at: now.toISOString(),
-    expires_at: new Date(now.getTime() + ttlSeconds * 1000).toISOString(),
-  };
-  try {
-    const { etag } = await store.putJson(key, body, { ifNoneMatch: true });
-    return { key, etag, owner: info.owner };
-  } catch (err) {
-    if (!(err instanceof PreconditionFailed)) throw err;
-  }
-  const current = await store.getJson(key);
-  if (!current) {
-    // Released between our write and our read: one more try, then report as locked.
-    const { etag } = await store.putJson(key, body, { ifNoneMatch: true }).catch((e) => {
-      throw e instanceof PreconditionFailed ? lockedError(store, key, undefined) : e;
-    });
-    return { key, etag, owner: info.owner };
-  }
-  const held = current.json as Partial<LockInfo>;
-  // A retried Prepare of the same execution finds its own lock: it is still ours.
-  if (held.owner === info.owner) return { key, etag: current.etag, owner: info.owner };
-  const expires = Date.parse(held.expires_at ?? '');
-  if (Number.isFinite(expires) && expires < now.getTime()) {
-    try {
-      const { etag } = await store.putJson(key, body, { ifMatch: current.etag });
-      return { key, etag, owner: info.owner, tookOverFrom: held as LockInfo };
-    } catch (err) {
-      if (err instanceof PreconditionFailed) throw lockedError(store, key, held);
-      throw err;
-    }
-  }
-  throw lockedError(store, key, held);
-}
-
-function lockedError(store: StateStore, key: string, held: Partial<LockInfo> | undefined): CimError {
-  const who = held
-    ? `build ${held.build ?? '?'} (execution ${held.execution_id ?? '?'}) since ${held.acquired_at ?? '?'}, until ${held.expires_at ?? '?'}`
-    : 'another run';
-  return new CimError(
-    ErrorNames.EnvironmentLocked,
-    `environment is locked by ${who}. Wait for that run to finish; if it died, delete s3://${store.bucket}/${key} after checking its execution.`,
-  );
-}
-
-/** Releases the lock if we still own it; never deletes someone else's lock. */
-export async function releaseLock(
-  store: StateStore,
-  key: string,
-  owner: string,
-): Promise<'released' | 'absent' | 'not-ours'> {
-  const current = await store.getJson(key);
-  if (!current) return 'absent';
-  if ((current.json as Partial<LockInfo>).owner !== owner) return 'not-ours';
-  await store.deleteObject(key, current.etag);
-  return 'released';
 }

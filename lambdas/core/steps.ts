@@ -2,10 +2,12 @@
 // the handler registry, the CLI's progress output and the tests.
 
 export const Steps = {
+  inputIsObject: 'Input is an object?',
+  notAnObject: 'Input is not a JSON object',
   prepare: 'Prepare',
-  snapshotPreState: 'Snapshot pre-state',
   dryRun: 'Dry run?',
   planDryRun: 'Plan dry run',
+  recordIntent: 'Record intent',
   whichAction: 'Which action?',
   scaleDown: 'Scale deployments to zero',
   checkDeploymentsStopped: 'Check deployments stopped',
@@ -38,7 +40,7 @@ export type StepName = (typeof Steps)[keyof typeof Steps];
 /** Lambda functions (one handler file each) and the Task states that invoke them. */
 export const TaskFunctions = {
   prepare: [Steps.prepare],
-  'snapshot-pre-state': [Steps.snapshotPreState],
+  'record-intent': [Steps.recordIntent],
   'plan-dry-run': [Steps.planDryRun],
   'scale-down': [Steps.scaleDown],
   'stop-database': [Steps.stopDatabase],
@@ -60,3 +62,9 @@ export const WaitSteps: readonly StepName[] = [
   Steps.waitDeploymentsStart,
   Steps.waitHealth,
 ];
+
+/** Every Task state, in no particular order: what the fault-injection tests enumerate. */
+export const TaskSteps: readonly StepName[] = Object.values(TaskFunctions).flat();
+
+/** The Pass state a Task's Catch goes to: it names the failed step for the failure record. */
+export const caughtState = (step: StepName) => `Caught: ${step}`;

@@ -1,6 +1,6 @@
-// Task "Check health": one poll of the health URLs, returns the next wait.
+// Task "Check health": one look at the restored deployments' health URLs.
 import { Steps } from '#core/steps';
 import { checkHealth } from '#core/workflow-steps';
-import { defineTask } from './runtime.ts';
+import { defineStep } from './runtime.ts';
 
-export const handler = defineTask('check-health', Steps.checkHealth, checkHealth);
+export const handler = defineStep('check-health', Steps.checkHealth, checkHealth);

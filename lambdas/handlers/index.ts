@@ -7,17 +7,17 @@ import { handler as checkHealth } from './check-health.ts';
 import { handler as planDryRun } from './plan-dry-run.ts';
 import { handler as prepare } from './prepare.ts';
 import { handler as recordFailure } from './record-failure.ts';
+import { handler as recordIntent } from './record-intent.ts';
 import { handler as recordResult } from './record-result.ts';
 import { handler as restoreReplicas } from './restore-replicas.ts';
 import type { TaskHandler } from './runtime.ts';
 import { handler as scaleDown } from './scale-down.ts';
-import { handler as snapshotPreState } from './snapshot-pre-state.ts';
 import { handler as startDatabase } from './start-database.ts';
 import { handler as stopDatabase } from './stop-database.ts';
 
 export const handlers: Record<TaskFunctionId, TaskHandler> = {
   prepare,
-  'snapshot-pre-state': snapshotPreState,
+  'record-intent': recordIntent,
   'plan-dry-run': planDryRun,
   'scale-down': scaleDown,
   'stop-database': stopDatabase,

@@ -1,8 +1,6 @@
-// Task "Plan dry run": say what down/up would change; changes nothing.
+// Task "Plan dry run": say what down/up would change, as data; changes nothing.
 import { Steps } from '#core/steps';
-import { planDryRun, type RunContext } from '#core/workflow-steps';
-import { defineTask } from './runtime.ts';
+import { planDryRun } from '#core/workflow-steps';
+import { defineStep } from './runtime.ts';
 
-export const handler = defineTask('plan-dry-run', Steps.planDryRun, (_deps, ctx: RunContext) =>
-  planDryRun(ctx),
-);
+export const handler = defineStep('plan-dry-run', Steps.planDryRun, planDryRun);

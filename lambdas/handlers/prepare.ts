@@ -1,10 +1,10 @@
-// Task "Prepare": validate the request, resolve the environment, take the lock, apply the refusal rules.
+// Task "Prepare": validate the request, resolve the environment, read its records and state,
+// preflight, then take the lock.
+import { eksKube } from '#core/kube';
 import { Steps } from '#core/steps';
 import { prepare } from '#core/workflow-steps';
 import { defineTask } from './runtime.ts';
 
-export const handler = defineTask(
-  'prepare',
-  Steps.prepare,
-  (deps, event: { input: unknown; executionId?: string }) => prepare(deps, event),
-);
+export const handler = defineTask('prepare', Steps.prepare, (deps, event) => prepare(deps, event), {
+  kube: eksKube(),
+});

@@ -1,10 +1,6 @@
-// Task "Snapshot pre-state": read the environment and write pre-state.json before any change.
-
-import { eksKube } from '#core/kube';
+// Task "Record intent": before the first change, write pre-state.json and the intent in actions.json.
 import { Steps } from '#core/steps';
-import { snapshotPreState } from '#core/workflow-steps';
-import { defineTask } from './runtime.ts';
+import { recordIntent } from '#core/workflow-steps';
+import { defineStep } from './runtime.ts';
 
-export const handler = defineTask('snapshot-pre-state', Steps.snapshotPreState, snapshotPreState, {
-  kube: eksKube(),
-});
+export const handler = defineStep('record-intent', Steps.recordIntent, recordIntent);

@@ -1,10 +1,9 @@
-// Task "Restore replicas": scale back to the counts of the restore point.
-
+// Task "Restore replicas": bring back the counts of the restore point.
 import { eksKube } from '#core/kube';
 import { Steps } from '#core/steps';
 import { restoreReplicas } from '#core/workflow-steps';
-import { defineTask } from './runtime.ts';
+import { defineStep } from './runtime.ts';
 
-export const handler = defineTask('restore-replicas', Steps.restoreReplicas, restoreReplicas, {
+export const handler = defineStep('restore-replicas', Steps.restoreReplicas, restoreReplicas, {
   kube: eksKube(),
 });

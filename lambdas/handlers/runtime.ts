@@ -2,11 +2,10 @@
 // Powertools logging with customer/environment/build as keys, and the step's name put in
 // front of an error's message so the failure record says where it happened.
 import { Logger } from '@aws-lambda-powertools/logger';
-import { parseConfig } from '#core/config';
+import { loadDeployedConfig } from '#core/deployed-config';
 import { type KubeFactory, makeDeps } from '#core/deps';
-import { CimError, ErrorNames } from '#core/errors';
 import type { TaskFunctionId } from '#core/steps';
-import type { Deps } from '#core/workflow-steps';
+import { type Deps, parseContext, type RunContext } from '#core/workflow-steps';
 
 export const logger = new Logger({ serviceName: 'customer-infra-manager' });
 
@@ -17,22 +16,19 @@ export interface TaskOptions {
   kube?: KubeFactory;
 }
 
-/** In Lambda: the configuration the stack deployed (CIM_CONFIG), Kubernetes through EKS. */
+/** In Lambda: the configuration bundled with the function (deployed-config.json), Kubernetes through EKS. */
 function depsFromEnvironment(options: TaskOptions): Deps {
   if (!lambdaDeps) {
-    const raw = process.env.CIM_CONFIG;
-    if (!raw)
-      throw new CimError(
-        ErrorNames.ConfigInvalid,
-        'CIM_CONFIG is not set: deploy this function with the CDK stack, which sets it',
-      );
-    const config = parseConfig(JSON.parse(raw), 'the deployed configuration (CIM_CONFIG)');
-    lambdaDeps = makeDeps({
-      config,
-      configSource: 'the deployed configuration',
-      kube: options.kube ?? null,
-      log: { info: (m, e) => logger.info(m, e ?? {}), warn: (m, e) => logger.warn(m, e ?? {}) },
-    });
+    const { config, source, digest } = loadDeployedConfig();
+    lambdaDeps = {
+      ...makeDeps({
+        config,
+        configSource: source,
+        kube: options.kube ?? null,
+        log: { info: (m, e) => logger.info(m, e ?? {}), warn: (m, e) => logger.warn(m, e ?? {}) },
+      }),
+      configDigest: digest,
+    };
   }
   return lambdaDeps;
 }
@@ -52,16 +48,20 @@ function keysOf(event: unknown): Record<string, string> {
   return keys;
 }
 
-/** `E` is what the state machine passes; core functions validate what they rely on. */
-export function defineTask<E>(
+/** A Task whose input is not a run context (Prepare): `run` validates what it receives. */
+export function defineTask(
   id: TaskFunctionId,
   label: string,
-  run: (deps: Deps, event: E) => Promise<unknown> | unknown,
+  run: (deps: Deps, event: { input: unknown; executionId?: string }) => Promise<unknown> | unknown,
   options: TaskOptions = {},
 ): TaskHandler {
   const invoke = async (deps: Deps, event: unknown) => {
     try {
-      return await run(deps, event as E);
+      const e =
+        event && typeof event === 'object'
+          ? (event as { input: unknown; executionId?: string })
+          : { input: event };
+      return await run(deps, e);
     } catch (err) {
       if (err instanceof Error && !err.message.startsWith(`${label}: `))
         err.message = `${label}: ${err.message}`;
@@ -80,4 +80,14 @@ export function defineTask<E>(
     }
   };
   return Object.assign(handler, { id, withDeps: (deps: Deps) => (event: unknown) => invoke(deps, event) });
+}
+
+/** A Task after Prepare: its input is checked to be a run context before `run` sees it. */
+export function defineStep(
+  id: TaskFunctionId,
+  label: string,
+  run: (deps: Deps, ctx: RunContext, step: string) => Promise<unknown> | unknown,
+  options: TaskOptions = {},
+): TaskHandler {
+  return defineTask(id, label, (deps, event) => run(deps, parseContext(event, label), label), options);
 }

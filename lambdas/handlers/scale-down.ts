@@ -1,8 +1,7 @@
 // Task "Scale deployments to zero".
-
 import { eksKube } from '#core/kube';
 import { Steps } from '#core/steps';
 import { scaleDown } from '#core/workflow-steps';
-import { defineTask } from './runtime.ts';
+import { defineStep } from './runtime.ts';
 
-export const handler = defineTask('scale-down', Steps.scaleDown, scaleDown, { kube: eksKube() });
+export const handler = defineStep('scale-down', Steps.scaleDown, scaleDown, { kube: eksKube() });

@@ -97,7 +97,7 @@ describe("the legacy README's scenario on alpha/dev", () => {
     });
   });
 
-  it('get_env_state changes nothing in the API server and only adds its own records', async () => {
+  it('get_env_state (recorded the legacy way) changes nothing in the API server and only adds its own records', async () => {
     const before = {
       generation: (
         await apps.readNamespacedDeployment({ namespace: 'alpha-dev', name: 'backend-deployment' })
@@ -111,7 +111,10 @@ describe("the legacy README's scenario on alpha/dev", () => {
     expect(genAfterDown).toBeGreaterThan(before.generation ?? 0);
     const tagsBefore = await etags(P);
 
-    const state = await run({ action: 'get_env_state', build: '21' });
+    const readOnly = await run({ action: 'get_env_state', build: '20b' });
+    expect(readOnly.status).toBe('SUCCEEDED');
+    expect(await etags(P)).toEqual(tagsBefore);
+    const state = await run({ action: 'get_env_state', build: '21', record: true });
     expect(state.status).toBe('SUCCEEDED');
     expect(
       (await apps.readNamespacedDeployment({ namespace: 'alpha-dev', name: 'backend-deployment' })).metadata
@@ -137,7 +140,7 @@ describe('refusals', () => {
   it('refuses up on a new environment and writes nothing', async () => {
     const r = await run({ action: 'up', build: '1' });
     expect(r.error?.Error).toBe('ActionRefused');
-    expect(r.path).toEqual([Steps.prepare, Steps.refused]);
+    expect(r.path).toEqual([Steps.inputIsObject, Steps.prepare, Steps.refused]);
     expect(await keys(P)).toEqual([]);
     expect(await dbInstanceState('alpha-dev-rds')).toBe('available');
   });
@@ -161,17 +164,13 @@ describe('RBAC', () => {
     ).rejects.toMatchObject({ code: 403 });
   });
 
-  it('fails clearly in a namespace without rights, records the failure and releases the lock', async () => {
+  it('refuses a down in a namespace without rights before any change (preflight), writing nothing', async () => {
     const r = await run({ action: 'down', customer: 'delta', environment: 'dev', build: '1' });
     expect(r.status).toBe('FAILED');
-    expect(r.error?.Error).toBe('KubernetesAccessDenied');
+    expect(r.error?.Error).toBe('PreflightFailed');
     expect(r.error?.Cause).toMatch(/delta-dev\/.*access denied \(HTTP 403\)/);
     const D = 'eks-dev-cluster/delta/dev';
-    expect(await json(`${D}/actions.json`)).toMatchObject({
-      result: 'failed',
-      error: { name: 'KubernetesAccessDenied' },
-    });
-    expect(await exists(`${D}/lock.json`)).toBe(false);
+    expect(await keys(D)).toEqual([]);
     expect(await replicas('delta-dev', 'frontend-deployment')).toBe(1);
     expect(await dbInstanceState('delta-dev-rds')).toBe('available');
   });
@@ -294,9 +293,13 @@ describe('the cim command, as a Jenkins job calls it', () => {
   it('a dry run exits 0 and changes nothing', async () => {
     const r = await cim(['down', '--customer', 'alpha', '--env', 'dev', '--dry-run', '--json'], {});
     expect(r.status, r.stderr).toBe(0);
-    expect(JSON.parse(r.stdout).output.plan).toContain(
-      'deployment alpha-dev/backend-deployment: scale 2 -> 0 (remembered: 2)',
-    );
+    expect(JSON.parse(r.stdout).output.plan).toContainEqual({
+      kind: 'scale',
+      namespace: 'alpha-dev',
+      deployment: 'backend-deployment',
+      from: 2,
+      to: 0,
+    });
     expect(await replicas('alpha-dev', 'backend-deployment')).toBe(2);
     expect(await keys(P)).toEqual([]);
   });

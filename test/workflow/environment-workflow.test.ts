@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { Steps } from '#core/steps';
+import { caughtState, Steps } from '#core/steps';
 import { runWorkflow } from '../fixtures/run-workflow.ts';
 import { fixtureJson, makeWorld, type World } from '../fixtures/world.ts';
 
@@ -24,9 +24,10 @@ describe('down', () => {
     const run = await down('10');
 
     expect(run.path).toEqual([
+      Steps.inputIsObject,
       Steps.prepare,
-      Steps.snapshotPreState,
       Steps.dryRun,
+      Steps.recordIntent,
       Steps.whichAction,
       Steps.scaleDown,
       Steps.checkDeploymentsStopped,
@@ -219,21 +220,50 @@ describe('up', () => {
 });
 
 describe('get_env_state', () => {
-  it('changes nothing in the environment and keeps the last change for the next up', async () => {
+  it('is read-only by default: no lock, no record, and shows the run in progress', async () => {
     await down('10');
-    const before = w.rdsCalls.length;
+    const keys = w.bucket.keys();
+    const writes = w.bucket.writes.length;
+    w.bucket.put(`${P}/lock.json`, {
+      owner: 'arn:aws:states:us-east-1:1:execution:x:y',
+      build: '11',
+      execution_id: 'arn:aws:states:us-east-1:1:execution:x:y',
+      action: 'up',
+      user: 'jenkins',
+      step: 'Wait for database to start',
+      acquired_at: '2026-11-26T19:00:00Z',
+      heartbeat_at: '2026-11-26T19:10:00Z',
+      expires_at: '2026-11-26T23:00:00Z',
+    });
     const run = await runWorkflow(w, { action: 'get_env_state', build: '12' });
-    expect(run.status).toBe('SUCCEEDED');
+    expect(run.status, JSON.stringify(run.error)).toBe('SUCCEEDED');
     expect(run.path).toEqual([
+      Steps.inputIsObject,
       Steps.prepare,
-      Steps.snapshotPreState,
       Steps.dryRun,
+      Steps.recordIntent,
       Steps.whichAction,
       Steps.recordResult,
       Steps.done,
     ]);
+    expect(w.bucket.keys()).toEqual([...keys, `${P}/lock.json`].sort());
+    expect(w.bucket.writes.length).toBe(writes);
+    expect(summaryOf(run)).toMatchObject({
+      inProgress: { action: 'up', build: '11', step: 'Wait for database to start' },
+      records: [],
+      lock: 'none',
+    });
+    expect(summaryOf(run).preState.k8s_deployments['backend-deployment'].deployment_replicas).toBe(0);
+  });
+
+  it('with record: true writes the legacy records and keeps the last change for the next up', async () => {
+    await down('10');
+    const before = w.rdsCalls.length;
+    const run = await runWorkflow(w, { action: 'get_env_state', build: '12', record: true });
+    expect(run.status).toBe('SUCCEEDED');
     expect(w.rdsCalls.length).toBe(before);
     expect(w.kube.scaled).toHaveLength(2);
+    expect(w.bucket.keys()).toContain(`${P}/history/12/pre-state.json`);
     const latest = w.bucket.json(`${P}/actions.json`) as any;
     expect(latest).toMatchObject({
       desired_state: 'get_env_state',
@@ -253,10 +283,29 @@ describe('dry run', () => {
     const run = await runWorkflow(w, { action: 'up', build: '11', dryRun: true });
     expect(run.status).toBe('SUCCEEDED');
     expect((run.output as any).plan).toEqual([
-      "RDS instance 'alpha-dev-rds': start (now 'stopped') and wait until 'available'",
-      'deployment alpha-dev/frontend-deployment: changed while down (now 3, recorded 1); left as it is',
-      'deployment alpha-dev/backend-deployment: scale 0 -> 2 (from build 10)',
-      'then wait for deployments to be available and health URLs to answer',
+      {
+        kind: 'database',
+        database: "RDS instance 'alpha-dev-rds'",
+        state: 'stopped',
+        goal: 'available',
+        needed: true,
+      },
+      {
+        kind: 'skip',
+        namespace: 'alpha-dev',
+        deployment: 'frontend-deployment',
+        reason: 'changed while down (now 3, recorded 1); left as it is',
+      },
+      {
+        kind: 'scale',
+        namespace: 'alpha-dev',
+        deployment: 'backend-deployment',
+        from: 0,
+        to: 2,
+        fromBuild: '10',
+      },
+      { kind: 'wait', for: 'deployments' },
+      { kind: 'wait', for: 'health' },
     ]);
     expect(w.rdsCalls).toEqual(['StopDBInstance']);
     expect(w.bucket.keys()).toEqual(keys);
@@ -267,8 +316,8 @@ describe('dry run', () => {
     const run = await runWorkflow(w, { action: 'down', build: '10', dryRun: true });
     expect(run.status).toBe('SUCCEEDED');
     expect(run.path).toEqual([
+      Steps.inputIsObject,
       Steps.prepare,
-      Steps.snapshotPreState,
       Steps.dryRun,
       Steps.planDryRun,
       Steps.dryRunDone,
@@ -276,9 +325,13 @@ describe('dry run', () => {
     expect(w.bucket.keys()).toEqual([]);
     expect(w.kube.scaled).toEqual([]);
     expect(w.rdsCalls).toEqual([]);
-    expect((run.output as any).plan).toContain(
-      'deployment alpha-dev/backend-deployment: scale 2 -> 0 (remembered: 2)',
-    );
+    expect((run.output as any).plan).toContainEqual({
+      kind: 'scale',
+      namespace: 'alpha-dev',
+      deployment: 'backend-deployment',
+      from: 2,
+      to: 0,
+    });
   });
 });
 
@@ -290,7 +343,7 @@ describe('refusals change nothing', () => {
     expect(run.status).toBe('FAILED');
     expect(run.error?.Error).toBe(name);
     expect(run.error?.Cause).toMatch(message);
-    expect(run.path).toEqual([Steps.prepare, Steps.refused]);
+    expect(run.path).toEqual([Steps.inputIsObject, Steps.prepare, Steps.refused]);
     expect(w.bucket.keys()).toEqual(
       keys
         .filter((k) => !k.endsWith('lock.json'))
@@ -331,7 +384,11 @@ describe('refusals change nothing', () => {
       expires_at: '2026-11-26T23:00:00Z',
     };
     w.bucket.put(`${P}/lock.json`, lock);
-    await refused({ action: 'down', build: '10' }, 'EnvironmentLocked', /locked by build 9/);
+    await refused(
+      { action: 'down', build: '10' },
+      'EnvironmentLocked',
+      /locked by .*build 9.*cim unlock --customer alpha --env dev/,
+    );
     expect(w.bucket.json(`${P}/lock.json`)).toEqual(lock);
   });
 
@@ -350,10 +407,7 @@ describe('refusals change nothing', () => {
 
   it.each([
     [{ action: 'restart', build: '1' }, /action must be one of up, down, get_env_state/],
-    [
-      { action: 'down', customer: 'nobody', build: '1' },
-      /environment "nobody\/dev" not found .*known: alpha\/dev, beta\/staging, gamma\/dev/,
-    ],
+    [{ action: 'down', customer: 'nobody', build: '1' }, /environment "nobody\/dev" not found/],
     [{ action: 'down', build: '../10' }, /build must be/],
     [{ action: 'down', build: '' }, /build must be/],
     [{ action: 'down', customer: '../alpha', build: '1' }, /customer must be/],
@@ -364,7 +418,7 @@ describe('refusals change nothing', () => {
     expect(run.status).toBe('FAILED');
     expect(['InvalidInput', 'UnknownEnvironment']).toContain(run.error?.Error);
     expect(run.error?.Cause).toMatch(message);
-    expect(run.path).toEqual([Steps.prepare, Steps.refused]);
+    expect(run.path).toEqual([Steps.inputIsObject, Steps.prepare, Steps.refused]);
     expect(w.bucket.keys()).toEqual([]);
     expect(w.kube.scaled).toEqual([]);
   });
@@ -374,7 +428,7 @@ describe('refusals change nothing', () => {
     w.bucket.put(`${P}/history/10/pre-state.json`, '{"k8s_deployments": ');
     const run = await runWorkflow(w, { action: 'up', build: '11' });
     expect(run.error?.Error).toBe('StateRecordInvalid');
-    expect(run.path).toEqual([Steps.prepare, Steps.refused]);
+    expect(run.path).toEqual([Steps.inputIsObject, Steps.prepare, Steps.refused]);
     expect(w.rdsCalls).toEqual(['StopDBInstance']);
     expect(w.bucket.objects.has(`${P}/lock.json`)).toBe(false);
   });
@@ -419,12 +473,17 @@ describe('failures', () => {
     const run = await runWorkflow(w, { action: 'down', build: '10' });
     expect(run.status).toBe('FAILED');
     expect(run.error?.Error).toBe('DatabaseActionFailed');
-    expect(run.path.slice(-3)).toEqual([Steps.stopDatabase, Steps.recordFailure, Steps.runFailed]);
+    expect(run.path.slice(-4)).toEqual([
+      Steps.stopDatabase,
+      caughtState(Steps.stopDatabase),
+      Steps.recordFailure,
+      Steps.runFailed,
+    ]);
     expect(run.path.indexOf(Steps.deploymentsStopped)).toBeLessThan(run.path.indexOf(Steps.stopDatabase));
     expect(replicas('alpha-dev', 'frontend-deployment')).toBe(0);
     expect(w.bucket.json(`${P}/history/10/actions.json`)).toMatchObject({
       result: 'failed',
-      error: { name: 'DatabaseActionFailed' },
+      error: { name: 'DatabaseActionFailed', step: Steps.stopDatabase },
       last_change: { desired_state: 'down', result: 'failed', restore_point_build: '10' },
     });
     expect(w.bucket.json(`${P}/history/10/post-state.json`)).toBeDefined();
@@ -441,12 +500,18 @@ describe('failures', () => {
     expect(replicas('alpha-dev', 'backend-deployment')).toBe(2);
   });
 
-  it('records a Kubernetes access error and releases the lock', async () => {
-    w.kube.forbiddenNamespaces.add('alpha-dev');
-    const run = await runWorkflow(w, { action: 'down', build: '10' });
-    expect(run.error?.Error).toBe('KubernetesAccessDenied');
-    expect(run.path).toContain(Steps.recordFailure);
-    expect(w.bucket.json(`${P}/actions.json`)).toMatchObject({ result: 'failed' });
-    expect(w.bucket.objects.has(`${P}/lock.json`)).toBe(false);
-  });
+  it.each([
+    ['read', 'forbiddenNamespaces'],
+    ['scale', 'readOnlyNamespaces'],
+  ] as const)(
+    'refuses a down it has no permission to %s, before any change (preflight)',
+    async (_what, set) => {
+      w.kube[set].add('alpha-dev');
+      const run = await runWorkflow(w, { action: 'down', build: '10' });
+      expect(run.error?.Error).toBe('PreflightFailed');
+      expect(run.error?.Cause).toMatch(/access denied/);
+      expect(run.path).toEqual([Steps.inputIsObject, Steps.prepare, Steps.refused]);
+      expect(w.bucket.keys()).toEqual([]);
+    },
+  );
 });

@@ -22,6 +22,7 @@ const request = {
   build: '12',
   user: 'jenkins',
   dryRun: false,
+  record: false,
 };
 const entered = (id: number, name: string) => ({
   id,

@@ -1,12 +1,10 @@
-import { S3Client } from '@aws-sdk/client-s3';
+import { ListObjectsV2Command, S3Client, S3ServiceException } from '@aws-sdk/client-s3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { acquireLock, releaseLock, S3StateStore } from '#core/state-store';
+import { putOnce, S3StateStore } from '#core/state-store';
 import { memoryBucket } from '../../fixtures/memory-s3.ts';
 
 let bucket: ReturnType<typeof memoryBucket>;
 let store: S3StateStore;
-const now = new Date('2026-11-26T20:00:00Z');
-const info = (owner: string) => ({ owner, build: owner, execution_id: `exec-${owner}` });
 beforeEach(() => {
   bucket = memoryBucket();
   store = new S3StateStore(new S3Client({ region: 'us-east-1' }), 'customer-infra-manager');
@@ -32,36 +30,31 @@ describe('S3 state store', () => {
   });
 });
 
-describe('environment lock', () => {
-  it('lets one run in and tells the other who holds it', async () => {
-    await acquireLock(store, 'e/lock.json', info('A'), now, 600);
-    await expect(acquireLock(store, 'e/lock.json', info('B'), now, 600)).rejects.toMatchObject({
-      name: 'EnvironmentLocked',
-      message: expect.stringContaining('build A (execution exec-A)'),
-    });
+describe('write-once records', () => {
+  it('adopts its own earlier object when a retried step writes it again', async () => {
+    expect(await putOnce(store, 'a/pre-state.json', { n: 1 }, 'exec-1')).toEqual({ adopted: null });
+    expect(await putOnce(store, 'a/pre-state.json', { n: 2 }, 'exec-1')).toEqual({ adopted: { n: 1 } });
+    expect(bucket.json('a/pre-state.json')).toEqual({ n: 1 });
   });
 
-  it('is re-entrant for the same execution (a retried step)', async () => {
-    await acquireLock(store, 'e/lock.json', info('A'), now, 600);
-    await expect(acquireLock(store, 'e/lock.json', info('A'), now, 600)).resolves.toMatchObject({
-      owner: 'A',
+  it("refuses to overwrite another execution's record", async () => {
+    await putOnce(store, 'a/actions.json', { n: 1 }, 'exec-1');
+    await expect(putOnce(store, 'a/actions.json', { n: 2 }, 'exec-2')).rejects.toMatchObject({
+      name: 'RecordConflict',
+      message: expect.stringContaining('execution exec-1'),
     });
+    expect(bucket.json('a/actions.json')).toEqual({ n: 1 });
   });
 
-  it('takes over an expired lock, once', async () => {
-    await acquireLock(store, 'e/lock.json', info('A'), new Date(now.getTime() - 3_600_000), 600);
-    const held = await acquireLock(store, 'e/lock.json', info('B'), now, 600);
-    expect(held.tookOverFrom?.owner).toBe('A');
-    await expect(acquireLock(store, 'e/lock.json', info('C'), now, 600)).rejects.toMatchObject({
-      name: 'EnvironmentLocked',
+  it('names the bucket and the fix when the bucket does not exist', async () => {
+    bucket.mock
+      .on(ListObjectsV2Command)
+      .rejects(
+        new S3ServiceException({ name: 'NoSuchBucket', $fault: 'client', $metadata: {}, message: 'nope' }),
+      );
+    await expect(store.listKeys('a/')).rejects.toMatchObject({
+      name: 'PreflightFailed',
+      message: expect.stringMatching(/bucket "customer-infra-manager" does not exist.*stack.createBucket/),
     });
-  });
-
-  it('releases only its own lock', async () => {
-    await acquireLock(store, 'e/lock.json', info('A'), now, 600);
-    expect(await releaseLock(store, 'e/lock.json', 'B')).toBe('not-ours');
-    expect(bucket.objects.has('e/lock.json')).toBe(true);
-    expect(await releaseLock(store, 'e/lock.json', 'A')).toBe('released');
-    expect(await releaseLock(store, 'e/lock.json', 'A')).toBe('absent');
   });
 });

@@ -1,7 +1,11 @@
-// The handlers as Lambda runs them: configuration from CIM_CONFIG, errors keep their
-// Step Functions name and say which step failed.
+// The handlers as Lambda runs them: configuration bundled as deployed-config.json in the
+// task root, errors keep their Step Functions name and say which step failed.
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfigFile } from '#core/config-file';
+import { DEPLOYED_CONFIG_FILE, deployedConfigJson } from '#core/deployed-config';
 import { TaskFunctions } from '#core/steps';
 import { handlers } from '#handlers/index';
 import { handler as prepare } from '#handlers/prepare';
@@ -10,11 +14,16 @@ import { fixture } from '../../fixtures/world.ts';
 
 const bucket = memoryBucket();
 beforeAll(() => {
-  process.env.CIM_CONFIG = JSON.stringify(loadConfigFile(fixture('environments.yaml')));
+  const root = mkdtempSync(join(tmpdir(), 'cim-task-root-'));
+  writeFileSync(
+    join(root, DEPLOYED_CONFIG_FILE),
+    deployedConfigJson(loadConfigFile(fixture('environments.yaml'))),
+  );
+  process.env.LAMBDA_TASK_ROOT = root;
 });
 afterAll(() => {
   bucket.mock.restore();
-  delete process.env.CIM_CONFIG;
+  delete process.env.LAMBDA_TASK_ROOT;
 });
 
 describe('Lambda handlers', () => {
@@ -22,34 +31,57 @@ describe('Lambda handlers', () => {
     expect(Object.keys(handlers).sort()).toEqual(Object.keys(TaskFunctions).sort());
   });
 
-  it('prepare resolves the environment from the deployed configuration and takes the lock', async () => {
-    const ctx = (await prepare({
-      input: { action: 'down', customer: 'alpha', environment: 'dev', build: '7', user: 'u' },
-      executionId: 'arn:x',
-    })) as any;
-    expect(ctx.env.namespace).toBe('alpha-dev');
-    expect(ctx.lock.owner).toBe('arn:x');
-    expect(bucket.json('eks-dev-cluster/alpha/dev/lock.json')).toMatchObject({ owner: 'arn:x', build: '7' });
+  const ctx = (customer: string) => ({
+    request: {
+      action: 'up',
+      customer,
+      environment: 'dev',
+      build: '7',
+      user: 'u',
+      dryRun: false,
+      record: false,
+    },
+    executionId: 'arn:x',
+    startedAt: '2026-11-26T20:00:00.000Z',
+    lock: null,
+    previous: null,
+    latestEtag: null,
+    restore: null,
+    holder: null,
+    changes: [],
+    preState: {
+      deployments: [],
+      database: { kind: 'instance', identifier: 'x', exists: true, state: 'available' },
+      timestamp: '2026-11-26T20:00:00Z',
+      build: '7',
+    },
+  });
+
+  it('a step resolves its environment from the bundled configuration', async () => {
+    const poll = (await handlers['check-health'](ctx('alpha'))) as { stable: boolean; state: string };
+    expect(poll).toMatchObject({ stable: true, state: '0 URL(s) answering' });
+    await expect(handlers['check-health'](ctx('nobody'))).rejects.toMatchObject({
+      name: 'UnknownEnvironment',
+      message: expect.stringMatching(
+        /^Check health: environment "nobody\/dev" not found in the deployed configuration/,
+      ),
+    });
   });
 
   it('keeps the error name for Retry/Catch and prefixes the step', async () => {
-    await expect(
-      prepare({
-        input: { action: 'down', customer: 'alpha', environment: 'dev', build: '8', user: 'u' },
-        executionId: 'arn:y',
-      }),
-    ).rejects.toMatchObject({
-      name: 'EnvironmentLocked',
-      message: expect.stringMatching(/^Prepare: environment is locked by build 7/),
+    await expect(prepare({ input: { action: 'sleep' } })).rejects.toMatchObject({
+      name: 'InvalidInput',
+      message: expect.stringMatching(/^Prepare: invalid run request: .*action must be one of/),
     });
-    await expect(prepare({ input: { action: 'sleep' } })).rejects.toMatchObject({ name: 'InvalidInput' });
+    await expect(prepare(null)).rejects.toMatchObject({ name: 'InvalidInput' });
   });
 
-  it('generates a sortable build id when none is given', async () => {
-    const ctx = (await prepare({
-      input: { action: 'get_env_state', customer: 'beta', environment: 'staging', user: 'u', dryRun: true },
-    })) as any;
-    expect(ctx.request.build).toMatch(/^\d{8}T\d{6}Z-[0-9a-f]{6}$/);
-    expect(ctx.lock).toBeNull();
+  it('refuses a step input that is not a run context, naming the step', async () => {
+    await expect(handlers['scale-down']({ hello: 'world' })).rejects.toMatchObject({
+      name: 'InvalidInput',
+      message: expect.stringMatching(
+        /^Scale deployments to zero: Scale deployments to zero expects the run context produced by Prepare/,
+      ),
+    });
   });
 });

@@ -1,0 +1,107 @@
+// Owns the restore decision for one deployment (shared by up and its dry run, so the plan
+// cannot drift from what up does) and the dry-run plan, returned as data that the CLI
+// renders.
+import { label } from './database.ts';
+import type { RestorePoint } from './restore-point.ts';
+import { type Deps, envOf, type RunContext } from './run-context.ts';
+import type { Action } from './state-model.ts';
+
+/**
+ * What `up` does with one deployment: restore only what was recorded, and only when it is
+ * still at the 0 the down left; anything else is left as it is and reported.
+ */
+export function restoreDecision(
+  target: { name: string; namespace: string },
+  now: { exists: boolean; replicas: number },
+  restore: RestorePoint,
+): { scaleTo: number } | { skip: string } {
+  const want = restore.replicas[target.name];
+  if (!now.exists) return { skip: `deployment ${target.namespace}/${target.name} does not exist` };
+  if (want === undefined)
+    return { skip: `not in the restore point of build ${restore.fromBuild}; left at ${now.replicas}` };
+  if (now.replicas !== 0 && now.replicas !== want) {
+    return { skip: `changed while down (now ${now.replicas}, recorded ${want}); left as it is` };
+  }
+  return { scaleTo: want };
+}
+
+export type PlannedChange =
+  | { kind: 'scale'; namespace: string; deployment: string; from: number; to: number; fromBuild?: string }
+  | { kind: 'skip'; namespace: string; deployment: string; reason: string }
+  | {
+      kind: 'database';
+      database: string;
+      state: string | null;
+      goal: 'stopped' | 'available';
+      needed: boolean;
+    }
+  | { kind: 'wait'; for: 'deployments' | 'health' }
+  | { kind: 'read-only' };
+
+export interface DryRunPlan {
+  dryRun: true;
+  action: Action;
+  environment: string;
+  build: string;
+  restoreFromBuild: string | null;
+  /** The run holding the lock now, if any: the real run would be refused until it ends. */
+  lockedBy: string | null;
+  plan: PlannedChange[];
+}
+
+/** Dry run: what down or up would change, from the state Prepare read. */
+export function planDryRun(deps: Deps, ctx: RunContext): DryRunPlan {
+  const env = envOf(deps, ctx);
+  const pre = ctx.preState;
+  const plan: PlannedChange[] = [];
+  const database = label(env.database);
+  const db = (goal: 'stopped' | 'available'): PlannedChange => ({
+    kind: 'database',
+    database,
+    state: pre.database.state,
+    goal,
+    needed: pre.database.state !== goal,
+  });
+  if (ctx.request.action === 'down') {
+    for (const d of pre.deployments) {
+      plan.push(
+        d.exists
+          ? { kind: 'scale', namespace: d.namespace, deployment: d.name, from: d.replicas, to: 0 }
+          : { kind: 'skip', namespace: d.namespace, deployment: d.name, reason: 'does not exist' },
+      );
+    }
+    plan.push({ kind: 'wait', for: 'deployments' }, db('stopped'));
+  } else if (ctx.request.action === 'up' && ctx.restore) {
+    plan.push(db('available'));
+    for (const d of pre.deployments) {
+      const decision = restoreDecision(d, d, ctx.restore);
+      plan.push(
+        'skip' in decision
+          ? { kind: 'skip', namespace: d.namespace, deployment: d.name, reason: decision.skip }
+          : {
+              kind: 'scale',
+              namespace: d.namespace,
+              deployment: d.name,
+              from: d.replicas,
+              to: decision.scaleTo,
+              fromBuild: ctx.restore.fromBuild,
+            },
+      );
+    }
+    plan.push({ kind: 'wait', for: 'deployments' }, { kind: 'wait', for: 'health' });
+  } else {
+    plan.push({ kind: 'read-only' });
+  }
+  const h = ctx.holder;
+  return {
+    dryRun: true,
+    action: ctx.request.action,
+    environment: `${env.customer}/${env.environment}`,
+    build: ctx.request.build,
+    restoreFromBuild: ctx.restore?.fromBuild ?? null,
+    lockedBy: h
+      ? `${h.action ?? '?'} build ${h.build ?? '?'} by ${h.user ?? '?'} (step "${h.step ?? '?'}")`
+      : null,
+    plan,
+  };
+}

@@ -1,0 +1,242 @@
+// Owns the first step of every run: validate the request, resolve the environment, read
+// its last change and restore point, read its state and check everything the run will need
+// (preflight), and only then take the lock. Everything here happens before any change; a
+// refusal writes nothing at all.
+import { randomBytes } from 'node:crypto';
+import { type Environment, resolveEnvironment } from './config.ts';
+import { classifyDatabaseState, label } from './database.ts';
+import { CimError, ErrorNames, errorMessage, errorName } from './errors.ts';
+import { acquireLock, readLock, releaseLock } from './lock.ts';
+import { type RestorePoint, validateRestorePoint } from './restore-point.ts';
+import {
+  type Deps,
+  generateBuildId,
+  parseRequest,
+  type RunContext,
+  type RunRequest,
+  writes,
+} from './run-context.ts';
+import { snapshotEnvironment } from './snapshot.ts';
+import {
+  type ActionRecord,
+  actionFromLegacy,
+  type EnvironmentState,
+  type LastChange,
+  lastChangeOf,
+} from './state-model.ts';
+import { recordKeys, type StateStore, type StoredJson } from './state-store.ts';
+
+function foreign(key: string, why: string): CimError {
+  return new CimError(
+    ErrorNames.StateRecordInvalid,
+    `s3 object "${key}" ${why}; it cannot be this environment's record. Inspect it (the bucket is versioned); nothing was changed.`,
+  );
+}
+
+/** Parses an action record read back from S3 and checks it belongs to this environment. */
+export function readActionRecord(json: unknown, key: string, env: Environment): ActionRecord {
+  const rec = actionFromLegacy(json, key);
+  if (rec.customer !== env.customer || rec.environment !== env.environment) {
+    throw foreign(key, `is the record of ${rec.customer}/${rec.environment}`);
+  }
+  return rec;
+}
+
+/**
+ * The latest up/down of the environment. Records written by this tool carry it in
+ * `last_change`; legacy records do not, so a legacy get_env_state on top falls back to
+ * scanning the history for the newest up/down.
+ */
+export async function findLastChange(
+  store: StateStore,
+  env: Environment,
+  latest: StoredJson | null,
+): Promise<LastChange | null> {
+  if (!latest) return null;
+  const keys = recordKeys(env, '_');
+  const rec = readActionRecord(latest.json, keys.actions, env);
+  const direct = lastChangeOf(rec);
+  if (direct || rec.lastChange !== undefined) return direct;
+  const all = (await store.listKeys(keys.historyPrefix, 5000)).filter((k) => k.endsWith('/actions.json'));
+  let best: ActionRecord | null = null;
+  for (const key of all) {
+    const obj = await store.getJson(key);
+    if (!obj) continue;
+    const r = readActionRecord(obj.json, key, env);
+    if (r.action !== 'get_env_state' && (!best || r.timestamp > best.timestamp)) best = r;
+  }
+  return best ? lastChangeOf(best) : null;
+}
+
+/** The legacy rules, plus: a change that never finished does not count as done. */
+function refusal(req: RunRequest, previous: LastChange | null, env: Environment): string | null {
+  const where = `${env.customer}/${env.environment}`;
+  if (req.action === 'up') {
+    if (!previous) {
+      return `up is refused for ${where}: it has no recorded down, so there are no replica counts to restore. Run down first (or cim status to inspect).`;
+    }
+    if (previous.action === 'up' && previous.result === 'succeeded') {
+      return `up is refused for ${where}: the last change was already an up (build ${previous.build}). Run cim status to inspect it.`;
+    }
+  }
+  if (req.action === 'down' && previous?.action === 'down' && previous.result === 'succeeded') {
+    return `down is refused for ${where}: it is already down since build ${previous.build}. Run up first, or cim status to inspect.`;
+  }
+  return null;
+}
+
+async function loadRestorePoint(
+  store: StateStore,
+  env: Environment,
+  previous: LastChange,
+): Promise<RestorePoint> {
+  const fromBuild = previous.restorePointBuild ?? previous.build;
+  const key = recordKeys(env, fromBuild).preState;
+  const obj = await store.getJson(key);
+  if (!obj) {
+    throw new CimError(
+      ErrorNames.RestorePointMissing,
+      `the restore point s3://${store.bucket}/${key} (pre-state of build ${fromBuild}, the last down) is missing; restore it from a previous object version. Nothing was changed.`,
+    );
+  }
+  return validateRestorePoint(obj.json, key, env, fromBuild);
+}
+
+function preflightError(env: Environment, problems: string[]): CimError {
+  return new CimError(
+    ErrorNames.PreflightFailed,
+    `preflight of ${env.customer}/${env.environment} failed, nothing was changed: ${problems.join('; ')}`,
+  );
+}
+
+/** Everything a down/up needs, checked against what exists, before the first change. */
+async function preflight(deps: Deps, env: Environment, req: RunRequest, state: EnvironmentState) {
+  const problems: string[] = [];
+  const db = state.database;
+  if (!db.exists) {
+    problems.push(
+      `${label(env.database)} does not exist in ${env.region}: check database.identifier / database.kind / region in ${deps.configSource}`,
+    );
+  } else if (classifyDatabaseState(db.state) === 'error') {
+    problems.push(`${label(env.database)} is in error state '${db.state}': fix it in the RDS console first`);
+  }
+  const existing = state.deployments.filter((d) => d.exists);
+  if (existing.length === 0) {
+    problems.push(
+      `none of the configured deployments (${env.deployments.map((d) => `${d.namespace}/${d.name}`).join(', ')}) exists: check namespace and deployments in ${deps.configSource}`,
+    );
+  }
+  if (req.action === 'down') {
+    for (const d of existing) {
+      if (d.replicas > env.maxReplicas) {
+        problems.push(
+          `deployment ${d.namespace}/${d.name} runs ${d.replicas} replicas, above maxReplicas ${env.maxReplicas}: up would refuse to restore it; raise maxReplicas for this environment`,
+        );
+      }
+    }
+  }
+  if (problems.length === 0) {
+    // Permission to scale, asked of the API server without changing anything (dry run).
+    const kube = deps.kube(env);
+    for (const d of existing) {
+      try {
+        await kube.checkScale(d.namespace, d.name);
+      } catch (err) {
+        if (errorName(err) !== ErrorNames.KubernetesAccessDenied) throw err;
+        problems.push(errorMessage(err));
+      }
+    }
+  }
+  if (problems.length) throw preflightError(env, problems);
+}
+
+/** Prepare: everything before the first change. Writes nothing but the lock. */
+export async function prepare(
+  deps: Deps,
+  raw: { input: unknown; executionId?: string },
+): Promise<RunContext> {
+  const req = parseRequest(raw?.input);
+  const env = resolveEnvironment(deps.config, req.customer, req.environment, deps.configSource);
+  const now = deps.now();
+  const build = req.build ?? generateBuildId(now);
+  const executionId = raw.executionId ?? `local:${build}:${randomBytes(4).toString('hex')}`;
+  const request = { ...req, build };
+  const store = deps.store(env);
+  const keys = recordKeys(env, build);
+  const writing = writes(request);
+
+  if (writing && (await store.listKeys(keys.buildPrefix, 1)).length > 0) {
+    throw new CimError(
+      ErrorNames.BuildAlreadyRecorded,
+      `build "${build}" already has records under s3://${store.bucket}/${keys.buildPrefix}; audit records are never overwritten. Use a new build id (or omit it to generate one).`,
+    );
+  }
+  const latest = await store.getJson(keys.actions);
+  const previous = await findLastChange(store, env, latest);
+  const refused = refusal(req, previous, env);
+  if (refused) throw new CimError(ErrorNames.ActionRefused, refused);
+  const restore = req.action === 'up' && previous ? await loadRestorePoint(store, env, previous) : null;
+  let preState: EnvironmentState;
+  try {
+    preState = await snapshotEnvironment(
+      { kube: deps.kube(env), db: deps.db(env), health: deps.health, now: deps.now },
+      env,
+      build,
+    );
+  } catch (err) {
+    if (errorName(err) === ErrorNames.KubernetesAccessDenied) throw preflightError(env, [errorMessage(err)]);
+    throw err;
+  }
+  if (req.action !== 'get_env_state') await preflight(deps, env, req, preState);
+
+  const base: RunContext = {
+    request,
+    executionId,
+    startedAt: now.toISOString(),
+    lock: null,
+    previous,
+    latestEtag: latest?.etag ?? null,
+    restore,
+    preState,
+    holder: null,
+  };
+  if (!writing) return { ...base, holder: (await readLock(store, keys.lock))?.info ?? null };
+
+  const where = { customer: env.customer, environment: env.environment };
+  const lock = await acquireLock(
+    store,
+    keys.lock,
+    {
+      owner: executionId,
+      build,
+      execution_id: executionId,
+      action: req.action,
+      user: req.user,
+      ...(deps.runner ? { host: deps.runner.host, pid: deps.runner.pid } : {}),
+    },
+    now,
+    env.lockTtlSeconds,
+    where,
+  );
+  try {
+    // What was read before the lock must still be what is there: a run that finished in
+    // between changed actions.json, and this run's decisions would be stale.
+    const again = await store.getJson(keys.actions);
+    if ((again?.etag ?? null) !== base.latestEtag) {
+      throw new CimError(
+        ErrorNames.EnvironmentLocked,
+        `${where.customer}/${where.environment} changed while this run prepared (another run recorded a result); nothing was changed. Run it again.`,
+      );
+    }
+    if (lock.tookOverFrom) {
+      deps.log.warn('took over an expired lock', {
+        heldBy: lock.tookOverFrom.execution_id,
+        expiredAt: lock.tookOverFrom.expires_at,
+      });
+    }
+    return { ...base, lock: { key: lock.key, owner: lock.owner } };
+  } catch (err) {
+    await releaseLock(store, lock).catch(() => undefined);
+    throw err;
+  }
+}

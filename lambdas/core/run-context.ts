@@ -1,0 +1,196 @@
+// Owns the contracts between the workflow's steps: the run request (what a caller may ask),
+// the run context the state machine carries from Task to Task (domain shape, not the legacy
+// JSON), the collaborators every step receives, and the schemas that check both at the
+// handler boundary.
+import { randomBytes } from 'node:crypto';
+import { z } from 'zod';
+import { type Config, type Environment, NAME_PATTERN, resolveEnvironment } from './config.ts';
+import type { DatabaseGateway } from './database.ts';
+import { CimError, ErrorNames } from './errors.ts';
+import type { HealthChecker } from './health.ts';
+import type { KubeGateway } from './kube-gateway.ts';
+import type { HeldLock, LockInfo } from './lock.ts';
+import type { Poll } from './polling.ts';
+import type { RestorePoint } from './restore-point.ts';
+import {
+  ACTIONS,
+  type Action,
+  BUILD_PATTERN,
+  type EnvironmentState,
+  type LastChange,
+} from './state-model.ts';
+import type { StateStore } from './state-store.ts';
+
+export { BUILD_PATTERN };
+
+export interface Logger {
+  info(message: string, extra?: Record<string, unknown>): void;
+  warn(message: string, extra?: Record<string, unknown>): void;
+}
+
+export interface Deps {
+  config: Config;
+  configSource: string;
+  /** Digest of the configuration the run used, recorded in every action record. */
+  configDigest?: string;
+  store(env: Environment): StateStore;
+  kube(env: Environment): KubeGateway;
+  db(env: Environment): DatabaseGateway;
+  health: HealthChecker;
+  now(): Date;
+  log: Logger;
+  /** Local runs: where this process runs, written into the lock for `cim unlock`. */
+  runner?: { host: string; pid: number };
+}
+
+const name = (what: string) =>
+  z
+    .string()
+    .regex(
+      NAME_PATTERN,
+      `${what} must be lower-case letters, digits and "-" (no "/", "..", spaces or control characters)`,
+    );
+
+const build = z
+  .string()
+  .regex(
+    BUILD_PATTERN,
+    'build must be 1-64 letters, digits, ".", "_" or "-", starting with a letter or digit',
+  );
+
+export const RunRequest = z
+  .object({
+    action: z.enum(ACTIONS as [Action, ...Action[]], {
+      message: `action must be one of ${ACTIONS.join(', ')}`,
+    }),
+    customer: name('customer'),
+    environment: name('environment'),
+    build: build.optional(),
+    user: z
+      .string({ message: 'user is required (who runs it: a CI user, a person, schedule:<name>)' })
+      .trim()
+      .min(1, 'user must not be empty')
+      .max(128, 'user must be at most 128 characters')
+      // biome-ignore lint/suspicious/noControlCharactersInRegex: refusing control characters is the point
+      .refine((u) => !/[\u0000-\u001f\u007f]/.test(u), 'user must not contain control characters'),
+    dryRun: z.boolean({ message: 'dryRun must be true or false' }).default(false),
+    /** get_env_state only: write pre/post-state and actions.json as the legacy tool did. */
+    record: z.boolean({ message: 'record must be true or false' }).default(false),
+  })
+  .strict();
+export type RunRequest = z.output<typeof RunRequest>;
+export type ResolvedRequest = Omit<RunRequest, 'build'> & { build: string };
+
+export interface ScaleChange {
+  deployment: string;
+  namespace: string;
+  from: number;
+  to: number;
+}
+
+export interface Skip {
+  deployment: string;
+  reason: string;
+}
+
+export interface RunContext {
+  request: ResolvedRequest;
+  executionId: string;
+  startedAt: string;
+  /** Null for read-only runs (dry run, status). */
+  lock: HeldLock | null;
+  /** The last up/down before this run, and the etag of actions.json it was read from. */
+  previous: LastChange | null;
+  latestEtag: string | null;
+  restore: RestorePoint | null;
+  preState: EnvironmentState;
+  /** Read-only runs: the run that holds the lock now, if any. */
+  holder: Partial<LockInfo> | null;
+  changes?: ScaleChange[];
+  skipped?: Skip[];
+  database?: { issued: 'start' | 'stop' | null; stateBefore: string | null };
+  poll?: Poll;
+  error?: { Error: string; Cause: string };
+  /** Set by the state that caught a failure: which step failed. */
+  failedStep?: string;
+}
+
+/** Does this run write anything (lock, records, changes)? */
+export const writes = (r: ResolvedRequest) => !r.dryRun && (r.action !== 'get_env_state' || r.record);
+
+export function generateBuildId(now: Date): string {
+  return `${now.toISOString().replace(/[-:]/g, '').slice(0, 15)}Z-${randomBytes(3).toString('hex')}`;
+}
+
+export function issuesText(err: z.ZodError): string {
+  return err.issues.map((i) => `${i.path.join('.') || 'input'}: ${i.message}`).join('; ');
+}
+
+export function parseRequest(raw: unknown): RunRequest {
+  if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) {
+    throw new CimError(
+      ErrorNames.InvalidInput,
+      `invalid run request: expected a JSON object such as {"action":"down","customer":"alpha","environment":"dev","user":"jenkins"}, got ${raw === null ? 'null' : Array.isArray(raw) ? 'an array' : typeof raw}`,
+    );
+  }
+  const parsed = RunRequest.safeParse(raw);
+  if (!parsed.success)
+    throw new CimError(ErrorNames.InvalidInput, `invalid run request: ${issuesText(parsed.error)}`);
+  return parsed.data;
+}
+
+const DeploymentStateSchema = z.object({
+  name: z.string(),
+  namespace: z.string(),
+  exists: z.boolean(),
+  available: z.boolean(),
+  availableReason: z.string().nullable(),
+  replicas: z.number().int().min(0),
+  appStatus: z.enum(['up', 'down']),
+  appUrl: z.string().nullable(),
+});
+
+const EnvironmentStateSchema = z.object({
+  deployments: z.array(DeploymentStateSchema),
+  database: z.object({
+    kind: z.enum(['instance', 'cluster']),
+    identifier: z.string(),
+    exists: z.boolean(),
+    state: z.string().nullable(),
+  }),
+  timestamp: z.string(),
+  build: z.string(),
+});
+
+/**
+ * What every Task after Prepare receives. Only Prepare takes outside input; the rest check
+ * that the state machine handed them a run context, so a hand-started execution or a
+ * broken definition is refused with a message instead of half-running.
+ */
+export const RunContextSchema = z.looseObject({
+  request: RunRequest.extend({ build }),
+  executionId: z.string().min(1),
+  startedAt: z.string(),
+  lock: z.object({ key: z.string(), owner: z.string() }).loose().nullable(),
+  previous: z.unknown(),
+  latestEtag: z.string().nullable(),
+  restore: z.unknown(),
+  preState: EnvironmentStateSchema,
+  holder: z.unknown(),
+});
+
+export function parseContext(raw: unknown, step: string): RunContext {
+  const parsed = RunContextSchema.safeParse(raw);
+  if (!parsed.success) {
+    throw new CimError(
+      ErrorNames.InvalidInput,
+      `${step} expects the run context produced by Prepare: ${issuesText(parsed.error)}`,
+    );
+  }
+  return parsed.data as unknown as RunContext;
+}
+
+/** The environment of a run, resolved again from the configuration the step was deployed with. */
+export function envOf(deps: Deps, ctx: RunContext): Environment {
+  return resolveEnvironment(deps.config, ctx.request.customer, ctx.request.environment, deps.configSource);
+}

@@ -1,0 +1,14 @@
+import { describe, expect, it } from 'vitest';
+import { cases, runCase } from './fault-matrix.ts';
+
+const { cases: all } = await cases(['up']);
+
+describe('fault matrix: up', () => {
+  it('reaches every side effect of every Task on the up path', () => {
+    expect(all.length).toBeGreaterThan(40);
+  });
+  it.each(all.map((c) => [c.state, c.after, c.mode, c] as const))(
+    '%s, after side effect %i, %s: the next down/up restores the original counts',
+    async (_s, _a, _m, c) => runCase(c),
+  );
+});

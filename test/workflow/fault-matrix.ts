@@ -1,0 +1,255 @@
+// The fault matrix (issue "Never lose a replica count"), generated from the Task list: for
+// every Task state a scenario reaches, and for every side effect it makes (S3 write or
+// delete, scale, database start/stop) plus its entry, inject
+//   crash     - the execution stops dead right after the side effect (the engine is aborted),
+//   retryable - a transient error right after it (Step Functions retries the Task),
+//   fatal     - a non-retryable error right after it (the Catch records the failure),
+// then do what an operator does next (cim unlock if a lock is left, down, up) and check that
+// the counts before the first down are back, no record was ever overwritten, no lock is left.
+import { RDSServiceException, StopDBInstanceCommand } from '@aws-sdk/client-rds';
+import { S3ServiceException } from '@aws-sdk/client-s3';
+import { expect } from 'vitest';
+import { resolveEnvironment } from '#core/config';
+import { CimError, ErrorNames } from '#core/errors';
+import { unlockEnvironment } from '#core/lock';
+import { TaskSteps } from '#core/steps';
+import { runWorkflow, type WorkflowInput } from '../fixtures/run-workflow.ts';
+import { makeWorld, type World } from '../fixtures/world.ts';
+
+export const P = 'eks-dev-cluster/alpha/dev';
+export const ORIGINAL = { 'frontend-deployment': 1, 'backend-deployment': 2 };
+export type Mode = 'crash' | 'retryable' | 'fatal';
+export const MODES: Mode[] = ['crash', 'retryable', 'fatal'];
+
+export type FaultWorld = World & { failNextStop?: boolean };
+
+export interface Scenario {
+  name: string;
+  /** Brings the world to where the faulted run starts. */
+  setup(w: FaultWorld): Promise<void>;
+  input: WorkflowInput;
+}
+
+export const SCENARIOS: Scenario[] = [
+  { name: 'down', setup: async () => undefined, input: { action: 'down', build: 'f1' } },
+  {
+    name: 'up',
+    setup: async (w) => {
+      const r = await runWorkflow(w, { action: 'down', build: 's1' });
+      expect(r.status, JSON.stringify(r.error)).toBe('SUCCEEDED');
+    },
+    input: { action: 'up', build: 'f1' },
+  },
+  {
+    // Reaches "Record failure": the database refuses to stop once (it has a read replica).
+    name: 'down that fails',
+    setup: async (w) => {
+      w.failNextStop = true;
+    },
+    input: { action: 'down', build: 'f1' },
+  },
+  { name: 'dry run', setup: async () => undefined, input: { action: 'down', build: 'f1', dryRun: true } },
+];
+
+/** Which side effects each Task makes in a clean run of the scenario (its first visit). */
+export async function discover(s: Scenario): Promise<Map<string, number>> {
+  const w = world();
+  try {
+    await s.setup(w);
+    const counts = new Map<string, number>();
+    let current: string | null = null;
+    w.faults.onMutation = () => {
+      if (current) counts.set(current, (counts.get(current) ?? 0) + 1);
+    };
+    await runWorkflow(w, s.input, {
+      wrapTask: (state, fn) => async (e) => {
+        const first = !counts.has(state);
+        if (first) counts.set(state, 0);
+        current = first ? state : null;
+        try {
+          return await fn(e);
+        } finally {
+          current = null;
+        }
+      },
+    });
+    return counts;
+  } finally {
+    w.restore();
+  }
+}
+
+export interface Case {
+  scenario: Scenario;
+  state: string;
+  /** 0: at the Task's entry; k: right after its k-th side effect. */
+  after: number;
+  mode: Mode;
+}
+
+export async function cases(only?: string[]): Promise<{ cases: Case[]; covered: Set<string> }> {
+  const out: Case[] = [];
+  const covered = new Set<string>();
+  for (const scenario of SCENARIOS.filter((s) => !only || only.includes(s.name))) {
+    for (const [state, n] of await discover(scenario)) {
+      covered.add(state);
+      for (let after = 0; after <= n; after++)
+        for (const mode of MODES) out.push({ scenario, state, after, mode });
+    }
+  }
+  return { cases: out, covered };
+}
+
+/** Task states no scenario reaches: a new Task must get a scenario (or this list fails a test). */
+export async function uncoveredTasks(): Promise<string[]> {
+  const { covered } = await cases();
+  return [...TaskSteps].filter((t) => !covered.has(t));
+}
+
+function world(): FaultWorld {
+  const w = makeWorld() as FaultWorld;
+  w.rds.on(StopDBInstanceCommand).callsFake(() => {
+    if (w.faults.dead) throw new Error('this process was killed (simulated)');
+    if (w.failNextStop) {
+      w.failNextStop = false;
+      throw new RDSServiceException({
+        name: 'InvalidParameterCombination',
+        $fault: 'client',
+        $metadata: {},
+        message: 'cannot stop an instance with a read replica',
+      });
+    }
+    w.rdsCalls.push('StopDBInstance');
+    w.setDbState('stopped');
+    w.faults.onMutation?.('rds:StopDBInstance');
+    return {};
+  });
+  return w;
+}
+
+class Crash extends Error {
+  constructor() {
+    super('injected crash: the process died here');
+    this.name = 'InjectedCrash';
+  }
+}
+
+function injected(mode: Exclude<Mode, 'crash'>, what: string): Error {
+  if (what.startsWith('s3:')) {
+    const name = mode === 'retryable' ? 'SlowDown' : 'InvalidObjectState';
+    return new S3ServiceException({
+      name,
+      $fault: 'server',
+      $metadata: { httpStatusCode: 503 },
+      message: `injected ${name}`,
+    });
+  }
+  if (what.startsWith('rds:')) {
+    const name = mode === 'retryable' ? 'ThrottlingException' : 'InvalidParameterCombination';
+    return new RDSServiceException({ name, $fault: 'client', $metadata: {}, message: `injected ${name}` });
+  }
+  if (what.startsWith('kube:'))
+    return new CimError(
+      mode === 'retryable' ? ErrorNames.KubernetesError : ErrorNames.KubernetesAccessDenied,
+      `injected ${mode} Kubernetes error`,
+    );
+  return mode === 'retryable'
+    ? new CimError(ErrorNames.TransientAwsError, 'injected transient error at the step entry')
+    : new Error('injected fatal error at the step entry');
+}
+
+/** Runs one case and everything an operator does after it; asserts the outcome. */
+export async function runCase(c: Case): Promise<void> {
+  const w = world();
+  try {
+    await c.scenario.setup(w);
+    let abort: (() => void) | undefined;
+    let visits = 0;
+    let inTarget = false;
+    let seen = 0;
+    let fired = false;
+    let inflight: Promise<unknown> | undefined;
+    const fire = (what: string) => {
+      if (fired) return;
+      fired = true;
+      if (c.mode === 'crash') {
+        // The process dies: the engine stops, and nothing the dead run still has in flight
+        // (a retry loop inside the step, say) may reach a peer any more.
+        w.faults.dead = true;
+        abort?.();
+        throw new Crash();
+      }
+      throw injected(c.mode, what);
+    };
+    w.faults.onMutation = (what) => {
+      if (!inTarget || fired) return;
+      seen++;
+      if (seen === c.after) fire(what);
+    };
+    await runWorkflow(w, c.scenario.input, {
+      onStart: (a) => {
+        abort = a;
+      },
+      wrapTask: (state, fn) => async (e) => {
+        if (state !== c.state) return fn(e);
+        visits++;
+        inTarget = visits === 1;
+        try {
+          if (inTarget && c.after === 0) fire('entry');
+          inflight = fn(e);
+          return await inflight;
+        } finally {
+          inTarget = false;
+        }
+      },
+    });
+    expect(fired, 'the fault was injected').toBe(true);
+    await inflight?.catch(() => undefined);
+    w.faults.dead = false;
+    await recover(w);
+  } finally {
+    w.restore();
+  }
+}
+
+async function recover(w: FaultWorld): Promise<void> {
+  // The operator fixed whatever made the run fail (the read replica is gone).
+  w.failNextStop = false;
+  // 1. A lock left by a dead run: `cim unlock` (its execution is no longer running).
+  const store = w.deps.store(resolveEnvironment(w.config, 'alpha', 'dev'));
+  await unlockEnvironment(
+    store,
+    `${P}/lock.json`,
+    { host: 'test', processAlive: () => false, executionStatus: async () => 'ABORTED' },
+    w.clock.now(),
+  );
+  // 2. down, which may be refused if the faulted run's down completed.
+  const down = await runWorkflow(w, { action: 'down', build: 'r1' });
+  if (down.status !== 'SUCCEEDED') expect(down.error?.Error, down.error?.Cause).toBe('ActionRefused');
+  // 3. up restores the counts from before the first down.
+  const up = await runWorkflow(w, { action: 'up', build: 'r2' });
+  expect(up.status, `${up.error?.Error}: ${up.error?.Cause}`).toBe('SUCCEEDED');
+  for (const [name, n] of Object.entries(ORIGINAL)) expect(w.kube.replicas('alpha-dev', name), name).toBe(n);
+  expect(w.dbState()).toBe('available');
+  expect(w.bucket.objects.has(`${P}/lock.json`), 'no lock left').toBe(false);
+  // Every record under history/ was written exactly once: never overwritten.
+  const puts = new Map<string, number>();
+  for (const x of w.bucket.writes)
+    if (x.op === 'put' && x.key.includes('/history/')) puts.set(x.key, (puts.get(x.key) ?? 0) + 1);
+  expect([...puts].filter(([, n]) => n > 1)).toEqual([]);
+  // The final up says where its counts came from, and that pre-state holds the originals.
+  const latest = w.bucket.json(`${P}/actions.json`) as Record<string, any>;
+  expect(latest).toMatchObject({ desired_state: 'up', jenkins_build: 'r2', result: 'succeeded' });
+  const pre = w.bucket.json(`${P}/history/${latest.restored_from_build}/pre-state.json`) as Record<
+    string,
+    any
+  >;
+  for (const [name, n] of Object.entries(ORIGINAL))
+    expect(pre.k8s_deployments[name].deployment_replicas, `restore point ${name}`).toBe(n);
+  for (const key of [
+    `${P}/history/r2/pre-state.json`,
+    `${P}/history/r2/post-state.json`,
+    `${P}/history/r2/actions.json`,
+  ])
+    expect(w.bucket.objects.has(key), key).toBe(true);
+}
