@@ -2,12 +2,16 @@
 // the state bucket, least-privilege IAM scoped to the configured environments, the
 // workflow state machine with its log group, schedules, an alarm and optional EKS
 // access entries. No business logic here.
+import { mkdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import {
   CfnOutput,
   Duration,
   RemovalPolicy,
   Stack,
   type StackProps,
+  Stage,
   TimeZone,
   Validations,
 } from 'aws-cdk-lib';
@@ -28,32 +32,36 @@ import { Schedule, ScheduleExpression, ScheduleTargetInput } from 'aws-cdk-lib/a
 import { StepFunctionsStartExecution } from 'aws-cdk-lib/aws-scheduler-targets';
 import { DefinitionBody, LogLevel, StateMachine, StateMachineType } from 'aws-cdk-lib/aws-stepfunctions';
 import type { Construct } from 'constructs';
-import { type Config, type Environment, listEnvironments, resolveEnvironment } from '#core/config';
+import type { Config } from '#core/config';
+import { configDigest } from '#core/deployed-config';
+import { CimError, ErrorNames } from '#core/errors';
 import { type TaskFunctionId, TaskFunctions } from '#core/steps';
-import { BUNDLE } from './bundling.ts';
+import { BUNDLE, configCommandHooks, digestDefine, writeDeployedConfig } from './bundling.ts';
+import {
+  type ArnFormat,
+  grantStatements,
+  type IamScope,
+  iamScope,
+  type Needs,
+  scopedEnvironments,
+} from './iam-scope.ts';
 import { buildWorkflow, type WorkflowFunctions } from './workflow.ts';
 
 /** What each function touches; IAM is granted from this and nothing else. */
-const NEEDS: Record<
-  TaskFunctionId,
-  { s3?: boolean; rdsDescribe?: boolean; rdsStartStop?: boolean; eks?: boolean }
-> = {
-  prepare: { s3: true },
-  'snapshot-pre-state': { s3: true, rdsDescribe: true, eks: true },
+export const NEEDS: Record<TaskFunctionId, Needs> = {
+  prepare: { s3: true, rdsDescribe: true, eks: true },
+  'record-intent': { s3: true },
   'plan-dry-run': {},
-  'scale-down': { eks: true },
-  'stop-database': { rdsDescribe: true, rdsStartStop: true },
-  'start-database': { rdsDescribe: true, rdsStartStop: true },
-  'check-database': { rdsDescribe: true, rdsStartStop: true },
-  'restore-replicas': { eks: true },
+  'scale-down': { s3: true, eks: true },
+  'stop-database': { s3: true, rdsDescribe: true, rdsStartStop: true },
+  'start-database': { s3: true, rdsDescribe: true, rdsStartStop: true },
+  'check-database': { s3: true, rdsDescribe: true, rdsStartStop: true },
+  'restore-replicas': { s3: true, eks: true },
   'check-deployments': { eks: true },
   'check-health': {},
   'record-result': { s3: true, rdsDescribe: true, eks: true },
   'record-failure': { s3: true, rdsDescribe: true, eks: true },
 };
-
-/** Lambda environment variables are limited to 4 KB in total. */
-const MAX_CONFIG_BYTES = 3500;
 
 export interface CimStackProps extends StackProps {
   config: Config;
@@ -65,25 +73,29 @@ export interface CimStackProps extends StackProps {
 export class CimStack extends Stack {
   readonly stateMachine: StateMachine;
   readonly functions: WorkflowFunctions;
-  /** Key prefixes of the environments, by bucket name. */
-  private readonly prefixes = new Map<string, string[]>();
+  /** What the functions may touch, grouped so that it does not grow with the fleet. */
+  readonly scope: IamScope;
+  /** Digest of the configuration bundled with every function (configDigest). */
+  readonly configDigest: string;
+  /** Wildcard resources granted, for the cdk-nag acknowledgements. */
+  private readonly wildcardResources = new Set<string>();
 
   constructor(scope: Construct, id: string, props: CimStackProps) {
     super(scope, id, props);
     const { config } = props;
-    const envs: Environment[] = listEnvironments(config).map((key) => {
-      const [c = '', e = ''] = key.split('/');
-      return resolveEnvironment(config, c, e, props.configSource);
-    });
-    const configJson = JSON.stringify(config);
-    if (Buffer.byteLength(configJson) > MAX_CONFIG_BYTES) {
-      throw new Error(
-        `${props.configSource} is ${Buffer.byteLength(configJson)} bytes as JSON; Lambda environment variables hold ${MAX_CONFIG_BYTES}. Move repeated settings under "defaults".`,
-      );
+    const scoped = scopedEnvironments(config, props.configSource);
+    const envs = scoped.map((s) => s.env);
+    try {
+      this.scope = iamScope(scoped);
+    } catch (err) {
+      throw new CimError(ErrorNames.ConfigInvalid, `${props.configSource}: ${(err as Error).message}`);
     }
+    // The functions get `defaults` and `environments` as a file in their bundle (see bundling.ts).
+    this.configDigest = configDigest(config);
+    const configDir = join(Stage.of(this)?.outdir ?? tmpdir(), 'cim-deployed-config');
+    mkdirSync(configDir, { recursive: true });
+    const configFile = writeDeployedConfig(configDir, config, `${this.configDigest}.json`);
 
-    for (const e of envs)
-      this.prefixes.set(e.bucket, [...(this.prefixes.get(e.bucket) ?? []), `${e.keyPrefix}/`]);
     const buckets = new Map<string, IBucket>();
     for (const name of new Set(envs.map((e) => e.bucket))) {
       buckets.set(
@@ -130,7 +142,6 @@ export class CimStack extends Stack {
         timeout: Duration.seconds(60),
         description: `customer-infra-manager: ${TaskFunctions[id].join(', ')}`,
         environment: {
-          CIM_CONFIG: configJson,
           POWERTOOLS_SERVICE_NAME: 'customer-infra-manager',
           NODE_OPTIONS: '--enable-source-maps',
         },
@@ -143,9 +154,11 @@ export class CimStack extends Stack {
           mainFields: [...BUNDLE.mainFields],
           externalModules: [...BUNDLE.external],
           banner: BUNDLE.banner,
+          define: digestDefine(this.configDigest),
+          commandHooks: configCommandHooks(configFile),
         },
       });
-      this.grant(fn, NEEDS[id], envs, buckets);
+      this.grant(fn, NEEDS[id], buckets);
       fns[id] = fn;
     }
     this.functions = fns;
@@ -218,7 +231,7 @@ export class CimStack extends Stack {
       }
     }
 
-    this.acknowledgeNagFindings(buckets);
+    this.acknowledgeNagFindings();
 
     new CfnOutput(this, 'StateMachineArn', {
       value: this.stateMachine.stateMachineArn,
@@ -228,7 +241,7 @@ export class CimStack extends Stack {
   }
 
   /** cdk-nag (AwsSolutions) findings that are deliberate, each with its reason. */
-  private acknowledgeNagFindings(buckets: Map<string, IBucket>) {
+  private acknowledgeNagFindings() {
     const v = Validations.of(this);
     v.acknowledge({
       id: 'AwsSolutions::AwsSolutions-L1',
@@ -252,70 +265,54 @@ export class CimStack extends Stack {
           'The state machine may invoke the versions of its own functions (lambda:InvokeFunction on the function ARN and ARN:*).',
       });
     }
-    for (const [name, bucket] of buckets) {
-      const cfn = bucket.node.defaultChild;
-      const arn = cfn ? `<${this.getLogicalId(cfn as never)}.Arn>` : `arn:<AWS::Partition>:s3:::${name}`;
-      for (const prefix of this.prefixes.get(name) ?? []) {
-        v.acknowledge({
-          id: `AwsSolutions::AwsSolutions-IAM5[Resource::${arn}/${prefix}*]`,
-          reason:
-            "S3 object access is scoped to one environment's key prefix: each build writes new keys under it.",
-        });
-      }
+    for (const resource of this.wildcardResources) {
+      v.acknowledge({
+        id: `AwsSolutions::AwsSolutions-IAM5[Resource::${flattenForNag(this.resolve(resource))}]`,
+        reason: resource.includes(':rds:')
+          ? 'RDS access is scoped to the identifier template of the configured databases (its placeholders become "*"), per region and kind, so the policy does not grow with the fleet.'
+          : "S3 object access is scoped to the literal start of the environments' key prefixes in the state bucket: each build writes new keys under them.",
+      });
     }
   }
 
-  private grant(
-    fn: NodejsFunction,
-    needs: (typeof NEEDS)[TaskFunctionId],
-    envs: Environment[],
-    buckets: Map<string, IBucket>,
-  ) {
-    const arn = (service: string, region: string, resource: string) =>
-      `arn:${this.partition}:${service}:${region}:${this.account}:${resource}`;
-    if (needs.s3) {
-      for (const [name, bucket] of buckets) {
-        const prefixes = this.prefixes.get(name) ?? [];
-        fn.addToRolePolicy(
-          new PolicyStatement({
-            effect: Effect.ALLOW,
-            actions: ['s3:GetObject', 's3:PutObject', 's3:DeleteObject'],
-            resources: prefixes.map((p) => bucket.arnForObjects(`${p}*`)),
-          }),
-        );
-        fn.addToRolePolicy(
-          new PolicyStatement({
-            effect: Effect.ALLOW,
-            actions: ['s3:ListBucket'],
-            resources: [bucket.bucketArn],
-            conditions: { StringLike: { 's3:prefix': prefixes.map((p) => `${p}*`) } },
-          }),
-        );
-      }
-    }
-    const instances = envs
-      .filter((e) => e.database.kind === 'instance')
-      .map((e) => arn('rds', e.region, `db:${e.database.identifier}`));
-    const clusters = envs
-      .filter((e) => e.database.kind === 'cluster')
-      .map((e) => arn('rds', e.region, `cluster:${e.database.identifier}`));
-    const rds = (actions: string[], resources: string[]) => {
-      if (resources.length)
-        fn.addToRolePolicy(new PolicyStatement({ effect: Effect.ALLOW, actions, resources }));
+  private grant(fn: NodejsFunction, needs: Needs, buckets: Map<string, IBucket>) {
+    const arns: ArnFormat = {
+      bucketArn: (name) => {
+        const bucket = buckets.get(name);
+        if (!bucket) throw new Error(`internal: no bucket construct for ${name}`);
+        return bucket.bucketArn;
+      },
+      arn: (service, region, resource) =>
+        `arn:${this.partition}:${service}:${region}:${this.account}:${resource}`,
     };
-    if (needs.rdsDescribe) {
-      rds(['rds:DescribeDBInstances'], instances);
-      rds(['rds:DescribeDBClusters'], clusters);
-    }
-    if (needs.rdsStartStop) {
-      rds(['rds:StartDBInstance', 'rds:StopDBInstance'], instances);
-      rds(['rds:StartDBCluster', 'rds:StopDBCluster'], clusters);
-    }
-    if (needs.eks) {
-      const arns = [...new Set(envs.map((e) => arn('eks', e.region, `cluster/${e.cluster}`)))];
+    for (const s of grantStatements(this.scope, needs, arns)) {
+      for (const r of s.resources) if (r.includes('*')) this.wildcardResources.add(r);
       fn.addToRolePolicy(
-        new PolicyStatement({ effect: Effect.ALLOW, actions: ['eks:DescribeCluster'], resources: arns }),
+        new PolicyStatement({
+          effect: Effect.ALLOW,
+          actions: s.actions,
+          resources: s.resources,
+          ...(s.condition ? { conditions: s.condition } : {}),
+        }),
       );
     }
   }
+}
+
+/** A resolved CloudFormation value written as cdk-nag writes it in finding ids. */
+function flattenForNag(value: unknown): string {
+  if (typeof value === 'string') return value.replace(/\$\{/g, '<').replace(/\}/g, '>');
+  if (value && typeof value === 'object') {
+    const v = value as Record<string, unknown>;
+    if (Array.isArray(v['Fn::Join'])) {
+      const [sep, parts] = v['Fn::Join'] as [string, unknown[]];
+      return parts.map(flattenForNag).join(sep);
+    }
+    if (Array.isArray(v['Fn::GetAtt'])) {
+      const [res, att] = v['Fn::GetAtt'] as [unknown, unknown];
+      return `<${flattenForNag(res)}.${flattenForNag(att)}>`;
+    }
+    if ('Ref' in v) return `<${flattenForNag(v.Ref)}>`;
+  }
+  return JSON.stringify(value);
 }

@@ -1,14 +1,20 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { Validations } from 'aws-cdk-lib';
 import { Match } from 'aws-cdk-lib/assertions';
 import { Bucket } from 'aws-cdk-lib/aws-s3';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { describe, expect, it } from 'vitest';
+import { parseConfig } from '#core/config';
+import { loadConfigFile } from '#core/config-file';
+import { configDigest } from '#core/deployed-config';
 import { RETRYABLE_ERRORS } from '#core/errors';
-import { Steps, TaskFunctions } from '#core/steps';
+import { caughtState, type StepName, Steps, type TaskFunctionId, TaskFunctions } from '#core/steps';
 import { renderDefinition } from '#infra/workflow';
 import { buildStack, synthesizedDefinition, synthesizeStack } from '../fixtures/synthesized.ts';
+import { fixture } from '../fixtures/world.ts';
 
-const { template } = synthesizeStack();
+const { app, stack, template } = synthesizeStack();
 const asl = synthesizedDefinition(template) as { States: Record<string, any>; StartAt: string };
 const policies = Object.values(template.findResources('AWS::IAM::Policy')).flatMap(
   (p: any) => p.Properties.PolicyDocument.Statement as { Action: string | string[]; Resource: unknown }[],
@@ -41,7 +47,12 @@ describe('state machine', () => {
         continue;
       }
       expect(s.Catch[0].ErrorEquals, name).toEqual(['States.ALL']);
-      expect(s.Catch[0].Next, name).toBe(name === Steps.prepare ? Steps.refused : Steps.recordFailure);
+      if (name === Steps.prepare) {
+        expect(s.Catch[0].Next, name).toBe(Steps.refused);
+        continue;
+      }
+      expect(s.Catch[0].Next, name).toBe(caughtState(name as StepName));
+      expect(asl.States[caughtState(name as StepName)].Next, name).toBe(Steps.recordFailure);
     }
   });
 
@@ -69,20 +80,30 @@ describe('state machine', () => {
 });
 
 describe('functions', () => {
-  it('run nodejs22.x with the configuration, one per handler', () => {
+  it('run nodejs22.x, one per handler, with no configuration in environment variables', () => {
     const fns = Object.values(template.findResources('AWS::Lambda::Function'));
     expect(fns).toHaveLength(Object.keys(TaskFunctions).length);
     for (const f of fns as any[]) {
       expect(f.Properties.Runtime).toBe('nodejs22.x');
-      expect(JSON.parse(f.Properties.Environment.Variables.CIM_CONFIG).environments).toHaveProperty([
-        'alpha/dev',
-      ]);
+      const vars = f.Properties.Environment.Variables;
+      expect(Object.keys(vars).sort()).toEqual(['NODE_OPTIONS', 'POWERTOOLS_SERVICE_NAME']);
     }
+  });
+
+  it('get defaults and environments as the file bundled with them, named by its digest', () => {
+    const config = loadConfigFile(fixture('environments.yaml'));
+    expect(stack.configDigest).toBe(configDigest(config));
+    // The afterBundling hook copies this file into every bundle as deployed-config.json.
+    const text = readFileSync(join(app.outdir, 'cim-deployed-config', `${stack.configDigest}.json`), 'utf8');
+    const shipped = JSON.parse(text);
+    expect(Object.keys(shipped)).toEqual(['defaults', 'environments']);
+    expect(Object.keys(shipped.environments)).toEqual(['alpha/dev', 'beta/staging', 'gamma/dev']);
+    expect(configDigest(parseConfig(shipped, 'shipped'))).toBe(stack.configDigest);
   });
 });
 
 describe('least privilege', () => {
-  it('starts and stops only the configured databases', () => {
+  it('starts and stops only databases named like the configured ones', () => {
     const rds = [
       'rds:StartDBInstance',
       'rds:StopDBInstance',
@@ -92,23 +113,24 @@ describe('least privilege', () => {
     expect(rds.length).toBeGreaterThan(0);
     const resources = JSON.stringify(rds.map((s) => s.Resource));
     expect(resources).not.toContain('"*"');
-    expect(resources).toContain(':db:alpha-dev-rds');
-    expect(resources).toContain(':cluster:beta-staging-aurora');
-    expect(resources).not.toMatch(/:db:\*|:cluster:\*/);
+    // {customer}-{environment}-rds as a wildcard; a literal identifier stays literal.
+    expect(resources).toContain(':rds:us-east-1:123456789012:db:*-rds"');
+    expect(resources).toContain(':rds:us-east-1:123456789012:cluster:beta-staging-aurora"');
+    expect(resources).not.toMatch(/:db:\*"|:cluster:\*"/);
   });
 
-  it("reads and writes S3 only under the environments' prefixes and lists only those", () => {
-    for (const s of statementsWith('s3:PutObject')) {
+  it("reads and writes S3 only under the environments' common key prefix and lists only that", () => {
+    const put = statementsWith('s3:PutObject');
+    expect(put.length).toBeGreaterThan(0);
+    for (const s of put) {
       const r = JSON.stringify(s.Resource);
-      expect(r).toContain('/eks-dev-cluster/alpha/dev/*');
-      expect(r).not.toMatch(/Arn"\]\},"\/\*"|"\*"/);
+      // {cluster}/{customer}/{environment} on eks-dev-cluster: everything under eks-dev-cluster/.
+      expect(r).toMatch(
+        /^\{"Fn::Join":\["",\[\{"Fn::GetAtt":\["StateBucket[^"]+","Arn"\]\},"\/eks-dev-cluster\/\*"\]\]\}$/,
+      );
     }
     for (const s of statementsWith('s3:ListBucket')) {
-      expect((s as any).Condition.StringLike['s3:prefix']).toEqual([
-        'eks-dev-cluster/alpha/dev/*',
-        'eks-dev-cluster/beta/staging/*',
-        'eks-dev-cluster/gamma/dev/*',
-      ]);
+      expect((s as any).Condition.StringLike['s3:prefix']).toEqual(['eks-dev-cluster/*']);
     }
     expect(statementsWith('s3:*')).toEqual([]);
   });
@@ -128,6 +150,44 @@ describe('least privilege', () => {
     );
     const acts = healthPolicies.flatMap((p: any) => p.Properties.PolicyDocument.Statement.flatMap(actions));
     expect(acts.sort()).toEqual(['logs:CreateLogStream', 'logs:PutLogEvents']);
+  });
+
+  it('gives each function exactly the services its step uses', () => {
+    const s3 = ['s3:DeleteObject', 's3:GetObject', 's3:ListBucket', 's3:PutObject'];
+    const rdsDescribe = ['rds:DescribeDBClusters', 'rds:DescribeDBInstances'];
+    const rdsStartStop = [
+      'rds:StartDBCluster',
+      'rds:StartDBInstance',
+      'rds:StopDBCluster',
+      'rds:StopDBInstance',
+    ];
+    const eks = ['eks:DescribeCluster'];
+    const intent = 'record-intent' in TaskFunctions ? 'record-intent' : 'snapshot-pre-state';
+    const expected: Record<string, string[]> = {
+      prepare: [...s3, ...rdsDescribe, ...eks],
+      [intent]: s3,
+      'plan-dry-run': [],
+      'scale-down': [...s3, ...eks],
+      'stop-database': [...s3, ...rdsDescribe, ...rdsStartStop],
+      'start-database': [...s3, ...rdsDescribe, ...rdsStartStop],
+      'check-database': [...s3, ...rdsDescribe, ...rdsStartStop],
+      'restore-replicas': [...s3, ...eks],
+      'check-deployments': eks,
+      'check-health': [],
+      'record-result': [...s3, ...rdsDescribe, ...eks],
+      'record-failure': [...s3, ...rdsDescribe, ...eks],
+    };
+    expect(Object.keys(expected).sort()).toEqual(Object.keys(TaskFunctions).sort());
+    const roleOf = (id: TaskFunctionId) =>
+      stack.getLogicalId(stack.functions[id].role?.node.defaultChild as never);
+    const policies = Object.values(template.findResources('AWS::IAM::Policy')) as any[];
+    for (const id of Object.keys(TaskFunctions) as TaskFunctionId[]) {
+      const acts = policies
+        .filter((p) => p.Properties.Roles.some((r: any) => r.Ref === roleOf(id)))
+        .flatMap((p) => p.Properties.PolicyDocument.Statement.flatMap(actions))
+        .filter((a: string) => !a.startsWith('logs:'));
+      expect([...new Set(acts)].sort(), id).toEqual([...(expected[id] ?? [])].sort());
+    }
   });
 });
 
