@@ -168,6 +168,9 @@ export function buildWorkflow(scope: Construct, fns: WorkflowFunctions): State {
   return new Choice(scope, Steps.inputIsObject)
     .when(
       Condition.or(
+        // First (the engine stops at the first match): the local engine reads a null input as
+        // absent, and evaluates IsPresent:false as always false, hence Not(IsPresent).
+        Condition.not(Condition.isPresent('$')),
         Condition.isNull('$'),
         Condition.isString('$'),
         Condition.isNumeric('$'),
