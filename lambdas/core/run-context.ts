@@ -76,6 +76,8 @@ export const RunRequest = z
     dryRun: z.boolean({ message: 'dryRun must be true or false' }).default(false),
     /** get_env_state only: write pre/post-state and actions.json as the legacy tool did. */
     record: z.boolean({ message: 'record must be true or false' }).default(false),
+    /** Set by Step Functions on a child execution started by the fleet: links them in the console. */
+    AWS_STEP_FUNCTIONS_STARTED_BY_EXECUTION_ID: z.string().optional(),
   })
   .strict();
 export type RunRequest = z.output<typeof RunRequest>;
@@ -136,7 +138,8 @@ export function parseRequest(raw: unknown): RunRequest {
   const parsed = RunRequest.safeParse(raw);
   if (!parsed.success)
     throw new CimError(ErrorNames.InvalidInput, `invalid run request: ${issuesText(parsed.error)}`);
-  return parsed.data;
+  const { AWS_STEP_FUNCTIONS_STARTED_BY_EXECUTION_ID: _parent, ...request } = parsed.data;
+  return request;
 }
 
 const DeploymentStateSchema = z.object({

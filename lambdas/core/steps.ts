@@ -68,3 +68,24 @@ export const TaskSteps: readonly StepName[] = Object.values(TaskFunctions).flat(
 
 /** The Pass state a Task's Catch goes to: it names the failed step for the failure record. */
 export const caughtState = (step: StepName) => `Caught: ${step}`;
+
+/** The fleet workflow's states (a second state machine that runs the environment workflow per environment). */
+export const FleetSteps = {
+  select: 'Select environments',
+  refused: 'Fleet refused',
+  runEach: 'Run each environment',
+  runEnvironment: 'Run environment workflow',
+  notSucceeded: 'Environment did not succeed',
+  record: 'Record fleet summary',
+  anyFailed: 'Any environment failed?',
+  failed: 'Fleet had failures',
+  done: 'Fleet done',
+} as const;
+export type FleetStepName = (typeof FleetSteps)[keyof typeof FleetSteps];
+
+/** The fleet's Lambda functions and their Task states; the child runs are a Step Functions integration. */
+export const FleetFunctions = {
+  'fleet-select': [FleetSteps.select],
+  'fleet-record': [FleetSteps.record],
+} as const satisfies Record<string, readonly FleetStepName[]>;
+export type FleetFunctionId = keyof typeof FleetFunctions;

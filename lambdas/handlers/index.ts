@@ -1,9 +1,11 @@
 // The handler of every Task state, keyed by state name: what the local engine runs.
-import { type TaskFunctionId, TaskFunctions } from '#core/steps';
+import { type FleetFunctionId, FleetFunctions, type TaskFunctionId, TaskFunctions } from '#core/steps';
 import type { Deps } from '#core/workflow-steps';
 import { handler as checkDatabase } from './check-database.ts';
 import { handler as checkDeployments } from './check-deployments.ts';
 import { handler as checkHealth } from './check-health.ts';
+import { handler as fleetRecord } from './fleet-record.ts';
+import { handler as fleetSelect } from './fleet-select.ts';
 import { handler as planDryRun } from './plan-dry-run.ts';
 import { handler as prepare } from './prepare.ts';
 import { handler as recordFailure } from './record-failure.ts';
@@ -39,6 +41,21 @@ export function localTaskHandlers(
   for (const [id, states] of Object.entries(TaskFunctions) as [TaskFunctionId, readonly string[]][]) {
     const fn = handlers[id].withDeps(deps);
     for (const s of states) out[s] = wrap ? wrap(s, fn) : fn;
+  }
+  return out;
+}
+
+export const fleetHandlers: Record<FleetFunctionId, TaskHandler> = {
+  'fleet-select': fleetSelect,
+  'fleet-record': fleetRecord,
+};
+
+/** The fleet's Lambda Tasks bound to `deps` (the child run is mapped by the fleet runner). */
+export function localFleetHandlers(deps: Deps) {
+  const out: Record<string, (input: unknown) => Promise<unknown>> = {};
+  for (const [id, states] of Object.entries(FleetFunctions) as [FleetFunctionId, readonly string[]][]) {
+    const fn = fleetHandlers[id].withDeps(deps);
+    for (const s of states) out[s] = fn;
   }
   return out;
 }

@@ -1,0 +1,243 @@
+// Owns the fleet: one request that runs the environment workflow for every selected
+// environment. Selecting (validate, resolve the selection, name each child execution),
+// classifying each child's outcome (succeeded / skipped / refused / failed), and the
+// fleet's own write-once record fleet/history/{build}/summary.json.
+import { z } from 'zod';
+import { resolveEnvironment } from './config.ts';
+import { CimError, ErrorNames, errorName, REFUSAL_ERRORS, USAGE_ERRORS } from './errors.ts';
+import { causeMessage } from './recording.ts';
+import { type Deps, generateBuildId, issuesText, RunRequest } from './run-context.ts';
+import { parseSelection, parseSelectionArg, type Selection, selectEnvironments } from './selection.ts';
+import { BUILD_PATTERN } from './state-model.ts';
+import { putOnce } from './state-store.ts';
+
+export const DEFAULT_MAX_CONCURRENCY = 10;
+export const MAX_CONCURRENCY_LIMIT = 100;
+
+export const FleetRequest = z
+  .object({
+    action: RunRequest.shape.action,
+    selection: z.union([
+      z.string().min(1, 'selection must not be empty'),
+      z.object({ patterns: z.array(z.string()).optional(), labels: z.string().nullable().optional() }).strict(),
+    ]),
+    build: RunRequest.shape.build,
+    user: RunRequest.shape.user,
+    dryRun: RunRequest.shape.dryRun,
+    maxConcurrency: z
+      .number({ message: 'maxConcurrency must be a number' })
+      .int('maxConcurrency must be an integer')
+      .min(1, 'maxConcurrency must be at least 1')
+      .max(MAX_CONCURRENCY_LIMIT, `maxConcurrency must be at most ${MAX_CONCURRENCY_LIMIT}`)
+      .default(DEFAULT_MAX_CONCURRENCY),
+    /** Scheduled runs: the schedule's name and the tick (EventBridge Scheduler's scheduled time). */
+    schedule: z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/).optional(),
+    scheduledTime: z.string().optional(),
+  })
+  .strict();
+export type FleetRequest = z.output<typeof FleetRequest>;
+
+export interface FleetItem {
+  customer: string;
+  environment: string;
+  /** Step Functions execution name of the child: one history per environment in the console. */
+  executionName: string;
+  input: { action: string; customer: string; environment: string; build: string; user: string; dryRun: boolean };
+}
+
+export interface FleetPlan {
+  action: FleetRequest['action'];
+  build: string;
+  user: string;
+  dryRun: boolean;
+  selection: Selection;
+  maxConcurrency: number;
+  startedAt: string;
+  items: FleetItem[];
+}
+
+/** A scheduled tick's build id: the same tick delivered twice gets the same id, so the second is refused. */
+export function scheduledBuild(schedule: string, scheduledTime: string): string {
+  const t = Date.parse(scheduledTime);
+  if (!Number.isFinite(t))
+    throw new CimError(ErrorNames.InvalidInput, `scheduledTime "${scheduledTime}" is not a timestamp`);
+  const stamp = new Date(t).toISOString().replace(/[-:]/g, '').slice(0, 13);
+  return `${schedule}-${stamp}Z`.slice(0, 64);
+}
+
+export const executionName = (customer: string, environment: string, action: string, build: string) =>
+  `${customer}-${environment}-${action}-${build}`.replace(/[^A-Za-z0-9_-]/g, '-').slice(0, 80);
+
+/** Select environments: validate the fleet request and name one child run per environment. */
+export function selectFleet(deps: Deps, raw: unknown): FleetPlan {
+  const parsed = FleetRequest.safeParse(raw);
+  if (!parsed.success)
+    throw new CimError(ErrorNames.InvalidInput, `invalid fleet request: ${issuesText(parsed.error)}`);
+  const req = parsed.data;
+  const selection =
+    typeof req.selection === 'string'
+      ? parseSelectionArg(req.selection)
+      : parseSelection({
+          ...(req.selection.patterns ? { patterns: req.selection.patterns } : {}),
+          ...(req.selection.labels !== undefined ? { labels: req.selection.labels } : {}),
+        });
+  const keys = selectEnvironments(deps.config, selection, deps.configSource);
+  const now = deps.now();
+  const build =
+    req.build ??
+    (req.schedule && req.scheduledTime ? scheduledBuild(req.schedule, req.scheduledTime) : generateBuildId(now));
+  if (!BUILD_PATTERN.test(build)) throw new CimError(ErrorNames.InvalidInput, `build "${build}" is not a valid build id`);
+  const items = keys.map((key) => {
+    const [customer = '', environment = ''] = key.split('/');
+    resolveEnvironment(deps.config, customer, environment, deps.configSource);
+    return {
+      customer,
+      environment,
+      executionName: executionName(customer, environment, req.action, build),
+      input: { action: req.action, customer, environment, build, user: req.user, dryRun: req.dryRun },
+    };
+  });
+  return {
+    action: req.action,
+    build,
+    user: req.user,
+    dryRun: req.dryRun,
+    selection,
+    maxConcurrency: req.maxConcurrency,
+    startedAt: now.toISOString(),
+    items,
+  };
+}
+
+export type FleetResult = 'succeeded' | 'skipped' | 'refused' | 'failed';
+
+export interface FleetItemOutcome {
+  environment: string;
+  result: FleetResult;
+  /** The child's exit meaning, as the CLI would exit for it alone. */
+  exitCode: number;
+  executionArn: string | null;
+  durationSeconds: number | null;
+  error?: { name: string; message: string };
+}
+
+/** What the Map gives back for one item: the child's description, or the error that ended it. */
+export interface ChildRun {
+  customer: string;
+  environment: string;
+  run?: { status?: string; executionArn?: string; startDate?: string | number; stopDate?: string | number };
+  error?: { Error: string; Cause: string };
+}
+
+function dateOf(v: string | number | undefined): number | null {
+  if (v === undefined) return null;
+  const t = typeof v === 'number' ? v : Date.parse(v);
+  return Number.isFinite(t) ? t : null;
+}
+
+/** "already down" or "already up" is skipped, other refusals are refused, the rest failed. */
+export function classifyChild(child: ChildRun): FleetItemOutcome {
+  const environment = `${child.customer}/${child.environment}`;
+  let error: { name: string; message: string } | undefined;
+  let executionArn = child.run?.executionArn ?? null;
+  let start = dateOf(child.run?.startDate);
+  let stop = dateOf(child.run?.stopDate);
+  if (child.error) {
+    // startExecution.sync reports a failed child as States.TaskFailed with the child's
+    // description (Error, Cause, ExecutionArn, dates) as a JSON cause.
+    let inner: { Error?: string; Cause?: string; ExecutionArn?: string; StartDate?: number; StopDate?: number } = {};
+    try {
+      inner = JSON.parse(child.error.Cause);
+    } catch {
+      // not the child's description: the start itself failed
+    }
+    error = {
+      name: inner.Error ?? child.error.Error,
+      message: causeMessage(inner.Cause ?? child.error.Cause),
+    };
+    executionArn = inner.ExecutionArn ?? executionArn;
+    start = dateOf(inner.StartDate) ?? start;
+    stop = dateOf(inner.StopDate) ?? stop;
+  }
+  const durationSeconds = start !== null && stop !== null ? Math.round((stop - start) / 100) / 10 : null;
+  if (!error) return { environment, result: 'succeeded', exitCode: 0, executionArn, durationSeconds };
+  const name = error.name;
+  const result: FleetResult =
+    name === ErrorNames.ActionRefused
+      ? 'skipped'
+      : (REFUSAL_ERRORS as readonly string[]).includes(name) || (USAGE_ERRORS as readonly string[]).includes(name)
+        ? 'refused'
+        : 'failed';
+  const exitCode =
+    result === 'skipped' || (REFUSAL_ERRORS as readonly string[]).includes(name)
+      ? 2
+      : (USAGE_ERRORS as readonly string[]).includes(name)
+        ? 64
+        : name === ErrorNames.Interrupted
+          ? 130
+          : 1;
+  return { environment, result, exitCode, executionArn, durationSeconds, error };
+}
+
+export interface FleetSummary {
+  action: string;
+  build: string;
+  user: string;
+  dryRun: boolean;
+  selection: Selection;
+  maxConcurrency: number;
+  startedAt: string;
+  finishedAt: string;
+  counts: Record<FleetResult, number>;
+  environments: FleetItemOutcome[];
+  record: string | null;
+  /** A second run of the same build (a schedule tick delivered twice): the first run's record, kept as it is. */
+  alreadyRecorded?: string;
+}
+
+/** Record fleet summary: classify every child, write fleet/history/{build}/summary.json once. */
+export async function recordFleet(
+  deps: Deps,
+  input: { plan: FleetPlan; results: ChildRun[]; executionId?: string },
+): Promise<FleetSummary> {
+  const { plan } = input;
+  const environments = input.results.map(classifyChild);
+  const counts: Record<FleetResult, number> = { succeeded: 0, skipped: 0, refused: 0, failed: 0 };
+  for (const e of environments) counts[e.result]++;
+  const summary: FleetSummary = {
+    action: plan.action,
+    build: plan.build,
+    user: plan.user,
+    dryRun: plan.dryRun,
+    selection: plan.selection,
+    maxConcurrency: plan.maxConcurrency,
+    startedAt: plan.startedAt,
+    finishedAt: deps.now().toISOString(),
+    counts,
+    environments,
+    record: null,
+  };
+  const first = plan.items[0];
+  if (!first || plan.dryRun) return summary;
+  // The fleet's record lives in the bucket of its first environment, beside the environments' prefixes.
+  const env = resolveEnvironment(deps.config, first.customer, first.environment, deps.configSource);
+  const key = `fleet/history/${plan.build}/summary.json`;
+  try {
+    await putOnce(deps.store(env), key, { ...summary, record: key }, input.executionId ?? `fleet:${plan.build}`);
+  } catch (err) {
+    if (errorName(err) !== ErrorNames.RecordConflict) throw err;
+    return { ...summary, alreadyRecorded: `s3://${env.bucket}/${key}` };
+  }
+  return { ...summary, record: `s3://${env.bucket}/${key}` };
+}
+
+/**
+ * The fleet's exit code: 0 when every environment succeeded or was skipped (already in the
+ * asked state), 1 when any failed, otherwise 2 (some or all were refused: locked, bad record,
+ * preflight), so that a CI job notices environments that were not handled.
+ */
+export function fleetExitCode(s: Pick<FleetSummary, 'counts'>): number {
+  if (s.counts.failed > 0) return 1;
+  if (s.counts.refused > 0) return 2;
+  return 0;
+}
