@@ -41,7 +41,12 @@ export function buildFleetWorkflow(
       retryOnServiceExceptions: true,
       payload,
     });
-    t.addRetry({ errors: [...RETRYABLE_ERRORS], interval: Duration.seconds(2), maxAttempts: 3, backoffRate: 2 });
+    t.addRetry({
+      errors: [...RETRYABLE_ERRORS],
+      interval: Duration.seconds(2),
+      maxAttempts: 3,
+      backoffRate: 2,
+    });
     return t;
   };
 
@@ -49,7 +54,10 @@ export function buildFleetWorkflow(
   const select = lambda(
     FleetSteps.select,
     fns['fleet-select'],
-    TaskInput.fromObject({ input: JsonPath.objectAt('$'), executionId: JsonPath.stringAt('$$.Execution.Id') }),
+    TaskInput.fromObject({
+      input: JsonPath.objectAt('$'),
+      executionId: JsonPath.stringAt('$$.Execution.Id'),
+    }),
   );
   select.addCatch(refused, { errors: ['States.ALL'] });
 
@@ -104,7 +112,8 @@ export function buildFleetWorkflow(
       Condition.numberGreaterThan('$.counts.failed', 0),
       new Fail(scope, FleetSteps.failed, {
         error: 'FleetHadFailures',
-        cause: 'at least one environment failed: see the fleet summary record and the failed child executions',
+        cause:
+          'at least one environment failed: see the fleet summary record and the failed child executions',
       }),
     )
     .otherwise(new Succeed(scope, FleetSteps.done));
@@ -115,9 +124,14 @@ export function buildFleetWorkflow(
 
 /** The fleet ASL without a deployment, for the local engine (placeholder ARNs). */
 export function renderFleetDefinition(): Record<string, unknown> {
-  const stack = new Stack(new App(), 'RenderFleet', { env: { account: LOCAL_ACCOUNT, region: LOCAL_REGION } });
+  const stack = new Stack(new App(), 'RenderFleet', {
+    env: { account: LOCAL_ACCOUNT, region: LOCAL_REGION },
+  });
   const fns = Object.fromEntries(
-    Object.keys(FleetFunctions).map((id) => [id, LambdaFunction.fromFunctionArn(stack, `fn-${id}`, localFunctionArn(id))]),
+    Object.keys(FleetFunctions).map((id) => [
+      id,
+      LambdaFunction.fromFunctionArn(stack, `fn-${id}`, localFunctionArn(id)),
+    ]),
   ) as FleetWorkflowFunctions;
   const env = StateMachine.fromStateMachineArn(
     stack,

@@ -28,15 +28,22 @@ import {
   type IBucket,
   ObjectOwnership,
 } from 'aws-cdk-lib/aws-s3';
-import { Schedule, ScheduleExpression, ScheduleTargetInput } from 'aws-cdk-lib/aws-scheduler';
+import {
+  ContextAttribute,
+  Schedule,
+  ScheduleExpression,
+  ScheduleTargetInput,
+} from 'aws-cdk-lib/aws-scheduler';
 import { StepFunctionsStartExecution } from 'aws-cdk-lib/aws-scheduler-targets';
 import { DefinitionBody, LogLevel, StateMachine, StateMachineType } from 'aws-cdk-lib/aws-stepfunctions';
 import type { Construct } from 'constructs';
-import type { Config } from '#core/config';
+import { type Config, scheduleSelection } from '#core/config';
 import { configDigest } from '#core/deployed-config';
 import { CimError, ErrorNames } from '#core/errors';
-import { type TaskFunctionId, TaskFunctions } from '#core/steps';
+import { describeSelection } from '#core/selection';
+import { type FleetFunctionId, FleetFunctions, type TaskFunctionId, TaskFunctions } from '#core/steps';
 import { BUNDLE, configCommandHooks, digestDefine, writeDeployedConfig } from './bundling.ts';
+import { buildFleetWorkflow } from './fleet-workflow.ts';
 import {
   type ArnFormat,
   grantStatements,
@@ -73,6 +80,8 @@ export interface CimStackProps extends StackProps {
 export class CimStack extends Stack {
   readonly stateMachine: StateMachine;
   readonly functions: WorkflowFunctions;
+  readonly fleetStateMachine: StateMachine;
+  readonly fleetFunctions: Record<FleetFunctionId, NodejsFunction>;
   /** What the functions may touch, grouped so that it does not grow with the fleet. */
   readonly scope: IamScope;
   /** Digest of the configuration bundled with every function (configDigest). */
@@ -115,8 +124,7 @@ export class CimStack extends Stack {
       );
     }
 
-    const fns = {} as Record<TaskFunctionId, NodejsFunction>;
-    for (const id of Object.keys(TaskFunctions) as TaskFunctionId[]) {
+    const makeFunction = (id: TaskFunctionId | FleetFunctionId, states: readonly string[]) => {
       // Own role instead of AWSLambdaBasicExecutionRole: logs only to this function's group.
       const logGroup = new LogGroup(this, `Logs-${id}`, {
         retention: RetentionDays.THREE_MONTHS,
@@ -132,7 +140,7 @@ export class CimStack extends Stack {
           resources: [logGroup.logGroupArn],
         }),
       );
-      const fn = new NodejsFunction(this, `Fn-${id}`, {
+      return new NodejsFunction(this, `Fn-${id}`, {
         role,
         entry: `${props.handlersDir}/${id}.ts`,
         handler: 'handler',
@@ -140,7 +148,7 @@ export class CimStack extends Stack {
         architecture: Architecture.ARM_64,
         memorySize: 256,
         timeout: Duration.seconds(60),
-        description: `customer-infra-manager: ${TaskFunctions[id].join(', ')}`,
+        description: `customer-infra-manager: ${states.join(', ')}`,
         environment: {
           POWERTOOLS_SERVICE_NAME: 'customer-infra-manager',
           NODE_OPTIONS: '--enable-source-maps',
@@ -158,6 +166,11 @@ export class CimStack extends Stack {
           commandHooks: configCommandHooks(configFile),
         },
       });
+    };
+
+    const fns = {} as Record<TaskFunctionId, NodejsFunction>;
+    for (const id of Object.keys(TaskFunctions) as TaskFunctionId[]) {
+      const fn = makeFunction(id, TaskFunctions[id]);
       this.grant(fn, NEEDS[id], buckets);
       fns[id] = fn;
     }
@@ -187,23 +200,65 @@ export class CimStack extends Stack {
       treatMissingData: TreatMissingData.NOT_BREACHING,
     });
 
+    // The fleet: its own two functions (selection needs only the bundled configuration; the
+    // summary is written under fleet/ in the state buckets) and a second state machine that
+    // starts the environment workflow once per environment.
+    const fleetFns = {} as Record<FleetFunctionId, NodejsFunction>;
+    for (const id of Object.keys(FleetFunctions) as FleetFunctionId[])
+      fleetFns[id] = makeFunction(id, FleetFunctions[id]);
+    for (const bucket of buckets.values()) {
+      fleetFns['fleet-record'].addToRolePolicy(
+        new PolicyStatement({
+          effect: Effect.ALLOW,
+          actions: ['s3:GetObject', 's3:PutObject'],
+          resources: [bucket.arnForObjects('fleet/history/*')],
+        }),
+      );
+    }
+    this.fleetFunctions = fleetFns;
+    const fleetLogs = new LogGroup(this, 'FleetWorkflowLogs', {
+      logGroupName: `/aws/vendedlogs/states/customer-infra-manager-fleet-${id}`,
+      retention: RetentionDays.ONE_YEAR,
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
+    this.fleetStateMachine = new StateMachine(this, 'FleetWorkflow', {
+      stateMachineName: `customer-infra-manager-fleet-${id}`,
+      stateMachineType: StateMachineType.STANDARD,
+      definitionBody: DefinitionBody.fromChainable(buildFleetWorkflow(this, fleetFns, this.stateMachine)),
+      timeout: Duration.hours(12),
+      tracingEnabled: true,
+      logs: { destination: fleetLogs, level: LogLevel.ALL, includeExecutionData: true },
+    });
+
+    new Alarm(this, 'FleetFailures', {
+      alarmDescription:
+        'A fleet run had failed environments: see its summary record and the failed child executions.',
+      metric: this.fleetStateMachine.metricFailed({ period: Duration.minutes(5) }),
+      threshold: 1,
+      evaluationPeriods: 1,
+      comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      treatMissingData: TreatMissingData.NOT_BREACHING,
+    });
+
+    // One EventBridge schedule per configured schedule, whatever the size of its selection.
+    // The tick's scheduled time names the fleet's build, so a tick delivered twice is refused
+    // by the build-id rule instead of running twice.
     for (const s of config.schedules) {
-      for (const key of s.environments) {
-        const [customer, environment] = key.split('/');
-        new Schedule(this, `Schedule-${s.name}-${customer}-${environment}`, {
-          description: `${s.action} ${key} (${s.name})`,
-          schedule: ScheduleExpression.expression(`cron(${s.cron})`, TimeZone.of(s.timeZone)),
-          target: new StepFunctionsStartExecution(this.stateMachine, {
-            input: ScheduleTargetInput.fromObject({
-              action: s.action,
-              customer,
-              environment,
-              user: `schedule:${s.name}`,
-              dryRun: false,
-            }),
+      const sel = scheduleSelection(s);
+      new Schedule(this, `Schedule-${s.name}`, {
+        description: `${s.action} ${describeSelection(sel)} (${s.name})`,
+        schedule: ScheduleExpression.expression(`cron(${s.cron})`, TimeZone.of(s.timeZone)),
+        target: new StepFunctionsStartExecution(this.fleetStateMachine, {
+          input: ScheduleTargetInput.fromObject({
+            action: s.action,
+            selection: { patterns: sel.patterns, labels: sel.labels },
+            user: `schedule:${s.name}`,
+            dryRun: false,
+            schedule: s.name,
+            scheduledTime: ContextAttribute.scheduledTime,
           }),
-        });
-      }
+        }),
+      });
     }
 
     if (config.stack.eksAccessEntry) {
@@ -231,17 +286,21 @@ export class CimStack extends Stack {
       }
     }
 
-    this.acknowledgeNagFindings();
+    this.acknowledgeNagFindings(buckets);
 
     new CfnOutput(this, 'StateMachineArn', {
       value: this.stateMachine.stateMachineArn,
       description: 'cim --remote --state-machine-arn',
     });
+    new CfnOutput(this, 'FleetStateMachineArn', {
+      value: this.fleetStateMachine.stateMachineArn,
+      description: 'cim --remote --select ... --fleet-state-machine-arn',
+    });
     new CfnOutput(this, 'StateBuckets', { value: [...buckets.keys()].join(',') });
   }
 
   /** cdk-nag (AwsSolutions) findings that are deliberate, each with its reason. */
-  private acknowledgeNagFindings() {
+  private acknowledgeNagFindings(buckets: Map<string, IBucket>) {
     const v = Validations.of(this);
     v.acknowledge({
       id: 'AwsSolutions::AwsSolutions-L1',
@@ -258,11 +317,24 @@ export class CimStack extends Stack {
       reason:
         'Step Functions log delivery (logs:*LogDelivery*) and X-Ray (xray:Put*) only accept "*" as resource.',
     });
-    for (const fn of Object.values(this.functions)) {
+    for (const fn of [...Object.values(this.functions), ...Object.values(this.fleetFunctions)]) {
       v.acknowledge({
         id: `AwsSolutions::AwsSolutions-IAM5[Resource::<${this.getLogicalId(fn.node.defaultChild as never)}.Arn>:*]`,
         reason:
           'The state machine may invoke the versions of its own functions (lambda:InvokeFunction on the function ARN and ARN:*).',
+      });
+    }
+    v.acknowledge({
+      id: `AwsSolutions::AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:states:${this.region}:${this.account}:execution:{"Fn::Select":[6,{"Fn::Split":[":",{"Ref":"${this.getLogicalId(this.stateMachine.node.defaultChild as never)}"}]}]}*]`,
+      reason:
+        'The fleet workflow follows and stops the executions it starts (startExecution.sync:2): DescribeExecution/StopExecution on executions of the environment workflow only.',
+    });
+    for (const bucket of buckets.values()) {
+      const cfn = bucket.node.defaultChild;
+      if (!cfn) continue;
+      v.acknowledge({
+        id: `AwsSolutions::AwsSolutions-IAM5[Resource::<${this.getLogicalId(cfn as never)}.Arn>/fleet/history/*]`,
+        reason: 'The fleet summary writes one new record per fleet run under fleet/history/ (write-once).',
       });
     }
     for (const resource of this.wildcardResources) {

@@ -9,7 +9,14 @@ import { parseConfig } from '#core/config';
 import { loadConfigFile } from '#core/config-file';
 import { configDigest } from '#core/deployed-config';
 import { RETRYABLE_ERRORS } from '#core/errors';
-import { caughtState, type StepName, Steps, type TaskFunctionId, TaskFunctions } from '#core/steps';
+import {
+  caughtState,
+  FleetFunctions,
+  type StepName,
+  Steps,
+  type TaskFunctionId,
+  TaskFunctions,
+} from '#core/steps';
 import { renderDefinition } from '#infra/workflow';
 import { buildStack, synthesizedDefinition, synthesizeStack } from '../fixtures/synthesized.ts';
 import { fixture } from '../fixtures/world.ts';
@@ -82,7 +89,7 @@ describe('state machine', () => {
 describe('functions', () => {
   it('run nodejs22.x, one per handler, with no configuration in environment variables', () => {
     const fns = Object.values(template.findResources('AWS::Lambda::Function'));
-    expect(fns).toHaveLength(Object.keys(TaskFunctions).length);
+    expect(fns).toHaveLength(Object.keys(TaskFunctions).length + Object.keys(FleetFunctions).length);
     for (const f of fns as any[]) {
       expect(f.Properties.Runtime).toBe('nodejs22.x');
       const vars = f.Properties.Environment.Variables;
@@ -124,6 +131,11 @@ describe('least privilege', () => {
     expect(put.length).toBeGreaterThan(0);
     for (const s of put) {
       const r = JSON.stringify(s.Resource);
+      // The fleet summary: its own records only, under fleet/history/.
+      if (r.includes('/fleet/history/*')) {
+        expect((s as any).Action).toEqual(['s3:GetObject', 's3:PutObject']);
+        continue;
+      }
       // {cluster}/{customer}/{environment} on eks-dev-cluster: everything under eks-dev-cluster/.
       expect(r).toMatch(
         /^\{"Fn::Join":\["",\[\{"Fn::GetAtt":\["StateBucket[^"]+","Arn"\]\},"\/eks-dev-cluster\/\*"\]\]\}$/,
@@ -222,21 +234,25 @@ describe('schedules, alarm and access', () => {
     template.resourceCountIs('AWS::Scheduler::Schedule', 0);
   });
 
-  it('creates an EventBridge schedule per schedule and environment, in its time zone', () => {
+  it('creates exactly one EventBridge schedule per configured schedule, starting the fleet in its time zone', () => {
     const { template: t } = synthesizeStack('environments.yaml');
     const schedules = Object.values(t.findResources('AWS::Scheduler::Schedule')) as any[];
-    expect(schedules).toHaveLength(4);
-    const down = schedules.find((s) => s.Properties.Description === 'down alpha/dev (weeknights-down)');
+    expect(schedules).toHaveLength(2);
+    const down = schedules.find(
+      (s) => s.Properties.Description === 'down alpha/dev,beta/staging (weeknights-down)',
+    );
     expect(down.Properties).toMatchObject({
       ScheduleExpression: 'cron(0 20 ? * MON-FRI *)',
       ScheduleExpressionTimezone: 'Europe/Berlin',
     });
+    expect(JSON.stringify(down.Properties.Target.Arn)).toContain('FleetWorkflow');
     expect(JSON.parse(down.Properties.Target.Input)).toEqual({
       action: 'down',
-      customer: 'alpha',
-      environment: 'dev',
+      selection: { patterns: ['alpha/dev', 'beta/staging'], labels: null },
       user: 'schedule:weeknights-down',
       dryRun: false,
+      schedule: 'weeknights-down',
+      scheduledTime: '<aws.scheduler.scheduled-time>',
     });
     const entries = Object.values(t.findResources('AWS::EKS::AccessEntry')) as any[];
     expect(entries.length).toBeGreaterThan(0);
