@@ -24,7 +24,10 @@ export interface FleetRunOptions {
   retryOverrides?: Record<string, number>;
   interrupt?: AbortSignal;
   /** Wraps each environment Task (tests). */
-  wrapTask?: (state: string, fn: (input: unknown) => Promise<unknown>) => (input: unknown) => Promise<unknown>;
+  wrapTask?: (
+    state: string,
+    fn: (input: unknown) => Promise<unknown>,
+  ) => (input: unknown) => Promise<unknown>;
 }
 
 export interface FleetRun {
@@ -45,7 +48,9 @@ export async function runFleetLocal(o: FleetRunOptions): Promise<FleetRun> {
   let machine = machines.get(definition);
   if (!machine) {
     // biome-ignore lint/suspicious/noExplicitAny: the engine takes its own ASL type; ours is plain JSON
-    machine = new StateMachine(definition as any, { validationOptions: { checkArn: true, checkPaths: true } });
+    machine = new StateMachine(definition as any, {
+      validationOptions: { checkArn: true, checkPaths: true },
+    });
     machines.set(definition, machine);
   }
   let inFlight = 0;
@@ -72,11 +77,23 @@ export async function runFleetLocal(o: FleetRunOptions): Promise<FleetRun> {
       const description = { ExecutionArn: executionArn, StartDate: startDate, StopDate: Date.now() };
       const [customer = '', env = ''] = environment.split('/');
       if (run.status === 'SUCCEEDED') {
-        o.onChildEnd?.(classifyChild({ customer, environment: env, run: { executionArn, startDate, stopDate: description.StopDate } }));
+        o.onChildEnd?.(
+          classifyChild({
+            customer,
+            environment: env,
+            run: { executionArn, startDate, stopDate: description.StopDate },
+          }),
+        );
         return { ...description, Status: 'SUCCEEDED', Output: run.output };
       }
       const error = run.error ?? { Error: 'Failed', Cause: '' };
-      o.onChildEnd?.(classifyChild({ customer, environment: env, error: { Error: 'States.TaskFailed', Cause: JSON.stringify({ ...description, ...error }) } }));
+      o.onChildEnd?.(
+        classifyChild({
+          customer,
+          environment: env,
+          error: { Error: 'States.TaskFailed', Cause: JSON.stringify({ ...description, ...error }) },
+        }),
+      );
       // What startExecution.sync reports for a child that failed.
       const failed = new Error(JSON.stringify({ ...description, Status: 'FAILED', ...error }));
       failed.name = 'States.TaskFailed';
@@ -101,13 +118,19 @@ export async function runFleetLocal(o: FleetRunOptions): Promise<FleetRun> {
     for await (const e of execution.eventLogs as AsyncGenerator<EventLog>) {
       if (e.type === 'ExecutionFailed') failedEvent = e as { Error?: string; Cause?: unknown };
       if (e.type === 'StateEntered') path.push(e.state.name);
-      if (e.type === 'StateExited' && e.state.name === FleetSteps.record) summary = e.state.output as unknown as FleetSummary;
+      if (e.type === 'StateExited' && e.state.name === FleetSteps.record)
+        summary = e.state.output as unknown as FleetSummary;
     }
   })();
   try {
     const output = await execution.result;
     await drain;
-    return { status: 'SUCCEEDED', summary: (output as unknown as FleetSummary) ?? summary, path, maxInFlight };
+    return {
+      status: 'SUCCEEDED',
+      summary: (output as unknown as FleetSummary) ?? summary,
+      path,
+      maxInFlight,
+    };
   } catch (err) {
     await drain.catch(() => undefined);
     if (!(err instanceof ExecutionError)) throw err;

@@ -19,7 +19,9 @@ export const FleetRequest = z
     action: RunRequest.shape.action,
     selection: z.union([
       z.string().min(1, 'selection must not be empty'),
-      z.object({ patterns: z.array(z.string()).optional(), labels: z.string().nullable().optional() }).strict(),
+      z
+        .object({ patterns: z.array(z.string()).optional(), labels: z.string().nullable().optional() })
+        .strict(),
     ]),
     build: RunRequest.shape.build,
     user: RunRequest.shape.user,
@@ -31,7 +33,10 @@ export const FleetRequest = z
       .max(MAX_CONCURRENCY_LIMIT, `maxConcurrency must be at most ${MAX_CONCURRENCY_LIMIT}`)
       .default(DEFAULT_MAX_CONCURRENCY),
     /** Scheduled runs: the schedule's name and the tick (EventBridge Scheduler's scheduled time). */
-    schedule: z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/).optional(),
+    schedule: z
+      .string()
+      .regex(/^[A-Za-z0-9_.-]{1,64}$/)
+      .optional(),
     scheduledTime: z.string().optional(),
   })
   .strict();
@@ -42,7 +47,14 @@ export interface FleetItem {
   environment: string;
   /** Step Functions execution name of the child: one history per environment in the console. */
   executionName: string;
-  input: { action: string; customer: string; environment: string; build: string; user: string; dryRun: boolean };
+  input: {
+    action: string;
+    customer: string;
+    environment: string;
+    build: string;
+    user: string;
+    dryRun: boolean;
+  };
 }
 
 export interface FleetPlan {
@@ -85,8 +97,11 @@ export function selectFleet(deps: Deps, raw: unknown): FleetPlan {
   const now = deps.now();
   const build =
     req.build ??
-    (req.schedule && req.scheduledTime ? scheduledBuild(req.schedule, req.scheduledTime) : generateBuildId(now));
-  if (!BUILD_PATTERN.test(build)) throw new CimError(ErrorNames.InvalidInput, `build "${build}" is not a valid build id`);
+    (req.schedule && req.scheduledTime
+      ? scheduledBuild(req.schedule, req.scheduledTime)
+      : generateBuildId(now));
+  if (!BUILD_PATTERN.test(build))
+    throw new CimError(ErrorNames.InvalidInput, `build "${build}" is not a valid build id`);
   const items = keys.map((key) => {
     const [customer = '', environment = ''] = key.split('/');
     resolveEnvironment(deps.config, customer, environment, deps.configSource);
@@ -145,7 +160,13 @@ export function classifyChild(child: ChildRun): FleetItemOutcome {
   if (child.error) {
     // startExecution.sync reports a failed child as States.TaskFailed with the child's
     // description (Error, Cause, ExecutionArn, dates) as a JSON cause.
-    let inner: { Error?: string; Cause?: string; ExecutionArn?: string; StartDate?: number; StopDate?: number } = {};
+    let inner: {
+      Error?: string;
+      Cause?: string;
+      ExecutionArn?: string;
+      StartDate?: number;
+      StopDate?: number;
+    } = {};
     try {
       inner = JSON.parse(child.error.Cause);
     } catch {
@@ -165,7 +186,8 @@ export function classifyChild(child: ChildRun): FleetItemOutcome {
   const result: FleetResult =
     name === ErrorNames.ActionRefused
       ? 'skipped'
-      : (REFUSAL_ERRORS as readonly string[]).includes(name) || (USAGE_ERRORS as readonly string[]).includes(name)
+      : (REFUSAL_ERRORS as readonly string[]).includes(name) ||
+          (USAGE_ERRORS as readonly string[]).includes(name)
         ? 'refused'
         : 'failed';
   const exitCode =
@@ -223,7 +245,12 @@ export async function recordFleet(
   const env = resolveEnvironment(deps.config, first.customer, first.environment, deps.configSource);
   const key = `fleet/history/${plan.build}/summary.json`;
   try {
-    await putOnce(deps.store(env), key, { ...summary, record: key }, input.executionId ?? `fleet:${plan.build}`);
+    await putOnce(
+      deps.store(env),
+      key,
+      { ...summary, record: key },
+      input.executionId ?? `fleet:${plan.build}`,
+    );
   } catch (err) {
     if (errorName(err) !== ErrorNames.RecordConflict) throw err;
     return { ...summary, alreadyRecorded: `s3://${env.bucket}/${key}` };

@@ -5,5 +5,9 @@ import { defineTask } from './runtime.ts';
 
 export const handler = defineTask('fleet-record', FleetSteps.record, (deps, event) => {
   const e = event as unknown as { plan: FleetPlan; results: ChildRun[]; executionId?: string };
-  return recordFleet(deps, { plan: e.plan, results: e.results ?? [], ...(e.executionId ? { executionId: e.executionId } : {}) });
+  return recordFleet(deps, {
+    plan: e.plan,
+    results: e.results ?? [],
+    ...(e.executionId ? { executionId: e.executionId } : {}),
+  });
 });

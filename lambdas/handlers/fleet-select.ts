@@ -3,4 +3,6 @@ import { selectFleet } from '#core/fleet';
 import { FleetSteps } from '#core/steps';
 import { defineTask } from './runtime.ts';
 
-export const handler = defineTask('fleet-select', FleetSteps.select, (deps, event) => selectFleet(deps, event.input));
+export const handler = defineTask('fleet-select', FleetSteps.select, (deps, event) =>
+  selectFleet(deps, event.input),
+);

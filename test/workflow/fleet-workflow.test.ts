@@ -2,8 +2,8 @@
 // Task mapped to local runs of the environment workflow with the real handlers.
 import { RDSServiceException, StopDBInstanceCommand } from '@aws-sdk/client-rds';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { noRetryWaits } from '#cli/run-local';
 import { type FleetRun, runFleetLocal } from '#cli/run-fleet';
+import { noRetryWaits } from '#cli/run-local';
 import { parseConfig } from '#core/config';
 import { fleetExitCode } from '#core/fleet';
 import { FleetSteps, WaitSteps } from '#core/steps';
@@ -52,12 +52,22 @@ describe('fleet', () => {
     expect(c2.summary?.counts).toEqual({ succeeded: 1, skipped: 0, refused: 0, failed: 0 });
     w.rds.on(StopDBInstanceCommand).callsFake((i) => {
       if (i.DBInstanceIdentifier === 'c3-dev-rds')
-        throw new RDSServiceException({ name: 'InvalidParameterCombination', $fault: 'client', $metadata: {}, message: 'read replica' });
+        throw new RDSServiceException({
+          name: 'InvalidParameterCombination',
+          $fault: 'client',
+          $metadata: {},
+          message: 'read replica',
+        });
       w.setDbStateOf(i.DBInstanceIdentifier as string, 'stopped');
       return {};
     });
 
-    const run = await fleet({ action: 'down', selection: { labels: 'tier=dev' }, build: '42', maxConcurrency: 2 });
+    const run = await fleet({
+      action: 'down',
+      selection: { labels: 'tier=dev' },
+      build: '42',
+      maxConcurrency: 2,
+    });
     expect(run.status).toBe('FAILED');
     expect(run.error?.Error).toBe('FleetHadFailures');
     expect(run.path.slice(-3)).toEqual([FleetSteps.record, FleetSteps.anyFailed, FleetSteps.failed]);
@@ -67,7 +77,11 @@ describe('fleet', () => {
     expect(s?.counts).toEqual({ succeeded: 3, skipped: 1, refused: 0, failed: 1 });
     const by = Object.fromEntries((s?.environments ?? []).map((e) => [e.environment, e]));
     expect(by['c2/dev']).toMatchObject({ result: 'skipped', exitCode: 2, error: { name: 'ActionRefused' } });
-    expect(by['c3/dev']).toMatchObject({ result: 'failed', exitCode: 1, error: { name: 'DatabaseActionFailed' } });
+    expect(by['c3/dev']).toMatchObject({
+      result: 'failed',
+      exitCode: 1,
+      error: { name: 'DatabaseActionFailed' },
+    });
     expect(by['c1/dev']).toMatchObject({ result: 'succeeded', exitCode: 0 });
     expect(by['c1/dev']?.executionArn).toMatch(/c1-dev-down-42/);
     expect(by['c6/prod']).toBeUndefined();
@@ -75,12 +89,18 @@ describe('fleet', () => {
 
     // Each environment has its own records; the fleet has one summary, written once.
     for (const k of ['c1/dev', 'c4/dev', 'c5/dev']) {
-      expect(w.bucket.json(`eks-dev-cluster/${k}/actions.json`)).toMatchObject({ jenkins_build: '42', result: 'succeeded' });
+      expect(w.bucket.json(`eks-dev-cluster/${k}/actions.json`)).toMatchObject({
+        jenkins_build: '42',
+        result: 'succeeded',
+      });
       expect(w.kube.replicas(k.replace('/', '-'), 'web')).toBe(0);
     }
     expect(w.bucket.json('eks-dev-cluster/c3/dev/actions.json')).toMatchObject({ result: 'failed' });
     expect(w.kube.replicas('c6-prod', 'web')).toBe(2);
-    expect(w.bucket.json('fleet/history/42/summary.json')).toMatchObject({ build: '42', counts: { failed: 1 } });
+    expect(w.bucket.json('fleet/history/42/summary.json')).toMatchObject({
+      build: '42',
+      counts: { failed: 1 },
+    });
 
     // The whole fleet comes back up: every count restored (c3 from its unfinished down).
     w.rds.on(StopDBInstanceCommand).callsFake((i) => {
@@ -97,7 +117,13 @@ describe('fleet', () => {
   });
 
   it('names a scheduled tick after the schedule and its time, so a duplicate delivery is refused', async () => {
-    const input = { action: 'down', selection: 'c1/dev', user: 'schedule:nightly', schedule: 'nightly', scheduledTime: '2026-11-26T19:00:00Z' };
+    const input = {
+      action: 'down',
+      selection: 'c1/dev',
+      user: 'schedule:nightly',
+      schedule: 'nightly',
+      scheduledTime: '2026-11-26T19:00:00Z',
+    };
     const first = await fleet(input);
     expect(first.summary?.build).toBe('nightly-20261126T1900Z');
     const again = await fleet(input);
