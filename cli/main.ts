@@ -9,6 +9,7 @@ import { type Config, resolveEnvironment, Settings } from '#core/config';
 import { configJsonSchema, loadConfigFile } from '#core/config-file';
 import { makeDeps } from '#core/deps';
 import { CimError, ErrorNames, errorMessage, errorName } from '#core/errors';
+import { MAX_CONCURRENCY_LIMIT } from '#core/fleet';
 import { kubeconfigKube } from '#core/kube';
 import { describeHolder, HEARTBEAT_SECONDS, heartbeatLock, unlockEnvironment } from '#core/lock';
 import { recordKeys, S3StateStore, s3ClientFor } from '#core/state-store';
@@ -34,6 +35,8 @@ const USAGE = `Usage:
   cim up|down|status --customer C --env E [--build N] [--user U] [--config FILE]
                      [--dry-run] [--json] [--remote [--state-machine-arn ARN]]
                      [--kubeconfig FILE] [--context NAME] [--no-color] [--record]
+  cim up|down|status --select SEL | --all [--max-concurrency N] [--json] [--remote]
+                                       a fleet: every environment the selection names
   cim unlock --customer C --env E      clear the lock of a run that is provably gone
   cim environments [--config FILE]     list the configured environments, resolved
   cim schema                           print the configuration's JSON Schema
@@ -61,6 +64,13 @@ Options:
   --kubeconfig        local runs: kubeconfig to use (default: config, then KUBECONFIG)
 
   --record            status: write pre/post-state and actions.json like the legacy job
+  --select            fleets: keys, globs and label requirements, comma-separated:
+                      'alpha/dev,beta/staging', '*/dev', 'tier=dev,team!=payments'
+  --all               fleets: every configured environment
+  --max-concurrency   fleets: environments run at once (default 10, at most 100)
+
+Fleet exit codes: 0 every environment succeeded or was already in the asked state,
+            1 any failed, 2 some were refused, 64 bad selection (nothing ran)
 
 Exit codes: 0 done, 1 failed (recorded, lock released), 2 refused (nothing changed),
             3 failed and the failure could NOT be recorded (the next run recovers from the
@@ -114,6 +124,23 @@ function strictBoolean(name: string, value: string | undefined): boolean {
   throw new UsageError(`${name}="${value}" is not a boolean: use true, false, 1 or 0`);
 }
 
+export interface FleetInvocation {
+  command: 'fleet';
+  configPath: string;
+  json: boolean;
+  color: boolean;
+  action: RunRequest['action'];
+  selection: string;
+  maxConcurrency: number | undefined;
+  build: string | undefined;
+  user: string;
+  dryRun: boolean;
+  remote: boolean;
+  fleetStateMachineArn: string | undefined;
+  kubeconfig: string | undefined;
+  context: string | undefined;
+}
+
 interface Unlock {
   command: 'unlock';
   configPath: string;
@@ -125,7 +152,11 @@ interface Unlock {
 function parse(
   argv: string[],
   env: NodeJS.ProcessEnv,
-): Invocation | Unlock | { command: 'help' | 'schema' | 'environments'; configPath: string; json: boolean } {
+):
+  | Invocation
+  | Unlock
+  | FleetInvocation
+  | { command: 'help' | 'schema' | 'environments'; configPath: string; json: boolean } {
   const { values, positionals } = parseArgs({
     args: argv,
     allowPositionals: true,
@@ -144,6 +175,10 @@ function parse(
       context: { type: 'string' },
       'no-color': { type: 'boolean', default: false },
       record: { type: 'boolean', default: false },
+      select: { type: 'string' },
+      all: { type: 'boolean', default: false },
+      'max-concurrency': { type: 'string' },
+      'fleet-state-machine-arn': { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
     },
   });
@@ -206,7 +241,39 @@ function parse(
   const action = ACTION_ALIASES[command];
   if (!action) throw new UsageError(`unknown command "${command}"`);
   if (values.record && action !== 'get_env_state') throw new UsageError('--record is for status only');
-  if (!values.customer || !values.env) throw new UsageError(`${command} needs --customer and --env`);
+  if (values.select !== undefined || values.all) {
+    if (values.customer || values.env)
+      throw new UsageError('--select/--all choose the environments: leave out --customer and --env');
+    if (values.select !== undefined && values.all) throw new UsageError('use --select or --all, not both');
+    if (values.record)
+      throw new UsageError('--record is for one environment (cim status --customer C --env E --record)');
+    let maxConcurrency: number | undefined;
+    if (values['max-concurrency'] !== undefined) {
+      maxConcurrency = Number(values['max-concurrency']);
+      if (!Number.isInteger(maxConcurrency) || maxConcurrency < 1 || maxConcurrency > MAX_CONCURRENCY_LIMIT)
+        throw new UsageError(
+          `--max-concurrency must be an integer from 1 to ${MAX_CONCURRENCY_LIMIT}, got "${values['max-concurrency']}"`,
+        );
+    }
+    return {
+      command: 'fleet',
+      configPath,
+      json: values.json,
+      color: common.color,
+      action,
+      selection: values.all ? '*' : (values.select as string),
+      maxConcurrency,
+      build: values.build,
+      user: values.user ?? defaultUser(env),
+      dryRun: values['dry-run'],
+      remote: values.remote,
+      fleetStateMachineArn: values['fleet-state-machine-arn'] ?? env.CIM_FLEET_STATE_MACHINE_ARN,
+      kubeconfig: values.kubeconfig,
+      context: values.context,
+    };
+  }
+  if (!values.customer || !values.env)
+    throw new UsageError(`${command} needs --customer and --env (or --select / --all)`);
   return {
     ...common,
     request: {
@@ -352,6 +419,10 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
   }
   if ('command' in inv) {
     if (inv.command === 'unlock') return unlock(inv);
+    if (inv.command === 'fleet') {
+      const { runFleetCommand } = await import('./fleet-command.ts');
+      return runFleetCommand(inv);
+    }
     if (inv.command === 'help') {
       process.stdout.write(`${USAGE}\n`);
       return ExitCode.Done;

@@ -7,6 +7,8 @@ import {
   SFNClient,
   StartExecutionCommand,
 } from '@aws-sdk/client-sfn';
+import type { FleetSummary } from '#core/fleet';
+import { FleetSteps } from '#core/steps';
 import type { RunRequest } from '#core/workflow-steps';
 import { progressLine } from './output.ts';
 
@@ -64,5 +66,45 @@ export async function runRemote(
       };
     }
     await new Promise((r) => setTimeout(r, FOLLOW_INTERVAL_MS));
+  }
+}
+
+/**
+ * --remote with --select: start the deployed fleet workflow and wait for it, then read its
+ * summary from the "Record fleet summary" step (the execution fails when an environment
+ * failed, so the summary is not always its output).
+ */
+export async function runFleetRemote(
+  stateMachineArn: string,
+  input: Record<string, unknown>,
+  onLine?: (line: string) => void,
+): Promise<{ summary: FleetSummary | null; error?: { Error: string; Cause: string } }> {
+  const sfn = new SFNClient({});
+  const { executionArn } = await sfn.send(
+    new StartExecutionCommand({ stateMachineArn, input: JSON.stringify(input) }),
+  );
+  onLine?.(`  fleet execution ${executionArn} (each environment is a child execution in the console)`);
+  let wait = 2000;
+  for (;;) {
+    const d = await sfn.send(new DescribeExecutionCommand({ executionArn }));
+    if (d.status !== 'RUNNING') {
+      let summary: FleetSummary | null = d.status === 'SUCCEEDED' && d.output ? JSON.parse(d.output) : null;
+      if (!summary) {
+        const page = await sfn.send(
+          new GetExecutionHistoryCommand({ executionArn, reverseOrder: true, maxResults: 50 }),
+        );
+        const exited = (page.events ?? []).find((e) => e.stateExitedEventDetails?.name === FleetSteps.record);
+        if (exited?.stateExitedEventDetails?.output)
+          summary = JSON.parse(exited.stateExitedEventDetails.output);
+      }
+      return {
+        summary,
+        ...(d.status === 'SUCCEEDED'
+          ? {}
+          : { error: { Error: d.error ?? d.status ?? 'Failed', Cause: d.cause ?? '' } }),
+      };
+    }
+    await new Promise((r) => setTimeout(r, wait));
+    wait = Math.min(wait * 2, 30_000);
   }
 }
