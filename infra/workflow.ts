@@ -16,6 +16,7 @@ import {
   StateGraph,
   Succeed,
   TaskInput,
+  Timeout,
   Wait,
   WaitTime,
 } from 'aws-cdk-lib/aws-stepfunctions';
@@ -25,6 +26,9 @@ import { RETRYABLE_ERRORS } from '#core/errors';
 import { caughtState, type StepName, Steps, type TaskFunctionId, TaskFunctions } from '#core/steps';
 
 export type WorkflowFunctions = Record<TaskFunctionId, IFunction>;
+
+/** Longer than the functions' own 60 s timeout: the Lambda's timeout error comes first when it can. */
+export const TASK_TIMEOUT_SECONDS = 90;
 
 /** Builds the states inside `scope` and returns the start state. */
 export function buildWorkflow(scope: Construct, fns: WorkflowFunctions): State {
@@ -46,6 +50,8 @@ export function buildWorkflow(scope: Construct, fns: WorkflowFunctions): State {
       lambdaFunction: fns[id],
       payloadResponseOnly: true,
       retryOnServiceExceptions: true,
+      // A hung peer ends the step with States.Timeout, caught and recorded with the step's name.
+      taskTimeout: Timeout.duration(Duration.seconds(TASK_TIMEOUT_SECONDS)),
       ...(opts.resultPath ? { resultPath: opts.resultPath } : {}),
       ...(opts.payload ? { payload: opts.payload } : {}),
     });

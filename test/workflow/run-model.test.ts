@@ -236,3 +236,32 @@ describe('a failure that cannot be recorded', () => {
     expect(counts()).toEqual(ORIGINAL);
   });
 });
+
+describe('a hung peer', () => {
+  it('ends the step with States.Timeout, and the failure record names the step', async () => {
+    const { synthesizedDefinition } = await import('../fixtures/synthesized.ts');
+    const { runLocal, noRetryWaits } = await import('#cli/run-local');
+    const { StopDBInstanceCommand } = await import('@aws-sdk/client-rds');
+    const { WaitSteps } = await import('#core/steps');
+    const definition = structuredClone(synthesizedDefinition()) as {
+      States: Record<string, { TimeoutSeconds?: number }>;
+    };
+    expect(definition.States[Steps.stopDatabase]?.TimeoutSeconds).toBe(90);
+    (definition.States[Steps.stopDatabase] as { TimeoutSeconds: number }).TimeoutSeconds = 1;
+    w.rds.on(StopDBInstanceCommand).callsFake(() => new Promise(() => undefined)); // never answers
+    const run = await runLocal({
+      deps: w.deps,
+      definition,
+      input: { action: 'down', customer: 'alpha', environment: 'dev', build: '10', user: 'u' },
+      waitOverrides: Object.fromEntries(WaitSteps.map((s) => [s, 0])),
+      retryOverrides: noRetryWaits(),
+    });
+    expect(run.error?.Error).toBe('States.Timeout');
+    expect(run.path).toContain(caughtState(Steps.stopDatabase));
+    expect(w.bucket.json(`${P}/history/10/actions.json`)).toMatchObject({
+      result: 'failed',
+      error: { name: 'States.Timeout', step: Steps.stopDatabase },
+    });
+    expect(w.bucket.objects.has(`${P}/lock.json`)).toBe(false);
+  });
+});
