@@ -120,7 +120,6 @@ export async function runLocal(o: LocalRunOptions): Promise<LocalRun> {
     return { status: 'SUCCEEDED', output, path, events };
   } catch (err) {
     await drain.catch(() => undefined);
-    o.interrupt?.removeEventListener('abort', abortIfWaiting);
     if (err instanceof ExecutionAbortedError && abortedInWait) {
       const e = interrupted();
       const summary = await recordFailure(o.deps, {
@@ -155,5 +154,7 @@ export async function runLocal(o: LocalRunOptions): Promise<LocalRun> {
       path,
       events,
     };
+  } finally {
+    o.interrupt?.removeEventListener('abort', abortIfWaiting);
   }
 }

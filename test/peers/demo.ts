@@ -13,7 +13,7 @@ let failed = false;
 try {
   const steps: [string, string[]][] = [
     ['down: scale alpha/dev to 0 and stop alpha-dev-rds', ['down', '--build', '10']],
-    ['get_env_state: report without changing anything', ['status', '--build', '11']],
+    ['status: report without changing anything (read-only: no lock, no record)', ['status', '--build', '11']],
     ['up: start the database, restore 1 and 2 replicas, wait for health', ['up', '--build', '12']],
     ['up again: refused, nothing changes (exit code 2)', ['up', '--build', '13']],
   ];
