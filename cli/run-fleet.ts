@@ -3,14 +3,14 @@
 // (startExecution.sync:2) mapped to a local run of the environment workflow.
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
-import { ExecutionError, StateMachine } from 'aws-local-stepfunctions';
+import { ExecutionError } from 'aws-local-stepfunctions';
 import type { FleetItemOutcome, FleetSummary } from '#core/fleet';
 import { classifyChild } from '#core/fleet';
 import { FleetSteps } from '#core/steps';
 import type { Deps } from '#core/workflow-steps';
 import { localFleetHandlers } from '#handlers/index';
 import { renderFleetDefinition } from '#infra/fleet-workflow';
-import { type EventLog, runLocal } from './run-local.ts';
+import { type EventLog, machineFor, runLocal } from './run-local.ts';
 
 export interface FleetRunOptions {
   deps: Deps;
@@ -40,19 +40,10 @@ export interface FleetRun {
 }
 
 let rendered: Record<string, unknown> | undefined;
-const machines = new WeakMap<object, StateMachine>();
 
 export async function runFleetLocal(o: FleetRunOptions): Promise<FleetRun> {
   rendered ??= renderFleetDefinition();
-  const definition = o.fleetDefinition ?? rendered;
-  let machine = machines.get(definition);
-  if (!machine) {
-    // biome-ignore lint/suspicious/noExplicitAny: the engine takes its own ASL type; ours is plain JSON
-    machine = new StateMachine(definition as any, {
-      validationOptions: { checkArn: true, checkPaths: true },
-    });
-    machines.set(definition, machine);
-  }
+  const machine = machineFor(o.fleetDefinition ?? rendered);
   let inFlight = 0;
   let maxInFlight = 0;
   const child = async (payload: unknown) => {

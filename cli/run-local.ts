@@ -47,6 +47,19 @@ export interface LocalRunOptions {
 let rendered: Record<string, unknown> | undefined;
 const machines = new WeakMap<object, StateMachine>();
 
+/** Validating a definition costs far more than running it: one engine machine per definition. */
+export function machineFor(definition: Record<string, unknown>): StateMachine {
+  let machine = machines.get(definition);
+  if (!machine) {
+    // biome-ignore lint/suspicious/noExplicitAny: the engine takes its own ASL type; ours is plain JSON
+    machine = new StateMachine(definition as any, {
+      validationOptions: { checkArn: true, checkPaths: true },
+    });
+    machines.set(definition, machine);
+  }
+  return machine;
+}
+
 /** Every Task state, with no wait before a Retry: for tests. */
 export const noRetryWaits = (): Record<string, number> => Object.fromEntries(TaskSteps.map((s) => [s, 0]));
 

@@ -201,14 +201,7 @@ export function classifyChild(child: ChildRun): FleetItemOutcome {
   return { environment, result, exitCode, executionArn, durationSeconds, error };
 }
 
-export interface FleetSummary {
-  action: string;
-  build: string;
-  user: string;
-  dryRun: boolean;
-  selection: Selection;
-  maxConcurrency: number;
-  startedAt: string;
+export interface FleetSummary extends Omit<FleetPlan, 'items'> {
   finishedAt: string;
   counts: Record<FleetResult, number>;
   environments: FleetItemOutcome[];
