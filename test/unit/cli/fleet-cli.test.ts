@@ -51,8 +51,14 @@ afterEach(() => {
 async function cim(...argv: string[]) {
   const out: string[] = [];
   const err: string[] = [];
-  vi.spyOn(process.stdout, 'write').mockImplementation((s) => (out.push(String(s)), true));
-  vi.spyOn(process.stderr, 'write').mockImplementation((s) => (err.push(String(s)), true));
+  vi.spyOn(process.stdout, 'write').mockImplementation((s) => {
+    out.push(String(s));
+    return true;
+  });
+  vi.spyOn(process.stderr, 'write').mockImplementation((s) => {
+    err.push(String(s));
+    return true;
+  });
   const code = await main([...argv, '--config', config, '--user', 'ci'], {});
   vi.restoreAllMocks();
   return { code, out: out.join(''), err: err.join('') };
