@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { classifyChild, executionName, fleetExitCode, scheduledBuild } from '#core/fleet';
 
-const failed = (Error: string) => ({
+const failed = (name: string) => ({
   customer: 'a',
   environment: 'dev',
   error: {
@@ -10,8 +10,8 @@ const failed = (Error: string) => ({
       ExecutionArn: 'arn:x',
       StartDate: 1000,
       StopDate: 3500,
-      Error,
-      Cause: `Prepare: ${Error} happened`,
+      Error: name,
+      Cause: `Prepare: ${name} happened`,
     }),
   },
 });
