@@ -1,11 +1,13 @@
-// npm run bench: three tables, then the same numbers as JSON.
+// npm run bench: five tables, then the same numbers as JSON (`npm run bench -- fleet` runs one).
 //  1. wall time of down and up for alpha/dev against the real peers, next to the legacy
 //     tool's built-in waits for the same run (60 s after the database, 120 s after scaling);
 //  2. state transitions and Lambda invocations of one `up` whose database takes 8 minutes to
 //     start and whose deployments take 2 minutes, on the local engine with a virtual clock,
 //     adaptive waits next to a fixed 15-second poll;
 //  3. size of each Lambda bundle (same esbuild options as the stack) and the time to import
-//     it in a fresh Node process.
+//     it in a fresh Node process;
+//  4. (bench/fleet.ts) a fleet of 200 environments down and up on the sandbox at concurrency
+//     10 and 25, next to one environment; 5. the stack synthesized for 2,000 environments.
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, rmSync, statSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
@@ -253,4 +255,8 @@ async function bundles() {
 if (want('transitions')) await transitions();
 if (want('bundles')) await bundles();
 if (want('wall')) await wallTime();
+if (want('synth-fleet')) (await import('./fleet.ts')).synthFleet(table, results, 2000);
+// The fleet benchmark starts a sandbox of 200 environments: minutes, so last.
+if (want('fleet'))
+  await (await import('./fleet.ts')).fleetBench(table, results, Number(process.env.CIM_BENCH_FLEET ?? 200));
 process.stdout.write(`\n${JSON.stringify({ node: process.version, results }, null, 2)}\n`);

@@ -6,7 +6,8 @@ import { type Sandbox, startSandbox } from '../peers/sandbox.ts';
 let sandbox: Sandbox | undefined;
 
 export async function setup(project: TestProject) {
-  sandbox = await startSandbox();
+  // Twenty look-alike environments (label tier=fleet) for the fleet tests.
+  sandbox = await startSandbox({ fleet: 20 });
   project.provide('sandbox', sandbox.info);
 }
 

@@ -1,5 +1,7 @@
 // Helpers for the integration tier: real clients against the sandbox, and the workflow run
 // with the real handlers on the local engine (the synthesized definition, real waits).
+
+import { connect, createServer, type Socket } from 'node:net';
 import {
   DescribeDBClustersCommand,
   DescribeDBInstancesCommand,
@@ -10,6 +12,7 @@ import {
   GetObjectCommand,
   HeadObjectCommand,
   ListObjectsV2Command,
+  ListObjectVersionsCommand,
   PutObjectCommand,
   S3Client,
 } from '@aws-sdk/client-s3';
@@ -21,6 +24,7 @@ import { makeDeps } from '#core/deps';
 import { kubeconfigKube } from '#core/kube';
 import { synthesizedDefinition } from '../fixtures/synthesized.ts';
 import { waitFor } from '../peers/sandbox.ts';
+import { cimRun, spawnCim } from './property-cycle.ts';
 
 export const sandbox = inject('sandbox');
 Object.assign(process.env, {
@@ -122,3 +126,82 @@ export async function exists(key: string) {
 }
 export const put = (key: string, value: unknown) =>
   s3.send(new PutObjectCommand({ Bucket: sandbox.bucket, Key: key, Body: JSON.stringify(value, null, 2) }));
+
+/** `cim ...` as a CI job runs it (bin/cim.mjs, the sandbox's exports plus `env`), to the end. */
+export const cim = (args: string[], env: Record<string, string> = {}) => cimRun(sandbox, args, env);
+/** `cim ...` started in the background: the child, its stdout lines and its exit. */
+export const cimProcess = (args: string[], env: Record<string, string> = {}) => spawnCim(sandbox, args, env);
+
+/** Every version and delete marker under a prefix of the (versioned) bucket. */
+export async function versions(prefix: string) {
+  const out = await s3.send(new ListObjectVersionsCommand({ Bucket: sandbox.bucket, Prefix: prefix }));
+  return [
+    ...(out.Versions ?? []).map((v) => ({ key: v.Key as string, deleteMarker: false })),
+    ...(out.DeleteMarkers ?? []).map((v) => ({ key: v.Key as string, deleteMarker: true })),
+  ];
+}
+
+/** Waits until each named deployment's spec.replicas is `n` (what a scale call changed). */
+export async function waitForReplicas(namespace: string, names: string[], n: number, timeoutMs = 60_000) {
+  await waitFor(
+    `${namespace} ${names.join(', ')} at ${n} replicas`,
+    async () => {
+      for (const name of names) if ((await replicas(namespace, name)) !== n) return false;
+      return true;
+    },
+    timeoutMs,
+    50,
+  );
+}
+
+/**
+ * A TCP proxy on 127.0.0.1 in front of `target` (http://host:port), forwarding both ways.
+ * stop() closes the listener and destroys every open connection (the peer "goes away");
+ * start() listens again on the same port.
+ */
+export async function tcpProxy(target: string) {
+  const { hostname, port: targetPort } = new URL(target);
+  const sockets = new Set<Socket>();
+  const track = (s: Socket) => {
+    sockets.add(s);
+    s.once('close', () => sockets.delete(s));
+  };
+  const server = createServer((client) => {
+    const upstream = connect(Number(targetPort), hostname);
+    track(client);
+    track(upstream);
+    client.pipe(upstream);
+    upstream.pipe(client);
+    client.on('error', () => upstream.destroy());
+    upstream.on('error', () => client.destroy());
+  });
+  const listen = (port: number) =>
+    new Promise<number>((res, rej) => {
+      server.once('error', rej);
+      server.listen(port, '127.0.0.1', () => {
+        server.off('error', rej);
+        res((server.address() as { port: number }).port);
+      });
+    });
+  const port = await listen(0);
+  let listening = true;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    /** Connections forwarded right now. */
+    get open() {
+      return sockets.size;
+    },
+    async stop() {
+      if (!listening) return;
+      listening = false;
+      const closed = new Promise<void>((res) => server.close(() => res()));
+      for (const s of sockets) s.destroy();
+      await closed;
+    },
+    async start() {
+      if (listening) return;
+      await listen(port);
+      listening = true;
+    },
+  };
+}
