@@ -540,7 +540,7 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
 
   const errName = outcome.error?.Error;
   const out = outcome.output as (RunSummary & Partial<DryRunPlan>) | null;
-  const code = outcomeExitCode(errName, out);
+  const code = outcomeExitCode(errName, out, !inv.remote);
   const message = outcome.error ? causeMessage(outcome.error.Cause) : undefined;
   if (inv.json) {
     process.stdout.write(
@@ -579,10 +579,19 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
   return code;
 }
 
-/** Exit code of a finished run: a failure that could not be recorded is louder than one that was. */
-export function outcomeExitCode(errName: string | undefined, out: Partial<RunSummary> | null): ExitCode {
+/**
+ * Exit code of a finished run: a failure that could not be recorded is louder than one that
+ * was. Locally, a failed run with no summary never finished "Record failure" (it timed out
+ * or died): not recorded either. (Remote runs: the summary is in the execution history.)
+ */
+export function outcomeExitCode(
+  errName: string | undefined,
+  out: Partial<RunSummary> | null,
+  local = true,
+): ExitCode {
   const code = exitCodeFor(errName);
-  if (code === ExitCode.Failed && out?.recorded === false) return ExitCode.FailedNotRecorded;
+  if (code === ExitCode.Failed && (out?.recorded === false || (local && !out)))
+    return ExitCode.FailedNotRecorded;
   return code;
 }
 

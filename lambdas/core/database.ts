@@ -10,7 +10,14 @@ import {
   StopDBInstanceCommand,
 } from '@aws-sdk/client-rds';
 import type { Environment } from './config.ts';
-import { CimError, ErrorNames, errorMessage, errorName, wrapAwsError } from './errors.ts';
+import {
+  AWS_REQUEST_TIMEOUTS,
+  CimError,
+  ErrorNames,
+  errorMessage,
+  errorName,
+  wrapAwsError,
+} from './errors.ts';
 import type { DatabaseState } from './state-model.ts';
 
 export type DatabaseTarget = Environment['database'];
@@ -111,7 +118,8 @@ export class RdsDatabaseGateway implements DatabaseGateway {
 export const label = (db: DatabaseTarget) =>
   db.kind === 'cluster' ? `Aurora cluster '${db.identifier}'` : `RDS instance '${db.identifier}'`;
 
-export const rdsClientFor = (region: string) => new RDSClient({ region });
+export const rdsClientFor = (region: string) =>
+  new RDSClient({ region, requestHandler: AWS_REQUEST_TIMEOUTS });
 
 /**
  * One step of converging the database towards `goal`: issue start/stop when it sits in

@@ -84,6 +84,8 @@ const TRANSIENT_AWS = new Set([
   'ECONNRESET',
   'ECONNREFUSED',
   'ETIMEDOUT',
+  'TimeoutError',
+  'RequestTimeoutException',
 ]);
 
 /** Wraps an AWS SDK error so that only transient ones become retryable. */
@@ -98,3 +100,10 @@ export function wrapAwsError(err: unknown, what: string): Error {
   }
   return err instanceof Error ? err : new Error(`${what}: ${String(err)}`);
 }
+
+/**
+ * Every AWS SDK client: a request that gets no answer ends after this long, so a hung peer
+ * fails the step (and is retried or recorded) well inside the Task's timeout, instead of
+ * leaving a handler running after the run has been reported.
+ */
+export const AWS_REQUEST_TIMEOUTS = { requestTimeout: 20_000, connectionTimeout: 5_000 } as const;

@@ -10,7 +10,7 @@ import { HttpRequest } from '@smithy/protocol-http';
 import { SignatureV4 } from '@smithy/signature-v4';
 import type { Config, Environment } from './config.ts';
 import { memo } from './deps.ts';
-import { CimError, ErrorNames, errorMessage } from './errors.ts';
+import { AWS_REQUEST_TIMEOUTS, CimError, ErrorNames, errorMessage } from './errors.ts';
 import { type DeploymentStatus, type KubeGateway, MISSING_DEPLOYMENT } from './kube-gateway.ts';
 
 export function deploymentStatus(d: V1Deployment): DeploymentStatus {
@@ -148,7 +148,7 @@ export async function eksToken(cluster: string, region: string): Promise<string>
 export function kubeGatewayForEks(
   cluster: string,
   region: string,
-  eks = new EKSClient({ region }),
+  eks = new EKSClient({ region, requestHandler: AWS_REQUEST_TIMEOUTS }),
 ): KubeGateway {
   let cached: { apps: AppsV1Api; until: number } | undefined;
   return new ClientNodeKubeGateway(async () => {

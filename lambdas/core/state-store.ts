@@ -8,7 +8,7 @@ import {
   S3Client,
 } from '@aws-sdk/client-s3';
 import type { Environment } from './config.ts';
-import { CimError, ErrorNames, errorName, wrapAwsError } from './errors.ts';
+import { AWS_REQUEST_TIMEOUTS, CimError, ErrorNames, errorName, wrapAwsError } from './errors.ts';
 
 export interface StoredJson {
   json: unknown;
@@ -85,6 +85,7 @@ export function s3ClientFor(region: string): S3Client {
   // Emulators (moto) answer on one host name: virtual-host addressing cannot reach them.
   return new S3Client({
     region,
+    requestHandler: AWS_REQUEST_TIMEOUTS,
     forcePathStyle: Boolean(endpoint) || process.env.CIM_S3_FORCE_PATH_STYLE === 'true',
   });
 }

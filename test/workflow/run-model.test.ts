@@ -229,6 +229,9 @@ describe('a failure that cannot be recorded', () => {
     );
     expect(run.output).toMatchObject({ result: 'failed', recorded: false });
     expect(outcomeExitCode(run.error?.Error, run.output as never)).toBe(ExitCode.FailedNotRecorded);
+    // A local run whose "Record failure" never finished (timed out, died) has no summary: not recorded either.
+    expect(outcomeExitCode('States.Timeout', null)).toBe(ExitCode.FailedNotRecorded);
+    expect(outcomeExitCode('States.Timeout', null, false)).toBe(ExitCode.Failed);
     s3Down = false;
     w.bucket.objects.delete(`${P}/lock.json`);
     expect((await runWorkflow(w, { action: 'down', build: '11' })).status).toBe('SUCCEEDED');
