@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import {
   CfnOutput,
   Duration,
+  Fn,
   RemovalPolicy,
   Stack,
   type StackProps,
@@ -325,7 +326,9 @@ export class CimStack extends Stack {
       });
     }
     v.acknowledge({
-      id: `AwsSolutions::AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:states:${this.region}:${this.account}:execution:{"Fn::Select":[6,{"Fn::Split":[":",{"Ref":"${this.getLogicalId(this.stateMachine.node.defaultChild as never)}"}]}]}*]`,
+      // The resource CDK grants for startExecution.sync, flattened the way cdk-nag names it
+      // (the account stays a token when synthesizing without credentials).
+      id: `AwsSolutions::AwsSolutions-IAM5[Resource::${flattenForNag(this.resolve(`arn:${this.partition}:states:${this.region}:${this.account}:execution:${Fn.select(6, Fn.split(':', this.stateMachine.stateMachineArn))}*`))}]`,
       reason:
         'The fleet workflow follows and stops the executions it starts (startExecution.sync:2): DescribeExecution/StopExecution on executions of the environment workflow only.',
     });
