@@ -15,6 +15,9 @@ export default defineConfig({
             AWS_SECRET_ACCESS_KEY: 'test',
           },
           testTimeout: 30_000,
+          // The first hook of a workflow file synthesizes the definition (aws-cdk-lib): seconds
+          // on a busy 2-core machine.
+          hookTimeout: 60_000,
         },
       },
       {
