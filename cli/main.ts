@@ -21,6 +21,7 @@ import {
   type RunSummary,
 } from '#core/workflow-steps';
 import { ExitCode, exitCodeFor } from './exit-codes.ts';
+import { type HistoryInvocation, history, parseLimit } from './history.ts';
 import {
   makePrinter,
   type Printer,
@@ -34,6 +35,8 @@ const USAGE = `Usage:
   cim up|down|status --customer C --env E [--build N] [--user U] [--config FILE]
                      [--dry-run] [--json] [--remote [--state-machine-arn ARN]]
                      [--kubeconfig FILE] [--context NAME] [--no-color] [--record]
+  cim up --customer C --env E --restore-from-build N   restore the counts of build N's pre-state
+  cim history --customer C --env E [--limit N] [--json]   the builds, newest first (read-only)
   cim unlock --customer C --env E      clear the lock of a run that is provably gone
   cim environments [--config FILE]     list the configured environments, resolved
   cim schema                           print the configuration's JSON Schema
@@ -61,6 +64,9 @@ Options:
   --kubeconfig        local runs: kubeconfig to use (default: config, then KUBECONFIG)
 
   --record            status: write pre/post-state and actions.json like the legacy job
+  --restore-from-build  up: restore the pre-state of this build (a down, or a recorded status)
+                        instead of the last down's; see cim history
+  --limit             history: show the newest N builds
 
 Exit codes: 0 done, 1 failed (recorded, lock released), 2 refused (nothing changed),
             3 failed and the failure could NOT be recorded (the next run recovers from the
@@ -78,6 +84,7 @@ interface Invocation {
     user: string;
     dryRun: boolean;
     record: boolean;
+    restoreFromBuild?: string;
   };
   configPath: string;
   legacy: Partial<Record<'cluster' | 'region' | 'bucket' | 'bucketRegion', string>>;
@@ -125,7 +132,11 @@ interface Unlock {
 function parse(
   argv: string[],
   env: NodeJS.ProcessEnv,
-): Invocation | Unlock | { command: 'help' | 'schema' | 'environments'; configPath: string; json: boolean } {
+):
+  | Invocation
+  | Unlock
+  | HistoryInvocation
+  | { command: 'help' | 'schema' | 'environments'; configPath: string; json: boolean } {
   const { values, positionals } = parseArgs({
     args: argv,
     allowPositionals: true,
@@ -144,6 +155,8 @@ function parse(
       context: { type: 'string' },
       'no-color': { type: 'boolean', default: false },
       record: { type: 'boolean', default: false },
+      'restore-from-build': { type: 'string' },
+      limit: { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
     },
   });
@@ -156,6 +169,20 @@ function parse(
     if (!values.customer || !values.env) throw new UsageError('unlock needs --customer and --env');
     return { command, configPath, json: values.json, customer: values.customer, environment: values.env };
   }
+  if (command === 'history') {
+    if (!values.customer || !values.env) throw new UsageError('history needs --customer and --env');
+    const limit = parseLimit(values.limit);
+    if (limit instanceof Error) throw new UsageError(limit.message);
+    return {
+      command,
+      configPath,
+      json: values.json,
+      customer: values.customer,
+      environment: values.env,
+      limit,
+    };
+  }
+  if (values.limit !== undefined) throw new UsageError('--limit is for history only');
   const color = !values['no-color'] && !values.json && !env.NO_COLOR && Boolean(process.stdout.isTTY);
   const common = {
     configPath,
@@ -206,6 +233,9 @@ function parse(
   const action = ACTION_ALIASES[command];
   if (!action) throw new UsageError(`unknown command "${command}"`);
   if (values.record && action !== 'get_env_state') throw new UsageError('--record is for status only');
+  const restoreFromBuild = values['restore-from-build'];
+  if (restoreFromBuild !== undefined && action !== 'up')
+    throw new UsageError('--restore-from-build is for up only');
   if (!values.customer || !values.env) throw new UsageError(`${command} needs --customer and --env`);
   return {
     ...common,
@@ -217,6 +247,7 @@ function parse(
       user: values.user ?? defaultUser(env),
       dryRun: values['dry-run'],
       record: values.record,
+      ...(restoreFromBuild !== undefined ? { restoreFromBuild } : {}),
     },
     legacy: {},
   };
@@ -352,6 +383,7 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
   }
   if ('command' in inv) {
     if (inv.command === 'unlock') return unlock(inv);
+    if (inv.command === 'history') return history(inv);
     if (inv.command === 'help') {
       process.stdout.write(`${USAGE}\n`);
       return ExitCode.Done;

@@ -6,6 +6,7 @@ import { randomBytes } from 'node:crypto';
 import { type Environment, resolveEnvironment } from './config.ts';
 import { classifyDatabaseState, label } from './database.ts';
 import { CimError, ErrorNames, errorMessage, errorName } from './errors.ts';
+import { loadChosenRestorePoint } from './history.ts';
 import { acquireLock, readLock, releaseLock } from './lock.ts';
 import { type RestorePoint, validateRestorePoint } from './restore-point.ts';
 import {
@@ -175,7 +176,12 @@ export async function prepare(
   const previous = await findLastChange(store, env, latest);
   const refused = refusal(req, previous, env);
   if (refused) throw new CimError(ErrorNames.ActionRefused, refused);
-  const restore = req.action === 'up' && previous ? await loadRestorePoint(store, env, previous) : null;
+  const restore =
+    req.action === 'up' && previous
+      ? req.restoreFromBuild
+        ? await loadChosenRestorePoint(store, env, req.restoreFromBuild)
+        : await loadRestorePoint(store, env, previous)
+      : null;
   let preState: EnvironmentState;
   try {
     preState = await snapshotEnvironment(

@@ -76,6 +76,14 @@ export const RunRequest = z
     dryRun: z.boolean({ message: 'dryRun must be true or false' }).default(false),
     /** get_env_state only: write pre/post-state and actions.json as the legacy tool did. */
     record: z.boolean({ message: 'record must be true or false' }).default(false),
+    /** up only: restore the counts of this build's pre-state instead of the last down's. */
+    restoreFromBuild: z
+      .string({ message: 'restoreFromBuild must be a build id (a string)' })
+      .regex(
+        BUILD_PATTERN,
+        'restoreFromBuild must be 1-64 letters, digits, ".", "_" or "-", starting with a letter or digit',
+      )
+      .optional(),
     /** Set by Step Functions on a child execution started by the fleet: links them in the console. */
     AWS_STEP_FUNCTIONS_STARTED_BY_EXECUTION_ID: z.string().optional(),
   })
@@ -139,6 +147,12 @@ export function parseRequest(raw: unknown): RunRequest {
   if (!parsed.success)
     throw new CimError(ErrorNames.InvalidInput, `invalid run request: ${issuesText(parsed.error)}`);
   const { AWS_STEP_FUNCTIONS_STARTED_BY_EXECUTION_ID: _parent, ...request } = parsed.data;
+  if (request.restoreFromBuild !== undefined && request.action !== 'up') {
+    throw new CimError(
+      ErrorNames.InvalidInput,
+      `invalid run request: restoreFromBuild is for up only (action is ${request.action})`,
+    );
+  }
   return request;
 }
 
