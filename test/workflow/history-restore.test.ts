@@ -191,7 +191,10 @@ describe('history', () => {
   it('includes legacy records, a run that never finished and an unreadable record, and writes nothing', async () => {
     w.bucket.put(`${P}/history/10/pre-state.json`, fixtureJson('legacy-pre-state-build-10.json'));
     w.bucket.put(`${P}/history/10/actions.json`, fixtureJson('legacy-actions-build-10.json'));
-    w.bucket.put(`${P}/history/9/actions.json`, { ...fixtureJson('legacy-actions-build-10.json'), customer: 'beta' });
+    w.bucket.put(`${P}/history/9/actions.json`, {
+      ...fixtureJson('legacy-actions-build-10.json'),
+      customer: 'beta',
+    });
     w.bucket.put(`${P}/history/11/pre-state.json`, {
       ...fixtureJson('legacy-pre-state-build-10.json'),
       jenkins_build: '11',
