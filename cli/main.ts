@@ -22,6 +22,7 @@ import {
 } from '#core/workflow-steps';
 import { ExitCode, exitCodeFor } from './exit-codes.ts';
 import { type HistoryInvocation, history, parseLimit } from './history.ts';
+import { type HoldInvocation, hold } from './hold.ts';
 import {
   makePrinter,
   type Printer,
@@ -37,6 +38,10 @@ const USAGE = `Usage:
                      [--kubeconfig FILE] [--context NAME] [--no-color] [--record]
   cim up --customer C --env E --restore-from-build N   restore the counts of build N's pre-state
   cim history --customer C --env E [--limit N] [--json]   the builds, newest first (read-only)
+  cim hold --select SEL --until TIME [--reason TEXT] [--skip-next down|up]
+                                       skip scheduled runs of SEL until TIME (manual runs go ahead)
+  cim hold --list [--select SEL]       holds, active and expired
+  cim hold --clear --select SEL        lift the holds
   cim unlock --customer C --env E      clear the lock of a run that is provably gone
   cim environments [--config FILE]     list the configured environments, resolved
   cim schema                           print the configuration's JSON Schema
@@ -67,6 +72,8 @@ Options:
   --restore-from-build  up: restore the pre-state of this build (a down, or a recorded status)
                         instead of the last down's; see cim history
   --limit             history: show the newest N builds
+  --select            hold: environments, e.g. "alpha/dev", "*/dev", "tier=dev,team!=payments"
+  --until             hold: ISO time with offset (2026-11-26T23:00:00+01:00) or +90m, +4h, +2d
 
 Exit codes: 0 done, 1 failed (recorded, lock released), 2 refused (nothing changed),
             3 failed and the failure could NOT be recorded (the next run recovers from the
@@ -136,6 +143,7 @@ function parse(
   | Invocation
   | Unlock
   | HistoryInvocation
+  | HoldInvocation
   | { command: 'help' | 'schema' | 'environments'; configPath: string; json: boolean } {
   const { values, positionals } = parseArgs({
     args: argv,
@@ -157,6 +165,12 @@ function parse(
       record: { type: 'boolean', default: false },
       'restore-from-build': { type: 'string' },
       limit: { type: 'string' },
+      select: { type: 'string' },
+      until: { type: 'string' },
+      reason: { type: 'string' },
+      'skip-next': { type: 'string' },
+      list: { type: 'boolean', default: false },
+      clear: { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
     },
   });
@@ -183,6 +197,25 @@ function parse(
     };
   }
   if (values.limit !== undefined) throw new UsageError('--limit is for history only');
+  if (command === 'hold') {
+    if (values.list && values.clear) throw new UsageError('hold takes --list or --clear, not both');
+    const mode = values.list ? 'list' : values.clear ? 'clear' : 'place';
+    if (mode !== 'place' && (values.until || values.reason || values['skip-next']))
+      throw new UsageError(`hold --${mode} takes no --until, --reason or --skip-next`);
+    return {
+      command,
+      configPath,
+      json: values.json,
+      mode,
+      select: values.select,
+      until: values.until,
+      reason: values.reason,
+      skipNext: values['skip-next'],
+      user: values.user ?? defaultUser(env),
+    };
+  }
+  for (const o of ['select', 'until', 'reason', 'skip-next', 'list', 'clear'] as const)
+    if (values[o]) throw new UsageError(`--${o} is for hold only`);
   const color = !values['no-color'] && !values.json && !env.NO_COLOR && Boolean(process.stdout.isTTY);
   const common = {
     configPath,
@@ -384,6 +417,7 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
   if ('command' in inv) {
     if (inv.command === 'unlock') return unlock(inv);
     if (inv.command === 'history') return history(inv);
+    if (inv.command === 'hold') return hold(inv);
     if (inv.command === 'help') {
       process.stdout.write(`${USAGE}\n`);
       return ExitCode.Done;

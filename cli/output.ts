@@ -70,6 +70,11 @@ const recorded = (key: string) => ({
 /** The legacy tool's sections, from the run summary. */
 export function printLegacySections(p: Printer, s: RunSummary): void {
   if (s.preState) p.section('get_environment_state: Current', s.preState);
+  if (s.hold) {
+    p.warn(
+      `\non hold until ${s.hold.until} by ${s.hold.user}${s.hold.reason ? ` (${s.hold.reason})` : ''}: scheduled ${s.hold.skipNext ?? 'up and down'} runs are skipped, manual runs go ahead`,
+    );
+  }
   if (s.restorePoint) {
     p.section('get_previous_state_s3: pre-state.json', {
       success: true,

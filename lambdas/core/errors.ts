@@ -23,6 +23,8 @@ export const ErrorNames = {
   LockLost: 'LockLost',
   Interrupted: 'Interrupted',
   RecordConflict: 'RecordConflict',
+  /** A scheduled run of an environment under an active hold (cim hold): skipped, nothing changed. */
+  EnvironmentOnHold: 'EnvironmentOnHold',
 } as const;
 export type ErrorName = (typeof ErrorNames)[keyof typeof ErrorNames];
 
@@ -41,6 +43,7 @@ export const REFUSAL_ERRORS: readonly ErrorName[] = [
   ErrorNames.StateRecordInvalid,
   ErrorNames.RestorePointMissing,
   ErrorNames.RecordConflict,
+  ErrorNames.EnvironmentOnHold,
 ];
 
 /** Bad input or configuration: CLI exit code 64. */

@@ -184,7 +184,7 @@ export function classifyChild(child: ChildRun): FleetItemOutcome {
   if (!error) return { environment, result: 'succeeded', exitCode: 0, executionArn, durationSeconds };
   const name = error.name;
   const result: FleetResult =
-    name === ErrorNames.ActionRefused
+    name === ErrorNames.ActionRefused || name === ErrorNames.EnvironmentOnHold
       ? 'skipped'
       : (REFUSAL_ERRORS as readonly string[]).includes(name) ||
           (USAGE_ERRORS as readonly string[]).includes(name)

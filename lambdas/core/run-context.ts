@@ -8,6 +8,7 @@ import { type Config, type Environment, NAME_PATTERN, resolveEnvironment } from 
 import type { DatabaseGateway } from './database.ts';
 import { CimError, ErrorNames } from './errors.ts';
 import type { HealthChecker } from './health.ts';
+import type { Hold } from './hold.ts';
 import type { KubeGateway } from './kube-gateway.ts';
 import type { HeldLock, LockInfo } from './lock.ts';
 import type { Poll } from './polling.ts';
@@ -116,6 +117,8 @@ export interface RunContext {
   preState: EnvironmentState;
   /** Read-only runs: the run that holds the lock now, if any. */
   holder: Partial<LockInfo> | null;
+  /** The environment's active hold (cim hold), if any: a manual run goes ahead and says so. */
+  hold?: Hold | null;
   changes?: ScaleChange[];
   skipped?: Skip[];
   database?: { issued: 'start' | 'stop' | null; stateBefore: string | null };
