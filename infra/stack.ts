@@ -40,6 +40,7 @@ import type { Construct } from 'constructs';
 import { type Config, scheduleSelection } from '#core/config';
 import { configDigest } from '#core/deployed-config';
 import { CimError, ErrorNames } from '#core/errors';
+import { holidaysInput } from '#core/holidays';
 import { describeSelection } from '#core/selection';
 import { type FleetFunctionId, FleetFunctions, type TaskFunctionId, TaskFunctions } from '#core/steps';
 import { BUNDLE, configCommandHooks, digestDefine, writeDeployedConfig } from './bundling.ts';
@@ -256,6 +257,7 @@ export class CimStack extends Stack {
             dryRun: false,
             schedule: s.name,
             scheduledTime: ContextAttribute.scheduledTime,
+            ...holidaysInput(s, config.calendars ?? {}),
           }),
         }),
       });
