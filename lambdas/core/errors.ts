@@ -25,6 +25,8 @@ export const ErrorNames = {
   RecordConflict: 'RecordConflict',
   /** A scheduled run of an environment under an active hold (cim hold): skipped, nothing changed. */
   EnvironmentOnHold: 'EnvironmentOnHold',
+  /** The seven-day guard could not keep at least one database stopped. */
+  GuardHadFailures: 'GuardHadFailures',
 } as const;
 export type ErrorName = (typeof ErrorNames)[keyof typeof ErrorNames];
 

@@ -4,7 +4,7 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import { loadDeployedConfig } from '#core/deployed-config';
 import { type KubeFactory, makeDeps } from '#core/deps';
-import type { FleetFunctionId, TaskFunctionId } from '#core/steps';
+import type { FleetFunctionId, GuardFunctionId, TaskFunctionId } from '#core/steps';
 import { type Deps, parseContext, type RunContext } from '#core/workflow-steps';
 
 export const logger = new Logger({ serviceName: 'customer-infra-manager' });
@@ -34,7 +34,7 @@ function depsFromEnvironment(options: TaskOptions): Deps {
 }
 
 export type TaskHandler = ((event: unknown) => Promise<unknown>) & {
-  readonly id: TaskFunctionId | FleetFunctionId;
+  readonly id: TaskFunctionId | FleetFunctionId | GuardFunctionId;
   /** The same handler with other collaborators: the CLI's local run and the tests use this. */
   withDeps(deps: Deps): (event: unknown) => Promise<unknown>;
 };
@@ -50,7 +50,7 @@ function keysOf(event: unknown): Record<string, string> {
 
 /** A Task whose input is not a run context (Prepare): `run` validates what it receives. */
 export function defineTask(
-  id: TaskFunctionId | FleetFunctionId,
+  id: TaskFunctionId | FleetFunctionId | GuardFunctionId,
   label: string,
   run: (deps: Deps, event: { input: unknown; executionId?: string }) => Promise<unknown> | unknown,
   options: TaskOptions = {},
