@@ -21,10 +21,10 @@ import {
 } from 'aws-cdk-lib/aws-stepfunctions';
 import { LambdaInvoke } from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import type { Construct } from 'constructs';
-import type { Environment } from '#core/config';
 import { RETRYABLE_ERRORS } from '#core/errors';
 import { GUARD_EVENTS } from '#core/guard';
 import { type GuardFunctionId, GuardFunctions, GuardSteps } from '#core/steps';
+import type { IamScope } from './iam-scope.ts';
 import { LOCAL_ACCOUNT, LOCAL_REGION, localFunctionArn } from './workflow.ts';
 
 export type GuardWorkflowFunctions = Record<GuardFunctionId, IFunction>;
@@ -82,10 +82,17 @@ export function buildGuardWorkflow(scope: Construct, fns: GuardWorkflowFunctions
   return select;
 }
 
-/** The RDS events that start the guard: only for the configured databases, by kind. */
-export function guardEventPattern(envs: readonly Environment[]): EventPattern[] {
+/**
+ * The RDS events that start the guard, by kind, for the configured databases: the same
+ * identifier scope as the IAM grants (a template's placeholders become one "*", matched with
+ * EventBridge wildcard matching), so the rule does not grow with the fleet. A database that
+ * matches the template but is not configured reaches the guard, which records a no-op.
+ */
+export function guardEventPattern(rds: IamScope['rds']): EventPattern[] {
   const ids = (kind: 'instance' | 'cluster') =>
-    [...new Set(envs.filter((e) => e.database.kind === kind).map((e) => e.database.identifier))].sort();
+    [...new Set(rds.filter((r) => r.kind === kind).flatMap((r) => r.identifiers))]
+      .sort()
+      .map((id) => (id.includes('*') ? ({ wildcard: id } as unknown as string) : id));
   const patterns: EventPattern[] = [];
   const instances = ids('instance');
   if (instances.length)

@@ -42,9 +42,16 @@ import { configDigest } from '#core/deployed-config';
 import { CimError, ErrorNames } from '#core/errors';
 import { holidaysInput } from '#core/holidays';
 import { describeSelection } from '#core/selection';
-import { type FleetFunctionId, FleetFunctions, type TaskFunctionId, TaskFunctions } from '#core/steps';
+import {
+  type FleetFunctionId,
+  FleetFunctions,
+  type GuardFunctionId,
+  type TaskFunctionId,
+  TaskFunctions,
+} from '#core/steps';
 import { BUNDLE, configCommandHooks, digestDefine, writeDeployedConfig } from './bundling.ts';
 import { buildFleetWorkflow } from './fleet-workflow.ts';
+import { addGuard, type Guard } from './guard-construct.ts';
 import {
   type ArnFormat,
   grantStatements,
@@ -83,6 +90,8 @@ export class CimStack extends Stack {
   readonly functions: WorkflowFunctions;
   readonly fleetStateMachine: StateMachine;
   readonly fleetFunctions: Record<FleetFunctionId, NodejsFunction>;
+  /** The seven-day guard: its state machine, functions, RDS event rules and alarm. */
+  readonly guard: Guard;
   /** What the functions may touch, grouped so that it does not grow with the fleet. */
   readonly scope: IamScope;
   /** Digest of the configuration bundled with every function (configDigest). */
@@ -125,7 +134,10 @@ export class CimStack extends Stack {
       );
     }
 
-    const makeFunction = (id: TaskFunctionId | FleetFunctionId, states: readonly string[]) => {
+    const makeFunction = (
+      id: TaskFunctionId | FleetFunctionId | GuardFunctionId,
+      states: readonly string[],
+    ) => {
       // Own role instead of AWSLambdaBasicExecutionRole: logs only to this function's group.
       const logGroup = new LogGroup(this, `Logs-${id}`, {
         retention: RetentionDays.THREE_MONTHS,
@@ -288,6 +300,12 @@ export class CimStack extends Stack {
       }
     }
 
+    this.guard = addGuard(this, id, {
+      rds: this.scope.rds,
+      makeFunction,
+      grant: (fn, needs) => this.grant(fn, needs, buckets),
+    });
+
     this.acknowledgeNagFindings(buckets);
 
     new CfnOutput(this, 'StateMachineArn', {
@@ -297,6 +315,10 @@ export class CimStack extends Stack {
     new CfnOutput(this, 'FleetStateMachineArn', {
       value: this.fleetStateMachine.stateMachineArn,
       description: 'cim --remote --select ... --fleet-state-machine-arn',
+    });
+    new CfnOutput(this, 'GuardStateMachineArn', {
+      value: this.guard.stateMachine.stateMachineArn,
+      description: 'seven-day guard: start with {"sweep":true} or {"customer":..,"environment":..}',
     });
     new CfnOutput(this, 'StateBuckets', { value: [...buckets.keys()].join(',') });
   }
@@ -319,7 +341,11 @@ export class CimStack extends Stack {
       reason:
         'Step Functions log delivery (logs:*LogDelivery*) and X-Ray (xray:Put*) only accept "*" as resource.',
     });
-    for (const fn of [...Object.values(this.functions), ...Object.values(this.fleetFunctions)]) {
+    for (const fn of [
+      ...Object.values(this.functions),
+      ...Object.values(this.fleetFunctions),
+      ...Object.values(this.guard.functions),
+    ]) {
       v.acknowledge({
         id: `AwsSolutions::AwsSolutions-IAM5[Resource::<${this.getLogicalId(fn.node.defaultChild as never)}.Arn>:*]`,
         reason:
