@@ -12,7 +12,8 @@ export interface HistoryEntry {
   /** The action record's timestamp (UTC, legacy format), or the pre-state's when there is no action record. */
   timestamp: string | null;
   user: string | null;
-  action: ActionRecord['action'] | null;
+  /** up, down, get_env_state, or keep_stopped (a seven-day guard re-stop, keep-stopped.json). */
+  action: ActionRecord['action'] | 'keep_stopped' | null;
   /**
    * The record's result; `succeeded` for legacy records (they have none: the old tool only
    * wrote records of runs that got that far); `incomplete` when the build has a pre-state
@@ -97,7 +98,25 @@ export async function listHistory(
         obj = latest;
         from = keys.actions;
       }
-      if (obj) {
+      const guard =
+        !obj && files.includes('keep-stopped.json')
+          ? await store.getJson(`${k.buildPrefix}keep-stopped.json`)
+          : null;
+      if (guard) {
+        const g = guard.json as {
+          timestamp?: unknown;
+          jenkins_user?: unknown;
+          result?: unknown;
+          error?: unknown;
+        };
+        entry.timestamp = typeof g.timestamp === 'string' ? g.timestamp : null;
+        entry.user = typeof g.jenkins_user === 'string' ? g.jenkins_user : null;
+        entry.action = 'keep_stopped';
+        entry.result = typeof g.result === 'string' ? g.result : 'unknown';
+        const e = g.error as { name?: unknown; message?: unknown } | undefined;
+        if (e && typeof e.name === 'string' && typeof e.message === 'string')
+          entry.error = { name: e.name, message: e.message };
+      } else if (obj) {
         const rec = readRecord(obj.json, from, env);
         entry.timestamp = rec.timestamp;
         entry.user = rec.user;

@@ -5,6 +5,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { runGuardLocal } from '#cli/run-guard';
 import { resolveEnvironment } from '#core/config';
+import { listHistory } from '#core/history';
 import { placeHold } from '#core/hold';
 import { GuardSteps } from '#core/steps';
 import { runWorkflow } from '../fixtures/run-workflow.ts';
@@ -75,6 +76,13 @@ describe('the seven-day guard', () => {
     });
     expect(w.bucket.objects.get(`${P}/actions.json`)?.body).toBe(latestBefore);
     expect(w.bucket.keys()).not.toContain(`${P}/lock.json`);
+
+    const env = resolveEnvironment(w.deps.config, 'alpha', 'dev', 'test');
+    const { entries } = await listHistory(w.deps.store(env), env);
+    expect(entries.map((e) => [e.action, e.result])).toEqual([
+      ['keep_stopped', 'succeeded'],
+      ['down', 'succeeded'],
+    ]);
 
     w.setDbState('stopped');
     const up = await runWorkflow(w, { action: 'up', build: '11' });
