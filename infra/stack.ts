@@ -35,6 +35,7 @@ import {
   ScheduleTargetInput,
 } from 'aws-cdk-lib/aws-scheduler';
 import { StepFunctionsStartExecution } from 'aws-cdk-lib/aws-scheduler-targets';
+import type { ITopic } from 'aws-cdk-lib/aws-sns';
 import { DefinitionBody, LogLevel, StateMachine, StateMachineType } from 'aws-cdk-lib/aws-stepfunctions';
 import type { Construct } from 'constructs';
 import { type Config, scheduleSelection } from '#core/config';
@@ -60,6 +61,7 @@ import {
   type Needs,
   scopedEnvironments,
 } from './iam-scope.ts';
+import { addNotifications } from './notifications.ts';
 import { buildWorkflow, type WorkflowFunctions } from './workflow.ts';
 
 /** What each function touches; IAM is granted from this and nothing else. */
@@ -92,6 +94,8 @@ export class CimStack extends Stack {
   readonly fleetFunctions: Record<FleetFunctionId, NodejsFunction>;
   /** The seven-day guard: its state machine, functions, RDS event rules and alarm. */
   readonly guard: Guard;
+  /** Where failed runs, guard re-stops and fleet failures are announced; the alarms' action. */
+  readonly notifications: ITopic;
   /** What the functions may touch, grouped so that it does not grow with the fleet. */
   readonly scope: IamScope;
   /** Digest of the configuration bundled with every function (configDigest). */
@@ -304,6 +308,14 @@ export class CimStack extends Stack {
       rds: this.scope.rds,
       makeFunction,
       grant: (fn, needs) => this.grant(fn, needs, buckets),
+    });
+
+    this.notifications = addNotifications(this, {
+      topicArn: config.stack.notificationTopicArn,
+      publishers: [fns['record-failure'], fleetFns['fleet-record'], this.guard.functions['guard-step']],
+      alarms: ['WorkflowFailures', 'FleetFailures']
+        .map((n) => this.node.findChild(n) as Alarm)
+        .concat(this.guard.alarm),
     });
 
     this.acknowledgeNagFindings(buckets);

@@ -279,6 +279,14 @@ export const ConfigSchema = z
         createBucket: z.boolean().default(true),
         eksAccessEntry: z.boolean().default(false),
         stackName: z.string().default('CustomerInfraManager'),
+        notificationTopicArn: z
+          .string()
+          .regex(
+            /^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]{1,256}$/,
+            'an SNS topic ARN, e.g. arn:aws:sns:us-east-1:111122223333:cim-alerts',
+          )
+          .optional()
+          .describe('Publish notifications to this existing SNS topic instead of one the stack creates.'),
       })
       .strict()
       .default({ createBucket: true, eksAccessEntry: false, stackName: 'CustomerInfraManager' }),

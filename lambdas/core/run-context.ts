@@ -11,6 +11,7 @@ import type { HealthChecker } from './health.ts';
 import type { Hold } from './hold.ts';
 import type { KubeGateway } from './kube-gateway.ts';
 import type { HeldLock, LockInfo } from './lock.ts';
+import type { Notifier } from './notify.ts';
 import type { Poll } from './polling.ts';
 import type { RestorePoint } from './restore-point.ts';
 import {
@@ -42,6 +43,8 @@ export interface Deps {
   log: Logger;
   /** Local runs: where this process runs, written into the lock for `cim unlock`. */
   runner?: { host: string; pid: number };
+  /** Where failed runs, guard re-stops and fleet failures are announced (SNS); none locally. */
+  notify?: Notifier;
 }
 
 const name = (what: string) =>

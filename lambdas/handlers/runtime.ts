@@ -4,6 +4,7 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import { loadDeployedConfig } from '#core/deployed-config';
 import { type KubeFactory, makeDeps } from '#core/deps';
+import { notifierFromEnvironment } from '#core/notify';
 import type { FleetFunctionId, GuardFunctionId, TaskFunctionId } from '#core/steps';
 import { type Deps, parseContext, type RunContext } from '#core/workflow-steps';
 
@@ -20,6 +21,7 @@ export interface TaskOptions {
 function depsFromEnvironment(options: TaskOptions): Deps {
   if (!lambdaDeps) {
     const { config, source, digest } = loadDeployedConfig();
+    const notifier = notifierFromEnvironment();
     lambdaDeps = {
       ...makeDeps({
         config,
@@ -28,6 +30,7 @@ function depsFromEnvironment(options: TaskOptions): Deps {
         log: { info: (m, e) => logger.info(m, e ?? {}), warn: (m, e) => logger.warn(m, e ?? {}) },
       }),
       configDigest: digest,
+      ...(notifier ? { notify: notifier } : {}),
     };
   }
   return lambdaDeps;

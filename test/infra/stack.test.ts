@@ -98,7 +98,12 @@ describe('functions', () => {
     for (const f of fns as any[]) {
       expect(f.Properties.Runtime).toBe('nodejs22.x');
       const vars = f.Properties.Environment.Variables;
-      expect(Object.keys(vars).sort()).toEqual(['NODE_OPTIONS', 'POWERTOOLS_SERVICE_NAME']);
+      // The publishers of notifications also get the topic's ARN (a deploy-time value).
+      expect(
+        Object.keys(vars)
+          .filter((k) => k !== 'CIM_NOTIFY_TOPIC_ARN')
+          .sort(),
+      ).toEqual(['NODE_OPTIONS', 'POWERTOOLS_SERVICE_NAME']);
     }
   });
 
@@ -192,7 +197,8 @@ describe('least privilege', () => {
       'check-deployments': eks,
       'check-health': [],
       'record-result': [...s3, ...rdsDescribe, ...eks],
-      'record-failure': [...s3, ...rdsDescribe, ...eks],
+      // It also announces the failure: publish to the notifications topic, with its key.
+      'record-failure': [...s3, ...rdsDescribe, ...eks, 'kms:Decrypt', 'kms:GenerateDataKey*', 'sns:Publish'],
     };
     expect(Object.keys(expected).sort()).toEqual(Object.keys(TaskFunctions).sort());
     const roleOf = (id: TaskFunctionId) =>

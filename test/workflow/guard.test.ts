@@ -2,14 +2,17 @@
 // restarted after a down is waited for, stopped again and recorded under a new build,
 // last_change untouched so the next up restores the down's counts; an environment that is
 // up, on hold, or an event for a database that is not configured: nothing done or recorded.
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { runGuardLocal } from '#cli/run-guard';
 import { resolveEnvironment } from '#core/config';
 import { listHistory } from '#core/history';
 import { placeHold } from '#core/hold';
 import { GuardSteps } from '#core/steps';
-import { runWorkflow } from '../fixtures/run-workflow.ts';
+import { runWorkflow, warmUp } from '../fixtures/run-workflow.ts';
 import { makeWorld, type World } from '../fixtures/world.ts';
+
+// The first run synthesizes the stack: outside the tests' 30 s, which a loaded machine can exceed.
+beforeAll(warmUp, 180_000);
 
 const P = 'eks-dev-cluster/alpha/dev';
 let w: World;

@@ -1,13 +1,16 @@
 // History and restore of a chosen build: `up --restore-from-build N` (input field
 // restoreFromBuild) on the local engine with the real handlers, and the history listing
 // read back from the records those runs wrote (legacy records included).
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { exitCodeFor } from '#cli/exit-codes';
 import { resolveEnvironment } from '#core/config';
 import { listHistory } from '#core/history';
 import { Steps } from '#core/steps';
-import { runWorkflow } from '../fixtures/run-workflow.ts';
+import { runWorkflow, warmUp } from '../fixtures/run-workflow.ts';
 import { fixtureJson, makeWorld, type World } from '../fixtures/world.ts';
+
+// The first run synthesizes the stack: outside the tests' 30 s, which a loaded machine can exceed.
+beforeAll(warmUp, 180_000);
 
 const P = 'eks-dev-cluster/alpha/dev';
 let w: World;

@@ -2,15 +2,18 @@
 // environment under an active hold is refused by Prepare as EnvironmentOnHold and counted
 // as skipped by the fleet, with the hold's reason; a manual run goes ahead and says so; an
 // expired hold is ignored; --skip-next holds back one action only; status shows the hold.
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { exitCodeFor } from '#cli/exit-codes';
 import { runFleetLocal } from '#cli/run-fleet';
 import { noRetryWaits } from '#cli/run-local';
 import { resolveEnvironment } from '#core/config';
 import { type Hold, placeHold } from '#core/hold';
 import { Steps, WaitSteps } from '#core/steps';
-import { runWorkflow } from '../fixtures/run-workflow.ts';
+import { runWorkflow, warmUp } from '../fixtures/run-workflow.ts';
 import { makeWorld, type World } from '../fixtures/world.ts';
+
+// The first run synthesizes the stack: outside the tests' 30 s, which a loaded machine can exceed.
+beforeAll(warmUp, 180_000);
 
 const P = 'eks-dev-cluster/alpha/dev';
 let w: World;
