@@ -114,3 +114,25 @@ describe('cim hold', () => {
     expect(w.bucket.writes).toEqual([]);
   });
 });
+
+describe('cim status', () => {
+  it('shows an active hold', async () => {
+    const { makePrinter, printStatus } = await import('#cli/output');
+    const out: string[] = [];
+    const p = makePrinter(false, (s) => out.push(s));
+    printStatus(p, {
+      preState: null,
+      inProgress: null,
+      hold: {
+        user: 'alice',
+        reason: 'demo in Tokyo',
+        created: '2026-11-26T18:00:00.000Z',
+        until: '2026-11-26T22:00:00.000Z',
+        skipNext: null,
+      },
+    } as never);
+    expect(out.join('')).toContain(
+      'on hold until 2026-11-26T22:00:00.000Z by alice (demo in Tokyo): scheduled up and down runs are skipped, manual runs go ahead',
+    );
+  });
+});
