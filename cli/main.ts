@@ -22,6 +22,8 @@ import {
   type RunSummary,
 } from '#core/workflow-steps';
 import { ExitCode, exitCodeFor } from './exit-codes.ts';
+import { type HistoryInvocation, history, parseLimit } from './history.ts';
+import { type HoldInvocation, hold } from './hold.ts';
 import {
   makePrinter,
   type Printer,
@@ -37,6 +39,12 @@ const USAGE = `Usage:
                      [--kubeconfig FILE] [--context NAME] [--no-color] [--record]
   cim up|down|status --select SEL | --all [--max-concurrency N] [--json] [--remote]
                                        a fleet: every environment the selection names
+  cim up --customer C --env E --restore-from-build N   restore the counts of build N's pre-state
+  cim history --customer C --env E [--limit N] [--json]   the builds, newest first (read-only)
+  cim hold --select SEL --until TIME [--reason TEXT] [--skip-next down|up]
+                                       skip scheduled runs of SEL until TIME (manual runs go ahead)
+  cim hold --list [--select SEL]       holds, active and expired
+  cim hold --clear --select SEL        lift the holds
   cim unlock --customer C --env E      clear the lock of a run that is provably gone
   cim environments [--config FILE]     list the configured environments, resolved
   cim schema                           print the configuration's JSON Schema
@@ -71,6 +79,11 @@ Options:
 
 Fleet exit codes: 0 every environment succeeded or was already in the asked state,
             1 any failed, 2 some were refused, 64 bad selection (nothing ran)
+  --restore-from-build  up: restore the pre-state of this build (a down, or a recorded status)
+                        instead of the last down's; see cim history
+  --limit             history: show the newest N builds
+  --select            hold: environments, e.g. "alpha/dev", "*/dev", "tier=dev,team!=payments"
+  --until             hold: ISO time with offset (2026-11-26T23:00:00+01:00) or +90m, +4h, +2d
 
 Exit codes: 0 done, 1 failed (recorded, lock released), 2 refused (nothing changed),
             3 failed and the failure could NOT be recorded (the next run recovers from the
@@ -88,6 +101,7 @@ interface Invocation {
     user: string;
     dryRun: boolean;
     record: boolean;
+    restoreFromBuild?: string;
   };
   configPath: string;
   legacy: Partial<Record<'cluster' | 'region' | 'bucket' | 'bucketRegion', string>>;
@@ -156,6 +170,8 @@ function parse(
   | Invocation
   | Unlock
   | FleetInvocation
+  | HistoryInvocation
+  | HoldInvocation
   | { command: 'help' | 'schema' | 'environments'; configPath: string; json: boolean } {
   const { values, positionals } = parseArgs({
     args: argv,
@@ -179,6 +195,13 @@ function parse(
       all: { type: 'boolean', default: false },
       'max-concurrency': { type: 'string' },
       'fleet-state-machine-arn': { type: 'string' },
+      'restore-from-build': { type: 'string' },
+      limit: { type: 'string' },
+      until: { type: 'string' },
+      reason: { type: 'string' },
+      'skip-next': { type: 'string' },
+      list: { type: 'boolean', default: false },
+      clear: { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
     },
   });
@@ -191,6 +214,39 @@ function parse(
     if (!values.customer || !values.env) throw new UsageError('unlock needs --customer and --env');
     return { command, configPath, json: values.json, customer: values.customer, environment: values.env };
   }
+  if (command === 'history') {
+    if (!values.customer || !values.env) throw new UsageError('history needs --customer and --env');
+    const limit = parseLimit(values.limit);
+    if (limit instanceof Error) throw new UsageError(limit.message);
+    return {
+      command,
+      configPath,
+      json: values.json,
+      customer: values.customer,
+      environment: values.env,
+      limit,
+    };
+  }
+  if (values.limit !== undefined) throw new UsageError('--limit is for history only');
+  if (command === 'hold') {
+    if (values.list && values.clear) throw new UsageError('hold takes --list or --clear, not both');
+    const mode = values.list ? 'list' : values.clear ? 'clear' : 'place';
+    if (mode !== 'place' && (values.until || values.reason || values['skip-next']))
+      throw new UsageError(`hold --${mode} takes no --until, --reason or --skip-next`);
+    return {
+      command,
+      configPath,
+      json: values.json,
+      mode,
+      select: values.select,
+      until: values.until,
+      reason: values.reason,
+      skipNext: values['skip-next'],
+      user: values.user ?? defaultUser(env),
+    };
+  }
+  for (const o of ['until', 'reason', 'skip-next', 'list', 'clear'] as const)
+    if (values[o]) throw new UsageError(`--${o} is for hold only`);
   const color = !values['no-color'] && !values.json && !env.NO_COLOR && Boolean(process.stdout.isTTY);
   const common = {
     configPath,
@@ -241,6 +297,9 @@ function parse(
   const action = ACTION_ALIASES[command];
   if (!action) throw new UsageError(`unknown command "${command}"`);
   if (values.record && action !== 'get_env_state') throw new UsageError('--record is for status only');
+  const restoreFromBuild = values['restore-from-build'];
+  if (restoreFromBuild !== undefined && action !== 'up')
+    throw new UsageError('--restore-from-build is for up only');
   if (values.select !== undefined || values.all) {
     if (values.customer || values.env)
       throw new UsageError('--select/--all choose the environments: leave out --customer and --env');
@@ -284,6 +343,7 @@ function parse(
       user: values.user ?? defaultUser(env),
       dryRun: values['dry-run'],
       record: values.record,
+      ...(restoreFromBuild !== undefined ? { restoreFromBuild } : {}),
     },
     legacy: {},
   };
@@ -423,6 +483,8 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
       const { runFleetCommand } = await import('./fleet-command.ts');
       return runFleetCommand(inv);
     }
+    if (inv.command === 'history') return history(inv);
+    if (inv.command === 'hold') return hold(inv);
     if (inv.command === 'help') {
       process.stdout.write(`${USAGE}\n`);
       return ExitCode.Done;

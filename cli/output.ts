@@ -67,9 +67,19 @@ const recorded = (key: string) => ({
   module: 'S3StateFileManager',
 });
 
+/** An active hold (cim hold): what it holds back and what it lets through. */
+function printHold(p: Printer, s: RunSummary): void {
+  if (s.hold) {
+    p.warn(
+      `\non hold until ${s.hold.until} by ${s.hold.user}${s.hold.reason ? ` (${s.hold.reason})` : ''}: scheduled ${s.hold.skipNext ?? 'up and down'} runs are skipped, manual runs go ahead`,
+    );
+  }
+}
+
 /** The legacy tool's sections, from the run summary. */
 export function printLegacySections(p: Printer, s: RunSummary): void {
   if (s.preState) p.section('get_environment_state: Current', s.preState);
+  printHold(p, s);
   if (s.restorePoint) {
     p.section('get_previous_state_s3: pre-state.json', {
       success: true,
@@ -129,6 +139,7 @@ export function renderPlan(plan: DryRunPlan): string[] {
 /** Read-only status: the state, and the run holding the lock if one is in progress. */
 export function printStatus(p: Printer, s: RunSummary): void {
   if (s.preState) p.section('get_environment_state: Current', s.preState);
+  printHold(p, s);
   const h = s.inProgress;
   if (h) {
     p.warn(

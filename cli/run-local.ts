@@ -1,6 +1,7 @@
 // Runs the workflow in-process on aws-local-stepfunctions: the ASL rendered from the one
 // workflow construct (or a given one, e.g. taken from the synthesized template), each
 // Task state mapped to its real handler, events streamed to the caller.
+import { randomBytes } from 'node:crypto';
 import { ExecutionAbortedError, ExecutionError, StateMachine } from 'aws-local-stepfunctions';
 import { CimError, ErrorNames } from '#core/errors';
 import { Steps, TaskSteps, WaitSteps } from '#core/steps';
@@ -75,7 +76,11 @@ export async function runLocal(o: LocalRunOptions): Promise<LocalRun> {
     });
     machines.set(definition, machine);
   }
-  const id = o.executionId ?? `arn:aws:states:local:000000000000:execution:cim:${Date.now()}`;
+  // Unique per run: the lock is owned by the execution, and two runs started in the same
+  // millisecond must not share it.
+  const id =
+    o.executionId ??
+    `arn:aws:states:local:000000000000:execution:cim:${Date.now()}-${randomBytes(4).toString('hex')}`;
   const recording = new Set<string>([Steps.recordResult, Steps.recordFailure]);
   const interrupted = () =>
     new CimError(

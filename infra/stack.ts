@@ -36,15 +36,24 @@ import {
   ScheduleTargetInput,
 } from 'aws-cdk-lib/aws-scheduler';
 import { StepFunctionsStartExecution } from 'aws-cdk-lib/aws-scheduler-targets';
+import type { ITopic } from 'aws-cdk-lib/aws-sns';
 import { DefinitionBody, LogLevel, StateMachine, StateMachineType } from 'aws-cdk-lib/aws-stepfunctions';
 import type { Construct } from 'constructs';
 import { type Config, scheduleSelection } from '#core/config';
 import { configDigest } from '#core/deployed-config';
 import { CimError, ErrorNames } from '#core/errors';
+import { holidaysInput } from '#core/holidays';
 import { describeSelection } from '#core/selection';
-import { type FleetFunctionId, FleetFunctions, type TaskFunctionId, TaskFunctions } from '#core/steps';
+import {
+  type FleetFunctionId,
+  FleetFunctions,
+  type GuardFunctionId,
+  type TaskFunctionId,
+  TaskFunctions,
+} from '#core/steps';
 import { BUNDLE, configCommandHooks, digestDefine, writeDeployedConfig } from './bundling.ts';
 import { buildFleetWorkflow } from './fleet-workflow.ts';
+import { addGuard, type Guard } from './guard-construct.ts';
 import {
   type ArnFormat,
   grantStatements,
@@ -53,6 +62,7 @@ import {
   type Needs,
   scopedEnvironments,
 } from './iam-scope.ts';
+import { addNotifications } from './notifications.ts';
 import { buildWorkflow, type WorkflowFunctions } from './workflow.ts';
 
 /** What each function touches; IAM is granted from this and nothing else. */
@@ -83,6 +93,10 @@ export class CimStack extends Stack {
   readonly functions: WorkflowFunctions;
   readonly fleetStateMachine: StateMachine;
   readonly fleetFunctions: Record<FleetFunctionId, NodejsFunction>;
+  /** The seven-day guard: its state machine, functions, RDS event rules and alarm. */
+  readonly guard: Guard;
+  /** Where failed runs, guard re-stops and fleet failures are announced; the alarms' action. */
+  readonly notifications: ITopic;
   /** What the functions may touch, grouped so that it does not grow with the fleet. */
   readonly scope: IamScope;
   /** Digest of the configuration bundled with every function (configDigest). */
@@ -125,7 +139,10 @@ export class CimStack extends Stack {
       );
     }
 
-    const makeFunction = (id: TaskFunctionId | FleetFunctionId, states: readonly string[]) => {
+    const makeFunction = (
+      id: TaskFunctionId | FleetFunctionId | GuardFunctionId,
+      states: readonly string[],
+    ) => {
       // Own role instead of AWSLambdaBasicExecutionRole: logs only to this function's group.
       const logGroup = new LogGroup(this, `Logs-${id}`, {
         retention: RetentionDays.THREE_MONTHS,
@@ -257,6 +274,7 @@ export class CimStack extends Stack {
             dryRun: false,
             schedule: s.name,
             scheduledTime: ContextAttribute.scheduledTime,
+            ...holidaysInput(s, config.calendars ?? {}),
           }),
         }),
       });
@@ -287,6 +305,20 @@ export class CimStack extends Stack {
       }
     }
 
+    this.guard = addGuard(this, id, {
+      rds: this.scope.rds,
+      makeFunction,
+      grant: (fn, needs) => this.grant(fn, needs, buckets),
+    });
+
+    this.notifications = addNotifications(this, {
+      topicArn: config.stack.notificationTopicArn,
+      publishers: [fns['record-failure'], fleetFns['fleet-record'], this.guard.functions['guard-step']],
+      alarms: ['WorkflowFailures', 'FleetFailures']
+        .map((n) => this.node.findChild(n) as Alarm)
+        .concat(this.guard.alarm),
+    });
+
     this.acknowledgeNagFindings(buckets);
 
     new CfnOutput(this, 'StateMachineArn', {
@@ -296,6 +328,10 @@ export class CimStack extends Stack {
     new CfnOutput(this, 'FleetStateMachineArn', {
       value: this.fleetStateMachine.stateMachineArn,
       description: 'cim --remote --select ... --fleet-state-machine-arn',
+    });
+    new CfnOutput(this, 'GuardStateMachineArn', {
+      value: this.guard.stateMachine.stateMachineArn,
+      description: 'seven-day guard: start with {"sweep":true} or {"customer":..,"environment":..}',
     });
     new CfnOutput(this, 'StateBuckets', { value: [...buckets.keys()].join(',') });
   }
@@ -318,7 +354,11 @@ export class CimStack extends Stack {
       reason:
         'Step Functions log delivery (logs:*LogDelivery*) and X-Ray (xray:Put*) only accept "*" as resource.',
     });
-    for (const fn of [...Object.values(this.functions), ...Object.values(this.fleetFunctions)]) {
+    for (const fn of [
+      ...Object.values(this.functions),
+      ...Object.values(this.fleetFunctions),
+      ...Object.values(this.guard.functions),
+    ]) {
       v.acknowledge({
         id: `AwsSolutions::AwsSolutions-IAM5[Resource::<${this.getLogicalId(fn.node.defaultChild as never)}.Arn>:*]`,
         reason:

@@ -7,6 +7,7 @@
 import { z } from 'zod';
 import { timeZoneError, validateCron } from './cron.ts';
 import { CimError, ErrorNames } from './errors.ts';
+import { CALENDAR_NAME, IsoDate } from './holidays.ts';
 import {
   LABEL_KEY_PATTERN,
   LABEL_VALUE_PATTERN,
@@ -188,6 +189,14 @@ const Schedule = z
       })
       .optional()
       .describe('Label selector, e.g. "tier=dev,team!=payments" or "tier in (dev,staging)".'),
+    skipDates: z
+      .array(IsoDate)
+      .optional()
+      .describe('Dates (YYYY-MM-DD, in the schedule time zone) on which this schedule does not run.'),
+    calendars: z
+      .array(z.string().regex(CALENDAR_NAME, 'a calendar name: 1-64 letters, digits, "_", "." or "-"'))
+      .optional()
+      .describe('Names of shared calendars (top-level "calendars") whose dates this schedule skips.'),
   })
   .strict()
   .superRefine((s, ctx) => {
@@ -253,6 +262,13 @@ export const ConfigSchema = z
         });
       })
       .default([]),
+    calendars: z
+      .record(
+        z.string().regex(CALENDAR_NAME, 'a calendar name: 1-64 letters, digits, "_", "." or "-"'),
+        z.array(IsoDate),
+      )
+      .optional()
+      .describe('Shared holiday calendars: name -> dates (YYYY-MM-DD) that schedules naming them skip.'),
     kubernetes: z
       .object({ kubeconfig: z.string().optional(), context: z.string().optional() })
       .strict()
@@ -263,6 +279,14 @@ export const ConfigSchema = z
         createBucket: z.boolean().default(true),
         eksAccessEntry: z.boolean().default(false),
         stackName: z.string().default('CustomerInfraManager'),
+        notificationTopicArn: z
+          .string()
+          .regex(
+            /^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]{1,256}$/,
+            'an SNS topic ARN, e.g. arn:aws:sns:us-east-1:111122223333:cim-alerts',
+          )
+          .optional()
+          .describe('Publish notifications to this existing SNS topic instead of one the stack creates.'),
       })
       .strict()
       .default({ createBucket: true, eksAccessEntry: false, stackName: 'CustomerInfraManager' }),
@@ -342,8 +366,17 @@ export function parseConfig(data: unknown, source: string): Config {
     }
     owners.set(place, key);
   }
-  // Schedules must select at least one environment.
+  // Schedules must select at least one environment, and name only calendars that exist.
   config.schedules.forEach((s, i) => {
+    (s.calendars ?? []).forEach((name, j) => {
+      if (!config.calendars?.[name]) {
+        const known = Object.keys(config.calendars ?? {});
+        throw new CimError(
+          ErrorNames.ConfigInvalid,
+          `${source}: schedules[${i}].calendars[${j}] ("${name}") is not a calendar under "calendars" (${known.length ? `known: ${known.slice(0, 3).join(', ')}` : 'none is defined'}). Define it there or fix the name.`,
+        );
+      }
+    });
     try {
       selectEnvironments(config, scheduleSelection(s), source);
     } catch (err) {

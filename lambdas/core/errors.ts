@@ -23,6 +23,10 @@ export const ErrorNames = {
   LockLost: 'LockLost',
   Interrupted: 'Interrupted',
   RecordConflict: 'RecordConflict',
+  /** A scheduled run of an environment under an active hold (cim hold): skipped, nothing changed. */
+  EnvironmentOnHold: 'EnvironmentOnHold',
+  /** The seven-day guard could not keep at least one database stopped. */
+  GuardHadFailures: 'GuardHadFailures',
 } as const;
 export type ErrorName = (typeof ErrorNames)[keyof typeof ErrorNames];
 
@@ -41,6 +45,7 @@ export const REFUSAL_ERRORS: readonly ErrorName[] = [
   ErrorNames.StateRecordInvalid,
   ErrorNames.RestorePointMissing,
   ErrorNames.RecordConflict,
+  ErrorNames.EnvironmentOnHold,
 ];
 
 /** Bad input or configuration: CLI exit code 64. */

@@ -5,6 +5,7 @@
 import { z } from 'zod';
 import { resolveEnvironment } from './config.ts';
 import { CimError, ErrorNames, errorName, REFUSAL_ERRORS, USAGE_ERRORS } from './errors.ts';
+import { Holidays, holidayAt } from './holidays.ts';
 import { causeMessage } from './recording.ts';
 import { type Deps, generateBuildId, issuesText, RunRequest } from './run-context.ts';
 import { parseSelection, parseSelectionArg, type Selection, selectEnvironments } from './selection.ts';
@@ -38,6 +39,8 @@ export const FleetRequest = z
       .regex(/^[A-Za-z0-9_.-]{1,64}$/)
       .optional(),
     scheduledTime: z.string().optional(),
+    /** Scheduled runs: the schedule's skip dates (put there by the stack from the configuration). */
+    holidays: Holidays.optional(),
   })
   .strict();
 export type FleetRequest = z.output<typeof FleetRequest>;
@@ -66,6 +69,10 @@ export interface FleetPlan {
   maxConcurrency: number;
   startedAt: string;
   items: FleetItem[];
+  /** A tick on a skip date: no environment runs, and this says why. */
+  holiday?: { date: string; timeZone: string; why: string; reason: string };
+  /** Where the summary of a run with no items is recorded: the first selected environment. */
+  recordIn?: { customer: string; environment: string };
 }
 
 /** A scheduled tick's build id: the same tick delivered twice gets the same id, so the second is refused. */
@@ -112,7 +119,7 @@ export function selectFleet(deps: Deps, raw: unknown): FleetPlan {
       input: { action: req.action, customer, environment, build, user: req.user, dryRun: req.dryRun },
     };
   });
-  return {
+  const plan: FleetPlan = {
     action: req.action,
     build,
     user: req.user,
@@ -122,6 +129,19 @@ export function selectFleet(deps: Deps, raw: unknown): FleetPlan {
     startedAt: now.toISOString(),
     items,
   };
+  const tick = req.scheduledTime !== undefined ? new Date(Date.parse(req.scheduledTime)) : null;
+  const holiday =
+    req.holidays && tick && Number.isFinite(tick.getTime()) ? holidayAt(req.holidays, tick) : null;
+  if (holiday && items[0]) {
+    const reason = `${holiday.date} (${holiday.timeZone}) is a skip date (${holiday.why}): the scheduled ${req.action} of ${items.length} environment(s) does not run`;
+    return {
+      ...plan,
+      items: [],
+      holiday: { ...holiday, reason },
+      recordIn: { customer: items[0].customer, environment: items[0].environment },
+    };
+  }
+  return plan;
 }
 
 export type FleetResult = 'succeeded' | 'skipped' | 'refused' | 'failed';
@@ -184,7 +204,7 @@ export function classifyChild(child: ChildRun): FleetItemOutcome {
   if (!error) return { environment, result: 'succeeded', exitCode: 0, executionArn, durationSeconds };
   const name = error.name;
   const result: FleetResult =
-    name === ErrorNames.ActionRefused
+    name === ErrorNames.ActionRefused || name === ErrorNames.EnvironmentOnHold
       ? 'skipped'
       : (REFUSAL_ERRORS as readonly string[]).includes(name) ||
           (USAGE_ERRORS as readonly string[]).includes(name)
@@ -208,6 +228,8 @@ export interface FleetSummary extends Omit<FleetPlan, 'items'> {
   record: string | null;
   /** A second run of the same build (a schedule tick delivered twice): the first run's record, kept as it is. */
   alreadyRecorded?: string;
+  /** A tick on a skip date (holidays): nothing ran, and why. */
+  holiday?: NonNullable<FleetPlan['holiday']>;
 }
 
 /** Record fleet summary: classify every child, write fleet/history/{build}/summary.json once. */
@@ -231,8 +253,9 @@ export async function recordFleet(
     counts,
     environments,
     record: null,
+    ...(plan.holiday ? { holiday: plan.holiday } : {}),
   };
-  const first = plan.items[0];
+  const first = plan.items[0] ?? plan.recordIn;
   if (!first || plan.dryRun) return summary;
   // The fleet's record lives in the bucket of its first environment, beside the environments' prefixes.
   const env = resolveEnvironment(deps.config, first.customer, first.environment, deps.configSource);

@@ -6,6 +6,8 @@ import { randomBytes } from 'node:crypto';
 import { type Environment, resolveEnvironment } from './config.ts';
 import { classifyDatabaseState, label } from './database.ts';
 import { CimError, ErrorNames, errorMessage, errorName } from './errors.ts';
+import { loadChosenRestorePoint } from './history.ts';
+import { describeHold, holdActive, holdsBack, isScheduledUser, readHold } from './hold.ts';
 import { acquireLock, readLock, releaseLock } from './lock.ts';
 import { type RestorePoint, validateRestorePoint } from './restore-point.ts';
 import {
@@ -171,11 +173,28 @@ export async function prepare(
       `build "${build}" already has records under s3://${store.bucket}/${keys.buildPrefix}; audit records are never overwritten. Use a new build id (or omit it to generate one).`,
     );
   }
+  const held = (await readHold(store, env))?.hold ?? null;
+  const hold = held && holdActive(held, now) ? held : null;
+  if (hold && holdsBack(hold, now, req.action)) {
+    const where = `${env.customer}/${env.environment}`;
+    if (isScheduledUser(req.user)) {
+      throw new CimError(
+        ErrorNames.EnvironmentOnHold,
+        `scheduled ${req.action} of ${where} skipped: ${describeHold(hold)}. Nothing was changed. Lift it with: cim hold --clear --select ${where}`,
+      );
+    }
+    deps.log.warn(`${where} is ${describeHold(hold)}; a manual ${req.action} ignores the hold`);
+  }
   const latest = await store.getJson(keys.actions);
   const previous = await findLastChange(store, env, latest);
   const refused = refusal(req, previous, env);
   if (refused) throw new CimError(ErrorNames.ActionRefused, refused);
-  const restore = req.action === 'up' && previous ? await loadRestorePoint(store, env, previous) : null;
+  const restore =
+    req.action === 'up' && previous
+      ? req.restoreFromBuild
+        ? await loadChosenRestorePoint(store, env, req.restoreFromBuild)
+        : await loadRestorePoint(store, env, previous)
+      : null;
   let preState: EnvironmentState;
   try {
     preState = await snapshotEnvironment(
@@ -199,6 +218,7 @@ export async function prepare(
     restore,
     preState,
     holder: null,
+    hold,
   };
   if (!writing) return { ...base, holder: (await readLock(store, keys.lock))?.info ?? null };
 

@@ -10,6 +10,7 @@
 import { fence } from './changes.ts';
 import type { Environment } from './config.ts';
 import { CimError, ErrorNames, errorMessage } from './errors.ts';
+import type { Hold } from './hold.ts';
 import { type HeldLock, type LockInfo, readLock, releaseLock } from './lock.ts';
 import { readActionRecord } from './prepare.ts';
 import { type Deps, envOf, type RunContext, type ScaleChange, type Skip, writes } from './run-context.ts';
@@ -52,6 +53,8 @@ export interface RunSummary {
   recorded?: true | false | 'nothing-changed';
   /** Read-only status: the run that holds the lock now. */
   inProgress?: Partial<LockInfo> | null;
+  /** The environment's active hold (cim hold), if any. */
+  hold?: Hold;
 }
 
 /** What actions.json says the last up/down is, once this run ends with `result`. */
@@ -190,6 +193,7 @@ function summary(
     skipped: ctx.skipped ?? [],
     records,
     lock,
+    ...(ctx.hold ? { hold: ctx.hold } : {}),
     ...extra,
   };
 }

@@ -8,8 +8,10 @@ import { type Config, type Environment, NAME_PATTERN, resolveEnvironment } from 
 import type { DatabaseGateway } from './database.ts';
 import { CimError, ErrorNames } from './errors.ts';
 import type { HealthChecker } from './health.ts';
+import type { Hold } from './hold.ts';
 import type { KubeGateway } from './kube-gateway.ts';
 import type { HeldLock, LockInfo } from './lock.ts';
+import type { Notifier } from './notify.ts';
 import type { Poll } from './polling.ts';
 import type { RestorePoint } from './restore-point.ts';
 import {
@@ -41,6 +43,8 @@ export interface Deps {
   log: Logger;
   /** Local runs: where this process runs, written into the lock for `cim unlock`. */
   runner?: { host: string; pid: number };
+  /** Where failed runs, guard re-stops and fleet failures are announced (SNS); none locally. */
+  notify?: Notifier;
 }
 
 const name = (what: string) =>
@@ -76,6 +80,14 @@ export const RunRequest = z
     dryRun: z.boolean({ message: 'dryRun must be true or false' }).default(false),
     /** get_env_state only: write pre/post-state and actions.json as the legacy tool did. */
     record: z.boolean({ message: 'record must be true or false' }).default(false),
+    /** up only: restore the counts of this build's pre-state instead of the last down's. */
+    restoreFromBuild: z
+      .string({ message: 'restoreFromBuild must be a build id (a string)' })
+      .regex(
+        BUILD_PATTERN,
+        'restoreFromBuild must be 1-64 letters, digits, ".", "_" or "-", starting with a letter or digit',
+      )
+      .optional(),
     /** Set by Step Functions on a child execution started by the fleet: links them in the console. */
     AWS_STEP_FUNCTIONS_STARTED_BY_EXECUTION_ID: z.string().optional(),
   })
@@ -108,6 +120,8 @@ export interface RunContext {
   preState: EnvironmentState;
   /** Read-only runs: the run that holds the lock now, if any. */
   holder: Partial<LockInfo> | null;
+  /** The environment's active hold (cim hold), if any: a manual run goes ahead and says so. */
+  hold?: Hold | null;
   changes?: ScaleChange[];
   skipped?: Skip[];
   database?: { issued: 'start' | 'stop' | null; stateBefore: string | null };
@@ -139,6 +153,12 @@ export function parseRequest(raw: unknown): RunRequest {
   if (!parsed.success)
     throw new CimError(ErrorNames.InvalidInput, `invalid run request: ${issuesText(parsed.error)}`);
   const { AWS_STEP_FUNCTIONS_STARTED_BY_EXECUTION_ID: _parent, ...request } = parsed.data;
+  if (request.restoreFromBuild !== undefined && request.action !== 'up') {
+    throw new CimError(
+      ErrorNames.InvalidInput,
+      `invalid run request: restoreFromBuild is for up only (action is ${request.action})`,
+    );
+  }
   return request;
 }
 

@@ -89,3 +89,24 @@ export const FleetFunctions = {
   'fleet-record': [FleetSteps.record],
 } as const satisfies Record<string, readonly FleetStepName[]>;
 export type FleetFunctionId = keyof typeof FleetFunctions;
+
+/** The seven-day guard's states (a third state machine: re-stops a parked database that AWS started). */
+export const GuardSteps = {
+  select: 'Find guarded environments',
+  each: 'Guard each environment',
+  step: 'Keep database stopped',
+  stopped: 'Database kept stopped?',
+  wait: 'Wait for database (guard)',
+  caught: 'Guard step failed',
+  recordFailure: 'Record guard failure',
+  itemDone: 'Environment guarded',
+  summary: 'Summarize guard',
+} as const;
+export type GuardStepName = (typeof GuardSteps)[keyof typeof GuardSteps];
+
+export const GuardFunctions = {
+  'guard-select': [GuardSteps.select],
+  'guard-step': [GuardSteps.step, GuardSteps.recordFailure],
+  'guard-summary': [GuardSteps.summary],
+} as const satisfies Record<string, readonly GuardStepName[]>;
+export type GuardFunctionId = keyof typeof GuardFunctions;

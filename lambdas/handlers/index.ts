@@ -1,11 +1,21 @@
 // The handler of every Task state, keyed by state name: what the local engine runs.
-import { type FleetFunctionId, FleetFunctions, type TaskFunctionId, TaskFunctions } from '#core/steps';
+import {
+  type FleetFunctionId,
+  FleetFunctions,
+  type GuardFunctionId,
+  GuardFunctions,
+  type TaskFunctionId,
+  TaskFunctions,
+} from '#core/steps';
 import type { Deps } from '#core/workflow-steps';
 import { handler as checkDatabase } from './check-database.ts';
 import { handler as checkDeployments } from './check-deployments.ts';
 import { handler as checkHealth } from './check-health.ts';
 import { handler as fleetRecord } from './fleet-record.ts';
 import { handler as fleetSelect } from './fleet-select.ts';
+import { handler as guardSelect } from './guard-select.ts';
+import { handler as guardStep } from './guard-step.ts';
+import { handler as guardSummary } from './guard-summary.ts';
 import { handler as planDryRun } from './plan-dry-run.ts';
 import { handler as prepare } from './prepare.ts';
 import { handler as recordFailure } from './record-failure.ts';
@@ -55,6 +65,22 @@ export function localFleetHandlers(deps: Deps) {
   const out: Record<string, (input: unknown) => Promise<unknown>> = {};
   for (const [id, states] of Object.entries(FleetFunctions) as [FleetFunctionId, readonly string[]][]) {
     const fn = fleetHandlers[id].withDeps(deps);
+    for (const s of states) out[s] = fn;
+  }
+  return out;
+}
+
+export const guardHandlers: Record<GuardFunctionId, TaskHandler> = {
+  'guard-select': guardSelect,
+  'guard-step': guardStep,
+  'guard-summary': guardSummary,
+};
+
+/** The guard's Lambda Tasks bound to `deps`, for the local engine. */
+export function localGuardHandlers(deps: Deps) {
+  const out: Record<string, (input: unknown) => Promise<unknown>> = {};
+  for (const [id, states] of Object.entries(GuardFunctions) as [GuardFunctionId, readonly string[]][]) {
+    const fn = guardHandlers[id].withDeps(deps);
     for (const s of states) out[s] = fn;
   }
   return out;

@@ -1,7 +1,17 @@
 // Task "Record failure": the catch-all; records what failed and releases the lock.
 import { eksKube } from '#core/kube';
+import { failedRunNotification, notify } from '#core/notify';
 import { Steps } from '#core/steps';
 import { recordFailure } from '#core/workflow-steps';
 import { defineStep } from './runtime.ts';
 
-export const handler = defineStep('record-failure', Steps.recordFailure, recordFailure, { kube: eksKube() });
+export const handler = defineStep(
+  'record-failure',
+  Steps.recordFailure,
+  async (deps, ctx) => {
+    const summary = await recordFailure(deps, ctx);
+    await notify(deps, failedRunNotification(summary));
+    return summary;
+  },
+  { kube: eksKube() },
+);

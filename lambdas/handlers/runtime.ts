@@ -4,7 +4,8 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import { loadDeployedConfig } from '#core/deployed-config';
 import { type KubeFactory, makeDeps } from '#core/deps';
-import type { FleetFunctionId, TaskFunctionId } from '#core/steps';
+import { notifierFromEnvironment } from '#core/notify';
+import type { FleetFunctionId, GuardFunctionId, TaskFunctionId } from '#core/steps';
 import { type Deps, parseContext, type RunContext } from '#core/workflow-steps';
 
 export const logger = new Logger({ serviceName: 'customer-infra-manager' });
@@ -20,6 +21,7 @@ export interface TaskOptions {
 function depsFromEnvironment(options: TaskOptions): Deps {
   if (!lambdaDeps) {
     const { config, source, digest } = loadDeployedConfig();
+    const notifier = notifierFromEnvironment();
     lambdaDeps = {
       ...makeDeps({
         config,
@@ -28,13 +30,14 @@ function depsFromEnvironment(options: TaskOptions): Deps {
         log: { info: (m, e) => logger.info(m, e ?? {}), warn: (m, e) => logger.warn(m, e ?? {}) },
       }),
       configDigest: digest,
+      ...(notifier ? { notify: notifier } : {}),
     };
   }
   return lambdaDeps;
 }
 
 export type TaskHandler = ((event: unknown) => Promise<unknown>) & {
-  readonly id: TaskFunctionId | FleetFunctionId;
+  readonly id: TaskFunctionId | FleetFunctionId | GuardFunctionId;
   /** The same handler with other collaborators: the CLI's local run and the tests use this. */
   withDeps(deps: Deps): (event: unknown) => Promise<unknown>;
 };
@@ -50,7 +53,7 @@ function keysOf(event: unknown): Record<string, string> {
 
 /** A Task whose input is not a run context (Prepare): `run` validates what it receives. */
 export function defineTask(
-  id: TaskFunctionId | FleetFunctionId,
+  id: TaskFunctionId | FleetFunctionId | GuardFunctionId,
   label: string,
   run: (deps: Deps, event: { input: unknown; executionId?: string }) => Promise<unknown> | unknown,
   options: TaskOptions = {},

@@ -12,6 +12,7 @@ import { RETRYABLE_ERRORS } from '#core/errors';
 import {
   caughtState,
   FleetFunctions,
+  GuardFunctions,
   type StepName,
   Steps,
   type TaskFunctionId,
@@ -89,11 +90,20 @@ describe('state machine', () => {
 describe('functions', () => {
   it('run nodejs22.x, one per handler, with no configuration in environment variables', () => {
     const fns = Object.values(template.findResources('AWS::Lambda::Function'));
-    expect(fns).toHaveLength(Object.keys(TaskFunctions).length + Object.keys(FleetFunctions).length);
+    expect(fns).toHaveLength(
+      Object.keys(TaskFunctions).length +
+        Object.keys(FleetFunctions).length +
+        Object.keys(GuardFunctions).length,
+    );
     for (const f of fns as any[]) {
       expect(f.Properties.Runtime).toBe('nodejs22.x');
       const vars = f.Properties.Environment.Variables;
-      expect(Object.keys(vars).sort()).toEqual(['NODE_OPTIONS', 'POWERTOOLS_SERVICE_NAME']);
+      // The publishers of notifications also get the topic's ARN (a deploy-time value).
+      expect(
+        Object.keys(vars)
+          .filter((k) => k !== 'CIM_NOTIFY_TOPIC_ARN')
+          .sort(),
+      ).toEqual(['NODE_OPTIONS', 'POWERTOOLS_SERVICE_NAME']);
     }
   });
 
@@ -187,7 +197,8 @@ describe('least privilege', () => {
       'check-deployments': eks,
       'check-health': [],
       'record-result': [...s3, ...rdsDescribe, ...eks],
-      'record-failure': [...s3, ...rdsDescribe, ...eks],
+      // It also announces the failure: publish to the notifications topic, with its key.
+      'record-failure': [...s3, ...rdsDescribe, ...eks, 'kms:Decrypt', 'kms:GenerateDataKey*', 'sns:Publish'],
     };
     expect(Object.keys(expected).sort()).toEqual(Object.keys(TaskFunctions).sort());
     const roleOf = (id: TaskFunctionId) =>
@@ -231,12 +242,16 @@ describe('state bucket', () => {
 
 describe('schedules, alarm and access', () => {
   it('has no schedules when the configuration has none', () => {
-    template.resourceCountIs('AWS::Scheduler::Schedule', 0);
+    // Only the seven-day guard's daily sweep.
+    const schedules = Object.values(template.findResources('AWS::Scheduler::Schedule')) as any[];
+    expect(schedules.map((s) => s.Properties.Target.Input)).toEqual(['{"sweep":true}']);
   });
 
   it('creates exactly one EventBridge schedule per configured schedule, starting the fleet in its time zone', () => {
     const { template: t } = synthesizeStack('environments.yaml');
-    const schedules = Object.values(t.findResources('AWS::Scheduler::Schedule')) as any[];
+    const schedules = (Object.values(t.findResources('AWS::Scheduler::Schedule')) as any[]).filter(
+      (s) => !s.Properties.Description.startsWith('Seven-day guard'),
+    );
     expect(schedules).toHaveLength(2);
     const down = schedules.find(
       (s) => s.Properties.Description === 'down alpha/dev,beta/staging (weeknights-down)',

@@ -2,13 +2,16 @@
 // inputs and state records read back from S3. Every case must end in a clear error with the
 // right exit code, and change nothing at all (S3 objects and their versions, replicas,
 // database calls and state).
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { ExitCode, exitCodeFor } from '#cli/exit-codes';
 import { noRetryWaits, runLocal } from '#cli/run-local';
 import { Steps, TaskFunctions, WaitSteps } from '#core/steps';
-import { runWorkflow } from '../fixtures/run-workflow.ts';
+import { runWorkflow, warmUp } from '../fixtures/run-workflow.ts';
 import { synthesizedDefinition } from '../fixtures/synthesized.ts';
 import { fixtureJson, makeWorld, type World } from '../fixtures/world.ts';
+
+// The first run synthesizes the stack: outside the tests' 30 s, which a loaded machine can exceed.
+beforeAll(warmUp, 180_000);
 
 const P = 'eks-dev-cluster/alpha/dev';
 const PRE_STATE_10 = `${P}/history/10/pre-state.json`;

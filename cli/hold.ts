@@ -1,0 +1,114 @@
+// `cim hold`: place, list and clear holds on the selected environments. Every input is
+// checked (time, reason, selection, each environment resolved) before the first write, so a
+// bad command line changes nothing.
+import { type Environment, resolveEnvironment } from '#core/config';
+import { loadConfigFile } from '#core/config-file';
+import { CimError, ErrorNames, errorMessage, errorName } from '#core/errors';
+import { checkReason, clearHold, type Hold, holdActive, parseUntil, placeHold, readHold } from '#core/hold';
+import { parseSelectionArg, selectEnvironments } from '#core/selection';
+import { S3StateStore, s3ClientFor } from '#core/state-store';
+import { ExitCode, exitCodeFor } from './exit-codes.ts';
+
+export interface HoldInvocation {
+  command: 'hold';
+  configPath: string;
+  json: boolean;
+  mode: 'place' | 'list' | 'clear';
+  select: string | undefined;
+  until: string | undefined;
+  reason: string | undefined;
+  skipNext: string | undefined;
+  user: string;
+}
+
+function selected(inv: HoldInvocation, config: ReturnType<typeof loadConfigFile>): Environment[] {
+  const sel = parseSelectionArg(inv.select ?? '*');
+  const keys = selectEnvironments(config, sel, inv.configPath);
+  return keys.map((k) => {
+    const [c = '', e = ''] = k.split('/');
+    return resolveEnvironment(config, c, e, inv.configPath);
+  });
+}
+
+const storeOf = (env: Environment) => new S3StateStore(s3ClientFor(env.bucketRegion), env.bucket);
+
+function line(env: Environment, hold: Hold, now: Date): string {
+  const state = holdActive(hold, now) ? 'active' : 'expired';
+  return `${env.customer}/${env.environment}\t${state}\tuntil ${hold.until}\tby ${hold.user}\tsince ${hold.created}${hold.skipNext ? `\tscheduled ${hold.skipNext} only` : ''}${hold.reason ? `\t${hold.reason}` : ''}`;
+}
+
+export async function hold(inv: HoldInvocation, now = new Date()): Promise<number> {
+  try {
+    const config = loadConfigFile(inv.configPath);
+    if (inv.mode === 'list') {
+      const envs = selected(inv, config);
+      const found: { environment: string; active: boolean; hold: Hold }[] = [];
+      const lines: string[] = [];
+      for (const env of envs) {
+        const h = await readHold(storeOf(env), env);
+        if (!h) continue;
+        found.push({
+          environment: `${env.customer}/${env.environment}`,
+          active: holdActive(h.hold, now),
+          hold: h.hold,
+        });
+        lines.push(line(env, h.hold, now));
+      }
+      process.stdout.write(
+        inv.json
+          ? `${JSON.stringify(found, null, 2)}\n`
+          : lines.length
+            ? `${lines.join('\n')}\n`
+            : 'no holds\n',
+      );
+      return ExitCode.Done;
+    }
+    if (!inv.select) {
+      throw new CimError(
+        ErrorNames.InvalidInput,
+        `hold --${inv.mode === 'clear' ? 'clear' : 'until'} needs --select`,
+      );
+    }
+    const envs = selected(inv, config);
+    if (inv.mode === 'clear') {
+      const out: { environment: string; cleared: Hold | null }[] = [];
+      for (const env of envs) {
+        const { cleared } = await clearHold(storeOf(env), env);
+        out.push({ environment: `${env.customer}/${env.environment}`, cleared });
+      }
+      process.stdout.write(
+        inv.json
+          ? `${JSON.stringify(out, null, 2)}\n`
+          : `${out.map((o) => `${o.environment}\t${o.cleared ? `hold cleared (was until ${o.cleared.until} by ${o.cleared.user})` : 'no hold'}`).join('\n')}\n`,
+      );
+      return ExitCode.Done;
+    }
+    if (!inv.until) throw new CimError(ErrorNames.InvalidInput, 'hold needs --until (or --list, --clear)');
+    const until = parseUntil(inv.until, now);
+    const reason = checkReason(inv.reason);
+    if (inv.skipNext !== undefined && inv.skipNext !== 'down' && inv.skipNext !== 'up') {
+      throw new CimError(ErrorNames.InvalidInput, `--skip-next "${inv.skipNext}" must be down or up`);
+    }
+    const h: Hold = {
+      user: inv.user,
+      reason,
+      created: now.toISOString(),
+      until: until.toISOString(),
+      skipNext: (inv.skipNext as 'down' | 'up' | undefined) ?? null,
+    };
+    const out: { environment: string; hold: Hold; replaced: Hold | null }[] = [];
+    for (const env of envs) {
+      const { replaced } = await placeHold(storeOf(env), env, h);
+      out.push({ environment: `${env.customer}/${env.environment}`, hold: h, replaced });
+    }
+    process.stdout.write(
+      inv.json
+        ? `${JSON.stringify(out, null, 2)}\n`
+        : `${out.map((o) => `${line(envs.find((e) => `${e.customer}/${e.environment}` === o.environment) as Environment, o.hold, now)}${o.replaced ? `\t(replaced a hold until ${o.replaced.until} by ${o.replaced.user})` : ''}`).join('\n')}\nScheduled ${h.skipNext ?? 'up and down'} runs of ${out.length === 1 ? 'this environment' : `these ${out.length} environments`} are skipped until ${h.until}; manual runs go ahead.\n`,
+    );
+    return ExitCode.Done;
+  } catch (err) {
+    process.stderr.write(`cim: ${errorMessage(err)}\n`);
+    return exitCodeFor(errorName(err));
+  }
+}

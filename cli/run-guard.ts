@@ -1,0 +1,70 @@
+// Runs the seven-day guard in-process on aws-local-stepfunctions: the same definition as the
+// deployed one, its Tasks mapped to the real handlers.
+import { ExecutionError, StateMachine } from 'aws-local-stepfunctions';
+import type { GuardSummary } from '#core/guard';
+import { GuardSteps } from '#core/steps';
+import type { Deps } from '#core/workflow-steps';
+import { localGuardHandlers } from '#handlers/index';
+import { renderGuardDefinition } from '#infra/guard-workflow';
+
+export interface GuardRun {
+  status: 'SUCCEEDED' | 'FAILED';
+  summary: GuardSummary | null;
+  error?: { Error: string; Cause: string };
+  path: string[];
+}
+
+let rendered: Record<string, unknown> | undefined;
+
+export async function runGuardLocal(o: {
+  deps: Deps;
+  input: unknown;
+  executionId?: string;
+  /** Called before each "Keep database stopped" (tests advance their clock by the wait). */
+  beforeStep?: (input: unknown) => void;
+  waitMs?: number;
+}): Promise<GuardRun> {
+  rendered ??= renderGuardDefinition();
+  // biome-ignore lint/suspicious/noExplicitAny: the engine takes its own ASL type; ours is plain JSON
+  const machine = new StateMachine(rendered as any, {
+    validationOptions: { checkArn: true, checkPaths: true },
+  });
+  const handlers = localGuardHandlers(o.deps);
+  const step = handlers[GuardSteps.step];
+  if (step && o.beforeStep)
+    handlers[GuardSteps.step] = async (input) => {
+      o.beforeStep?.(input);
+      return step(input);
+    };
+  const id = o.executionId ?? `arn:aws:states:local:000000000000:execution:cim-guard:${Date.now()}`;
+  const execution = machine.run(o.input as never, {
+    overrides: {
+      // biome-ignore lint/suspicious/noExplicitAny: JSON in, JSON out
+      taskResourceLocalHandlers: handlers as any,
+      waitTimeOverrides: { [GuardSteps.wait]: o.waitMs ?? 0 },
+    },
+    context: { Execution: { Id: id, Name: id.split(':').pop(), StartTime: new Date().toISOString() } },
+  });
+  const path: string[] = [];
+  let failed: { Error?: string; Cause?: unknown } | undefined;
+  const drain = (async () => {
+    for await (const e of execution.eventLogs) {
+      if (e.type === 'StateEntered') path.push(e.state.name);
+      if (e.type === 'ExecutionFailed') failed = e as { Error?: string; Cause?: unknown };
+    }
+  })();
+  try {
+    const output = await execution.result;
+    await drain;
+    return { status: 'SUCCEEDED', summary: output as unknown as GuardSummary, path };
+  } catch (err) {
+    await drain.catch(() => undefined);
+    if (!(err instanceof ExecutionError)) throw err;
+    return {
+      status: 'FAILED',
+      summary: null,
+      error: { Error: failed?.Error ?? err.name, Cause: String(failed?.Cause ?? err.message) },
+      path,
+    };
+  }
+}

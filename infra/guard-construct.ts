@@ -1,0 +1,87 @@
+// The seven-day guard in the stack: its three functions (only guard-step touches S3 and
+// RDS), its state machine (infra/guard-workflow.ts), an EventBridge rule per database kind
+// on the RDS events for the configured databases only, a daily sweep schedule, and an
+// alarm on failed guard runs.
+import { Duration, RemovalPolicy } from 'aws-cdk-lib';
+import { Alarm, ComparisonOperator, TreatMissingData } from 'aws-cdk-lib/aws-cloudwatch';
+import { Rule } from 'aws-cdk-lib/aws-events';
+import { SfnStateMachine } from 'aws-cdk-lib/aws-events-targets';
+import type { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
+import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
+import { Schedule, ScheduleExpression, ScheduleTargetInput } from 'aws-cdk-lib/aws-scheduler';
+import { StepFunctionsStartExecution } from 'aws-cdk-lib/aws-scheduler-targets';
+import { DefinitionBody, LogLevel, StateMachine, StateMachineType } from 'aws-cdk-lib/aws-stepfunctions';
+import type { Construct } from 'constructs';
+import { type GuardFunctionId, GuardFunctions } from '#core/steps';
+import { buildGuardWorkflow, guardEventPattern } from './guard-workflow.ts';
+import type { IamScope, Needs } from './iam-scope.ts';
+
+export const GUARD_NEEDS: Record<GuardFunctionId, Needs> = {
+  'guard-select': {},
+  'guard-step': { s3: true, rdsDescribe: true, rdsStartStop: true },
+  'guard-summary': {},
+};
+
+/** When the daily sweep runs (UTC): after the night's downs, before anyone looks. */
+export const GUARD_SWEEP_CRON = 'cron(30 5 * * ? *)';
+
+export interface Guard {
+  stateMachine: StateMachine;
+  functions: Record<GuardFunctionId, NodejsFunction>;
+  rules: Rule[];
+  alarm: Alarm;
+}
+
+export function addGuard(
+  scope: Construct,
+  id: string,
+  o: {
+    rds: IamScope['rds'];
+    makeFunction: (id: GuardFunctionId, states: readonly string[]) => NodejsFunction;
+    grant: (fn: NodejsFunction, needs: Needs) => void;
+  },
+): Guard {
+  const functions = {} as Record<GuardFunctionId, NodejsFunction>;
+  for (const fid of Object.keys(GuardFunctions) as GuardFunctionId[]) {
+    functions[fid] = o.makeFunction(fid, GuardFunctions[fid]);
+    o.grant(functions[fid], GUARD_NEEDS[fid]);
+  }
+  const logs = new LogGroup(scope, 'GuardWorkflowLogs', {
+    logGroupName: `/aws/vendedlogs/states/customer-infra-manager-guard-${id}`,
+    retention: RetentionDays.ONE_YEAR,
+    removalPolicy: RemovalPolicy.RETAIN,
+  });
+  const stateMachine = new StateMachine(scope, 'GuardWorkflow', {
+    stateMachineName: `customer-infra-manager-guard-${id}`,
+    stateMachineType: StateMachineType.STANDARD,
+    definitionBody: DefinitionBody.fromChainable(buildGuardWorkflow(scope, functions)),
+    timeout: Duration.hours(6),
+    tracingEnabled: true,
+    logs: { destination: logs, level: LogLevel.ALL, includeExecutionData: true },
+  });
+  const rules = guardEventPattern(o.rds).map(
+    (eventPattern, i) =>
+      new Rule(scope, `GuardRdsEvents${i}`, {
+        description: 'A configured database that AWS starts after 7 days stopped: start the seven-day guard',
+        eventPattern,
+        targets: [new SfnStateMachine(stateMachine)],
+      }),
+  );
+  new Schedule(scope, 'GuardDailySweep', {
+    description: 'Seven-day guard: re-stop every parked environment whose database is not stopped',
+    schedule: ScheduleExpression.expression(GUARD_SWEEP_CRON),
+    target: new StepFunctionsStartExecution(stateMachine, {
+      input: ScheduleTargetInput.fromObject({ sweep: true }),
+    }),
+  });
+  const alarm = new Alarm(scope, 'GuardFailures', {
+    alarmDescription:
+      'The seven-day guard could not keep a parked database stopped: see the guard execution.',
+    metric: stateMachine.metricFailed({ period: Duration.minutes(5) }),
+    threshold: 1,
+    evaluationPeriods: 1,
+    comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+    treatMissingData: TreatMissingData.NOT_BREACHING,
+  });
+  return { stateMachine, functions, rules, alarm };
+}

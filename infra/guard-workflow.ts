@@ -1,0 +1,131 @@
+// The one definition of the seven-day guard (lambdas/core/guard.ts): find the environments
+// of the RDS event's database (or all of them, for the daily sweep), then per environment a
+// loop of "Keep database stopped" and a Wait until the database is stopped again, then a
+// summary. The deployed stack and the local engine run this same definition. Also: the
+// EventBridge pattern of the RDS events the guard listens to, for the configured databases.
+import { App, Duration, Stack } from 'aws-cdk-lib';
+import type { EventPattern } from 'aws-cdk-lib/aws-events';
+import { type IFunction, Function as LambdaFunction } from 'aws-cdk-lib/aws-lambda';
+import {
+  Choice,
+  Condition,
+  JsonPath,
+  Map as MapState,
+  Pass,
+  type State,
+  StateGraph,
+  Succeed,
+  TaskInput,
+  Wait,
+  WaitTime,
+} from 'aws-cdk-lib/aws-stepfunctions';
+import { LambdaInvoke } from 'aws-cdk-lib/aws-stepfunctions-tasks';
+import type { Construct } from 'constructs';
+import { RETRYABLE_ERRORS } from '#core/errors';
+import { GUARD_EVENTS } from '#core/guard';
+import { type GuardFunctionId, GuardFunctions, GuardSteps } from '#core/steps';
+import type { IamScope } from './iam-scope.ts';
+import { LOCAL_ACCOUNT, LOCAL_REGION, localFunctionArn } from './workflow.ts';
+
+export type GuardWorkflowFunctions = Record<GuardFunctionId, IFunction>;
+
+/** At most this many environments are guarded at once (one event names one database). */
+export const GUARD_CONCURRENCY = 5;
+
+export function buildGuardWorkflow(scope: Construct, fns: GuardWorkflowFunctions): State {
+  // Without a payload, a Task gets its whole state input.
+  const lambda = (name: string, fn: IFunction, payload?: TaskInput) => {
+    const t = new LambdaInvoke(scope, name, {
+      lambdaFunction: fn,
+      payloadResponseOnly: true,
+      retryOnServiceExceptions: true,
+      ...(payload ? { payload } : {}),
+    });
+    t.addRetry({
+      errors: [...RETRYABLE_ERRORS],
+      interval: Duration.seconds(2),
+      maxAttempts: 3,
+      backoffRate: 2,
+    });
+    return t;
+  };
+  const select = lambda(
+    GuardSteps.select,
+    fns['guard-select'],
+    TaskInput.fromObject({
+      input: JsonPath.objectAt('$'),
+      executionId: JsonPath.stringAt('$$.Execution.Id'),
+    }),
+  );
+  const step = lambda(GuardSteps.step, fns['guard-step']);
+  const recordFailure = lambda(GuardSteps.recordFailure, fns['guard-step']);
+  const itemDone = new Succeed(scope, GuardSteps.itemDone);
+  step.addCatch(new Pass(scope, GuardSteps.caught).next(recordFailure), {
+    errors: ['States.ALL'],
+    resultPath: '$.error',
+  });
+  recordFailure.next(itemDone);
+  const wait = new Wait(scope, GuardSteps.wait, { time: WaitTime.secondsPath('$.waitSeconds') });
+  step.next(
+    new Choice(scope, GuardSteps.stopped)
+      .when(Condition.stringEquals('$.phase', 'wait'), wait.next(step))
+      .otherwise(itemDone),
+  );
+  const each = new MapState(scope, GuardSteps.each, {
+    itemsPath: '$.items',
+    maxConcurrency: GUARD_CONCURRENCY,
+    resultPath: '$.results',
+  });
+  each.itemProcessor(step);
+  const summary = lambda(GuardSteps.summary, fns['guard-summary']);
+  select.next(each).next(summary);
+  return select;
+}
+
+/**
+ * The RDS events that start the guard, by kind, for the configured databases: the same
+ * identifier scope as the IAM grants (a template's placeholders become one "*", matched with
+ * EventBridge wildcard matching), so the rule does not grow with the fleet. A database that
+ * matches the template but is not configured reaches the guard, which records a no-op.
+ */
+export function guardEventPattern(rds: IamScope['rds']): EventPattern[] {
+  const ids = (kind: 'instance' | 'cluster') =>
+    [...new Set(rds.filter((r) => r.kind === kind).flatMap((r) => r.identifiers))]
+      .sort()
+      .map((id) => (id.includes('*') ? ({ wildcard: id } as unknown as string) : id));
+  const patterns: EventPattern[] = [];
+  const instances = ids('instance');
+  if (instances.length)
+    patterns.push({
+      source: ['aws.rds'],
+      detailType: ['RDS DB Instance Event'],
+      detail: {
+        SourceType: ['DB_INSTANCE'],
+        EventID: [...GUARD_EVENTS.instance],
+        SourceIdentifier: instances,
+      },
+    });
+  const clusters = ids('cluster');
+  if (clusters.length)
+    patterns.push({
+      source: ['aws.rds'],
+      detailType: ['RDS DB Cluster Event'],
+      detail: { SourceType: ['CLUSTER'], EventID: [...GUARD_EVENTS.cluster], SourceIdentifier: clusters },
+    });
+  return patterns;
+}
+
+/** The guard ASL without a deployment, for the local engine (placeholder ARNs). */
+export function renderGuardDefinition(): Record<string, unknown> {
+  const stack = new Stack(new App(), 'RenderGuard', {
+    env: { account: LOCAL_ACCOUNT, region: LOCAL_REGION },
+  });
+  const fns = Object.fromEntries(
+    Object.keys(GuardFunctions).map((id) => [
+      id,
+      LambdaFunction.fromFunctionArn(stack, `fn-${id}`, localFunctionArn(id)),
+    ]),
+  ) as GuardWorkflowFunctions;
+  const graph = new StateGraph(buildGuardWorkflow(stack, fns), 'Guard workflow');
+  return stack.resolve(graph.toGraphJson()) as Record<string, unknown>;
+}

@@ -1,0 +1,86 @@
+// The seven-day guard in the stack: the RDS event rules match the sample events of the
+// configured databases only (by kind, identifier and event id), a daily sweep starts the
+// guard, an alarm watches it, and only its step function may stop databases.
+import { beforeAll, describe, expect, it } from 'vitest';
+import { synthesizeStack } from '../fixtures/synthesized.ts';
+
+let t: ReturnType<typeof synthesizeStack>['template'];
+beforeAll(() => {
+  ({ template: t } = synthesizeStack());
+}, 120_000);
+
+/** EventBridge matching for the pattern forms used here: value lists, wildcards, nested objects. */
+function matches(pattern: unknown, event: unknown): boolean {
+  if (Array.isArray(pattern)) {
+    return pattern.some((p) => {
+      if (p && typeof p === 'object' && 'wildcard' in p) {
+        const re = new RegExp(
+          `^${String(p.wildcard)
+            .split('*')
+            .map((x) => x.replace(/[.+?^${}()|[\]\\]/g, '\\$&'))
+            .join('.*')}$`,
+        );
+        return typeof event === 'string' && re.test(event);
+      }
+      return p === event;
+    });
+  }
+  if (pattern && typeof pattern === 'object') {
+    return Object.entries(pattern).every(([k, p]) =>
+      matches(p, (event as Record<string, unknown> | undefined)?.[k]),
+    );
+  }
+  return false;
+}
+
+const event = (id: string, eventId: string, type: 'DB_INSTANCE' | 'CLUSTER') => ({
+  source: 'aws.rds',
+  'detail-type': type === 'CLUSTER' ? 'RDS DB Cluster Event' : 'RDS DB Instance Event',
+  region: 'us-east-1',
+  detail: { EventID: eventId, SourceIdentifier: id, SourceType: type, Message: '...' },
+});
+
+describe('the seven-day guard', () => {
+  it('listens to the restart events of the configured databases only', () => {
+    const rules = Object.values(t.findResources('AWS::Events::Rule')) as any[];
+    const patterns = rules.map((r) => r.Properties.EventPattern);
+    const fires = (e: unknown) => patterns.some((p) => matches(p, e));
+    expect(fires(event('alpha-dev-rds', 'RDS-EVENT-0154', 'DB_INSTANCE'))).toBe(true);
+    expect(fires(event('alpha-dev-rds', 'RDS-EVENT-0088', 'DB_INSTANCE'))).toBe(true);
+    expect(fires(event('beta-staging-aurora', 'RDS-EVENT-0153', 'CLUSTER'))).toBe(true);
+    expect(fires(event('beta-staging-aurora', 'RDS-EVENT-0151', 'CLUSTER'))).toBe(true);
+    // Not configured, wrong kind, or another event:
+    expect(fires(event('someone-elses-db', 'RDS-EVENT-0154', 'DB_INSTANCE'))).toBe(false);
+    expect(fires(event('beta-staging-aurora', 'RDS-EVENT-0154', 'DB_INSTANCE'))).toBe(false);
+    expect(fires(event('alpha-dev-rds', 'RDS-EVENT-0006', 'DB_INSTANCE'))).toBe(false);
+    expect(
+      fires({ ...event('alpha-dev-rds', 'RDS-EVENT-0154', 'DB_INSTANCE'), source: 'custom.forged' }),
+    ).toBe(false);
+    // The rule follows the identifier template (as the IAM grants do); the guard itself
+    // records a no-op for a database that matches it but is not configured.
+    expect(patterns[0].detail.SourceIdentifier).toEqual([{ wildcard: '*-rds' }]);
+    for (const r of rules) expect(JSON.stringify(r.Properties.Targets[0].Arn)).toContain('GuardWorkflow');
+  });
+
+  it('sweeps daily and alarms on a failed guard run', () => {
+    const sweep = (Object.values(t.findResources('AWS::Scheduler::Schedule')) as any[]).find((s) =>
+      s.Properties.Description.startsWith('Seven-day guard'),
+    );
+    expect(sweep.Properties.ScheduleExpression).toBe('cron(30 5 * * ? *)');
+    expect(JSON.parse(sweep.Properties.Target.Input)).toEqual({ sweep: true });
+    const alarms = Object.values(t.findResources('AWS::CloudWatch::Alarm')) as any[];
+    expect(alarms.some((a) => a.Properties.AlarmDescription.startsWith('The seven-day guard'))).toBe(true);
+  });
+
+  it('lets only the guard step touch RDS and S3', () => {
+    const policies = Object.entries(t.findResources('AWS::IAM::Policy')) as [string, any][];
+    const actionsOf = (fn: string) =>
+      policies
+        .filter(([id]) => id.startsWith(`Roleguard${fn}`))
+        .flatMap(([, p]) => p.Properties.PolicyDocument.Statement.flatMap((s: any) => [s.Action].flat()));
+    expect(actionsOf('step')).toEqual(expect.arrayContaining(['rds:StopDBInstance', 's3:PutObject']));
+    for (const fn of ['select', 'summary']) {
+      expect(actionsOf(fn).filter((a: string) => a.startsWith('rds:') || a.startsWith('s3:'))).toEqual([]);
+    }
+  });
+});
