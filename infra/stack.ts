@@ -52,6 +52,7 @@ import {
   type Needs,
   scopedEnvironments,
 } from './iam-scope.ts';
+import { acknowledgeScanFindings } from './scan-acknowledgements.ts';
 import { buildWorkflow, type WorkflowFunctions } from './workflow.ts';
 
 /** What each function touches; IAM is granted from this and nothing else. */
@@ -287,6 +288,7 @@ export class CimStack extends Stack {
     }
 
     this.acknowledgeNagFindings(buckets);
+    acknowledgeScanFindings(this);
 
     new CfnOutput(this, 'StateMachineArn', {
       value: this.stateMachine.stateMachineArn,
