@@ -18,7 +18,7 @@ import {
 import { Alarm, ComparisonOperator, TreatMissingData } from 'aws-cdk-lib/aws-cloudwatch';
 import { CfnAccessEntry } from 'aws-cdk-lib/aws-eks';
 import { Effect, PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
-import { Architecture, Runtime } from 'aws-cdk-lib/aws-lambda';
+import { Architecture, Runtime, Tracing } from 'aws-cdk-lib/aws-lambda';
 import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import {
@@ -43,6 +43,7 @@ import { CimError, ErrorNames } from '#core/errors';
 import { describeSelection } from '#core/selection';
 import { type FleetFunctionId, FleetFunctions, type TaskFunctionId, TaskFunctions } from '#core/steps';
 import { BUNDLE, configCommandHooks, digestDefine, writeDeployedConfig } from './bundling.ts';
+import { buildDashboard } from './dashboard.ts';
 import { buildFleetWorkflow } from './fleet-workflow.ts';
 import {
   type ArnFormat,
@@ -149,6 +150,7 @@ export class CimStack extends Stack {
         architecture: Architecture.ARM_64,
         memorySize: 256,
         timeout: Duration.seconds(60),
+        tracing: Tracing.ACTIVE,
         description: `customer-infra-manager: ${states.join(', ')}`,
         environment: {
           POWERTOOLS_SERVICE_NAME: 'customer-infra-manager',
@@ -286,6 +288,15 @@ export class CimStack extends Stack {
         }
       }
     }
+
+    if (config.stack.dashboard)
+      buildDashboard(
+        this,
+        `customer-infra-manager-${id}`,
+        this.stateMachine,
+        this.fleetStateMachine,
+        fns['record-result'],
+      );
 
     this.acknowledgeNagFindings(buckets);
     acknowledgeScanFindings(this);

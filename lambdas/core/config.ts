@@ -263,9 +263,18 @@ export const ConfigSchema = z
         createBucket: z.boolean().default(true),
         eksAccessEntry: z.boolean().default(false),
         stackName: z.string().default('CustomerInfraManager'),
+        dashboard: z
+          .boolean()
+          .default(false)
+          .describe('A CloudWatch dashboard: runs by result and duration, fleet runs, runs by environment.'),
       })
       .strict()
-      .default({ createBucket: true, eksAccessEntry: false, stackName: 'CustomerInfraManager' }),
+      .default({
+        createBucket: true,
+        eksAccessEntry: false,
+        stackName: 'CustomerInfraManager',
+        dashboard: false,
+      }),
   })
   .strict();
 export type Config = z.infer<typeof ConfigSchema>;
