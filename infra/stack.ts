@@ -35,7 +35,13 @@ import {
   ScheduleTargetInput,
 } from 'aws-cdk-lib/aws-scheduler';
 import { StepFunctionsStartExecution } from 'aws-cdk-lib/aws-scheduler-targets';
-import { DefinitionBody, LogLevel, StateMachine, StateMachineType } from 'aws-cdk-lib/aws-stepfunctions';
+import {
+  CustomerManagedEncryptionConfiguration,
+  DefinitionBody,
+  LogLevel,
+  StateMachine,
+  StateMachineType,
+} from 'aws-cdk-lib/aws-stepfunctions';
 import type { Construct } from 'constructs';
 import { type Config, scheduleSelection } from '#core/config';
 import { configDigest } from '#core/deployed-config';
@@ -53,6 +59,7 @@ import {
   type Needs,
   scopedEnvironments,
 } from './iam-scope.ts';
+import { acknowledgeKeyFindings, customerKey, functionNetwork } from './organization.ts';
 import { acknowledgeScanFindings } from './scan-acknowledgements.ts';
 import { buildWorkflow, type WorkflowFunctions } from './workflow.ts';
 
@@ -107,6 +114,8 @@ export class CimStack extends Stack {
     mkdirSync(configDir, { recursive: true });
     const configFile = writeDeployedConfig(configDir, config, `${this.configDigest}.json`);
 
+    const key = customerKey(this, config);
+    const network = functionNetwork(this, config);
     const buckets = new Map<string, IBucket>();
     for (const name of new Set(envs.map((e) => e.bucket))) {
       buckets.set(
@@ -114,7 +123,9 @@ export class CimStack extends Stack {
         config.stack.createBucket
           ? (new Bucket(this, `StateBucket-${name}`, {
               bucketName: name,
-              encryption: BucketEncryption.S3_MANAGED,
+              ...(key
+                ? { encryption: BucketEncryption.KMS, encryptionKey: key, bucketKeyEnabled: true }
+                : { encryption: BucketEncryption.S3_MANAGED }),
               versioned: true,
               enforceSSL: true,
               minimumTLSVersion: 1.2,
@@ -129,6 +140,7 @@ export class CimStack extends Stack {
     const makeFunction = (id: TaskFunctionId | FleetFunctionId, states: readonly string[]) => {
       // Own role instead of AWSLambdaBasicExecutionRole: logs only to this function's group.
       const logGroup = new LogGroup(this, `Logs-${id}`, {
+        ...(key ? { encryptionKey: key } : {}),
         retention: RetentionDays.THREE_MONTHS,
         removalPolicy: RemovalPolicy.DESTROY,
       });
@@ -142,6 +154,8 @@ export class CimStack extends Stack {
           resources: [logGroup.logGroupArn],
         }),
       );
+      // The key decrypts the function's environment and the state records it reads and writes.
+      key?.grantEncryptDecrypt(role);
       return new NodejsFunction(this, `Fn-${id}`, {
         role,
         entry: `${props.handlersDir}/${id}.ts`,
@@ -151,6 +165,8 @@ export class CimStack extends Stack {
         memorySize: 256,
         timeout: Duration.seconds(60),
         tracing: Tracing.ACTIVE,
+        ...(network ?? {}),
+        ...(key ? { environmentEncryption: key } : {}),
         description: `customer-infra-manager: ${states.join(', ')}`,
         environment: {
           POWERTOOLS_SERVICE_NAME: 'customer-infra-manager',
@@ -180,6 +196,7 @@ export class CimStack extends Stack {
     this.functions = fns;
 
     const logGroup = new LogGroup(this, 'WorkflowLogs', {
+      ...(key ? { encryptionKey: key } : {}),
       logGroupName: `/aws/vendedlogs/states/customer-infra-manager-${id}`,
       retention: RetentionDays.ONE_YEAR,
       removalPolicy: RemovalPolicy.RETAIN,
@@ -190,6 +207,7 @@ export class CimStack extends Stack {
       definitionBody: DefinitionBody.fromChainable(buildWorkflow(this, fns)),
       timeout: Duration.hours(6),
       tracingEnabled: true,
+      ...(key ? { encryptionConfiguration: new CustomerManagedEncryptionConfiguration(key) } : {}),
       logs: { destination: logGroup, level: LogLevel.ALL, includeExecutionData: true },
     });
 
@@ -220,6 +238,7 @@ export class CimStack extends Stack {
     }
     this.fleetFunctions = fleetFns;
     const fleetLogs = new LogGroup(this, 'FleetWorkflowLogs', {
+      ...(key ? { encryptionKey: key } : {}),
       logGroupName: `/aws/vendedlogs/states/customer-infra-manager-fleet-${id}`,
       retention: RetentionDays.ONE_YEAR,
       removalPolicy: RemovalPolicy.RETAIN,
@@ -230,6 +249,7 @@ export class CimStack extends Stack {
       definitionBody: DefinitionBody.fromChainable(buildFleetWorkflow(this, fleetFns, this.stateMachine)),
       timeout: Duration.hours(12),
       tracingEnabled: true,
+      ...(key ? { encryptionConfiguration: new CustomerManagedEncryptionConfiguration(key) } : {}),
       logs: { destination: fleetLogs, level: LogLevel.ALL, includeExecutionData: true },
     });
 
@@ -299,6 +319,7 @@ export class CimStack extends Stack {
       );
 
     this.acknowledgeNagFindings(buckets);
+    acknowledgeKeyFindings(this, key);
     acknowledgeScanFindings(this);
 
     new CfnOutput(this, 'StateMachineArn', {

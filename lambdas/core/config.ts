@@ -8,6 +8,13 @@ import { z } from 'zod';
 import { timeZoneError, validateCron } from './cron.ts';
 import { CimError, ErrorNames } from './errors.ts';
 import {
+  KmsSetting,
+  resolveTarget,
+  type Target,
+  TargetSettings,
+  VpcSettings,
+} from './organization-config.ts';
+import {
   LABEL_KEY_PATTERN,
   LABEL_VALUE_PATTERN,
   labelKeyError,
@@ -127,6 +134,7 @@ export const Settings = z
       .max(10_000)
       .describe('Largest replica count accepted from a state record (default 100).'),
     labels: Labels.optional(),
+    ...TargetSettings,
   })
   .strict();
 export type Settings = z.infer<typeof Settings>;
@@ -267,6 +275,8 @@ export const ConfigSchema = z
           .boolean()
           .default(false)
           .describe('A CloudWatch dashboard: runs by result and duration, fleet runs, runs by environment.'),
+        vpc: VpcSettings.optional(),
+        kms: KmsSetting,
       })
       .strict()
       .default({
@@ -274,6 +284,7 @@ export const ConfigSchema = z
         eksAccessEntry: false,
         stackName: 'CustomerInfraManager',
         dashboard: false,
+        kms: 'none',
       }),
   })
   .strict();
@@ -303,6 +314,8 @@ export interface Environment {
   /** Largest replica count accepted from a state record. */
   maxReplicas: number;
   labels: Record<string, string>;
+  /** Set when the cluster and database live in another account: the role the functions assume there. */
+  target?: Target;
 }
 
 function formatPath(path: readonly PropertyKey[]): string {
@@ -453,6 +466,7 @@ export function resolveEnvironment(
     healthTimeoutSeconds: s.healthTimeoutSeconds,
     maxReplicas: s.maxReplicas,
     labels: s.labels ?? {},
+    ...withTarget(resolveTarget(s, (k) => at(k), refuse)),
   };
   if (!NAME_PATTERN.test(env.namespace)) {
     refuse(
@@ -519,3 +533,5 @@ function isHttpUrl(s: string): boolean {
 export function listEnvironments(config: Config): string[] {
   return Object.keys(config.environments).sort();
 }
+
+const withTarget = (target: Target | null) => (target ? { target } : {});

@@ -12,6 +12,8 @@ const root = resolve(import.meta.dirname, '..', '..');
 const out = join(root, '.cache', 'scan');
 const VARIANTS: Record<string, string> = {
   default: join(root, 'environments.yaml'),
+  // VPC, a customer-managed key, the dashboard.
+  organization: join(root, 'test', 'fixtures', 'organization.yaml'),
 };
 
 let bin = '';
