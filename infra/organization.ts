@@ -10,7 +10,7 @@ import { type ISecurityGroup, type IVpc, Peer, Port, SecurityGroup, Subnet, Vpc 
 import { PolicyStatement, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import { type IKey, Key } from 'aws-cdk-lib/aws-kms';
 import type { Construct } from 'constructs';
-import type { Config } from '#core/config';
+import { type Config, resolveEnvironment } from '#core/config';
 
 export interface FunctionNetwork {
   vpc: IVpc;
@@ -85,4 +85,25 @@ export function acknowledgeKeyFindings(scope: Construct, key: IKey | undefined):
       id: `AwsSolutions::AwsSolutions-IAM5[Action::${action}]`,
       reason: `${action} is the CDK's encrypt/decrypt grant on the one customer-managed key of stack.kms (resource: that key only), for S3 SSE-KMS and the encrypted environment.`,
     });
+}
+
+/** Environments in other accounts: the functions that call RDS or EKS may assume their target roles (only those). */
+export function grantAssumeTargetRoles(
+  fns: Record<string, { addToRolePolicy(s: PolicyStatement): unknown }>,
+  needs: Record<string, { eks?: boolean; rdsDescribe?: boolean; rdsStartStop?: boolean }>,
+  config: Config,
+): string[] {
+  const roles = new Set<string>();
+  for (const key of Object.keys(config.environments)) {
+    const [customer = '', environment = ''] = key.split('/');
+    const target = resolveEnvironment(config, customer, environment).target;
+    if (target) roles.add(target.roleArn);
+  }
+  if (roles.size === 0) return [];
+  for (const [id, fn] of Object.entries(fns)) {
+    const n = needs[id];
+    if (!n || !(n.eks || n.rdsDescribe || n.rdsStartStop)) continue;
+    fn.addToRolePolicy(new PolicyStatement({ actions: ['sts:AssumeRole'], resources: [...roles].sort() }));
+  }
+  return [...roles].sort();
 }

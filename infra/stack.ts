@@ -59,7 +59,12 @@ import {
   type Needs,
   scopedEnvironments,
 } from './iam-scope.ts';
-import { acknowledgeKeyFindings, customerKey, functionNetwork } from './organization.ts';
+import {
+  acknowledgeKeyFindings,
+  customerKey,
+  functionNetwork,
+  grantAssumeTargetRoles,
+} from './organization.ts';
 import { acknowledgeScanFindings } from './scan-acknowledgements.ts';
 import { buildWorkflow, type WorkflowFunctions } from './workflow.ts';
 
@@ -194,6 +199,7 @@ export class CimStack extends Stack {
       fns[id] = fn;
     }
     this.functions = fns;
+    grantAssumeTargetRoles(fns, NEEDS, config);
 
     const logGroup = new LogGroup(this, 'WorkflowLogs', {
       ...(key ? { encryptionKey: key } : {}),

@@ -3,6 +3,7 @@
 // execution ARN, the environment key and customer/environment/build as keys, and the
 // step's name put in front of an error's message so the failure record says where it happened.
 import { Logger } from '@aws-lambda-powertools/logger';
+import { setCurrentExecution } from '#core/assume-role';
 import { loadDeployedConfig } from '#core/deployed-config';
 import { type KubeFactory, makeDeps } from '#core/deps';
 import type { FleetFunctionId, TaskFunctionId } from '#core/steps';
@@ -85,7 +86,10 @@ export function defineTask(
   };
   const handler = async (event: unknown, context?: LambdaContext) => {
     if (context) logger.addContext(context);
-    logger.appendKeys({ step: label, ...keysOf(event) });
+    const keys = keysOf(event);
+    logger.appendKeys({ step: label, ...keys });
+    // Roles assumed in target accounts name their session after this execution.
+    setCurrentExecution(keys.executionArn);
     try {
       return await invoke(depsFromEnvironment(options), event);
     } catch (err) {

@@ -5,8 +5,10 @@ import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { App, Validations } from 'aws-cdk-lib';
 import { AwsSolutionsChecks } from 'cdk-nag';
+import { resolveEnvironment } from '#core/config';
 import { loadConfigFile } from '#core/config-file';
-import { CimStack } from '#infra/stack';
+import { CimStack, NEEDS } from '#infra/stack';
+import { CimTargetStack } from '#infra/target-stack';
 
 const root = resolve(import.meta.dirname, '..', '..');
 
@@ -21,6 +23,24 @@ export function synthesizeForScan(configFile: string, outdir: string): string[] 
     handlersDir: join(root, 'lambdas', 'handlers'),
     env: { account: '111122223333', region: config.defaults.region ?? 'us-east-1' },
   });
+  const accounts = new Set(
+    Object.keys(config.environments).flatMap((key) => {
+      const [customer = '', environment = ''] = key.split('/');
+      const t = resolveEnvironment(config, customer, environment, configFile).target;
+      return t ? [t.account] : [];
+    }),
+  );
+  for (const account of accounts)
+    new CimTargetStack(app, `CustomerInfraManagerTarget-${account}`, {
+      stackName: 'CustomerInfraManagerTarget',
+      config,
+      configSource: configFile,
+      centralAccount: '111122223333',
+      centralStackName: config.stack.stackName,
+      targetAccount: account,
+      needs: NEEDS,
+      env: { account, region: config.defaults.region ?? 'us-east-1' },
+    });
   Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
   const assembly = app.synth();
   return assembly.stacks.map((s) => join(outdir, s.templateFile));

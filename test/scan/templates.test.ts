@@ -12,7 +12,7 @@ const root = resolve(import.meta.dirname, '..', '..');
 const out = join(root, '.cache', 'scan');
 const VARIANTS: Record<string, string> = {
   default: join(root, 'environments.yaml'),
-  // VPC, a customer-managed key, the dashboard.
+  // VPC, a customer-managed key, the dashboard, an environment in another account (two templates).
   organization: join(root, 'test', 'fixtures', 'organization.yaml'),
 };
 
