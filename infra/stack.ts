@@ -13,6 +13,7 @@ import {
   type StackProps,
   Stage,
   TimeZone,
+  Token,
   Validations,
 } from 'aws-cdk-lib';
 import { Alarm, ComparisonOperator, TreatMissingData } from 'aws-cdk-lib/aws-cloudwatch';
@@ -365,7 +366,7 @@ export class CimStack extends Stack {
       });
     }
     v.acknowledge({
-      id: `AwsSolutions::AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:states:${this.region}:${this.account}:execution:{"Fn::Select":[6,{"Fn::Split":[":",{"Ref":"${this.getLogicalId(this.stateMachine.node.defaultChild as never)}"}]}]}*]`,
+      id: `AwsSolutions::AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:states:${this.region}:${Token.isUnresolved(this.account) ? '<AWS::AccountId>' : this.account}:execution:{"Fn::Select":[6,{"Fn::Split":[":",{"Ref":"${this.getLogicalId(this.stateMachine.node.defaultChild as never)}"}]}]}*]`,
       reason:
         'The fleet workflow follows and stops the executions it starts (startExecution.sync:2): DescribeExecution/StopExecution on executions of the environment workflow only.',
     });

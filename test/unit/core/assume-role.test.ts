@@ -11,6 +11,7 @@ import { parse, stringify } from 'yaml';
 import { assumeRoleCredentials, sessionName } from '#core/assume-role';
 import { resolveEnvironment } from '#core/config';
 import { loadConfigFile } from '#core/config-file';
+import { eksToken } from '#core/kube';
 import { fixture } from '../../fixtures/world.ts';
 
 const sts = mockClient(STSClient);
@@ -148,5 +149,17 @@ describe('assumed credentials', () => {
   it('keep session names valid and within 64 characters', () => {
     expect(sessionName(`${execution}${'x'.repeat(80)}`)).toHaveLength(64);
     expect(sessionName('local:12:ab cd')).toBe('cim-ab-cd');
+  });
+
+  it('sign the EKS token of a cluster in the target account with the target role', async () => {
+    const token = await eksToken('eks-dev-cluster', 'us-east-1', async () => ({
+      accessKeyId: 'AKTARGET',
+      secretAccessKey: 's',
+      sessionToken: 'target-session',
+      expiration: new Date(Date.now() + 3600_000),
+    }));
+    const url = Buffer.from(token.slice('k8s-aws-v1.'.length), 'base64url').toString();
+    expect(url).toContain('X-Amz-Credential=AKTARGET');
+    expect(url).toContain('X-Amz-Security-Token=target-session');
   });
 });
