@@ -32,6 +32,15 @@ export default defineConfig({
           fileParallelism: false,
         },
       },
+      {
+        extends: true,
+        test: {
+          name: 'scan',
+          include: ['test/scan/**/*.test.ts'],
+          env: { POWERTOOLS_LOG_LEVEL: 'SILENT' },
+          testTimeout: 180_000,
+        },
+      },
     ],
   },
 });

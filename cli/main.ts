@@ -68,7 +68,9 @@ Options:
   --config            configuration file (default: CIM_CONFIG_FILE, then ./environments.yaml)
   --dry-run           read the state and print what would change; change and record nothing
   --json              print one JSON result instead of the human output
-  --remote            start the deployed state machine and follow it (CIM_STATE_MACHINE_ARN)
+  --remote            start the deployed state machine and follow it; its ARN comes from the
+                      stack's outputs (stack.stackName) unless --state-machine-arn or
+                      CIM_STATE_MACHINE_ARN gives it
   --kubeconfig        local runs: kubeconfig to use (default: config, then KUBECONFIG)
 
   --record            status: write pre/post-state and actions.json like the legacy job
@@ -573,12 +575,13 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
   try {
     if (inv.remote) {
       const { runRemote } = await import('./run-remote.ts');
-      if (!inv.stateMachineArn)
-        throw new UsageError(
-          '--remote needs --state-machine-arn or CIM_STATE_MACHINE_ARN (the stack output StateMachineArn)',
-        );
+      const { resolveStateMachineArn } = await import('./remote-target.ts');
+      const stateMachineArn = await resolveStateMachineArn({
+        explicit: inv.stateMachineArn,
+        stackName: config?.stack.stackName ?? 'CustomerInfraManager',
+      });
       outcome = await runRemote(
-        inv.stateMachineArn,
+        stateMachineArn,
         request,
         inv.json ? undefined : (line) => p.line(p.dim(line)),
       );

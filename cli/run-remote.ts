@@ -1,5 +1,8 @@
 // --remote: start the deployed state machine and follow its execution history until it
-// ends, printing the same progress lines as a local run.
+// ends, printing the same progress lines as a local run. Following reads only the events
+// added since the last poll (newest first, paging back to the last event seen), so an
+// hour-long run costs a number of calls linear in its events and polls; the wait between
+// polls grows while nothing happens and shrinks back when something does.
 import {
   DescribeExecutionCommand,
   GetExecutionHistoryCommand,
@@ -11,37 +14,77 @@ import type { FleetSummary } from '#core/fleet';
 import { FleetSteps } from '#core/steps';
 import type { RunRequest } from '#core/workflow-steps';
 import { progressLine } from './output.ts';
+import { withCredentialsHint } from './remote-target.ts';
 
-const FOLLOW_INTERVAL_MS = 3000;
+export interface FollowOptions {
+  sfn?: SFNClient;
+  sleep?: (ms: number) => Promise<void>;
+  /** First wait between polls, and the wait after a poll that found new events. */
+  minWaitMs?: number;
+  /** The longest wait between polls while nothing happens. */
+  maxWaitMs?: number;
+  /** History events per page. */
+  pageSize?: number;
+}
+
+const ENDED = new Set(['ExecutionSucceeded', 'ExecutionFailed', 'ExecutionAborted', 'ExecutionTimedOut']);
+
+/** The events after `lastId`, oldest first: pages newest-first back to `lastId`, never further. */
+export async function newEvents(
+  sfn: SFNClient,
+  executionArn: string,
+  lastId: number,
+  pageSize: number,
+): Promise<HistoryEvent[]> {
+  const fresh: HistoryEvent[] = [];
+  let token: string | undefined;
+  do {
+    const page = await sfn.send(
+      new GetExecutionHistoryCommand({
+        executionArn,
+        reverseOrder: true,
+        maxResults: pageSize,
+        nextToken: token,
+      }),
+    );
+    const events = page.events ?? [];
+    for (const e of events) {
+      if ((e.id ?? 0) <= lastId) return fresh.reverse();
+      fresh.push(e);
+    }
+    token = page.nextToken;
+  } while (token);
+  return fresh.reverse();
+}
 
 export async function runRemote(
   stateMachineArn: string,
   request: RunRequest,
   onLine?: (line: string) => void,
+  options: FollowOptions = {},
 ) {
-  const sfn = new SFNClient({});
+  const sfn = options.sfn ?? new SFNClient({});
+  const sleep = options.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
+  const minWait = options.minWaitMs ?? 2000;
+  const maxWait = options.maxWaitMs ?? 30_000;
+  const pageSize = options.pageSize ?? 200;
   const name = `${request.customer}-${request.environment}-${request.action}-${request.build}`
     .replace(/[^A-Za-z0-9_-]/g, '-')
     .slice(0, 80);
-  const { executionArn } = await sfn.send(
-    new StartExecutionCommand({ stateMachineArn, name, input: JSON.stringify(request) }),
+  const { executionArn } = await withCredentialsHint(() =>
+    sfn.send(new StartExecutionCommand({ stateMachineArn, name, input: JSON.stringify(request) })),
   );
+  if (!executionArn) throw new Error('StartExecution returned no execution ARN');
   onLine?.(`  execution ${executionArn}`);
   const path: string[] = [];
   let lastId = 0;
+  let wait = minWait;
   for (;;) {
-    let token: string | undefined;
-    const events: HistoryEvent[] = [];
-    do {
-      const page = await sfn.send(
-        new GetExecutionHistoryCommand({ executionArn, nextToken: token, maxResults: 500 }),
-      );
-      events.push(...(page.events ?? []));
-      token = page.nextToken;
-    } while (token);
+    const events = await newEvents(sfn, executionArn, lastId, pageSize);
+    let ended = false;
     for (const e of events) {
-      if ((e.id ?? 0) <= lastId) continue;
-      lastId = e.id ?? lastId;
+      lastId = Math.max(lastId, e.id ?? lastId);
+      if (e.type && ENDED.has(e.type)) ended = true;
       if (e.stateEnteredEventDetails?.name) path.push(e.stateEnteredEventDetails.name);
       const exited = e.stateExitedEventDetails;
       if (exited?.name) {
@@ -53,8 +96,8 @@ export async function runRemote(
         if (line) onLine?.(line);
       }
     }
-    const d = await sfn.send(new DescribeExecutionCommand({ executionArn }));
-    if (d.status !== 'RUNNING') {
+    if (ended) {
+      const d = await sfn.send(new DescribeExecutionCommand({ executionArn }));
       return {
         status: d.status === 'SUCCEEDED' ? ('SUCCEEDED' as const) : ('FAILED' as const),
         output: d.output ? JSON.parse(d.output) : null,
@@ -65,7 +108,9 @@ export async function runRemote(
         path,
       };
     }
-    await new Promise((r) => setTimeout(r, FOLLOW_INTERVAL_MS));
+    // Back off while nothing happens; come back quickly once the run moves again.
+    wait = events.length > 0 ? minWait : Math.min(maxWait, Math.round(wait * 1.5));
+    await sleep(wait);
   }
 }
 

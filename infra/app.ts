@@ -4,8 +4,10 @@ import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { App, Validations } from 'aws-cdk-lib';
 import { AwsSolutionsChecks } from 'cdk-nag';
+import { resolveEnvironment } from '#core/config';
 import { loadConfigFile } from '#core/config-file';
-import { CimStack } from './stack.ts';
+import { CimStack, NEEDS } from './stack.ts';
+import { CimTargetStack } from './target-stack.ts';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const app = new App();
@@ -22,6 +24,32 @@ new CimStack(app, config.stack.stackName, {
   description:
     'customer-infra-manager: suspends and resumes customer environments (EKS + RDS) with an audit trail in S3',
 });
+// One CustomerInfraManagerTarget stack per target account (cdk deploy it there, with that
+// account's credentials, after the central stack): the role the functions assume there.
+const central = process.env.CDK_DEFAULT_ACCOUNT ?? String(app.node.tryGetContext('centralAccount') ?? '');
+const targetAccounts = new Set(
+  Object.keys(config.environments).flatMap((key) => {
+    const [customer = '', environment = ''] = key.split('/');
+    const t = resolveEnvironment(config, customer, environment, configPath).target;
+    return t ? [t.account] : [];
+  }),
+);
+for (const account of targetAccounts) {
+  if (!central)
+    throw new Error(
+      `${configPath}: environments in account ${account} need the central account: run with AWS credentials of the central account, or -c centralAccount=111122223333`,
+    );
+  new CimTargetStack(app, `CustomerInfraManagerTarget-${account}`, {
+    stackName: 'CustomerInfraManagerTarget',
+    config,
+    configSource: configPath,
+    centralAccount: central,
+    centralStackName: config.stack.stackName,
+    targetAccount: account,
+    needs: NEEDS,
+    env: { account, region: config.defaults.region ?? 'us-east-1' },
+  });
+}
 // Security checks run on every synth: an unacknowledged AwsSolutions finding fails it.
 Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
 app.synth();

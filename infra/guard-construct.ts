@@ -6,11 +6,18 @@ import { Duration, RemovalPolicy } from 'aws-cdk-lib';
 import { Alarm, ComparisonOperator, TreatMissingData } from 'aws-cdk-lib/aws-cloudwatch';
 import { Rule } from 'aws-cdk-lib/aws-events';
 import { SfnStateMachine } from 'aws-cdk-lib/aws-events-targets';
+import type { IKey } from 'aws-cdk-lib/aws-kms';
 import type { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Schedule, ScheduleExpression, ScheduleTargetInput } from 'aws-cdk-lib/aws-scheduler';
 import { StepFunctionsStartExecution } from 'aws-cdk-lib/aws-scheduler-targets';
-import { DefinitionBody, LogLevel, StateMachine, StateMachineType } from 'aws-cdk-lib/aws-stepfunctions';
+import {
+  CustomerManagedEncryptionConfiguration,
+  DefinitionBody,
+  LogLevel,
+  StateMachine,
+  StateMachineType,
+} from 'aws-cdk-lib/aws-stepfunctions';
 import type { Construct } from 'constructs';
 import { type GuardFunctionId, GuardFunctions } from '#core/steps';
 import { buildGuardWorkflow, guardEventPattern } from './guard-workflow.ts';
@@ -39,6 +46,8 @@ export function addGuard(
     rds: IamScope['rds'];
     makeFunction: (id: GuardFunctionId, states: readonly string[]) => NodejsFunction;
     grant: (fn: NodejsFunction, needs: Needs) => void;
+    /** stack.kms: the customer key for the guard's log group and state machine. */
+    key?: IKey | undefined;
   },
 ): Guard {
   const functions = {} as Record<GuardFunctionId, NodejsFunction>;
@@ -47,6 +56,7 @@ export function addGuard(
     o.grant(functions[fid], GUARD_NEEDS[fid]);
   }
   const logs = new LogGroup(scope, 'GuardWorkflowLogs', {
+    ...(o.key ? { encryptionKey: o.key } : {}),
     logGroupName: `/aws/vendedlogs/states/customer-infra-manager-guard-${id}`,
     retention: RetentionDays.ONE_YEAR,
     removalPolicy: RemovalPolicy.RETAIN,
@@ -57,6 +67,7 @@ export function addGuard(
     definitionBody: DefinitionBody.fromChainable(buildGuardWorkflow(scope, functions)),
     timeout: Duration.hours(6),
     tracingEnabled: true,
+    ...(o.key ? { encryptionConfiguration: new CustomerManagedEncryptionConfiguration(o.key) } : {}),
     logs: { destination: logs, level: LogLevel.ALL, includeExecutionData: true },
   });
   const rules = guardEventPattern(o.rds).map(

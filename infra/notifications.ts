@@ -7,24 +7,32 @@ import { Stack, Validations } from 'aws-cdk-lib';
 import type { Alarm } from 'aws-cdk-lib/aws-cloudwatch';
 import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
 import { AnyPrincipal, Effect, PolicyStatement, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
-import { Key } from 'aws-cdk-lib/aws-kms';
+import { type IKey, Key } from 'aws-cdk-lib/aws-kms';
 import type { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { type ITopic, Topic } from 'aws-cdk-lib/aws-sns';
 import type { Construct } from 'constructs';
 
 export function addNotifications(
   scope: Construct,
-  o: { topicArn: string | undefined; publishers: NodejsFunction[]; alarms: Alarm[] },
+  o: {
+    topicArn: string | undefined;
+    publishers: NodejsFunction[];
+    alarms: Alarm[];
+    /** stack.kms: the customer key encrypts the topic too (otherwise a key of its own). */
+    key?: IKey | undefined;
+  },
 ): ITopic {
   let topic: ITopic;
   if (o.topicArn) {
     topic = Topic.fromTopicArn(scope, 'Notifications', o.topicArn);
   } else {
     const account = Stack.of(scope).account;
-    const key = new Key(scope, 'NotificationsKey', {
-      enableKeyRotation: true,
-      description: 'customer-infra-manager notifications topic',
-    });
+    const key =
+      o.key ??
+      new Key(scope, 'NotificationsKey', {
+        enableKeyRotation: true,
+        description: 'customer-infra-manager notifications topic',
+      });
     // CloudWatch alarms publish to an encrypted topic only if they may use its key.
     key.addToResourcePolicy(
       new PolicyStatement({

@@ -8,18 +8,18 @@ import { join } from 'node:path';
 import {
   CfnOutput,
   Duration,
-  Fn,
   RemovalPolicy,
   Stack,
   type StackProps,
   Stage,
   TimeZone,
+  Token,
   Validations,
 } from 'aws-cdk-lib';
 import { Alarm, ComparisonOperator, TreatMissingData } from 'aws-cdk-lib/aws-cloudwatch';
 import { CfnAccessEntry } from 'aws-cdk-lib/aws-eks';
 import { Effect, PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
-import { Architecture, Runtime } from 'aws-cdk-lib/aws-lambda';
+import { Architecture, Runtime, Tracing } from 'aws-cdk-lib/aws-lambda';
 import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import {
@@ -37,7 +37,13 @@ import {
 } from 'aws-cdk-lib/aws-scheduler';
 import { StepFunctionsStartExecution } from 'aws-cdk-lib/aws-scheduler-targets';
 import type { ITopic } from 'aws-cdk-lib/aws-sns';
-import { DefinitionBody, LogLevel, StateMachine, StateMachineType } from 'aws-cdk-lib/aws-stepfunctions';
+import {
+  CustomerManagedEncryptionConfiguration,
+  DefinitionBody,
+  LogLevel,
+  StateMachine,
+  StateMachineType,
+} from 'aws-cdk-lib/aws-stepfunctions';
 import type { Construct } from 'constructs';
 import { type Config, scheduleSelection } from '#core/config';
 import { configDigest } from '#core/deployed-config';
@@ -52,6 +58,7 @@ import {
   TaskFunctions,
 } from '#core/steps';
 import { BUNDLE, configCommandHooks, digestDefine, writeDeployedConfig } from './bundling.ts';
+import { buildDashboard } from './dashboard.ts';
 import { buildFleetWorkflow } from './fleet-workflow.ts';
 import { addGuard, type Guard } from './guard-construct.ts';
 import {
@@ -63,6 +70,13 @@ import {
   scopedEnvironments,
 } from './iam-scope.ts';
 import { addNotifications } from './notifications.ts';
+import {
+  acknowledgeKeyFindings,
+  customerKey,
+  functionNetwork,
+  grantAssumeTargetRoles,
+} from './organization.ts';
+import { acknowledgeScanFindings } from './scan-acknowledgements.ts';
 import { buildWorkflow, type WorkflowFunctions } from './workflow.ts';
 
 /** What each function touches; IAM is granted from this and nothing else. */
@@ -120,6 +134,8 @@ export class CimStack extends Stack {
     mkdirSync(configDir, { recursive: true });
     const configFile = writeDeployedConfig(configDir, config, `${this.configDigest}.json`);
 
+    const key = customerKey(this, config);
+    const network = functionNetwork(this, config);
     const buckets = new Map<string, IBucket>();
     for (const name of new Set(envs.map((e) => e.bucket))) {
       buckets.set(
@@ -127,7 +143,9 @@ export class CimStack extends Stack {
         config.stack.createBucket
           ? (new Bucket(this, `StateBucket-${name}`, {
               bucketName: name,
-              encryption: BucketEncryption.S3_MANAGED,
+              ...(key
+                ? { encryption: BucketEncryption.KMS, encryptionKey: key, bucketKeyEnabled: true }
+                : { encryption: BucketEncryption.S3_MANAGED }),
               versioned: true,
               enforceSSL: true,
               minimumTLSVersion: 1.2,
@@ -145,6 +163,7 @@ export class CimStack extends Stack {
     ) => {
       // Own role instead of AWSLambdaBasicExecutionRole: logs only to this function's group.
       const logGroup = new LogGroup(this, `Logs-${id}`, {
+        ...(key ? { encryptionKey: key } : {}),
         retention: RetentionDays.THREE_MONTHS,
         removalPolicy: RemovalPolicy.DESTROY,
       });
@@ -158,6 +177,8 @@ export class CimStack extends Stack {
           resources: [logGroup.logGroupArn],
         }),
       );
+      // The key decrypts the function's environment and the state records it reads and writes.
+      key?.grantEncryptDecrypt(role);
       return new NodejsFunction(this, `Fn-${id}`, {
         role,
         entry: `${props.handlersDir}/${id}.ts`,
@@ -166,6 +187,9 @@ export class CimStack extends Stack {
         architecture: Architecture.ARM_64,
         memorySize: 256,
         timeout: Duration.seconds(60),
+        tracing: Tracing.ACTIVE,
+        ...(network ?? {}),
+        ...(key ? { environmentEncryption: key } : {}),
         description: `customer-infra-manager: ${states.join(', ')}`,
         environment: {
           POWERTOOLS_SERVICE_NAME: 'customer-infra-manager',
@@ -193,8 +217,10 @@ export class CimStack extends Stack {
       fns[id] = fn;
     }
     this.functions = fns;
+    grantAssumeTargetRoles(fns, NEEDS, config);
 
     const logGroup = new LogGroup(this, 'WorkflowLogs', {
+      ...(key ? { encryptionKey: key } : {}),
       logGroupName: `/aws/vendedlogs/states/customer-infra-manager-${id}`,
       retention: RetentionDays.ONE_YEAR,
       removalPolicy: RemovalPolicy.RETAIN,
@@ -205,6 +231,7 @@ export class CimStack extends Stack {
       definitionBody: DefinitionBody.fromChainable(buildWorkflow(this, fns)),
       timeout: Duration.hours(6),
       tracingEnabled: true,
+      ...(key ? { encryptionConfiguration: new CustomerManagedEncryptionConfiguration(key) } : {}),
       logs: { destination: logGroup, level: LogLevel.ALL, includeExecutionData: true },
     });
 
@@ -235,6 +262,7 @@ export class CimStack extends Stack {
     }
     this.fleetFunctions = fleetFns;
     const fleetLogs = new LogGroup(this, 'FleetWorkflowLogs', {
+      ...(key ? { encryptionKey: key } : {}),
       logGroupName: `/aws/vendedlogs/states/customer-infra-manager-fleet-${id}`,
       retention: RetentionDays.ONE_YEAR,
       removalPolicy: RemovalPolicy.RETAIN,
@@ -245,6 +273,7 @@ export class CimStack extends Stack {
       definitionBody: DefinitionBody.fromChainable(buildFleetWorkflow(this, fleetFns, this.stateMachine)),
       timeout: Duration.hours(12),
       tracingEnabled: true,
+      ...(key ? { encryptionConfiguration: new CustomerManagedEncryptionConfiguration(key) } : {}),
       logs: { destination: fleetLogs, level: LogLevel.ALL, includeExecutionData: true },
     });
 
@@ -309,6 +338,7 @@ export class CimStack extends Stack {
       rds: this.scope.rds,
       makeFunction,
       grant: (fn, needs) => this.grant(fn, needs, buckets),
+      key,
     });
 
     this.notifications = addNotifications(this, {
@@ -317,9 +347,21 @@ export class CimStack extends Stack {
       alarms: ['WorkflowFailures', 'FleetFailures']
         .map((n) => this.node.findChild(n) as Alarm)
         .concat(this.guard.alarm),
+      key,
     });
 
+    if (config.stack.dashboard)
+      buildDashboard(
+        this,
+        `customer-infra-manager-${id}`,
+        this.stateMachine,
+        this.fleetStateMachine,
+        fns['record-result'],
+      );
+
     this.acknowledgeNagFindings(buckets);
+    acknowledgeKeyFindings(this, key);
+    acknowledgeScanFindings(this);
 
     new CfnOutput(this, 'StateMachineArn', {
       value: this.stateMachine.stateMachineArn,
@@ -366,9 +408,7 @@ export class CimStack extends Stack {
       });
     }
     v.acknowledge({
-      // The resource CDK grants for startExecution.sync, flattened the way cdk-nag names it
-      // (the account stays a token when synthesizing without credentials).
-      id: `AwsSolutions::AwsSolutions-IAM5[Resource::${flattenForNag(this.resolve(`arn:${this.partition}:states:${this.region}:${this.account}:execution:${Fn.select(6, Fn.split(':', this.stateMachine.stateMachineArn))}*`))}]`,
+      id: `AwsSolutions::AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:states:${this.region}:${Token.isUnresolved(this.account) ? '<AWS::AccountId>' : this.account}:execution:{"Fn::Select":[6,{"Fn::Split":[":",{"Ref":"${this.getLogicalId(this.stateMachine.node.defaultChild as never)}"}]}]}*]`,
       reason:
         'The fleet workflow follows and stops the executions it starts (startExecution.sync:2): DescribeExecution/StopExecution on executions of the environment workflow only.',
     });

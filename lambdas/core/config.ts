@@ -9,6 +9,13 @@ import { timeZoneError, validateCron } from './cron.ts';
 import { CimError, ErrorNames } from './errors.ts';
 import { CALENDAR_NAME, IsoDate } from './holidays.ts';
 import {
+  KmsSetting,
+  resolveTarget,
+  type Target,
+  TargetSettings,
+  VpcSettings,
+} from './organization-config.ts';
+import {
   LABEL_KEY_PATTERN,
   LABEL_VALUE_PATTERN,
   labelKeyError,
@@ -128,6 +135,7 @@ export const Settings = z
       .max(10_000)
       .describe('Largest replica count accepted from a state record (default 100).'),
     labels: Labels.optional(),
+    ...TargetSettings,
   })
   .strict();
 export type Settings = z.infer<typeof Settings>;
@@ -287,9 +295,21 @@ export const ConfigSchema = z
           )
           .optional()
           .describe('Publish notifications to this existing SNS topic instead of one the stack creates.'),
+        dashboard: z
+          .boolean()
+          .default(false)
+          .describe('A CloudWatch dashboard: runs by result and duration, fleet runs, runs by environment.'),
+        vpc: VpcSettings.optional(),
+        kms: KmsSetting,
       })
       .strict()
-      .default({ createBucket: true, eksAccessEntry: false, stackName: 'CustomerInfraManager' }),
+      .default({
+        createBucket: true,
+        eksAccessEntry: false,
+        stackName: 'CustomerInfraManager',
+        dashboard: false,
+        kms: 'none',
+      }),
   })
   .strict();
 export type Config = z.infer<typeof ConfigSchema>;
@@ -318,6 +338,8 @@ export interface Environment {
   /** Largest replica count accepted from a state record. */
   maxReplicas: number;
   labels: Record<string, string>;
+  /** Set when the cluster and database live in another account: the role the functions assume there. */
+  target?: Target;
 }
 
 function formatPath(path: readonly PropertyKey[]): string {
@@ -477,6 +499,7 @@ export function resolveEnvironment(
     healthTimeoutSeconds: s.healthTimeoutSeconds,
     maxReplicas: s.maxReplicas,
     labels: s.labels ?? {},
+    ...withTarget(resolveTarget(s, (k) => at(k), refuse)),
   };
   if (!NAME_PATTERN.test(env.namespace)) {
     refuse(
@@ -543,3 +566,5 @@ function isHttpUrl(s: string): boolean {
 export function listEnvironments(config: Config): string[] {
   return Object.keys(config.environments).sort();
 }
+
+const withTarget = (target: Target | null) => (target ? { target } : {});

@@ -4,6 +4,7 @@ import {
   DescribeDBClustersCommand,
   DescribeDBInstancesCommand,
   RDSClient,
+  type RDSClientConfig,
   StartDBClusterCommand,
   StartDBInstanceCommand,
   StopDBClusterCommand,
@@ -118,8 +119,8 @@ export class RdsDatabaseGateway implements DatabaseGateway {
 export const label = (db: DatabaseTarget) =>
   db.kind === 'cluster' ? `Aurora cluster '${db.identifier}'` : `RDS instance '${db.identifier}'`;
 
-export const rdsClientFor = (region: string) =>
-  new RDSClient({ region, requestHandler: AWS_REQUEST_TIMEOUTS });
+export const rdsClientFor = (region: string, credentials?: RDSClientConfig['credentials']) =>
+  new RDSClient({ region, requestHandler: AWS_REQUEST_TIMEOUTS, ...(credentials ? { credentials } : {}) });
 
 /**
  * One step of converging the database towards `goal`: issue start/stop when it sits in

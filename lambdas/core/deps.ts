@@ -1,6 +1,7 @@
 // Owns wiring: builds the collaborators of the workflow steps (S3 store, RDS, health checks,
 // clock) once per process. Kubernetes access comes in as a factory (EKS in Lambda, a
 // kubeconfig for the CLI), so that steps which never talk to Kubernetes do not bundle its client.
+import { assumeRoleCredentials, currentExecution } from './assume-role.ts';
 import type { Config, Environment } from './config.ts';
 import { type DatabaseGateway, RdsDatabaseGateway, rdsClientFor } from './database.ts';
 import { CimError, ErrorNames } from './errors.ts';
@@ -40,6 +41,26 @@ export function makeDeps(o: DepsOptions): Deps {
     return new S3StateStore(s3ClientFor(region), bucket);
   });
   const rds = memo((region) => new RdsDatabaseGateway(rdsClientFor(region)));
+  // An environment in another account: RDS with the target role's credentials (assumed
+  // per execution, cached until shortly before they expire).
+  const credentialsFor = assumeRoleCredentials();
+  const targetRds = new Map<string, DatabaseGateway>();
+  const db = (env: Environment): DatabaseGateway => {
+    if (!env.target) return rds(env.region);
+    const key = `${env.region}|${env.target.roleArn}|${env.target.externalId}`;
+    let gateway = targetRds.get(key);
+    if (!gateway) {
+      gateway = new RdsDatabaseGateway(
+        rdsClientFor(env.region, async () => {
+          const c = await credentialsFor(env, currentExecution());
+          if (!c) throw new Error(`internal: no credentials for ${env.target?.roleArn}`);
+          return c;
+        }),
+      );
+      targetRds.set(key, gateway);
+    }
+    return gateway;
+  };
   const kube =
     o.kube ??
     (() => {
@@ -49,7 +70,7 @@ export function makeDeps(o: DepsOptions): Deps {
     config: o.config,
     configSource: o.configSource,
     store: (env: Environment): StateStore => stores(`${env.bucket}|${env.bucketRegion}`),
-    db: (env: Environment): DatabaseGateway => rds(env.region),
+    db,
     kube,
     health: o.health ?? httpHealthChecker,
     now: o.now ?? (() => new Date()),

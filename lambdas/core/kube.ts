@@ -8,6 +8,12 @@ import { fromNodeProviderChain } from '@aws-sdk/credential-providers';
 import { AppsV1Api, KubeConfig, type V1Deployment } from '@kubernetes/client-node';
 import { HttpRequest } from '@smithy/protocol-http';
 import { SignatureV4 } from '@smithy/signature-v4';
+import {
+  assumeRoleCredentials,
+  type CredentialsFor,
+  currentExecution,
+  type TemporaryCredentials,
+} from './assume-role.ts';
 import type { Config, Environment } from './config.ts';
 import { memo } from './deps.ts';
 import { AWS_REQUEST_TIMEOUTS, CimError, ErrorNames, errorMessage } from './errors.ts';
@@ -115,12 +121,18 @@ export function kubeGatewayFromKubeconfig(path?: string, context?: string): Kube
   return new ClientNodeKubeGateway(async () => apps);
 }
 
+type CredentialsProvider = () => Promise<TemporaryCredentials>;
+
 const TOKEN_TTL_MS = 14 * 60 * 1000; // tokens live 15 minutes; refresh a minute early
 
 /** `k8s-aws-v1.` token: a presigned STS GetCallerIdentity URL carrying the cluster name. */
-export async function eksToken(cluster: string, region: string): Promise<string> {
+export async function eksToken(
+  cluster: string,
+  region: string,
+  credentials?: CredentialsProvider,
+): Promise<string> {
   const signer = new SignatureV4({
-    credentials: fromNodeProviderChain(),
+    credentials: credentials ?? fromNodeProviderChain(),
     region,
     service: 'sts',
     sha256: Sha256,
@@ -149,6 +161,7 @@ export function kubeGatewayForEks(
   cluster: string,
   region: string,
   eks = new EKSClient({ region, requestHandler: AWS_REQUEST_TIMEOUTS }),
+  credentials?: CredentialsProvider,
 ): KubeGateway {
   let cached: { apps: AppsV1Api; until: number } | undefined;
   return new ClientNodeKubeGateway(async () => {
@@ -161,7 +174,7 @@ export function kubeGatewayForEks(
         `EKS cluster ${cluster} in ${region} has no endpoint yet (status ${c?.status ?? 'unknown'})`,
       );
     }
-    const token = await eksToken(cluster, region);
+    const token = await eksToken(cluster, region, credentials);
     const kc = new KubeConfig();
     kc.loadFromOptions({
       clusters: [
@@ -177,12 +190,35 @@ export function kubeGatewayForEks(
 }
 
 /** Lambda: one EKS gateway per cluster and region, endpoint and token cached. */
-export function eksKube(): (env: Environment) => KubeGateway {
+export function eksKube(
+  credentialsFor: CredentialsFor = assumeRoleCredentials(),
+): (env: Environment) => KubeGateway {
   const gateways = memo((k) => {
     const [cluster = '', region = ''] = k.split('|');
     return kubeGatewayForEks(cluster, region);
   });
-  return (env) => gateways(`${env.cluster}|${env.region}`);
+  // A cluster in another account: DescribeCluster and the token with the target role's credentials.
+  const targets = new Map<string, KubeGateway>();
+  return (env) => {
+    if (!env.target) return gateways(`${env.cluster}|${env.region}`);
+    const key = `${env.cluster}|${env.region}|${env.target.roleArn}|${env.target.externalId}`;
+    let gw = targets.get(key);
+    if (!gw) {
+      const credentials: CredentialsProvider = async () => {
+        const c = await credentialsFor(env, currentExecution());
+        if (!c) throw new Error(`internal: no credentials for ${env.target?.roleArn}`);
+        return c;
+      };
+      gw = kubeGatewayForEks(
+        env.cluster,
+        env.region,
+        new EKSClient({ region: env.region, credentials }),
+        credentials,
+      );
+      targets.set(key, gw);
+    }
+    return gw;
+  };
 }
 
 /** CLI: one kubeconfig for every environment (path and context from flags, config or KUBECONFIG). */

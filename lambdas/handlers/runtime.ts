@@ -1,7 +1,9 @@
 // The thin shell every handler shares: dependencies built once per process (cold start),
-// Powertools logging with customer/environment/build as keys, and the step's name put in
-// front of an error's message so the failure record says where it happened.
+// Powertools logging with the Lambda context (request id, cold start, function name), the
+// execution ARN, the environment key and customer/environment/build as keys, and the
+// step's name put in front of an error's message so the failure record says where it happened.
 import { Logger } from '@aws-lambda-powertools/logger';
+import { setCurrentExecution } from '#core/assume-role';
 import { loadDeployedConfig } from '#core/deployed-config';
 import { type KubeFactory, makeDeps } from '#core/deps';
 import { notifierFromEnvironment } from '#core/notify';
@@ -36,18 +38,32 @@ function depsFromEnvironment(options: TaskOptions): Deps {
   return lambdaDeps;
 }
 
-export type TaskHandler = ((event: unknown) => Promise<unknown>) & {
+/** The Lambda context as Powertools takes it (no aws-lambda types needed). */
+export type LambdaContext = Parameters<Logger['addContext']>[0];
+
+export type TaskHandler = ((event: unknown, context?: LambdaContext) => Promise<unknown>) & {
   readonly id: TaskFunctionId | FleetFunctionId | GuardFunctionId;
   /** The same handler with other collaborators: the CLI's local run and the tests use this. */
   withDeps(deps: Deps): (event: unknown) => Promise<unknown>;
 };
 
-function keysOf(event: unknown): Record<string, string> {
-  const e = event as { request?: Record<string, unknown>; input?: Record<string, unknown> } | null;
-  const r = e?.request ?? e?.input ?? {};
+/**
+ * The keys every log line of one invocation carries: the execution (Prepare and the fleet
+ * steps get `executionId` from `$$.Execution.Id`, later steps carry it in the run context),
+ * the environment key ("alpha/dev") and the request's customer, environment, build, action.
+ */
+export function keysOf(event: unknown): Record<string, string> {
+  const e = event as {
+    request?: Record<string, unknown>;
+    input?: Record<string, unknown>;
+    executionId?: unknown;
+  } | null;
+  const r = (e?.request ?? e?.input ?? {}) as Record<string, unknown>;
   const keys: Record<string, string> = {};
+  if (typeof e?.executionId === 'string') keys.executionArn = e.executionId;
   for (const k of ['customer', 'environment', 'build', 'action'] as const)
     if (typeof r[k] === 'string') keys[k] = r[k];
+  if (keys.customer && keys.environment) keys.environmentKey = `${keys.customer}/${keys.environment}`;
   return keys;
 }
 
@@ -71,8 +87,12 @@ export function defineTask(
       throw err;
     }
   };
-  const handler = async (event: unknown) => {
-    logger.appendKeys({ step: label, ...keysOf(event) });
+  const handler = async (event: unknown, context?: LambdaContext) => {
+    if (context) logger.addContext(context);
+    const keys = keysOf(event);
+    logger.appendKeys({ step: label, ...keys });
+    // Roles assumed in target accounts name their session after this execution.
+    setCurrentExecution(keys.executionArn);
     try {
       return await invoke(depsFromEnvironment(options), event);
     } catch (err) {

@@ -171,7 +171,13 @@ describe('least privilege', () => {
       JSON.stringify(p.Properties.Roles).includes(healthRole as string),
     );
     const acts = healthPolicies.flatMap((p: any) => p.Properties.PolicyDocument.Statement.flatMap(actions));
-    expect(acts.sort()).toEqual(['logs:CreateLogStream', 'logs:PutLogEvents']);
+    // Its own log group, and X-Ray for active tracing (which accepts only "*").
+    expect(acts.sort()).toEqual([
+      'logs:CreateLogStream',
+      'logs:PutLogEvents',
+      'xray:PutTelemetryRecords',
+      'xray:PutTraceSegments',
+    ]);
   });
 
   it('gives each function exactly the services its step uses', () => {
@@ -208,7 +214,7 @@ describe('least privilege', () => {
       const acts = policies
         .filter((p) => p.Properties.Roles.some((r: any) => r.Ref === roleOf(id)))
         .flatMap((p) => p.Properties.PolicyDocument.Statement.flatMap(actions))
-        .filter((a: string) => !a.startsWith('logs:'));
+        .filter((a: string) => !a.startsWith('logs:') && !a.startsWith('xray:'));
       expect([...new Set(acts)].sort(), id).toEqual([...(expected[id] ?? [])].sort());
     }
   });

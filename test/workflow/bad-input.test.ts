@@ -195,7 +195,8 @@ describe('raw state-machine inputs are refused before anything is read or change
     // A world with history, so that "nothing changed" has something to compare.
     await down('10');
     await w.kube.scaleDeployment('alpha-dev', 'frontend-deployment', 1);
-  });
+    // The first down of the file also loads the engine and the definition: slow on a busy machine.
+  }, 60_000);
 
   it.each(wrongTypeCases)('refuses $title with InvalidInput naming the field', async ({ input, message }) => {
     const run = await expectRefusal(() => runRaw(input), ['InvalidInput'], message, ExitCode.Usage);

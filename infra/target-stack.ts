@@ -1,0 +1,111 @@
+// The small stack deployed into each target account (CustomerInfraManagerTarget): the role
+// the central functions assume there, with exactly what the workflow does in that account
+// (RDS describe/start/stop of the configured databases, EKS DescribeCluster of the
+// configured clusters; no S3: the state bucket stays central), trusting only the central
+// stack's function roles that talk to RDS or EKS, with the external id; and the EKS access
+// entries for it. `cdk synth` needs no credentials: the central account and stack name are
+// given, the role names are matched by the prefix CloudFormation gives them.
+import { Stack, type StackProps, Validations } from 'aws-cdk-lib';
+import { CfnAccessEntry } from 'aws-cdk-lib/aws-eks';
+import { AccountPrincipal, Effect, PolicyStatement, Role } from 'aws-cdk-lib/aws-iam';
+import type { Construct } from 'constructs';
+import type { Config } from '#core/config';
+import { TARGET_ROLE_NAME } from '#core/organization-config';
+import type { TaskFunctionId } from '#core/steps';
+import { type ArnFormat, grantStatements, iamScope, type Needs, scopedEnvironments } from './iam-scope.ts';
+
+export interface TargetStackProps extends StackProps {
+  config: Config;
+  configSource: string;
+  /** Account and name of the central stack whose function roles may assume the target role. */
+  centralAccount: string;
+  centralStackName: string;
+  /** The account this stack is deployed into: it serves the environments configured there. */
+  targetAccount: string;
+  /** The central functions that call RDS or EKS, and what they need. */
+  needs: Record<TaskFunctionId, Needs>;
+}
+
+/** The ARN patterns of the central function roles (CloudFormation names them `<stack>-<logicalId>-<suffix>`). */
+export function centralRolePatterns(
+  partition: string,
+  account: string,
+  stackName: string,
+  needs: Record<string, Needs>,
+) {
+  return Object.entries(needs)
+    .filter(([, n]) => n.eks || n.rdsDescribe || n.rdsStartStop)
+    .map(
+      ([id]) => `arn:${partition}:iam::${account}:role/${stackName}-Role${id.replace(/[^A-Za-z0-9]/g, '')}*`,
+    );
+}
+
+export class CimTargetStack extends Stack {
+  readonly role: Role;
+
+  constructor(scope: Construct, id: string, props: TargetStackProps) {
+    super(scope, id, props);
+    const scoped = scopedEnvironments(props.config, props.configSource).filter(
+      (s) => s.env.target?.account === props.targetAccount,
+    );
+    const externalIds = [...new Set(scoped.map((s) => s.env.target?.externalId ?? ''))];
+    this.role = new Role(this, 'TargetRole', {
+      roleName: TARGET_ROLE_NAME,
+      description: `customer-infra-manager: assumed by the function roles of ${props.centralStackName} in ${props.centralAccount}`,
+      assumedBy: new AccountPrincipal(props.centralAccount).withConditions({
+        StringEquals: { 'sts:ExternalId': externalIds },
+        ArnLike: {
+          'aws:PrincipalArn': centralRolePatterns(
+            this.partition,
+            props.centralAccount,
+            props.centralStackName,
+            props.needs,
+          ),
+        },
+      }),
+    });
+    const all: Needs = { rdsDescribe: true, rdsStartStop: true, eks: true };
+    const arns: ArnFormat = {
+      bucketArn: () => {
+        throw new Error('internal: the target stack grants no S3');
+      },
+      arn: (service, region, resource) =>
+        `arn:${this.partition}:${service}:${region}:${this.account}:${resource}`,
+    };
+    for (const s of grantStatements(iamScope(scoped), all, arns)) {
+      this.role.addToPolicy(
+        new PolicyStatement({
+          effect: Effect.ALLOW,
+          actions: s.actions,
+          resources: s.resources,
+          ...(s.condition ? { conditions: s.condition } : {}),
+        }),
+      );
+    }
+    Validations.of(this).acknowledge({
+      id: 'AwsSolutions::AwsSolutions-IAM5',
+      reason:
+        'RDS access in the target account is scoped to the identifier template of the configured databases (its placeholders become "*"), as in the central stack.',
+    });
+    if (props.config.stack.eksAccessEntry) {
+      const byCluster = new Map<string, Set<string>>();
+      for (const { env } of scoped) {
+        const ns = byCluster.get(env.cluster) ?? new Set<string>();
+        for (const d of env.deployments) ns.add(d.namespace);
+        byCluster.set(env.cluster, ns);
+      }
+      for (const [cluster, namespaces] of byCluster)
+        new CfnAccessEntry(this, `Access-${cluster}`, {
+          clusterName: cluster,
+          principalArn: this.role.roleArn,
+          type: 'STANDARD',
+          accessPolicies: [
+            {
+              policyArn: `arn:${this.partition}:eks::aws:cluster-access-policy/AmazonEKSEditPolicy`,
+              accessScope: { type: 'namespace', namespaces: [...namespaces].sort() },
+            },
+          ],
+        });
+    }
+  }
+}

@@ -1,0 +1,76 @@
+// Environments in other accounts: the CustomerInfraManagerTarget stack (synthesized without
+// credentials, cdk-nag on) holds the role the central functions assume there.
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { fixture } from '../fixtures/world.ts';
+import { synthesizeForScan } from '../scan/synth.ts';
+
+const files = synthesizeForScan(fixture('organization.yaml'), mkdtempSync(join(tmpdir(), 'cim-target-')));
+const load = (name: string) => {
+  const file = files.find((f) => f.includes(name));
+  if (!file) throw new Error(`no template ${name} in ${files.join(', ')}`);
+  return JSON.parse(readFileSync(file, 'utf8')) as { Resources: Record<string, any> };
+};
+const target = load('CustomerInfraManagerTarget-444455556666');
+const central = load('CimOrg.template');
+const of = (t: typeof target, type: string) => Object.values(t.Resources).filter((r) => r.Type === type);
+const list = <T>(v: T | T[]) => (Array.isArray(v) ? v : [v]);
+const flat = (v: any): string => {
+  if (typeof v === 'string') return v;
+  if (Array.isArray(v)) return v.map(flat).join(',');
+  if (v?.['Fn::Join']) return (v['Fn::Join'][1] as unknown[]).map(flat).join(v['Fn::Join'][0]);
+  if (v?.Ref === 'AWS::Partition') return 'aws';
+  if (v && typeof v === 'object') return Object.values(v).map(flat).join(',');
+  return String(v);
+};
+
+describe('the target stack', () => {
+  const [role] = of(target, 'AWS::IAM::Role');
+
+  it('creates the role trusting only the central function roles that call RDS or EKS, with the external id', () => {
+    expect(role.Properties.RoleName).toBe('customer-infra-manager-target');
+    const [trust, ...more] = role.Properties.AssumeRolePolicyDocument.Statement;
+    expect(more).toEqual([]);
+    expect(trust.Action).toBe('sts:AssumeRole');
+    expect(flat(trust.Principal)).toContain('arn:aws:iam::111122223333:root');
+    expect(trust.Condition.StringEquals).toEqual({ 'sts:ExternalId': ['customer-infra-manager'] });
+    const patterns = trust.Condition.ArnLike['aws:PrincipalArn'].map(flat);
+    expect(patterns).toContain('arn:aws:iam::111122223333:role/CimOrg-Roleprepare*');
+    expect(patterns).toContain('arn:aws:iam::111122223333:role/CimOrg-Rolestopdatabase*');
+    expect(patterns.some((p: string) => /recordintent|checkhealth|plandryrun|fleet/.test(p))).toBe(false);
+  });
+
+  it('may only describe, start and stop the configured database and describe the cluster there, never on "*"', () => {
+    const statements = of(target, 'AWS::IAM::Policy').flatMap((p) => p.Properties.PolicyDocument.Statement);
+    const actions = statements.flatMap((s: any) => list(s.Action)).sort();
+    expect(actions).toEqual([
+      'eks:DescribeCluster',
+      'rds:DescribeDBClusters',
+      'rds:StartDBCluster',
+      'rds:StopDBCluster',
+    ]);
+    for (const s of statements) {
+      expect(s.Resource).not.toBe('*');
+      expect(flat(s.Resource)).toMatch(/^arn:aws:(rds|eks):us-east-1:444455556666:/);
+    }
+  });
+
+  it('gives the role an EKS access entry scoped to the environment namespaces', () => {
+    const [entry] = of(target, 'AWS::EKS::AccessEntry');
+    expect(entry.Properties.AccessPolicies[0].AccessScope).toEqual({
+      Type: 'namespace',
+      Namespaces: ['beta-staging'],
+    });
+  });
+
+  it('lets the central functions that call RDS or EKS assume exactly that role', () => {
+    const assume = of(central, 'AWS::IAM::Policy')
+      .flatMap((p) => p.Properties.PolicyDocument.Statement)
+      .filter((s: any) => list(s.Action).includes('sts:AssumeRole'));
+    expect(assume.length).toBe(9);
+    for (const s of assume)
+      expect(s.Resource).toEqual('arn:aws:iam::444455556666:role/customer-infra-manager-target');
+  });
+});
