@@ -93,7 +93,12 @@ export function printLegacySections(p: Printer, s: RunSummary): void {
     const file = key.split('/').pop() ?? key;
     p.section(`${file === 'actions.json' ? 'record_actions_s3' : 'record_state_s3'}: ${file}`, recorded(key));
   }
-  for (const sk of s.skipped) p.warn(`skipped ${sk.deployment}: ${sk.reason}`);
+  for (const c of s.workloadChanges ?? []) {
+    const what = `${c.kind} ${c.namespace}/${c.name}`;
+    if (c.kind === 'StatefulSet') p.line(`${what}: replicas ${c.from} -> ${c.to}`);
+    else p.line(`${what}: suspend ${c.from} -> ${c.to}${c.from === c.to ? ' (unchanged)' : ''}`);
+  }
+  for (const sk of s.skipped) p.warn(`skipped ${sk.kind ? `${sk.kind} ` : ''}${sk.deployment}: ${sk.reason}`);
 }
 
 /** One sentence per planned change: the dry run's plan is data, rendered only here. */

@@ -88,6 +88,19 @@ const Deployment = z
   })
   .strict();
 
+const Workload = z
+  .object({
+    kind: z.enum(['StatefulSet', 'CronJob'], {
+      error: (i) =>
+        `workload kind ${JSON.stringify(i.input)} is not known: use StatefulSet or CronJob (Deployments are listed under "deployments")`,
+    }),
+    name: z
+      .string()
+      .regex(NAME_PATTERN, 'must be a Kubernetes object name (lower-case letters, digits, "-")'),
+    namespace: template('namespace').optional().describe('Defaults to the environment namespace.'),
+  })
+  .strict();
+
 const Database = z
   .object({
     kind: z.enum(['instance', 'cluster']).describe('"instance" for RDS, "cluster" for Aurora.'),
@@ -112,6 +125,12 @@ export const Settings = z
     namespace: template('namespace'),
     database: Database,
     deployments: z.array(Deployment).min(1, 'list at least one deployment'),
+    workloads: z
+      .array(Workload)
+      .optional()
+      .describe(
+        'StatefulSets (scaled to 0 and back) and CronJobs (suspended and resumed) of the environment, next to its deployments.',
+      ),
     waits: z.object({ databaseStart: Wait, databaseStop: Wait, deployments: Wait, health: Wait }).strict(),
     lockTtlSeconds: z
       .number()
@@ -270,6 +289,12 @@ export const ConfigSchema = z
   .strict();
 export type Config = z.infer<typeof ConfigSchema>;
 
+export interface WorkloadTarget {
+  kind: 'StatefulSet' | 'CronJob';
+  name: string;
+  namespace: string;
+}
+
 export interface DeploymentTarget {
   name: string;
   namespace: string;
@@ -288,6 +313,8 @@ export interface Environment {
   namespace: string;
   database: { kind: 'instance' | 'cluster'; identifier: string };
   deployments: DeploymentTarget[];
+  /** StatefulSets and CronJobs (none unless configured). */
+  workloads: WorkloadTarget[];
   waits: Settings['waits'];
   lockTtlSeconds: number;
   healthTimeoutSeconds: number;
@@ -439,6 +466,11 @@ export function resolveEnvironment(
       namespace: dep.namespace ? fillTemplate(dep.namespace, values) : (values.namespace ?? ''),
       healthUrl: dep.healthUrl ? fillTemplate(dep.healthUrl, values) : null,
     })),
+    workloads: (s.workloads ?? []).map((w) => ({
+      kind: w.kind,
+      name: w.name,
+      namespace: w.namespace ? fillTemplate(w.namespace, values) : (values.namespace ?? ''),
+    })),
     waits: s.waits,
     lockTtlSeconds: s.lockTtlSeconds,
     healthTimeoutSeconds: s.healthTimeoutSeconds,
@@ -467,6 +499,22 @@ export function resolveEnvironment(
       );
     }
   });
+  const seenWorkloads = new Map<string, number>();
+  env.workloads.forEach((w, i) => {
+    if (!NAME_PATTERN.test(w.namespace)) {
+      refuse(
+        `${w.kind} "${w.name}" resolves namespace "${w.namespace}", which is not a valid Kubernetes namespace (lower-case letters, digits and "-", at most 63); fix ${at('workloads', i, 'namespace')}`,
+      );
+    }
+    // Records key each kind by name (as k8s_deployments does): one name per kind.
+    const first = seenWorkloads.get(`${w.kind}/${w.name}`);
+    if (first !== undefined) {
+      refuse(
+        `${w.kind} "${w.name}" is listed twice (workloads[${first}] and workloads[${i}]); list each once, fix ${at('workloads', i)}`,
+      );
+    }
+    seenWorkloads.set(`${w.kind}/${w.name}`, i);
+  });
   for (const w of WAITS) {
     const { expectedSeconds, timeoutSeconds } = env.waits[w];
     if (expectedSeconds > timeoutSeconds) {
@@ -477,16 +525,18 @@ export function resolveEnvironment(
   }
   // The lock must outlast the longest run, or a slow run could lose it to a second one.
   const t = (w: (typeof WAITS)[number]) => env.waits[w].timeoutSeconds;
+  // StatefulSets are waited for with the deployments' wait, in a phase of their own.
+  const sts = env.workloads.some((w) => w.kind === 'StatefulSet') ? 2 : 1;
   const paths = [
     {
       name: 'up',
-      total: t('databaseStart') + t('deployments') + t('health'),
-      parts: `databaseStart ${t('databaseStart')} + deployments ${t('deployments')} + health ${t('health')}`,
+      total: t('databaseStart') + sts * t('deployments') + t('health'),
+      parts: `databaseStart ${t('databaseStart')} + ${sts === 2 ? '2 × ' : ''}deployments ${t('deployments')} + health ${t('health')}`,
     },
     {
       name: 'down',
-      total: t('deployments') + t('databaseStop'),
-      parts: `deployments ${t('deployments')} + databaseStop ${t('databaseStop')}`,
+      total: sts * t('deployments') + t('databaseStop'),
+      parts: `${sts === 2 ? '2 × ' : ''}deployments ${t('deployments')} + databaseStop ${t('databaseStop')}`,
     },
   ].sort((a, b) => b.total - a.total);
   const longest = paths[0];

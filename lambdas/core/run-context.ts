@@ -20,6 +20,8 @@ import {
   type LastChange,
 } from './state-model.ts';
 import type { StateStore } from './state-store.ts';
+import type { WorkloadKind } from './workload-gateway.ts';
+import { WorkloadStateSchema } from './workload-records.ts';
 
 export { BUILD_PATTERN };
 
@@ -91,9 +93,16 @@ export interface ScaleChange {
 }
 
 export interface Skip {
+  /** The workload's name (the legacy key says deployment; `kind` tells the others apart). */
   deployment: string;
   reason: string;
+  kind?: WorkloadKind;
 }
+
+/** A StatefulSet scaled, or a CronJob's suspend flag set. */
+export type WorkloadChange =
+  | { kind: 'StatefulSet'; name: string; namespace: string; from: number; to: number }
+  | { kind: 'CronJob'; name: string; namespace: string; from: boolean; to: boolean };
 
 export interface RunContext {
   request: ResolvedRequest;
@@ -110,6 +119,10 @@ export interface RunContext {
   holder: Partial<LockInfo> | null;
   changes?: ScaleChange[];
   skipped?: Skip[];
+  /** StatefulSets and CronJobs this run changed, in the order it changed them. */
+  workloadChanges?: WorkloadChange[];
+  /** StatefulSets and CronJobs left alone, and why (merged with `skipped` in the records). */
+  workloadSkipped?: Skip[];
   database?: { issued: 'start' | 'stop' | null; stateBefore: string | null };
   poll?: Poll;
   error?: { Error: string; Cause: string };
@@ -155,6 +168,7 @@ const DeploymentStateSchema = z.object({
 
 const EnvironmentStateSchema = z.object({
   deployments: z.array(DeploymentStateSchema),
+  workloads: z.array(WorkloadStateSchema).optional(),
   database: z.object({
     kind: z.enum(['instance', 'cluster']),
     identifier: z.string(),

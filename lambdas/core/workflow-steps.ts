@@ -25,5 +25,13 @@ export {
   RunRequest,
   type ScaleChange,
   type Skip,
+  type WorkloadChange,
   writes,
 } from './run-context.ts';
+export {
+  checkStatefulSets,
+  restoreStatefulSets,
+  resumeCronJobs,
+  scaleStatefulSetsDown,
+  suspendCronJobs,
+} from './workload-changes.ts';

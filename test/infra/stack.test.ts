@@ -65,7 +65,7 @@ describe('state machine', () => {
 
   it('polls with Wait states that read the next wait from the poll step', () => {
     const waits = Object.entries(asl.States).filter(([, s]) => s.Type === 'Wait');
-    expect(waits).toHaveLength(5);
+    expect(waits).toHaveLength(7);
     for (const [, w] of waits) expect(w.SecondsPath).toBe('$.poll.waitSeconds');
     expect(asl.States[Steps.databaseStopped].Choices[0]).toMatchObject({
       Variable: '$.poll.stable',
@@ -186,6 +186,11 @@ describe('least privilege', () => {
       'restore-replicas': [...s3, ...eks],
       'check-deployments': eks,
       'check-health': [],
+      'suspend-cronjobs': [...s3, ...eks],
+      'scale-statefulsets-down': [...s3, ...eks],
+      'restore-statefulsets': [...s3, ...eks],
+      'check-statefulsets': eks,
+      'resume-cronjobs': [...s3, ...eks],
       'record-result': [...s3, ...rdsDescribe, ...eks],
       'record-failure': [...s3, ...rdsDescribe, ...eks],
     };

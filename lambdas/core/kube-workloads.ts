@@ -1,0 +1,82 @@
+// Owns StatefulSet and CronJob access with @kubernetes/client-node: read, scale through the
+// scale subresource, suspend/resume. Used by ClientNodeKubeGateway (kube.ts).
+import type { AppsV1Api, BatchV1Api, V1CronJob, V1StatefulSet } from '@kubernetes/client-node';
+import {
+  type CronJobStatus,
+  MISSING_CRONJOB,
+  MISSING_STATEFULSET,
+  type StatefulSetStatus,
+  type WorkloadGateway,
+} from './workload-gateway.ts';
+
+export function statefulSetStatus(s: V1StatefulSet): StatefulSetStatus {
+  return {
+    exists: true,
+    replicas: s.spec?.replicas ?? 1,
+    podCount: s.status?.replicas ?? 0,
+    readyReplicas: s.status?.readyReplicas ?? 0,
+    availableReplicas: s.status?.availableReplicas ?? 0,
+    currentReplicas: s.status?.currentReplicas ?? 0,
+    observed: (s.status?.observedGeneration ?? 0) >= (s.metadata?.generation ?? 0),
+  };
+}
+
+export function cronJobStatus(c: V1CronJob): CronJobStatus {
+  return {
+    exists: true,
+    suspend: c.spec?.suspend === true,
+    schedule: c.spec?.schedule ?? null,
+    activeJobs: c.status?.active?.length ?? 0,
+  };
+}
+
+const notFound = (err: unknown) => (err as { code?: unknown }).code === 404;
+
+export function clientNodeWorkloads(
+  apps: () => Promise<AppsV1Api>,
+  batch: () => Promise<BatchV1Api>,
+  kubeError: (err: unknown, what: string) => Error,
+): WorkloadGateway {
+  return {
+    async readStatefulSet(namespace, name) {
+      try {
+        return statefulSetStatus(await (await apps()).readNamespacedStatefulSet({ name, namespace }));
+      } catch (err) {
+        if (notFound(err)) return MISSING_STATEFULSET;
+        throw kubeError(err, `reading StatefulSet ${namespace}/${name}`);
+      }
+    },
+    async scaleStatefulSet(namespace, name, replicas) {
+      try {
+        // JSON-Patch: the client's default content type (a merge body would be refused).
+        await (await apps()).patchNamespacedStatefulSetScale({
+          name,
+          namespace,
+          body: [{ op: 'replace', path: '/spec/replicas', value: replicas }],
+        });
+      } catch (err) {
+        throw kubeError(err, `scaling StatefulSet ${namespace}/${name} to ${replicas}`);
+      }
+    },
+    async readCronJob(namespace, name) {
+      try {
+        return cronJobStatus(await (await batch()).readNamespacedCronJob({ name, namespace }));
+      } catch (err) {
+        if (notFound(err)) return MISSING_CRONJOB;
+        throw kubeError(err, `reading CronJob ${namespace}/${name}`);
+      }
+    },
+    async setCronJobSuspend(namespace, name, suspend) {
+      try {
+        // "add" sets the member whether or not the object carries it.
+        await (await batch()).patchNamespacedCronJob({
+          name,
+          namespace,
+          body: [{ op: 'add', path: '/spec/suspend', value: suspend }],
+        });
+      } catch (err) {
+        throw kubeError(err, `${suspend ? 'suspending' : 'resuming'} CronJob ${namespace}/${name}`);
+      }
+    },
+  };
+}

@@ -1,0 +1,121 @@
+// Owns the state of StatefulSets and CronJobs in a state record. `k8s_deployments` keeps
+// its legacy shape; the other kinds go into top-level keys of their own, in the same style
+// (`k8s_statefulsets`, `k8s_cronjobs`), written only when the environment has such
+// workloads, so a record written now still parses with the legacy reader and a legacy
+// record (without them) still restores. JSON Schema: config/state-record.schema.json.
+import { z } from 'zod';
+
+export interface StatefulSetState {
+  kind: 'StatefulSet';
+  name: string;
+  namespace: string;
+  exists: boolean;
+  replicas: number;
+  readyReplicas: number;
+}
+
+export interface CronJobState {
+  kind: 'CronJob';
+  name: string;
+  namespace: string;
+  exists: boolean;
+  /** spec.suspend before this tool touched it (down restores exactly this on up). */
+  suspend: boolean;
+  schedule: string | null;
+}
+
+export type WorkloadState = StatefulSetState | CronJobState;
+
+export const LegacyStatefulSet = z.looseObject({
+  statefulset_namespace: z.string(),
+  statefulset_exists: z.boolean(),
+  statefulset_replicas: z.number().int('must be an integer').min(0),
+  statefulset_ready_replicas: z.number().int().min(0).optional(),
+});
+
+export const LegacyCronJob = z.looseObject({
+  cronjob_namespace: z.string(),
+  cronjob_exists: z.boolean(),
+  cronjob_suspend: z.boolean(),
+  cronjob_schedule: z.string().nullable().optional(),
+});
+
+/** The keys a state record may carry next to k8s_deployments. */
+export const LegacyWorkloadKeys = {
+  k8s_statefulsets: z.record(z.string(), LegacyStatefulSet).optional(),
+  k8s_cronjobs: z.record(z.string(), LegacyCronJob).optional(),
+};
+
+export function workloadsToLegacy(workloads: readonly WorkloadState[] | undefined): Record<string, unknown> {
+  if (!workloads?.length) return {};
+  const out: Record<string, Record<string, unknown>> = {};
+  for (const w of workloads) {
+    if (w.kind === 'StatefulSet') {
+      out.k8s_statefulsets ??= {};
+      out.k8s_statefulsets[w.name] = {
+        statefulset_namespace: w.namespace,
+        statefulset_exists: w.exists,
+        statefulset_replicas: w.replicas,
+        statefulset_ready_replicas: w.readyReplicas,
+      };
+    } else {
+      out.k8s_cronjobs ??= {};
+      out.k8s_cronjobs[w.name] = {
+        cronjob_namespace: w.namespace,
+        cronjob_exists: w.exists,
+        cronjob_suspend: w.suspend,
+        cronjob_schedule: w.schedule,
+      };
+    }
+  }
+  return out;
+}
+
+export function workloadsFromLegacy(p: {
+  k8s_statefulsets?: Record<string, z.output<typeof LegacyStatefulSet>> | undefined;
+  k8s_cronjobs?: Record<string, z.output<typeof LegacyCronJob>> | undefined;
+}): WorkloadState[] | undefined {
+  if (!p.k8s_statefulsets && !p.k8s_cronjobs) return undefined;
+  return [
+    ...Object.entries(p.k8s_statefulsets ?? {}).map(
+      ([name, s]): WorkloadState => ({
+        kind: 'StatefulSet',
+        name,
+        namespace: s.statefulset_namespace,
+        exists: s.statefulset_exists,
+        replicas: s.statefulset_replicas,
+        readyReplicas: s.statefulset_ready_replicas ?? 0,
+      }),
+    ),
+    ...Object.entries(p.k8s_cronjobs ?? {}).map(
+      ([name, c]): WorkloadState => ({
+        kind: 'CronJob',
+        name,
+        namespace: c.cronjob_namespace,
+        exists: c.cronjob_exists,
+        suspend: c.cronjob_suspend,
+        schedule: c.cronjob_schedule ?? null,
+      }),
+    ),
+  ];
+}
+
+/** The run context's copy of the workloads (checked at each Task's boundary). */
+export const WorkloadStateSchema = z.discriminatedUnion('kind', [
+  z.object({
+    kind: z.literal('StatefulSet'),
+    name: z.string(),
+    namespace: z.string(),
+    exists: z.boolean(),
+    replicas: z.number().int().min(0),
+    readyReplicas: z.number().int().min(0),
+  }),
+  z.object({
+    kind: z.literal('CronJob'),
+    name: z.string(),
+    namespace: z.string(),
+    exists: z.boolean(),
+    suspend: z.boolean(),
+    schedule: z.string().nullable(),
+  }),
+]);
