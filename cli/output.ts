@@ -115,10 +115,16 @@ export function renderPlan(plan: DryRunPlan): string[] {
         return c.needed
           ? `${c.database}: ${c.goal === 'stopped' ? 'stop' : 'start'} (now '${c.state}') and wait until '${c.goal}'`
           : `${c.database}: already ${c.goal}, nothing to do`;
+      case 'statefulset':
+        return `StatefulSet ${c.namespace}/${c.name}: scale ${c.from} -> ${c.to}`;
+      case 'cronjob':
+        return `CronJob ${c.namespace}/${c.name}: suspend ${c.from} -> ${c.suspend}${c.from === c.suspend ? ' (unchanged)' : ''}`;
       case 'wait':
         return c.for === 'deployments'
           ? 'wait until the deployments have exactly their new counts'
-          : 'wait until the health URLs answer';
+          : c.for === 'statefulsets'
+            ? 'wait until the StatefulSets have exactly their new counts'
+            : 'wait until the health URLs answer';
       case 'read-only':
         return 'get_env_state: read only';
     }

@@ -101,6 +101,36 @@ const Workload = z
   })
   .strict();
 
+const DiscoverKind = z.enum(['Deployment', 'StatefulSet', 'CronJob'], {
+  error: (i) =>
+    `workload kind ${JSON.stringify(i.input)} is not known: use Deployment, StatefulSet or CronJob`,
+});
+
+const Discover = z
+  .object({
+    namespaces: z
+      .array(template('namespace'))
+      .min(1)
+      .optional()
+      .describe('Namespaces to look in; default: the environment namespace.'),
+    labelSelector: z
+      .string()
+      .superRefine((s, ctx) => {
+        try {
+          parseLabelSelector(s);
+        } catch (err) {
+          ctx.addIssue({ code: 'custom', message: `not a label selector: ${(err as Error).message}` });
+        }
+      })
+      .optional()
+      .describe('Kubernetes label selector, e.g. "tier=backend,team in (a,b)".'),
+    kinds: z.array(DiscoverKind).min(1).optional().describe('Default: Deployment, StatefulSet, CronJob.'),
+  })
+  .strict()
+  .describe(
+    'Instead of listing workloads: every Deployment/StatefulSet/CronJob found at down, minus those annotated customer-infra-manager/exclude: "true".',
+  );
+
 const Database = z
   .object({
     kind: z.enum(['instance', 'cluster']).describe('"instance" for RDS, "cluster" for Aurora.'),
@@ -125,6 +155,7 @@ export const Settings = z
     namespace: template('namespace'),
     database: Database,
     deployments: z.array(Deployment).min(1, 'list at least one deployment'),
+    discover: Discover.optional(),
     workloads: z
       .array(Workload)
       .optional()
@@ -139,6 +170,14 @@ export const Settings = z
       .max(MAX_LOCK_TTL_SECONDS, 'at most 604800 (7 days)')
       .describe('Must exceed the longest run: up and down wait timeouts added up.'),
     healthTimeoutSeconds: z.number().positive().max(60),
+    jobsGraceSeconds: z
+      .number()
+      .int()
+      .min(0)
+      .max(3600)
+      .describe(
+        'down: how long to wait for running Jobs of suspended CronJobs to finish before going on and reporting them (default 300).',
+      ),
     maxReplicas: z
       .number()
       .int()
@@ -237,6 +276,7 @@ export const DEFAULT_SETTINGS: Omit<Settings, 'cluster' | 'region' | 'bucket' | 
   lockTtlSeconds: 4 * 3600,
   healthTimeoutSeconds: 5,
   maxReplicas: 100,
+  jobsGraceSeconds: 300,
 };
 
 export const ConfigSchema = z
@@ -315,11 +355,19 @@ export interface Environment {
   deployments: DeploymentTarget[];
   /** StatefulSets and CronJobs (none unless configured). */
   workloads: WorkloadTarget[];
+  /** Set when the environment discovers its workloads instead of listing them (see discovery.ts). */
+  discover: {
+    namespaces: string[];
+    labelSelector: string | null;
+    kinds: ('Deployment' | 'StatefulSet' | 'CronJob')[];
+  } | null;
   waits: Settings['waits'];
   lockTtlSeconds: number;
   healthTimeoutSeconds: number;
   /** Largest replica count accepted from a state record. */
   maxReplicas: number;
+  /** down: how long running Jobs of suspended CronJobs may take before they are only reported. */
+  jobsGraceSeconds: number;
   labels: Record<string, string>;
 }
 
@@ -471,10 +519,18 @@ export function resolveEnvironment(
       name: w.name,
       namespace: w.namespace ? fillTemplate(w.namespace, values) : (values.namespace ?? ''),
     })),
+    discover: s.discover
+      ? {
+          namespaces: (s.discover.namespaces ?? ['{namespace}']).map((n) => fillTemplate(n, values)),
+          labelSelector: s.discover.labelSelector ?? null,
+          kinds: s.discover.kinds ?? ['Deployment', 'StatefulSet', 'CronJob'],
+        }
+      : null,
     waits: s.waits,
     lockTtlSeconds: s.lockTtlSeconds,
     healthTimeoutSeconds: s.healthTimeoutSeconds,
     maxReplicas: s.maxReplicas,
+    jobsGraceSeconds: s.jobsGraceSeconds,
     labels: s.labels ?? {},
   };
   if (!NAME_PATTERN.test(env.namespace)) {
@@ -498,6 +554,12 @@ export function resolveEnvironment(
         `deployment "${dep.name}" resolves healthUrl "${dep.healthUrl}", which is not an absolute http(s) URL; fix ${at('deployments', i, 'healthUrl')}, e.g. "https://${dep.name}-{environment}-{customer}.example.com/healthz"`,
       );
     }
+  });
+  env.discover?.namespaces.forEach((ns, i) => {
+    if (!NAME_PATTERN.test(ns))
+      refuse(
+        `discover.namespaces[${i}] resolves to "${ns}", which is not a valid Kubernetes namespace; fix ${at('discover', 'namespaces', i)}`,
+      );
   });
   const seenWorkloads = new Map<string, number>();
   env.workloads.forEach((w, i) => {

@@ -3,6 +3,7 @@
 import type { AppsV1Api, BatchV1Api, V1CronJob, V1StatefulSet } from '@kubernetes/client-node';
 import {
   type CronJobStatus,
+  type DiscoveredWorkload,
   MISSING_CRONJOB,
   MISSING_STATEFULSET,
   type StatefulSetStatus,
@@ -32,12 +33,40 @@ export function cronJobStatus(c: V1CronJob): CronJobStatus {
 
 const notFound = (err: unknown) => (err as { code?: unknown }).code === 404;
 
+const EXCLUDE = 'customer-infra-manager/exclude';
+const found =
+  (kind: DiscoveredWorkload['kind'], namespace: string) =>
+  (o: { metadata?: { name?: string; annotations?: Record<string, string> } }): DiscoveredWorkload => ({
+    kind,
+    name: o.metadata?.name ?? '',
+    namespace,
+    excluded: o.metadata?.annotations?.[EXCLUDE] === 'true',
+  });
+
 export function clientNodeWorkloads(
   apps: () => Promise<AppsV1Api>,
   batch: () => Promise<BatchV1Api>,
   kubeError: (err: unknown, what: string) => Error,
 ): WorkloadGateway {
   return {
+    async listWorkloads(namespace, labelSelector) {
+      const q = { namespace, ...(labelSelector ? { labelSelector } : {}) };
+      try {
+        const a = await apps();
+        const [d, s, c] = await Promise.all([
+          a.listNamespacedDeployment(q),
+          a.listNamespacedStatefulSet(q),
+          (await batch()).listNamespacedCronJob(q),
+        ]);
+        return [
+          ...d.items.map(found('Deployment', namespace)),
+          ...s.items.map(found('StatefulSet', namespace)),
+          ...c.items.map(found('CronJob', namespace)),
+        ];
+      } catch (err) {
+        throw kubeError(err, `listing workloads in namespace ${namespace}`);
+      }
+    },
     async readStatefulSet(namespace, name) {
       try {
         return statefulSetStatus(await (await apps()).readNamespacedStatefulSet({ name, namespace }));

@@ -54,6 +54,9 @@ export class ClientNodeKubeGateway implements KubeGateway, WorkloadGateway {
     this.workloads = clientNodeWorkloads(apps, batch, kubeError);
   }
 
+  listWorkloads(namespace: string, labelSelector: string | null) {
+    return this.workloads.listWorkloads(namespace, labelSelector);
+  }
   readStatefulSet(namespace: string, name: string) {
     return this.workloads.readStatefulSet(namespace, name);
   }

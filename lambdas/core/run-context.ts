@@ -6,6 +6,7 @@ import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
 import { type Config, type Environment, NAME_PATTERN, resolveEnvironment } from './config.ts';
 import type { DatabaseGateway } from './database.ts';
+import { type Targets, withTargets } from './discovery.ts';
 import { CimError, ErrorNames } from './errors.ts';
 import type { HealthChecker } from './health.ts';
 import type { KubeGateway } from './kube-gateway.ts';
@@ -121,6 +122,8 @@ export interface RunContext {
   skipped?: Skip[];
   /** StatefulSets and CronJobs this run changed, in the order it changed them. */
   workloadChanges?: WorkloadChange[];
+  /** Environments with `discover`: the workloads this run acts on (found at down, recorded at up). */
+  targets?: Targets;
   /** StatefulSets and CronJobs left alone, and why (merged with `skipped` in the records). */
   workloadSkipped?: Skip[];
   database?: { issued: 'start' | 'stop' | null; stateBefore: string | null };
@@ -209,5 +212,11 @@ export function parseContext(raw: unknown, step: string): RunContext {
 
 /** The environment of a run, resolved again from the configuration the step was deployed with. */
 export function envOf(deps: Deps, ctx: RunContext): Environment {
-  return resolveEnvironment(deps.config, ctx.request.customer, ctx.request.environment, deps.configSource);
+  const env = resolveEnvironment(
+    deps.config,
+    ctx.request.customer,
+    ctx.request.environment,
+    deps.configSource,
+  );
+  return env.discover && ctx.targets ? withTargets(env, ctx.targets) : env;
 }

@@ -5,7 +5,7 @@
 // attempt already changed), and is safe to run again.
 import { fence } from './changes.ts';
 import { CimError, ErrorNames } from './errors.ts';
-import type { Poll } from './polling.ts';
+import { type Poll, pollStart } from './polling.ts';
 import { poll } from './polls.ts';
 import { type Deps, envOf, type RunContext, type Skip, type WorkloadChange } from './run-context.ts';
 import { statefulSetSettled, type WorkloadGateway, workloadLabel, workloadsOf } from './workload-gateway.ts';
@@ -180,14 +180,20 @@ export async function resumeCronJobs(deps: Deps, ctx: RunContext, step: string):
   return finish(deps, ctx, changes, skipped);
 }
 
-/** Poll the StatefulSets this run scaled: pods gone after a down, ready at the count after an up. */
+/**
+ * Poll the StatefulSets this run scaled: pods gone after a down, ready at the count after an
+ * up. On a down it also waits, up to `jobsGraceSeconds`, for Jobs that suspended CronJobs
+ * still run; past that they are left running and show in the post-state (cronjob_active_jobs).
+ */
 export async function checkStatefulSets(deps: Deps, ctx: RunContext): Promise<Poll> {
   const env = envOf(deps, ctx);
-  const scaled = (ctx.workloadChanges ?? []).filter((c) => c.kind === 'StatefulSet');
+  const changed = ctx.workloadChanges ?? [];
   const pending: string[] = [];
-  if (scaled.length) {
+  const notes: string[] = [];
+  if (changed.length) {
     const gw = gateway(deps, ctx);
-    for (const c of scaled) {
+    for (const c of changed) {
+      if (c.kind !== 'StatefulSet') continue;
       const s = await gw.readStatefulSet(c.namespace, c.name);
       if (statefulSetSettled(s)) continue;
       pending.push(
@@ -196,9 +202,23 @@ export async function checkStatefulSets(deps: Deps, ctx: RunContext): Promise<Po
           : `${c.name} (${s.readyReplicas}/${s.replicas} ready)`,
       );
     }
+    if (ctx.request.action === 'down') {
+      const { startedAt } = pollStart(ctx.poll, 'statefulsets', deps.now());
+      const graceOver = (deps.now().getTime() - startedAt.getTime()) / 1000 >= env.jobsGraceSeconds;
+      for (const c of changed) {
+        if (c.kind !== 'CronJob') continue;
+        const running = (await gw.readCronJob(c.namespace, c.name)).activeJobs;
+        if (running === 0) continue;
+        const what = `CronJob ${c.name} (${running} Job(s) running)`;
+        if (graceOver) notes.push(`${what} left running after ${env.jobsGraceSeconds} s`);
+        else pending.push(what);
+      }
+    }
   }
   const goal = ctx.request.action === 'down' ? 'stopped' : 'ready';
-  const state = pending.length ? `waiting for ${pending.join(', ')}` : `all ${goal}`;
+  const state = pending.length
+    ? `waiting for ${pending.join(', ')}`
+    : `all ${goal}${notes.length ? `; ${notes.join(', ')}` : ''}`;
   return poll(
     deps,
     ctx,

@@ -29,7 +29,17 @@ export interface CronJobStatus {
   activeJobs: number;
 }
 
+/** One object found by discovery; `excluded` when annotated customer-infra-manager/exclude: "true". */
+export interface DiscoveredWorkload {
+  kind: 'Deployment' | WorkloadKind;
+  name: string;
+  namespace: string;
+  excluded: boolean;
+}
+
 export interface WorkloadGateway {
+  /** Deployments, StatefulSets and CronJobs of a namespace matching a label selector (null: all). */
+  listWorkloads(namespace: string, labelSelector: string | null): Promise<DiscoveredWorkload[]>;
   readStatefulSet(namespace: string, name: string): Promise<StatefulSetStatus>;
   scaleStatefulSet(namespace: string, name: string, replicas: number): Promise<void>;
   readCronJob(namespace: string, name: string): Promise<CronJobStatus>;

@@ -22,6 +22,8 @@ export interface CronJobState {
   /** spec.suspend before this tool touched it (down restores exactly this on up). */
   suspend: boolean;
   schedule: string | null;
+  /** Jobs running when the state was read (a down reports those still running after its grace). */
+  activeJobs: number;
 }
 
 export type WorkloadState = StatefulSetState | CronJobState;
@@ -38,6 +40,7 @@ export const LegacyCronJob = z.looseObject({
   cronjob_exists: z.boolean(),
   cronjob_suspend: z.boolean(),
   cronjob_schedule: z.string().nullable().optional(),
+  cronjob_active_jobs: z.number().int().min(0).optional(),
 });
 
 /** The keys a state record may carry next to k8s_deployments. */
@@ -65,6 +68,7 @@ export function workloadsToLegacy(workloads: readonly WorkloadState[] | undefine
         cronjob_exists: w.exists,
         cronjob_suspend: w.suspend,
         cronjob_schedule: w.schedule,
+        cronjob_active_jobs: w.activeJobs,
       };
     }
   }
@@ -95,6 +99,7 @@ export function workloadsFromLegacy(p: {
         exists: c.cronjob_exists,
         suspend: c.cronjob_suspend,
         schedule: c.cronjob_schedule ?? null,
+        activeJobs: c.cronjob_active_jobs ?? 0,
       }),
     ),
   ];
@@ -117,5 +122,6 @@ export const WorkloadStateSchema = z.discriminatedUnion('kind', [
     exists: z.boolean(),
     suspend: z.boolean(),
     schedule: z.string().nullable(),
+    activeJobs: z.number().int().min(0),
   }),
 ]);

@@ -28,6 +28,7 @@ export async function readWorkloads(kube: KubeGateway, env: Environment): Promis
         exists: c.exists,
         suspend: c.suspend,
         schedule: c.schedule,
+        activeJobs: c.activeJobs,
       };
     }),
   );

@@ -12,6 +12,12 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { AppsV1Api, CoreV1Api, KubeConfig, RbacAuthorizationV1Api } from '@kubernetes/client-node';
+import {
+  resetWholeEnvironment,
+  seedWholeEnvironment,
+  wholeEnvironmentConfig,
+  wholeEnvironmentReady,
+} from './whole-environment.ts';
 
 const here = dirname(fileURLToPath(import.meta.url));
 
@@ -166,6 +172,12 @@ export const SANDBOX_ENVIRONMENTS = {
     deployments: { 'frontend-deployment': 1, 'backend-deployment': 1 },
     db: 'instance',
   },
+  // StatefulSets and CronJobs too: see whole-environment.ts
+  'omega/dev': {
+    namespace: 'omega-dev',
+    deployments: { 'frontend-deployment': 1, 'backend-deployment': 1 },
+    db: 'instance',
+  },
 } as const;
 
 function sandboxConfig(healthBase: string, bucket: string, cluster: string): string {
@@ -199,7 +211,7 @@ environments:
       - name: ghost-deployment
   # the orchestrator has no rights in this namespace
   delta/dev: {}
-`;
+${wholeEnvironmentConfig()}`;
 }
 
 async function seedKubernetes(admin: KubeConfig) {
@@ -262,6 +274,7 @@ async function seedKubernetes(admin: KubeConfig) {
       },
     });
   }
+  await seedWholeEnvironment(admin);
 }
 
 /** Answers 200 on /{namespace}/{deployment}/healthz while the deployment has ready replicas. */
@@ -350,6 +363,7 @@ export async function resetSandbox(info: SandboxInfo): Promise<void> {
       });
     }
   }
+  await resetWholeEnvironment(admin);
   await waitFor(
     'deployments back at their seeded counts',
     async () => {
@@ -360,7 +374,7 @@ export async function resetSandbox(info: SandboxInfo): Promise<void> {
             return false;
         }
       }
-      return true;
+      return wholeEnvironmentReady(admin);
     },
     90_000,
   );

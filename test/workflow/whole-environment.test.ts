@@ -11,6 +11,7 @@ const P = 'eks-dev-cluster/delta/dev';
 const NS = 'delta-dev';
 let w: World;
 beforeEach(() => {
+  r0 = 0;
   w = makeWorld();
   (w.config.environments as Record<string, unknown>)['delta/dev'] = {
     workloads: [
@@ -37,6 +38,7 @@ const deployments = () => [
   w.kube.replicas(NS, 'backend-deployment'),
 ];
 const summaryOf = (r: { output: unknown }) => r.output as Record<string, any>;
+let r0 = 0;
 
 async function down(build = '20') {
   const r = await run('down', build);
@@ -101,12 +103,14 @@ describe('down of a whole environment', () => {
         cronjob_exists: true,
         cronjob_suspend: false,
         cronjob_schedule: '*/1 * * * *',
+        cronjob_active_jobs: 0,
       },
       'paused-report': {
         cronjob_namespace: NS,
         cronjob_exists: true,
         cronjob_suspend: true,
         cronjob_schedule: '*/1 * * * *',
+        cronjob_active_jobs: 0,
       },
     });
     // A reader that knows only the legacy keys still reads it.
@@ -139,6 +143,37 @@ describe('down of a whole environment', () => {
     ]);
   });
 
+  it('waits for running Jobs of suspended CronJobs up to jobsGraceSeconds, then goes on and reports them', async () => {
+    (w.config.environments as Record<string, any>)['delta/dev'].jobsGraceSeconds = 60;
+    const job = w.kube.cronJobs.get(`${NS}/report`);
+    if (job) job.activeJobs = 1;
+    const r = await down('23');
+    const checks = r.path.filter((s) => s === Steps.checkStatefulSetsStopped).length;
+    expect(checks).toBeGreaterThan(1);
+    expect(r.path.indexOf(Steps.stopDatabase)).toBeGreaterThan(
+      r.path.lastIndexOf(Steps.waitStatefulSetsStop),
+    );
+    const post = w.bucket.json(`${P}/history/23/post-state.json`) as any;
+    expect(post.k8s_cronjobs.report).toMatchObject({ cronjob_suspend: true, cronjob_active_jobs: 1 });
+  });
+
+  it('does not wait when the Jobs finish within the grace', async () => {
+    const job = w.kube.cronJobs.get(`${NS}/report`);
+    if (job) job.activeJobs = 1;
+    const r = await runWorkflow(
+      w,
+      { action: 'down', build: '24', customer: 'delta', environment: 'dev' },
+      {
+        wrapTask: (state, fn) => async (e) => {
+          if (state === Steps.checkStatefulSetsStopped && r0++ === 1 && job) job.activeJobs = 0;
+          return fn(e);
+        },
+      },
+    );
+    expect(r.status).toBe('SUCCEEDED');
+    expect(r.path.filter((s) => s === Steps.checkStatefulSetsStopped)).toHaveLength(2);
+  });
+
   it('reports a configured CronJob that does not exist and still does the rest', async () => {
     w.kube.cronJobs.delete(`${NS}/report`);
     const r = await down('22');
@@ -148,6 +183,64 @@ describe('down of a whole environment', () => {
       kind: 'CronJob',
       reason: `CronJob ${NS}/report does not exist`,
     });
+  });
+});
+
+describe('plans and preflight of a whole environment', () => {
+  it('plans the phases of a down in order, changing nothing', async () => {
+    const r = await run('down', '30', { dryRun: true });
+    expect(r.status).toBe('SUCCEEDED');
+    expect((r.output as any).plan.map((c: any) => c.kind)).toEqual([
+      'cronjob',
+      'cronjob',
+      'scale',
+      'scale',
+      'wait',
+      'statefulset',
+      'wait',
+      'database',
+    ]);
+    expect((r.output as any).plan).toContainEqual({
+      kind: 'statefulset',
+      namespace: NS,
+      name: 'redis',
+      from: 3,
+      to: 0,
+    });
+    expect(w.kube.log).toEqual([]);
+  });
+
+  it('plans an up: StatefulSets before deployments, CronJobs back to their recorded flag last', async () => {
+    await down('20');
+    const r = await run('up', '31', { dryRun: true });
+    const plan = (r.output as any).plan;
+    expect(plan.at(-2)).toEqual({
+      kind: 'cronjob',
+      namespace: NS,
+      name: 'report',
+      suspend: false,
+      from: true,
+    });
+    expect(plan.at(-1)).toEqual({
+      kind: 'cronjob',
+      namespace: NS,
+      name: 'paused-report',
+      suspend: true,
+      from: true,
+    });
+    expect(plan.findIndex((c: any) => c.kind === 'statefulset')).toBeLessThan(
+      plan.findIndex((c: any) => c.kind === 'scale'),
+    );
+  });
+
+  it('refuses a down of a StatefulSet above maxReplicas before anything changes', async () => {
+    await w.kube.scaleStatefulSet(NS, 'redis', 500);
+    w.kube.log.length = 0;
+    const r = await run('down', '32');
+    expect(r.error?.Error).toBe('PreflightFailed');
+    expect(r.error?.Cause).toContain('StatefulSet delta-dev/redis runs 500 replicas, above maxReplicas 100');
+    expect(w.kube.log).toEqual([]);
+    expect(w.bucket.keys()).toEqual([]);
   });
 });
 

@@ -37,6 +37,7 @@ const whole = {
       exists: true,
       suspend: false,
       schedule: '*/1 * * * *',
+      activeJobs: 1,
     },
   ],
   database: { kind: 'instance' as const, identifier: 'a-dev-rds', exists: true, state: 'available' },
