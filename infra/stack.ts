@@ -71,6 +71,8 @@ export const NEEDS: Record<TaskFunctionId, Needs> = {
   'restore-statefulsets': { s3: true, eks: true },
   'check-statefulsets': { eks: true },
   'resume-cronjobs': { s3: true, eks: true },
+  'pause-keda': { s3: true, eks: true },
+  'restore-keda': { s3: true, eks: true },
   'record-result': { s3: true, rdsDescribe: true, eks: true },
   'record-failure': { s3: true, rdsDescribe: true, eks: true },
 };

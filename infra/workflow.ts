@@ -110,15 +110,17 @@ export function buildWorkflow(scope: Construct, fns: WorkflowFunctions): State {
     ),
   );
   const down = task(Steps.suspendCronJobs, 'suspend-cronjobs').next(
-    task(Steps.scaleDown, 'scale-down').next(
-      pollLoop(
-        Steps.checkDeploymentsStopped,
-        'check-deployments',
-        Steps.deploymentsStopped,
-        Steps.waitDeploymentsStop,
-        statefulSetsDown,
+    task(Steps.pauseScaledObjects, 'pause-keda')
+      .next(task(Steps.scaleDown, 'scale-down'))
+      .next(
+        pollLoop(
+          Steps.checkDeploymentsStopped,
+          'check-deployments',
+          Steps.deploymentsStopped,
+          Steps.waitDeploymentsStop,
+          statefulSetsDown,
+        ),
       ),
-    ),
   );
 
   const healthLoop = pollLoop(
@@ -150,7 +152,7 @@ export function buildWorkflow(scope: Construct, fns: WorkflowFunctions): State {
       'check-database',
       Steps.databaseAvailable,
       Steps.waitDatabaseStart,
-      statefulSetsUp,
+      task(Steps.restoreScaledObjects, 'restore-keda').next(statefulSetsUp),
     ),
   );
 

@@ -170,6 +170,11 @@ export const Settings = z
       .max(MAX_LOCK_TTL_SECONDS, 'at most 604800 (7 days)')
       .describe('Must exceed the longest run: up and down wait timeouts added up.'),
     healthTimeoutSeconds: z.number().positive().max(60),
+    keda: z
+      .boolean()
+      .describe(
+        'Pause KEDA ScaledObjects that target the scaled workloads (autoscaling.keda.sh/paused-replicas: "0") while down (default false).',
+      ),
     jobsGraceSeconds: z
       .number()
       .int()
@@ -277,6 +282,7 @@ export const DEFAULT_SETTINGS: Omit<Settings, 'cluster' | 'region' | 'bucket' | 
   healthTimeoutSeconds: 5,
   maxReplicas: 100,
   jobsGraceSeconds: 300,
+  keda: false,
 };
 
 export const ConfigSchema = z
@@ -368,6 +374,8 @@ export interface Environment {
   maxReplicas: number;
   /** down: how long running Jobs of suspended CronJobs may take before they are only reported. */
   jobsGraceSeconds: number;
+  /** Pause KEDA ScaledObjects targeting the scaled workloads while down. */
+  keda: boolean;
   labels: Record<string, string>;
 }
 
@@ -531,6 +539,7 @@ export function resolveEnvironment(
     healthTimeoutSeconds: s.healthTimeoutSeconds,
     maxReplicas: s.maxReplicas,
     jobsGraceSeconds: s.jobsGraceSeconds,
+    keda: s.keda,
     labels: s.labels ?? {},
   };
   if (!NAME_PATTERN.test(env.namespace)) {

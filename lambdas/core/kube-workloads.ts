@@ -1,11 +1,21 @@
 // Owns StatefulSet and CronJob access with @kubernetes/client-node: read, scale through the
 // scale subresource, suspend/resume. Used by ClientNodeKubeGateway (kube.ts).
-import type { AppsV1Api, BatchV1Api, V1CronJob, V1StatefulSet } from '@kubernetes/client-node';
+import {
+  type AppsV1Api,
+  type BatchV1Api,
+  type CustomObjectsApi,
+  PatchStrategy,
+  setHeaderOptions,
+  type V1CronJob,
+  type V1StatefulSet,
+} from '@kubernetes/client-node';
 import {
   type CronJobStatus,
   type DiscoveredWorkload,
   MISSING_CRONJOB,
   MISSING_STATEFULSET,
+  PAUSED_REPLICAS,
+  type ScaledObjectStatus,
   type StatefulSetStatus,
   type WorkloadGateway,
 } from './workload-gateway.ts';
@@ -47,8 +57,45 @@ export function clientNodeWorkloads(
   apps: () => Promise<AppsV1Api>,
   batch: () => Promise<BatchV1Api>,
   kubeError: (err: unknown, what: string) => Error,
+  custom: () => Promise<CustomObjectsApi> = async () => {
+    throw new Error('no custom objects client');
+  },
 ): WorkloadGateway {
+  const keda = { group: 'keda.sh', version: 'v1alpha1', plural: 'scaledobjects' };
   return {
+    async listScaledObjects(namespace) {
+      try {
+        const list = (await (await custom()).listNamespacedCustomObject({ ...keda, namespace })) as {
+          items?: {
+            metadata?: { name?: string; annotations?: Record<string, string> };
+            spec?: { scaleTargetRef?: { kind?: string; name?: string } };
+          }[];
+        };
+        return (list.items ?? []).map(
+          (o): ScaledObjectStatus => ({
+            name: o.metadata?.name ?? '',
+            namespace,
+            targetKind: o.spec?.scaleTargetRef?.kind ?? 'Deployment',
+            targetName: o.spec?.scaleTargetRef?.name ?? '',
+            pausedReplicas: o.metadata?.annotations?.[PAUSED_REPLICAS] ?? null,
+          }),
+        );
+      } catch (err) {
+        if (notFound(err)) return []; // KEDA is not installed in this cluster
+        throw kubeError(err, `listing KEDA ScaledObjects in namespace ${namespace}`);
+      }
+    },
+    async setPausedReplicas(namespace, name, value) {
+      try {
+        // A merge patch: null removes the annotation, and no annotations map is needed first.
+        await (await custom()).patchNamespacedCustomObject(
+          { ...keda, namespace, name, body: { metadata: { annotations: { [PAUSED_REPLICAS]: value } } } },
+          setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
+        );
+      } catch (err) {
+        throw kubeError(err, `setting ${PAUSED_REPLICAS} on ScaledObject ${namespace}/${name}`);
+      }
+    },
     async listWorkloads(namespace, labelSelector) {
       const q = { namespace, ...(labelSelector ? { labelSelector } : {}) };
       try {

@@ -5,7 +5,13 @@
 import { Sha256 } from '@aws-crypto/sha256-js';
 import { DescribeClusterCommand, EKSClient } from '@aws-sdk/client-eks';
 import { fromNodeProviderChain } from '@aws-sdk/credential-providers';
-import { AppsV1Api, BatchV1Api, KubeConfig, type V1Deployment } from '@kubernetes/client-node';
+import {
+  AppsV1Api,
+  BatchV1Api,
+  CustomObjectsApi,
+  KubeConfig,
+  type V1Deployment,
+} from '@kubernetes/client-node';
 import { HttpRequest } from '@smithy/protocol-http';
 import { SignatureV4 } from '@smithy/signature-v4';
 import type { Config, Environment } from './config.ts';
@@ -50,8 +56,18 @@ export class ClientNodeKubeGateway implements KubeGateway, WorkloadGateway {
     batch: () => Promise<BatchV1Api> = async () => {
       throw new CimError(ErrorNames.KubernetesError, 'this gateway has no batch/v1 client (CronJobs)');
     },
+    custom: () => Promise<CustomObjectsApi> = async () => {
+      throw new CimError(ErrorNames.KubernetesError, 'this gateway has no custom objects client (KEDA)');
+    },
   ) {
-    this.workloads = clientNodeWorkloads(apps, batch, kubeError);
+    this.workloads = clientNodeWorkloads(apps, batch, kubeError, custom);
+  }
+
+  listScaledObjects(namespace: string) {
+    return this.workloads.listScaledObjects(namespace);
+  }
+  setPausedReplicas(namespace: string, name: string, value: string | null) {
+    return this.workloads.setPausedReplicas(namespace, name, value);
   }
 
   listWorkloads(namespace: string, labelSelector: string | null) {
@@ -139,9 +155,11 @@ export function kubeGatewayFromKubeconfig(path?: string, context?: string): Kube
   }
   const apps = kc.makeApiClient(AppsV1Api);
   const batch = kc.makeApiClient(BatchV1Api);
+  const custom = kc.makeApiClient(CustomObjectsApi);
   return new ClientNodeKubeGateway(
     async () => apps,
     async () => batch,
+    async () => custom,
   );
 }
 
@@ -180,7 +198,7 @@ export function kubeGatewayForEks(
   region: string,
   eks = new EKSClient({ region }),
 ): KubeGateway {
-  let cached: { apps: AppsV1Api; batch: BatchV1Api; until: number } | undefined;
+  let cached: { apps: AppsV1Api; batch: BatchV1Api; custom: CustomObjectsApi; until: number } | undefined;
   const clients = async () => {
     if (cached && cached.until > Date.now()) return cached;
     const out = await eks.send(new DescribeClusterCommand({ name: cluster }));
@@ -204,6 +222,7 @@ export function kubeGatewayForEks(
     cached = {
       apps: kc.makeApiClient(AppsV1Api),
       batch: kc.makeApiClient(BatchV1Api),
+      custom: kc.makeApiClient(CustomObjectsApi),
       until: Date.now() + TOKEN_TTL_MS,
     };
     return cached;
@@ -211,6 +230,7 @@ export function kubeGatewayForEks(
   return new ClientNodeKubeGateway(
     async () => (await clients()).apps,
     async () => (await clients()).batch,
+    async () => (await clients()).custom,
   );
 }
 

@@ -54,7 +54,7 @@ export async function snapshotEnvironment(
   ]);
   return {
     deployments,
-    ...(env.workloads.length ? { workloads } : {}),
+    ...(env.workloads.length || env.keda ? { workloads } : {}),
     database,
     timestamp: legacyTimestamp(deps.now()),
     build,

@@ -30,6 +30,8 @@ export {
 } from './run-context.ts';
 export {
   checkStatefulSets,
+  pauseScaledObjects,
+  restoreScaledObjects,
   restoreStatefulSets,
   resumeCronJobs,
   scaleStatefulSetsDown,

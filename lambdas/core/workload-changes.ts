@@ -229,3 +229,44 @@ export async function checkStatefulSets(deps: Deps, ctx: RunContext): Promise<Po
     `StatefulSets to be ${goal}`,
   );
 }
+
+/** Down, before any scale: pause every recorded ScaledObject at 0, so KEDA does not scale its target back up. */
+export async function pauseScaledObjects(deps: Deps, ctx: RunContext, step: string): Promise<RunContext> {
+  await fence(deps, ctx, step);
+  const objects = (ctx.preState.workloads ?? []).filter((w) => w.kind === 'ScaledObject');
+  if (objects.length === 0) return ctx;
+  const gw = gateway(deps, ctx);
+  const skipped: Skip[] = [];
+  for (const o of objects) {
+    try {
+      await gw.setPausedReplicas(o.namespace, o.name, '0');
+    } catch (err) {
+      if ((await gw.listScaledObjects(o.namespace)).some((x) => x.name === o.name)) throw err;
+      skipped.push({
+        deployment: o.name,
+        reason: `ScaledObject ${o.namespace}/${o.name} was deleted during the run`,
+      });
+    }
+  }
+  return finish(deps, ctx, [], skipped);
+}
+
+/** Up, before any scale: give each recorded ScaledObject its paused-replicas annotation back exactly (or none). */
+export async function restoreScaledObjects(deps: Deps, ctx: RunContext, step: string): Promise<RunContext> {
+  const restore = restoreOf(ctx);
+  await fence(deps, ctx, step);
+  const recordedObjects = Object.entries(restore.workloads?.scaledObjects ?? {});
+  if (recordedObjects.length === 0) return ctx;
+  const gw = gateway(deps, ctx);
+  const skipped: Skip[] = [];
+  for (const [name, o] of recordedObjects) {
+    const now = (await gw.listScaledObjects(o.namespace)).find((x) => x.name === name);
+    if (!now) {
+      skipped.push({ deployment: name, reason: `ScaledObject ${o.namespace}/${name} does not exist` });
+      continue;
+    }
+    if (now.pausedReplicas !== o.pausedReplicas)
+      await gw.setPausedReplicas(o.namespace, name, o.pausedReplicas);
+  }
+  return finish(deps, ctx, [], skipped);
+}

@@ -37,7 +37,22 @@ export interface DiscoveredWorkload {
   excluded: boolean;
 }
 
+/** A KEDA ScaledObject and its autoscaling.keda.sh/paused-replicas annotation (null: not set). */
+export interface ScaledObjectStatus {
+  name: string;
+  namespace: string;
+  targetKind: string;
+  targetName: string;
+  pausedReplicas: string | null;
+}
+
+export const PAUSED_REPLICAS = 'autoscaling.keda.sh/paused-replicas';
+
 export interface WorkloadGateway {
+  /** The namespace's ScaledObjects; none when KEDA's CRD is not installed. */
+  listScaledObjects(namespace: string): Promise<ScaledObjectStatus[]>;
+  /** Sets the paused-replicas annotation, or removes it (null). */
+  setPausedReplicas(namespace: string, name: string, value: string | null): Promise<void>;
   /** Deployments, StatefulSets and CronJobs of a namespace matching a label selector (null: all). */
   listWorkloads(namespace: string, labelSelector: string | null): Promise<DiscoveredWorkload[]>;
   readStatefulSet(namespace: string, name: string): Promise<StatefulSetStatus>;

@@ -26,7 +26,18 @@ export interface CronJobState {
   activeJobs: number;
 }
 
-export type WorkloadState = StatefulSetState | CronJobState;
+/** A KEDA ScaledObject targeting a scaled workload, and its paused-replicas annotation before the down. */
+export interface ScaledObjectState {
+  kind: 'ScaledObject';
+  name: string;
+  namespace: string;
+  exists: boolean;
+  targetKind: string;
+  targetName: string;
+  pausedReplicas: string | null;
+}
+
+export type WorkloadState = StatefulSetState | CronJobState | ScaledObjectState;
 
 export const LegacyStatefulSet = z.looseObject({
   statefulset_namespace: z.string(),
@@ -43,10 +54,18 @@ export const LegacyCronJob = z.looseObject({
   cronjob_active_jobs: z.number().int().min(0).optional(),
 });
 
+export const LegacyScaledObject = z.looseObject({
+  scaledobject_namespace: z.string(),
+  scaledobject_target_kind: z.string(),
+  scaledobject_target_name: z.string(),
+  paused_replicas: z.string().nullable(),
+});
+
 /** The keys a state record may carry next to k8s_deployments. */
 export const LegacyWorkloadKeys = {
   k8s_statefulsets: z.record(z.string(), LegacyStatefulSet).optional(),
   k8s_cronjobs: z.record(z.string(), LegacyCronJob).optional(),
+  keda_scaledobjects: z.record(z.string(), LegacyScaledObject).optional(),
 };
 
 export function workloadsToLegacy(workloads: readonly WorkloadState[] | undefined): Record<string, unknown> {
@@ -60,6 +79,14 @@ export function workloadsToLegacy(workloads: readonly WorkloadState[] | undefine
         statefulset_exists: w.exists,
         statefulset_replicas: w.replicas,
         statefulset_ready_replicas: w.readyReplicas,
+      };
+    } else if (w.kind === 'ScaledObject') {
+      out.keda_scaledobjects ??= {};
+      out.keda_scaledobjects[w.name] = {
+        scaledobject_namespace: w.namespace,
+        scaledobject_target_kind: w.targetKind,
+        scaledobject_target_name: w.targetName,
+        paused_replicas: w.pausedReplicas,
       };
     } else {
       out.k8s_cronjobs ??= {};
@@ -78,8 +105,9 @@ export function workloadsToLegacy(workloads: readonly WorkloadState[] | undefine
 export function workloadsFromLegacy(p: {
   k8s_statefulsets?: Record<string, z.output<typeof LegacyStatefulSet>> | undefined;
   k8s_cronjobs?: Record<string, z.output<typeof LegacyCronJob>> | undefined;
+  keda_scaledobjects?: Record<string, z.output<typeof LegacyScaledObject>> | undefined;
 }): WorkloadState[] | undefined {
-  if (!p.k8s_statefulsets && !p.k8s_cronjobs) return undefined;
+  if (!p.k8s_statefulsets && !p.k8s_cronjobs && !p.keda_scaledobjects) return undefined;
   return [
     ...Object.entries(p.k8s_statefulsets ?? {}).map(
       ([name, s]): WorkloadState => ({
@@ -100,6 +128,17 @@ export function workloadsFromLegacy(p: {
         suspend: c.cronjob_suspend,
         schedule: c.cronjob_schedule ?? null,
         activeJobs: c.cronjob_active_jobs ?? 0,
+      }),
+    ),
+    ...Object.entries(p.keda_scaledobjects ?? {}).map(
+      ([name, o]): WorkloadState => ({
+        kind: 'ScaledObject',
+        name,
+        namespace: o.scaledobject_namespace,
+        exists: true,
+        targetKind: o.scaledobject_target_kind,
+        targetName: o.scaledobject_target_name,
+        pausedReplicas: o.paused_replicas,
       }),
     ),
   ];
@@ -123,5 +162,14 @@ export const WorkloadStateSchema = z.discriminatedUnion('kind', [
     suspend: z.boolean(),
     schedule: z.string().nullable(),
     activeJobs: z.number().int().min(0),
+  }),
+  z.object({
+    kind: z.literal('ScaledObject'),
+    name: z.string(),
+    namespace: z.string(),
+    exists: z.boolean(),
+    targetKind: z.string(),
+    targetName: z.string(),
+    pausedReplicas: z.string().nullable(),
   }),
 ]);

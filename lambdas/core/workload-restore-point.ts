@@ -10,6 +10,8 @@ export interface RestoredWorkloads {
   statefulSets: Record<string, number>;
   /** suspend flag recorded before the down, by CronJob name. */
   cronJobs: Record<string, boolean>;
+  /** paused-replicas annotation recorded before the down (null: there was none), by ScaledObject name. */
+  scaledObjects: Record<string, { namespace: string; pausedReplicas: string | null }>;
   /** "Kind name" of recorded workloads that are no longer configured: reported, not restored. */
   notConfigured: string[];
 }
@@ -21,7 +23,16 @@ export function validateWorkloadRecords(
   env: Environment,
   refuse: (why: string) => CimError,
 ): RestoredWorkloads {
-  const out: RestoredWorkloads = { statefulSets: {}, cronJobs: {}, notConfigured: [] };
+  const out: RestoredWorkloads = { statefulSets: {}, cronJobs: {}, scaledObjects: {}, notConfigured: [] };
+  // Only ScaledObjects in the environment's namespaces are touched.
+  const namespaces = new Set([...env.deployments, ...env.workloads].map((w) => w.namespace));
+  for (const [name, o] of Object.entries(rec.keda_scaledobjects ?? {})) {
+    if (!namespaces.has(o.scaledobject_namespace))
+      throw refuse(
+        `ScaledObject ${name} is recorded in namespace "${o.scaledobject_namespace}", not one of the environment's`,
+      );
+    out.scaledObjects[name] = { namespace: o.scaledobject_namespace, pausedReplicas: o.paused_replicas };
+  }
   const configured = (kind: 'StatefulSet' | 'CronJob', name: string) =>
     env.workloads.find((w) => w.kind === kind && w.name === name);
   for (const [name, s] of Object.entries(rec.k8s_statefulsets ?? {})) {

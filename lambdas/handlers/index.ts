@@ -7,11 +7,13 @@ import { handler as checkHealth } from './check-health.ts';
 import { handler as checkStatefulSets } from './check-statefulsets.ts';
 import { handler as fleetRecord } from './fleet-record.ts';
 import { handler as fleetSelect } from './fleet-select.ts';
+import { handler as pauseKeda } from './pause-keda.ts';
 import { handler as planDryRun } from './plan-dry-run.ts';
 import { handler as prepare } from './prepare.ts';
 import { handler as recordFailure } from './record-failure.ts';
 import { handler as recordIntent } from './record-intent.ts';
 import { handler as recordResult } from './record-result.ts';
+import { handler as restoreKeda } from './restore-keda.ts';
 import { handler as restoreReplicas } from './restore-replicas.ts';
 import { handler as restoreStatefulSets } from './restore-statefulsets.ts';
 import { handler as resumeCronJobs } from './resume-cronjobs.ts';
@@ -38,6 +40,8 @@ export const handlers: Record<TaskFunctionId, TaskHandler> = {
   'restore-statefulsets': restoreStatefulSets,
   'check-statefulsets': checkStatefulSets,
   'resume-cronjobs': resumeCronJobs,
+  'pause-keda': pauseKeda,
+  'restore-keda': restoreKeda,
   'record-result': recordResult,
   'record-failure': recordFailure,
 };

@@ -191,6 +191,8 @@ describe('least privilege', () => {
       'restore-statefulsets': [...s3, ...eks],
       'check-statefulsets': eks,
       'resume-cronjobs': [...s3, ...eks],
+      'pause-keda': [...s3, ...eks],
+      'restore-keda': [...s3, ...eks],
       'record-result': [...s3, ...rdsDescribe, ...eks],
       'record-failure': [...s3, ...rdsDescribe, ...eks],
     };

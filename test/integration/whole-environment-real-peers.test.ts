@@ -5,7 +5,7 @@ import { BatchV1Api, KubeConfig } from '@kubernetes/client-node';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { Steps } from '#core/steps';
 import { resetSandbox, waitFor } from '../peers/sandbox.ts';
-import { WHOLE } from '../peers/whole-environment.ts';
+import { pausedReplicas, WHOLE } from '../peers/whole-environment.ts';
 import { apps, dbInstanceState, json, pods, run, sandbox, waitForPods } from './peers.ts';
 
 const NS = WHOLE.namespace;
@@ -31,6 +31,7 @@ const state = async () => ({
   redis: await stsReplicas('redis'),
   excluded: (await apps.readNamespacedDeployment({ name: 'debug-tools', namespace: NS })).spec?.replicas,
   suspend: { report: await suspendOf('report'), paused: await suspendOf('paused-report') },
+  keda: await pausedReplicas(admin),
 });
 
 /** Resolves once the wall clock is past the next CronJob tick (the start of a minute) plus `margin`. */
@@ -51,6 +52,7 @@ describe('a whole environment found by discovery on the real peers (omega/dev)',
       redis: 2,
       excluded: 1,
       suspend: { report: false, paused: true },
+      keda: { 'backend-scaler': null, 'redis-scaler': '2' },
     });
 
     const down = await run({ action: 'down', build: 'w1', customer: 'omega', environment: 'dev' });
@@ -64,6 +66,7 @@ describe('a whole environment found by discovery on the real peers (omega/dev)',
       redis: 0,
       excluded: 1,
       suspend: { report: true, paused: true },
+      keda: { 'backend-scaler': '0', 'redis-scaler': '0' },
     });
     expect((await pods(NS, 'debug-tools')).ready).toBe(1);
     for (const app of ['frontend-deployment', 'backend-deployment', 'redis'])

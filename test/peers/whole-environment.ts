@@ -2,7 +2,17 @@
 // (seeded like the other environments), a StatefulSet, a CronJob that runs every minute, a
 // CronJob that was already suspended, a deployment annotated customer-infra-manager/exclude,
 // and the orchestrator's rights on them (README "Kubernetes access").
-import { AppsV1Api, BatchV1Api, type KubeConfig, RbacAuthorizationV1Api } from '@kubernetes/client-node';
+import {
+  ApiextensionsV1Api,
+  AppsV1Api,
+  BatchV1Api,
+  CustomObjectsApi,
+  type KubeConfig,
+  PatchStrategy,
+  RbacAuthorizationV1Api,
+  setHeaderOptions,
+} from '@kubernetes/client-node';
+import { waitFor } from './sandbox.ts';
 
 export const WHOLE = {
   key: 'omega/dev',
@@ -10,13 +20,58 @@ export const WHOLE = {
   statefulSets: { redis: 2 },
   cronJobs: { report: false, 'paused-report': true },
   excluded: { 'debug-tools': 1 },
+  /** ScaledObject -> [target kind, target name, paused-replicas annotation before any run]. */
+  scaledObjects: {
+    'backend-scaler': ['Deployment', 'backend-deployment', null],
+    'redis-scaler': ['StatefulSet', 'redis', '2'],
+  },
 } as const;
+
+const KEDA = { group: 'keda.sh', version: 'v1alpha1', plural: 'scaledobjects' };
+const PAUSED = 'autoscaling.keda.sh/paused-replicas';
+
+/** A minimal ScaledObject CRD of our own: no KEDA operator, just the API for the annotation. */
+async function installScaledObjectCrd(admin: KubeConfig) {
+  const ext = admin.makeApiClient(ApiextensionsV1Api);
+  await ext.createCustomResourceDefinition({
+    body: {
+      metadata: { name: 'scaledobjects.keda.sh' },
+      spec: {
+        group: 'keda.sh',
+        scope: 'Namespaced',
+        names: {
+          plural: 'scaledobjects',
+          singular: 'scaledobject',
+          kind: 'ScaledObject',
+          listKind: 'ScaledObjectList',
+        },
+        versions: [
+          {
+            name: 'v1alpha1',
+            served: true,
+            storage: true,
+            schema: { openAPIV3Schema: { type: 'object', x_kubernetes_preserve_unknown_fields: true } },
+          },
+        ],
+      },
+    },
+  });
+  await waitFor(
+    'the ScaledObject CRD to be established',
+    async () =>
+      (await ext.readCustomResourceDefinition({ name: 'scaledobjects.keda.sh' })).status?.conditions?.some(
+        (c) => c.type === 'Established' && c.status === 'True',
+      ) ?? false,
+    30_000,
+  );
+}
 
 /** The environment's entry under `environments:` in the sandbox configuration. */
 export function wholeEnvironmentConfig(): string {
   return `  # a whole environment: every Deployment, StatefulSet and CronJob of its namespace
   ${WHOLE.key}:
     discover: {}
+    keda: true
 `;
 }
 
@@ -79,6 +134,20 @@ export async function seedWholeEnvironment(admin: KubeConfig): Promise<void> {
       },
     });
   }
+  await installScaledObjectCrd(admin);
+  const custom = admin.makeApiClient(CustomObjectsApi);
+  for (const [name, [kind, target, paused]] of Object.entries(WHOLE.scaledObjects)) {
+    await custom.createNamespacedCustomObject({
+      ...KEDA,
+      namespace,
+      body: {
+        apiVersion: 'keda.sh/v1alpha1',
+        kind: 'ScaledObject',
+        metadata: { name, ...(paused !== null ? { annotations: { [PAUSED]: paused } } : {}) },
+        spec: { scaleTargetRef: { kind, name: target }, triggers: [] },
+      },
+    });
+  }
   // Exactly what the orchestrator needs for these kinds, next to the deployments' Role.
   await rbac.createNamespacedRole({
     namespace,
@@ -88,6 +157,7 @@ export async function seedWholeEnvironment(admin: KubeConfig): Promise<void> {
         { apiGroups: ['apps'], resources: ['statefulsets'], verbs: ['get', 'list'] },
         { apiGroups: ['apps'], resources: ['statefulsets/scale'], verbs: ['get', 'patch'] },
         { apiGroups: ['batch'], resources: ['cronjobs'], verbs: ['get', 'list', 'patch'] },
+        { apiGroups: ['keda.sh'], resources: ['scaledobjects'], verbs: ['get', 'list', 'patch'] },
       ],
     },
   });
@@ -101,8 +171,32 @@ export async function seedWholeEnvironment(admin: KubeConfig): Promise<void> {
   });
 }
 
-/** Back to the seeded counts and suspend flags. */
+/** The paused-replicas annotation of each ScaledObject (null: none). */
+export async function pausedReplicas(admin: KubeConfig): Promise<Record<string, string | null>> {
+  const custom = admin.makeApiClient(CustomObjectsApi);
+  const out: Record<string, string | null> = {};
+  for (const name of Object.keys(WHOLE.scaledObjects)) {
+    const o = (await custom.getNamespacedCustomObject({ ...KEDA, namespace: WHOLE.namespace, name })) as {
+      metadata?: { annotations?: Record<string, string> };
+    };
+    out[name] = o.metadata?.annotations?.[PAUSED] ?? null;
+  }
+  return out;
+}
+
+/** Back to the seeded counts, suspend flags and annotations. */
 export async function resetWholeEnvironment(admin: KubeConfig): Promise<void> {
+  const custom = admin.makeApiClient(CustomObjectsApi);
+  for (const [name, [, , paused]] of Object.entries(WHOLE.scaledObjects))
+    await custom.patchNamespacedCustomObject(
+      {
+        ...KEDA,
+        namespace: WHOLE.namespace,
+        name,
+        body: { metadata: { annotations: { [PAUSED]: paused } } },
+      },
+      setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
+    );
   const apps = admin.makeApiClient(AppsV1Api);
   const batch = admin.makeApiClient(BatchV1Api);
   const namespace = WHOLE.namespace;

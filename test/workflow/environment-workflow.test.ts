@@ -30,6 +30,7 @@ describe('down', () => {
       Steps.recordIntent,
       Steps.whichAction,
       Steps.suspendCronJobs,
+      Steps.pauseScaledObjects,
       Steps.scaleDown,
       Steps.checkDeploymentsStopped,
       Steps.deploymentsStopped,

@@ -52,6 +52,7 @@ describe('down of a whole environment', () => {
     expect(r.path.slice(r.path.indexOf(Steps.whichAction))).toEqual([
       Steps.whichAction,
       Steps.suspendCronJobs,
+      Steps.pauseScaledObjects,
       Steps.scaleDown,
       Steps.checkDeploymentsStopped,
       Steps.deploymentsStopped,
@@ -255,6 +256,7 @@ describe('up of a whole environment', () => {
       Steps.startDatabase,
       Steps.checkDatabaseAvailable,
       Steps.databaseAvailable,
+      Steps.restoreScaledObjects,
       Steps.restoreStatefulSets,
       Steps.checkStatefulSetsReady,
       Steps.statefulSetsReady,
@@ -415,5 +417,82 @@ describe('configuration of workloads', () => {
         'env.yaml',
       ),
     ).toThrow(/StatefulSet "x" is listed twice/);
+  });
+});
+
+describe('KEDA ScaledObjects', () => {
+  beforeEach(() => {
+    (w.config.environments as Record<string, any>)['delta/dev'].keda = true;
+    w.kube.scaledObjects.set(`${NS}/backend-scaler`, {
+      targetKind: 'Deployment',
+      targetName: 'backend-deployment',
+      pausedReplicas: null,
+    });
+    w.kube.scaledObjects.set(`${NS}/redis-scaler`, {
+      targetKind: 'StatefulSet',
+      targetName: 'redis',
+      pausedReplicas: '5',
+    });
+    // Targets nothing of the environment: never touched.
+    w.kube.scaledObjects.set(`${NS}/other-scaler`, {
+      targetKind: 'Deployment',
+      targetName: 'someone-else',
+      pausedReplicas: null,
+    });
+  });
+  const paused = (name: string) => w.kube.scaledObjects.get(`${NS}/${name}`)?.pausedReplicas;
+
+  it('pauses them at 0 before any scale on down, and gives the exact annotation back before any scale on up', async () => {
+    await down('50');
+    expect(w.kube.log.slice(0, 4)).toEqual([
+      `suspend cronjob ${NS}/report`,
+      `suspend cronjob ${NS}/paused-report`,
+      `paused-replicas ${NS}/backend-scaler 0`,
+      `paused-replicas ${NS}/redis-scaler 0`,
+    ]);
+    expect([paused('backend-scaler'), paused('redis-scaler'), paused('other-scaler')]).toEqual([
+      '0',
+      '0',
+      null,
+    ]);
+    const pre = w.bucket.json(`${P}/history/50/pre-state.json`) as any;
+    expect(pre.keda_scaledobjects).toEqual({
+      'backend-scaler': {
+        scaledobject_namespace: NS,
+        scaledobject_target_kind: 'Deployment',
+        scaledobject_target_name: 'backend-deployment',
+        paused_replicas: null,
+      },
+      'redis-scaler': {
+        scaledobject_namespace: NS,
+        scaledobject_target_kind: 'StatefulSet',
+        scaledobject_target_name: 'redis',
+        paused_replicas: '5',
+      },
+    });
+    w.kube.log.length = 0;
+    const up = await run('up', '51');
+    expect(up.status, JSON.stringify(up.error)).toBe('SUCCEEDED');
+    expect(w.kube.log.slice(0, 3)).toEqual([
+      `paused-replicas ${NS}/backend-scaler null`,
+      `paused-replicas ${NS}/redis-scaler 5`,
+      `scale statefulset ${NS}/redis 3`,
+    ]);
+    expect([paused('backend-scaler'), paused('redis-scaler'), paused('other-scaler')]).toEqual([
+      null,
+      '5',
+      null,
+    ]);
+  });
+
+  it('refuses a restore point that names a ScaledObject outside the environment', async () => {
+    await down('50');
+    const key = `${P}/history/50/pre-state.json`;
+    const rec = w.bucket.json(key) as any;
+    rec.keda_scaledobjects['backend-scaler'].scaledobject_namespace = 'kube-system';
+    w.bucket.put(key, rec);
+    const r = await run('up', '52');
+    expect(r.error?.Error).toBe('StateRecordInvalid');
+    expect(paused('backend-scaler')).toBe('0');
   });
 });
