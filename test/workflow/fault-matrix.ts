@@ -114,7 +114,17 @@ export async function uncoveredTasks(): Promise<string[]> {
 function world(): FaultWorld {
   const w = makeWorld() as FaultWorld;
   // alpha/dev as a whole environment: its StatefulSet and CronJobs get faulted too.
-  (w.config.environments as Record<string, unknown>)['alpha/dev'] = { workloads: WORKLOADS };
+  (w.config.environments as Record<string, unknown>)['alpha/dev'] = { workloads: WORKLOADS, keda: true };
+  w.kube.scaledObjects.set('alpha-dev/backend-scaler', {
+    targetKind: 'Deployment',
+    targetName: 'backend-deployment',
+    pausedReplicas: null,
+  });
+  w.kube.scaledObjects.set('alpha-dev/redis-scaler', {
+    targetKind: 'StatefulSet',
+    targetName: 'redis',
+    pausedReplicas: '3',
+  });
   w.kube
     .addStatefulSet('alpha-dev', 'redis', 2)
     .addCronJob('alpha-dev', 'report')
@@ -244,6 +254,8 @@ async function recover(w: FaultWorld): Promise<void> {
   expect(w.kube.statefulSets.get('alpha-dev/redis')?.replicas, 'StatefulSet redis').toBe(2);
   expect(w.kube.cronJobs.get('alpha-dev/report')?.suspend, 'CronJob report resumed').toBe(false);
   expect(w.kube.cronJobs.get('alpha-dev/paused-report')?.suspend, 'paused-report stays suspended').toBe(true);
+  expect(w.kube.scaledObjects.get('alpha-dev/backend-scaler')?.pausedReplicas, 'no annotation again').toBe(null);
+  expect(w.kube.scaledObjects.get('alpha-dev/redis-scaler')?.pausedReplicas, 'its own annotation').toBe('3');
   expect(w.dbState()).toBe('available');
   expect(w.bucket.objects.has(`${P}/lock.json`), 'no lock left').toBe(false);
   // Every record under history/ was written exactly once: never overwritten.
