@@ -1,8 +1,11 @@
-// Writes config/environments.schema.json (for editors; `npm run schema`).
+// Writes config/environments.schema.json (for editors) and config/state-record.schema.json
+// (the shape of a state record in S3); `npm run schema`.
 import { writeFileSync } from 'node:fs';
 import { configJsonSchema } from '#core/config-file';
+import { stateRecordJsonSchema } from '#core/state-record-schema';
 
-writeFileSync(
-  new URL('../config/environments.schema.json', import.meta.url),
-  `${JSON.stringify(configJsonSchema(), null, 2)}\n`,
-);
+const write = (file: string, schema: unknown) =>
+  writeFileSync(new URL(`../config/${file}`, import.meta.url), `${JSON.stringify(schema, null, 2)}\n`);
+
+write('environments.schema.json', configJsonSchema());
+write('state-record.schema.json', stateRecordJsonSchema());

@@ -103,7 +103,12 @@ export function printLegacySections(p: Printer, s: RunSummary): void {
     const file = key.split('/').pop() ?? key;
     p.section(`${file === 'actions.json' ? 'record_actions_s3' : 'record_state_s3'}: ${file}`, recorded(key));
   }
-  for (const sk of s.skipped) p.warn(`skipped ${sk.deployment}: ${sk.reason}`);
+  for (const c of s.workloadChanges ?? []) {
+    const what = `${c.kind} ${c.namespace}/${c.name}`;
+    if (c.kind === 'StatefulSet') p.line(`${what}: replicas ${c.from} -> ${c.to}`);
+    else p.line(`${what}: suspend ${c.from} -> ${c.to}${c.from === c.to ? ' (unchanged)' : ''}`);
+  }
+  for (const sk of s.skipped) p.warn(`skipped ${sk.kind ? `${sk.kind} ` : ''}${sk.deployment}: ${sk.reason}`);
 }
 
 /** One sentence per planned change: the dry run's plan is data, rendered only here. */
@@ -120,10 +125,16 @@ export function renderPlan(plan: DryRunPlan): string[] {
         return c.needed
           ? `${c.database}: ${c.goal === 'stopped' ? 'stop' : 'start'} (now '${c.state}') and wait until '${c.goal}'`
           : `${c.database}: already ${c.goal}, nothing to do`;
+      case 'statefulset':
+        return `StatefulSet ${c.namespace}/${c.name}: scale ${c.from} -> ${c.to}`;
+      case 'cronjob':
+        return `CronJob ${c.namespace}/${c.name}: suspend ${c.from} -> ${c.suspend}${c.from === c.suspend ? ' (unchanged)' : ''}`;
       case 'wait':
         return c.for === 'deployments'
           ? 'wait until the deployments have exactly their new counts'
-          : 'wait until the health URLs answer';
+          : c.for === 'statefulsets'
+            ? 'wait until the StatefulSets have exactly their new counts'
+            : 'wait until the health URLs answer';
       case 'read-only':
         return 'get_env_state: read only';
     }

@@ -6,6 +6,7 @@ import { App, Validations } from 'aws-cdk-lib';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { resolveEnvironment } from '#core/config';
 import { loadConfigFile } from '#core/config-file';
+import { GUARD_NEEDS } from './guard-construct.ts';
 import { CimStack, NEEDS } from './stack.ts';
 import { CimTargetStack } from './target-stack.ts';
 
@@ -46,7 +47,8 @@ for (const account of targetAccounts) {
     centralAccount: central,
     centralStackName: config.stack.stackName,
     targetAccount: account,
-    needs: NEEDS,
+    // Every central function that calls RDS or EKS: the workflow's steps and the guard's.
+    needs: { ...NEEDS, ...GUARD_NEEDS },
     env: { account, region: config.defaults.region ?? 'us-east-1' },
   });
 }

@@ -91,6 +91,13 @@ export const NEEDS: Record<TaskFunctionId, Needs> = {
   'restore-replicas': { s3: true, eks: true },
   'check-deployments': { eks: true },
   'check-health': {},
+  'suspend-cronjobs': { s3: true, eks: true },
+  'scale-statefulsets-down': { s3: true, eks: true },
+  'restore-statefulsets': { s3: true, eks: true },
+  'check-statefulsets': { eks: true },
+  'resume-cronjobs': { s3: true, eks: true },
+  'pause-keda': { s3: true, eks: true },
+  'restore-keda': { s3: true, eks: true },
   'record-result': { s3: true, rdsDescribe: true, eks: true },
   'record-failure': { s3: true, rdsDescribe: true, eks: true },
 };

@@ -11,7 +11,6 @@ import { AccountPrincipal, Effect, PolicyStatement, Role } from 'aws-cdk-lib/aws
 import type { Construct } from 'constructs';
 import type { Config } from '#core/config';
 import { TARGET_ROLE_NAME } from '#core/organization-config';
-import type { TaskFunctionId } from '#core/steps';
 import { type ArnFormat, grantStatements, iamScope, type Needs, scopedEnvironments } from './iam-scope.ts';
 
 export interface TargetStackProps extends StackProps {
@@ -23,7 +22,7 @@ export interface TargetStackProps extends StackProps {
   /** The account this stack is deployed into: it serves the environments configured there. */
   targetAccount: string;
   /** The central functions that call RDS or EKS, and what they need. */
-  needs: Record<TaskFunctionId, Needs>;
+  needs: Record<string, Needs>;
 }
 
 /** The ARN patterns of the central function roles (CloudFormation names them `<stack>-<logicalId>-<suffix>`). */

@@ -94,7 +94,9 @@ export function buildWorkflow(scope: Construct, fns: WorkflowFunctions): State {
 
   const recordResult = task(Steps.recordResult, 'record-result').next(new Succeed(scope, Steps.done));
 
-  // Applications before the database on the way down, the database first on the way up.
+  // The phases (README "Order"): down suspends CronJobs, then stops deployments, then
+  // StatefulSets, then the database; up runs the same phases the other way round, with the
+  // health URLs answering before the CronJobs resume.
   const stopDatabase = task(Steps.stopDatabase, 'stop-database').next(
     pollLoop(
       Steps.checkDatabaseStopped,
@@ -104,14 +106,27 @@ export function buildWorkflow(scope: Construct, fns: WorkflowFunctions): State {
       recordResult,
     ),
   );
-  const down = task(Steps.scaleDown, 'scale-down').next(
+  const statefulSetsDown = task(Steps.scaleStatefulSetsDown, 'scale-statefulsets-down').next(
     pollLoop(
-      Steps.checkDeploymentsStopped,
-      'check-deployments',
-      Steps.deploymentsStopped,
-      Steps.waitDeploymentsStop,
+      Steps.checkStatefulSetsStopped,
+      'check-statefulsets',
+      Steps.statefulSetsStopped,
+      Steps.waitStatefulSetsStop,
       stopDatabase,
     ),
+  );
+  const down = task(Steps.suspendCronJobs, 'suspend-cronjobs').next(
+    task(Steps.pauseScaledObjects, 'pause-keda')
+      .next(task(Steps.scaleDown, 'scale-down'))
+      .next(
+        pollLoop(
+          Steps.checkDeploymentsStopped,
+          'check-deployments',
+          Steps.deploymentsStopped,
+          Steps.waitDeploymentsStop,
+          statefulSetsDown,
+        ),
+      ),
   );
 
   const healthLoop = pollLoop(
@@ -119,7 +134,7 @@ export function buildWorkflow(scope: Construct, fns: WorkflowFunctions): State {
     'check-health',
     Steps.appsHealthy,
     Steps.waitHealth,
-    recordResult,
+    task(Steps.resumeCronJobs, 'resume-cronjobs').next(recordResult),
   );
   const deploymentsLoop = pollLoop(
     Steps.checkDeploymentsAvailable,
@@ -128,13 +143,22 @@ export function buildWorkflow(scope: Construct, fns: WorkflowFunctions): State {
     Steps.waitDeploymentsStart,
     healthLoop,
   );
+  const statefulSetsUp = task(Steps.restoreStatefulSets, 'restore-statefulsets').next(
+    pollLoop(
+      Steps.checkStatefulSetsReady,
+      'check-statefulsets',
+      Steps.statefulSetsReady,
+      Steps.waitStatefulSetsStart,
+      task(Steps.restoreReplicas, 'restore-replicas').next(deploymentsLoop),
+    ),
+  );
   const up = task(Steps.startDatabase, 'start-database').next(
     pollLoop(
       Steps.checkDatabaseAvailable,
       'check-database',
       Steps.databaseAvailable,
       Steps.waitDatabaseStart,
-      task(Steps.restoreReplicas, 'restore-replicas').next(deploymentsLoop),
+      task(Steps.restoreScaledObjects, 'restore-keda').next(statefulSetsUp),
     ),
   );
 

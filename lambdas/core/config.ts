@@ -96,6 +96,49 @@ const Deployment = z
   })
   .strict();
 
+const Workload = z
+  .object({
+    kind: z.enum(['StatefulSet', 'CronJob'], {
+      error: (i) =>
+        `workload kind ${JSON.stringify(i.input)} is not known: use StatefulSet or CronJob (Deployments are listed under "deployments")`,
+    }),
+    name: z
+      .string()
+      .regex(NAME_PATTERN, 'must be a Kubernetes object name (lower-case letters, digits, "-")'),
+    namespace: template('namespace').optional().describe('Defaults to the environment namespace.'),
+  })
+  .strict();
+
+const DiscoverKind = z.enum(['Deployment', 'StatefulSet', 'CronJob'], {
+  error: (i) =>
+    `workload kind ${JSON.stringify(i.input)} is not known: use Deployment, StatefulSet or CronJob`,
+});
+
+const Discover = z
+  .object({
+    namespaces: z
+      .array(template('namespace'))
+      .min(1)
+      .optional()
+      .describe('Namespaces to look in; default: the environment namespace.'),
+    labelSelector: z
+      .string()
+      .superRefine((s, ctx) => {
+        try {
+          parseLabelSelector(s);
+        } catch (err) {
+          ctx.addIssue({ code: 'custom', message: `not a label selector: ${(err as Error).message}` });
+        }
+      })
+      .optional()
+      .describe('Kubernetes label selector, e.g. "tier=backend,team in (a,b)".'),
+    kinds: z.array(DiscoverKind).min(1).optional().describe('Default: Deployment, StatefulSet, CronJob.'),
+  })
+  .strict()
+  .describe(
+    'Instead of listing workloads: every Deployment/StatefulSet/CronJob found at down, minus those annotated customer-infra-manager/exclude: "true".',
+  );
+
 const Database = z
   .object({
     kind: z.enum(['instance', 'cluster']).describe('"instance" for RDS, "cluster" for Aurora.'),
@@ -120,6 +163,13 @@ export const Settings = z
     namespace: template('namespace'),
     database: Database,
     deployments: z.array(Deployment).min(1, 'list at least one deployment'),
+    discover: Discover.optional(),
+    workloads: z
+      .array(Workload)
+      .optional()
+      .describe(
+        'StatefulSets (scaled to 0 and back) and CronJobs (suspended and resumed) of the environment, next to its deployments.',
+      ),
     waits: z.object({ databaseStart: Wait, databaseStop: Wait, deployments: Wait, health: Wait }).strict(),
     lockTtlSeconds: z
       .number()
@@ -128,6 +178,19 @@ export const Settings = z
       .max(MAX_LOCK_TTL_SECONDS, 'at most 604800 (7 days)')
       .describe('Must exceed the longest run: up and down wait timeouts added up.'),
     healthTimeoutSeconds: z.number().positive().max(60),
+    keda: z
+      .boolean()
+      .describe(
+        'Pause KEDA ScaledObjects that target the scaled workloads (autoscaling.keda.sh/paused-replicas: "0") while down (default false).',
+      ),
+    jobsGraceSeconds: z
+      .number()
+      .int()
+      .min(0)
+      .max(3600)
+      .describe(
+        'down: how long to wait for running Jobs of suspended CronJobs to finish before going on and reporting them (default 300).',
+      ),
     maxReplicas: z
       .number()
       .int()
@@ -235,6 +298,8 @@ export const DEFAULT_SETTINGS: Omit<Settings, 'cluster' | 'region' | 'bucket' | 
   lockTtlSeconds: 4 * 3600,
   healthTimeoutSeconds: 5,
   maxReplicas: 100,
+  jobsGraceSeconds: 300,
+  keda: false,
 };
 
 export const ConfigSchema = z
@@ -314,6 +379,12 @@ export const ConfigSchema = z
   .strict();
 export type Config = z.infer<typeof ConfigSchema>;
 
+export interface WorkloadTarget {
+  kind: 'StatefulSet' | 'CronJob';
+  name: string;
+  namespace: string;
+}
+
 export interface DeploymentTarget {
   name: string;
   namespace: string;
@@ -332,11 +403,23 @@ export interface Environment {
   namespace: string;
   database: { kind: 'instance' | 'cluster'; identifier: string };
   deployments: DeploymentTarget[];
+  /** StatefulSets and CronJobs (none unless configured). */
+  workloads: WorkloadTarget[];
+  /** Set when the environment discovers its workloads instead of listing them (see discovery.ts). */
+  discover: {
+    namespaces: string[];
+    labelSelector: string | null;
+    kinds: ('Deployment' | 'StatefulSet' | 'CronJob')[];
+  } | null;
   waits: Settings['waits'];
   lockTtlSeconds: number;
   healthTimeoutSeconds: number;
   /** Largest replica count accepted from a state record. */
   maxReplicas: number;
+  /** down: how long running Jobs of suspended CronJobs may take before they are only reported. */
+  jobsGraceSeconds: number;
+  /** Pause KEDA ScaledObjects targeting the scaled workloads while down. */
+  keda: boolean;
   labels: Record<string, string>;
   /** Set when the cluster and database live in another account: the role the functions assume there. */
   target?: Target;
@@ -494,10 +577,24 @@ export function resolveEnvironment(
       namespace: dep.namespace ? fillTemplate(dep.namespace, values) : (values.namespace ?? ''),
       healthUrl: dep.healthUrl ? fillTemplate(dep.healthUrl, values) : null,
     })),
+    workloads: (s.workloads ?? []).map((w) => ({
+      kind: w.kind,
+      name: w.name,
+      namespace: w.namespace ? fillTemplate(w.namespace, values) : (values.namespace ?? ''),
+    })),
+    discover: s.discover
+      ? {
+          namespaces: (s.discover.namespaces ?? ['{namespace}']).map((n) => fillTemplate(n, values)),
+          labelSelector: s.discover.labelSelector ?? null,
+          kinds: s.discover.kinds ?? ['Deployment', 'StatefulSet', 'CronJob'],
+        }
+      : null,
     waits: s.waits,
     lockTtlSeconds: s.lockTtlSeconds,
     healthTimeoutSeconds: s.healthTimeoutSeconds,
     maxReplicas: s.maxReplicas,
+    jobsGraceSeconds: s.jobsGraceSeconds,
+    keda: s.keda,
     labels: s.labels ?? {},
     ...withTarget(resolveTarget(s, (k) => at(k), refuse)),
   };
@@ -523,6 +620,28 @@ export function resolveEnvironment(
       );
     }
   });
+  env.discover?.namespaces.forEach((ns, i) => {
+    if (!NAME_PATTERN.test(ns))
+      refuse(
+        `discover.namespaces[${i}] resolves to "${ns}", which is not a valid Kubernetes namespace; fix ${at('discover', 'namespaces', i)}`,
+      );
+  });
+  const seenWorkloads = new Map<string, number>();
+  env.workloads.forEach((w, i) => {
+    if (!NAME_PATTERN.test(w.namespace)) {
+      refuse(
+        `${w.kind} "${w.name}" resolves namespace "${w.namespace}", which is not a valid Kubernetes namespace (lower-case letters, digits and "-", at most 63); fix ${at('workloads', i, 'namespace')}`,
+      );
+    }
+    // Records key each kind by name (as k8s_deployments does): one name per kind.
+    const first = seenWorkloads.get(`${w.kind}/${w.name}`);
+    if (first !== undefined) {
+      refuse(
+        `${w.kind} "${w.name}" is listed twice (workloads[${first}] and workloads[${i}]); list each once, fix ${at('workloads', i)}`,
+      );
+    }
+    seenWorkloads.set(`${w.kind}/${w.name}`, i);
+  });
   for (const w of WAITS) {
     const { expectedSeconds, timeoutSeconds } = env.waits[w];
     if (expectedSeconds > timeoutSeconds) {
@@ -533,16 +652,18 @@ export function resolveEnvironment(
   }
   // The lock must outlast the longest run, or a slow run could lose it to a second one.
   const t = (w: (typeof WAITS)[number]) => env.waits[w].timeoutSeconds;
+  // StatefulSets are waited for with the deployments' wait, in a phase of their own.
+  const sts = env.workloads.some((w) => w.kind === 'StatefulSet') ? 2 : 1;
   const paths = [
     {
       name: 'up',
-      total: t('databaseStart') + t('deployments') + t('health'),
-      parts: `databaseStart ${t('databaseStart')} + deployments ${t('deployments')} + health ${t('health')}`,
+      total: t('databaseStart') + sts * t('deployments') + t('health'),
+      parts: `databaseStart ${t('databaseStart')} + ${sts === 2 ? '2 × ' : ''}deployments ${t('deployments')} + health ${t('health')}`,
     },
     {
       name: 'down',
-      total: t('deployments') + t('databaseStop'),
-      parts: `deployments ${t('deployments')} + databaseStop ${t('databaseStop')}`,
+      total: sts * t('deployments') + t('databaseStop'),
+      parts: `${sts === 2 ? '2 × ' : ''}deployments ${t('deployments')} + databaseStop ${t('databaseStop')}`,
     },
   ].sort((a, b) => b.total - a.total);
   const longest = paths[0];

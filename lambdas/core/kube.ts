@@ -5,7 +5,13 @@
 import { Sha256 } from '@aws-crypto/sha256-js';
 import { DescribeClusterCommand, EKSClient } from '@aws-sdk/client-eks';
 import { fromNodeProviderChain } from '@aws-sdk/credential-providers';
-import { AppsV1Api, KubeConfig, type V1Deployment } from '@kubernetes/client-node';
+import {
+  AppsV1Api,
+  BatchV1Api,
+  CustomObjectsApi,
+  KubeConfig,
+  type V1Deployment,
+} from '@kubernetes/client-node';
 import { HttpRequest } from '@smithy/protocol-http';
 import { SignatureV4 } from '@smithy/signature-v4';
 import {
@@ -18,6 +24,8 @@ import type { Config, Environment } from './config.ts';
 import { memo } from './deps.ts';
 import { AWS_REQUEST_TIMEOUTS, CimError, ErrorNames, errorMessage } from './errors.ts';
 import { type DeploymentStatus, type KubeGateway, MISSING_DEPLOYMENT } from './kube-gateway.ts';
+import { clientNodeWorkloads } from './kube-workloads.ts';
+import type { WorkloadGateway } from './workload-gateway.ts';
 
 export function deploymentStatus(d: V1Deployment): DeploymentStatus {
   const cond = d.status?.conditions?.find((c) => c.type === 'Available');
@@ -38,7 +46,7 @@ function kubeError(err: unknown, what: string): Error {
   if (code === 401 || code === 403) {
     return new CimError(
       ErrorNames.KubernetesAccessDenied,
-      `${what}: access denied (HTTP ${code}). Grant the orchestrator's identity get/list on deployments and get/patch on deployments/scale in that namespace (see README "Kubernetes access").`,
+      `${what}: access denied (HTTP ${code}). Grant the orchestrator's identity get/list on deployments (statefulsets, cronjobs) and get/patch on deployments/scale (statefulsets/scale, cronjobs) in that namespace (see README "Kubernetes access").`,
       { cause: err },
     );
   }
@@ -47,8 +55,42 @@ function kubeError(err: unknown, what: string): Error {
   });
 }
 
-export class ClientNodeKubeGateway implements KubeGateway {
-  constructor(private readonly apps: () => Promise<AppsV1Api>) {}
+export class ClientNodeKubeGateway implements KubeGateway, WorkloadGateway {
+  private readonly workloads: WorkloadGateway;
+  constructor(
+    private readonly apps: () => Promise<AppsV1Api>,
+    batch: () => Promise<BatchV1Api> = async () => {
+      throw new CimError(ErrorNames.KubernetesError, 'this gateway has no batch/v1 client (CronJobs)');
+    },
+    custom: () => Promise<CustomObjectsApi> = async () => {
+      throw new CimError(ErrorNames.KubernetesError, 'this gateway has no custom objects client (KEDA)');
+    },
+  ) {
+    this.workloads = clientNodeWorkloads(apps, batch, kubeError, custom);
+  }
+
+  listScaledObjects(namespace: string) {
+    return this.workloads.listScaledObjects(namespace);
+  }
+  setPausedReplicas(namespace: string, name: string, value: string | null) {
+    return this.workloads.setPausedReplicas(namespace, name, value);
+  }
+
+  listWorkloads(namespace: string, labelSelector: string | null) {
+    return this.workloads.listWorkloads(namespace, labelSelector);
+  }
+  readStatefulSet(namespace: string, name: string) {
+    return this.workloads.readStatefulSet(namespace, name);
+  }
+  scaleStatefulSet(namespace: string, name: string, replicas: number) {
+    return this.workloads.scaleStatefulSet(namespace, name, replicas);
+  }
+  readCronJob(namespace: string, name: string) {
+    return this.workloads.readCronJob(namespace, name);
+  }
+  setCronJobSuspend(namespace: string, name: string, suspend: boolean) {
+    return this.workloads.setCronJobSuspend(namespace, name, suspend);
+  }
 
   async readDeployment(namespace: string, name: string): Promise<DeploymentStatus> {
     const apps = await this.apps();
@@ -118,7 +160,13 @@ export function kubeGatewayFromKubeconfig(path?: string, context?: string): Kube
     );
   }
   const apps = kc.makeApiClient(AppsV1Api);
-  return new ClientNodeKubeGateway(async () => apps);
+  const batch = kc.makeApiClient(BatchV1Api);
+  const custom = kc.makeApiClient(CustomObjectsApi);
+  return new ClientNodeKubeGateway(
+    async () => apps,
+    async () => batch,
+    async () => custom,
+  );
 }
 
 type CredentialsProvider = () => Promise<TemporaryCredentials>;
@@ -163,9 +211,9 @@ export function kubeGatewayForEks(
   eks = new EKSClient({ region, requestHandler: AWS_REQUEST_TIMEOUTS }),
   credentials?: CredentialsProvider,
 ): KubeGateway {
-  let cached: { apps: AppsV1Api; until: number } | undefined;
-  return new ClientNodeKubeGateway(async () => {
-    if (cached && cached.until > Date.now()) return cached.apps;
+  let cached: { apps: AppsV1Api; batch: BatchV1Api; custom: CustomObjectsApi; until: number } | undefined;
+  const clients = async () => {
+    if (cached && cached.until > Date.now()) return cached;
     const out = await eks.send(new DescribeClusterCommand({ name: cluster }));
     const c = out.cluster;
     if (!c?.endpoint || !c.certificateAuthority?.data) {
@@ -184,9 +232,19 @@ export function kubeGatewayForEks(
       contexts: [{ name: cluster, cluster, user: 'cim' }],
       currentContext: cluster,
     });
-    cached = { apps: kc.makeApiClient(AppsV1Api), until: Date.now() + TOKEN_TTL_MS };
-    return cached.apps;
-  });
+    cached = {
+      apps: kc.makeApiClient(AppsV1Api),
+      batch: kc.makeApiClient(BatchV1Api),
+      custom: kc.makeApiClient(CustomObjectsApi),
+      until: Date.now() + TOKEN_TTL_MS,
+    };
+    return cached;
+  };
+  return new ClientNodeKubeGateway(
+    async () => (await clients()).apps,
+    async () => (await clients()).batch,
+    async () => (await clients()).custom,
+  );
 }
 
 /** Lambda: one EKS gateway per cluster and region, endpoint and token cached. */

@@ -35,7 +35,9 @@ export type PlannedChange =
       goal: 'stopped' | 'available';
       needed: boolean;
     }
-  | { kind: 'wait'; for: 'deployments' | 'health' }
+  | { kind: 'statefulset'; namespace: string; name: string; from: number; to: number }
+  | { kind: 'cronjob'; namespace: string; name: string; suspend: boolean; from: boolean }
+  | { kind: 'wait'; for: 'deployments' | 'statefulsets' | 'health' }
   | { kind: 'read-only' };
 
 export interface DryRunPlan {
@@ -62,7 +64,25 @@ export function planDryRun(deps: Deps, ctx: RunContext): DryRunPlan {
     goal,
     needed: pre.database.state !== goal,
   });
+  const workloads = pre.workloads ?? [];
+  const cronJobs = (suspend: (was: boolean, name: string) => boolean | undefined) => {
+    for (const c of workloads) {
+      if (c.kind !== 'CronJob' || !c.exists) continue;
+      const to = suspend(c.suspend, c.name);
+      if (to !== undefined)
+        plan.push({ kind: 'cronjob', namespace: c.namespace, name: c.name, suspend: to, from: c.suspend });
+    }
+  };
+  const statefulSets = (to: (now: number, name: string) => number | undefined) => {
+    for (const s of workloads) {
+      if (s.kind !== 'StatefulSet' || !s.exists) continue;
+      const n = to(s.replicas, s.name);
+      if (n !== undefined)
+        plan.push({ kind: 'statefulset', namespace: s.namespace, name: s.name, from: s.replicas, to: n });
+    }
+  };
   if (ctx.request.action === 'down') {
+    cronJobs(() => true);
     for (const d of pre.deployments) {
       plan.push(
         d.exists
@@ -70,9 +90,22 @@ export function planDryRun(deps: Deps, ctx: RunContext): DryRunPlan {
           : { kind: 'skip', namespace: d.namespace, deployment: d.name, reason: 'does not exist' },
       );
     }
-    plan.push({ kind: 'wait', for: 'deployments' }, db('stopped'));
+    plan.push({ kind: 'wait', for: 'deployments' });
+    if (workloads.some((w) => w.kind === 'StatefulSet')) {
+      statefulSets(() => 0);
+      plan.push({ kind: 'wait', for: 'statefulsets' });
+    }
+    plan.push(db('stopped'));
   } else if (ctx.request.action === 'up' && ctx.restore) {
     plan.push(db('available'));
+    const restore = ctx.restore;
+    if (workloads.some((w) => w.kind === 'StatefulSet')) {
+      statefulSets((now, name) => {
+        const want = restore.workloads?.statefulSets[name];
+        return want !== undefined && (now === 0 || now === want) ? want : undefined;
+      });
+      plan.push({ kind: 'wait', for: 'statefulsets' });
+    }
     for (const d of pre.deployments) {
       const decision = restoreDecision(d, d, ctx.restore);
       plan.push(
@@ -89,6 +122,7 @@ export function planDryRun(deps: Deps, ctx: RunContext): DryRunPlan {
       );
     }
     plan.push({ kind: 'wait', for: 'deployments' }, { kind: 'wait', for: 'health' });
+    cronJobs((_was, name) => restore.workloads?.cronJobs[name]);
   } else {
     plan.push({ kind: 'read-only' });
   }

@@ -15,7 +15,7 @@ function timedOut(what: string, waited: number, last: string): CimError {
   );
 }
 
-function poll(
+export function poll(
   deps: Deps,
   ctx: RunContext,
   what: Poll['what'],

@@ -5,6 +5,7 @@
 import { randomBytes } from 'node:crypto';
 import { type Environment, resolveEnvironment } from './config.ts';
 import { classifyDatabaseState, label } from './database.ts';
+import { discoverTargets, newSinceRestorePoint, targetsFromRecord, withTargets } from './discovery.ts';
 import { CimError, ErrorNames, errorMessage, errorName } from './errors.ts';
 import { loadChosenRestorePoint } from './history.ts';
 import { describeHold, holdActive, holdsBack, isScheduledUser, readHold } from './hold.ts';
@@ -16,6 +17,7 @@ import {
   parseRequest,
   type RunContext,
   type RunRequest,
+  type Skip,
   writes,
 } from './run-context.ts';
 import { snapshotEnvironment } from './snapshot.ts';
@@ -89,9 +91,10 @@ function refusal(req: RunRequest, previous: LastChange | null, env: Environment)
 
 async function loadRestorePoint(
   store: StateStore,
-  env: Environment,
+  configured: Environment,
   previous: LastChange,
-): Promise<RestorePoint> {
+): Promise<{ restore: RestorePoint; env: Environment }> {
+  let env = configured;
   const fromBuild = previous.restorePointBuild ?? previous.build;
   const key = recordKeys(env, fromBuild).preState;
   const obj = await store.getJson(key);
@@ -101,7 +104,9 @@ async function loadRestorePoint(
       `the restore point s3://${store.bucket}/${key} (pre-state of build ${fromBuild}, the last down) is missing; restore it from a previous object version. Nothing was changed.`,
     );
   }
-  return validateRestorePoint(obj.json, key, env, fromBuild);
+  // Discovery: up acts on exactly what the restore point recorded.
+  if (env.discover) env = withTargets(env, targetsFromRecord(obj.json, key, env));
+  return { restore: validateRestorePoint(obj.json, key, env, fromBuild), env };
 }
 
 function preflightError(env: Environment, problems: string[]): CimError {
@@ -123,7 +128,7 @@ async function preflight(deps: Deps, env: Environment, req: RunRequest, state: E
     problems.push(`${label(env.database)} is in error state '${db.state}': fix it in the RDS console first`);
   }
   const existing = state.deployments.filter((d) => d.exists);
-  if (existing.length === 0) {
+  if (existing.length === 0 && !(state.workloads ?? []).some((w) => w.exists)) {
     problems.push(
       `none of the configured deployments (${env.deployments.map((d) => `${d.namespace}/${d.name}`).join(', ')}) exists: check namespace and deployments in ${deps.configSource}`,
     );
@@ -133,6 +138,13 @@ async function preflight(deps: Deps, env: Environment, req: RunRequest, state: E
       if (d.replicas > env.maxReplicas) {
         problems.push(
           `deployment ${d.namespace}/${d.name} runs ${d.replicas} replicas, above maxReplicas ${env.maxReplicas}: up would refuse to restore it; raise maxReplicas for this environment`,
+        );
+      }
+    }
+    for (const s of state.workloads ?? []) {
+      if (s.kind === 'StatefulSet' && s.exists && s.replicas > env.maxReplicas) {
+        problems.push(
+          `StatefulSet ${s.namespace}/${s.name} runs ${s.replicas} replicas, above maxReplicas ${env.maxReplicas}: up would refuse to restore it; raise maxReplicas for this environment`,
         );
       }
     }
@@ -158,7 +170,7 @@ export async function prepare(
   raw: { input: unknown; executionId?: string },
 ): Promise<RunContext> {
   const req = parseRequest(raw?.input);
-  const env = resolveEnvironment(deps.config, req.customer, req.environment, deps.configSource);
+  let env = resolveEnvironment(deps.config, req.customer, req.environment, deps.configSource);
   const now = deps.now();
   const build = req.build ?? generateBuildId(now);
   const executionId = raw.executionId ?? `local:${build}:${randomBytes(4).toString('hex')}`;
@@ -189,14 +201,19 @@ export async function prepare(
   const previous = await findLastChange(store, env, latest);
   const refused = refusal(req, previous, env);
   if (refused) throw new CimError(ErrorNames.ActionRefused, refused);
-  const restore =
-    req.action === 'up' && previous
-      ? req.restoreFromBuild
-        ? await loadChosenRestorePoint(store, env, req.restoreFromBuild)
-        : await loadRestorePoint(store, env, previous)
-      : null;
+  let restore: RestorePoint | null = null;
+  if (req.action === 'up' && previous) {
+    // A chosen build (--restore-from-build) acts on the configured targets; the last down's
+    // restore point also names what discovery found then.
+    if (req.restoreFromBuild) restore = await loadChosenRestorePoint(store, env, req.restoreFromBuild);
+    else ({ restore, env } = await loadRestorePoint(store, env, previous));
+  }
+  let newSince: Skip[] = [];
   let preState: EnvironmentState;
   try {
+    if (env.discover && !restore) env = withTargets(env, await discoverTargets(deps.kube(env), env));
+    if (env.discover && restore)
+      newSince = await newSinceRestorePoint(deps.kube(env), env, env, restore.fromBuild);
     preState = await snapshotEnvironment(
       { kube: deps.kube(env), db: deps.db(env), health: deps.health, now: deps.now },
       env,
@@ -219,6 +236,8 @@ export async function prepare(
     preState,
     holder: null,
     hold,
+    ...(env.discover ? { targets: { deployments: env.deployments, workloads: env.workloads } } : {}),
+    ...(newSince.length ? { workloadSkipped: newSince } : {}),
   };
   if (!writing) return { ...base, holder: (await readLock(store, keys.lock))?.info ?? null };
 

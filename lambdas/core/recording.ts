@@ -13,7 +13,15 @@ import { CimError, ErrorNames, errorMessage } from './errors.ts';
 import type { Hold } from './hold.ts';
 import { type HeldLock, type LockInfo, readLock, releaseLock } from './lock.ts';
 import { readActionRecord } from './prepare.ts';
-import { type Deps, envOf, type RunContext, type ScaleChange, type Skip, writes } from './run-context.ts';
+import {
+  type Deps,
+  envOf,
+  type RunContext,
+  type ScaleChange,
+  type Skip,
+  type WorkloadChange,
+  writes,
+} from './run-context.ts';
 import { snapshotEnvironment } from './snapshot.ts';
 import {
   type Action,
@@ -41,6 +49,8 @@ export interface RunSummary {
   postState: Record<string, unknown> | null;
   restorePoint: { build: string; key: string; replicas: Record<string, number>; record: unknown } | null;
   changes: ScaleChange[];
+  /** StatefulSets scaled and CronJobs suspended/resumed, in phase order. */
+  workloadChanges: WorkloadChange[];
   skipped: Skip[];
   records: string[];
   error?: { name: string; message: string; step?: string };
@@ -74,6 +84,9 @@ export function nextLastChange(ctx: RunContext, result: LastChange['result']): L
   };
 }
 
+/** Deployments and the other workloads left alone, in one list (the legacy `skipped`). */
+const allSkipped = (ctx: RunContext): Skip[] => [...(ctx.skipped ?? []), ...(ctx.workloadSkipped ?? [])];
+
 function actionRecord(
   deps: Deps,
   ctx: RunContext,
@@ -91,7 +104,7 @@ function actionRecord(
     executionId: ctx.executionId,
     ...(error ? { error } : {}),
     ...(ctx.restore && ctx.request.action === 'up' ? { restoredFromBuild: ctx.restore.fromBuild } : {}),
-    ...(ctx.skipped?.length ? { skipped: ctx.skipped } : {}),
+    ...(allSkipped(ctx).length ? { skipped: allSkipped(ctx) } : {}),
     ...(deps.configDigest ? { configDigest: deps.configDigest } : {}),
   };
   const lastChange = nextLastChange(
@@ -190,7 +203,8 @@ function summary(
         }
       : null,
     changes: ctx.changes ?? [],
-    skipped: ctx.skipped ?? [],
+    workloadChanges: ctx.workloadChanges ?? [],
+    skipped: allSkipped(ctx),
     records,
     lock,
     ...(ctx.hold ? { hold: ctx.hold } : {}),

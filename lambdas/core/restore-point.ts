@@ -4,6 +4,7 @@
 import type { Environment } from './config.ts';
 import { CimError, ErrorNames } from './errors.ts';
 import { LegacyState } from './state-model.ts';
+import { type RestoredWorkloads, validateWorkloadRecords } from './workload-restore-point.ts';
 
 export interface RestorePoint {
   fromBuild: string;
@@ -14,6 +15,8 @@ export interface RestorePoint {
   replicas: Record<string, number>;
   /** Deployments the record names that are no longer configured: reported, not restored. */
   notConfigured: string[];
+  /** StatefulSet counts and CronJob suspend flags (empty for a legacy record). */
+  workloads?: RestoredWorkloads;
 }
 
 function refuse(key: string, why: string): CimError {
@@ -85,5 +88,6 @@ export function validateRestorePoint(
       `it names none of the configured deployments of ${env.customer}/${env.environment} (it names ${notConfigured.slice(0, 3).join(', ')}${notConfigured.length > 3 ? ', ...' : ''})`,
     );
   }
-  return { fromBuild, key, record: json, replicas, notConfigured };
+  const workloads = validateWorkloadRecords(rec, env, (why) => refuse(key, why));
+  return { fromBuild, key, record: json, replicas, notConfigured, workloads };
 }

@@ -6,6 +6,7 @@ import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
 import { type Config, type Environment, NAME_PATTERN, resolveEnvironment } from './config.ts';
 import type { DatabaseGateway } from './database.ts';
+import { type Targets, withTargets } from './discovery.ts';
 import { CimError, ErrorNames } from './errors.ts';
 import type { HealthChecker } from './health.ts';
 import type { Hold } from './hold.ts';
@@ -22,6 +23,8 @@ import {
   type LastChange,
 } from './state-model.ts';
 import type { StateStore } from './state-store.ts';
+import type { WorkloadKind } from './workload-gateway.ts';
+import { WorkloadStateSchema } from './workload-records.ts';
 
 export { BUILD_PATTERN };
 
@@ -103,9 +106,16 @@ export interface ScaleChange {
 }
 
 export interface Skip {
+  /** The workload's name (the legacy key says deployment; `kind` tells the others apart). */
   deployment: string;
   reason: string;
+  kind?: WorkloadKind;
 }
+
+/** A StatefulSet scaled, or a CronJob's suspend flag set. */
+export type WorkloadChange =
+  | { kind: 'StatefulSet'; name: string; namespace: string; from: number; to: number }
+  | { kind: 'CronJob'; name: string; namespace: string; from: boolean; to: boolean };
 
 export interface RunContext {
   request: ResolvedRequest;
@@ -124,6 +134,12 @@ export interface RunContext {
   hold?: Hold | null;
   changes?: ScaleChange[];
   skipped?: Skip[];
+  /** StatefulSets and CronJobs this run changed, in the order it changed them. */
+  workloadChanges?: WorkloadChange[];
+  /** Environments with `discover`: the workloads this run acts on (found at down, recorded at up). */
+  targets?: Targets;
+  /** StatefulSets and CronJobs left alone, and why (merged with `skipped` in the records). */
+  workloadSkipped?: Skip[];
   database?: { issued: 'start' | 'stop' | null; stateBefore: string | null };
   poll?: Poll;
   error?: { Error: string; Cause: string };
@@ -175,6 +191,7 @@ const DeploymentStateSchema = z.object({
 
 const EnvironmentStateSchema = z.object({
   deployments: z.array(DeploymentStateSchema),
+  workloads: z.array(WorkloadStateSchema).optional(),
   database: z.object({
     kind: z.enum(['instance', 'cluster']),
     identifier: z.string(),
@@ -215,5 +232,11 @@ export function parseContext(raw: unknown, step: string): RunContext {
 
 /** The environment of a run, resolved again from the configuration the step was deployed with. */
 export function envOf(deps: Deps, ctx: RunContext): Environment {
-  return resolveEnvironment(deps.config, ctx.request.customer, ctx.request.environment, deps.configSource);
+  const env = resolveEnvironment(
+    deps.config,
+    ctx.request.customer,
+    ctx.request.environment,
+    deps.configSource,
+  );
+  return env.discover && ctx.targets ? withTargets(env, ctx.targets) : env;
 }

@@ -5,6 +5,7 @@ import type { HealthChecker } from './health.ts';
 import type { KubeGateway } from './kube-gateway.ts';
 import type { DeploymentState, EnvironmentState } from './state-model.ts';
 import { legacyTimestamp } from './state-model.ts';
+import { readWorkloads } from './workload-snapshot.ts';
 
 export interface SnapshotDeps {
   kube: KubeGateway;
@@ -46,9 +47,16 @@ export async function snapshotEnvironment(
   env: Environment,
   build: string,
 ): Promise<EnvironmentState> {
-  const [deployments, database] = await Promise.all([
+  const [deployments, workloads, database] = await Promise.all([
     readDeployments(deps, env),
+    readWorkloads(deps.kube, env),
     deps.db.describe(env.database),
   ]);
-  return { deployments, database, timestamp: legacyTimestamp(deps.now()), build };
+  return {
+    deployments,
+    ...(env.workloads.length || env.keda ? { workloads } : {}),
+    database,
+    timestamp: legacyTimestamp(deps.now()),
+    build,
+  };
 }

@@ -3,6 +3,14 @@
 // with what the Python tool wrote. New fields are additive and never change old meanings.
 import { z } from 'zod';
 import { CimError, ErrorNames } from './errors.ts';
+import {
+  LegacyWorkloadKeys,
+  type WorkloadState,
+  workloadsFromLegacy,
+  workloadsToLegacy,
+} from './workload-records.ts';
+
+export type { WorkloadState };
 
 export type Action = 'up' | 'down' | 'get_env_state';
 export const ACTIONS: readonly Action[] = ['up', 'down', 'get_env_state'];
@@ -27,6 +35,8 @@ export interface DatabaseState {
 
 export interface EnvironmentState {
   deployments: DeploymentState[];
+  /** StatefulSets and CronJobs; absent for an environment without them (and in legacy records). */
+  workloads?: WorkloadState[];
   database: DatabaseState;
   timestamp: string;
   build: string;
@@ -90,6 +100,7 @@ const LegacyDeployment = z.looseObject({
 
 export const LegacyState = z.looseObject({
   k8s_deployments: z.record(z.string(), LegacyDeployment),
+  ...LegacyWorkloadKeys,
   aws_rds: z.looseObject({
     message: z.string().optional(),
     rds_identifier: z.string(),
@@ -149,7 +160,13 @@ export function stateToLegacy(s: EnvironmentState): Record<string, unknown> {
     rds_state: s.database.state,
   };
   if (s.database.kind === 'cluster') rds.rds_kind = 'cluster';
-  return { k8s_deployments: deployments, aws_rds: rds, timestamp: s.timestamp, jenkins_build: s.build };
+  return {
+    k8s_deployments: deployments,
+    ...workloadsToLegacy(s.workloads),
+    aws_rds: rds,
+    timestamp: s.timestamp,
+    jenkins_build: s.build,
+  };
 }
 
 function invalidRecord(key: string, err: unknown): CimError {
@@ -167,7 +184,9 @@ export function stateFromLegacy(json: unknown, key: string): EnvironmentState {
   const parsed = LegacyState.safeParse(json);
   if (!parsed.success) throw invalidRecord(key, parsed.error);
   const p = parsed.data;
+  const workloads = workloadsFromLegacy(p);
   return {
+    ...(workloads ? { workloads } : {}),
     deployments: Object.entries(p.k8s_deployments).map(([name, d]) => ({
       name,
       namespace: d.deployment_namespace,

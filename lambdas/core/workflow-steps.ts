@@ -25,5 +25,15 @@ export {
   RunRequest,
   type ScaleChange,
   type Skip,
+  type WorkloadChange,
   writes,
 } from './run-context.ts';
+export {
+  checkStatefulSets,
+  pauseScaledObjects,
+  restoreScaledObjects,
+  restoreStatefulSets,
+  resumeCronJobs,
+  scaleStatefulSetsDown,
+  suspendCronJobs,
+} from './workload-changes.ts';

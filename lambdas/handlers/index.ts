@@ -11,21 +11,28 @@ import type { Deps } from '#core/workflow-steps';
 import { handler as checkDatabase } from './check-database.ts';
 import { handler as checkDeployments } from './check-deployments.ts';
 import { handler as checkHealth } from './check-health.ts';
+import { handler as checkStatefulSets } from './check-statefulsets.ts';
 import { handler as fleetRecord } from './fleet-record.ts';
 import { handler as fleetSelect } from './fleet-select.ts';
 import { handler as guardSelect } from './guard-select.ts';
 import { handler as guardStep } from './guard-step.ts';
 import { handler as guardSummary } from './guard-summary.ts';
+import { handler as pauseKeda } from './pause-keda.ts';
 import { handler as planDryRun } from './plan-dry-run.ts';
 import { handler as prepare } from './prepare.ts';
 import { handler as recordFailure } from './record-failure.ts';
 import { handler as recordIntent } from './record-intent.ts';
 import { handler as recordResult } from './record-result.ts';
+import { handler as restoreKeda } from './restore-keda.ts';
 import { handler as restoreReplicas } from './restore-replicas.ts';
+import { handler as restoreStatefulSets } from './restore-statefulsets.ts';
+import { handler as resumeCronJobs } from './resume-cronjobs.ts';
 import type { TaskHandler } from './runtime.ts';
 import { handler as scaleDown } from './scale-down.ts';
+import { handler as scaleStatefulSetsDown } from './scale-statefulsets-down.ts';
 import { handler as startDatabase } from './start-database.ts';
 import { handler as stopDatabase } from './stop-database.ts';
+import { handler as suspendCronJobs } from './suspend-cronjobs.ts';
 
 export const handlers: Record<TaskFunctionId, TaskHandler> = {
   prepare,
@@ -38,6 +45,13 @@ export const handlers: Record<TaskFunctionId, TaskHandler> = {
   'restore-replicas': restoreReplicas,
   'check-deployments': checkDeployments,
   'check-health': checkHealth,
+  'suspend-cronjobs': suspendCronJobs,
+  'scale-statefulsets-down': scaleStatefulSetsDown,
+  'restore-statefulsets': restoreStatefulSets,
+  'check-statefulsets': checkStatefulSets,
+  'resume-cronjobs': resumeCronJobs,
+  'pause-keda': pauseKeda,
+  'restore-keda': restoreKeda,
   'record-result': recordResult,
   'record-failure': recordFailure,
 };

@@ -66,7 +66,7 @@ describe('state machine', () => {
 
   it('polls with Wait states that read the next wait from the poll step', () => {
     const waits = Object.entries(asl.States).filter(([, s]) => s.Type === 'Wait');
-    expect(waits).toHaveLength(5);
+    expect(waits).toHaveLength(7);
     for (const [, w] of waits) expect(w.SecondsPath).toBe('$.poll.waitSeconds');
     expect(asl.States[Steps.databaseStopped].Choices[0]).toMatchObject({
       Variable: '$.poll.stable',
@@ -202,6 +202,13 @@ describe('least privilege', () => {
       'restore-replicas': [...s3, ...eks],
       'check-deployments': eks,
       'check-health': [],
+      'suspend-cronjobs': [...s3, ...eks],
+      'scale-statefulsets-down': [...s3, ...eks],
+      'restore-statefulsets': [...s3, ...eks],
+      'check-statefulsets': eks,
+      'resume-cronjobs': [...s3, ...eks],
+      'pause-keda': [...s3, ...eks],
+      'restore-keda': [...s3, ...eks],
       'record-result': [...s3, ...rdsDescribe, ...eks],
       // It also announces the failure: publish to the notifications topic, with its key.
       'record-failure': [...s3, ...rdsDescribe, ...eks, 'kms:Decrypt', 'kms:GenerateDataKey*', 'sns:Publish'],

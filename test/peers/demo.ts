@@ -11,15 +11,25 @@ const root = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const sb = await startSandbox();
 let failed = false;
 try {
-  const steps: [string, string[]][] = [
+  const steps: [string, string[], string?][] = [
     ['down: scale alpha/dev to 0 and stop alpha-dev-rds', ['down', '--build', '10']],
     ['status: report without changing anything (read-only: no lock, no record)', ['status', '--build', '11']],
     ['up: start the database, restore 1 and 2 replicas, wait for health', ['up', '--build', '12']],
     ['up again: refused, nothing changes (exit code 2)', ['up', '--build', '13']],
+    [
+      'omega/dev, a whole environment: suspend CronJobs, pause KEDA, deployments then the StatefulSet to 0, stop the database',
+      ['down', '--build', '20'],
+      'omega',
+    ],
+    [
+      'omega/dev up: database, KEDA annotations back, StatefulSet ready, deployments, health, CronJobs resumed',
+      ['up', '--build', '21'],
+      'omega',
+    ],
   ];
-  for (const [title, args] of steps) {
+  for (const [title, args, customer = 'alpha'] of steps) {
     process.stdout.write(
-      `\n\u001b[1m### ${title}\u001b[0m\n$ cim ${args.join(' ')} --customer alpha --env dev --user jenkins-user\n`,
+      `\n\u001b[1m### ${title}\u001b[0m\n$ cim ${args.join(' ')} --customer ${customer} --env dev --user jenkins-user\n`,
     );
     // Not spawnSync: the sandbox's health endpoints answer from this process's event loop.
     const child = spawn(
@@ -28,7 +38,7 @@ try {
         resolve(root, 'bin/cim.mjs'),
         ...args,
         '--customer',
-        'alpha',
+        customer,
         '--env',
         'dev',
         '--user',

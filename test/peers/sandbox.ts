@@ -12,6 +12,12 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { AppsV1Api, CoreV1Api, KubeConfig, RbacAuthorizationV1Api } from '@kubernetes/client-node';
+import {
+  resetWholeEnvironment,
+  seedWholeEnvironment,
+  wholeEnvironmentConfig,
+  wholeEnvironmentReady,
+} from './whole-environment.ts';
 
 const here = dirname(fileURLToPath(import.meta.url));
 
@@ -200,6 +206,12 @@ export const SANDBOX_ENVIRONMENTS = {
     deployments: { 'frontend-deployment': 1, 'backend-deployment': 2, 'worker-deployment': 1 },
     db: 'instance',
   },
+  // StatefulSets and CronJobs too: see whole-environment.ts
+  'omega/dev': {
+    namespace: 'omega-dev',
+    deployments: { 'frontend-deployment': 1, 'backend-deployment': 1 },
+    db: 'instance',
+  },
 } as const;
 
 type SandboxEnvironment = {
@@ -276,7 +288,7 @@ environments:
       - name: backend-deployment
         healthUrl: "${health('backend-deployment')}"
       - name: worker-deployment
-${fleetKeys.length ? '  # fleets: cim --select tier=fleet\n' : ''}${fleetKeys.map((k) => `  ${k}: { labels: { tier: fleet } }\n`).join('')}`;
+${wholeEnvironmentConfig()}${fleetKeys.length ? '  # fleets: cim --select tier=fleet\n' : ''}${fleetKeys.map((k) => `  ${k}: { labels: { tier: fleet } }\n`).join('')}`;
 }
 
 /** A fake node (kwok runs its pods): Ready through kwok's stages, 110 pods. */
@@ -351,6 +363,7 @@ async function seedKubernetes(admin: KubeConfig, environments: Record<string, Sa
       },
     });
   }
+  await seedWholeEnvironment(admin);
 }
 
 /** Answers 200 on /{namespace}/{deployment}/healthz while the deployment has ready replicas. */
@@ -440,6 +453,7 @@ export async function resetSandbox(info: SandboxInfo): Promise<void> {
       });
     }
   }
+  await resetWholeEnvironment(admin);
   await waitFor(
     'deployments back at their seeded counts',
     async () => {
@@ -450,7 +464,7 @@ export async function resetSandbox(info: SandboxInfo): Promise<void> {
             return false;
         }
       }
-      return true;
+      return wholeEnvironmentReady(admin);
     },
     90_000,
   );

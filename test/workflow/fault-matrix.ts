@@ -19,6 +19,11 @@ import { makeWorld, type World } from '../fixtures/world.ts';
 export const P = 'eks-dev-cluster/alpha/dev';
 export const ORIGINAL = { 'frontend-deployment': 1, 'backend-deployment': 2 };
 export type Mode = 'crash' | 'retryable' | 'fatal';
+const WORKLOADS = [
+  { kind: 'StatefulSet', name: 'redis' },
+  { kind: 'CronJob', name: 'report' },
+  { kind: 'CronJob', name: 'paused-report' },
+];
 export const MODES: Mode[] = ['crash', 'retryable', 'fatal'];
 
 export type FaultWorld = World & { failNextStop?: boolean };
@@ -108,6 +113,22 @@ export async function uncoveredTasks(): Promise<string[]> {
 
 function world(): FaultWorld {
   const w = makeWorld() as FaultWorld;
+  // alpha/dev as a whole environment: its StatefulSet and CronJobs get faulted too.
+  (w.config.environments as Record<string, unknown>)['alpha/dev'] = { workloads: WORKLOADS, keda: true };
+  w.kube.scaledObjects.set('alpha-dev/backend-scaler', {
+    targetKind: 'Deployment',
+    targetName: 'backend-deployment',
+    pausedReplicas: null,
+  });
+  w.kube.scaledObjects.set('alpha-dev/redis-scaler', {
+    targetKind: 'StatefulSet',
+    targetName: 'redis',
+    pausedReplicas: '3',
+  });
+  w.kube
+    .addStatefulSet('alpha-dev', 'redis', 2)
+    .addCronJob('alpha-dev', 'report')
+    .addCronJob('alpha-dev', 'paused-report', true);
   w.rds.on(StopDBInstanceCommand).callsFake(() => {
     if (w.faults.dead) throw new Error('this process was killed (simulated)');
     if (w.failNextStop) {
@@ -230,6 +251,13 @@ async function recover(w: FaultWorld): Promise<void> {
   const up = await runWorkflow(w, { action: 'up', build: 'r2' });
   expect(up.status, `${up.error?.Error}: ${up.error?.Cause}`).toBe('SUCCEEDED');
   for (const [name, n] of Object.entries(ORIGINAL)) expect(w.kube.replicas('alpha-dev', name), name).toBe(n);
+  expect(w.kube.statefulSets.get('alpha-dev/redis')?.replicas, 'StatefulSet redis').toBe(2);
+  expect(w.kube.cronJobs.get('alpha-dev/report')?.suspend, 'CronJob report resumed').toBe(false);
+  expect(w.kube.cronJobs.get('alpha-dev/paused-report')?.suspend, 'paused-report stays suspended').toBe(true);
+  expect(w.kube.scaledObjects.get('alpha-dev/backend-scaler')?.pausedReplicas, 'no annotation again').toBe(
+    null,
+  );
+  expect(w.kube.scaledObjects.get('alpha-dev/redis-scaler')?.pausedReplicas, 'its own annotation').toBe('3');
   expect(w.dbState()).toBe('available');
   expect(w.bucket.objects.has(`${P}/lock.json`), 'no lock left').toBe(false);
   // Every record under history/ was written exactly once: never overwritten.

@@ -1,0 +1,8 @@
+// Tasks "Check StatefulSets stopped" / "Check StatefulSets ready": one poll, returns the next wait.
+import { eksKube } from '#core/kube';
+import { checkStatefulSets } from '#core/workflow-steps';
+import { defineStep } from './runtime.ts';
+
+export const handler = defineStep('check-statefulsets', 'Check StatefulSets', checkStatefulSets, {
+  kube: eksKube(),
+});

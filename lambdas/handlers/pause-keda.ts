@@ -1,0 +1,9 @@
+// Task "Pause KEDA ScaledObjects": down, before any scale.
+import { eksKube } from '#core/kube';
+import { Steps } from '#core/steps';
+import { pauseScaledObjects } from '#core/workflow-steps';
+import { defineStep } from './runtime.ts';
+
+export const handler = defineStep('pause-keda', Steps.pauseScaledObjects, pauseScaledObjects, {
+  kube: eksKube(),
+});

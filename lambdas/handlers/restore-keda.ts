@@ -1,0 +1,9 @@
+// Task "Restore KEDA ScaledObjects": up, before any scale.
+import { eksKube } from '#core/kube';
+import { Steps } from '#core/steps';
+import { restoreScaledObjects } from '#core/workflow-steps';
+import { defineStep } from './runtime.ts';
+
+export const handler = defineStep('restore-keda', Steps.restoreScaledObjects, restoreScaledObjects, {
+  kube: eksKube(),
+});

@@ -1,0 +1,9 @@
+// Task "Restore StatefulSets": up, after the database, before the deployments.
+import { eksKube } from '#core/kube';
+import { Steps } from '#core/steps';
+import { restoreStatefulSets } from '#core/workflow-steps';
+import { defineStep } from './runtime.ts';
+
+export const handler = defineStep('restore-statefulsets', Steps.restoreStatefulSets, restoreStatefulSets, {
+  kube: eksKube(),
+});

@@ -1,0 +1,9 @@
+// Task "Resume CronJobs": up, last phase.
+import { eksKube } from '#core/kube';
+import { Steps } from '#core/steps';
+import { resumeCronJobs } from '#core/workflow-steps';
+import { defineStep } from './runtime.ts';
+
+export const handler = defineStep('resume-cronjobs', Steps.resumeCronJobs, resumeCronJobs, {
+  kube: eksKube(),
+});

@@ -1,0 +1,12 @@
+// Task "Scale StatefulSets to zero": down, after the deployments.
+import { eksKube } from '#core/kube';
+import { Steps } from '#core/steps';
+import { scaleStatefulSetsDown } from '#core/workflow-steps';
+import { defineStep } from './runtime.ts';
+
+export const handler = defineStep(
+  'scale-statefulsets-down',
+  Steps.scaleStatefulSetsDown,
+  scaleStatefulSetsDown,
+  { kube: eksKube() },
+);

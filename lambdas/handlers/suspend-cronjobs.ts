@@ -1,0 +1,9 @@
+// Task "Suspend CronJobs": down, first phase.
+import { eksKube } from '#core/kube';
+import { Steps } from '#core/steps';
+import { suspendCronJobs } from '#core/workflow-steps';
+import { defineStep } from './runtime.ts';
+
+export const handler = defineStep('suspend-cronjobs', Steps.suspendCronJobs, suspendCronJobs, {
+  kube: eksKube(),
+});

@@ -1,0 +1,225 @@
+// The sandbox's whole environment (omega/dev), found by discovery: next to its two deployments
+// (seeded like the other environments), a StatefulSet, a CronJob that runs every minute, a
+// CronJob that was already suspended, a deployment annotated customer-infra-manager/exclude,
+// and the orchestrator's rights on them (README "Kubernetes access").
+import {
+  ApiextensionsV1Api,
+  AppsV1Api,
+  BatchV1Api,
+  CustomObjectsApi,
+  type KubeConfig,
+  PatchStrategy,
+  RbacAuthorizationV1Api,
+  setHeaderOptions,
+} from '@kubernetes/client-node';
+import { waitFor } from './sandbox.ts';
+
+export const WHOLE = {
+  key: 'omega/dev',
+  namespace: 'omega-dev',
+  statefulSets: { redis: 2 },
+  cronJobs: { report: false, 'paused-report': true },
+  excluded: { 'debug-tools': 1 },
+  /** ScaledObject -> [target kind, target name, paused-replicas annotation before any run]. */
+  scaledObjects: {
+    'backend-scaler': ['Deployment', 'backend-deployment', null],
+    'redis-scaler': ['StatefulSet', 'redis', '2'],
+  },
+} as const;
+
+const KEDA = { group: 'keda.sh', version: 'v1alpha1', plural: 'scaledobjects' };
+const PAUSED = 'autoscaling.keda.sh/paused-replicas';
+
+/** A minimal ScaledObject CRD of our own: no KEDA operator, just the API for the annotation. */
+async function installScaledObjectCrd(admin: KubeConfig) {
+  const ext = admin.makeApiClient(ApiextensionsV1Api);
+  await ext.createCustomResourceDefinition({
+    body: {
+      metadata: { name: 'scaledobjects.keda.sh' },
+      spec: {
+        group: 'keda.sh',
+        scope: 'Namespaced',
+        names: {
+          plural: 'scaledobjects',
+          singular: 'scaledobject',
+          kind: 'ScaledObject',
+          listKind: 'ScaledObjectList',
+        },
+        versions: [
+          {
+            name: 'v1alpha1',
+            served: true,
+            storage: true,
+            schema: { openAPIV3Schema: { type: 'object', x_kubernetes_preserve_unknown_fields: true } },
+          },
+        ],
+      },
+    },
+  });
+  await waitFor(
+    'the ScaledObject CRD to be established',
+    async () =>
+      (await ext.readCustomResourceDefinition({ name: 'scaledobjects.keda.sh' })).status?.conditions?.some(
+        (c) => c.type === 'Established' && c.status === 'True',
+      ) ?? false,
+    30_000,
+  );
+}
+
+/** The environment's entry under `environments:` in the sandbox configuration. */
+export function wholeEnvironmentConfig(): string {
+  return `  # a whole environment: every Deployment, StatefulSet and CronJob of its namespace
+  ${WHOLE.key}:
+    discover: {}
+    keda: true
+`;
+}
+
+const podSpec = (app: string) => ({
+  metadata: { labels: { app } },
+  spec: {
+    nodeSelector: { type: 'kwok' },
+    containers: [{ name: 'app', image: 'registry.invalid/app:1' }],
+  },
+});
+
+/** Seeds the workloads and the extra rights; the namespace and its deployments exist already. */
+export async function seedWholeEnvironment(admin: KubeConfig): Promise<void> {
+  const apps = admin.makeApiClient(AppsV1Api);
+  const batch = admin.makeApiClient(BatchV1Api);
+  const rbac = admin.makeApiClient(RbacAuthorizationV1Api);
+  const namespace = WHOLE.namespace;
+  for (const [name, replicas] of Object.entries(WHOLE.statefulSets)) {
+    await apps.createNamespacedStatefulSet({
+      namespace,
+      body: {
+        metadata: { name, labels: { app: name } },
+        spec: {
+          replicas,
+          serviceName: name,
+          selector: { matchLabels: { app: name } },
+          template: podSpec(name),
+        },
+      },
+    });
+  }
+  for (const [name, replicas] of Object.entries(WHOLE.excluded)) {
+    await apps.createNamespacedDeployment({
+      namespace,
+      body: {
+        metadata: { name, labels: { app: name }, annotations: { 'customer-infra-manager/exclude': 'true' } },
+        spec: { replicas, selector: { matchLabels: { app: name } }, template: podSpec(name) },
+      },
+    });
+  }
+  for (const [name, suspend] of Object.entries(WHOLE.cronJobs)) {
+    await batch.createNamespacedCronJob({
+      namespace,
+      body: {
+        metadata: { name },
+        spec: {
+          schedule: '*/1 * * * *',
+          suspend,
+          concurrencyPolicy: 'Forbid',
+          successfulJobsHistoryLimit: 10,
+          jobTemplate: {
+            spec: {
+              template: {
+                ...podSpec(name),
+                spec: { ...podSpec(name).spec, restartPolicy: 'Never' },
+              },
+            },
+          },
+        },
+      },
+    });
+  }
+  await installScaledObjectCrd(admin);
+  const custom = admin.makeApiClient(CustomObjectsApi);
+  for (const [name, [kind, target, paused]] of Object.entries(WHOLE.scaledObjects)) {
+    await custom.createNamespacedCustomObject({
+      ...KEDA,
+      namespace,
+      body: {
+        apiVersion: 'keda.sh/v1alpha1',
+        kind: 'ScaledObject',
+        metadata: { name, ...(paused !== null ? { annotations: { [PAUSED]: paused } } : {}) },
+        spec: { scaleTargetRef: { kind, name: target }, triggers: [] },
+      },
+    });
+  }
+  // Exactly what the orchestrator needs for these kinds, next to the deployments' Role.
+  await rbac.createNamespacedRole({
+    namespace,
+    body: {
+      metadata: { name: 'cim-orchestrator-workloads' },
+      rules: [
+        { apiGroups: ['apps'], resources: ['statefulsets'], verbs: ['get', 'list'] },
+        { apiGroups: ['apps'], resources: ['statefulsets/scale'], verbs: ['get', 'patch'] },
+        { apiGroups: ['batch'], resources: ['cronjobs'], verbs: ['get', 'list', 'patch'] },
+        { apiGroups: ['keda.sh'], resources: ['scaledobjects'], verbs: ['get', 'list', 'patch'] },
+      ],
+    },
+  });
+  await rbac.createNamespacedRoleBinding({
+    namespace,
+    body: {
+      metadata: { name: 'cim-orchestrator-workloads' },
+      roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: 'cim-orchestrator-workloads' },
+      subjects: [{ apiGroup: 'rbac.authorization.k8s.io', kind: 'User', name: 'cim-orchestrator' }],
+    },
+  });
+}
+
+/** The paused-replicas annotation of each ScaledObject (null: none). */
+export async function pausedReplicas(admin: KubeConfig): Promise<Record<string, string | null>> {
+  const custom = admin.makeApiClient(CustomObjectsApi);
+  const out: Record<string, string | null> = {};
+  for (const name of Object.keys(WHOLE.scaledObjects)) {
+    const o = (await custom.getNamespacedCustomObject({ ...KEDA, namespace: WHOLE.namespace, name })) as {
+      metadata?: { annotations?: Record<string, string> };
+    };
+    out[name] = o.metadata?.annotations?.[PAUSED] ?? null;
+  }
+  return out;
+}
+
+/** Back to the seeded counts, suspend flags and annotations. */
+export async function resetWholeEnvironment(admin: KubeConfig): Promise<void> {
+  const custom = admin.makeApiClient(CustomObjectsApi);
+  for (const [name, [, , paused]] of Object.entries(WHOLE.scaledObjects))
+    await custom.patchNamespacedCustomObject(
+      {
+        ...KEDA,
+        namespace: WHOLE.namespace,
+        name,
+        body: { metadata: { annotations: { [PAUSED]: paused } } },
+      },
+      setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
+    );
+  const apps = admin.makeApiClient(AppsV1Api);
+  const batch = admin.makeApiClient(BatchV1Api);
+  const namespace = WHOLE.namespace;
+  for (const [name, replicas] of Object.entries(WHOLE.statefulSets))
+    await apps.patchNamespacedStatefulSetScale({
+      name,
+      namespace,
+      body: [{ op: 'replace', path: '/spec/replicas', value: replicas }],
+    });
+  for (const [name, suspend] of Object.entries(WHOLE.cronJobs))
+    await batch.patchNamespacedCronJob({
+      name,
+      namespace,
+      body: [{ op: 'add', path: '/spec/suspend', value: suspend }],
+    });
+}
+
+/** Every StatefulSet of the environment at its seeded count and ready. */
+export async function wholeEnvironmentReady(admin: KubeConfig): Promise<boolean> {
+  const apps = admin.makeApiClient(AppsV1Api);
+  for (const [name, replicas] of Object.entries(WHOLE.statefulSets)) {
+    const s = await apps.readNamespacedStatefulSet({ name, namespace: WHOLE.namespace });
+    if ((s.status?.readyReplicas ?? 0) !== replicas || (s.status?.replicas ?? 0) !== replicas) return false;
+  }
+  return true;
+}
