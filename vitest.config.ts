@@ -7,6 +7,7 @@ export default defineConfig({
         extends: true,
         test: {
           name: 'fast',
+          globalSetup: ['test/fast-setup.ts'],
           include: ['test/unit/**/*.test.ts', 'test/infra/**/*.test.ts', 'test/workflow/**/*.test.ts'],
           env: {
             POWERTOOLS_LOG_LEVEL: 'SILENT',

@@ -9,7 +9,6 @@ import { classifyChild } from '#core/fleet';
 import { FleetSteps } from '#core/steps';
 import type { Deps } from '#core/workflow-steps';
 import { localFleetHandlers } from '#handlers/index';
-import { renderFleetDefinition } from '#infra/fleet-workflow';
 import { type EventLog, machineFor, runLocal } from './run-local.ts';
 
 export interface FleetRunOptions {
@@ -42,8 +41,10 @@ export interface FleetRun {
 let rendered: Record<string, unknown> | undefined;
 
 export async function runFleetLocal(o: FleetRunOptions): Promise<FleetRun> {
-  rendered ??= renderFleetDefinition();
-  const machine = machineFor(o.fleetDefinition ?? rendered);
+  rendered ??= o.fleetDefinition
+    ? undefined
+    : (await import('#infra/fleet-workflow')).renderFleetDefinition();
+  const machine = machineFor((o.fleetDefinition ?? rendered) as Record<string, unknown>);
   let inFlight = 0;
   let maxInFlight = 0;
   const child = async (payload: unknown) => {

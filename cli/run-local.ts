@@ -7,7 +7,6 @@ import { CimError, ErrorNames } from '#core/errors';
 import { Steps, TaskSteps, WaitSteps } from '#core/steps';
 import { type Deps, type RunContext, recordFailure } from '#core/workflow-steps';
 import { localTaskHandlers } from '#handlers/index';
-import { renderDefinition } from '#infra/workflow';
 
 export type EventLog =
   ReturnType<StateMachine['run']>['eventLogs'] extends AsyncGenerator<infer E> ? E : never;
@@ -65,17 +64,9 @@ export function machineFor(definition: Record<string, unknown>): StateMachine {
 export const noRetryWaits = (): Record<string, number> => Object.fromEntries(TaskSteps.map((s) => [s, 0]));
 
 export async function runLocal(o: LocalRunOptions): Promise<LocalRun> {
-  rendered ??= renderDefinition();
-  const definition = o.definition ?? rendered;
-  // Validating a definition costs far more than running it: once per definition.
-  let machine = machines.get(definition);
-  if (!machine) {
-    // biome-ignore lint/suspicious/noExplicitAny: the engine takes its own ASL type; ours is plain JSON
-    machine = new StateMachine(definition as any, {
-      validationOptions: { checkArn: true, checkPaths: true },
-    });
-    machines.set(definition, machine);
-  }
+  // aws-cdk-lib is loaded only when no definition is given.
+  rendered ??= o.definition ? undefined : (await import('#infra/workflow')).renderDefinition();
+  const machine = machineFor((o.definition ?? rendered) as Record<string, unknown>);
   // Unique per run: the lock is owned by the execution, and two runs started in the same
   // millisecond must not share it.
   const id =

@@ -6,8 +6,8 @@ import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { ExitCode, exitCodeFor } from '#cli/exit-codes';
 import { noRetryWaits, runLocal } from '#cli/run-local';
 import { Steps, TaskFunctions, WaitSteps } from '#core/steps';
+import { environmentDefinition } from '../fixtures/definition.ts';
 import { runWorkflow, warmUp } from '../fixtures/run-workflow.ts';
-import { synthesizedDefinition } from '../fixtures/synthesized.ts';
 import { fixtureJson, makeWorld, type World } from '../fixtures/world.ts';
 
 // The first run synthesizes the stack: outside the tests' 30 s, which a loaded machine can exceed.
@@ -27,7 +27,7 @@ let definition: Record<string, unknown> | undefined;
 
 /** Starts the state machine with exactly this input: no defaults merged in, any JSON value. */
 async function runRaw(input: unknown) {
-  definition ??= synthesizedDefinition();
+  definition ??= environmentDefinition();
   return runLocal({
     deps: w.deps,
     definition,
@@ -59,7 +59,7 @@ type Run = Awaited<ReturnType<typeof runRaw>>;
 const TASKS = new Set<string>(Object.values(TaskFunctions).flat());
 /** The definition's Fail states that end a refused run (every Fail but the failure of a started run). */
 function refusalStates(): string[] {
-  definition ??= synthesizedDefinition();
+  definition ??= environmentDefinition();
   const states = definition.States as Record<string, { Type: string }>;
   return Object.keys(states).filter((n) => states[n]?.Type === 'Fail' && n !== Steps.runFailed);
 }

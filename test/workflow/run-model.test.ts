@@ -242,11 +242,11 @@ describe('a failure that cannot be recorded', () => {
 
 describe('a hung peer', () => {
   it('ends the step with States.Timeout, and the failure record names the step', async () => {
-    const { synthesizedDefinition } = await import('../fixtures/synthesized.ts');
+    const { environmentDefinition } = await import('../fixtures/definition.ts');
     const { runLocal, noRetryWaits } = await import('#cli/run-local');
     const { StopDBInstanceCommand } = await import('@aws-sdk/client-rds');
     const { WaitSteps } = await import('#core/steps');
-    const definition = structuredClone(synthesizedDefinition()) as {
+    const definition = structuredClone(environmentDefinition()) as {
       States: Record<string, { TimeoutSeconds?: number }>;
     };
     expect(definition.States[Steps.stopDatabase]?.TimeoutSeconds).toBe(90);
