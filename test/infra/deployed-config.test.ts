@@ -135,10 +135,15 @@ describe('a bundled handler', () => {
   }, 60_000);
 
   it('is what the stack copies in after bundling', () => {
-    const hooks = configCommandHooks("/tmp/it's/abc.json");
-    expect(hooks.afterBundling('/in', '/asset-output')).toEqual([
-      `cp '/tmp/it'\\''s/abc.json' '/asset-output/${DEPLOYED_CONFIG_FILE}'`,
+    // A path with a quote in it, under the temp directory: the copy quotes it for the shell.
+    const dir = join(tmpdir(), "it's");
+    const out = join(tmpdir(), 'asset-output');
+    const hooks = configCommandHooks(join(dir, 'abc.json'));
+    const quoted = (p: string) => `'${p.replace(/'/g, "'\\''")}'`;
+    expect(hooks.afterBundling(join(tmpdir(), 'in'), out)).toEqual([
+      `cp ${quoted(join(dir, 'abc.json'))} ${quoted(join(out, DEPLOYED_CONFIG_FILE))}`,
     ]);
-    expect(hooks.beforeBundling('/in', '/out')).toEqual([]);
+    expect(hooks.afterBundling(join(tmpdir(), 'in'), out)[0]).toContain("it'\\''s");
+    expect(hooks.beforeBundling(join(tmpdir(), 'in'), out)).toEqual([]);
   });
 });
