@@ -4,8 +4,8 @@
 // {customer}-{environment}-{action}-{build}), then one summary record. One environment's
 // failure or refusal never stops the others. The local engine runs the same definition: the
 // child Task is mapped to a local run of the environment workflow.
-import { App, Duration, Stack } from 'aws-cdk-lib';
-import { type IFunction, Function as LambdaFunction } from 'aws-cdk-lib/aws-lambda';
+import { Duration } from 'aws-cdk-lib';
+import type { IFunction } from 'aws-cdk-lib/aws-lambda';
 import {
   Choice,
   Condition,
@@ -16,7 +16,6 @@ import {
   Map as MapState,
   Pass,
   type State,
-  StateGraph,
   StateMachine,
   Succeed,
   TaskInput,
@@ -25,7 +24,7 @@ import { LambdaInvoke, StepFunctionsStartExecution } from 'aws-cdk-lib/aws-stepf
 import type { Construct } from 'constructs';
 import { RETRYABLE_ERRORS } from '#core/errors';
 import { type FleetFunctionId, FleetFunctions, FleetSteps } from '#core/steps';
-import { LOCAL_ACCOUNT, LOCAL_REGION, localFunctionArn } from './workflow.ts';
+import { LOCAL_ACCOUNT, LOCAL_REGION, renderLocal } from './workflow.ts';
 
 export type FleetWorkflowFunctions = Record<FleetFunctionId, IFunction>;
 
@@ -124,20 +123,19 @@ export function buildFleetWorkflow(
 
 /** The fleet ASL without a deployment, for the local engine (placeholder ARNs). */
 export function renderFleetDefinition(): Record<string, unknown> {
-  const stack = new Stack(new App(), 'RenderFleet', {
-    env: { account: LOCAL_ACCOUNT, region: LOCAL_REGION },
-  });
-  const fns = Object.fromEntries(
-    Object.keys(FleetFunctions).map((id) => [
-      id,
-      LambdaFunction.fromFunctionArn(stack, `fn-${id}`, localFunctionArn(id)),
-    ]),
-  ) as FleetWorkflowFunctions;
-  const env = StateMachine.fromStateMachineArn(
-    stack,
-    'EnvironmentWorkflow',
-    `arn:aws:states:${LOCAL_REGION}:${LOCAL_ACCOUNT}:stateMachine:cim-environment`,
+  return renderLocal(
+    'RenderFleet',
+    Object.keys(FleetFunctions) as FleetFunctionId[],
+    'Fleet workflow',
+    (stack, fns) =>
+      buildFleetWorkflow(
+        stack,
+        fns,
+        StateMachine.fromStateMachineArn(
+          stack,
+          'EnvironmentWorkflow',
+          `arn:aws:states:${LOCAL_REGION}:${LOCAL_ACCOUNT}:stateMachine:cim-environment`,
+        ),
+      ),
   );
-  const graph = new StateGraph(buildFleetWorkflow(stack, fns, env), 'Fleet workflow');
-  return stack.resolve(graph.toGraphJson()) as Record<string, unknown>;
 }

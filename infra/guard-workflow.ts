@@ -3,9 +3,9 @@
 // loop of "Keep database stopped" and a Wait until the database is stopped again, then a
 // summary. The deployed stack and the local engine run this same definition. Also: the
 // EventBridge pattern of the RDS events the guard listens to, for the configured databases.
-import { App, Duration, Stack } from 'aws-cdk-lib';
+import { Duration } from 'aws-cdk-lib';
 import type { EventPattern } from 'aws-cdk-lib/aws-events';
-import { type IFunction, Function as LambdaFunction } from 'aws-cdk-lib/aws-lambda';
+import type { IFunction } from 'aws-cdk-lib/aws-lambda';
 import {
   Choice,
   Condition,
@@ -13,7 +13,6 @@ import {
   Map as MapState,
   Pass,
   type State,
-  StateGraph,
   Succeed,
   TaskInput,
   Wait,
@@ -25,7 +24,7 @@ import { RETRYABLE_ERRORS } from '#core/errors';
 import { GUARD_EVENTS } from '#core/guard';
 import { type GuardFunctionId, GuardFunctions, GuardSteps } from '#core/steps';
 import type { IamScope } from './iam-scope.ts';
-import { LOCAL_ACCOUNT, LOCAL_REGION, localFunctionArn } from './workflow.ts';
+import { renderLocal } from './workflow.ts';
 
 export type GuardWorkflowFunctions = Record<GuardFunctionId, IFunction>;
 
@@ -117,15 +116,10 @@ export function guardEventPattern(rds: IamScope['rds']): EventPattern[] {
 
 /** The guard ASL without a deployment, for the local engine (placeholder ARNs). */
 export function renderGuardDefinition(): Record<string, unknown> {
-  const stack = new Stack(new App(), 'RenderGuard', {
-    env: { account: LOCAL_ACCOUNT, region: LOCAL_REGION },
-  });
-  const fns = Object.fromEntries(
-    Object.keys(GuardFunctions).map((id) => [
-      id,
-      LambdaFunction.fromFunctionArn(stack, `fn-${id}`, localFunctionArn(id)),
-    ]),
-  ) as GuardWorkflowFunctions;
-  const graph = new StateGraph(buildGuardWorkflow(stack, fns), 'Guard workflow');
-  return stack.resolve(graph.toGraphJson()) as Record<string, unknown>;
+  return renderLocal(
+    'RenderGuard',
+    Object.keys(GuardFunctions) as GuardFunctionId[],
+    'Guard workflow',
+    (stack, fns) => buildGuardWorkflow(stack, fns),
+  );
 }

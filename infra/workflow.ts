@@ -221,13 +221,28 @@ export const localFunctionArn = (id: string) =>
  * with placeholder function ARNs (the local engine maps every Task to its handler).
  */
 export function renderDefinition(): Record<string, unknown> {
-  const stack = new Stack(new App(), 'Render', { env: { account: LOCAL_ACCOUNT, region: LOCAL_REGION } });
+  return renderLocal(
+    'Render',
+    Object.keys(TaskFunctions) as TaskFunctionId[],
+    'Environment workflow',
+    (stack, fns) => buildWorkflow(stack, fns),
+  );
+}
+
+/**
+ * Renders a workflow without a deployment: the same construct in a throwaway stack, with
+ * placeholder function ARNs (the local engine maps every Task to its handler).
+ */
+export function renderLocal<F extends string>(
+  stackName: string,
+  functionIds: readonly F[],
+  comment: string,
+  build: (stack: Stack, fns: Record<F, IFunction>) => State,
+): Record<string, unknown> {
+  const stack = new Stack(new App(), stackName, { env: { account: LOCAL_ACCOUNT, region: LOCAL_REGION } });
   const fns = Object.fromEntries(
-    Object.keys(TaskFunctions).map((id) => [
-      id,
-      LambdaFunction.fromFunctionArn(stack, `fn-${id}`, localFunctionArn(id)),
-    ]),
-  ) as WorkflowFunctions;
-  const graph = new StateGraph(buildWorkflow(stack, fns), 'Environment workflow');
+    functionIds.map((id) => [id, LambdaFunction.fromFunctionArn(stack, `fn-${id}`, localFunctionArn(id))]),
+  ) as Record<F, IFunction>;
+  const graph = new StateGraph(build(stack, fns), comment);
   return stack.resolve(graph.toGraphJson()) as Record<string, unknown>;
 }
