@@ -10,6 +10,7 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } 
 import { stringify as toYaml } from 'yaml';
 import { ExitCode } from '#cli/exit-codes';
 import { Steps } from '#core/steps';
+import { capture } from '../../fixtures/capture.ts';
 import { makeWorld, type World } from '../../fixtures/world.ts';
 
 const fake = vi.hoisted(() => ({ kube: undefined as unknown }));
@@ -37,20 +38,6 @@ afterEach(() => {
   vi.restoreAllMocks();
   w.restore();
 });
-
-function capture() {
-  const out: string[] = [];
-  const err: string[] = [];
-  vi.spyOn(process.stdout, 'write').mockImplementation((s) => {
-    out.push(String(s));
-    return true;
-  });
-  vi.spyOn(process.stderr, 'write').mockImplementation((s) => {
-    err.push(String(s));
-    return true;
-  });
-  return { out: () => out.join(''), err: () => err.join('') };
-}
 
 /** Every request any peer received, and everything that could have changed. */
 function observe() {

@@ -2,6 +2,7 @@
 // runs, exit codes map from error names, legacy variables are read like main.py did.
 import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { ExitCode, exitCodeFor } from '#cli/exit-codes';
+import { capture } from '../../fixtures/capture.ts';
 
 let main: (argv: string[], env?: NodeJS.ProcessEnv) => Promise<number>;
 beforeAll(async () => {
@@ -9,20 +10,6 @@ beforeAll(async () => {
   ({ main } = await import('#cli/main'));
 });
 afterEach(() => vi.restoreAllMocks());
-
-function capture() {
-  const out: string[] = [];
-  const err: string[] = [];
-  vi.spyOn(process.stdout, 'write').mockImplementation((s) => {
-    out.push(String(s));
-    return true;
-  });
-  vi.spyOn(process.stderr, 'write').mockImplementation((s) => {
-    err.push(String(s));
-    return true;
-  });
-  return { out: () => out.join(''), err: () => err.join('') };
-}
 
 describe('cim', () => {
   it('lists its commands with --help', async () => {

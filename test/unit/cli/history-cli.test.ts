@@ -3,6 +3,7 @@
 // and a refused chosen build (exit 2) with nothing changed.
 import { afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { ExitCode } from '#cli/exit-codes';
+import { capture } from '../../fixtures/capture.ts';
 import { makeWorld, type World } from '../../fixtures/world.ts';
 
 const fake = vi.hoisted(() => ({ kube: undefined as unknown }));
@@ -28,20 +29,6 @@ afterEach(() => {
   vi.restoreAllMocks();
   w.restore();
 });
-
-function capture() {
-  const out: string[] = [];
-  const err: string[] = [];
-  vi.spyOn(process.stdout, 'write').mockImplementation((s) => {
-    out.push(String(s));
-    return true;
-  });
-  vi.spyOn(process.stderr, 'write').mockImplementation((s) => {
-    err.push(String(s));
-    return true;
-  });
-  return { out: () => out.join(''), err: () => err.join('') };
-}
 
 const record = (build: string, action: string, extra: Record<string, unknown> = {}) => ({
   timestamp: `2026-11-${10 + Number(build)}T20:00:00Z`,

@@ -2,6 +2,7 @@
 // reason, created, until), --list and --clear, and bad input refused with nothing written.
 import { afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { ExitCode } from '#cli/exit-codes';
+import { capture } from '../../fixtures/capture.ts';
 import { makeWorld, type World } from '../../fixtures/world.ts';
 
 const CONFIG = ['--config', 'test/fixtures/environments.yaml'];
@@ -20,20 +21,6 @@ afterEach(() => {
   vi.restoreAllMocks();
   w.restore();
 });
-
-function capture() {
-  const out: string[] = [];
-  const err: string[] = [];
-  vi.spyOn(process.stdout, 'write').mockImplementation((s) => {
-    out.push(String(s));
-    return true;
-  });
-  vi.spyOn(process.stderr, 'write').mockImplementation((s) => {
-    err.push(String(s));
-    return true;
-  });
-  return { out: () => out.join(''), err: () => err.join('') };
-}
 
 const cim = (...argv: string[]) => main([...argv, ...CONFIG], {});
 
