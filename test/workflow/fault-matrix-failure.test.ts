@@ -5,7 +5,6 @@ const { cases: all } = await cases(['down that fails', 'dry run']);
 
 describe('fault matrix: failure recording and dry run', () => {
   it('reaches Record failure and Plan dry run', () => {
-    expect(new Set(all.map((c) => c.state))).toEqual(expect.objectContaining({ size: expect.any(Number) }));
     expect(all.map((c) => c.state)).toEqual(expect.arrayContaining(['Record failure', 'Plan dry run']));
   });
   it.each(all.map((c) => [c.scenario.name, c.state, c.after, c.mode, c] as const))(
