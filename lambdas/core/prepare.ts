@@ -122,7 +122,7 @@ async function preflight(deps: Deps, env: Environment, req: RunRequest, state: E
   const db = state.database;
   if (!db.exists) {
     problems.push(
-      `${label(env.database)} does not exist in ${env.region}: check database.identifier / database.kind / region in ${deps.configSource}`,
+      `${label(env.database)} does not exist in ${env.target ? `account ${env.target.account} (${env.region}, as ${env.target.roleArn})` : env.region}: check database.identifier / database.kind / region${env.target ? ' / account' : ''} in ${deps.configSource}`,
     );
   } else if (classifyDatabaseState(db.state) === 'error') {
     problems.push(`${label(env.database)} is in error state '${db.state}': fix it in the RDS console first`);

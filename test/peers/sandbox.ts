@@ -156,6 +156,9 @@ function kubeconfig(dir: string, server: string, user: string): string {
   return path;
 }
 
+/** The other account of the sandbox (moto keeps each account's resources apart). */
+export const TARGET_ACCOUNT = '444455556666';
+
 /** The environments the sandbox holds: the legacy README's alpha/dev and the test cases. */
 export const SANDBOX_ENVIRONMENTS = {
   'alpha/dev': {
@@ -206,6 +209,13 @@ export const SANDBOX_ENVIRONMENTS = {
     deployments: { 'frontend-deployment': 1, 'backend-deployment': 2, 'worker-deployment': 1 },
     db: 'instance',
   },
+  // Its database lives in another (moto) account: the runs assume the target role there.
+  'xacct/dev': {
+    namespace: 'xacct-dev',
+    deployments: { 'frontend-deployment': 1, 'backend-deployment': 2 },
+    db: 'instance',
+    account: TARGET_ACCOUNT,
+  },
   // StatefulSets and CronJobs too: see whole-environment.ts
   'omega/dev': {
     namespace: 'omega-dev',
@@ -218,6 +228,8 @@ type SandboxEnvironment = {
   namespace: string;
   deployments: Readonly<Record<string, number>>;
   db: 'instance' | 'cluster';
+  /** Set when the database lives in another account (reached by assuming the target role). */
+  account?: string;
 };
 
 /** `n` look-alike environments for fleet tests and benchmarks: two deployments each, an RDS instance each. */
@@ -280,6 +292,8 @@ environments:
   trust/s3: {}
   trust/twin: {}
   trust/watch: {}
+  # target-account-real-peers.test.ts: the database is in account ${TARGET_ACCOUNT}
+  xacct/dev: { account: "${TARGET_ACCOUNT}" }
   # property test: three deployments, one without a health URL
   prop/dev:
     deployments:
@@ -390,6 +404,7 @@ async function seedAws(endpoint: string, bucket: string, environments: Record<st
   const { S3Client, CreateBucketCommand, PutBucketVersioningCommand } = await import('@aws-sdk/client-s3');
   const { RDSClient, CreateDBInstanceCommand, CreateDBClusterCommand } = await import('@aws-sdk/client-rds');
   const { EKSClient, CreateClusterCommand } = await import('@aws-sdk/client-eks');
+  const { STSClient, AssumeRoleCommand } = await import('@aws-sdk/client-sts');
   const cfg = {
     region: 'us-east-1',
     endpoint,
@@ -400,8 +415,38 @@ async function seedAws(endpoint: string, bucket: string, environments: Record<st
   await s3.send(
     new PutBucketVersioningCommand({ Bucket: bucket, VersioningConfiguration: { Status: 'Enabled' } }),
   );
-  const rds = new RDSClient(cfg);
+  const central = new RDSClient(cfg);
+  const inAccount = new Map<string, InstanceType<typeof RDSClient>>();
+  const rdsFor = async (account: string | undefined) => {
+    if (!account) return central;
+    let client = inAccount.get(account);
+    if (!client) {
+      // As the functions do: assume the target role there (moto files what the session
+      // creates under that account, invisible to the central one).
+      const out = await new STSClient(cfg).send(
+        new AssumeRoleCommand({
+          RoleArn: `arn:aws:iam::${account}:role/customer-infra-manager-target`,
+          RoleSessionName: 'cim-sandbox-seed',
+          ExternalId: 'customer-infra-manager',
+        }),
+      );
+      const c = out.Credentials;
+      if (!c?.AccessKeyId || !c.SecretAccessKey || !c.SessionToken)
+        throw new Error('moto AssumeRole: no credentials');
+      client = new RDSClient({
+        ...cfg,
+        credentials: {
+          accessKeyId: c.AccessKeyId,
+          secretAccessKey: c.SecretAccessKey,
+          sessionToken: c.SessionToken,
+        },
+      });
+      inAccount.set(account, client);
+    }
+    return client;
+  };
   for (const [key, e] of Object.entries(environments)) {
+    const rds = await rdsFor(e.account);
     const id = `${key.replace('/', '-')}${e.db === 'cluster' ? '-aurora' : '-rds'}`;
     if (e.db === 'cluster') {
       await rds.send(
