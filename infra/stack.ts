@@ -77,6 +77,7 @@ import {
   grantAssumeTargetRoles,
 } from './organization.ts';
 import { acknowledgeScanFindings } from './scan-acknowledgements.ts';
+import { functionRolePath } from './target-stack.ts';
 import { buildWorkflow, type WorkflowFunctions } from './workflow.ts';
 
 /** What each function touches; IAM is granted from this and nothing else. */
@@ -176,6 +177,8 @@ export class CimStack extends Stack {
       });
       const role = new Role(this, `Role-${id}`, {
         assumedBy: new ServicePrincipal('lambda.amazonaws.com'),
+        // Target accounts trust these roles by path (never by CloudFormation's truncated name).
+        path: functionRolePath(this.stackName, id),
         description: `customer-infra-manager ${id}: only what this step needs`,
       });
       role.addToPolicy(

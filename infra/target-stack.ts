@@ -4,7 +4,7 @@
 // configured clusters; no S3: the state bucket stays central), trusting only the central
 // stack's function roles that talk to RDS or EKS, with the external id; and the EKS access
 // entries for it. `cdk synth` needs no credentials: the central account and stack name are
-// given, the role names are matched by the prefix CloudFormation gives them.
+// given, the function roles are matched by the IAM path the central stack gives each of them.
 import { Stack, type StackProps, Validations } from 'aws-cdk-lib';
 import { CfnAccessEntry } from 'aws-cdk-lib/aws-eks';
 import { AccountPrincipal, Effect, PolicyStatement, Role } from 'aws-cdk-lib/aws-iam';
@@ -25,7 +25,17 @@ export interface TargetStackProps extends StackProps {
   needs: Record<string, Needs>;
 }
 
-/** The ARN patterns of the central function roles (CloudFormation names them `<stack>-<logicalId>-<suffix>`). */
+/**
+ * The IAM path of a central function's role. CloudFormation names a role
+ * `<stack>-<logicalId>-<suffix>` and truncates that to 64 characters, so a pattern on the
+ * name breaks with a long stack name; the path is ours, up to 512 characters, and part of
+ * the role's ARN (and of `aws:PrincipalArn`).
+ */
+export function functionRolePath(stackName: string, functionId: string): string {
+  return `/customer-infra-manager/${stackName}/${functionId}/`;
+}
+
+/** The ARN patterns of the central function roles that call RDS or EKS (one path each). */
 export function centralRolePatterns(
   partition: string,
   account: string,
@@ -34,9 +44,7 @@ export function centralRolePatterns(
 ) {
   return Object.entries(needs)
     .filter(([, n]) => n.eks || n.rdsDescribe || n.rdsStartStop)
-    .map(
-      ([id]) => `arn:${partition}:iam::${account}:role/${stackName}-Role${id.replace(/[^A-Za-z0-9]/g, '')}*`,
-    );
+    .map(([id]) => `arn:${partition}:iam::${account}:role${functionRolePath(stackName, id)}*`);
 }
 
 export class CimTargetStack extends Stack {

@@ -37,9 +37,11 @@ describe('the target stack', () => {
     expect(flat(trust.Principal)).toContain('arn:aws:iam::111122223333:root');
     expect(trust.Condition.StringEquals).toEqual({ 'sts:ExternalId': ['customer-infra-manager'] });
     const patterns = trust.Condition.ArnLike['aws:PrincipalArn'].map(flat);
-    expect(patterns).toContain('arn:aws:iam::111122223333:role/CimOrg-Roleprepare*');
-    expect(patterns).toContain('arn:aws:iam::111122223333:role/CimOrg-Rolestopdatabase*');
-    expect(patterns.some((p: string) => /recordintent|checkhealth|plandryrun|fleet/.test(p))).toBe(false);
+    expect(patterns).toContain('arn:aws:iam::111122223333:role/customer-infra-manager/CimOrg/prepare/*');
+    expect(patterns).toContain(
+      'arn:aws:iam::111122223333:role/customer-infra-manager/CimOrg/stop-database/*',
+    );
+    expect(patterns.some((p: string) => /record-intent|check-health|plan-dry-run|fleet/.test(p))).toBe(false);
   });
 
   it('may only describe, start and stop the configured database and describe the cluster there, never on "*"', () => {
@@ -73,5 +75,33 @@ describe('the target stack', () => {
     expect(assume.length).toBe(16);
     for (const s of assume)
       expect(s.Resource).toEqual('arn:aws:iam::444455556666:role/customer-infra-manager-target');
+  });
+
+  it('trusts each of those central roles by its IAM path, whatever CloudFormation names it', () => {
+    const [trust] = role.Properties.AssumeRolePolicyDocument.Statement;
+    const globs = (trust.Condition.ArnLike['aws:PrincipalArn'] as unknown[])
+      .map(flat)
+      .map((p) => new RegExp(`^${p.replace(/[.]/g, '\\.').replace(/\*/g, '.*')}$`));
+    const assumingRoles = of(central, 'AWS::IAM::Policy')
+      .filter((p) =>
+        p.Properties.PolicyDocument.Statement.some((s: any) => list(s.Action).includes('sts:AssumeRole')),
+      )
+      .flatMap((p) => p.Properties.Roles.map((r: { Ref: string }) => central.Resources[r.Ref]));
+    expect(assumingRoles.length).toBe(16);
+    for (const r of assumingRoles) {
+      // A name as long as CloudFormation may generate (64 characters), under the role's path.
+      const arn = `arn:aws:iam::111122223333:role${r.Properties.Path}${'N'.repeat(64)}`;
+      expect(
+        globs.some((g) => g.test(arn)),
+        arn,
+      ).toBe(true);
+    }
+    // And no role that does not call RDS or EKS.
+    const others = of(central, 'AWS::IAM::Role').filter(
+      (r) => !assumingRoles.includes(r) && r.Properties.Path,
+    );
+    expect(others.length).toBeGreaterThan(0);
+    for (const r of others)
+      expect(globs.some((g) => g.test(`arn:aws:iam::111122223333:role${r.Properties.Path}x`))).toBe(false);
   });
 });
