@@ -127,14 +127,14 @@ async function transitions() {
     const P = 'eks-dev-cluster/alpha/dev';
     w.bucket.put(`${P}/actions.json`, {
       timestamp: '2026-01-01T00:00:00Z',
-      jenkins_build: '1',
+      jenkins_build: '10',
       jenkins_user: 'u',
       customer: 'alpha',
       environment: 'dev',
       desired_state: 'down',
     });
     w.bucket.put(
-      `${P}/history/1/pre-state.json`,
+      `${P}/history/10/pre-state.json`,
       (await import('../test/fixtures/legacy-pre-state-build-10.json', { with: { type: 'json' } })).default,
     );
     let startedAt: number | null = null;
