@@ -38,6 +38,7 @@ describe('down', () => {
       Steps.checkStatefulSetsStopped,
       Steps.statefulSetsStopped,
       Steps.stopDatabase,
+      Steps.databaseStopEvents,
       Steps.checkDatabaseStopped,
       Steps.databaseStopped,
       Steps.recordResult,
