@@ -8,6 +8,8 @@
 //     it in a fresh Node process;
 //  4. (bench/fleet.ts) a fleet of 200 environments down and up on the sandbox at concurrency
 //     10 and 25, next to one environment; 5. the stack synthesized for 2,000 environments;
+// P1 (bench/cli-overhead.ts, `overhead`): cim down/up as processes on the sandbox, wall time next
+//     to the inherent time seen by an independent watcher;
 // P2 (bench/waits.ts, `waits`): transitions, invocations and time past ready of up/down over a
 //     range of database and deployment durations, polling next to the event-driven database wait.
 import { execFileSync } from 'node:child_process';
@@ -256,6 +258,7 @@ async function bundles() {
 
 if (want('transitions')) await transitions();
 if (want('waits')) await (await import('./waits.ts')).waitsBench(table, results);
+if (want('overhead')) await (await import('./cli-overhead.ts')).overheadBench(table, results);
 if (want('bundles')) await bundles();
 if (want('wall')) await wallTime();
 if (want('synth-fleet')) (await import('./fleet.ts')).synthFleet(table, results, 2000);

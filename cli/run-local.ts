@@ -4,9 +4,10 @@
 import { randomBytes } from 'node:crypto';
 import { ExecutionAbortedError, ExecutionError, StateMachine } from 'aws-local-stepfunctions';
 import { CimError, ErrorNames } from '#core/errors';
-import { Steps, TaskSteps, TokenSteps, WaitSteps } from '#core/steps';
+import { Steps, TaskFunctions, TaskSteps, TokenSteps, WaitSteps } from '#core/steps';
 import { type Deps, type RunContext, recordFailure } from '#core/workflow-steps';
 import { localTaskHandlers } from '#handlers/index';
+import type { LocalWait } from './local-readiness.ts';
 import type { LocalTaskTokens } from './local-task-tokens.ts';
 
 export type EventLog =
@@ -50,7 +51,21 @@ export interface LocalRunOptions {
    * no run context asks for database events locally.
    */
   taskTokens?: LocalTaskTokens;
+  /**
+   * Waits that end when the resource is ready (the CLI): the Wait states take no time, and
+   * after a check that is not stable yet this waits (watch, re-checks) up to the scheduled time.
+   */
+  localWait?: LocalWait;
 }
+
+/** The check Tasks of the poll loops, whose wait `localWait` takes over. */
+const CHECK_STEPS = new Set<string>(
+  (['check-database', 'check-deployments', 'check-statefulsets', 'check-health'] as const).flatMap(
+    (id) => TaskFunctions[id],
+  ),
+);
+/** Under the Tasks' 90 s timeout, which the engine also enforces: a longer wait is cut, the next check comes sooner. */
+const LOCAL_WAIT_CAP_MS = 60_000;
 
 let rendered: Record<string, unknown> | undefined;
 const machines = new WeakMap<object, StateMachine>();
@@ -117,7 +132,20 @@ export async function runLocal(o: LocalRunOptions): Promise<LocalRun> {
             tokens.waits(state, token);
             return done;
           }
-        : fn;
+        : o.localWait && CHECK_STEPS.has(state)
+          ? async (input: unknown) => {
+              const out = (await fn(input)) as { stable?: boolean; waitSeconds?: number } | null;
+              if (out && out.stable === false && typeof out.waitSeconds === 'number')
+                await o.localWait?.(
+                  state,
+                  input as RunContext,
+                  async () => ((await fn(input)) as { stable?: boolean } | null)?.stable === true,
+                  Math.min(out.waitSeconds * 1000, LOCAL_WAIT_CAP_MS),
+                  o.interrupt,
+                );
+              return out;
+            }
+          : fn;
     const inner = o.wrapTask ? o.wrapTask(state, call) : call;
     return async (input: unknown) => {
       // Safe point: between Tasks. Recording always runs to the end.
@@ -130,7 +158,11 @@ export async function runLocal(o: LocalRunOptions): Promise<LocalRun> {
     overrides: {
       // biome-ignore lint/suspicious/noExplicitAny: JSON in, JSON out
       taskResourceLocalHandlers: localTaskHandlers(deps, wrap) as any,
-      ...(o.waitOverrides ? { waitTimeOverrides: o.waitOverrides } : {}),
+      ...(o.waitOverrides
+        ? { waitTimeOverrides: o.waitOverrides }
+        : o.localWait
+          ? { waitTimeOverrides: Object.fromEntries(WaitSteps.map((w) => [w, 0])) }
+          : {}),
       ...(o.retryOverrides ? { retryIntervalOverrides: o.retryOverrides } : {}),
     },
     context: {
