@@ -34,7 +34,8 @@ function watchDeployments(apps: AppsV1Api, namespace: string, names: string[], a
         const ds = list.items.filter((d) => names.includes(d.metadata?.name ?? ''));
         const spec = new Map(ds.map((d) => [d.metadata?.name ?? '', d.spec?.replicas ?? 0]));
         if (!initial) initial = spec;
-        else if (w.firstChange === null && [...spec].some(([n, r]) => initial?.get(n) !== r)) w.firstChange = t;
+        else if (w.firstChange === null && [...spec].some(([n, r]) => initial?.get(n) !== r))
+          w.firstChange = t;
         if (w.firstChange !== null) {
           const done = ds.every((d) =>
             action === 'down'
@@ -68,7 +69,15 @@ export async function overheadBench(table: Table, results: Record<string, unknow
       for (const action of ['down', 'up'] as const) {
         const watch = watchDeployments(apps, env.namespace, names, action);
         await new Promise((r) => setTimeout(r, 200)); // the watcher's first sample is the baseline
-        const p = spawnCim(sb.info, [action, '--customer', 'alpha', '--env', 'dev', '--build', `p1-${i}-${action}`]);
+        const p = spawnCim(sb.info, [
+          action,
+          '--customer',
+          'alpha',
+          '--env',
+          'dev',
+          '--build',
+          `p1-${i}-${action}`,
+        ]);
         const exit = await p.exited;
         watch.stop();
         if (exit.code !== 0) throw new Error(`cim ${action} exited ${exit.code}: ${exit.stderr}`);
@@ -103,7 +112,15 @@ export async function overheadBench(table: Table, results: Record<string, unknow
     });
     table(
       `P1. cim down/up for alpha/dev as separate processes on the sandbox (median of ${cycles}); inherent = first scale call until every deployment gone/available (watched every 50 ms)`,
-      ['action', 'wall s', 'inherent s', 'overhead s', 'spawn → first scale s', 'ready → exit s', 'cim --help s'],
+      [
+        'action',
+        'wall s',
+        'inherent s',
+        'overhead s',
+        'spawn → first scale s',
+        'ready → exit s',
+        'cim --help s',
+      ],
       rows,
     );
     results.overhead = { cycles, runs, helpSeconds: help };
