@@ -18,16 +18,14 @@ export type WatchSource = (
 
 export type WaitOutcome = 'ready' | 'elapsed' | 'aborted';
 
-export interface LocalWait {
-  /** `recheck` runs the check again (read-only) and says whether it passes now. */
-  (
-    state: string,
-    ctx: RunContext,
-    recheck: () => Promise<boolean>,
-    ms: number,
-    signal?: AbortSignal,
-  ): Promise<WaitOutcome>;
-}
+/** `recheck` runs the check again (read-only) and says whether it passes now. */
+export type LocalWait = (
+  state: string,
+  ctx: RunContext,
+  recheck: () => Promise<boolean>,
+  ms: number,
+  signal?: AbortSignal,
+) => Promise<WaitOutcome>;
 
 /** A watch through the kubeconfig the run uses (client-node's Watch). */
 export function kubeconfigWatchSource(path?: string, context?: string): WatchSource {
