@@ -3,7 +3,7 @@
 //     tool's built-in waits for the same run (60 s after the database, 120 s after scaling);
 //  2. state transitions and Lambda invocations of one `up` whose database takes 8 minutes to
 //     start and whose deployments take 2 minutes, on the local engine with a virtual clock,
-//     adaptive waits next to a fixed 15-second poll;
+//     the check schedule (polling, no database events) next to a fixed 15-second poll;
 //  3. size of each Lambda bundle (same esbuild options as the stack) and the time to import
 //     it in a fresh Node process;
 //  4. (bench/fleet.ts) a fleet of 200 environments down and up on the sandbox at concurrency
@@ -194,7 +194,7 @@ async function transitions() {
     ['polling', 'state transitions', 'Lambda invocations', 'polls', 'run time s', 'past ready s'],
     [
       [
-        'adaptive (this tool)',
+        'scheduled (this tool, polling)',
         adaptive.transitions,
         adaptive.lambdaInvocations,
         adaptive.polls,
