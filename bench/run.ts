@@ -3,11 +3,15 @@
 //     tool's built-in waits for the same run (60 s after the database, 120 s after scaling);
 //  2. state transitions and Lambda invocations of one `up` whose database takes 8 minutes to
 //     start and whose deployments take 2 minutes, on the local engine with a virtual clock,
-//     adaptive waits next to a fixed 15-second poll;
+//     the check schedule (polling, no database events) next to a fixed 15-second poll;
 //  3. size of each Lambda bundle (same esbuild options as the stack) and the time to import
 //     it in a fresh Node process;
 //  4. (bench/fleet.ts) a fleet of 200 environments down and up on the sandbox at concurrency
-//     10 and 25, next to one environment; 5. the stack synthesized for 2,000 environments.
+//     10 and 25, next to one environment; 5. the stack synthesized for 2,000 environments;
+// P1 (bench/cli-overhead.ts, `overhead`): cim down/up as processes on the sandbox, wall time next
+//     to the inherent time seen by an independent watcher;
+// P2 (bench/waits.ts, `waits`): transitions, invocations and time past ready of up/down over a
+//     range of database and deployment durations, polling next to the event-driven database wait.
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, rmSync, statSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
@@ -127,14 +131,14 @@ async function transitions() {
     const P = 'eks-dev-cluster/alpha/dev';
     w.bucket.put(`${P}/actions.json`, {
       timestamp: '2026-01-01T00:00:00Z',
-      jenkins_build: '1',
+      jenkins_build: '10',
       jenkins_user: 'u',
       customer: 'alpha',
       environment: 'dev',
       desired_state: 'down',
     });
     w.bucket.put(
-      `${P}/history/1/pre-state.json`,
+      `${P}/history/10/pre-state.json`,
       (await import('../test/fixtures/legacy-pre-state-build-10.json', { with: { type: 'json' } })).default,
     );
     let startedAt: number | null = null;
@@ -190,7 +194,7 @@ async function transitions() {
     ['polling', 'state transitions', 'Lambda invocations', 'polls', 'run time s', 'past ready s'],
     [
       [
-        'adaptive (this tool)',
+        'scheduled (this tool, polling)',
         adaptive.transitions,
         adaptive.lambdaInvocations,
         adaptive.polls,
@@ -253,6 +257,8 @@ async function bundles() {
 }
 
 if (want('transitions')) await transitions();
+if (want('waits')) await (await import('./waits.ts')).waitsBench(table, results);
+if (want('overhead')) await (await import('./cli-overhead.ts')).overheadBench(table, results);
 if (want('bundles')) await bundles();
 if (want('wall')) await wallTime();
 if (want('synth-fleet')) (await import('./fleet.ts')).synthFleet(table, results, 2000);

@@ -398,11 +398,23 @@ async function runHere(
   }, HEARTBEAT_SECONDS * 1000);
   beat.unref();
   try {
+    const { kubeconfigWatchSource, localWait } = await import('./local-readiness.ts');
+    let source: ReturnType<typeof kubeconfigWatchSource> | null = null;
+    try {
+      source = kubeconfigWatchSource(
+        inv.kubeconfig ?? config.kubernetes.kubeconfig,
+        inv.context ?? config.kubernetes.context,
+      );
+    } catch {
+      // No usable kubeconfig for a watch: the waits re-check every second instead.
+    }
     return await runLocal({
       deps,
       input: request as unknown as Record<string, unknown>,
       executionId,
       interrupt,
+      // Waits end when the deployments are ready (Kubernetes watch), not at the next scheduled check.
+      localWait: localWait({ source }),
       onEvent: (e) => {
         if (inv.json || !('state' in e)) return;
         const line = progressLine(e.type, e.state.name, e.state.output);

@@ -4,9 +4,11 @@
 import { randomBytes } from 'node:crypto';
 import { ExecutionAbortedError, ExecutionError, StateMachine } from 'aws-local-stepfunctions';
 import { CimError, ErrorNames } from '#core/errors';
-import { Steps, TaskSteps, WaitSteps } from '#core/steps';
+import { Steps, TaskFunctions, TaskSteps, TokenSteps, WaitSteps } from '#core/steps';
 import { type Deps, type RunContext, recordFailure } from '#core/workflow-steps';
 import { localTaskHandlers } from '#handlers/index';
+import type { LocalWait } from './local-readiness.ts';
+import type { LocalTaskTokens } from './local-task-tokens.ts';
 
 export type EventLog =
   ReturnType<StateMachine['run']>['eventLogs'] extends AsyncGenerator<infer E> ? E : never;
@@ -42,17 +44,56 @@ export interface LocalRunOptions {
   interrupt?: AbortSignal;
   /** Tests: gives the caller the engine's abort, to simulate a process that dies mid-run. */
   onStart?: (abort: () => void) => void;
+  /**
+   * Task tokens for the `.waitForTaskToken` Tasks (the event-driven database wait), which the
+   * engine runs as plain calls: with this, such a Task stores a local token and waits until
+   * it is completed or timed out here. Without it (the CLI) those Tasks are not reached:
+   * no run context asks for database events locally.
+   */
+  taskTokens?: LocalTaskTokens;
+  /**
+   * Waits that end when the resource is ready (the CLI): the Wait states take no time, and
+   * after a check that is not stable yet this waits (watch, re-checks) up to the scheduled time.
+   */
+  localWait?: LocalWait;
 }
+
+/** The check Tasks of the poll loops, whose wait `localWait` takes over. */
+const CHECK_STEPS = new Set<string>(
+  (['check-database', 'check-deployments', 'check-statefulsets', 'check-health'] as const).flatMap(
+    (id) => TaskFunctions[id],
+  ),
+);
+/** Under the Tasks' 90 s timeout, which the engine also enforces: a longer wait is cut, the next check comes sooner. */
+const LOCAL_WAIT_CAP_MS = 60_000;
 
 let rendered: Record<string, unknown> | undefined;
 const machines = new WeakMap<object, StateMachine>();
+
+/**
+ * The engine evaluates a Task's TimeoutSecondsPath against the input after Parameters, Step
+ * Functions against the state's input: for the token Tasks (whose Parameters are
+ * { FunctionName, Payload: { token, context } }) the path is moved under Payload.context.
+ */
+function forLocalEngine(definition: Record<string, unknown>): Record<string, unknown> {
+  const states = definition.States as Record<string, Record<string, unknown>> | undefined;
+  if (!states || !TokenSteps.some((s) => typeof states[s]?.TimeoutSecondsPath === 'string'))
+    return definition;
+  const copy = structuredClone(definition);
+  for (const s of TokenSteps) {
+    const state = (copy.States as Record<string, Record<string, unknown>>)[s];
+    if (typeof state?.TimeoutSecondsPath === 'string')
+      state.TimeoutSecondsPath = state.TimeoutSecondsPath.replace(/^\$/, '$.Payload.context');
+  }
+  return copy;
+}
 
 /** Validating a definition costs far more than running it: one engine machine per definition. */
 export function machineFor(definition: Record<string, unknown>): StateMachine {
   let machine = machines.get(definition);
   if (!machine) {
     // biome-ignore lint/suspicious/noExplicitAny: the engine takes its own ASL type; ours is plain JSON
-    machine = new StateMachine(definition as any, {
+    machine = new StateMachine(forLocalEngine(definition) as any, {
       validationOptions: { checkArn: true, checkPaths: true },
     });
     machines.set(definition, machine);
@@ -79,21 +120,56 @@ export async function runLocal(o: LocalRunOptions): Promise<LocalRun> {
       'interrupted by a signal (SIGINT/SIGTERM) at a safe point; the run stopped before its next step',
     );
   const wrap = (state: string, fn: (input: unknown) => Promise<unknown>) => {
-    const inner = o.wrapTask ? o.wrapTask(state, fn) : fn;
+    const tokens = o.taskTokens;
+    // A token Task: the function runs with a local token, then the Task waits for it.
+    const call =
+      tokens && TokenSteps.includes(state as never)
+        ? async (input: unknown) => {
+            const { token, done } = tokens.open(state);
+            // Not payloadResponseOnly: the engine passes { FunctionName, Payload }, Lambda gets Payload.
+            const payload = (input as { Payload?: object }).Payload ?? input;
+            await fn({ ...(payload as object), token });
+            tokens.waits(state, token);
+            return done;
+          }
+        : o.localWait && CHECK_STEPS.has(state)
+          ? async (input: unknown) => {
+              const out = (await fn(input)) as { stable?: boolean; waitSeconds?: number } | null;
+              if (out && out.stable === false && typeof out.waitSeconds === 'number')
+                await o.localWait?.(
+                  state,
+                  input as RunContext,
+                  async () => ((await fn(input)) as { stable?: boolean } | null)?.stable === true,
+                  Math.min(out.waitSeconds * 1000, LOCAL_WAIT_CAP_MS),
+                  o.interrupt,
+                );
+              return out;
+            }
+          : fn;
+    const inner = o.wrapTask ? o.wrapTask(state, call) : call;
     return async (input: unknown) => {
       // Safe point: between Tasks. Recording always runs to the end.
       if (o.interrupt?.aborted && !recording.has(state)) throw interrupted();
       return inner(input);
     };
   };
+  const deps = o.taskTokens ? { ...o.deps, taskTokens: o.taskTokens } : o.deps;
   const execution = machine.run(o.input as never, {
     overrides: {
       // biome-ignore lint/suspicious/noExplicitAny: JSON in, JSON out
-      taskResourceLocalHandlers: localTaskHandlers(o.deps, wrap) as any,
-      ...(o.waitOverrides ? { waitTimeOverrides: o.waitOverrides } : {}),
+      taskResourceLocalHandlers: localTaskHandlers(deps, wrap) as any,
+      ...(o.waitOverrides
+        ? { waitTimeOverrides: o.waitOverrides }
+        : o.localWait
+          ? { waitTimeOverrides: Object.fromEntries(WaitSteps.map((w) => [w, 0])) }
+          : {}),
       ...(o.retryOverrides ? { retryIntervalOverrides: o.retryOverrides } : {}),
     },
-    context: { Execution: { Id: id, Name: id.split(':').pop(), StartTime: new Date().toISOString() } },
+    context: {
+      Execution: { Id: id, Name: id.split(':').pop(), StartTime: new Date().toISOString() },
+      // The engine has no task tokens: a placeholder, replaced per Task by `taskTokens`.
+      Task: { Token: 'local' },
+    },
   });
   o.onStart?.(execution.abort);
   const events: EventLog[] = [];
@@ -164,6 +240,7 @@ export async function runLocal(o: LocalRunOptions): Promise<LocalRun> {
       events,
     };
   } finally {
+    o.taskTokens?.close();
     o.interrupt?.removeEventListener('abort', abortIfWaiting);
   }
 }

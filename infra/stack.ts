@@ -18,6 +18,8 @@ import {
 } from 'aws-cdk-lib';
 import { Alarm, ComparisonOperator, TreatMissingData } from 'aws-cdk-lib/aws-cloudwatch';
 import { CfnAccessEntry } from 'aws-cdk-lib/aws-eks';
+import { Rule } from 'aws-cdk-lib/aws-events';
+import { LambdaFunction } from 'aws-cdk-lib/aws-events-targets';
 import { Effect, PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import { Architecture, Runtime, Tracing } from 'aws-cdk-lib/aws-lambda';
 import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
@@ -46,11 +48,13 @@ import {
 } from 'aws-cdk-lib/aws-stepfunctions';
 import type { Construct } from 'constructs';
 import { type Config, scheduleSelection } from '#core/config';
+import { DATABASE_WAIT_RECORD } from '#core/database-events';
 import { configDigest } from '#core/deployed-config';
 import { CimError, ErrorNames } from '#core/errors';
 import { holidaysInput } from '#core/holidays';
 import { describeSelection } from '#core/selection';
 import {
+  DATABASE_EVENT_FUNCTION,
   type FleetFunctionId,
   FleetFunctions,
   type GuardFunctionId,
@@ -78,7 +82,7 @@ import {
 } from './organization.ts';
 import { acknowledgeScanFindings } from './scan-acknowledgements.ts';
 import { functionRolePath } from './target-stack.ts';
-import { buildWorkflow, type WorkflowFunctions } from './workflow.ts';
+import { buildWorkflow, databaseEventPatterns, type WorkflowFunctions } from './workflow.ts';
 
 /** What each function touches; IAM is granted from this and nothing else. */
 export const NEEDS: Record<TaskFunctionId, Needs> = {
@@ -89,6 +93,8 @@ export const NEEDS: Record<TaskFunctionId, Needs> = {
   'stop-database': { s3: true, rdsDescribe: true, rdsStartStop: true },
   'start-database': { s3: true, rdsDescribe: true, rdsStartStop: true },
   'check-database': { s3: true, rdsDescribe: true, rdsStartStop: true },
+  // Stores its task token next to the records (S3), looks at the database once; SendTaskSuccess below.
+  'await-database': { s3: true, rdsDescribe: true },
   'restore-replicas': { s3: true, eks: true },
   'check-deployments': { eks: true },
   'check-health': {},
@@ -123,6 +129,8 @@ export class CimStack extends Stack {
   readonly scope: IamScope;
   /** Digest of the configuration bundled with every function (configDigest). */
   readonly configDigest: string;
+  /** The function on RDS events that completes the database waits, and its rules. */
+  readonly databaseEvents: { function: NodejsFunction; rules: Rule[] };
   /** Wildcard resources granted, for the cdk-nag acknowledgements. */
   private readonly wildcardResources = new Set<string>();
 
@@ -166,7 +174,7 @@ export class CimStack extends Stack {
     }
 
     const makeFunction = (
-      id: TaskFunctionId | FleetFunctionId | GuardFunctionId,
+      id: TaskFunctionId | FleetFunctionId | GuardFunctionId | typeof DATABASE_EVENT_FUNCTION,
       states: readonly string[],
     ) => {
       // Own role instead of AWSLambdaBasicExecutionRole: logs only to this function's group.
@@ -228,6 +236,7 @@ export class CimStack extends Stack {
     }
     this.functions = fns;
     grantAssumeTargetRoles(fns, NEEDS, config);
+    this.databaseEvents = this.wireDatabaseEvents(id, fns, makeFunction, buckets);
 
     const logGroup = new LogGroup(this, 'WorkflowLogs', {
       ...(key ? { encryptionKey: key } : {}),
@@ -408,6 +417,7 @@ export class CimStack extends Stack {
     });
     for (const fn of [
       ...Object.values(this.functions),
+      this.databaseEvents.function,
       ...Object.values(this.fleetFunctions),
       ...Object.values(this.guard.functions),
     ]) {
@@ -438,6 +448,54 @@ export class CimStack extends Stack {
           : "S3 object access is scoped to the literal start of the environments' key prefixes in the state bucket: each build writes new keys under them.",
       });
     }
+  }
+
+  /**
+   * Event-driven database waits: Start/Stop database announce them (CIM_DATABASE_EVENTS), the
+   * await function may complete its own Task (the database is already there), the event
+   * function reads and deletes only the wait records and completes Tasks of this state
+   * machine only; one rule per database kind, filtered to the configured identifiers and the
+   * started/stopped events. The state machine's ARN is built from its name (no cycle).
+   */
+  private wireDatabaseEvents(
+    id: string,
+    fns: Record<TaskFunctionId, NodejsFunction>,
+    makeFunction: (id: typeof DATABASE_EVENT_FUNCTION, states: readonly string[]) => NodejsFunction,
+    buckets: Map<string, IBucket>,
+  ) {
+    const stateMachineArn = `arn:${this.partition}:states:${this.region}:${this.account}:stateMachine:customer-infra-manager-${id}`;
+    const sendTaskSuccess = new PolicyStatement({
+      effect: Effect.ALLOW,
+      actions: ['states:SendTaskSuccess'],
+      resources: [stateMachineArn],
+    });
+    fns['start-database'].addEnvironment('CIM_DATABASE_EVENTS', '1');
+    fns['stop-database'].addEnvironment('CIM_DATABASE_EVENTS', '1');
+    fns['await-database'].addToRolePolicy(sendTaskSuccess);
+    const fn = makeFunction(DATABASE_EVENT_FUNCTION, ['RDS started/stopped events']);
+    fn.addToRolePolicy(sendTaskSuccess);
+    for (const { bucket, prefixes } of this.scope.s3) {
+      const bucketArn = buckets.get(bucket)?.bucketArn;
+      if (!bucketArn) throw new Error(`internal: no bucket construct for ${bucket}`);
+      const resources = prefixes.map((p) => `${bucketArn}/${p}*${DATABASE_WAIT_RECORD}`);
+      for (const r of resources) this.wildcardResources.add(r);
+      fn.addToRolePolicy(
+        new PolicyStatement({
+          effect: Effect.ALLOW,
+          actions: ['s3:GetObject', 's3:DeleteObject'],
+          resources,
+        }),
+      );
+    }
+    const rules = databaseEventPatterns(this.scope.rds).map(
+      (eventPattern, i) =>
+        new Rule(this, `DatabaseWaitEvents${i}`, {
+          description: 'A configured database started or stopped: complete the run waiting for it',
+          eventPattern,
+          targets: [new LambdaFunction(fn, { retryAttempts: 2, maxEventAge: Duration.hours(1) })],
+        }),
+    );
+    return { function: fn, rules };
   }
 
   private grant(fn: NodejsFunction, needs: Needs, buckets: Map<string, IBucket>) {

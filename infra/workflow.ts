@@ -3,12 +3,15 @@
 // run it on aws-local-stepfunctions with the real handlers. JSONPath only: the local
 // engine accepts JSONata but does not evaluate it.
 import { App, Duration, Stack } from 'aws-cdk-lib';
+import type { EventPattern } from 'aws-cdk-lib/aws-events';
 import { type IFunction, Function as LambdaFunction } from 'aws-cdk-lib/aws-lambda';
 import {
+  type Chain,
   Choice,
   Condition,
   Fail,
   type IChainable,
+  IntegrationPattern,
   JsonPath,
   Pass,
   Result,
@@ -22,8 +25,10 @@ import {
 } from 'aws-cdk-lib/aws-stepfunctions';
 import { LambdaInvoke } from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import type { Construct } from 'constructs';
+import { DATABASE_EVENTS } from '#core/database-events';
 import { RETRYABLE_ERRORS } from '#core/errors';
 import { caughtState, type StepName, Steps, type TaskFunctionId, TaskFunctions } from '#core/steps';
+import type { IamScope } from './iam-scope.ts';
 
 export type WorkflowFunctions = Record<TaskFunctionId, IFunction>;
 
@@ -94,16 +99,52 @@ export function buildWorkflow(scope: Construct, fns: WorkflowFunctions): State {
 
   const recordResult = task(Steps.recordResult, 'record-result').next(new Succeed(scope, Steps.done));
 
+  /**
+   * Event-driven database wait (deployed form): when Start/Stop database says an RDS event
+   * will come, a Task waits on its token (stored by the await function, completed by the
+   * function on the RDS event) up to the fallback time; then, or on any error, and always
+   * when no event is expected (the local engine, target accounts), the poll loop. The poll
+   * loop's first check confirms what the event said.
+   */
+  const databaseWait = (choice: StepName, wait: StepName, loop: Chain) => {
+    if (!(TaskFunctions['await-database'] as readonly string[]).includes(wait))
+      throw new Error(`state "${wait}" is not a Task of await-database`);
+    const awaitEvent = new LambdaInvoke(scope, wait, {
+      lambdaFunction: fns['await-database'],
+      integrationPattern: IntegrationPattern.WAIT_FOR_TASK_TOKEN,
+      payload: TaskInput.fromObject({ token: JsonPath.taskToken, context: JsonPath.objectAt('$') }),
+      resultPath: '$.databaseWait.result',
+      taskTimeout: Timeout.at('$.databaseWait.fallbackSeconds'),
+      comment: 'Completed by the RDS event (or the function itself, if the database is already there).',
+    });
+    awaitEvent.addRetry({
+      errors: [...RETRYABLE_ERRORS],
+      interval: Duration.seconds(2),
+      maxAttempts: 3,
+      backoffRate: 2,
+    });
+    // A missed event or a failed wait costs the fallback time, not the run: poll instead.
+    awaitEvent.addCatch(loop, { errors: ['States.ALL'], resultPath: '$.databaseWait.fallback' });
+    awaitEvent.next(loop);
+    return new Choice(scope, choice)
+      .when(Condition.booleanEquals('$.databaseWait.events', true), awaitEvent)
+      .otherwise(loop);
+  };
+
   // The phases (README "Order"): down suspends CronJobs, then stops deployments, then
   // StatefulSets, then the database; up runs the same phases the other way round, with the
   // health URLs answering before the CronJobs resume.
   const stopDatabase = task(Steps.stopDatabase, 'stop-database').next(
-    pollLoop(
-      Steps.checkDatabaseStopped,
-      'check-database',
-      Steps.databaseStopped,
-      Steps.waitDatabaseStop,
-      recordResult,
+    databaseWait(
+      Steps.databaseStopEvents,
+      Steps.awaitDatabaseStopped,
+      pollLoop(
+        Steps.checkDatabaseStopped,
+        'check-database',
+        Steps.databaseStopped,
+        Steps.waitDatabaseStop,
+        recordResult,
+      ),
     ),
   );
   const statefulSetsDown = task(Steps.scaleStatefulSetsDown, 'scale-statefulsets-down').next(
@@ -153,12 +194,16 @@ export function buildWorkflow(scope: Construct, fns: WorkflowFunctions): State {
     ),
   );
   const up = task(Steps.startDatabase, 'start-database').next(
-    pollLoop(
-      Steps.checkDatabaseAvailable,
-      'check-database',
-      Steps.databaseAvailable,
-      Steps.waitDatabaseStart,
-      task(Steps.restoreScaledObjects, 'restore-keda').next(statefulSetsUp),
+    databaseWait(
+      Steps.databaseStartEvents,
+      Steps.awaitDatabaseAvailable,
+      pollLoop(
+        Steps.checkDatabaseAvailable,
+        'check-database',
+        Steps.databaseAvailable,
+        Steps.waitDatabaseStart,
+        task(Steps.restoreScaledObjects, 'restore-keda').next(statefulSetsUp),
+      ),
     ),
   );
 
@@ -209,6 +254,29 @@ export function buildWorkflow(scope: Construct, fns: WorkflowFunctions): State {
       notObject,
     )
     .otherwise(prepare);
+}
+
+/** One rule per database kind: the started/stopped events of the configured databases only. */
+export function databaseEventPatterns(rds: IamScope['rds']): EventPattern[] {
+  const ids = (kind: 'instance' | 'cluster') =>
+    [...new Set(rds.filter((r) => r.kind === kind).flatMap((r) => r.identifiers))]
+      .sort()
+      .map((id) => (id.includes('*') ? ({ wildcard: id } as unknown as string) : id));
+  const patterns: EventPattern[] = [];
+  for (const kind of ['instance', 'cluster'] as const) {
+    const identifiers = ids(kind);
+    if (!identifiers.length) continue;
+    patterns.push({
+      source: ['aws.rds'],
+      detailType: [kind === 'instance' ? 'RDS DB Instance Event' : 'RDS DB Cluster Event'],
+      detail: {
+        SourceType: [kind === 'instance' ? 'DB_INSTANCE' : 'CLUSTER'],
+        EventID: Object.keys(DATABASE_EVENTS[kind]),
+        SourceIdentifier: identifiers,
+      },
+    });
+  }
+  return patterns;
 }
 
 export const LOCAL_ACCOUNT = '123456789012';

@@ -2,6 +2,7 @@
 // database, restore the recorded counts. Each fences the lock first and is safe to run
 // again after any part of it already happened (a retried Task converges, it does not repeat).
 import { convergeDatabase, type DatabaseGoal } from './database.ts';
+import { databaseWait } from './database-events.ts';
 import { CimError, ErrorNames } from './errors.ts';
 import { fenceLock } from './lock.ts';
 import { restoreDecision } from './plan.ts';
@@ -60,7 +61,12 @@ export async function databaseAction(
   deps.log.info(issued ? `${issued} issued` : `no ${goal === 'stopped' ? 'stop' : 'start'} needed`, {
     state: state.state,
   });
-  return { ...ctx, database: { issued, stateBefore: state.state } };
+  return {
+    ...ctx,
+    database: { issued, stateBefore: state.state },
+    // Not yet there (issued now, or by an earlier attempt): the wait may listen for the event.
+    databaseWait: databaseWait(deps, env, goal, issued !== null || state.state !== goal),
+  };
 }
 
 /** Restore the counts of the restore point; skip drifted, missing and unrecorded deployments, and say so. */

@@ -56,7 +56,7 @@ const Wait = z
       .int()
       .positive()
       .max(MAX_WAIT_TIMEOUT_SECONDS)
-      .describe('How long this usually takes; drives adaptive polling. At most timeoutSeconds.'),
+      .describe('How long this usually takes; the checks are scheduled around it. At most timeoutSeconds.'),
     timeoutSeconds: z
       .number()
       .int()

@@ -1,5 +1,5 @@
 // Owns the "check" steps of the Wait/Choice loops: one look at the database, the scaled
-// deployments or the health URLs, and the adaptive wait before the next look.
+// deployments or the health URLs, and the wait before the next look (polling.ts).
 
 import { fence } from './changes.ts';
 import { convergeDatabase, type DatabaseGoal, label } from './database.ts';

@@ -6,6 +6,7 @@ import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
 import { type Config, type Environment, NAME_PATTERN, resolveEnvironment } from './config.ts';
 import type { DatabaseGateway } from './database.ts';
+import type { DatabaseWait, TaskTokens } from './database-events.ts';
 import { type Targets, withTargets } from './discovery.ts';
 import { CimError, ErrorNames } from './errors.ts';
 import type { HealthChecker } from './health.ts';
@@ -48,6 +49,10 @@ export interface Deps {
   runner?: { host: string; pid: number };
   /** Where failed runs, guard re-stops and fleet failures are announced (SNS); none locally. */
   notify?: Notifier;
+  /** The deployment delivers RDS events to the database waits (never on the local engine). */
+  databaseEvents?: boolean;
+  /** Completes a Task waiting on a token (the event-driven database wait). */
+  taskTokens?: TaskTokens;
 }
 
 const name = (what: string) =>
@@ -141,6 +146,8 @@ export interface RunContext {
   /** StatefulSets and CronJobs left alone, and why (merged with `skipped` in the records). */
   workloadSkipped?: Skip[];
   database?: { issued: 'start' | 'stop' | null; stateBefore: string | null };
+  /** Set by Start/Stop database: whether the wait that follows listens for the RDS event. */
+  databaseWait?: DatabaseWait;
   poll?: Poll;
   error?: { Error: string; Cause: string };
   /** Set by the state that caught a failure: which step failed. */

@@ -23,10 +23,14 @@ export const Steps = {
   checkDatabaseStopped: 'Check database stopped',
   databaseStopped: 'Database stopped?',
   waitDatabaseStop: 'Wait for database to stop',
+  databaseStopEvents: 'Database stop event expected?',
+  awaitDatabaseStopped: 'Await database stopped event',
   startDatabase: 'Start database',
   checkDatabaseAvailable: 'Check database available',
   databaseAvailable: 'Database available?',
   waitDatabaseStart: 'Wait for database to start',
+  databaseStartEvents: 'Database start event expected?',
+  awaitDatabaseAvailable: 'Await database started event',
   restoreScaledObjects: 'Restore KEDA ScaledObjects',
   restoreStatefulSets: 'Restore StatefulSets',
   checkStatefulSetsReady: 'Check StatefulSets ready',
@@ -58,6 +62,7 @@ export const TaskFunctions = {
   'stop-database': [Steps.stopDatabase],
   'start-database': [Steps.startDatabase],
   'check-database': [Steps.checkDatabaseStopped, Steps.checkDatabaseAvailable],
+  'await-database': [Steps.awaitDatabaseStopped, Steps.awaitDatabaseAvailable],
   'restore-replicas': [Steps.restoreReplicas],
   'check-deployments': [Steps.checkDeploymentsStopped, Steps.checkDeploymentsAvailable],
   'check-health': [Steps.checkHealth],
@@ -72,6 +77,12 @@ export const TaskFunctions = {
   'record-failure': [Steps.recordFailure],
 } as const satisfies Record<string, readonly StepName[]>;
 export type TaskFunctionId = keyof typeof TaskFunctions;
+
+/** Tasks that wait on a task token (completed by another function): not run like the others locally. */
+export const TokenSteps: readonly StepName[] = [Steps.awaitDatabaseStopped, Steps.awaitDatabaseAvailable];
+
+/** The function on RDS events that completes the database waits (not a Task of any workflow). */
+export const DATABASE_EVENT_FUNCTION = 'database-event';
 
 /** Wait states, for progress output and for the local engine's wait overrides. */
 export const WaitSteps: readonly StepName[] = [

@@ -8,6 +8,7 @@ import {
   TaskFunctions,
 } from '#core/steps';
 import type { Deps } from '#core/workflow-steps';
+import { handler as awaitDatabase } from './await-database.ts';
 import { handler as checkDatabase } from './check-database.ts';
 import { handler as checkDeployments } from './check-deployments.ts';
 import { handler as checkHealth } from './check-health.ts';
@@ -42,6 +43,7 @@ export const handlers: Record<TaskFunctionId, TaskHandler> = {
   'stop-database': stopDatabase,
   'start-database': startDatabase,
   'check-database': checkDatabase,
+  'await-database': awaitDatabase,
   'restore-replicas': restoreReplicas,
   'check-deployments': checkDeployments,
   'check-health': checkHealth,

@@ -34,7 +34,15 @@ describe('state machine', () => {
   it('is the definition the local engine runs (same states, same wiring)', () => {
     const local = renderDefinition() as { States: Record<string, any> };
     const strip = (d: { States: Record<string, any> }) =>
-      JSON.parse(JSON.stringify(d.States).replace(/"arn:aws:lambda:[^"]+"/g, '"fn"'));
+      JSON.parse(
+        JSON.stringify(d.States)
+          .replace(/"arn:aws:lambda:[^"]+"/g, '"fn"')
+          // The partition of a service integration: a token in the stack, "aws" in the local rendering.
+          .replace(
+            /\{"Fn::Join":\["",\["arn:",\{"Ref":"AWS::Partition"\},"(:states:::[^"]+)"\]\]\}/g,
+            '"arn:aws$1"',
+          ),
+      );
     expect(strip(asl)).toEqual(strip(local));
   });
 
@@ -55,6 +63,13 @@ describe('state machine', () => {
         continue;
       }
       expect(s.Catch[0].ErrorEquals, name).toEqual(['States.ALL']);
+      // A database event wait that fails or times out polls instead (nothing changed yet).
+      if (name === Steps.awaitDatabaseAvailable || name === Steps.awaitDatabaseStopped) {
+        expect(s.Catch[0].Next, name).toBe(
+          name === Steps.awaitDatabaseAvailable ? Steps.checkDatabaseAvailable : Steps.checkDatabaseStopped,
+        );
+        continue;
+      }
       if (name === Steps.prepare) {
         expect(s.Catch[0].Next, name).toBe(Steps.refused);
         continue;
@@ -93,7 +108,8 @@ describe('functions', () => {
     expect(fns).toHaveLength(
       Object.keys(TaskFunctions).length +
         Object.keys(FleetFunctions).length +
-        Object.keys(GuardFunctions).length,
+        Object.keys(GuardFunctions).length +
+        1, // database-event, on the RDS events
     );
     for (const f of fns as any[]) {
       expect(f.Properties.Runtime).toBe('nodejs22.x');
@@ -101,7 +117,7 @@ describe('functions', () => {
       // The publishers of notifications also get the topic's ARN (a deploy-time value).
       expect(
         Object.keys(vars)
-          .filter((k) => k !== 'CIM_NOTIFY_TOPIC_ARN')
+          .filter((k) => k !== 'CIM_NOTIFY_TOPIC_ARN' && k !== 'CIM_DATABASE_EVENTS')
           .sort(),
       ).toEqual(['NODE_OPTIONS', 'POWERTOOLS_SERVICE_NAME']);
     }
@@ -209,6 +225,7 @@ describe('least privilege', () => {
       'resume-cronjobs': [...s3, ...eks],
       'pause-keda': [...s3, ...eks],
       'restore-keda': [...s3, ...eks],
+      'await-database': [...s3, ...rdsDescribe, 'states:SendTaskSuccess'],
       'record-result': [...s3, ...rdsDescribe, ...eks],
       // It also announces the failure: publish to the notifications topic, with its key.
       'record-failure': [...s3, ...rdsDescribe, ...eks, 'kms:Decrypt', 'kms:GenerateDataKey*', 'sns:Publish'],

@@ -357,13 +357,13 @@ async function seedKubernetes(admin: KubeConfig, environments: Record<string, Sa
       });
     }
     if (e.namespace === 'delta-dev') continue; // RBAC case: no rights here
-    // Exactly what the orchestrator needs: read deployments, read and patch their scale.
+    // Exactly what the orchestrator needs: read deployments (watch: local waits), read and patch their scale.
     await rbac.createNamespacedRole({
       namespace: e.namespace,
       body: {
         metadata: { name: 'cim-orchestrator' },
         rules: [
-          { apiGroups: ['apps'], resources: ['deployments'], verbs: ['get', 'list'] },
+          { apiGroups: ['apps'], resources: ['deployments'], verbs: ['get', 'list', 'watch'] },
           { apiGroups: ['apps'], resources: ['deployments/scale'], verbs: ['get', 'patch'] },
         ],
       },

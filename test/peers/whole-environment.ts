@@ -154,7 +154,7 @@ export async function seedWholeEnvironment(admin: KubeConfig): Promise<void> {
     body: {
       metadata: { name: 'cim-orchestrator-workloads' },
       rules: [
-        { apiGroups: ['apps'], resources: ['statefulsets'], verbs: ['get', 'list'] },
+        { apiGroups: ['apps'], resources: ['statefulsets'], verbs: ['get', 'list', 'watch'] },
         { apiGroups: ['apps'], resources: ['statefulsets/scale'], verbs: ['get', 'patch'] },
         { apiGroups: ['batch'], resources: ['cronjobs'], verbs: ['get', 'list', 'patch'] },
         { apiGroups: ['keda.sh'], resources: ['scaledobjects'], verbs: ['get', 'list', 'patch'] },

@@ -38,6 +38,7 @@ describe('down', () => {
       Steps.checkStatefulSetsStopped,
       Steps.statefulSetsStopped,
       Steps.stopDatabase,
+      Steps.databaseStopEvents,
       Steps.checkDatabaseStopped,
       Steps.databaseStopped,
       Steps.recordResult,
@@ -94,13 +95,13 @@ describe('down', () => {
     expect(summaryOf(run).lock).toBe('released');
   });
 
-  it('waits through stopping, stopping, stopped with adaptive waits', async () => {
+  it('waits through stopping, stopping, stopped on the check schedule', async () => {
     w.scriptDb(['available', 'available', 'stopping', 'stopping', 'stopped']);
     const run = await down('10');
     expect(run.path.filter((s) => s === Steps.checkDatabaseStopped)).toHaveLength(3);
     expect(run.path.filter((s) => s === Steps.waitDatabaseStop)).toHaveLength(2);
-    // 300 s usual stop: first wait half of it, then half of what is left
-    expect(run.waited).toEqual([150, 75]);
+    // 300 s usual stop: checks at 0, then at 300/16 and 300/4 s (the next would be at 300 s)
+    expect(run.waited).toEqual([19, 56]);
     expect((w.bucket.json(`${P}/history/10/post-state.json`) as any).aws_rds.rds_state).toBe('stopped');
   });
 

@@ -9,10 +9,11 @@
 import { RDSServiceException, StopDBInstanceCommand } from '@aws-sdk/client-rds';
 import { S3ServiceException } from '@aws-sdk/client-s3';
 import { expect } from 'vitest';
+import { LocalTaskTokens } from '#cli/local-task-tokens';
 import { resolveEnvironment } from '#core/config';
 import { CimError, ErrorNames } from '#core/errors';
 import { unlockEnvironment } from '#core/lock';
-import { TaskSteps } from '#core/steps';
+import { Steps, TaskSteps } from '#core/steps';
 import { runWorkflow, type WorkflowInput } from '../fixtures/run-workflow.ts';
 import { makeWorld, type World } from '../fixtures/world.ts';
 
@@ -33,7 +34,17 @@ export interface Scenario {
   /** Brings the world to where the faulted run starts. */
   setup(w: FaultWorld): Promise<void>;
   input: WorkflowInput;
+  /** Event-driven database waits: the run gets task tokens (the database is there at once, so the wait completes itself). */
+  events?: boolean;
+  /** Only these Task states are faulted (the others are covered by another scenario). */
+  states?: readonly string[];
 }
+
+const runOptions = (s: Scenario, w: FaultWorld) => {
+  if (!s.events) return {};
+  w.deps.databaseEvents = true;
+  return { taskTokens: new LocalTaskTokens() };
+};
 
 export const SCENARIOS: Scenario[] = [
   { name: 'down', setup: async () => undefined, input: { action: 'down', build: 'f1' } },
@@ -54,6 +65,23 @@ export const SCENARIOS: Scenario[] = [
     input: { action: 'down', build: 'f1' },
   },
   { name: 'dry run', setup: async () => undefined, input: { action: 'down', build: 'f1', dryRun: true } },
+  {
+    name: 'down with database events',
+    setup: async () => undefined,
+    input: { action: 'down', build: 'f1' },
+    events: true,
+    states: [Steps.awaitDatabaseStopped],
+  },
+  {
+    name: 'up with database events',
+    setup: async (w) => {
+      const r = await runWorkflow(w, { action: 'down', build: 's1' });
+      expect(r.status, JSON.stringify(r.error)).toBe('SUCCEEDED');
+    },
+    input: { action: 'up', build: 'f1' },
+    events: true,
+    states: [Steps.awaitDatabaseAvailable],
+  },
 ];
 
 /** Which side effects each Task makes in a clean run of the scenario (its first visit). */
@@ -67,6 +95,7 @@ export async function discover(s: Scenario): Promise<Map<string, number>> {
       if (current) counts.set(current, (counts.get(current) ?? 0) + 1);
     };
     await runWorkflow(w, s.input, {
+      ...runOptions(s, w),
       wrapTask: (state, fn) => async (e) => {
         const first = !counts.has(state);
         if (first) counts.set(state, 0);
@@ -97,6 +126,7 @@ export async function cases(only?: string[]): Promise<{ cases: Case[]; covered: 
   const covered = new Set<string>();
   for (const scenario of SCENARIOS.filter((s) => !only || only.includes(s.name))) {
     for (const [state, n] of await discover(scenario)) {
+      if (scenario.states && !scenario.states.includes(state)) continue;
       covered.add(state);
       for (let after = 0; after <= n; after++)
         for (const mode of MODES) out.push({ scenario, state, after, mode });
@@ -208,6 +238,7 @@ export async function runCase(c: Case): Promise<void> {
       if (seen === c.after) fire(what);
     };
     await runWorkflow(w, c.scenario.input, {
+      ...runOptions(c.scenario, w),
       onStart: (a) => {
         abort = a;
       },

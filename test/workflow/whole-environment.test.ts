@@ -60,6 +60,7 @@ describe('down of a whole environment', () => {
       Steps.checkStatefulSetsStopped,
       Steps.statefulSetsStopped,
       Steps.stopDatabase,
+      Steps.databaseStopEvents,
       Steps.checkDatabaseStopped,
       Steps.databaseStopped,
       Steps.recordResult,
@@ -254,6 +255,7 @@ describe('up of a whole environment', () => {
     expect(r.path.slice(r.path.indexOf(Steps.whichAction))).toEqual([
       Steps.whichAction,
       Steps.startDatabase,
+      Steps.databaseStartEvents,
       Steps.checkDatabaseAvailable,
       Steps.databaseAvailable,
       Steps.restoreScaledObjects,

@@ -1,37 +1,54 @@
 import { describe, expect, it } from 'vitest';
-import { MAX_WAIT_SECONDS, MIN_WAIT_SECONDS, nextWaitSeconds, pollStart } from '#core/polling';
+import { checkPoints, MAX_WAIT_SECONDS, MIN_WAIT_SECONDS, nextWaitSeconds, pollStart } from '#core/polling';
 
-/** Polls until `actual` seconds have passed; returns how many checks it took. */
-function checksUntil(actual: number, expected: number, timeout: number): number {
+/** Checks (the first at 0) until one sees a resource ready after `actual` seconds. */
+function schedule(actual: number, expected: number, timeout: number): { checks: number; seenAt: number } {
   let elapsed = 0;
   let checks = 1;
   while (elapsed < actual) {
     elapsed += nextWaitSeconds(elapsed, expected, timeout);
     checks++;
   }
-  return checks;
+  return { checks, seenAt: elapsed };
 }
 
-describe('adaptive waits', () => {
-  it('halves the distance to the usual duration', () => {
-    expect(nextWaitSeconds(0, 480, 3600)).toBe(240);
-    expect(nextWaitSeconds(240, 480, 3600)).toBe(120);
-    expect(nextWaitSeconds(470, 480, 3600)).toBe(MIN_WAIT_SECONDS);
+describe('check schedule', () => {
+  it('checks at the usual duration divided by powers of four, and at the usual duration', () => {
+    expect(checkPoints(480)).toEqual([30, 120, 480]);
+    expect(checkPoints(120)).toEqual([30, 120]);
+    expect(checkPoints(30)).toEqual([30]);
+    expect(nextWaitSeconds(0, 480, 3600)).toBe(30);
+    expect(nextWaitSeconds(30, 480, 3600)).toBe(90);
+    expect(nextWaitSeconds(120, 480, 3600)).toBe(360);
   });
 
-  it('backs off past the usual duration, within bounds', () => {
-    expect(nextWaitSeconds(478, 480, 3600)).toBe(MIN_WAIT_SECONDS);
-    expect(nextWaitSeconds(600, 480, 3600)).toBe(60);
-    expect(nextWaitSeconds(3000, 480, 7200)).toBe(MAX_WAIT_SECONDS);
+  it('skips a check point closer than the shortest wait', () => {
+    expect(nextWaitSeconds(27, 120, 900)).toBe(93);
+    expect(nextWaitSeconds(118, 120, 900)).toBe(MIN_WAIT_SECONDS);
+  });
+
+  it('past the usual duration, waits as long as the overshoot so far, then a quarter of it or half the overshoot', () => {
+    expect(nextWaitSeconds(480, 480, 3600)).toBe(MIN_WAIT_SECONDS);
+    expect(nextWaitSeconds(500, 480, 3600)).toBe(20);
+    expect(nextWaitSeconds(700, 480, 3600)).toBe(120);
+    expect(nextWaitSeconds(900, 480, 3600)).toBe(210);
+    expect(nextWaitSeconds(5000, 4000, 7200)).toBe(MAX_WAIT_SECONDS);
   });
 
   it('never waits past the deadline', () => {
     expect(nextWaitSeconds(3590, 480, 3600)).toBe(10);
   });
 
-  it('takes far fewer checks than a fixed 15 s poll for an 8-minute start', () => {
-    expect(checksUntil(480, 480, 3600)).toBeLessThanOrEqual(9);
-    expect(checksUntil(480, 480, 3600)).toBeLessThan(480 / 15);
+  it('sees a resource that is as fast as usual at once, with three waits for an 8-minute start', () => {
+    expect(schedule(480, 480, 3600)).toEqual({ checks: 4, seenAt: 480 });
+    expect(schedule(120, 120, 900)).toEqual({ checks: 3, seenAt: 120 });
+  });
+
+  it('sees a late resource within a quarter of the usual duration or half its lateness', () => {
+    for (const actual of [500, 700, 1000, 1800]) {
+      const { seenAt } = schedule(actual, 480, 3600);
+      expect(seenAt - actual).toBeLessThanOrEqual(Math.max(120, (actual - 480) / 2));
+    }
   });
 
   it('carries the start of a wait, and restarts for another resource', () => {

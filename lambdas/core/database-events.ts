@@ -1,0 +1,164 @@
+// Owns the event-driven database wait (deployed form): the waiting Task stores its task token
+// next to the environment's records, then looks at the database once itself (the event may
+// have come before the token was stored); the function on the RDS "started"/"stopped" events
+// finds the token of the event's database and completes the Task. A missed event ends in the
+// Task's timeout, after which the workflow polls as without events.
+import { z } from 'zod';
+import { fence } from './changes.ts';
+import { type Environment, listEnvironments, resolveEnvironment } from './config.ts';
+import { classifyDatabaseState, type DatabaseGoal, label } from './database.ts';
+import { type Deps, envOf, type RunContext } from './run-context.ts';
+
+/** The RDS events that end a wait, per database kind: started (→ available), stopped. */
+export const DATABASE_EVENTS = {
+  instance: { 'RDS-EVENT-0088': 'available', 'RDS-EVENT-0087': 'stopped' },
+  cluster: { 'RDS-EVENT-0151': 'available', 'RDS-EVENT-0150': 'stopped' },
+} as const satisfies Record<'instance' | 'cluster', Record<string, DatabaseGoal>>;
+
+/** Completes a waiting Task: Step Functions' SendTaskSuccess in Lambda, a local registry on the engine. */
+export interface TaskTokens {
+  /** 'expired' when the Task no longer waits (timed out, already completed, execution ended). */
+  succeed(token: string, output: Record<string, unknown>): Promise<'sent' | 'expired'>;
+}
+
+/** What the Start/Stop database step tells the workflow about the wait that follows. */
+export interface DatabaseWait {
+  /** Wait for the RDS event (with the task token) before polling. */
+  events: boolean;
+  /** The waiting Task's timeout: then the workflow polls. */
+  fallbackSeconds: number;
+}
+
+/** Where the waiting Task's token is kept: next to the environment's records. */
+export const DATABASE_WAIT_RECORD = 'database-wait.json';
+export const waitRecordKey = (env: Environment) => `${env.keyPrefix}/${DATABASE_WAIT_RECORD}`;
+
+const WaitRecord = z
+  .object({
+    token: z.string().min(1).max(1024),
+    goal: z.enum(['available', 'stopped']),
+    kind: z.enum(['instance', 'cluster']),
+    identifier: z.string().min(1),
+    executionId: z.string(),
+    storedAt: z.string(),
+  })
+  .strict();
+type WaitRecord = z.infer<typeof WaitRecord>;
+
+/**
+ * Events are used when the deployment wires them (the stack sets `databaseEvents`) for
+ * databases in the central account: a target account's events reach its own default bus.
+ * The fallback waits twice the usual duration (at least 5 minutes, at most the deadline).
+ */
+export function databaseWait(
+  deps: Deps,
+  env: Environment,
+  goal: DatabaseGoal,
+  pending: boolean,
+): DatabaseWait {
+  const wait = goal === 'stopped' ? env.waits.databaseStop : env.waits.databaseStart;
+  return {
+    events: Boolean(deps.databaseEvents) && pending && !env.target,
+    fallbackSeconds: Math.max(1, Math.min(wait.timeoutSeconds, Math.max(300, 2 * wait.expectedSeconds))),
+  };
+}
+
+/**
+ * The waiting Task: store the token (overwriting an earlier attempt's), then look once; a
+ * database already at the goal, or in an error state, completes the Task at once (the
+ * check that follows reports it).
+ */
+export async function awaitDatabaseEvent(
+  deps: Deps,
+  ctx: RunContext,
+  token: string,
+  step: string,
+): Promise<{ stored: string; selfCompleted: boolean }> {
+  if (!deps.taskTokens) throw new Error('internal: no task token service for the database event wait');
+  await fence(deps, ctx, step);
+  const env = envOf(deps, ctx);
+  const goal: DatabaseGoal = ctx.request.action === 'down' ? 'stopped' : 'available';
+  const key = waitRecordKey(env);
+  const record: WaitRecord = {
+    token,
+    goal,
+    kind: env.database.kind,
+    identifier: env.database.identifier,
+    executionId: ctx.executionId,
+    storedAt: deps.now().toISOString(),
+  };
+  await deps.store(env).putJson(key, record);
+  const state = await deps.db(env).describe(env.database);
+  const done = state.state === goal || classifyDatabaseState(state.state) === 'error';
+  if (done) await deps.taskTokens.succeed(token, { by: 'self-check', state: state.state });
+  deps.log.info(done ? 'database already there' : `waiting for the ${goal} event of ${label(env.database)}`, {
+    state: state.state,
+  });
+  return { stored: key, selfCompleted: done };
+}
+
+const RdsEvent = z.looseObject({
+  source: z.literal('aws.rds'),
+  'detail-type': z.enum(['RDS DB Instance Event', 'RDS DB Cluster Event']),
+  region: z
+    .string()
+    .regex(/^[a-z]{2}(-[a-z]+)+-\d$/)
+    .optional(),
+  detail: z.looseObject({
+    SourceIdentifier: z.string().regex(/^[A-Za-z0-9-]{1,63}$/),
+    SourceType: z.enum(['DB_INSTANCE', 'CLUSTER']),
+    EventID: z.string().regex(/^RDS-EVENT-\d{4}$/),
+  }),
+});
+
+export interface DatabaseEventResult {
+  event: string;
+  /** Waits completed, by environment key. */
+  completed: string[];
+  /** Why nothing (more) was done. */
+  ignored: string[];
+}
+
+/** The function on the RDS events: complete the waits of the configured environments on this database. */
+export async function handleDatabaseEvent(deps: Deps, raw: unknown): Promise<DatabaseEventResult> {
+  if (!deps.taskTokens) throw new Error('internal: no task token service for database events');
+  const parsed = RdsEvent.safeParse(raw);
+  if (!parsed.success)
+    return { event: 'invalid', completed: [], ignored: ['not an RDS instance or cluster event; ignored'] };
+  const d = parsed.data.detail;
+  const kind = d.SourceType === 'CLUSTER' ? 'cluster' : 'instance';
+  const event = `${d.EventID} ${d.SourceType} ${d.SourceIdentifier}`;
+  const goal = (DATABASE_EVENTS[kind] as Record<string, DatabaseGoal>)[d.EventID];
+  if (!goal) return { event, completed: [], ignored: [`${d.EventID} does not end a database wait`] };
+  const out: DatabaseEventResult = { event, completed: [], ignored: [] };
+  for (const key of listEnvironments(deps.config)) {
+    const [c = '', e = ''] = key.split('/');
+    const env = resolveEnvironment(deps.config, c, e, deps.configSource);
+    if (env.database.kind !== kind || env.database.identifier !== d.SourceIdentifier) continue;
+    if (parsed.data.region !== undefined && env.region !== parsed.data.region) continue;
+    const store = deps.store(env);
+    const stored = await store.getJson(waitRecordKey(env));
+    if (!stored) {
+      out.ignored.push(`${key}: no run is waiting`);
+      continue;
+    }
+    const record = WaitRecord.safeParse(stored.json);
+    if (
+      !record.success ||
+      record.data.kind !== kind ||
+      record.data.identifier !== d.SourceIdentifier ||
+      record.data.goal !== goal
+    ) {
+      out.ignored.push(`${key}: the stored wait is not for ${goal} of this database`);
+      continue;
+    }
+    const sent = await deps.taskTokens.succeed(record.data.token, { by: 'event', event: d.EventID });
+    // Only the record this call read: a newer run's token is left for its own event.
+    await store.deleteObject(waitRecordKey(env), stored.etag).catch(() => undefined);
+    if (sent === 'sent') out.completed.push(key);
+    else out.ignored.push(`${key}: the run no longer waits`);
+  }
+  if (!out.completed.length && !out.ignored.length)
+    out.ignored.push(`${kind} "${d.SourceIdentifier}" is not the database of any configured environment`);
+  return out;
+}

@@ -1,0 +1,157 @@
+// The event-driven database wait on the local engine: the waiting Task stores its token, the
+// test delivers the RDS event to the real event function, which completes the Task; with no
+// event the Task times out and the run polls as before.
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { LocalTaskTokens } from '#cli/local-task-tokens';
+import { Steps } from '#core/steps';
+import { handler as databaseEvent } from '#handlers/database-event';
+import { runWorkflow } from '../fixtures/run-workflow.ts';
+import { makeWorld, type World } from '../fixtures/world.ts';
+
+const P = 'eks-dev-cluster/alpha/dev';
+const WAIT_RECORD = `${P}/database-wait.json`;
+
+const rdsEvent = (eventId: string, identifier = 'alpha-dev-rds', extra: Record<string, unknown> = {}) => ({
+  version: '0',
+  source: 'aws.rds',
+  'detail-type': 'RDS DB Instance Event',
+  region: 'us-east-1',
+  detail: { SourceType: 'DB_INSTANCE', SourceIdentifier: identifier, EventID: eventId, Message: 'x' },
+  ...extra,
+});
+
+describe('event-driven database waits', () => {
+  let w: World;
+  const deliveries: unknown[] = [];
+  const deliver = (tokens: LocalTaskTokens, event: unknown) =>
+    databaseEvent
+      .withDeps({ ...w.deps, taskTokens: tokens })(event)
+      .then((r) => {
+        deliveries.push(r);
+        return r as { completed: string[]; ignored: string[] };
+      });
+
+  beforeEach(async () => {
+    w = makeWorld();
+    deliveries.length = 0;
+    const down = await runWorkflow(w, { action: 'down', build: '10' });
+    expect(down.status, JSON.stringify(down.error)).toBe('SUCCEEDED');
+    w.deps.databaseEvents = true;
+    // The database stays 'stopped' after the start call until the test says otherwise.
+    w.scriptDb(['stopped']);
+  });
+  afterEach(() => w.restore());
+
+  it('completes the wait on the RDS started event, ignoring events for other databases or goals', async () => {
+    let ignoredFirst: { completed: string[]; ignored: string[] }[] = [];
+    const tokens = new LocalTaskTokens((_state, token, t) => {
+      void (async () => {
+        expect(w.bucket.objects.has(WAIT_RECORD)).toBe(true);
+        ignoredFirst = [
+          await deliver(t, rdsEvent('RDS-EVENT-0088', 'beta-staging-rds')),
+          await deliver(t, rdsEvent('RDS-EVENT-0087')),
+          await deliver(t, { source: 'aws.rds', detail: { EventID: 'RDS-EVENT-0088' } }),
+          await deliver(t, rdsEvent('RDS-EVENT-0088', 'alpha-dev-rds', { source: 'evil.source' })),
+        ];
+        w.setDbState('available');
+        // Not completed: end the wait so that the assertions below fail at once.
+        if (!(await deliver(t, rdsEvent('RDS-EVENT-0088'))).completed.length) t.timeOut(token);
+      })().catch((err) => {
+        deliveries.push(err);
+        t.timeOut(token);
+      });
+    });
+    const run = await runWorkflow(w, { action: 'up', build: '11' }, { taskTokens: tokens });
+    expect(run.status, JSON.stringify(run.error)).toBe('SUCCEEDED');
+    expect(ignoredFirst.every((r) => r.completed.length === 0)).toBe(true);
+    expect(deliveries.at(-1)).toMatchObject({ completed: ['alpha/dev'] });
+    const i = run.path.indexOf(Steps.startDatabase);
+    expect(run.path.slice(i, i + 5)).toEqual([
+      Steps.startDatabase,
+      Steps.databaseStartEvents,
+      Steps.awaitDatabaseAvailable,
+      Steps.checkDatabaseAvailable,
+      Steps.databaseAvailable,
+    ]);
+    expect(run.path).not.toContain(Steps.waitDatabaseStart);
+    expect(w.bucket.objects.has(WAIT_RECORD)).toBe(false);
+    expect(w.kube.replicas('alpha-dev', 'backend-deployment')).toBe(2);
+  });
+
+  it('falls back to polling when no event comes before the timeout', async () => {
+    const tokens = new LocalTaskTokens((_state, token, t) => {
+      w.scriptDb(['starting', 'available']);
+      t.timeOut(token);
+    });
+    const run = await runWorkflow(w, { action: 'up', build: '11' }, { taskTokens: tokens });
+    expect(run.status, JSON.stringify(run.error)).toBe('SUCCEEDED');
+    const i = run.path.indexOf(Steps.awaitDatabaseAvailable);
+    expect(run.path.slice(i, i + 6)).toEqual([
+      Steps.awaitDatabaseAvailable,
+      Steps.checkDatabaseAvailable,
+      Steps.databaseAvailable,
+      Steps.waitDatabaseStart,
+      Steps.checkDatabaseAvailable,
+      Steps.databaseAvailable,
+    ]);
+    expect(w.kube.replicas('alpha-dev', 'frontend-deployment')).toBe(1);
+    // An event after the timeout finds no waiting run.
+    expect((await deliver(tokens, rdsEvent('RDS-EVENT-0088'))).completed).toEqual([]);
+  });
+
+  it('completes at once when the database is already there when the token is stored (event came first)', async () => {
+    const tokens = new LocalTaskTokens();
+    const run = await runWorkflow(
+      w,
+      { action: 'up', build: '11' },
+      {
+        taskTokens: tokens,
+        wrapTask: (state, fn) => async (e) => {
+          if (state === Steps.awaitDatabaseAvailable) w.setDbState('available');
+          return fn(e);
+        },
+      },
+    );
+    expect(run.status, JSON.stringify(run.error)).toBe('SUCCEEDED');
+    expect(run.path).toContain(Steps.awaitDatabaseAvailable);
+    expect(run.path).not.toContain(Steps.waitDatabaseStart);
+  });
+
+  it('completes a down on the RDS stopped event', async () => {
+    const up = await runWorkflow(
+      w,
+      { action: 'up', build: '11' },
+      {
+        taskTokens: new LocalTaskTokens((_s, _tk, t) => {
+          w.setDbState('available');
+          void deliver(t, rdsEvent('RDS-EVENT-0088'));
+        }),
+      },
+    );
+    expect(up.status, JSON.stringify(up.error)).toBe('SUCCEEDED');
+    w.scriptDb(['available']);
+    const tokens = new LocalTaskTokens((_state, _token, t) => {
+      w.setDbState('stopped');
+      void deliver(t, rdsEvent('RDS-EVENT-0087'));
+    });
+    const run = await runWorkflow(w, { action: 'down', build: '12' }, { taskTokens: tokens });
+    expect(run.status, JSON.stringify(run.error)).toBe('SUCCEEDED');
+    const i = run.path.indexOf(Steps.awaitDatabaseStopped);
+    expect(run.path.slice(i - 1, i + 2)).toEqual([
+      Steps.databaseStopEvents,
+      Steps.awaitDatabaseStopped,
+      Steps.checkDatabaseStopped,
+    ]);
+    expect(run.path).not.toContain(Steps.waitDatabaseStop);
+  });
+
+  it('goes straight to polling when no event is expected (the local engine, target accounts)', async () => {
+    w.deps.databaseEvents = false;
+    w.setDbState('stopped');
+    const run = await runWorkflow(w, { action: 'up', build: '11' });
+    expect(run.status, JSON.stringify(run.error)).toBe('SUCCEEDED');
+    const i = run.path.indexOf(Steps.databaseStartEvents);
+    expect(run.path[i + 1]).toBe(Steps.checkDatabaseAvailable);
+    expect(run.path).not.toContain(Steps.awaitDatabaseAvailable);
+  });
+});
