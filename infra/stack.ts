@@ -81,7 +81,7 @@ import { buildWorkflow, type WorkflowFunctions } from './workflow.ts';
 
 /** What each function touches; IAM is granted from this and nothing else. */
 export const NEEDS: Record<TaskFunctionId, Needs> = {
-  prepare: { s3: true, rdsDescribe: true, eks: true },
+  prepare: { s3: true, rdsDescribe: true, eks: true, nodegroupsDescribe: true },
   'record-intent': { s3: true },
   'plan-dry-run': {},
   'scale-down': { s3: true, eks: true },
@@ -96,10 +96,14 @@ export const NEEDS: Record<TaskFunctionId, Needs> = {
   'restore-statefulsets': { s3: true, eks: true },
   'check-statefulsets': { eks: true },
   'resume-cronjobs': { s3: true, eks: true },
+  'check-autoscalers': { eks: true },
+  'scale-nodegroups-down': { s3: true, nodegroupsDescribe: true, nodegroupsUpdate: true },
+  'restore-nodegroups': { s3: true, nodegroupsDescribe: true, nodegroupsUpdate: true },
+  'check-nodegroups': { s3: true, eks: true, nodegroupsDescribe: true, nodegroupsUpdate: true },
   'pause-keda': { s3: true, eks: true },
   'restore-keda': { s3: true, eks: true },
-  'record-result': { s3: true, rdsDescribe: true, eks: true },
-  'record-failure': { s3: true, rdsDescribe: true, eks: true },
+  'record-result': { s3: true, rdsDescribe: true, eks: true, nodegroupsDescribe: true },
+  'record-failure': { s3: true, rdsDescribe: true, eks: true, nodegroupsDescribe: true },
 };
 
 export interface CimStackProps extends StackProps {

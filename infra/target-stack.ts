@@ -33,7 +33,7 @@ export function centralRolePatterns(
   needs: Record<string, Needs>,
 ) {
   return Object.entries(needs)
-    .filter(([, n]) => n.eks || n.rdsDescribe || n.rdsStartStop)
+    .filter(([, n]) => n.eks || n.rdsDescribe || n.rdsStartStop || n.nodegroupsDescribe || n.nodegroupsUpdate)
     .map(
       ([id]) => `arn:${partition}:iam::${account}:role/${stackName}-Role${id.replace(/[^A-Za-z0-9]/g, '')}*`,
     );
@@ -63,7 +63,13 @@ export class CimTargetStack extends Stack {
         },
       }),
     });
-    const all: Needs = { rdsDescribe: true, rdsStartStop: true, eks: true };
+    const all: Needs = {
+      rdsDescribe: true,
+      rdsStartStop: true,
+      eks: true,
+      nodegroupsDescribe: true,
+      nodegroupsUpdate: true,
+    };
     const arns: ArnFormat = {
       bucketArn: () => {
         throw new Error('internal: the target stack grants no S3');

@@ -2,7 +2,7 @@
 // still busy, shorter ones as the usual duration approaches, never past the deadline.
 
 export interface Poll {
-  what: 'database' | 'deployments' | 'statefulsets' | 'health';
+  what: 'database' | 'deployments' | 'statefulsets' | 'autoscalers' | 'health' | 'nodegroups';
   startedAt: string;
   checks: number;
   state: string;

@@ -3,6 +3,8 @@
 // configured deployments, and hold integer counts within the environment's maxReplicas.
 import type { Environment } from './config.ts';
 import { CimError, ErrorNames } from './errors.ts';
+import { validateNodegroupRecords } from './nodegroup-records.ts';
+import type { NodegroupScaling } from './nodegroups.ts';
 import { LegacyState } from './state-model.ts';
 import { type RestoredWorkloads, validateWorkloadRecords } from './workload-restore-point.ts';
 
@@ -17,6 +19,8 @@ export interface RestorePoint {
   notConfigured: string[];
   /** StatefulSet counts and CronJob suspend flags (empty for a legacy record). */
   workloads?: RestoredWorkloads;
+  /** Scaling config to restore by node group name (none in a legacy record). */
+  nodegroups?: Record<string, NodegroupScaling>;
 }
 
 function refuse(key: string, why: string): CimError {
@@ -89,5 +93,6 @@ export function validateRestorePoint(
     );
   }
   const workloads = validateWorkloadRecords(rec, env, (why) => refuse(key, why));
-  return { fromBuild, key, record: json, replicas, notConfigured, workloads };
+  const nodegroups = validateNodegroupRecords(rec, env, (why) => refuse(key, why));
+  return { fromBuild, key, record: json, replicas, notConfigured, workloads, nodegroups };
 }

@@ -12,6 +12,8 @@ import type { HealthChecker } from './health.ts';
 import type { Hold } from './hold.ts';
 import type { KubeGateway } from './kube-gateway.ts';
 import type { HeldLock, LockInfo } from './lock.ts';
+import { NodegroupStateSchema } from './nodegroup-records.ts';
+import type { NodegroupGateway, NodegroupScaling } from './nodegroups.ts';
 import type { Notifier } from './notify.ts';
 import type { Poll } from './polling.ts';
 import type { RestorePoint } from './restore-point.ts';
@@ -41,6 +43,8 @@ export interface Deps {
   store(env: Environment): StateStore;
   kube(env: Environment): KubeGateway;
   db(env: Environment): DatabaseGateway;
+  /** EKS managed node groups of the environment's cluster (its target account's credentials). */
+  nodegroups(env: Environment): NodegroupGateway;
   health: HealthChecker;
   now(): Date;
   log: Logger;
@@ -109,7 +113,7 @@ export interface Skip {
   /** The workload's name (the legacy key says deployment; `kind` tells the others apart). */
   deployment: string;
   reason: string;
-  kind?: WorkloadKind;
+  kind?: WorkloadKind | 'HorizontalPodAutoscaler';
 }
 
 /** A StatefulSet scaled, or a CronJob's suspend flag set. */
@@ -141,6 +145,8 @@ export interface RunContext {
   /** StatefulSets and CronJobs left alone, and why (merged with `skipped` in the records). */
   workloadSkipped?: Skip[];
   database?: { issued: 'start' | 'stop' | null; stateBefore: string | null };
+  /** The scaling config each node group is brought to by this run (set by the node group Tasks). */
+  nodegroupGoals?: ({ name: string } & NodegroupScaling)[];
   poll?: Poll;
   error?: { Error: string; Cause: string };
   /** Set by the state that caught a failure: which step failed. */
@@ -192,6 +198,7 @@ const DeploymentStateSchema = z.object({
 const EnvironmentStateSchema = z.object({
   deployments: z.array(DeploymentStateSchema),
   workloads: z.array(WorkloadStateSchema).optional(),
+  nodegroups: z.array(NodegroupStateSchema).optional(),
   database: z.object({
     kind: z.enum(['instance', 'cluster']),
     identifier: z.string(),

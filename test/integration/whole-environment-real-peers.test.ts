@@ -5,7 +5,7 @@ import { BatchV1Api, KubeConfig } from '@kubernetes/client-node';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { Steps } from '#core/steps';
 import { resetSandbox, waitFor } from '../peers/sandbox.ts';
-import { pausedReplicas, WHOLE } from '../peers/whole-environment.ts';
+import { hpaStates, pausedReplicas, WHOLE } from '../peers/whole-environment.ts';
 import { apps, dbInstanceState, json, pods, run, sandbox, waitForPods } from './peers.ts';
 
 const NS = WHOLE.namespace;
@@ -55,6 +55,15 @@ describe('a whole environment found by discovery on the real peers (omega/dev)',
       keda: { 'backend-scaler': null, 'redis-scaler': '2' },
     });
 
+    // The HPA controller acts on the HPA (no metrics server here: it cannot get CPU metrics).
+    await waitFor(
+      'the HPA controller to report on frontend-hpa',
+      async () => {
+        const a = (await hpaStates(admin))['frontend-hpa']?.active;
+        return a !== null && a !== 'False/ScalingDisabled';
+      },
+      60_000,
+    );
     const down = await run({ action: 'down', build: 'w1', customer: 'omega', environment: 'dev' });
     expect(down.status, JSON.stringify(down.error)).toBe('SUCCEEDED');
     const phases = [Steps.suspendCronJobs, Steps.scaleDown, Steps.scaleStatefulSetsDown, Steps.stopDatabase];
@@ -79,6 +88,21 @@ describe('a whole environment found by discovery on the real peers (omega/dev)',
     // Discovered: everything in the namespace but the excluded deployment.
     expect(Object.keys(pre.k8s_deployments).sort()).toEqual(['backend-deployment', 'frontend-deployment']);
     expect(Object.keys(pre.k8s_cronjobs).sort()).toEqual(['paused-report', 'report']);
+    expect(pre.k8s_hpas).toEqual({
+      'frontend-hpa': {
+        hpa_namespace: NS,
+        hpa_target_kind: 'Deployment',
+        hpa_target_name: 'frontend-deployment',
+        hpa_min_replicas: 1,
+        hpa_max_replicas: 3,
+      },
+    });
+    // Kubernetes ignores the HPA while its target is at 0 (and does not scale it back up).
+    await waitFor(
+      'the HPA controller to disable frontend-hpa',
+      async () => (await hpaStates(admin))['frontend-hpa']?.active === 'False/ScalingDisabled',
+      60_000,
+    );
 
     // The CronJob controller creates no Job across a scheduled tick while suspended.
     const jobs = await jobsOf('report');
@@ -91,6 +115,12 @@ describe('a whole environment found by discovery on the real peers (omega/dev)',
     expect(up.path.indexOf(Steps.checkHealth)).toBeLessThan(up.path.indexOf(Steps.resumeCronJobs));
     expect(await state()).toEqual(before);
     await waitForPods(NS, 'redis', { total: 2, ready: 2 });
+    // up waited until the HPA controller acts on it again, bounds unchanged.
+    expect(up.path.indexOf(Steps.checkAutoscalers)).toBeLessThan(up.path.indexOf(Steps.checkHealth));
+    const hpa = (await hpaStates(admin))['frontend-hpa'];
+    expect(hpa).toMatchObject({ min: 1, max: 3 });
+    expect(hpa?.active).not.toBe('False/ScalingDisabled');
+    expect(hpa?.active).not.toBe(null);
 
     // Resumed for real: the controller schedules it again at its next tick.
     await waitFor(

@@ -1,10 +1,11 @@
 // The sandbox's whole environment (omega/dev), found by discovery: next to its two deployments
 // (seeded like the other environments), a StatefulSet, a CronJob that runs every minute, a
 // CronJob that was already suspended, a deployment annotated customer-infra-manager/exclude,
-// and the orchestrator's rights on them (README "Kubernetes access").
+// KEDA ScaledObjects, a HorizontalPodAutoscaler, and the orchestrator's rights on them (README "Kubernetes access").
 import {
   ApiextensionsV1Api,
   AppsV1Api,
+  AutoscalingV2Api,
   BatchV1Api,
   CustomObjectsApi,
   type KubeConfig,
@@ -25,6 +26,8 @@ export const WHOLE = {
     'backend-scaler': ['Deployment', 'backend-deployment', null],
     'redis-scaler': ['StatefulSet', 'redis', '2'],
   },
+  /** HorizontalPodAutoscaler -> [target deployment, minReplicas, maxReplicas] (CPU metric, no metrics server). */
+  hpas: { 'frontend-hpa': ['frontend-deployment', 1, 3] },
 } as const;
 
 const KEDA = { group: 'keda.sh', version: 'v1alpha1', plural: 'scaledobjects' };
@@ -148,6 +151,25 @@ export async function seedWholeEnvironment(admin: KubeConfig): Promise<void> {
       },
     });
   }
+  const autoscaling = admin.makeApiClient(AutoscalingV2Api);
+  for (const [name, [target, minReplicas, maxReplicas]] of Object.entries(WHOLE.hpas))
+    await autoscaling.createNamespacedHorizontalPodAutoscaler({
+      namespace,
+      body: {
+        metadata: { name },
+        spec: {
+          scaleTargetRef: { apiVersion: 'apps/v1', kind: 'Deployment', name: target },
+          minReplicas,
+          maxReplicas,
+          metrics: [
+            {
+              type: 'Resource',
+              resource: { name: 'cpu', target: { type: 'Utilization', averageUtilization: 80 } },
+            },
+          ],
+        },
+      },
+    });
   // Exactly what the orchestrator needs for these kinds, next to the deployments' Role.
   await rbac.createNamespacedRole({
     namespace,
@@ -158,6 +180,7 @@ export async function seedWholeEnvironment(admin: KubeConfig): Promise<void> {
         { apiGroups: ['apps'], resources: ['statefulsets/scale'], verbs: ['get', 'patch'] },
         { apiGroups: ['batch'], resources: ['cronjobs'], verbs: ['get', 'list', 'patch'] },
         { apiGroups: ['keda.sh'], resources: ['scaledobjects'], verbs: ['get', 'list', 'patch'] },
+        { apiGroups: ['autoscaling'], resources: ['horizontalpodautoscalers'], verbs: ['get', 'list'] },
       ],
     },
   });
@@ -180,6 +203,24 @@ export async function pausedReplicas(admin: KubeConfig): Promise<Record<string, 
       metadata?: { annotations?: Record<string, string> };
     };
     out[name] = o.metadata?.annotations?.[PAUSED] ?? null;
+  }
+  return out;
+}
+
+/** Each HPA's bounds and ScalingActive condition ("Status/Reason", null: not reported yet). */
+export async function hpaStates(
+  admin: KubeConfig,
+): Promise<Record<string, { min: number | undefined; max: number | undefined; active: string | null }>> {
+  const autoscaling = admin.makeApiClient(AutoscalingV2Api);
+  const out: Record<string, { min: number | undefined; max: number | undefined; active: string | null }> = {};
+  for (const name of Object.keys(WHOLE.hpas)) {
+    const h = await autoscaling.readNamespacedHorizontalPodAutoscaler({ name, namespace: WHOLE.namespace });
+    const c = h.status?.conditions?.find((x) => x.type === 'ScalingActive');
+    out[name] = {
+      min: h.spec?.minReplicas,
+      max: h.spec?.maxReplicas,
+      active: c ? `${c.status}/${c.reason}` : null,
+    };
   }
   return out;
 }

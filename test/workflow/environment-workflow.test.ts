@@ -40,6 +40,9 @@ describe('down', () => {
       Steps.stopDatabase,
       Steps.checkDatabaseStopped,
       Steps.databaseStopped,
+      Steps.scaleNodegroupsDown,
+      Steps.checkNodegroupsDown,
+      Steps.nodegroupsDown,
       Steps.recordResult,
       Steps.done,
     ]);
@@ -150,6 +153,8 @@ describe('up', () => {
       Steps.restoreReplicas,
       Steps.checkDeploymentsAvailable,
       Steps.deploymentsAvailable,
+      Steps.checkAutoscalers,
+      Steps.autoscalersActive,
       Steps.checkHealth,
       Steps.appsHealthy,
       Steps.resumeCronJobs,
