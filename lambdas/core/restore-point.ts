@@ -54,7 +54,12 @@ export function validateRestorePoint(
     );
   }
   const entries = Object.entries(rec.k8s_deployments);
-  if (entries.length === 0) throw refuse(key, 'it records no deployments');
+  // A discovered environment may hold only StatefulSets or CronJobs: its record then names
+  // no deployment, and the other kinds are checked below.
+  const otherKinds =
+    Object.keys(rec.k8s_statefulsets ?? {}).length + Object.keys(rec.k8s_cronjobs ?? {}).length > 0;
+  const deploymentsOptional = env.discover !== null && otherKinds;
+  if (entries.length === 0 && !deploymentsOptional) throw refuse(key, 'it records no deployments');
   const configured = new Map(env.deployments.map((d) => [d.name, d]));
   const replicas: Record<string, number> = {};
   const notConfigured: string[] = [];
@@ -86,7 +91,7 @@ export function validateRestorePoint(
     }
     replicas[name] = n;
   }
-  if (notConfigured.length === entries.length) {
+  if (entries.length > 0 && notConfigured.length === entries.length) {
     throw refuse(
       key,
       `it names none of the configured deployments of ${env.customer}/${env.environment} (it names ${notConfigured.slice(0, 3).join(', ')}${notConfigured.length > 3 ? ', ...' : ''})`,
