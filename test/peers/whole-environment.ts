@@ -2,11 +2,14 @@
 // (seeded like the other environments), a StatefulSet, a CronJob that runs every minute, a
 // CronJob that was already suspended, a deployment annotated customer-infra-manager/exclude,
 // KEDA ScaledObjects, a HorizontalPodAutoscaler, and the orchestrator's rights on them (README "Kubernetes access").
+
+import { CreateNodegroupCommand, DescribeNodegroupCommand, type EKSClient } from '@aws-sdk/client-eks';
 import {
   ApiextensionsV1Api,
   AppsV1Api,
   AutoscalingV2Api,
   BatchV1Api,
+  CoreV1Api,
   CustomObjectsApi,
   type KubeConfig,
   PatchStrategy,
@@ -28,7 +31,36 @@ export const WHOLE = {
   },
   /** HorizontalPodAutoscaler -> [target deployment, minReplicas, maxReplicas] (CPU metric, no metrics server). */
   hpas: { 'frontend-hpa': ['frontend-deployment', 1, 3] },
+  /** EKS managed node group in moto (which keeps it ACTIVE and creates no instance): its seeded scaling config. */
+  nodegroup: { name: 'omega-workers', scaling: { minSize: 1, desiredSize: 2, maxSize: 4 } },
 } as const;
+
+/** Seeds the node group in moto's EKS cluster (after each moto reset). */
+export async function seedWholeEnvironmentAws(eks: EKSClient, cluster: string): Promise<void> {
+  await eks.send(
+    new CreateNodegroupCommand({
+      clusterName: cluster,
+      nodegroupName: WHOLE.nodegroup.name,
+      nodeRole: 'arn:aws:iam::123456789012:role/eks-nodes',
+      subnets: ['subnet-00000001'],
+      scalingConfig: { ...WHOLE.nodegroup.scaling },
+    }),
+  );
+}
+
+/** The node group's scaling config as moto has it. */
+export async function nodegroupScaling(eks: EKSClient, cluster: string) {
+  const out = await eks.send(
+    new DescribeNodegroupCommand({ clusterName: cluster, nodegroupName: WHOLE.nodegroup.name }),
+  );
+  const s = out.nodegroup?.scalingConfig;
+  return {
+    status: out.nodegroup?.status,
+    minSize: s?.minSize,
+    desiredSize: s?.desiredSize,
+    maxSize: s?.maxSize,
+  };
+}
 
 const KEDA = { group: 'keda.sh', version: 'v1alpha1', plural: 'scaledobjects' };
 const PAUSED = 'autoscaling.keda.sh/paused-replicas';
@@ -75,6 +107,8 @@ export function wholeEnvironmentConfig(): string {
   ${WHOLE.key}:
     discover: {}
     keda: true
+    nodegroups: [${WHOLE.nodegroup.name}]
+    waits: { nodegroups: { expectedSeconds: 5, timeoutSeconds: 120 } }
 `;
 }
 
@@ -170,6 +204,38 @@ export async function seedWholeEnvironment(admin: KubeConfig): Promise<void> {
         },
       },
     });
+  // The node group's nodes: kwok nodes labelled as EKS labels a managed node group's nodes
+  // (moto creates no instance), as many as its desired size; no pod is scheduled on them.
+  const core = admin.makeApiClient(CoreV1Api);
+  for (let i = 0; i < WHOLE.nodegroup.scaling.desiredSize; i++)
+    await core.createNode({
+      body: {
+        metadata: {
+          name: `${WHOLE.nodegroup.name}-${i}`,
+          annotations: { 'node.alpha.kubernetes.io/ttl': '0', 'kwok.x-k8s.io/node': 'fake' },
+          labels: { 'eks.amazonaws.com/nodegroup': WHOLE.nodegroup.name, 'kubernetes.io/os': 'linux' },
+        },
+        spec: { taints: [{ key: 'dedicated', value: WHOLE.nodegroup.name, effect: 'NoSchedule' }] },
+        status: {
+          allocatable: { cpu: '4', memory: '16Gi', pods: '110' },
+          capacity: { cpu: '4', memory: '16Gi', pods: '110' },
+        },
+      },
+    });
+  // Node readiness for the node groups: a cluster-wide read of nodes, nothing else.
+  await rbac.createClusterRole({
+    body: {
+      metadata: { name: 'cim-orchestrator-nodes' },
+      rules: [{ apiGroups: [''], resources: ['nodes'], verbs: ['get', 'list'] }],
+    },
+  });
+  await rbac.createClusterRoleBinding({
+    body: {
+      metadata: { name: 'cim-orchestrator-nodes' },
+      roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'cim-orchestrator-nodes' },
+      subjects: [{ apiGroup: 'rbac.authorization.k8s.io', kind: 'User', name: 'cim-orchestrator' }],
+    },
+  });
   // Exactly what the orchestrator needs for these kinds, next to the deployments' Role.
   await rbac.createNamespacedRole({
     namespace,
