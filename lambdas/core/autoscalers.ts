@@ -54,6 +54,7 @@ export async function checkAutoscalers(deps: Deps, ctx: RunContext): Promise<Pol
   const restored = restoredTargets(ctx);
   const watched = recorded.filter(([, h]) => restored.has(`${h.targetKind}/${h.namespace}/${h.targetName}`));
   const pending: string[] = [];
+  const active: string[] = [];
   if (watched.length) {
     const gw = workloadsOf(deps.kube(env));
     const byNamespace = new Map<string, Awaited<ReturnType<typeof gw.listHorizontalPodAutoscalers>>>();
@@ -65,15 +66,16 @@ export async function checkAutoscalers(deps: Deps, ctx: RunContext): Promise<Pol
       }
       const now = list.find((x) => x.name === name);
       // Deleted since the down: nothing to wait for (Prepare reported it).
-      if (!now || hpaActive(now)) continue;
-      pending.push(
-        `${name} (${now.scalingActive ? `ScalingActive ${now.scalingActive.status}/${now.scalingActive.reason}` : 'no status yet'})`,
-      );
+      if (!now) continue;
+      const seen = now.scalingActive
+        ? `ScalingActive ${now.scalingActive.status}/${now.scalingActive.reason}`
+        : 'no status yet';
+      (hpaActive(now) ? active : pending).push(`${name} (${seen})`);
     }
   }
   const state = pending.length
     ? `waiting for ${pending.join(', ')}`
-    : `${watched.length} HorizontalPodAutoscaler(s) active`;
+    : `${active.length} HorizontalPodAutoscaler(s) active${active.length ? `: ${active.join(', ')}` : ''}`;
   return poll(
     deps,
     ctx,

@@ -150,4 +150,25 @@ describe('EKS node groups', () => {
       },
     ]);
   });
+
+  it('plans the node groups in a dry run, last on down and first on up, changing nothing', async () => {
+    const d = await runWorkflow(w, { action: 'down', build: '13', dryRun: true });
+    expect(d.status, JSON.stringify(d.error)).toBe('SUCCEEDED');
+    const plan = (d.output as any).plan as { kind: string }[];
+    expect(plan.at(-1)).toEqual({
+      kind: 'nodegroup',
+      cluster: 'eks-dev-cluster',
+      name: 'alpha-workers',
+      from: { minSize: 2, maxSize: 5, desiredSize: 3 },
+      to: { minSize: 0, desiredSize: 0, maxSize: 5 },
+    });
+    expect(plan.at(-2)?.kind).toBe('database');
+    expect(w.eksCalls).toEqual([]);
+    expect((await run('down', '14')).status).toBe('SUCCEEDED');
+    const u = await runWorkflow(w, { action: 'up', build: '15', dryRun: true });
+    const upPlan = (u.output as any).plan as { kind: string; to?: unknown }[];
+    expect(upPlan[0]).toMatchObject({ kind: 'nodegroup', to: WORKERS });
+    expect(upPlan[1]?.kind).toBe('database');
+    expect(scaling()).toEqual({ minSize: 0, desiredSize: 0, maxSize: 5 });
+  });
 });
