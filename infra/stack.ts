@@ -436,7 +436,9 @@ export class CimStack extends Stack {
         id: `AwsSolutions::AwsSolutions-IAM5[Resource::${flattenForNag(this.resolve(resource))}]`,
         reason: resource.includes(':rds:')
           ? 'RDS access is scoped to the identifier template of the configured databases (its placeholders become "*"), per region and kind, so the policy does not grow with the fleet.'
-          : "S3 object access is scoped to the literal start of the environments' key prefixes in the state bucket: each build writes new keys under them.",
+          : resource.includes(':nodegroup/')
+            ? 'A managed node group ARN ends in an id EKS generates: access is scoped to the configured node groups by cluster and name (nodegroup/<cluster>/<name>/*).'
+            : "S3 object access is scoped to the literal start of the environments' key prefixes in the state bucket: each build writes new keys under them.",
       });
     }
   }
