@@ -54,7 +54,7 @@ function kubeError(err: unknown, what: string): Error {
   if (code === 401 || code === 403) {
     return new CimError(
       ErrorNames.KubernetesAccessDenied,
-      `${what}: access denied (HTTP ${code}). Grant the orchestrator's identity get/list on deployments (statefulsets, cronjobs) and get/patch on deployments/scale (statefulsets/scale, cronjobs) in that namespace (see README "Kubernetes access").`,
+      `${what}: access denied (HTTP ${code}). Grant the orchestrator's identity get/list on deployments (statefulsets, cronjobs, horizontalpodautoscalers) and get/patch on deployments/scale (statefulsets/scale, cronjobs) in that namespace, and get/list on nodes for nodegroups (see README "Kubernetes access").`,
       { cause: err },
     );
   }
