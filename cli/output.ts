@@ -129,6 +129,13 @@ export function renderPlan(plan: DryRunPlan): string[] {
         return `StatefulSet ${c.namespace}/${c.name}: scale ${c.from} -> ${c.to}`;
       case 'cronjob':
         return `CronJob ${c.namespace}/${c.name}: suspend ${c.from} -> ${c.suspend}${c.from === c.suspend ? ' (unchanged)' : ''}`;
+      case 'nodegroup': {
+        const cfg = (x: { minSize: number; desiredSize: number; maxSize: number }) =>
+          `min ${x.minSize}/desired ${x.desiredSize}/max ${x.maxSize}`;
+        return c.to
+          ? `node group ${c.cluster}/${c.name}: ${cfg(c.from)} -> ${cfg(c.to)}, wait until ACTIVE${c.to.desiredSize > 0 ? ' with its nodes Ready' : ''}`
+          : `node group ${c.cluster}/${c.name}: ${c.reason}, would be reported and left as it is (${cfg(c.from)})`;
+      }
       case 'wait':
         return c.for === 'deployments'
           ? 'wait until the deployments have exactly their new counts'

@@ -17,6 +17,10 @@ export interface Needs {
   rdsDescribe?: boolean;
   rdsStartStop?: boolean;
   eks?: boolean;
+  /** eks:DescribeNodegroup on the configured node groups. */
+  nodegroupsDescribe?: boolean;
+  /** eks:UpdateNodegroupConfig on the configured node groups. */
+  nodegroupsUpdate?: boolean;
 }
 
 /** An environment and the templates its names were resolved from. */
@@ -32,6 +36,8 @@ export interface IamScope {
   rds: { region: string; kind: 'instance' | 'cluster'; identifiers: string[] }[];
   /** Per region, EKS cluster names. */
   eks: { region: string; clusters: string[] }[];
+  /** Per region and cluster, the configured node group names. */
+  nodegroups: { region: string; cluster: string; names: string[] }[];
 }
 
 export interface GrantStatement {
@@ -130,6 +136,7 @@ export function iamScope(envs: readonly ScopedEnvironment[]): IamScope {
   const byBucket = new Map<string, Map<string, string[]>>();
   const byDb = new Map<string, Set<string>>();
   const byRegion = new Map<string, Set<string>>();
+  const byCluster = new Map<string, Set<string>>();
   /** Templates without a literal part, whose resources are listed one by one. */
   const listed = new Set<string>();
   for (const { env: e, templates } of envs) {
@@ -153,6 +160,12 @@ export function iamScope(envs: readonly ScopedEnvironment[]): IamScope {
     byDb.set(dbKey, (byDb.get(dbKey) ?? new Set()).add(pattern));
 
     byRegion.set(e.region, (byRegion.get(e.region) ?? new Set()).add(e.cluster));
+    if (e.nodegroups.length) {
+      const key = `${e.region}|${e.cluster}`;
+      const names = byCluster.get(key) ?? new Set<string>();
+      for (const n of e.nodegroups) names.add(n);
+      byCluster.set(key, names);
+    }
   }
 
   const s3 = [...byBucket]
@@ -178,7 +191,13 @@ export function iamScope(envs: readonly ScopedEnvironment[]): IamScope {
   const eks = [...byRegion]
     .sort(([a], [b]) => a.localeCompare(b))
     .map(([region, clusters]) => ({ region, clusters: [...clusters].sort() }));
-  const scope = { s3, rds, eks };
+  const nodegroups = [...byCluster]
+    .sort(([a], [b]) => a.localeCompare(b))
+    .map(([key, names]) => {
+      const [region = '', cluster = ''] = key.split('|');
+      return { region, cluster, names: [...names].sort() };
+    });
+  const scope = { s3, rds, eks, nodegroups };
   checkPolicySize(scope, envs.length, listed);
   return scope;
 }
@@ -225,6 +244,14 @@ export function grantStatements(scope: IamScope, needs: Needs, arns: ArnFormat):
     );
     if (resources.length) out.push({ actions: ['eks:DescribeCluster'], resources });
   }
+  // Node groups: only the configured ones (their ARN ends in a generated id, hence "/*").
+  const nodegroupArns = scope.nodegroups.flatMap((g) =>
+    g.names.map((n) => arns.arn('eks', g.region, `nodegroup/${g.cluster}/${n}/*`)),
+  );
+  if (nodegroupArns.length && needs.nodegroupsDescribe)
+    out.push({ actions: ['eks:DescribeNodegroup'], resources: nodegroupArns });
+  if (nodegroupArns.length && needs.nodegroupsUpdate)
+    out.push({ actions: ['eks:UpdateNodegroupConfig'], resources: nodegroupArns });
   return out;
 }
 
@@ -248,7 +275,14 @@ export const ESTIMATE_ARNS: ArnFormat = {
 };
 
 function checkPolicySize(scope: IamScope, environments: number, listed: Set<string>) {
-  const all = { s3: true, rdsDescribe: true, rdsStartStop: true, eks: true };
+  const all = {
+    s3: true,
+    rdsDescribe: true,
+    rdsStartStop: true,
+    eks: true,
+    nodegroupsDescribe: true,
+    nodegroupsUpdate: true,
+  };
   const chars = policyChars(grantStatements(scope, all, ESTIMATE_ARNS));
   if (chars <= ROLE_POLICY_BUDGET) return;
   const s3 = scope.s3.map((b) => `${b.prefixes.length} key prefix(es) in bucket ${b.bucket}`);

@@ -90,7 +90,16 @@ export function acknowledgeKeyFindings(scope: Construct, key: IKey | undefined):
 /** Environments in other accounts: the functions that call RDS or EKS may assume their target roles (only those). */
 export function grantAssumeTargetRoles(
   fns: Record<string, { addToRolePolicy(s: PolicyStatement): unknown }>,
-  needs: Record<string, { eks?: boolean; rdsDescribe?: boolean; rdsStartStop?: boolean }>,
+  needs: Record<
+    string,
+    {
+      eks?: boolean;
+      rdsDescribe?: boolean;
+      rdsStartStop?: boolean;
+      nodegroupsDescribe?: boolean;
+      nodegroupsUpdate?: boolean;
+    }
+  >,
   config: Config,
 ): string[] {
   const roles = new Set<string>();
@@ -102,7 +111,8 @@ export function grantAssumeTargetRoles(
   if (roles.size === 0) return [];
   for (const [id, fn] of Object.entries(fns)) {
     const n = needs[id];
-    if (!n || !(n.eks || n.rdsDescribe || n.rdsStartStop)) continue;
+    if (!n || !(n.eks || n.rdsDescribe || n.rdsStartStop || n.nodegroupsDescribe || n.nodegroupsUpdate))
+      continue;
     fn.addToRolePolicy(new PolicyStatement({ actions: ['sts:AssumeRole'], resources: [...roles].sort() }));
   }
   return [...roles].sort();

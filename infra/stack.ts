@@ -86,7 +86,7 @@ import { buildWorkflow, databaseEventPatterns, type WorkflowFunctions } from './
 
 /** What each function touches; IAM is granted from this and nothing else. */
 export const NEEDS: Record<TaskFunctionId, Needs> = {
-  prepare: { s3: true, rdsDescribe: true, eks: true },
+  prepare: { s3: true, rdsDescribe: true, eks: true, nodegroupsDescribe: true },
   'record-intent': { s3: true },
   'plan-dry-run': {},
   'scale-down': { s3: true, eks: true },
@@ -103,10 +103,14 @@ export const NEEDS: Record<TaskFunctionId, Needs> = {
   'restore-statefulsets': { s3: true, eks: true },
   'check-statefulsets': { eks: true },
   'resume-cronjobs': { s3: true, eks: true },
+  'check-autoscalers': { eks: true },
+  'scale-nodegroups-down': { s3: true, nodegroupsDescribe: true, nodegroupsUpdate: true },
+  'restore-nodegroups': { s3: true, nodegroupsDescribe: true, nodegroupsUpdate: true },
+  'check-nodegroups': { s3: true, eks: true, nodegroupsDescribe: true, nodegroupsUpdate: true },
   'pause-keda': { s3: true, eks: true },
   'restore-keda': { s3: true, eks: true },
-  'record-result': { s3: true, rdsDescribe: true, eks: true },
-  'record-failure': { s3: true, rdsDescribe: true, eks: true },
+  'record-result': { s3: true, rdsDescribe: true, eks: true, nodegroupsDescribe: true },
+  'record-failure': { s3: true, rdsDescribe: true, eks: true, nodegroupsDescribe: true },
 };
 
 export interface CimStackProps extends StackProps {
@@ -445,7 +449,9 @@ export class CimStack extends Stack {
         id: `AwsSolutions::AwsSolutions-IAM5[Resource::${flattenForNag(this.resolve(resource))}]`,
         reason: resource.includes(':rds:')
           ? 'RDS access is scoped to the identifier template of the configured databases (its placeholders become "*"), per region and kind, so the policy does not grow with the fleet.'
-          : "S3 object access is scoped to the literal start of the environments' key prefixes in the state bucket: each build writes new keys under them.",
+          : resource.includes(':nodegroup/')
+            ? 'A managed node group ARN ends in an id EKS generates: access is scoped to the configured node groups by cluster and name (nodegroup/<cluster>/<name>/*).'
+            : "S3 object access is scoped to the literal start of the environments' key prefixes in the state bucket: each build writes new keys under them.",
       });
     }
   }

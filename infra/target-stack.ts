@@ -43,7 +43,7 @@ export function centralRolePatterns(
   needs: Record<string, Needs>,
 ) {
   return Object.entries(needs)
-    .filter(([, n]) => n.eks || n.rdsDescribe || n.rdsStartStop)
+    .filter(([, n]) => n.eks || n.rdsDescribe || n.rdsStartStop || n.nodegroupsDescribe || n.nodegroupsUpdate)
     .map(([id]) => `arn:${partition}:iam::${account}:role${functionRolePath(stackName, id)}*`);
 }
 
@@ -71,7 +71,13 @@ export class CimTargetStack extends Stack {
         },
       }),
     });
-    const all: Needs = { rdsDescribe: true, rdsStartStop: true, eks: true };
+    const all: Needs = {
+      rdsDescribe: true,
+      rdsStartStop: true,
+      eks: true,
+      nodegroupsDescribe: true,
+      nodegroupsUpdate: true,
+    };
     const arns: ArnFormat = {
       bucketArn: () => {
         throw new Error('internal: the target stack grants no S3');

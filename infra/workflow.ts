@@ -132,8 +132,17 @@ export function buildWorkflow(scope: Construct, fns: WorkflowFunctions): State {
   };
 
   // The phases (README "Order"): down suspends CronJobs, then stops deployments, then
-  // StatefulSets, then the database; up runs the same phases the other way round, with the
-  // health URLs answering before the CronJobs resume.
+  // StatefulSets, then the database, then node groups; up runs the same phases the other way
+  // round, with the health URLs answering before the CronJobs resume.
+  const nodegroupsDown = task(Steps.scaleNodegroupsDown, 'scale-nodegroups-down').next(
+    pollLoop(
+      Steps.checkNodegroupsDown,
+      'check-nodegroups',
+      Steps.nodegroupsDown,
+      Steps.waitNodegroupsDown,
+      recordResult,
+    ),
+  );
   const stopDatabase = task(Steps.stopDatabase, 'stop-database').next(
     databaseWait(
       Steps.databaseStopEvents,
@@ -143,7 +152,7 @@ export function buildWorkflow(scope: Construct, fns: WorkflowFunctions): State {
         'check-database',
         Steps.databaseStopped,
         Steps.waitDatabaseStop,
-        recordResult,
+        nodegroupsDown,
       ),
     ),
   );
@@ -177,12 +186,20 @@ export function buildWorkflow(scope: Construct, fns: WorkflowFunctions): State {
     Steps.waitHealth,
     task(Steps.resumeCronJobs, 'resume-cronjobs').next(recordResult),
   );
+  // Kubernetes ignores an HPA while its target is at 0: wait until it acts again.
+  const autoscalersLoop = pollLoop(
+    Steps.checkAutoscalers,
+    'check-autoscalers',
+    Steps.autoscalersActive,
+    Steps.waitAutoscalers,
+    healthLoop,
+  );
   const deploymentsLoop = pollLoop(
     Steps.checkDeploymentsAvailable,
     'check-deployments',
     Steps.deploymentsAvailable,
     Steps.waitDeploymentsStart,
-    healthLoop,
+    autoscalersLoop,
   );
   const statefulSetsUp = task(Steps.restoreStatefulSets, 'restore-statefulsets').next(
     pollLoop(
@@ -207,6 +224,17 @@ export function buildWorkflow(scope: Construct, fns: WorkflowFunctions): State {
     ),
   );
 
+  // Node groups first: the nodes are there before the database and the workloads come back.
+  const nodegroupsUp = task(Steps.restoreNodegroups, 'restore-nodegroups').next(
+    pollLoop(
+      Steps.checkNodegroupsReady,
+      'check-nodegroups',
+      Steps.nodegroupsReady,
+      Steps.waitNodegroupsReady,
+      up,
+    ),
+  );
+
   // Prepare changes nothing but the lock (which it releases itself on a refusal): its
   // errors end the run at once. The Catch has no ResultPath (the error replaces the input),
   // so that any input, even "down" or null, fails with the error Prepare raised rather than
@@ -222,7 +250,7 @@ export function buildWorkflow(scope: Construct, fns: WorkflowFunctions): State {
 
   const whichAction = new Choice(scope, Steps.whichAction)
     .when(Condition.stringEquals('$.request.action', 'down'), down)
-    .when(Condition.stringEquals('$.request.action', 'up'), up)
+    .when(Condition.stringEquals('$.request.action', 'up'), nodegroupsUp)
     .otherwise(recordResult);
   const dryRun = new Choice(scope, Steps.dryRun)
     .when(

@@ -170,7 +170,28 @@ export const Settings = z
       .describe(
         'StatefulSets (scaled to 0 and back) and CronJobs (suspended and resumed) of the environment, next to its deployments.',
       ),
-    waits: z.object({ databaseStart: Wait, databaseStop: Wait, deployments: Wait, health: Wait }).strict(),
+    nodegroups: z
+      .array(
+        z
+          .string()
+          .regex(
+            /^[A-Za-z0-9][A-Za-z0-9_-]{0,62}$/,
+            'must be an EKS node group name (1-63 letters, digits, "-" or "_")',
+          ),
+      )
+      .optional()
+      .describe(
+        'EKS managed node groups of the environment in its cluster: scaled to 0 last on down (max kept), restored first on up.',
+      ),
+    waits: z
+      .object({
+        databaseStart: Wait,
+        databaseStop: Wait,
+        deployments: Wait,
+        health: Wait,
+        nodegroups: Wait,
+      })
+      .strict(),
     lockTtlSeconds: z
       .number()
       .int()
@@ -211,6 +232,7 @@ const Override = Settings.extend({
       databaseStop: Wait.partial(),
       deployments: Wait.partial(),
       health: Wait.partial(),
+      nodegroups: Wait.partial(),
     })
     .partial()
     .strict(),
@@ -294,6 +316,7 @@ export const DEFAULT_SETTINGS: Omit<Settings, 'cluster' | 'region' | 'bucket' | 
     databaseStop: { expectedSeconds: 300, timeoutSeconds: 3600 },
     deployments: { expectedSeconds: 120, timeoutSeconds: 900 },
     health: { expectedSeconds: 30, timeoutSeconds: 600 },
+    nodegroups: { expectedSeconds: 240, timeoutSeconds: 1800 },
   },
   lockTtlSeconds: 4 * 3600,
   healthTimeoutSeconds: 5,
@@ -405,6 +428,8 @@ export interface Environment {
   deployments: DeploymentTarget[];
   /** StatefulSets and CronJobs (none unless configured). */
   workloads: WorkloadTarget[];
+  /** EKS managed node groups of the environment, in its cluster (none unless configured). */
+  nodegroups: string[];
   /** Set when the environment discovers its workloads instead of listing them (see discovery.ts). */
   discover: {
     namespaces: string[];
@@ -519,7 +544,7 @@ export function fillTemplate(tpl: string, values: Record<string, string>): strin
   return tpl.replace(/\{([a-z]+)\}/g, (_, k: string) => values[k] ?? `{${k}}`);
 }
 
-const WAITS = ['databaseStart', 'databaseStop', 'deployments', 'health'] as const;
+const WAITS = ['databaseStart', 'databaseStop', 'deployments', 'health', 'nodegroups'] as const;
 
 /** Resolves one environment; unknown ones are refused with the closest known keys. */
 export function resolveEnvironment(
@@ -582,6 +607,7 @@ export function resolveEnvironment(
       name: w.name,
       namespace: w.namespace ? fillTemplate(w.namespace, values) : (values.namespace ?? ''),
     })),
+    nodegroups: [...new Set(s.nodegroups ?? [])],
     discover: s.discover
       ? {
           namespaces: (s.discover.namespaces ?? ['{namespace}']).map((n) => fillTemplate(n, values)),
@@ -654,16 +680,18 @@ export function resolveEnvironment(
   const t = (w: (typeof WAITS)[number]) => env.waits[w].timeoutSeconds;
   // StatefulSets are waited for with the deployments' wait, in a phase of their own.
   const sts = env.workloads.some((w) => w.kind === 'StatefulSet') ? 2 : 1;
+  const ng = env.nodegroups.length ? t('nodegroups') : 0;
+  const ngPart = ng ? ` + nodegroups ${ng}` : '';
   const paths = [
     {
       name: 'up',
-      total: t('databaseStart') + sts * t('deployments') + t('health'),
-      parts: `databaseStart ${t('databaseStart')} + ${sts === 2 ? '2 × ' : ''}deployments ${t('deployments')} + health ${t('health')}`,
+      total: ng + t('databaseStart') + sts * t('deployments') + t('health'),
+      parts: `databaseStart ${t('databaseStart')} + ${sts === 2 ? '2 × ' : ''}deployments ${t('deployments')} + health ${t('health')}${ngPart}`,
     },
     {
       name: 'down',
-      total: sts * t('deployments') + t('databaseStop'),
-      parts: `${sts === 2 ? '2 × ' : ''}deployments ${t('deployments')} + databaseStop ${t('databaseStop')}`,
+      total: sts * t('deployments') + t('databaseStop') + ng,
+      parts: `${sts === 2 ? '2 × ' : ''}deployments ${t('deployments')} + databaseStop ${t('databaseStop')}${ngPart}`,
     },
   ].sort((a, b) => b.total - a.total);
   const longest = paths[0];

@@ -8,6 +8,7 @@ import { CimError, ErrorNames } from './errors.ts';
 import type { HealthChecker } from './health.ts';
 import { httpHealthChecker } from './health.ts';
 import type { KubeGateway } from './kube-gateway.ts';
+import { EksNodegroupGateway, eksClientFor, type NodegroupGateway } from './nodegroups.ts';
 import { S3StateStore, type StateStore, s3ClientFor } from './state-store.ts';
 import type { Deps, Logger } from './workflow-steps.ts';
 
@@ -44,20 +45,32 @@ export function makeDeps(o: DepsOptions): Deps {
   // An environment in another account: RDS with the target role's credentials (assumed
   // per execution, cached until shortly before they expire).
   const credentialsFor = assumeRoleCredentials();
+  const assumed = (env: Environment) => async () => {
+    const c = await credentialsFor(env, currentExecution());
+    if (!c) throw new Error(`internal: no credentials for ${env.target?.roleArn}`);
+    return c;
+  };
   const targetRds = new Map<string, DatabaseGateway>();
   const db = (env: Environment): DatabaseGateway => {
     if (!env.target) return rds(env.region);
     const key = `${env.region}|${env.target.roleArn}|${env.target.externalId}`;
     let gateway = targetRds.get(key);
     if (!gateway) {
-      gateway = new RdsDatabaseGateway(
-        rdsClientFor(env.region, async () => {
-          const c = await credentialsFor(env, currentExecution());
-          if (!c) throw new Error(`internal: no credentials for ${env.target?.roleArn}`);
-          return c;
-        }),
-      );
+      gateway = new RdsDatabaseGateway(rdsClientFor(env.region, assumed(env)));
       targetRds.set(key, gateway);
+    }
+    return gateway;
+  };
+  // EKS node groups: the same, with the target role's credentials in another account.
+  const eks = memo((region) => new EksNodegroupGateway(eksClientFor(region)));
+  const targetEks = new Map<string, NodegroupGateway>();
+  const nodegroups = (env: Environment): NodegroupGateway => {
+    if (!env.target) return eks(env.region);
+    const key = `${env.region}|${env.target.roleArn}|${env.target.externalId}`;
+    let gateway = targetEks.get(key);
+    if (!gateway) {
+      gateway = new EksNodegroupGateway(eksClientFor(env.region, assumed(env)));
+      targetEks.set(key, gateway);
     }
     return gateway;
   };
@@ -71,6 +84,7 @@ export function makeDeps(o: DepsOptions): Deps {
     configSource: o.configSource,
     store: (env: Environment): StateStore => stores(`${env.bucket}|${env.bucketRegion}`),
     db,
+    nodegroups,
     kube,
     health: o.health ?? httpHealthChecker,
     now: o.now ?? (() => new Date()),

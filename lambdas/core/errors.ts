@@ -14,6 +14,8 @@ export const ErrorNames = {
   DatabaseNotFound: 'DatabaseNotFound',
   DatabaseErrorState: 'DatabaseErrorState',
   DatabaseActionFailed: 'DatabaseActionFailed',
+  /** An EKS node group refused a scaling change, or is in a state waiting does not fix. */
+  NodegroupActionFailed: 'NodegroupActionFailed',
   KubernetesAccessDenied: 'KubernetesAccessDenied',
   KubernetesError: 'KubernetesError',
   WaitTimedOut: 'WaitTimedOut',

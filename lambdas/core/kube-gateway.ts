@@ -44,3 +44,14 @@ export function deploymentSettled(s: DeploymentStatus): boolean {
     s.readyReplicas >= s.replicas
   );
 }
+
+/** A node and whether its Ready condition is True. */
+export interface NodeStatus {
+  name: string;
+  ready: boolean;
+}
+
+/** Nodes by label (the node groups' readiness): cluster-scoped list on nodes. */
+export interface NodeLister {
+  listNodes(labelSelector: string): Promise<NodeStatus[]>;
+}

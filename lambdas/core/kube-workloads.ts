@@ -2,6 +2,7 @@
 // scale subresource, suspend/resume. Used by ClientNodeKubeGateway (kube.ts).
 import {
   type AppsV1Api,
+  type AutoscalingV2Api,
   type BatchV1Api,
   type CustomObjectsApi,
   PatchStrategy,
@@ -12,6 +13,7 @@ import {
 import {
   type CronJobStatus,
   type DiscoveredWorkload,
+  type HpaStatus,
   MISSING_CRONJOB,
   MISSING_STATEFULSET,
   PAUSED_REPLICAS,
@@ -60,9 +62,31 @@ export function clientNodeWorkloads(
   custom: () => Promise<CustomObjectsApi> = async () => {
     throw new Error('no custom objects client');
   },
+  autoscaling: () => Promise<AutoscalingV2Api> = async () => {
+    throw new Error('no autoscaling/v2 client');
+  },
 ): WorkloadGateway {
   const keda = { group: 'keda.sh', version: 'v1alpha1', plural: 'scaledobjects' };
   return {
+    async listHorizontalPodAutoscalers(namespace) {
+      try {
+        const list = await (await autoscaling()).listNamespacedHorizontalPodAutoscaler({ namespace });
+        return list.items.map((h): HpaStatus => {
+          const c = h.status?.conditions?.find((x) => x.type === 'ScalingActive');
+          return {
+            name: h.metadata?.name ?? '',
+            namespace,
+            targetKind: h.spec?.scaleTargetRef?.kind ?? '',
+            targetName: h.spec?.scaleTargetRef?.name ?? '',
+            minReplicas: h.spec?.minReplicas ?? 1,
+            maxReplicas: h.spec?.maxReplicas ?? 1,
+            scalingActive: c ? { status: c.status, reason: c.reason ?? null } : null,
+          };
+        });
+      } catch (err) {
+        throw kubeError(err, `listing HorizontalPodAutoscalers in namespace ${namespace}`);
+      }
+    },
     async listScaledObjects(namespace) {
       try {
         const list = (await (await custom()).listNamespacedCustomObject({ ...keda, namespace })) as {

@@ -7,7 +7,9 @@ import { DescribeClusterCommand, EKSClient } from '@aws-sdk/client-eks';
 import { fromNodeProviderChain } from '@aws-sdk/credential-providers';
 import {
   AppsV1Api,
+  AutoscalingV2Api,
   BatchV1Api,
+  CoreV1Api,
   CustomObjectsApi,
   KubeConfig,
   type V1Deployment,
@@ -23,7 +25,13 @@ import {
 import type { Config, Environment } from './config.ts';
 import { memo } from './deps.ts';
 import { AWS_REQUEST_TIMEOUTS, CimError, ErrorNames, errorMessage } from './errors.ts';
-import { type DeploymentStatus, type KubeGateway, MISSING_DEPLOYMENT } from './kube-gateway.ts';
+import {
+  type DeploymentStatus,
+  type KubeGateway,
+  MISSING_DEPLOYMENT,
+  type NodeLister,
+  type NodeStatus,
+} from './kube-gateway.ts';
 import { clientNodeWorkloads } from './kube-workloads.ts';
 import type { WorkloadGateway } from './workload-gateway.ts';
 
@@ -46,7 +54,7 @@ function kubeError(err: unknown, what: string): Error {
   if (code === 401 || code === 403) {
     return new CimError(
       ErrorNames.KubernetesAccessDenied,
-      `${what}: access denied (HTTP ${code}). Grant the orchestrator's identity get/list on deployments (statefulsets, cronjobs) and get/patch on deployments/scale (statefulsets/scale, cronjobs) in that namespace (see README "Kubernetes access").`,
+      `${what}: access denied (HTTP ${code}). Grant the orchestrator's identity get/list on deployments (statefulsets, cronjobs, horizontalpodautoscalers) and get/patch on deployments/scale (statefulsets/scale, cronjobs) in that namespace, and get/list on nodes for nodegroups (see README "Kubernetes access").`,
       { cause: err },
     );
   }
@@ -55,7 +63,7 @@ function kubeError(err: unknown, what: string): Error {
   });
 }
 
-export class ClientNodeKubeGateway implements KubeGateway, WorkloadGateway {
+export class ClientNodeKubeGateway implements KubeGateway, WorkloadGateway, NodeLister {
   private readonly workloads: WorkloadGateway;
   constructor(
     private readonly apps: () => Promise<AppsV1Api>,
@@ -65,8 +73,30 @@ export class ClientNodeKubeGateway implements KubeGateway, WorkloadGateway {
     custom: () => Promise<CustomObjectsApi> = async () => {
       throw new CimError(ErrorNames.KubernetesError, 'this gateway has no custom objects client (KEDA)');
     },
+    autoscaling: () => Promise<AutoscalingV2Api> = async () => {
+      throw new CimError(ErrorNames.KubernetesError, 'this gateway has no autoscaling/v2 client (HPA)');
+    },
+    private readonly core: () => Promise<CoreV1Api> = async () => {
+      throw new CimError(ErrorNames.KubernetesError, 'this gateway has no core/v1 client (nodes)');
+    },
   ) {
-    this.workloads = clientNodeWorkloads(apps, batch, kubeError, custom);
+    this.workloads = clientNodeWorkloads(apps, batch, kubeError, custom, autoscaling);
+  }
+
+  async listNodes(labelSelector: string): Promise<NodeStatus[]> {
+    try {
+      const list = await (await this.core()).listNode({ labelSelector });
+      return list.items.map((n) => ({
+        name: n.metadata?.name ?? '',
+        ready: n.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') ?? false,
+      }));
+    } catch (err) {
+      throw kubeError(err, `listing nodes with labels "${labelSelector}"`);
+    }
+  }
+
+  listHorizontalPodAutoscalers(namespace: string) {
+    return this.workloads.listHorizontalPodAutoscalers(namespace);
   }
 
   listScaledObjects(namespace: string) {
@@ -162,10 +192,14 @@ export function kubeGatewayFromKubeconfig(path?: string, context?: string): Kube
   const apps = kc.makeApiClient(AppsV1Api);
   const batch = kc.makeApiClient(BatchV1Api);
   const custom = kc.makeApiClient(CustomObjectsApi);
+  const autoscaling = kc.makeApiClient(AutoscalingV2Api);
+  const core = kc.makeApiClient(CoreV1Api);
   return new ClientNodeKubeGateway(
     async () => apps,
     async () => batch,
     async () => custom,
+    async () => autoscaling,
+    async () => core,
   );
 }
 
@@ -211,7 +245,16 @@ export function kubeGatewayForEks(
   eks = new EKSClient({ region, requestHandler: AWS_REQUEST_TIMEOUTS }),
   credentials?: CredentialsProvider,
 ): KubeGateway {
-  let cached: { apps: AppsV1Api; batch: BatchV1Api; custom: CustomObjectsApi; until: number } | undefined;
+  let cached:
+    | {
+        apps: AppsV1Api;
+        batch: BatchV1Api;
+        custom: CustomObjectsApi;
+        autoscaling: AutoscalingV2Api;
+        core: CoreV1Api;
+        until: number;
+      }
+    | undefined;
   const clients = async () => {
     if (cached && cached.until > Date.now()) return cached;
     const out = await eks.send(new DescribeClusterCommand({ name: cluster }));
@@ -236,6 +279,8 @@ export function kubeGatewayForEks(
       apps: kc.makeApiClient(AppsV1Api),
       batch: kc.makeApiClient(BatchV1Api),
       custom: kc.makeApiClient(CustomObjectsApi),
+      autoscaling: kc.makeApiClient(AutoscalingV2Api),
+      core: kc.makeApiClient(CoreV1Api),
       until: Date.now() + TOKEN_TTL_MS,
     };
     return cached;
@@ -244,6 +289,8 @@ export function kubeGatewayForEks(
     async () => (await clients()).apps,
     async () => (await clients()).batch,
     async () => (await clients()).custom,
+    async () => (await clients()).autoscaling,
+    async () => (await clients()).core,
   );
 }
 

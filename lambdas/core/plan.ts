@@ -2,6 +2,7 @@
 // cannot drift from what up does) and the dry-run plan, returned as data that the CLI
 // renders.
 import { label } from './database.ts';
+import { type NodegroupScaling, sameScaling, scaledDown } from './nodegroups.ts';
 import type { RestorePoint } from './restore-point.ts';
 import { type Deps, envOf, type RunContext } from './run-context.ts';
 import type { Action } from './state-model.ts';
@@ -37,6 +38,14 @@ export type PlannedChange =
     }
   | { kind: 'statefulset'; namespace: string; name: string; from: number; to: number }
   | { kind: 'cronjob'; namespace: string; name: string; suspend: boolean; from: boolean }
+  | {
+      kind: 'nodegroup';
+      cluster: string;
+      name: string;
+      from: NodegroupScaling;
+      to: NodegroupScaling | null;
+      reason?: string;
+    }
   | { kind: 'wait'; for: 'deployments' | 'statefulsets' | 'health' }
   | { kind: 'read-only' };
 
@@ -81,6 +90,18 @@ export function planDryRun(deps: Deps, ctx: RunContext): DryRunPlan {
         plan.push({ kind: 'statefulset', namespace: s.namespace, name: s.name, from: s.replicas, to: n });
     }
   };
+  const nodegroups = (to: (now: NodegroupScaling, name: string) => NodegroupScaling | string) => {
+    for (const n of pre.nodegroups ?? []) {
+      if (!n.exists) continue;
+      const now = { minSize: n.minSize, maxSize: n.maxSize, desiredSize: n.desiredSize };
+      const goal = to(now, n.name);
+      plan.push(
+        typeof goal === 'string'
+          ? { kind: 'nodegroup', cluster: n.cluster, name: n.name, from: now, to: null, reason: goal }
+          : { kind: 'nodegroup', cluster: n.cluster, name: n.name, from: now, to: goal },
+      );
+    }
+  };
   if (ctx.request.action === 'down') {
     cronJobs(() => true);
     for (const d of pre.deployments) {
@@ -96,9 +117,18 @@ export function planDryRun(deps: Deps, ctx: RunContext): DryRunPlan {
       plan.push({ kind: 'wait', for: 'statefulsets' });
     }
     plan.push(db('stopped'));
+    nodegroups((now) => scaledDown(now));
   } else if (ctx.request.action === 'up' && ctx.restore) {
-    plan.push(db('available'));
     const restore = ctx.restore;
+    // The same rule as the Task: only from the 0/0 the down left (or already restored).
+    nodegroups((now, name) => {
+      const want = restore.nodegroups?.[name];
+      if (!want) return 'not in the restore point';
+      return (now.minSize === 0 && now.desiredSize === 0) || sameScaling(now, want)
+        ? want
+        : 'changed while down';
+    });
+    plan.push(db('available'));
     if (workloads.some((w) => w.kind === 'StatefulSet')) {
       statefulSets((now, name) => {
         const want = restore.workloads?.statefulSets[name];

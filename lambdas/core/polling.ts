@@ -6,7 +6,7 @@
 // that is late is seen within a quarter of E or half its lateness. Never past the deadline.
 
 export interface Poll {
-  what: 'database' | 'deployments' | 'statefulsets' | 'health';
+  what: 'database' | 'deployments' | 'statefulsets' | 'autoscalers' | 'health' | 'nodegroups';
   startedAt: string;
   checks: number;
   state: string;

@@ -3,6 +3,7 @@
 // (preflight), and only then take the lock. Everything here happens before any change; a
 // refusal writes nothing at all.
 import { randomBytes } from 'node:crypto';
+import { changedHpas } from './autoscalers.ts';
 import { type Environment, resolveEnvironment } from './config.ts';
 import { classifyDatabaseState, label } from './database.ts';
 import { discoverTargets, newSinceRestorePoint, targetsFromRecord, withTargets } from './discovery.ts';
@@ -10,6 +11,7 @@ import { CimError, ErrorNames, errorMessage, errorName } from './errors.ts';
 import { loadChosenRestorePoint } from './history.ts';
 import { describeHold, holdActive, holdsBack, isScheduledUser, readHold } from './hold.ts';
 import { acquireLock, readLock, releaseLock } from './lock.ts';
+import { nodegroupInError, scalingError } from './nodegroups.ts';
 import { type RestorePoint, validateRestorePoint } from './restore-point.ts';
 import {
   type Deps,
@@ -127,6 +129,19 @@ async function preflight(deps: Deps, env: Environment, req: RunRequest, state: E
   } else if (classifyDatabaseState(db.state) === 'error') {
     problems.push(`${label(env.database)} is in error state '${db.state}': fix it in the RDS console first`);
   }
+  for (const n of state.nodegroups ?? []) {
+    const what = `EKS node group ${env.cluster}/${n.name}`;
+    if (!n.exists)
+      problems.push(
+        `${what} does not exist in ${env.region}: check nodegroups (and cluster) in ${deps.configSource}`,
+      );
+    else if (nodegroupInError(n.status))
+      problems.push(`${what} is in state ${n.status}: fix it in the EKS console first`);
+    else if (req.action === 'down') {
+      const why = scalingError(n);
+      if (why) problems.push(`${what} has a scaling config down could not restore: ${why}`);
+    }
+  }
   const existing = state.deployments.filter((d) => d.exists);
   if (existing.length === 0 && !(state.workloads ?? []).some((w) => w.exists)) {
     problems.push(
@@ -215,7 +230,13 @@ export async function prepare(
     if (env.discover && restore)
       newSince = await newSinceRestorePoint(deps.kube(env), env, env, restore.fromBuild);
     preState = await snapshotEnvironment(
-      { kube: deps.kube(env), db: deps.db(env), health: deps.health, now: deps.now },
+      {
+        kube: deps.kube(env),
+        db: deps.db(env),
+        ...(env.nodegroups.length ? { nodegroups: deps.nodegroups(env) } : {}),
+        health: deps.health,
+        now: deps.now,
+      },
       env,
       build,
     );
@@ -224,6 +245,7 @@ export async function prepare(
     throw err;
   }
   if (req.action !== 'get_env_state') await preflight(deps, env, req, preState);
+  if (restore) newSince = [...newSince, ...changedHpas(restore, preState)];
 
   const base: RunContext = {
     request,

@@ -213,7 +213,13 @@ function summary(
 }
 
 function snapshotDeps(deps: Deps, env: Environment) {
-  return { kube: deps.kube(env), db: deps.db(env), health: deps.health, now: deps.now };
+  return {
+    kube: deps.kube(env),
+    db: deps.db(env),
+    ...(env.nodegroups.length ? { nodegroups: deps.nodegroups(env) } : {}),
+    health: deps.health,
+    now: deps.now,
+  };
 }
 
 /** Record result: post-state, history actions, the environment's actions, then release the lock. */

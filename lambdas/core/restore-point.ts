@@ -3,6 +3,8 @@
 // configured deployments, and hold integer counts within the environment's maxReplicas.
 import type { Environment } from './config.ts';
 import { CimError, ErrorNames } from './errors.ts';
+import { validateNodegroupRecords } from './nodegroup-records.ts';
+import type { NodegroupScaling } from './nodegroups.ts';
 import { LegacyState } from './state-model.ts';
 import { type RestoredWorkloads, validateWorkloadRecords } from './workload-restore-point.ts';
 
@@ -17,6 +19,8 @@ export interface RestorePoint {
   notConfigured: string[];
   /** StatefulSet counts and CronJob suspend flags (empty for a legacy record). */
   workloads?: RestoredWorkloads;
+  /** Scaling config to restore by node group name (none in a legacy record). */
+  nodegroups?: Record<string, NodegroupScaling>;
 }
 
 function refuse(key: string, why: string): CimError {
@@ -50,7 +54,12 @@ export function validateRestorePoint(
     );
   }
   const entries = Object.entries(rec.k8s_deployments);
-  if (entries.length === 0) throw refuse(key, 'it records no deployments');
+  // A discovered environment may hold only StatefulSets or CronJobs: its record then names
+  // no deployment, and the other kinds are checked below.
+  const otherKinds =
+    Object.keys(rec.k8s_statefulsets ?? {}).length + Object.keys(rec.k8s_cronjobs ?? {}).length > 0;
+  const deploymentsOptional = env.discover !== null && otherKinds;
+  if (entries.length === 0 && !deploymentsOptional) throw refuse(key, 'it records no deployments');
   const configured = new Map(env.deployments.map((d) => [d.name, d]));
   const replicas: Record<string, number> = {};
   const notConfigured: string[] = [];
@@ -82,12 +91,13 @@ export function validateRestorePoint(
     }
     replicas[name] = n;
   }
-  if (notConfigured.length === entries.length) {
+  if (entries.length > 0 && notConfigured.length === entries.length) {
     throw refuse(
       key,
       `it names none of the configured deployments of ${env.customer}/${env.environment} (it names ${notConfigured.slice(0, 3).join(', ')}${notConfigured.length > 3 ? ', ...' : ''})`,
     );
   }
   const workloads = validateWorkloadRecords(rec, env, (why) => refuse(key, why));
-  return { fromBuild, key, record: json, replicas, notConfigured, workloads };
+  const nodegroups = validateNodegroupRecords(rec, env, (why) => refuse(key, why));
+  return { fromBuild, key, record: json, replicas, notConfigured, workloads, nodegroups };
 }

@@ -13,6 +13,8 @@ import type { HealthChecker } from './health.ts';
 import type { Hold } from './hold.ts';
 import type { KubeGateway } from './kube-gateway.ts';
 import type { HeldLock, LockInfo } from './lock.ts';
+import { NodegroupStateSchema } from './nodegroup-records.ts';
+import type { NodegroupGateway, NodegroupScaling } from './nodegroups.ts';
 import type { Notifier } from './notify.ts';
 import type { Poll } from './polling.ts';
 import type { RestorePoint } from './restore-point.ts';
@@ -42,6 +44,8 @@ export interface Deps {
   store(env: Environment): StateStore;
   kube(env: Environment): KubeGateway;
   db(env: Environment): DatabaseGateway;
+  /** EKS managed node groups of the environment's cluster (its target account's credentials). */
+  nodegroups(env: Environment): NodegroupGateway;
   health: HealthChecker;
   now(): Date;
   log: Logger;
@@ -114,7 +118,7 @@ export interface Skip {
   /** The workload's name (the legacy key says deployment; `kind` tells the others apart). */
   deployment: string;
   reason: string;
-  kind?: WorkloadKind;
+  kind?: WorkloadKind | 'HorizontalPodAutoscaler';
 }
 
 /** A StatefulSet scaled, or a CronJob's suspend flag set. */
@@ -148,6 +152,8 @@ export interface RunContext {
   database?: { issued: 'start' | 'stop' | null; stateBefore: string | null };
   /** Set by Start/Stop database: whether the wait that follows listens for the RDS event. */
   databaseWait?: DatabaseWait;
+  /** The scaling config each node group is brought to by this run (set by the node group Tasks). */
+  nodegroupGoals?: ({ name: string } & NodegroupScaling)[];
   poll?: Poll;
   error?: { Error: string; Cause: string };
   /** Set by the state that caught a failure: which step failed. */
@@ -199,6 +205,7 @@ const DeploymentStateSchema = z.object({
 const EnvironmentStateSchema = z.object({
   deployments: z.array(DeploymentStateSchema),
   workloads: z.array(WorkloadStateSchema).optional(),
+  nodegroups: z.array(NodegroupStateSchema).optional(),
   database: z.object({
     kind: z.enum(['instance', 'cluster']),
     identifier: z.string(),

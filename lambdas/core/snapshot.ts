@@ -3,13 +3,17 @@ import type { Environment } from './config.ts';
 import type { DatabaseGateway } from './database.ts';
 import type { HealthChecker } from './health.ts';
 import type { KubeGateway } from './kube-gateway.ts';
+import type { NodegroupState } from './nodegroup-records.ts';
+import type { NodegroupGateway } from './nodegroups.ts';
 import type { DeploymentState, EnvironmentState } from './state-model.ts';
 import { legacyTimestamp } from './state-model.ts';
-import { readWorkloads } from './workload-snapshot.ts';
+import { readWorkloads, wholeEnvironment } from './workload-snapshot.ts';
 
 export interface SnapshotDeps {
   kube: KubeGateway;
   db: DatabaseGateway;
+  /** Needed for environments with `nodegroups`. */
+  nodegroups?: NodegroupGateway;
   health: HealthChecker;
   now: () => Date;
 }
@@ -42,19 +46,40 @@ export async function readDeployments(deps: SnapshotDeps, env: Environment): Pro
   );
 }
 
+async function readNodegroups(deps: SnapshotDeps, env: Environment): Promise<NodegroupState[]> {
+  const gw = deps.nodegroups;
+  if (!gw) throw new Error('internal: a snapshot of an environment with nodegroups needs EKS access');
+  return Promise.all(
+    env.nodegroups.map(async (name) => {
+      const n = await gw.describe(env.cluster, name);
+      return {
+        name,
+        cluster: env.cluster,
+        exists: n.exists,
+        status: n.status,
+        minSize: n.scaling?.minSize ?? 0,
+        maxSize: n.scaling?.maxSize ?? 0,
+        desiredSize: n.scaling?.desiredSize ?? 0,
+      };
+    }),
+  );
+}
+
 export async function snapshotEnvironment(
   deps: SnapshotDeps,
   env: Environment,
   build: string,
 ): Promise<EnvironmentState> {
-  const [deployments, workloads, database] = await Promise.all([
+  const [deployments, workloads, database, nodegroups] = await Promise.all([
     readDeployments(deps, env),
     readWorkloads(deps.kube, env),
     deps.db.describe(env.database),
+    env.nodegroups.length ? readNodegroups(deps, env) : Promise.resolve(null),
   ]);
   return {
     deployments,
-    ...(env.workloads.length || env.keda ? { workloads } : {}),
+    ...(wholeEnvironment(env) ? { workloads } : {}),
+    ...(nodegroups ? { nodegroups } : {}),
     database,
     timestamp: legacyTimestamp(deps.now()),
     build,

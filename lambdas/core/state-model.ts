@@ -4,6 +4,12 @@
 import { z } from 'zod';
 import { CimError, ErrorNames } from './errors.ts';
 import {
+  LegacyNodegroupKeys,
+  type NodegroupState,
+  nodegroupsFromLegacy,
+  nodegroupsToLegacy,
+} from './nodegroup-records.ts';
+import {
   LegacyWorkloadKeys,
   type WorkloadState,
   workloadsFromLegacy,
@@ -37,6 +43,8 @@ export interface EnvironmentState {
   deployments: DeploymentState[];
   /** StatefulSets and CronJobs; absent for an environment without them (and in legacy records). */
   workloads?: WorkloadState[];
+  /** EKS managed node groups; absent for an environment without them (and in legacy records). */
+  nodegroups?: NodegroupState[];
   database: DatabaseState;
   timestamp: string;
   build: string;
@@ -101,6 +109,7 @@ const LegacyDeployment = z.looseObject({
 export const LegacyState = z.looseObject({
   k8s_deployments: z.record(z.string(), LegacyDeployment),
   ...LegacyWorkloadKeys,
+  ...LegacyNodegroupKeys,
   aws_rds: z.looseObject({
     message: z.string().optional(),
     rds_identifier: z.string(),
@@ -163,6 +172,7 @@ export function stateToLegacy(s: EnvironmentState): Record<string, unknown> {
   return {
     k8s_deployments: deployments,
     ...workloadsToLegacy(s.workloads),
+    ...nodegroupsToLegacy(s.nodegroups),
     aws_rds: rds,
     timestamp: s.timestamp,
     jenkins_build: s.build,
@@ -185,8 +195,10 @@ export function stateFromLegacy(json: unknown, key: string): EnvironmentState {
   if (!parsed.success) throw invalidRecord(key, parsed.error);
   const p = parsed.data;
   const workloads = workloadsFromLegacy(p);
+  const nodegroups = nodegroupsFromLegacy(p);
   return {
     ...(workloads ? { workloads } : {}),
+    ...(nodegroups ? { nodegroups } : {}),
     deployments: Object.entries(p.k8s_deployments).map(([name, d]) => ({
       name,
       namespace: d.deployment_namespace,

@@ -1,7 +1,9 @@
 // The workflow's steps in one import for handlers, the CLI and tests. Each concern lives in
 // its own module: contracts (run-context), prepare and preflight (prepare), the dry-run plan
 // (plan), changes (changes), polls (polls), records and their transitions (recording).
+export { checkAutoscalers } from './autoscalers.ts';
 export { databaseAction, fence, restoreReplicas, scaleDown } from './changes.ts';
+export { checkNodegroups, restoreNodegroups, scaleNodegroupsDown } from './nodegroup-changes.ts';
 export { type DryRunPlan, type PlannedChange, planDryRun, restoreDecision } from './plan.ts';
 export { checkDatabase, checkDeployments, checkHealth } from './polls.ts';
 export { findLastChange, prepare } from './prepare.ts';

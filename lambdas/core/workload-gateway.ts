@@ -48,9 +48,33 @@ export interface ScaledObjectStatus {
 
 export const PAUSED_REPLICAS = 'autoscaling.keda.sh/paused-replicas';
 
+/** A HorizontalPodAutoscaler (autoscaling/v2) and its ScalingActive condition (null: not reported yet). */
+export interface HpaStatus {
+  name: string;
+  namespace: string;
+  targetKind: string;
+  targetName: string;
+  minReplicas: number;
+  maxReplicas: number;
+  scalingActive: { status: string; reason: string | null } | null;
+}
+
+/**
+ * Is the HPA controller acting on the HPA again? While its target is at 0 the controller
+ * reports ScalingActive=False with reason ScalingDisabled (Kubernetes ignores the HPA); once
+ * it has seen the target back above 0 the condition is anything else: True with metrics,
+ * False with FailedGetResourceMetric where no metrics server answers. Not reported yet: no.
+ */
+export function hpaActive(h: Pick<HpaStatus, 'scalingActive'>): boolean {
+  const c = h.scalingActive;
+  return c !== null && !(c.status === 'False' && c.reason === 'ScalingDisabled');
+}
+
 export interface WorkloadGateway {
   /** The namespace's ScaledObjects; none when KEDA's CRD is not installed. */
   listScaledObjects(namespace: string): Promise<ScaledObjectStatus[]>;
+  /** The namespace's HorizontalPodAutoscalers. */
+  listHorizontalPodAutoscalers(namespace: string): Promise<HpaStatus[]>;
   /** Sets the paused-replicas annotation, or removes it (null). */
   setPausedReplicas(namespace: string, name: string, value: string | null): Promise<void>;
   /** Deployments, StatefulSets and CronJobs of a namespace matching a label selector (null: all). */

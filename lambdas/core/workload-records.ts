@@ -1,6 +1,6 @@
 // Owns the state of StatefulSets and CronJobs in a state record. `k8s_deployments` keeps
 // its legacy shape; the other kinds go into top-level keys of their own, in the same style
-// (`k8s_statefulsets`, `k8s_cronjobs`), written only when the environment has such
+// (`k8s_statefulsets`, `k8s_cronjobs`, `keda_scaledobjects`, `k8s_hpas`), written only when the environment has such
 // workloads, so a record written now still parses with the legacy reader and a legacy
 // record (without them) still restores. JSON Schema: config/state-record.schema.json.
 import { z } from 'zod';
@@ -37,7 +37,19 @@ export interface ScaledObjectState {
   pausedReplicas: string | null;
 }
 
-export type WorkloadState = StatefulSetState | CronJobState | ScaledObjectState;
+/** A HorizontalPodAutoscaler targeting a scaled workload: its bounds, recorded, never changed by this tool. */
+export interface HpaState {
+  kind: 'HorizontalPodAutoscaler';
+  name: string;
+  namespace: string;
+  exists: boolean;
+  targetKind: string;
+  targetName: string;
+  minReplicas: number;
+  maxReplicas: number;
+}
+
+export type WorkloadState = StatefulSetState | CronJobState | ScaledObjectState | HpaState;
 
 export const LegacyStatefulSet = z.looseObject({
   statefulset_namespace: z.string(),
@@ -61,8 +73,17 @@ export const LegacyScaledObject = z.looseObject({
   paused_replicas: z.string().nullable(),
 });
 
+export const LegacyHpa = z.looseObject({
+  hpa_namespace: z.string(),
+  hpa_target_kind: z.string(),
+  hpa_target_name: z.string(),
+  hpa_min_replicas: z.number().int('must be an integer').min(0),
+  hpa_max_replicas: z.number().int('must be an integer').min(1),
+});
+
 /** The keys a state record may carry next to k8s_deployments. */
 export const LegacyWorkloadKeys = {
+  k8s_hpas: z.record(z.string(), LegacyHpa).optional(),
   k8s_statefulsets: z.record(z.string(), LegacyStatefulSet).optional(),
   k8s_cronjobs: z.record(z.string(), LegacyCronJob).optional(),
   keda_scaledobjects: z.record(z.string(), LegacyScaledObject).optional(),
@@ -79,6 +100,15 @@ export function workloadsToLegacy(workloads: readonly WorkloadState[] | undefine
         statefulset_exists: w.exists,
         statefulset_replicas: w.replicas,
         statefulset_ready_replicas: w.readyReplicas,
+      };
+    } else if (w.kind === 'HorizontalPodAutoscaler') {
+      out.k8s_hpas ??= {};
+      out.k8s_hpas[w.name] = {
+        hpa_namespace: w.namespace,
+        hpa_target_kind: w.targetKind,
+        hpa_target_name: w.targetName,
+        hpa_min_replicas: w.minReplicas,
+        hpa_max_replicas: w.maxReplicas,
       };
     } else if (w.kind === 'ScaledObject') {
       out.keda_scaledobjects ??= {};
@@ -106,8 +136,9 @@ export function workloadsFromLegacy(p: {
   k8s_statefulsets?: Record<string, z.output<typeof LegacyStatefulSet>> | undefined;
   k8s_cronjobs?: Record<string, z.output<typeof LegacyCronJob>> | undefined;
   keda_scaledobjects?: Record<string, z.output<typeof LegacyScaledObject>> | undefined;
+  k8s_hpas?: Record<string, z.output<typeof LegacyHpa>> | undefined;
 }): WorkloadState[] | undefined {
-  if (!p.k8s_statefulsets && !p.k8s_cronjobs && !p.keda_scaledobjects) return undefined;
+  if (!p.k8s_statefulsets && !p.k8s_cronjobs && !p.keda_scaledobjects && !p.k8s_hpas) return undefined;
   return [
     ...Object.entries(p.k8s_statefulsets ?? {}).map(
       ([name, s]): WorkloadState => ({
@@ -141,6 +172,18 @@ export function workloadsFromLegacy(p: {
         pausedReplicas: o.paused_replicas,
       }),
     ),
+    ...Object.entries(p.k8s_hpas ?? {}).map(
+      ([name, h]): WorkloadState => ({
+        kind: 'HorizontalPodAutoscaler',
+        name,
+        namespace: h.hpa_namespace,
+        exists: true,
+        targetKind: h.hpa_target_kind,
+        targetName: h.hpa_target_name,
+        minReplicas: h.hpa_min_replicas,
+        maxReplicas: h.hpa_max_replicas,
+      }),
+    ),
   ];
 }
 
@@ -171,5 +214,15 @@ export const WorkloadStateSchema = z.discriminatedUnion('kind', [
     targetKind: z.string(),
     targetName: z.string(),
     pausedReplicas: z.string().nullable(),
+  }),
+  z.object({
+    kind: z.literal('HorizontalPodAutoscaler'),
+    name: z.string(),
+    namespace: z.string(),
+    exists: z.boolean(),
+    targetKind: z.string(),
+    targetName: z.string(),
+    minReplicas: z.number().int().min(0),
+    maxReplicas: z.number().int().min(1),
   }),
 ]);

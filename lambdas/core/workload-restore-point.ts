@@ -12,6 +12,11 @@ export interface RestoredWorkloads {
   cronJobs: Record<string, boolean>;
   /** paused-replicas annotation recorded before the down (null: there was none), by ScaledObject name. */
   scaledObjects: Record<string, { namespace: string; pausedReplicas: string | null }>;
+  /** HorizontalPodAutoscalers recorded at the down (their bounds then), by name. */
+  hpas: Record<
+    string,
+    { namespace: string; targetKind: string; targetName: string; minReplicas: number; maxReplicas: number }
+  >;
   /** "Kind name" of recorded workloads that are no longer configured: reported, not restored. */
   notConfigured: string[];
 }
@@ -23,7 +28,13 @@ export function validateWorkloadRecords(
   env: Environment,
   refuse: (why: string) => CimError,
 ): RestoredWorkloads {
-  const out: RestoredWorkloads = { statefulSets: {}, cronJobs: {}, scaledObjects: {}, notConfigured: [] };
+  const out: RestoredWorkloads = {
+    statefulSets: {},
+    cronJobs: {},
+    scaledObjects: {},
+    hpas: {},
+    notConfigured: [],
+  };
   // Only ScaledObjects in the environment's namespaces are touched.
   const namespaces = new Set([...env.deployments, ...env.workloads].map((w) => w.namespace));
   for (const [name, o] of Object.entries(rec.keda_scaledobjects ?? {})) {
@@ -32,6 +43,23 @@ export function validateWorkloadRecords(
         `ScaledObject ${name} is recorded in namespace "${o.scaledobject_namespace}", not one of the environment's`,
       );
     out.scaledObjects[name] = { namespace: o.scaledobject_namespace, pausedReplicas: o.paused_replicas };
+  }
+  for (const [name, h] of Object.entries(rec.k8s_hpas ?? {})) {
+    if (!namespaces.has(h.hpa_namespace))
+      throw refuse(
+        `HorizontalPodAutoscaler ${name} is recorded in namespace "${h.hpa_namespace}", not one of the environment's`,
+      );
+    if (h.hpa_min_replicas > h.hpa_max_replicas)
+      throw refuse(
+        `HorizontalPodAutoscaler ${name} is recorded with minReplicas ${h.hpa_min_replicas} above maxReplicas ${h.hpa_max_replicas}`,
+      );
+    out.hpas[name] = {
+      namespace: h.hpa_namespace,
+      targetKind: h.hpa_target_kind,
+      targetName: h.hpa_target_name,
+      minReplicas: h.hpa_min_replicas,
+      maxReplicas: h.hpa_max_replicas,
+    };
   }
   const configured = (kind: 'StatefulSet' | 'CronJob', name: string) =>
     env.workloads.find((w) => w.kind === kind && w.name === name);

@@ -4,15 +4,37 @@ import type { KubeGateway } from './kube-gateway.ts';
 import { type WorkloadGateway, workloadsOf } from './workload-gateway.ts';
 import type { WorkloadState } from './workload-records.ts';
 
-/** KEDA ScaledObjects that target a Deployment or StatefulSet of the environment. */
-async function readScaledObjects(gw: WorkloadGateway, env: Environment): Promise<WorkloadState[]> {
-  const targets = new Set([
+/** "Kind/namespace/name" of every Deployment and StatefulSet the environment scales. */
+function scaledTargets(env: Environment): Set<string> {
+  return new Set([
     ...env.deployments.map((d) => `Deployment/${d.namespace}/${d.name}`),
     ...env.workloads
       .filter((w) => w.kind === 'StatefulSet')
       .map((w) => `StatefulSet/${w.namespace}/${w.name}`),
   ]);
-  const namespaces = [...new Set([...env.deployments, ...env.workloads].map((w) => w.namespace))];
+}
+
+const namespacesOf = (env: Environment) => [
+  ...new Set([...env.deployments, ...env.workloads].map((w) => w.namespace)),
+];
+
+/** HorizontalPodAutoscalers that target a Deployment or StatefulSet of the environment. */
+async function readHpas(gw: WorkloadGateway, env: Environment): Promise<WorkloadState[]> {
+  const targets = scaledTargets(env);
+  const out: WorkloadState[] = [];
+  for (const ns of namespacesOf(env))
+    for (const h of await gw.listHorizontalPodAutoscalers(ns))
+      if (targets.has(`${h.targetKind}/${ns}/${h.targetName}`)) {
+        const { scalingActive: _active, ...rest } = h;
+        out.push({ kind: 'HorizontalPodAutoscaler', exists: true, ...rest });
+      }
+  return out;
+}
+
+/** KEDA ScaledObjects that target a Deployment or StatefulSet of the environment. */
+async function readScaledObjects(gw: WorkloadGateway, env: Environment): Promise<WorkloadState[]> {
+  const targets = scaledTargets(env);
+  const namespaces = namespacesOf(env);
   const out: WorkloadState[] = [];
   for (const ns of namespaces)
     for (const o of await gw.listScaledObjects(ns))
@@ -21,10 +43,15 @@ async function readScaledObjects(gw: WorkloadGateway, env: Environment): Promise
   return out;
 }
 
+/** Environments whose state has more than deployments (StatefulSets, CronJobs, autoscalers). */
+export const wholeEnvironment = (env: Environment) =>
+  env.workloads.length > 0 || env.keda || env.discover !== null;
+
 export async function readWorkloads(kube: KubeGateway, env: Environment): Promise<WorkloadState[]> {
-  if (env.workloads.length === 0 && !env.keda) return [];
+  if (!wholeEnvironment(env)) return [];
   const gw = workloadsOf(kube);
   const keda = env.keda ? await readScaledObjects(gw, env) : [];
+  const hpas = await readHpas(gw, env);
   const listed = await Promise.all(
     env.workloads.map(async (w): Promise<WorkloadState> => {
       if (w.kind === 'StatefulSet') {
@@ -50,5 +77,5 @@ export async function readWorkloads(kube: KubeGateway, env: Environment): Promis
       };
     }),
   );
-  return [...listed, ...keda];
+  return [...listed, ...keda, ...hpas];
 }

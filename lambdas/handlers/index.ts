@@ -9,9 +9,11 @@ import {
 } from '#core/steps';
 import type { Deps } from '#core/workflow-steps';
 import { handler as awaitDatabase } from './await-database.ts';
+import { handler as checkAutoscalers } from './check-autoscalers.ts';
 import { handler as checkDatabase } from './check-database.ts';
 import { handler as checkDeployments } from './check-deployments.ts';
 import { handler as checkHealth } from './check-health.ts';
+import { handler as checkNodegroups } from './check-nodegroups.ts';
 import { handler as checkStatefulSets } from './check-statefulsets.ts';
 import { handler as fleetRecord } from './fleet-record.ts';
 import { handler as fleetSelect } from './fleet-select.ts';
@@ -25,11 +27,13 @@ import { handler as recordFailure } from './record-failure.ts';
 import { handler as recordIntent } from './record-intent.ts';
 import { handler as recordResult } from './record-result.ts';
 import { handler as restoreKeda } from './restore-keda.ts';
+import { handler as restoreNodegroups } from './restore-nodegroups.ts';
 import { handler as restoreReplicas } from './restore-replicas.ts';
 import { handler as restoreStatefulSets } from './restore-statefulsets.ts';
 import { handler as resumeCronJobs } from './resume-cronjobs.ts';
 import type { TaskHandler } from './runtime.ts';
 import { handler as scaleDown } from './scale-down.ts';
+import { handler as scaleNodegroupsDown } from './scale-nodegroups-down.ts';
 import { handler as scaleStatefulSetsDown } from './scale-statefulsets-down.ts';
 import { handler as startDatabase } from './start-database.ts';
 import { handler as stopDatabase } from './stop-database.ts';
@@ -52,6 +56,10 @@ export const handlers: Record<TaskFunctionId, TaskHandler> = {
   'restore-statefulsets': restoreStatefulSets,
   'check-statefulsets': checkStatefulSets,
   'resume-cronjobs': resumeCronJobs,
+  'check-autoscalers': checkAutoscalers,
+  'scale-nodegroups-down': scaleNodegroupsDown,
+  'restore-nodegroups': restoreNodegroups,
+  'check-nodegroups': checkNodegroups,
   'pause-keda': pauseKeda,
   'restore-keda': restoreKeda,
   'record-result': recordResult,

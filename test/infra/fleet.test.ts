@@ -26,6 +26,7 @@ function fleetConfig(n: number): Config {
     'cust0007/dev': { database: { identifier: 'legacy-cust7-db' } },
     'cust0008/dev': { cluster: 'eks-dev-cluster-2' },
     'cust0009/dev': { waits: { databaseStart: { expectedSeconds: 900 } }, lockTtlSeconds: 20_000 },
+    'cust0011/dev': { nodegroups: ['cust11-workers'] },
     'cust0010/staging': {
       deployments: [{ name: 'api', healthUrl: 'https://api-{customer}.example.com/ok' }],
     },
@@ -163,6 +164,26 @@ describe(`a fleet of ${N} environments`, () => {
     expect(json).toContain('/eks-dev-cluster/cust*');
     expect(json).toContain(':db:*-rds');
     expect(json).not.toContain('cust1234-dev-rds');
+  });
+
+  it('grants node group access only on the configured node group, update only to the node group steps', () => {
+    const arn = 'arn:aws:eks:us-east-1:123456789012:nodegroup/eks-dev-cluster/cust11-workers/*';
+    const byAction = new Map<string, Set<string>>();
+    for (const p of Object.values(template.findResources('AWS::IAM::Policy')) as Cfn[])
+      for (const s of p.Properties.PolicyDocument.Statement)
+        for (const a of list(s.Action) as string[])
+          if (a.endsWith('Nodegroup') || a.endsWith('NodegroupConfig')) {
+            expect(list(s.Resource).map(deployed), a).toEqual([arn]);
+            for (const r of p.Properties.Roles) byAction.set(a, (byAction.get(a) ?? new Set()).add(r.Ref));
+          }
+    const roleOf = (id: keyof typeof stack.functions) =>
+      stack.getLogicalId(stack.functions[id].role?.node.defaultChild as never);
+    const update = ['scale-nodegroups-down', 'restore-nodegroups', 'check-nodegroups'] as const;
+    expect([...(byAction.get('eks:UpdateNodegroupConfig') ?? [])].sort()).toEqual(update.map(roleOf).sort());
+    expect([...(byAction.get('eks:DescribeNodegroup') ?? [])].sort()).toEqual(
+      ([...update, 'prepare', 'record-result', 'record-failure'] as const).map(roleOf).sort(),
+    );
+    expect([...byAction.keys()].sort()).toEqual(['eks:DescribeNodegroup', 'eks:UpdateNodegroupConfig']);
   });
 
   it('passes no configuration in environment variables (each well under 4 KB)', () => {

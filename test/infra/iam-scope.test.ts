@@ -46,6 +46,7 @@ describe('iamScope', () => {
         { region: 'us-east-1', kind: 'instance', identifiers: ['*-rds'] },
       ],
       eks: [{ region: 'us-east-1', clusters: ['eks-dev-cluster'] }],
+      nodegroups: [],
     });
   });
 
@@ -148,6 +149,35 @@ describe('templates', () => {
 
 describe('grantStatements', () => {
   const scope = scopeOf(loadConfigFile(fixture('environments.yaml')));
+
+  it('grants node group access only on the configured node groups of each cluster', () => {
+    const ng = scopeOf(
+      fleet(
+        3,
+        {},
+        {
+          'cust0001/dev': { nodegroups: ['cust1-workers', 'cust1-spot'] },
+          'cust0003/dev': { nodegroups: ['shared'] },
+        },
+      ),
+    );
+    expect(ng.nodegroups).toEqual([
+      { region: 'us-east-1', cluster: 'eks-dev-cluster', names: ['cust1-spot', 'cust1-workers', 'shared'] },
+    ]);
+    const arn = (n: string) => `arn:aws-us-gov:eks:us-east-1:123456789012:nodegroup/eks-dev-cluster/${n}/*`;
+    const resources = ['cust1-spot', 'cust1-workers', 'shared'].map(arn);
+    expect(grantStatements(ng, { nodegroupsDescribe: true }, ESTIMATE_ARNS)).toEqual([
+      { actions: ['eks:DescribeNodegroup'], resources },
+    ]);
+    expect(grantStatements(ng, { nodegroupsDescribe: true, nodegroupsUpdate: true }, ESTIMATE_ARNS)).toEqual([
+      { actions: ['eks:DescribeNodegroup'], resources },
+      { actions: ['eks:UpdateNodegroupConfig'], resources },
+    ]);
+    // No node group configured: no grant, even when asked.
+    expect(
+      grantStatements(scope, { nodegroupsDescribe: true, nodegroupsUpdate: true }, ESTIMATE_ARNS),
+    ).toEqual([]);
+  });
 
   it('grants only what the needs name', () => {
     expect(grantStatements(scope, {}, ESTIMATE_ARNS)).toEqual([]);

@@ -81,12 +81,12 @@ describe('state machine', () => {
 
   it('polls with Wait states that read the next wait from the poll step', () => {
     const waits = Object.entries(asl.States).filter(([, s]) => s.Type === 'Wait');
-    expect(waits).toHaveLength(7);
+    expect(waits).toHaveLength(10);
     for (const [, w] of waits) expect(w.SecondsPath).toBe('$.poll.waitSeconds');
     expect(asl.States[Steps.databaseStopped].Choices[0]).toMatchObject({
       Variable: '$.poll.stable',
       BooleanEquals: true,
-      Next: Steps.recordResult,
+      Next: Steps.scaleNodegroupsDown,
     });
   });
 
@@ -226,6 +226,11 @@ describe('least privilege', () => {
       'pause-keda': [...s3, ...eks],
       'restore-keda': [...s3, ...eks],
       'await-database': [...s3, ...rdsDescribe, 'states:SendTaskSuccess'],
+      'check-autoscalers': eks,
+      // The test configuration has no node groups: no eks:*Nodegroup grant at all.
+      'scale-nodegroups-down': s3,
+      'restore-nodegroups': s3,
+      'check-nodegroups': [...s3, ...eks],
       'record-result': [...s3, ...rdsDescribe, ...eks],
       // It also announces the failure: publish to the notifications topic, with its key.
       'record-failure': [...s3, ...rdsDescribe, ...eks, 'kms:Decrypt', 'kms:GenerateDataKey*', 'sns:Publish'],

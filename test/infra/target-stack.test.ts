@@ -71,8 +71,8 @@ describe('the target stack', () => {
     const assume = of(central, 'AWS::IAM::Policy')
       .flatMap((p) => p.Properties.PolicyDocument.Statement)
       .filter((s: any) => list(s.Action).includes('sts:AssumeRole'));
-    // Every function that calls RDS or EKS: the environment workflow's (with the database event wait), the whole-environment phases', the guard's step.
-    expect(assume.length).toBe(17);
+    // Every function that calls RDS or EKS: the environment workflow's (with the database event wait), the whole-environment phases' (autoscalers and node groups too), the guard's step.
+    expect(assume.length).toBe(21);
     for (const s of assume)
       expect(s.Resource).toEqual('arn:aws:iam::444455556666:role/customer-infra-manager-target');
   });

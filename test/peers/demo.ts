@@ -17,12 +17,12 @@ try {
     ['up: start the database, restore 1 and 2 replicas, wait for health', ['up', '--build', '12']],
     ['up again: refused, nothing changes (exit code 2)', ['up', '--build', '13']],
     [
-      'omega/dev, a whole environment: suspend CronJobs, pause KEDA, deployments then the StatefulSet to 0, stop the database',
+      'omega/dev, a whole environment: suspend CronJobs, pause KEDA, deployments then the StatefulSet to 0, stop the database, node group to 0',
       ['down', '--build', '20'],
       'omega',
     ],
     [
-      'omega/dev up: database, KEDA annotations back, StatefulSet ready, deployments, health, CronJobs resumed',
+      'omega/dev up: node group back and its nodes Ready, database, KEDA annotations back, StatefulSet ready, deployments, HPA active, health, CronJobs resumed',
       ['up', '--build', '21'],
       'omega',
     ],

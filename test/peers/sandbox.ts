@@ -15,6 +15,7 @@ import { AppsV1Api, CoreV1Api, KubeConfig, RbacAuthorizationV1Api } from '@kuber
 import {
   resetWholeEnvironment,
   seedWholeEnvironment,
+  seedWholeEnvironmentAws,
   wholeEnvironmentConfig,
   wholeEnvironmentReady,
 } from './whole-environment.ts';
@@ -478,6 +479,7 @@ async function seedAws(endpoint: string, bucket: string, environments: Record<st
       resourcesVpcConfig: { subnetIds: [] },
     }),
   );
+  await seedWholeEnvironmentAws(eks, 'eks-dev-cluster');
 }
 
 /** Back to the seeded state: moto emptied and re-seeded, deployments at their seeded counts and available. */

@@ -1,11 +1,15 @@
 // The sandbox's whole environment (omega/dev), found by discovery: next to its two deployments
 // (seeded like the other environments), a StatefulSet, a CronJob that runs every minute, a
 // CronJob that was already suspended, a deployment annotated customer-infra-manager/exclude,
-// and the orchestrator's rights on them (README "Kubernetes access").
+// KEDA ScaledObjects, a HorizontalPodAutoscaler, and the orchestrator's rights on them (README "Kubernetes access").
+
+import { CreateNodegroupCommand, DescribeNodegroupCommand, type EKSClient } from '@aws-sdk/client-eks';
 import {
   ApiextensionsV1Api,
   AppsV1Api,
+  AutoscalingV2Api,
   BatchV1Api,
+  CoreV1Api,
   CustomObjectsApi,
   type KubeConfig,
   PatchStrategy,
@@ -25,7 +29,38 @@ export const WHOLE = {
     'backend-scaler': ['Deployment', 'backend-deployment', null],
     'redis-scaler': ['StatefulSet', 'redis', '2'],
   },
+  /** HorizontalPodAutoscaler -> [target deployment, minReplicas, maxReplicas] (CPU metric, no metrics server). */
+  hpas: { 'frontend-hpa': ['frontend-deployment', 1, 3] },
+  /** EKS managed node group in moto (which keeps it ACTIVE and creates no instance): its seeded scaling config. */
+  nodegroup: { name: 'omega-workers', scaling: { minSize: 1, desiredSize: 2, maxSize: 4 } },
 } as const;
+
+/** Seeds the node group in moto's EKS cluster (after each moto reset). */
+export async function seedWholeEnvironmentAws(eks: EKSClient, cluster: string): Promise<void> {
+  await eks.send(
+    new CreateNodegroupCommand({
+      clusterName: cluster,
+      nodegroupName: WHOLE.nodegroup.name,
+      nodeRole: 'arn:aws:iam::123456789012:role/eks-nodes',
+      subnets: ['subnet-00000001'],
+      scalingConfig: { ...WHOLE.nodegroup.scaling },
+    }),
+  );
+}
+
+/** The node group's scaling config as moto has it. */
+export async function nodegroupScaling(eks: EKSClient, cluster: string) {
+  const out = await eks.send(
+    new DescribeNodegroupCommand({ clusterName: cluster, nodegroupName: WHOLE.nodegroup.name }),
+  );
+  const s = out.nodegroup?.scalingConfig;
+  return {
+    status: out.nodegroup?.status,
+    minSize: s?.minSize,
+    desiredSize: s?.desiredSize,
+    maxSize: s?.maxSize,
+  };
+}
 
 const KEDA = { group: 'keda.sh', version: 'v1alpha1', plural: 'scaledobjects' };
 const PAUSED = 'autoscaling.keda.sh/paused-replicas';
@@ -72,6 +107,8 @@ export function wholeEnvironmentConfig(): string {
   ${WHOLE.key}:
     discover: {}
     keda: true
+    nodegroups: [${WHOLE.nodegroup.name}]
+    waits: { nodegroups: { expectedSeconds: 5, timeoutSeconds: 120 } }
 `;
 }
 
@@ -148,6 +185,57 @@ export async function seedWholeEnvironment(admin: KubeConfig): Promise<void> {
       },
     });
   }
+  const autoscaling = admin.makeApiClient(AutoscalingV2Api);
+  for (const [name, [target, minReplicas, maxReplicas]] of Object.entries(WHOLE.hpas))
+    await autoscaling.createNamespacedHorizontalPodAutoscaler({
+      namespace,
+      body: {
+        metadata: { name },
+        spec: {
+          scaleTargetRef: { apiVersion: 'apps/v1', kind: 'Deployment', name: target },
+          minReplicas,
+          maxReplicas,
+          metrics: [
+            {
+              type: 'Resource',
+              resource: { name: 'cpu', target: { type: 'Utilization', averageUtilization: 80 } },
+            },
+          ],
+        },
+      },
+    });
+  // The node group's nodes: kwok nodes labelled as EKS labels a managed node group's nodes
+  // (moto creates no instance), as many as its desired size; no pod is scheduled on them.
+  const core = admin.makeApiClient(CoreV1Api);
+  for (let i = 0; i < WHOLE.nodegroup.scaling.desiredSize; i++)
+    await core.createNode({
+      body: {
+        metadata: {
+          name: `${WHOLE.nodegroup.name}-${i}`,
+          annotations: { 'node.alpha.kubernetes.io/ttl': '0', 'kwok.x-k8s.io/node': 'fake' },
+          labels: { 'eks.amazonaws.com/nodegroup': WHOLE.nodegroup.name, 'kubernetes.io/os': 'linux' },
+        },
+        spec: { taints: [{ key: 'dedicated', value: WHOLE.nodegroup.name, effect: 'NoSchedule' }] },
+        status: {
+          allocatable: { cpu: '4', memory: '16Gi', pods: '110' },
+          capacity: { cpu: '4', memory: '16Gi', pods: '110' },
+        },
+      },
+    });
+  // Node readiness for the node groups: a cluster-wide read of nodes, nothing else.
+  await rbac.createClusterRole({
+    body: {
+      metadata: { name: 'cim-orchestrator-nodes' },
+      rules: [{ apiGroups: [''], resources: ['nodes'], verbs: ['get', 'list'] }],
+    },
+  });
+  await rbac.createClusterRoleBinding({
+    body: {
+      metadata: { name: 'cim-orchestrator-nodes' },
+      roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'cim-orchestrator-nodes' },
+      subjects: [{ apiGroup: 'rbac.authorization.k8s.io', kind: 'User', name: 'cim-orchestrator' }],
+    },
+  });
   // Exactly what the orchestrator needs for these kinds, next to the deployments' Role.
   await rbac.createNamespacedRole({
     namespace,
@@ -158,6 +246,7 @@ export async function seedWholeEnvironment(admin: KubeConfig): Promise<void> {
         { apiGroups: ['apps'], resources: ['statefulsets/scale'], verbs: ['get', 'patch'] },
         { apiGroups: ['batch'], resources: ['cronjobs'], verbs: ['get', 'list', 'patch'] },
         { apiGroups: ['keda.sh'], resources: ['scaledobjects'], verbs: ['get', 'list', 'patch'] },
+        { apiGroups: ['autoscaling'], resources: ['horizontalpodautoscalers'], verbs: ['get', 'list'] },
       ],
     },
   });
@@ -180,6 +269,24 @@ export async function pausedReplicas(admin: KubeConfig): Promise<Record<string, 
       metadata?: { annotations?: Record<string, string> };
     };
     out[name] = o.metadata?.annotations?.[PAUSED] ?? null;
+  }
+  return out;
+}
+
+/** Each HPA's bounds and ScalingActive condition ("Status/Reason", null: not reported yet). */
+export async function hpaStates(
+  admin: KubeConfig,
+): Promise<Record<string, { min: number | undefined; max: number | undefined; active: string | null }>> {
+  const autoscaling = admin.makeApiClient(AutoscalingV2Api);
+  const out: Record<string, { min: number | undefined; max: number | undefined; active: string | null }> = {};
+  for (const name of Object.keys(WHOLE.hpas)) {
+    const h = await autoscaling.readNamespacedHorizontalPodAutoscaler({ name, namespace: WHOLE.namespace });
+    const c = h.status?.conditions?.find((x) => x.type === 'ScalingActive');
+    out[name] = {
+      min: h.spec?.minReplicas,
+      max: h.spec?.maxReplicas,
+      active: c ? `${c.status}/${c.reason}` : null,
+    };
   }
   return out;
 }

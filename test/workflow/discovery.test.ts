@@ -96,6 +96,33 @@ describe('discovery', () => {
     expect(w.kube.scaled.length).toBe(scaled);
   });
 
+  it('restores a restore point that holds only StatefulSets and CronJobs (no deployment found)', async () => {
+    (w.config.environments as Record<string, any>)['epsilon/dev'].discover.kinds = ['StatefulSet', 'CronJob'];
+    const down = await run('down', '30');
+    expect(down.status, JSON.stringify(down.error)).toBe('SUCCEEDED');
+    const pre = w.bucket.json(`${P}/history/30/pre-state.json`) as any;
+    expect(pre.k8s_deployments).toEqual({});
+    expect(Object.keys(pre.k8s_statefulsets)).toEqual(['db']);
+    expect(counts()).toMatchObject({ frontend: 1, api: 2, db: 0, nightlySuspended: true });
+    const up = await run('up', '31');
+    expect(up.status, JSON.stringify(up.error)).toBe('SUCCEEDED');
+    expect(counts()).toMatchObject({ frontend: 1, api: 2, db: 1, nightlySuspended: false });
+  });
+
+  it('still refuses a restore point with no deployment and no other workload', async () => {
+    expect((await run('down', '32')).status).toBe('SUCCEEDED');
+    const key = `${P}/history/32/pre-state.json`;
+    const rec = w.bucket.json(key) as any;
+    rec.k8s_deployments = {};
+    rec.k8s_statefulsets = {};
+    rec.k8s_cronjobs = {};
+    w.bucket.put(key, rec);
+    const up = await run('up', '33');
+    expect(up.error?.Error).toBe('StateRecordInvalid');
+    expect(up.error?.Cause).toContain('it records no deployments');
+    expect(counts()).toMatchObject({ frontend: 0, db: 0 });
+  });
+
   it('refuses a down when the rule finds nothing, changing nothing', async () => {
     (w.config.environments as Record<string, any>)['epsilon/dev'].discover = { labelSelector: 'tier=none' };
     const r = await run('down', '43');

@@ -41,6 +41,9 @@ describe('down', () => {
       Steps.databaseStopEvents,
       Steps.checkDatabaseStopped,
       Steps.databaseStopped,
+      Steps.scaleNodegroupsDown,
+      Steps.checkNodegroupsDown,
+      Steps.nodegroupsDown,
       Steps.recordResult,
       Steps.done,
     ]);
@@ -151,6 +154,8 @@ describe('up', () => {
       Steps.restoreReplicas,
       Steps.checkDeploymentsAvailable,
       Steps.deploymentsAvailable,
+      Steps.checkAutoscalers,
+      Steps.autoscalersActive,
       Steps.checkHealth,
       Steps.appsHealthy,
       Steps.resumeCronJobs,

@@ -6,6 +6,7 @@
 //   fatal     - a non-retryable error right after it (the Catch records the failure),
 // then do what an operator does next (cim unlock if a lock is left, down, up) and check that
 // the counts before the first down are back, no record was ever overwritten, no lock is left.
+import { EKSServiceException } from '@aws-sdk/client-eks';
 import { RDSServiceException, StopDBInstanceCommand } from '@aws-sdk/client-rds';
 import { S3ServiceException } from '@aws-sdk/client-s3';
 import { expect } from 'vitest';
@@ -26,6 +27,7 @@ const WORKLOADS = [
   { kind: 'CronJob', name: 'paused-report' },
 ];
 export const MODES: Mode[] = ['crash', 'retryable', 'fatal'];
+const NODEGROUP = { minSize: 1, desiredSize: 2, maxSize: 4 };
 
 export type FaultWorld = World & { failNextStop?: boolean };
 
@@ -144,7 +146,13 @@ export async function uncoveredTasks(): Promise<string[]> {
 function world(): FaultWorld {
   const w = makeWorld() as FaultWorld;
   // alpha/dev as a whole environment: its StatefulSet and CronJobs get faulted too.
-  (w.config.environments as Record<string, unknown>)['alpha/dev'] = { workloads: WORKLOADS, keda: true };
+  (w.config.environments as Record<string, unknown>)['alpha/dev'] = {
+    workloads: WORKLOADS,
+    keda: true,
+    nodegroups: ['alpha-workers'],
+  };
+  // Its node group answers UPDATING for one describe after each change.
+  w.addNodegroup('eks-dev-cluster', 'alpha-workers', NODEGROUP, 1);
   w.kube.scaledObjects.set('alpha-dev/backend-scaler', {
     targetKind: 'Deployment',
     targetName: 'backend-deployment',
@@ -154,6 +162,12 @@ function world(): FaultWorld {
     targetKind: 'StatefulSet',
     targetName: 'redis',
     pausedReplicas: '3',
+  });
+  w.kube.hpas.set('alpha-dev/backend-hpa', {
+    targetKind: 'Deployment',
+    targetName: 'backend-deployment',
+    minReplicas: 2,
+    maxReplicas: 4,
   });
   w.kube
     .addStatefulSet('alpha-dev', 'redis', 2)
@@ -198,6 +212,10 @@ function injected(mode: Exclude<Mode, 'crash'>, what: string): Error {
   if (what.startsWith('rds:')) {
     const name = mode === 'retryable' ? 'ThrottlingException' : 'InvalidParameterCombination';
     return new RDSServiceException({ name, $fault: 'client', $metadata: {}, message: `injected ${name}` });
+  }
+  if (what.startsWith('eks:')) {
+    const name = mode === 'retryable' ? 'ThrottlingException' : 'InvalidParameterException';
+    return new EKSServiceException({ name, $fault: 'client', $metadata: {}, message: `injected ${name}` });
   }
   if (what.startsWith('kube:'))
     return new CimError(
@@ -290,6 +308,7 @@ async function recover(w: FaultWorld): Promise<void> {
   );
   expect(w.kube.scaledObjects.get('alpha-dev/redis-scaler')?.pausedReplicas, 'its own annotation').toBe('3');
   expect(w.dbState()).toBe('available');
+  expect(w.nodegroups.get('eks-dev-cluster/alpha-workers')?.scaling, 'node group').toEqual(NODEGROUP);
   expect(w.bucket.objects.has(`${P}/lock.json`), 'no lock left').toBe(false);
   // Every record under history/ was written exactly once: never overwritten.
   const puts = new Map<string, number>();

@@ -63,6 +63,9 @@ describe('down of a whole environment', () => {
       Steps.databaseStopEvents,
       Steps.checkDatabaseStopped,
       Steps.databaseStopped,
+      Steps.scaleNodegroupsDown,
+      Steps.checkNodegroupsDown,
+      Steps.nodegroupsDown,
       Steps.recordResult,
       Steps.done,
     ]);
@@ -254,6 +257,9 @@ describe('up of a whole environment', () => {
     expect(r.status, JSON.stringify(r.error)).toBe('SUCCEEDED');
     expect(r.path.slice(r.path.indexOf(Steps.whichAction))).toEqual([
       Steps.whichAction,
+      Steps.restoreNodegroups,
+      Steps.checkNodegroupsReady,
+      Steps.nodegroupsReady,
       Steps.startDatabase,
       Steps.databaseStartEvents,
       Steps.checkDatabaseAvailable,
@@ -265,6 +271,8 @@ describe('up of a whole environment', () => {
       Steps.restoreReplicas,
       Steps.checkDeploymentsAvailable,
       Steps.deploymentsAvailable,
+      Steps.checkAutoscalers,
+      Steps.autoscalersActive,
       Steps.checkHealth,
       Steps.appsHealthy,
       Steps.resumeCronJobs,
@@ -496,5 +504,99 @@ describe('KEDA ScaledObjects', () => {
     const r = await run('up', '52');
     expect(r.error?.Error).toBe('StateRecordInvalid');
     expect(paused('backend-scaler')).toBe('0');
+  });
+});
+
+describe('HorizontalPodAutoscalers', () => {
+  beforeEach(() => {
+    w.kube.hpas.set(`${NS}/backend-hpa`, {
+      targetKind: 'Deployment',
+      targetName: 'backend-deployment',
+      minReplicas: 2,
+      maxReplicas: 6,
+    });
+    w.kube.hpas.set(`${NS}/redis-hpa`, {
+      targetKind: 'StatefulSet',
+      targetName: 'redis',
+      minReplicas: 3,
+      maxReplicas: 5,
+    });
+    // Targets nothing of the environment: not recorded.
+    w.kube.hpas.set(`${NS}/other-hpa`, {
+      targetKind: 'Deployment',
+      targetName: 'someone-else',
+      minReplicas: 1,
+      maxReplicas: 2,
+    });
+  });
+
+  it('records their bounds at the down, and waits after the up until they are active again', async () => {
+    await down('60');
+    const pre = w.bucket.json(`${P}/history/60/pre-state.json`) as any;
+    expect(pre.k8s_hpas).toEqual({
+      'backend-hpa': {
+        hpa_namespace: NS,
+        hpa_target_kind: 'Deployment',
+        hpa_target_name: 'backend-deployment',
+        hpa_min_replicas: 2,
+        hpa_max_replicas: 6,
+      },
+      'redis-hpa': {
+        hpa_namespace: NS,
+        hpa_target_kind: 'StatefulSet',
+        hpa_target_name: 'redis',
+        hpa_min_replicas: 3,
+        hpa_max_replicas: 5,
+      },
+    });
+    expect(LegacyState.safeParse(pre).success).toBe(true);
+    // The controller's next sync comes two polls after the target is back above 0.
+    const hpa = w.kube.hpas.get(`${NS}/backend-hpa`);
+    if (hpa) hpa.staleReads = 2;
+    const up = await run('up', '61');
+    expect(up.status, JSON.stringify(up.error)).toBe('SUCCEEDED');
+    const from = up.path.indexOf(Steps.deploymentsAvailable);
+    // Two polls see the stale ScalingDisabled, the third the HPA acting again; then health.
+    expect(up.path.slice(from, from + 9)).toEqual([
+      Steps.deploymentsAvailable,
+      Steps.checkAutoscalers,
+      Steps.autoscalersActive,
+      Steps.waitAutoscalers,
+      Steps.checkAutoscalers,
+      Steps.autoscalersActive,
+      Steps.waitAutoscalers,
+      Steps.checkAutoscalers,
+      Steps.autoscalersActive,
+    ]);
+    expect(up.path[from + 9]).toBe(Steps.checkHealth);
+    expect(summaryOf(up).skipped).toEqual([]);
+  });
+
+  it('reports an HPA whose bounds changed since the down, and leaves it as it is', async () => {
+    await down('62');
+    const hpa = w.kube.hpas.get(`${NS}/backend-hpa`);
+    if (hpa) hpa.maxReplicas = 10;
+    const up = await run('up', '63');
+    expect(up.status, JSON.stringify(up.error)).toBe('SUCCEEDED');
+    expect(summaryOf(up).skipped).toEqual([
+      {
+        deployment: 'backend-hpa',
+        kind: 'HorizontalPodAutoscaler',
+        reason: `HorizontalPodAutoscaler ${NS}/backend-hpa changed since the down (min-max 2-6 at build 62, now 2-10); left as it is`,
+      },
+    ]);
+    expect(w.kube.hpas.get(`${NS}/backend-hpa`)?.maxReplicas).toBe(10);
+  });
+
+  it('refuses a restore point whose HPA minReplicas is above its maxReplicas', async () => {
+    await down('64');
+    const key = `${P}/history/64/pre-state.json`;
+    const rec = w.bucket.json(key) as any;
+    rec.k8s_hpas['redis-hpa'].hpa_min_replicas = 9;
+    w.bucket.put(key, rec);
+    const r = await run('up', '65');
+    expect(r.error?.Error).toBe('StateRecordInvalid');
+    expect(r.error?.Cause).toContain('minReplicas 9 above maxReplicas 5');
+    expect(sts()).toBe(0);
   });
 });

@@ -1,0 +1,9 @@
+// Task "Check autoscalers active": up, one poll of the HPAs of the restored workloads.
+import { eksKube } from '#core/kube';
+import { Steps } from '#core/steps';
+import { checkAutoscalers } from '#core/workflow-steps';
+import { defineStep } from './runtime.ts';
+
+export const handler = defineStep('check-autoscalers', Steps.checkAutoscalers, checkAutoscalers, {
+  kube: eksKube(),
+});

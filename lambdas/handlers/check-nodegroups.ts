@@ -1,0 +1,8 @@
+// Tasks "Check node groups scaled down" / "Check node groups ready": one poll, returns the next wait.
+import { eksKube } from '#core/kube';
+import { checkNodegroups } from '#core/workflow-steps';
+import { defineStep } from './runtime.ts';
+
+export const handler = defineStep('check-nodegroups', 'Check node groups', checkNodegroups, {
+  kube: eksKube(),
+});
