@@ -1,26 +1,24 @@
-// npm run bench: five tables, then the same numbers as JSON (`npm run bench -- fleet` runs one).
+// npm run bench: the tables below, then the same numbers as JSON (`npm run bench -- fleet` runs one).
 //  1. wall time of down and up for alpha/dev against the real peers, next to the legacy
 //     tool's built-in waits for the same run (60 s after the database, 120 s after scaling);
 //  2. state transitions and Lambda invocations of one `up` whose database takes 8 minutes to
 //     start and whose deployments take 2 minutes, on the local engine with a virtual clock,
 //     the check schedule (polling, no database events) next to a fixed 15-second poll;
-//  3. size of each Lambda bundle (same esbuild options as the stack) and the time to import
-//     it in a fresh Node process;
+//  3. (bench/startup.ts, P3) size of each Lambda bundle (same esbuild options as the stack)
+//     and the time to import it in a fresh Node process; `cim --help` and `cim status`
+//     start-up time and peak RSS;
 //  4. (bench/fleet.ts) a fleet of 200 environments down and up on the sandbox at concurrency
 //     10 and 25, next to one environment; 5. the stack synthesized for 2,000 environments;
 // P1 (bench/cli-overhead.ts, `overhead`): cim down/up as processes on the sandbox, wall time next
 //     to the inherent time seen by an independent watcher;
 // P2 (bench/waits.ts, `waits`): transitions, invocations and time past ready of up/down over a
 //     range of database and deployment durations, polling next to the event-driven database wait.
-import { execFileSync } from 'node:child_process';
-import { mkdirSync, rmSync, statSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { DescribeDBInstancesCommand, StartDBInstanceCommand } from '@aws-sdk/client-rds';
 import { runLocal } from '#cli/run-local';
 import type { DeploymentStatus, KubeGateway } from '#core/kube-gateway';
 import { TaskFunctions, WaitSteps } from '#core/steps';
-import { bundleHandler } from '#infra/bundling';
 import { synthesizedDefinition } from '../test/fixtures/synthesized.ts';
 import { makeWorld } from '../test/fixtures/world.ts';
 
@@ -219,47 +217,16 @@ async function transitions() {
   };
 }
 
-// ---------- 3. bundles ----------
-async function bundles() {
-  const out = join(root, '.cache', 'bench-bundles');
-  rmSync(out, { recursive: true, force: true });
-  mkdirSync(out, { recursive: true });
-  const rows: (string | number)[][] = [];
-  const data: Record<string, { bytes: number; importMs: number }> = {};
-  for (const id of Object.keys(TaskFunctions)) {
-    const file = join(out, `${id}.mjs`);
-    await bundleHandler(join(root, 'lambdas/handlers', `${id}.ts`), file);
-    const times: number[] = [];
-    for (let i = 0; i < 3; i++) {
-      const ms = execFileSync(
-        process.execPath,
-        [
-          '--input-type=module',
-          '-e',
-          `const t=performance.now(); await import(${JSON.stringify(file)}); console.log(performance.now()-t)`,
-        ],
-        {
-          env: { ...process.env, POWERTOOLS_LOG_LEVEL: 'SILENT' },
-        },
-      );
-      times.push(Number(ms.toString().trim()));
-    }
-    const bytes = statSync(file).size;
-    data[id] = { bytes, importMs: median(times) };
-    rows.push([id, (bytes / 1024).toFixed(0), median(times).toFixed(0)]);
-  }
-  table(
-    '3. Lambda bundles (esbuild, minified ESM, @aws-sdk/* external as in the runtime)',
-    ['function', 'KiB', 'import ms (median of 3)'],
-    rows,
-  );
-  results.bundles = data;
-}
-
 if (want('transitions')) await transitions();
 if (want('waits')) await (await import('./waits.ts')).waitsBench(table, results);
 if (want('overhead')) await (await import('./cli-overhead.ts')).overheadBench(table, results);
-if (want('bundles')) await bundles();
+if (want('startup') || only.includes('bundles'))
+  await (await import('./startup.ts')).startupBench(
+    table,
+    results,
+    root,
+    Number(process.env.CIM_BENCH_RUNS ?? 7),
+  );
 if (want('wall')) await wallTime();
 if (want('synth-fleet')) (await import('./fleet.ts')).synthFleet(table, results, 2000);
 // The fleet benchmark starts a sandbox of 200 environments: minutes, so last.

@@ -1,29 +1,21 @@
 // The `cim` command: runs the workflow locally on the embedded engine (default) or starts
 // and follows the deployed state machine (--remote). Also reads the legacy tool's
 // environment variables, so a Jenkins job only swaps `python3 src/main.py` for `cim`.
+//
+// Start-up: only this module, the error names and the output helpers load with it; what a
+// command needs (configuration, AWS SDK and Kubernetes clients, the engine) is imported
+// when the command runs, so `cim --help` and a usage error load none of it (the built CLI
+// keeps each in its own chunk: scripts/build-cli.ts).
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { hostname, userInfo } from 'node:os';
 import { parseArgs } from 'node:util';
-import { type Config, resolveEnvironment, Settings } from '#core/config';
-import { configJsonSchema, loadConfigFile } from '#core/config-file';
-import { makeDeps } from '#core/deps';
+import type { Config } from '#core/config';
 import { CimError, ErrorNames, errorMessage, errorName } from '#core/errors';
-import { MAX_CONCURRENCY_LIMIT } from '#core/fleet';
-import { kubeconfigKube } from '#core/kube';
-import { describeHolder, HEARTBEAT_SECONDS, heartbeatLock, unlockEnvironment } from '#core/lock';
-import { recordKeys, S3StateStore, s3ClientFor } from '#core/state-store';
-import {
-  causeMessage,
-  type DryRunPlan,
-  generateBuildId,
-  type RunRequest,
-  RunRequest as RunRequestSchema,
-  type RunSummary,
-} from '#core/workflow-steps';
+import type { DryRunPlan, RunRequest, RunSummary } from '#core/workflow-steps';
 import { ExitCode, exitCodeFor } from './exit-codes.ts';
-import { type HistoryInvocation, history, parseLimit } from './history.ts';
-import { type HoldInvocation, hold } from './hold.ts';
+import type { HistoryInvocation } from './history.ts';
+import type { HoldInvocation } from './hold.ts';
 import {
   makePrinter,
   type Printer,
@@ -165,16 +157,17 @@ interface Unlock {
   environment: string;
 }
 
-function parse(
+async function parse(
   argv: string[],
   env: NodeJS.ProcessEnv,
-):
+): Promise<
   | Invocation
   | Unlock
   | FleetInvocation
   | HistoryInvocation
   | HoldInvocation
-  | { command: 'help' | 'schema' | 'environments'; configPath: string; json: boolean } {
+  | { command: 'help' | 'schema' | 'environments'; configPath: string; json: boolean }
+> {
   const { values, positionals } = parseArgs({
     args: argv,
     allowPositionals: true,
@@ -218,6 +211,7 @@ function parse(
   }
   if (command === 'history') {
     if (!values.customer || !values.env) throw new UsageError('history needs --customer and --env');
+    const { parseLimit } = await import('./history.ts');
     const limit = parseLimit(values.limit);
     if (limit instanceof Error) throw new UsageError(limit.message);
     return {
@@ -266,6 +260,7 @@ function parse(
     for (const v of ['CUSTOMER', 'ENVIRONMENT'] as const)
       if (!env[v]) throw new UsageError(`legacy mode needs ${v} to be set`);
     const legacy: Invocation['legacy'] = {};
+    const { Settings } = await import('#core/config');
     const vars = [
       ['EKS_CLUSTER', 'cluster'],
       ['AWS_REGION', 'region'],
@@ -310,6 +305,7 @@ function parse(
       throw new UsageError('--record is for one environment (cim status --customer C --env E --record)');
     let maxConcurrency: number | undefined;
     if (values['max-concurrency'] !== undefined) {
+      const { MAX_CONCURRENCY_LIMIT } = await import('#core/fleet');
       maxConcurrency = Number(values['max-concurrency']);
       if (!Number.isInteger(maxConcurrency) || maxConcurrency < 1 || maxConcurrency > MAX_CONCURRENCY_LIMIT)
         throw new UsageError(
@@ -374,7 +370,16 @@ async function runHere(
   p: Printer,
   interrupt: AbortSignal,
 ): Promise<Outcome> {
-  const { runLocal } = await import('./run-local.ts');
+  const [{ runLocal }, { makeDeps }, { kubeconfigKube }, { resolveEnvironment }, { recordKeys }, lock_] =
+    await Promise.all([
+      import('./run-local.ts'),
+      import('#core/deps'),
+      import('#core/kube'),
+      import('#core/config'),
+      import('#core/state-store'),
+      import('#core/lock'),
+    ]);
+  const { HEARTBEAT_SECONDS, heartbeatLock } = lock_;
   const deps = makeDeps({
     config,
     configSource: inv.configPath,
@@ -429,6 +434,14 @@ async function runHere(
 async function unlock(inv: Unlock): Promise<number> {
   let config: Config;
   try {
+    const [{ loadConfigFile }, { resolveEnvironment }, { recordKeys, S3StateStore, s3ClientFor }, lock] =
+      await Promise.all([
+        import('#core/config-file'),
+        import('#core/config'),
+        import('#core/state-store'),
+        import('#core/lock'),
+      ]);
+    const { describeHolder, unlockEnvironment } = lock;
     config = loadConfigFile(inv.configPath);
     const env = resolveEnvironment(config, inv.customer, inv.environment, inv.configPath);
     const store = new S3StateStore(s3ClientFor(env.bucketRegion), env.bucket);
@@ -484,9 +497,9 @@ async function unlock(inv: Unlock): Promise<number> {
 }
 
 export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env): Promise<number> {
-  let inv: ReturnType<typeof parse>;
+  let inv: Awaited<ReturnType<typeof parse>>;
   try {
-    inv = parse(argv, env);
+    inv = await parse(argv, env);
   } catch (err) {
     process.stderr.write(`cim: ${errorMessage(err)}\n\n${USAGE}\n`);
     return ExitCode.Usage;
@@ -497,17 +510,22 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
       const { runFleetCommand } = await import('./fleet-command.ts');
       return runFleetCommand(inv);
     }
-    if (inv.command === 'history') return history(inv);
-    if (inv.command === 'hold') return hold(inv);
+    if (inv.command === 'history') return (await import('./history.ts')).history(inv);
+    if (inv.command === 'hold') return (await import('./hold.ts')).hold(inv);
     if (inv.command === 'help') {
       process.stdout.write(`${USAGE}\n`);
       return ExitCode.Done;
     }
     if (inv.command === 'schema') {
+      const { configJsonSchema } = await import('#core/config-file');
       process.stdout.write(`${JSON.stringify(configJsonSchema(), null, 2)}\n`);
       return ExitCode.Done;
     }
     try {
+      const [{ loadConfigFile }, { resolveEnvironment }] = await Promise.all([
+        import('#core/config-file'),
+        import('#core/config'),
+      ]);
       const config = loadConfigFile(inv.configPath);
       const list = Object.keys(config.environments).map((k) => {
         const [c = '', e = ''] = k.split('/');
@@ -536,6 +554,12 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
     return code;
   };
 
+  const [{ loadConfigFile }, { resolveEnvironment }, workflowSteps] = await Promise.all([
+    import('#core/config-file'),
+    import('#core/config'),
+    import('#core/workflow-steps'),
+  ]);
+  const { causeMessage, generateBuildId, RunRequest: RunRequestSchema } = workflowSteps;
   // Refuse bad input before touching anything (the workflow's first step checks it again).
   const build = inv.request.build ?? generateBuildId(new Date());
   const parsed = RunRequestSchema.safeParse({ ...inv.request, build });

@@ -9,6 +9,7 @@ import { classifyChild } from '#core/fleet';
 import { FleetSteps } from '#core/steps';
 import type { Deps } from '#core/workflow-steps';
 import { localFleetHandlers } from '#handlers/index';
+import { workflowDefinition } from './definitions.ts';
 import { type EventLog, machineFor, runLocal } from './run-local.ts';
 
 export interface FleetRunOptions {
@@ -38,13 +39,8 @@ export interface FleetRun {
   maxInFlight: number;
 }
 
-let rendered: Record<string, unknown> | undefined;
-
 export async function runFleetLocal(o: FleetRunOptions): Promise<FleetRun> {
-  rendered ??= o.fleetDefinition
-    ? undefined
-    : (await import('#infra/fleet-workflow')).renderFleetDefinition();
-  const machine = machineFor((o.fleetDefinition ?? rendered) as Record<string, unknown>);
+  const machine = machineFor(o.fleetDefinition ?? (await workflowDefinition('fleet')));
   let inFlight = 0;
   let maxInFlight = 0;
   const child = async (payload: unknown) => {

@@ -5,7 +5,7 @@ import type { GuardSummary } from '#core/guard';
 import { GuardSteps } from '#core/steps';
 import type { Deps } from '#core/workflow-steps';
 import { localGuardHandlers } from '#handlers/index';
-import { renderGuardDefinition } from '#infra/guard-workflow';
+import { engineValidation, workflowDefinition } from './definitions.ts';
 
 export interface GuardRun {
   status: 'SUCCEEDED' | 'FAILED';
@@ -13,8 +13,6 @@ export interface GuardRun {
   error?: { Error: string; Cause: string };
   path: string[];
 }
-
-let rendered: Record<string, unknown> | undefined;
 
 export async function runGuardLocal(o: {
   deps: Deps;
@@ -24,11 +22,9 @@ export async function runGuardLocal(o: {
   beforeStep?: (input: unknown) => void;
   waitMs?: number;
 }): Promise<GuardRun> {
-  rendered ??= renderGuardDefinition();
+  const definition = await workflowDefinition('guard');
   // biome-ignore lint/suspicious/noExplicitAny: the engine takes its own ASL type; ours is plain JSON
-  const machine = new StateMachine(rendered as any, {
-    validationOptions: { checkArn: true, checkPaths: true },
-  });
+  const machine = new StateMachine(definition as any, { validationOptions: engineValidation(definition) });
   const handlers = localGuardHandlers(o.deps);
   const step = handlers[GuardSteps.step];
   if (step && o.beforeStep)

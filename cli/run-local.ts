@@ -1,5 +1,5 @@
-// Runs the workflow in-process on aws-local-stepfunctions: the ASL rendered from the one
-// workflow construct (or a given one, e.g. taken from the synthesized template), each
+// Runs the workflow in-process on aws-local-stepfunctions: the ASL generated from the one
+// workflow construct (cli/definitions.ts; or a given one, e.g. taken from the synthesized template), each
 // Task state mapped to its real handler, events streamed to the caller.
 import { randomBytes } from 'node:crypto';
 import { ExecutionAbortedError, ExecutionError, StateMachine } from 'aws-local-stepfunctions';
@@ -7,6 +7,7 @@ import { CimError, ErrorNames } from '#core/errors';
 import { Steps, TaskFunctions, TaskSteps, TokenSteps, WaitSteps } from '#core/steps';
 import { type Deps, type RunContext, recordFailure } from '#core/workflow-steps';
 import { localTaskHandlers } from '#handlers/index';
+import { engineValidation, workflowDefinition } from './definitions.ts';
 import type { LocalWait } from './local-readiness.ts';
 import type { LocalTaskTokens } from './local-task-tokens.ts';
 
@@ -66,8 +67,6 @@ const CHECK_STEPS = new Set<string>(
 );
 /** Under the Tasks' 90 s timeout, which the engine also enforces: a longer wait is cut, the next check comes sooner. */
 const LOCAL_WAIT_CAP_MS = 60_000;
-
-let rendered: Record<string, unknown> | undefined;
 const machines = new WeakMap<object, StateMachine>();
 
 /**
@@ -94,7 +93,7 @@ export function machineFor(definition: Record<string, unknown>): StateMachine {
   if (!machine) {
     // biome-ignore lint/suspicious/noExplicitAny: the engine takes its own ASL type; ours is plain JSON
     machine = new StateMachine(forLocalEngine(definition) as any, {
-      validationOptions: { checkArn: true, checkPaths: true },
+      validationOptions: engineValidation(definition),
     });
     machines.set(definition, machine);
   }
@@ -105,9 +104,7 @@ export function machineFor(definition: Record<string, unknown>): StateMachine {
 export const noRetryWaits = (): Record<string, number> => Object.fromEntries(TaskSteps.map((s) => [s, 0]));
 
 export async function runLocal(o: LocalRunOptions): Promise<LocalRun> {
-  // aws-cdk-lib is loaded only when no definition is given.
-  rendered ??= o.definition ? undefined : (await import('#infra/workflow')).renderDefinition();
-  const machine = machineFor((o.definition ?? rendered) as Record<string, unknown>);
+  const machine = machineFor(o.definition ?? (await workflowDefinition('environment')));
   // Unique per run: the lock is owned by the execution, and two runs started in the same
   // millisecond must not share it.
   const id =

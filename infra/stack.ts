@@ -61,7 +61,13 @@ import {
   type TaskFunctionId,
   TaskFunctions,
 } from '#core/steps';
-import { BUNDLE, configCommandHooks, digestDefine, writeDeployedConfig } from './bundling.ts';
+import {
+  BUNDLE,
+  configCommandHooks,
+  digestDefine,
+  esbuildAliasArgs,
+  writeDeployedConfig,
+} from './bundling.ts';
 import { buildDashboard } from './dashboard.ts';
 import { buildFleetWorkflow } from './fleet-workflow.ts';
 import { addGuard, type Guard } from './guard-construct.ts';
@@ -226,6 +232,7 @@ export class CimStack extends Stack {
           mainFields: [...BUNDLE.mainFields],
           externalModules: [...BUNDLE.external],
           banner: BUNDLE.banner,
+          esbuildArgs: esbuildAliasArgs(),
           define: digestDefine(this.configDigest),
           commandHooks: configCommandHooks(configFile),
         },

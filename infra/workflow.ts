@@ -340,5 +340,25 @@ export function renderLocal<F extends string>(
     functionIds.map((id) => [id, LambdaFunction.fromFunctionArn(stack, `fn-${id}`, localFunctionArn(id))]),
   ) as Record<F, IFunction>;
   const graph = new StateGraph(build(stack, fns), comment);
-  return stack.resolve(graph.toGraphJson()) as Record<string, unknown>;
+  return withPartition(stack.resolve(graph.toGraphJson())) as Record<string, unknown>;
+}
+
+/**
+ * The local stack knows its account and region but not its partition: service integration
+ * ARNs (e.g. `.waitForTaskToken`) come out as Fn::Join over `Ref: AWS::Partition`. Joined
+ * here with "aws", as the synthesized template resolves them for the local engine.
+ */
+function withPartition(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(withPartition);
+  if (!value || typeof value !== 'object') return value;
+  const join = (value as { 'Fn::Join'?: [string, unknown[]] })['Fn::Join'];
+  if (join && Object.keys(value).length === 1)
+    return join[1]
+      .map((part) => {
+        if (typeof part === 'string') return part;
+        if ((part as { Ref?: string }).Ref === 'AWS::Partition') return 'aws';
+        throw new Error(`internal: unresolved token in a rendered definition: ${JSON.stringify(part)}`);
+      })
+      .join(join[0]);
+  return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, withPartition(v)]));
 }

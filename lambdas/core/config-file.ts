@@ -2,7 +2,7 @@
 // by the CLI, the CDK app and the tests, kept out of the Lambda bundles.
 import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
-import { z } from 'zod';
+import * as z from 'zod';
 import { type Config, ConfigSchema, parseConfig } from './config.ts';
 import { CimError, ErrorNames } from './errors.ts';
 

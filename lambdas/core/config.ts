@@ -4,7 +4,7 @@
 // Checks that zod cannot express (merged settings, resolved names, one environment against
 // another, schedules against environments) run in parseConfig, so a mistake is refused when
 // the file is read, not at 3 a.m.
-import { z } from 'zod';
+import * as z from 'zod';
 import { timeZoneError, validateCron } from './cron.ts';
 import { CimError, ErrorNames } from './errors.ts';
 import { CALENDAR_NAME, IsoDate } from './holidays.ts';

@@ -2,7 +2,7 @@
 // environment. Selecting (validate, resolve the selection, name each child execution),
 // classifying each child's outcome (succeeded / skipped / refused / failed), and the
 // fleet's own write-once record fleet/history/{build}/summary.json.
-import { z } from 'zod';
+import * as z from 'zod';
 import { resolveEnvironment } from './config.ts';
 import { CimError, ErrorNames, errorName, REFUSAL_ERRORS, USAGE_ERRORS } from './errors.ts';
 import { Holidays, holidayAt } from './holidays.ts';

@@ -9,7 +9,7 @@
 // on hold, locked by a run, or whose database is already stopped: nothing done, nothing
 // recorded.
 import { randomBytes } from 'node:crypto';
-import { z } from 'zod';
+import * as z from 'zod';
 import { type Environment, listEnvironments, resolveEnvironment } from './config.ts';
 import { classifyDatabaseState, label } from './database.ts';
 import { CimError, ErrorNames, errorMessage, errorName } from './errors.ts';

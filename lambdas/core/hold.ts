@@ -4,7 +4,7 @@
 // action only it holds back (`skip_next`). A scheduled run (user `schedule:*`) of an
 // environment under an active hold is refused by Prepare as EnvironmentOnHold, which the
 // fleet counts as skipped; a manual run goes ahead and says so. An expired hold is ignored.
-import { z } from 'zod';
+import * as z from 'zod';
 import type { Environment } from './config.ts';
 import { CimError, ErrorNames } from './errors.ts';
 import type { Action } from './state-model.ts';

@@ -3,7 +3,7 @@
 // dates into the schedule's input, so the fleet's Select step (which knows the schedule's
 // name and the tick's scheduledTime) decides without reading the configuration. A date is
 // a day in the schedule's time zone: 2026-12-24 in Europe/Berlin starts at 23:00 UTC.
-import { z } from 'zod';
+import * as z from 'zod';
 import { timeZoneError } from './cron.ts';
 
 const ISO_DATE = /^(\d{4})-(\d\d)-(\d\d)$/;

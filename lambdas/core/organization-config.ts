@@ -1,7 +1,7 @@
 // Owns the settings for deploying into a locked-down organization (`stack.vpc`,
 // `stack.kms`): their schema, with messages that say what is expected and how to fix it.
 // Read at synth only; the functions never see them.
-import { z } from 'zod';
+import * as z from 'zod';
 
 const VPC_ID = /^vpc-[0-9a-f]{8}([0-9a-f]{9})?$/;
 const SUBNET_ID = /^subnet-[0-9a-f]{8}([0-9a-f]{9})?$/;

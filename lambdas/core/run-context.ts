@@ -3,7 +3,7 @@
 // JSON), the collaborators every step receives, and the schemas that check both at the
 // handler boundary.
 import { randomBytes } from 'node:crypto';
-import { z } from 'zod';
+import * as z from 'zod';
 import { type Config, type Environment, NAME_PATTERN, resolveEnvironment } from './config.ts';
 import type { DatabaseGateway } from './database.ts';
 import type { DatabaseWait, TaskTokens } from './database-events.ts';

@@ -1,7 +1,7 @@
 // Owns the state model: camelCase types used inside, and the legacy JSON shapes
 // (`k8s_deployments`, `aws_rds`, actions.json) used at the S3 boundary, byte-compatible
 // with what the Python tool wrote. New fields are additive and never change old meanings.
-import { z } from 'zod';
+import * as z from 'zod';
 import { CimError, ErrorNames } from './errors.ts';
 import {
   LegacyNodegroupKeys,

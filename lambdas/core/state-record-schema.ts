@@ -1,6 +1,6 @@
 // Owns the JSON Schema of a state record (pre-state.json / post-state.json), generated from
 // the same zod schema that reads records back: config/state-record.schema.json.
-import { z } from 'zod';
+import * as z from 'zod';
 import { LegacyState } from './state-model.ts';
 
 export function stateRecordJsonSchema(): Record<string, unknown> {

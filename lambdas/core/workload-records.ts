@@ -3,7 +3,7 @@
 // (`k8s_statefulsets`, `k8s_cronjobs`, `keda_scaledobjects`, `k8s_hpas`), written only when the environment has such
 // workloads, so a record written now still parses with the legacy reader and a legacy
 // record (without them) still restores. JSON Schema: config/state-record.schema.json.
-import { z } from 'zod';
+import * as z from 'zod';
 
 export interface StatefulSetState {
   kind: 'StatefulSet';

@@ -1,0 +1,31 @@
+// The definitions (ASL) of the three workflows that the local engine runs: environment,
+// fleet and guard. They come from the CDK constructs, with placeholder function ARNs. The
+// built CLI carries them as generated and validated at build time (dist/definitions/, made
+// by `npm run build:cli`), so that a run loads neither aws-cdk-lib nor the ASL validator;
+// run from source, they are rendered from the constructs and validated by the engine.
+import { loadDefinition, validatedAtBuild } from './definitions-from-constructs.ts';
+
+export const WORKFLOWS = ['environment', 'fleet', 'guard'] as const;
+export type Workflow = (typeof WORKFLOWS)[number];
+
+const loaded = new Map<Workflow, Promise<Record<string, unknown>>>();
+const prevalidated = new WeakSet<object>();
+
+/** The definition of one workflow, loaded once per process. */
+export function workflowDefinition(workflow: Workflow): Promise<Record<string, unknown>> {
+  let definition = loaded.get(workflow);
+  if (!definition) {
+    definition = loadDefinition(workflow).then((d) => {
+      if (validatedAtBuild) prevalidated.add(d);
+      return d;
+    });
+    loaded.set(workflow, definition);
+    definition.catch(() => loaded.delete(workflow));
+  }
+  return definition;
+}
+
+/** The engine's validation options for a definition: none for one validated when built. */
+export function engineValidation(definition: object) {
+  return prevalidated.has(definition) ? { noValidate: true } : { checkArn: true, checkPaths: true };
+}
