@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { WORKFLOWS } from '#cli/definitions';
 import { loadDefinition } from '#cli/definitions-from-constructs';
-import { environmentDefinition } from '../fixtures/definition.ts';
+import { synthesizedDefinition } from '../fixtures/synthesized.ts';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const REGENERATE = 'regenerate with: npm run build:cli';
@@ -34,7 +34,7 @@ describe('generated workflow definitions', () => {
   it('environment: equals the state machine the stack synthesizes, up to function ARNs', () => {
     // The stack adds the execution's time limit (TimeoutSeconds) around the same states; a
     // local run is bounded by its own process instead.
-    const { TimeoutSeconds, ...synthesized } = environmentDefinition();
+    const { TimeoutSeconds, ...synthesized } = synthesizedDefinition();
     expect(TimeoutSeconds).toEqual(expect.any(Number));
     expect(
       withoutFunctionArns(generated('environment')),
