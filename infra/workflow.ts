@@ -27,6 +27,7 @@ import { LambdaInvoke } from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import type { Construct } from 'constructs';
 import { DATABASE_EVENTS } from '#core/database-events';
 import { RETRYABLE_ERRORS } from '#core/errors';
+import type { Phases } from '#core/run-context';
 import { caughtState, type StepName, Steps, type TaskFunctionId, TaskFunctions } from '#core/steps';
 import type { IamScope } from './iam-scope.ts';
 
@@ -79,22 +80,27 @@ export function buildWorkflow(scope: Construct, fns: WorkflowFunctions): State {
     return t;
   };
 
-  /** Check (its result at $.poll) -> Choice(stable?) -> Wait(SecondsPath) -> Check, then `next`. */
+  /**
+   * Check (its result at $.poll) -> Choice(stable?) -> Wait(SecondsPath) -> Check, then `next`;
+   * with `phase`, a stable check goes to `phase.next` instead when Prepare marked that phase
+   * as needed ($.phases.<name>): skipping a phase that has nothing to do costs no state.
+   */
   const pollLoop = (
     check: StepName,
     fn: TaskFunctionId,
     choice: StepName,
     wait: StepName,
     next: IChainable,
+    phase?: { name: keyof Phases; next: IChainable },
   ) => {
     const checkTask = task(check, fn, { resultPath: '$.poll' });
     const waitState = new Wait(scope, wait, { time: WaitTime.secondsPath('$.poll.waitSeconds') });
     waitState.next(checkTask);
-    return checkTask.next(
-      new Choice(scope, choice)
-        .when(Condition.booleanEquals('$.poll.stable', true), next)
-        .otherwise(waitState),
-    );
+    const stable = Condition.booleanEquals('$.poll.stable', true);
+    const decide = new Choice(scope, choice);
+    if (phase)
+      decide.when(Condition.and(stable, Condition.booleanEquals(`$.phases.${phase.name}`, true)), phase.next);
+    return checkTask.next(decide.when(stable, next).otherwise(waitState));
   };
 
   const recordResult = task(Steps.recordResult, 'record-result').next(new Succeed(scope, Steps.done));
@@ -152,7 +158,8 @@ export function buildWorkflow(scope: Construct, fns: WorkflowFunctions): State {
         'check-database',
         Steps.databaseStopped,
         Steps.waitDatabaseStop,
-        nodegroupsDown,
+        recordResult,
+        { name: 'nodegroups', next: nodegroupsDown },
       ),
     ),
   );
@@ -199,7 +206,8 @@ export function buildWorkflow(scope: Construct, fns: WorkflowFunctions): State {
     'check-deployments',
     Steps.deploymentsAvailable,
     Steps.waitDeploymentsStart,
-    autoscalersLoop,
+    healthLoop,
+    { name: 'autoscalers', next: autoscalersLoop },
   );
   const statefulSetsUp = task(Steps.restoreStatefulSets, 'restore-statefulsets').next(
     pollLoop(
@@ -250,7 +258,14 @@ export function buildWorkflow(scope: Construct, fns: WorkflowFunctions): State {
 
   const whichAction = new Choice(scope, Steps.whichAction)
     .when(Condition.stringEquals('$.request.action', 'down'), down)
-    .when(Condition.stringEquals('$.request.action', 'up'), nodegroupsUp)
+    .when(
+      Condition.and(
+        Condition.stringEquals('$.request.action', 'up'),
+        Condition.booleanEquals('$.phases.nodegroups', true),
+      ),
+      nodegroupsUp,
+    )
+    .when(Condition.stringEquals('$.request.action', 'up'), up)
     .otherwise(recordResult);
   const dryRun = new Choice(scope, Steps.dryRun)
     .when(

@@ -1,5 +1,5 @@
 // What the bundles take from @kubernetes/client-node, by deep import: the kubeconfig, the
-// API groups the functions call (apps/v1, batch/v1, autoscaling/v2, core/v1 for nodes,
+// API groups the functions call (apps/v1, batch/v1, autoscaling/v2,
 // custom objects), patch and header helpers, and the watch the CLI's local waits use. The package's index also loads exec, attach, port-forward, cp, logs, metrics,
 // watch and informers (ws, tar, socks), which no function uses. bundling.ts maps the
 // package name to this file; a name imported from the package and missing here fails the
@@ -10,7 +10,6 @@ export {
   ObjectAppsV1Api as AppsV1Api,
   ObjectAutoscalingV2Api as AutoscalingV2Api,
   ObjectBatchV1Api as BatchV1Api,
-  ObjectCoreV1Api as CoreV1Api,
   ObjectCustomObjectsApi as CustomObjectsApi,
 } from '#client-node/gen/types/ObjectParamAPI.js';
 export { setHeaderOptions } from '#client-node/middleware.js';

@@ -3,7 +3,7 @@
 // have come before the token was stored); the function on the RDS "started"/"stopped" events
 // finds the token of the event's database and completes the Task. A missed event ends in the
 // Task's timeout, after which the workflow polls as without events.
-import { z } from 'zod';
+import * as z from 'zod';
 import { fence } from './changes.ts';
 import { type Environment, listEnvironments, resolveEnvironment } from './config.ts';
 import { classifyDatabaseState, type DatabaseGoal, label } from './database.ts';

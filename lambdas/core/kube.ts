@@ -2,14 +2,16 @@
 // through the scale subresource, and building an API client from a kubeconfig or from
 // EKS (DescribeCluster + a presigned STS GetCallerIdentity token).
 
+import { request as httpRequest } from 'node:http';
+import { request as httpsRequest, type RequestOptions } from 'node:https';
 import { Sha256 } from '@aws-crypto/sha256-js';
 import { DescribeClusterCommand, EKSClient } from '@aws-sdk/client-eks';
 import { fromNodeProviderChain } from '@aws-sdk/credential-providers';
 import {
+  ApiException,
   AppsV1Api,
   AutoscalingV2Api,
   BatchV1Api,
-  CoreV1Api,
   CustomObjectsApi,
   KubeConfig,
   type V1Deployment,
@@ -63,6 +65,57 @@ function kubeError(err: unknown, what: string): Error {
   });
 }
 
+/** The one core/v1 call the workflow makes: nodes by label, with their Ready condition. */
+export interface NodeReader {
+  listNode(p: { labelSelector: string }): Promise<{
+    items: { metadata?: { name?: string }; status?: { conditions?: { type: string; status: string }[] } }[];
+  }>;
+}
+
+/**
+ * Lists nodes with a plain GET on the API server, authenticated like the generated clients
+ * (the kubeconfig's CA, client certificate or token): CoreV1Api would add ~370 KiB to every
+ * Kubernetes function's bundle for this one call.
+ */
+export function nodeReader(kc: KubeConfig): NodeReader {
+  return {
+    async listNode({ labelSelector }) {
+      const server = kc.getCurrentCluster()?.server;
+      if (!server) throw new Error('kubeconfig has no current cluster');
+      const url = new URL(`${server.replace(/\/$/, '')}/api/v1/nodes`);
+      url.searchParams.set('labelSelector', labelSelector);
+      const opts: RequestOptions = {
+        method: 'GET',
+        headers: { accept: 'application/json' },
+        timeout: 20_000,
+      };
+      await kc.applyToHTTPSOptions(opts);
+      const { status, body } = await new Promise<{ status: number; body: string }>((resolve, reject) => {
+        const req = (url.protocol === 'http:' ? httpRequest : httpsRequest)(url, opts, (res) => {
+          let text = '';
+          res.setEncoding('utf8');
+          res.on('data', (d) => {
+            text += d;
+          });
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, body: text }));
+          res.on('error', reject);
+        });
+        req.on('timeout', () => req.destroy(new Error(`GET ${url.pathname}: no answer within 20 s`)));
+        req.on('error', reject);
+        req.end();
+      });
+      if (status < 200 || status >= 300) {
+        let message = body.slice(0, 300);
+        try {
+          message = (JSON.parse(body) as { message?: string }).message ?? message;
+        } catch {}
+        throw new ApiException(status, `HTTP ${status}: ${message}`, body, {});
+      }
+      return JSON.parse(body);
+    },
+  };
+}
+
 export class ClientNodeKubeGateway implements KubeGateway, WorkloadGateway, NodeLister {
   private readonly workloads: WorkloadGateway;
   constructor(
@@ -76,7 +129,7 @@ export class ClientNodeKubeGateway implements KubeGateway, WorkloadGateway, Node
     autoscaling: () => Promise<AutoscalingV2Api> = async () => {
       throw new CimError(ErrorNames.KubernetesError, 'this gateway has no autoscaling/v2 client (HPA)');
     },
-    private readonly core: () => Promise<CoreV1Api> = async () => {
+    private readonly core: () => Promise<NodeReader> = async () => {
       throw new CimError(ErrorNames.KubernetesError, 'this gateway has no core/v1 client (nodes)');
     },
   ) {
@@ -193,7 +246,7 @@ export function kubeGatewayFromKubeconfig(path?: string, context?: string): Kube
   const batch = kc.makeApiClient(BatchV1Api);
   const custom = kc.makeApiClient(CustomObjectsApi);
   const autoscaling = kc.makeApiClient(AutoscalingV2Api);
-  const core = kc.makeApiClient(CoreV1Api);
+  const core = nodeReader(kc);
   return new ClientNodeKubeGateway(
     async () => apps,
     async () => batch,
@@ -251,7 +304,7 @@ export function kubeGatewayForEks(
         batch: BatchV1Api;
         custom: CustomObjectsApi;
         autoscaling: AutoscalingV2Api;
-        core: CoreV1Api;
+        core: NodeReader;
         until: number;
       }
     | undefined;
@@ -280,7 +333,7 @@ export function kubeGatewayForEks(
       batch: kc.makeApiClient(BatchV1Api),
       custom: kc.makeApiClient(CustomObjectsApi),
       autoscaling: kc.makeApiClient(AutoscalingV2Api),
-      core: kc.makeApiClient(CoreV1Api),
+      core: nodeReader(kc),
       until: Date.now() + TOKEN_TTL_MS,
     };
     return cached;

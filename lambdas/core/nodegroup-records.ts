@@ -1,7 +1,7 @@
 // Owns the node groups' part of a state record: `eks_nodegroups`, a top-level key of its own
 // (written only for environments with `nodegroups`, so legacy readers ignore it), and the
 // restore point's checks of it (configured name, same cluster, a scaling config EKS accepts).
-import { z } from 'zod';
+import * as z from 'zod';
 import type { Environment } from './config.ts';
 import type { CimError } from './errors.ts';
 import { type NodegroupScaling, scalingError } from './nodegroups.ts';

@@ -258,6 +258,10 @@ export async function prepare(
     preState,
     holder: null,
     hold,
+    phases: {
+      nodegroups: env.nodegroups.length > 0,
+      autoscalers: Object.keys(restore?.workloads?.hpas ?? {}).length > 0,
+    },
     ...(env.discover ? { targets: { deployments: env.deployments, workloads: env.workloads } } : {}),
     ...(newSince.length ? { workloadSkipped: newSince } : {}),
   };

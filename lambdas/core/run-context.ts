@@ -126,6 +126,14 @@ export type WorkloadChange =
   | { kind: 'StatefulSet'; name: string; namespace: string; from: number; to: number }
   | { kind: 'CronJob'; name: string; namespace: string; from: boolean; to: boolean };
 
+/** Phases of a whole environment that many environments do not have: their states are skipped then. */
+export interface Phases {
+  /** The environment has `nodegroups` (down scales them last, up restores them first). */
+  nodegroups: boolean;
+  /** Up: the restore point recorded HPAs, to wait for after the deployments. */
+  autoscalers: boolean;
+}
+
 export interface RunContext {
   request: ResolvedRequest;
   executionId: string;
@@ -150,6 +158,8 @@ export interface RunContext {
   /** StatefulSets and CronJobs left alone, and why (merged with `skipped` in the records). */
   workloadSkipped?: Skip[];
   database?: { issued: 'start' | 'stop' | null; stateBefore: string | null };
+  /** The optional phases this run has something to do in (set by Prepare; the workflow skips the others). */
+  phases?: Phases;
   /** Set by Start/Stop database: whether the wait that follows listens for the RDS event. */
   databaseWait?: DatabaseWait;
   /** The scaling config each node group is brought to by this run (set by the node group Tasks). */

@@ -83,11 +83,18 @@ describe('state machine', () => {
     const waits = Object.entries(asl.States).filter(([, s]) => s.Type === 'Wait');
     expect(waits).toHaveLength(10);
     for (const [, w] of waits) expect(w.SecondsPath).toBe('$.poll.waitSeconds');
-    expect(asl.States[Steps.databaseStopped].Choices[0]).toMatchObject({
-      Variable: '$.poll.stable',
-      BooleanEquals: true,
-      Next: Steps.scaleNodegroupsDown,
-    });
+    // Stable: node groups next when Prepare marked the phase, else the result.
+    expect(asl.States[Steps.databaseStopped].Choices).toEqual([
+      {
+        And: [
+          { Variable: '$.poll.stable', BooleanEquals: true },
+          { Variable: '$.phases.nodegroups', BooleanEquals: true },
+        ],
+        Next: Steps.scaleNodegroupsDown,
+      },
+      { Variable: '$.poll.stable', BooleanEquals: true, Next: Steps.recordResult },
+    ]);
+    expect(asl.States[Steps.databaseStopped].Default).toBe(Steps.waitDatabaseStop);
   });
 
   it('logs every execution to a vended log group, traced', () => {

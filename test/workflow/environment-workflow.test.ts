@@ -41,9 +41,6 @@ describe('down', () => {
       Steps.databaseStopEvents,
       Steps.checkDatabaseStopped,
       Steps.databaseStopped,
-      Steps.scaleNodegroupsDown,
-      Steps.checkNodegroupsDown,
-      Steps.nodegroupsDown,
       Steps.recordResult,
       Steps.done,
     ]);
@@ -154,8 +151,6 @@ describe('up', () => {
       Steps.restoreReplicas,
       Steps.checkDeploymentsAvailable,
       Steps.deploymentsAvailable,
-      Steps.checkAutoscalers,
-      Steps.autoscalersActive,
       Steps.checkHealth,
       Steps.appsHealthy,
       Steps.resumeCronJobs,

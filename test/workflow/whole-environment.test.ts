@@ -63,9 +63,6 @@ describe('down of a whole environment', () => {
       Steps.databaseStopEvents,
       Steps.checkDatabaseStopped,
       Steps.databaseStopped,
-      Steps.scaleNodegroupsDown,
-      Steps.checkNodegroupsDown,
-      Steps.nodegroupsDown,
       Steps.recordResult,
       Steps.done,
     ]);
@@ -257,9 +254,6 @@ describe('up of a whole environment', () => {
     expect(r.status, JSON.stringify(r.error)).toBe('SUCCEEDED');
     expect(r.path.slice(r.path.indexOf(Steps.whichAction))).toEqual([
       Steps.whichAction,
-      Steps.restoreNodegroups,
-      Steps.checkNodegroupsReady,
-      Steps.nodegroupsReady,
       Steps.startDatabase,
       Steps.databaseStartEvents,
       Steps.checkDatabaseAvailable,
@@ -271,8 +265,6 @@ describe('up of a whole environment', () => {
       Steps.restoreReplicas,
       Steps.checkDeploymentsAvailable,
       Steps.deploymentsAvailable,
-      Steps.checkAutoscalers,
-      Steps.autoscalersActive,
       Steps.checkHealth,
       Steps.appsHealthy,
       Steps.resumeCronJobs,
