@@ -5,8 +5,8 @@
 //  - `cim status`: time from spawning the process to its first request (a local HTTP server
 //    stands in for S3, RDS and the API server and answers 403, so the run ends at once), and
 //    the peak RSS of that process.
-// Each `cim` is `node bin/cim.mjs` as CI runs it; RSS comes from a preload that writes
-// process.resourceUsage().maxRSS at exit (no external tool needed). bin/cim.mjs keeps V8's
+// Each `cim` is `node bin/cim.mjs` as CI runs it; RSS comes from a preload that writes the
+// process's VmHWM at exit (no external tool needed). bin/cim.mjs keeps V8's
 // compile cache in dist/cli: status is measured with it (every run after the first on a
 // machine) and without it (NODE_DISABLE_COMPILE_CACHE=1: the first run after a build).
 import { execFileSync, spawn } from 'node:child_process';
@@ -100,7 +100,14 @@ export async function cliStartup(root: string, runs: number) {
   mkdirSync(dir, { recursive: true });
   writeFileSync(
     join(dir, 'rss-probe.mjs'),
-    "import { writeFileSync } from 'node:fs';\nprocess.on('exit', () => writeFileSync(process.env.CIM_BENCH_RSS_FILE, String(process.resourceUsage().maxRSS)));\n",
+    // VmHWM (this process image's peak): resourceUsage().maxRSS keeps the peak of the image
+    // before exec, i.e. of the bench process that spawned it, on Linux.
+    [
+      "import { readFileSync, writeFileSync } from 'node:fs';",
+      "const hwm = () => { try { return Number(/VmHWM:\\s+(\\d+)/.exec(readFileSync('/proc/self/status', 'utf8'))?.[1]); } catch { return NaN; } };",
+      "process.on('exit', () => { const k = hwm(); writeFileSync(process.env.CIM_BENCH_RSS_FILE, String(Number.isFinite(k) ? k : process.resourceUsage().maxRSS)); });",
+      '',
+    ].join('\n'),
   );
   // Stands in for S3, RDS and the Kubernetes API: records when the first request arrives.
   let first: number | null = null;
