@@ -65,6 +65,24 @@ const CHECK_STEPS = new Set<string>(
     (id) => TaskFunctions[id],
   ),
 );
+/**
+ * The Wait states `localWait` takes over: those after the checks above. The others (node
+ * groups, autoscalers) keep their scheduled time, or their loops would call EKS and the API
+ * server back to back.
+ */
+const LOCAL_WAIT_STEPS = WaitSteps.filter((w) =>
+  (
+    [
+      Steps.waitDatabaseStart,
+      Steps.waitDatabaseStop,
+      Steps.waitDeploymentsStart,
+      Steps.waitDeploymentsStop,
+      Steps.waitStatefulSetsStart,
+      Steps.waitStatefulSetsStop,
+      Steps.waitHealth,
+    ] as readonly string[]
+  ).includes(w),
+);
 /** Under the Tasks' 90 s timeout, which the engine also enforces: a longer wait is cut, the next check comes sooner. */
 const LOCAL_WAIT_CAP_MS = 60_000;
 const machines = new WeakMap<object, StateMachine>();
@@ -158,7 +176,7 @@ export async function runLocal(o: LocalRunOptions): Promise<LocalRun> {
       ...(o.waitOverrides
         ? { waitTimeOverrides: o.waitOverrides }
         : o.localWait
-          ? { waitTimeOverrides: Object.fromEntries(WaitSteps.map((w) => [w, 0])) }
+          ? { waitTimeOverrides: Object.fromEntries(LOCAL_WAIT_STEPS.map((w) => [w, 0])) }
           : {}),
       ...(o.retryOverrides ? { retryIntervalOverrides: o.retryOverrides } : {}),
     },

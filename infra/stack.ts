@@ -52,6 +52,7 @@ import { DATABASE_WAIT_RECORD } from '#core/database-events';
 import { configDigest } from '#core/deployed-config';
 import { CimError, ErrorNames } from '#core/errors';
 import { holidaysInput } from '#core/holidays';
+import { NODE_READERS_GROUP } from '#core/nodegroups';
 import { describeSelection } from '#core/selection';
 import {
   DATABASE_EVENT_FUNCTION,
@@ -341,6 +342,7 @@ export class CimStack extends Stack {
 
     if (config.stack.eksAccessEntry) {
       const byCluster = new Map<string, Set<string>>();
+      const withNodegroups = new Set(envs.filter((e) => e.nodegroups.length).map((e) => e.cluster));
       for (const e of envs) {
         const ns = byCluster.get(e.cluster) ?? new Set<string>();
         for (const d of e.deployments) ns.add(d.namespace);
@@ -349,10 +351,14 @@ export class CimStack extends Stack {
       for (const [cluster, namespaces] of byCluster) {
         for (const id of Object.keys(NEEDS) as TaskFunctionId[]) {
           if (!NEEDS[id].eks) continue;
+          // Nodes are cluster-wide: the functions that list them (Prepare's preflight, the
+          // node group check) join the group the operator binds to the node reader ClusterRole.
+          const readsNodes = withNodegroups.has(cluster) && (id === 'prepare' || id === 'check-nodegroups');
           new CfnAccessEntry(this, `Access-${cluster}-${id}`, {
             clusterName: cluster,
             principalArn: fns[id].role?.roleArn as string,
             type: 'STANDARD',
+            ...(readsNodes ? { kubernetesGroups: [NODE_READERS_GROUP] } : {}),
             accessPolicies: [
               {
                 policyArn: 'arn:aws:eks::aws:cluster-access-policy/AmazonEKSEditPolicy',

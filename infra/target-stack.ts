@@ -10,6 +10,7 @@ import { CfnAccessEntry } from 'aws-cdk-lib/aws-eks';
 import { AccountPrincipal, Effect, PolicyStatement, Role } from 'aws-cdk-lib/aws-iam';
 import type { Construct } from 'constructs';
 import type { Config } from '#core/config';
+import { NODE_READERS_GROUP } from '#core/nodegroups';
 import { TARGET_ROLE_NAME } from '#core/organization-config';
 import { type ArnFormat, grantStatements, iamScope, type Needs, scopedEnvironments } from './iam-scope.ts';
 
@@ -35,7 +36,7 @@ export function functionRolePath(stackName: string, functionId: string): string 
   return `/customer-infra-manager/${stackName}/${functionId}/`;
 }
 
-/** The ARN patterns of the central function roles that call RDS or EKS (one path each). */
+/** The ARN patterns of the central function roles that call RDS or EKS (one path each, plus the pre-path name). */
 export function centralRolePatterns(
   partition: string,
   account: string,
@@ -44,7 +45,13 @@ export function centralRolePatterns(
 ) {
   return Object.entries(needs)
     .filter(([, n]) => n.eks || n.rdsDescribe || n.rdsStartStop || n.nodegroupsDescribe || n.nodegroupsUpdate)
-    .map(([id]) => `arn:${partition}:iam::${account}:role${functionRolePath(stackName, id)}*`);
+    .flatMap(([id]) => [
+      `arn:${partition}:iam::${account}:role${functionRolePath(stackName, id)}*`,
+      // Until the central stack is redeployed with the role paths: its roles still have the
+      // names (and no path) of earlier versions. Deploy the target stacks first, then the
+      // central one; a later release drops this pattern.
+      `arn:${partition}:iam::${account}:role/${stackName}-Role${id.replace(/[^A-Za-z0-9]/g, '')}*`,
+    ]);
 }
 
 export class CimTargetStack extends Stack {
@@ -112,6 +119,10 @@ export class CimTargetStack extends Stack {
           clusterName: cluster,
           principalArn: this.role.roleArn,
           type: 'STANDARD',
+          // Nodes are cluster-wide (see NODE_READERS_GROUP): bound by the operator once per cluster.
+          ...(scoped.some((s) => s.env.cluster === cluster && s.env.nodegroups.length)
+            ? { kubernetesGroups: [NODE_READERS_GROUP] }
+            : {}),
           accessPolicies: [
             {
               policyArn: `arn:${this.partition}:eks::aws:cluster-access-policy/AmazonEKSEditPolicy`,

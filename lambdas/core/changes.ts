@@ -64,8 +64,15 @@ export async function databaseAction(
   return {
     ...ctx,
     database: { issued, stateBefore: state.state },
-    // Not yet there (issued now, or by an earlier attempt): the wait may listen for the event.
-    databaseWait: databaseWait(deps, env, goal, issued !== null || state.state !== goal),
+    // Heading there (issued now, or by an earlier attempt): the wait may listen for the event.
+    // A database moving the other way (starting during a down) sends the opposite event: the
+    // poll loop waits for it to settle and then issues the action.
+    databaseWait: databaseWait(
+      deps,
+      env,
+      goal,
+      issued !== null || state.state === (goal === 'stopped' ? 'stopping' : 'starting'),
+    ),
   };
 }
 

@@ -137,7 +137,18 @@ export async function handleDatabaseEvent(deps: Deps, raw: unknown): Promise<Dat
     if (env.database.kind !== kind || env.database.identifier !== d.SourceIdentifier) continue;
     if (parsed.data.region !== undefined && env.region !== parsed.data.region) continue;
     const store = deps.store(env);
-    const stored = await store.getJson(waitRecordKey(env));
+    // Without s3:ListBucket (this function may only read and delete wait records), S3 answers
+    // a missing record with 403, not 404: most events (manual starts, RDS's 7-day auto-start,
+    // duplicates) find none. Either way nothing waits that this call could complete; a run
+    // that did wait falls back to polling, so this never fails the event or the other environments.
+    let stored: Awaited<ReturnType<typeof store.getJson>>;
+    try {
+      stored = await store.getJson(waitRecordKey(env));
+    } catch (err) {
+      deps.log.warn('no readable wait record', { environment: key, error: (err as Error).message });
+      out.ignored.push(`${key}: no run is waiting (its wait record is absent or not readable)`);
+      continue;
+    }
     if (!stored) {
       out.ignored.push(`${key}: no run is waiting`);
       continue;

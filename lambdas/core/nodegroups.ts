@@ -19,6 +19,14 @@ import {
   wrapAwsError,
 } from './errors.ts';
 
+/**
+ * Nodes are cluster-wide: namespace-scoped access (the stack's EKS access entries) cannot
+ * list them. The functions that do are put in this Kubernetes group, which the operator
+ * binds once per cluster to this ClusterRole (get, list on nodes; README "Kubernetes access").
+ */
+export const NODE_READERS_GROUP = 'customer-infra-manager-node-readers';
+export const NODE_READER_ROLE = 'customer-infra-manager-node-reader';
+
 export interface NodegroupScaling {
   minSize: number;
   maxSize: number;

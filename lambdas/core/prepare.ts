@@ -10,8 +10,9 @@ import { discoverTargets, newSinceRestorePoint, targetsFromRecord, withTargets }
 import { CimError, ErrorNames, errorMessage, errorName } from './errors.ts';
 import { loadChosenRestorePoint } from './history.ts';
 import { describeHold, holdActive, holdsBack, isScheduledUser, readHold } from './hold.ts';
+import type { NodeLister } from './kube-gateway.ts';
 import { acquireLock, readLock, releaseLock } from './lock.ts';
-import { nodegroupInError, scalingError } from './nodegroups.ts';
+import { NODE_READER_ROLE, NODE_READERS_GROUP, nodegroupInError, scalingError } from './nodegroups.ts';
 import { type RestorePoint, validateRestorePoint } from './restore-point.ts';
 import {
   type Deps,
@@ -140,6 +141,22 @@ async function preflight(deps: Deps, env: Environment, req: RunRequest, state: E
     else if (req.action === 'down') {
       const why = scalingError(n);
       if (why) problems.push(`${what} has a scaling config down could not restore: ${why}`);
+    }
+  }
+  // Up waits until each node group's nodes are Ready: listing nodes (cluster-wide) must work
+  // before node groups or the database are touched, or the run stops half-way.
+  if (env.nodegroups.length && req.action !== 'get_env_state') {
+    const lister = deps.kube(env) as Partial<NodeLister>;
+    try {
+      if (typeof lister.listNodes !== 'function')
+        throw new Error('this Kubernetes gateway cannot list nodes');
+      await lister.listNodes(`eks.amazonaws.com/nodegroup=${env.nodegroups[0]}`);
+    } catch (err) {
+      if (errorName(err) !== ErrorNames.KubernetesAccessDenied && typeof lister.listNodes === 'function')
+        throw err;
+      problems.push(
+        `cannot list nodes for nodegroups (${errorMessage(err).split(':')[0]}): bind the ClusterRole ${NODE_READER_ROLE} (get, list on nodes) to the group ${NODE_READERS_GROUP} and give the orchestrator that group (README "Kubernetes access")`,
+      );
     }
   }
   const existing = state.deployments.filter((d) => d.exists);

@@ -186,6 +186,23 @@ describe(`a fleet of ${N} environments`, () => {
     expect([...byAction.keys()].sort()).toEqual(['eks:DescribeNodegroup', 'eks:UpdateNodegroupConfig']);
   });
 
+  it('puts only the functions that list nodes into the node readers group, on the cluster with node groups', () => {
+    const roleOf = (id: keyof typeof stack.functions) =>
+      stack.getLogicalId(stack.functions[id].role?.node.defaultChild as never);
+    const grouped = (Object.values(template.findResources('AWS::EKS::AccessEntry')) as Cfn[])
+      .filter((e) => e.Properties.KubernetesGroups)
+      .map((e) => [
+        e.Properties.ClusterName,
+        e.Properties.PrincipalArn['Fn::GetAtt'][0],
+        e.Properties.KubernetesGroups,
+      ]);
+    expect(grouped.sort()).toEqual(
+      (['check-nodegroups', 'prepare'] as const)
+        .map((id) => ['eks-dev-cluster', roleOf(id), ['customer-infra-manager-node-readers']])
+        .sort(),
+    );
+  });
+
   it('passes no configuration in environment variables (each well under 4 KB)', () => {
     for (const f of Object.values(template.findResources('AWS::Lambda::Function')) as Cfn[]) {
       const vars: Record<string, string> = f.Properties.Environment?.Variables ?? {};

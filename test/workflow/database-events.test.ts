@@ -78,6 +78,26 @@ describe('event-driven database waits', () => {
     expect(w.kube.replicas('alpha-dev', 'backend-deployment')).toBe(2);
   });
 
+  it('ignores an event whose wait record cannot be read, without failing (S3 answers 403 for a missing key without ListBucket)', async () => {
+    const tokens = new LocalTaskTokens(() => undefined);
+    const denied = {
+      ...w.deps,
+      taskTokens: tokens,
+      store: (env: Parameters<typeof w.deps.store>[0]) =>
+        Object.assign(Object.create(w.deps.store(env)), {
+          getJson: async () => {
+            throw Object.assign(new Error('Access Denied'), { name: 'AccessDenied' });
+          },
+        }),
+    };
+    const r = (await databaseEvent.withDeps(denied)(rdsEvent('RDS-EVENT-0088'))) as {
+      completed: string[];
+      ignored: string[];
+    };
+    expect(r.completed).toEqual([]);
+    expect(r.ignored).toEqual(['alpha/dev: no run is waiting (its wait record is absent or not readable)']);
+  });
+
   it('falls back to polling when no event comes before the timeout', async () => {
     const tokens = new LocalTaskTokens((_state, token, t) => {
       w.scriptDb(['starting', 'available']);

@@ -2,6 +2,7 @@
 // node group ACTIVE and validates nothing, so the status transitions are covered here), the
 // nodes in the in-memory Kubernetes.
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { CimError, ErrorNames } from '#core/errors';
 import { Steps } from '#core/steps';
 import { runWorkflow } from '../fixtures/run-workflow.ts';
 import { makeWorld, type World } from '../fixtures/world.ts';
@@ -108,6 +109,21 @@ describe('EKS node groups', () => {
     const r = await run('down', '7');
     expect(r.error?.Error).toBe('PreflightFailed');
     expect(r.error?.Cause).toContain('EKS node group eks-dev-cluster/ghost does not exist in us-east-1');
+    expect(w.eksCalls).toEqual([]);
+    expect(w.rdsCalls).toEqual([]);
+    expect(w.kube.scaled).toEqual([]);
+    expect(w.bucket.keys()).toEqual([]);
+  });
+
+  it('refuses in preflight when nodes cannot be listed (namespace-scoped access), changing nothing', async () => {
+    w.kube.listNodes = async () => {
+      throw new CimError(ErrorNames.KubernetesAccessDenied, 'listing nodes: access denied (HTTP 403)');
+    };
+    const r = await run('down', '8');
+    expect(r.error?.Error).toBe('PreflightFailed');
+    expect(r.error?.Cause).toContain(
+      'cannot list nodes for nodegroups (listing nodes): bind the ClusterRole customer-infra-manager-node-reader',
+    );
     expect(w.eksCalls).toEqual([]);
     expect(w.rdsCalls).toEqual([]);
     expect(w.kube.scaled).toEqual([]);
