@@ -98,6 +98,19 @@ describe('event-driven database waits', () => {
     expect(r.ignored).toEqual(['alpha/dev: no run is waiting (its wait record is absent or not readable)']);
   });
 
+  it('polls instead of awaiting an event while the database moves the other way (stopping during an up)', async () => {
+    // Prepare and Start database see it stopping: no start can be issued yet, and the event
+    // that will come (stopped) does not end an up's wait.
+    w.scriptDb(['stopping', 'stopping', 'stopping', 'stopped', 'stopped', 'available']);
+    const tokens = new LocalTaskTokens((_state, token, t) => t.timeOut(token));
+    const run = await runWorkflow(w, { action: 'up', build: '11' }, { taskTokens: tokens });
+    expect(run.status, JSON.stringify(run.error)).toBe('SUCCEEDED');
+    expect(run.path).toContain(Steps.databaseStartEvents);
+    expect(run.path).not.toContain(Steps.awaitDatabaseAvailable);
+    expect(run.path).toContain(Steps.waitDatabaseStart);
+    expect(w.kube.replicas('alpha-dev', 'backend-deployment')).toBe(2);
+  });
+
   it('falls back to polling when no event comes before the timeout', async () => {
     const tokens = new LocalTaskTokens((_state, token, t) => {
       w.scriptDb(['starting', 'available']);
