@@ -64,6 +64,17 @@ export async function databaseAction(
   return {
     ...ctx,
     database: { issued, stateBefore: state.state },
+    // The database's deadline runs from here: an event wait that falls back to polling does
+    // not restart it (the lock TTL check adds up the timeouts, not fallback + timeout).
+    poll: {
+      what: 'database',
+      startedAt: deps.now().toISOString(),
+      checks: 0,
+      state: state.state ?? 'unknown',
+      stable: false,
+      elapsedSeconds: 0,
+      waitSeconds: 0,
+    },
     // Heading there (issued now, or by an earlier attempt): the wait may listen for the event.
     // A database moving the other way (starting during a down) sends the opposite event: the
     // poll loop waits for it to settle and then issues the action.

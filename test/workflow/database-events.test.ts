@@ -132,6 +132,24 @@ describe('event-driven database waits', () => {
     expect((await deliver(tokens, rdsEvent('RDS-EVENT-0088'))).completed).toEqual([]);
   });
 
+  it('keeps the database deadline from the start call when the event wait falls back to polling', async () => {
+    // Usual start 480 s, timeout 3600 s: the event wait gives up after 960 s, then polling may
+    // use what is left of the 3600 s, not 3600 s more.
+    const tokens = new LocalTaskTokens((_state, token, t) => {
+      w.scriptDb(['starting']);
+      w.clock.advance(960);
+      t.timeOut(token);
+    });
+    const t0 = w.clock.now().getTime();
+    const run = await runWorkflow(w, { action: 'up', build: '11' }, { taskTokens: tokens });
+    expect(run.status).toBe('FAILED');
+    expect(run.error?.Error).toBe('WaitTimedOut');
+    const total = (w.clock.now().getTime() - t0) / 1000;
+    expect(total).toBeGreaterThanOrEqual(3600);
+    expect(total).toBeLessThanOrEqual(3600 + 300); // the last wait is at most 300 s
+    expect(run.error?.Cause).toMatch(/after (\d+) s/);
+  });
+
   it('completes at once when the database is already there when the token is stored (event came first)', async () => {
     const tokens = new LocalTaskTokens();
     const run = await runWorkflow(
