@@ -20,7 +20,7 @@ import { runLocal } from '#cli/run-local';
 import type { DeploymentStatus, KubeGateway } from '#core/kube-gateway';
 import { TaskFunctions, WaitSteps } from '#core/steps';
 import { synthesizedDefinition } from '../test/fixtures/synthesized.ts';
-import { makeWorld } from '../test/fixtures/world.ts';
+import { makeWorld, seedLegacyDown } from '../test/fixtures/world.ts';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const only = process.argv.slice(2);
@@ -126,19 +126,7 @@ async function transitions() {
   const definition = synthesizedDefinition();
   const measure = async (fixed: number | null) => {
     const w = makeWorld();
-    const P = 'eks-dev-cluster/alpha/dev';
-    w.bucket.put(`${P}/actions.json`, {
-      timestamp: '2026-01-01T00:00:00Z',
-      jenkins_build: '10',
-      jenkins_user: 'u',
-      customer: 'alpha',
-      environment: 'dev',
-      desired_state: 'down',
-    });
-    w.bucket.put(
-      `${P}/history/10/pre-state.json`,
-      (await import('../test/fixtures/legacy-pre-state-build-10.json', { with: { type: 'json' } })).default,
-    );
+    seedLegacyDown(w);
     let startedAt: number | null = null;
     const nowMs = () => w.clock.now().getTime();
     w.rds.on(StartDBInstanceCommand).callsFake(() => {

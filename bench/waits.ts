@@ -17,7 +17,7 @@ import type { DeploymentStatus, KubeGateway } from '#core/kube-gateway';
 import { TaskFunctions, WaitSteps } from '#core/steps';
 import { handler as databaseEvent } from '#handlers/database-event';
 import { synthesizedDefinition } from '../test/fixtures/synthesized.ts';
-import { makeWorld } from '../test/fixtures/world.ts';
+import { makeWorld, seedLegacyDown } from '../test/fixtures/world.ts';
 
 type Table = (title: string, head: string[], rows: (string | number)[][]) => void;
 
@@ -77,20 +77,8 @@ export async function simulate(
 ): Promise<WaitRun> {
   const definition = synthesizedDefinition();
   const w = makeWorld();
-  const P = 'eks-dev-cluster/alpha/dev';
   if (action === 'up') {
-    w.bucket.put(`${P}/actions.json`, {
-      timestamp: '2026-01-01T00:00:00Z',
-      jenkins_build: '10',
-      jenkins_user: 'u',
-      customer: 'alpha',
-      environment: 'dev',
-      desired_state: 'down',
-    });
-    w.bucket.put(
-      `${P}/history/10/pre-state.json`,
-      (await import('../test/fixtures/legacy-pre-state-build-10.json', { with: { type: 'json' } })).default,
-    );
+    seedLegacyDown(w);
   }
   const nowMs = () => w.clock.now().getTime();
   const goal = action === 'up' ? 'available' : 'stopped';

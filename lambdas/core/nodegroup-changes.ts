@@ -95,7 +95,7 @@ export async function restoreNodegroups(deps: Deps, ctx: RunContext, step: strin
   return { ...ctx, nodegroupGoals: goals, workloadSkipped: [...(ctx.workloadSkipped ?? []), ...skipped] };
 }
 
-function nodeLister(deps: Deps, env: Environment): NodeLister {
+export function nodeLister(deps: Deps, env: Environment): NodeLister {
   const k = deps.kube(env) as Partial<NodeLister>;
   if (typeof k.listNodes !== 'function')
     throw new CimError(

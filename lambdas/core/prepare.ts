@@ -10,8 +10,8 @@ import { discoverTargets, newSinceRestorePoint, targetsFromRecord, withTargets }
 import { CimError, ErrorNames, errorMessage, errorName } from './errors.ts';
 import { loadChosenRestorePoint } from './history.ts';
 import { describeHold, holdActive, holdsBack, isScheduledUser, readHold } from './hold.ts';
-import type { NodeLister } from './kube-gateway.ts';
 import { acquireLock, readLock, releaseLock } from './lock.ts';
+import { nodeLister } from './nodegroup-changes.ts';
 import { NODE_READER_ROLE, NODE_READERS_GROUP, nodegroupInError, scalingError } from './nodegroups.ts';
 import { type RestorePoint, validateRestorePoint } from './restore-point.ts';
 import {
@@ -146,14 +146,11 @@ async function preflight(deps: Deps, env: Environment, req: RunRequest, state: E
   // Up waits until each node group's nodes are Ready: listing nodes (cluster-wide) must work
   // before node groups or the database are touched, or the run stops half-way.
   if (env.nodegroups.length && req.action !== 'get_env_state') {
-    const lister = deps.kube(env) as Partial<NodeLister>;
     try {
-      if (typeof lister.listNodes !== 'function')
-        throw new Error('this Kubernetes gateway cannot list nodes');
-      await lister.listNodes(`eks.amazonaws.com/nodegroup=${env.nodegroups[0]}`);
+      await nodeLister(deps, env).listNodes(`eks.amazonaws.com/nodegroup=${env.nodegroups[0]}`);
     } catch (err) {
-      if (errorName(err) !== ErrorNames.KubernetesAccessDenied && typeof lister.listNodes === 'function')
-        throw err;
+      const name = errorName(err);
+      if (name !== ErrorNames.KubernetesAccessDenied && name !== ErrorNames.ConfigInvalid) throw err;
       problems.push(
         `cannot list nodes for nodegroups (${errorMessage(err).split(':')[0]}): bind the ClusterRole ${NODE_READER_ROLE} (get, list on nodes) to the group ${NODE_READERS_GROUP} and give the orchestrator that group (README "Kubernetes access")`,
       );
