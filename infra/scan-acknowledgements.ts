@@ -31,6 +31,8 @@ export const SCAN_ACKNOWLEDGEMENTS: readonly ScanAcknowledgement[] = [
     type: 'AWS::Lambda::Function',
     reason:
       'Invoked synchronously by Step Functions only: failures go to the Retry/Catch of the state machine and the failure record; a DLQ applies to asynchronous invocations only.',
+    // The function EventBridge invokes asynchronously (database-event) has its DLQ instead.
+    when: (_r, p) => !has(p, 'deadLetterConfig'),
   },
   {
     id: 'CKV_AWS_117',
