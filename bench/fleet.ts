@@ -3,6 +3,7 @@
 // the whole fleet through the local fleet workflow at two concurrencies; wall time next to one
 // environment's, peak RSS, Kubernetes requests per deployment and S3 requests per environment.
 // Then the stack synthesized for 2,000 environments: resources, template bytes, largest role.
+import { readFileSync } from 'node:fs';
 import { App, Validations } from 'aws-cdk-lib';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { type FleetRun, runFleetLocal } from '#cli/run-fleet';
@@ -200,7 +201,8 @@ export function synthFleet(table: Table, results: Record<string, unknown>, n = 2
   });
   Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
   const assembly = app.synth();
-  const template = assembly.getStackByName('CustomerInfraManager').template as {
+  const artifact = assembly.getStackByName('CustomerInfraManager');
+  const template = artifact.template as {
     Resources: Record<string, { Type: string; Properties?: Record<string, unknown> }>;
   };
   const seconds = (performance.now() - t0) / 1000;
@@ -211,13 +213,21 @@ export function synthFleet(table: Table, results: Record<string, unknown>, n = 2
     environments: n,
     seconds: Number(seconds.toFixed(1)),
     resources: resources.length,
-    templateBytes: JSON.stringify(template).length,
+    // As cdk synth writes it (indented), which is what CloudFormation's 1,000,000 bytes count.
+    templateBytes: readFileSync(artifact.templateFullPath).length,
     schedules: resources.filter((r) => r.Type === 'AWS::Scheduler::Schedule').length,
     largestPolicyChars: largest,
   };
   table(
     `5. The stack for ${n} environments (bundling skipped, cdk-nag on)`,
-    ['environments', 'synth s', 'resources', 'template bytes', 'schedules', 'largest policy chars'],
+    [
+      'environments',
+      'synth s',
+      'resources',
+      'template bytes (as written)',
+      'schedules',
+      'largest policy chars',
+    ],
     [[n, data.seconds, data.resources, data.templateBytes, data.schedules, data.largestPolicyChars]],
   );
   results.synthFleet = data;

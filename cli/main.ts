@@ -24,6 +24,7 @@ import {
   progressLine,
   renderPlan,
 } from './output.ts';
+import type { RbacInvocation } from './rbac.ts';
 
 const USAGE = `Usage:
   cim up|down|status --customer C --env E [--build N] [--user U] [--config FILE]
@@ -40,6 +41,9 @@ const USAGE = `Usage:
   cim unlock --customer C --env E      clear the lock of a run that is provably gone
   cim environments [--config FILE]     list the configured environments, resolved
   cim schema                           print the configuration's JSON Schema
+  cim rbac [--cluster NAME]            print the Roles and RoleBindings that give the stack's
+                                       Kubernetes groups access to the configured namespaces
+                                       of one cluster (kubectl apply -f -)
   cim                                  legacy mode: reads ACTION, CUSTOMER, ENVIRONMENT,
                                        BUILD_NUMBER, BUILD_USER, EKS_CLUSTER, AWS_REGION,
                                        S3_BUCKET_NAME, S3_REGION like the old main.py
@@ -166,6 +170,7 @@ async function parse(
   | FleetInvocation
   | HistoryInvocation
   | HoldInvocation
+  | RbacInvocation
   | { command: 'help' | 'schema' | 'environments'; configPath: string; json: boolean }
 > {
   const { values, positionals } = parseArgs({
@@ -197,6 +202,7 @@ async function parse(
       'skip-next': { type: 'string' },
       list: { type: 'boolean', default: false },
       clear: { type: 'boolean', default: false },
+      cluster: { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
     },
   });
@@ -205,6 +211,7 @@ async function parse(
   if (values.help || command === 'help') return { command: 'help', configPath, json: values.json };
   if (extra.length) throw new UsageError(`unexpected argument "${extra[0]}"`);
   if (command === 'schema' || command === 'environments') return { command, configPath, json: values.json };
+  if (command === 'rbac') return { command, configPath, json: values.json, cluster: values.cluster };
   if (command === 'unlock') {
     if (!values.customer || !values.env) throw new UsageError('unlock needs --customer and --env');
     return { command, configPath, json: values.json, customer: values.customer, environment: values.env };
@@ -515,6 +522,15 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
     if (inv.command === 'help') {
       process.stdout.write(`${USAGE}\n`);
       return ExitCode.Done;
+    }
+    if (inv.command === 'rbac') {
+      try {
+        process.stdout.write(await (await import('./rbac.ts')).rbacManifests(inv));
+        return ExitCode.Done;
+      } catch (err) {
+        process.stderr.write(`cim: ${errorMessage(err)}\n`);
+        return exitCodeFor(errorName(err));
+      }
     }
     if (inv.command === 'schema') {
       const { configJsonSchema } = await import('#core/config-file');

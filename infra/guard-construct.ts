@@ -11,6 +11,7 @@ import type { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Schedule, ScheduleExpression, ScheduleTargetInput } from 'aws-cdk-lib/aws-scheduler';
 import { StepFunctionsStartExecution } from 'aws-cdk-lib/aws-scheduler-targets';
+import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import {
   CustomerManagedEncryptionConfiguration,
   DefinitionBody,
@@ -44,6 +45,10 @@ export function addGuard(
   id: string,
   o: {
     rds: IamScope['rds'];
+    /** The accounts the configured databases live in: the rules match only their events. */
+    accounts: readonly string[];
+    /** Where an event EventBridge cannot deliver to the state machine lands. */
+    deadLetterQueue: IQueue;
     makeFunction: (id: GuardFunctionId, states: readonly string[]) => NodejsFunction;
     grant: (fn: NodejsFunction, needs: Needs) => void;
     /** stack.kms: the customer key for the guard's log group and state machine. */
@@ -70,12 +75,18 @@ export function addGuard(
     ...(o.key ? { encryptionConfiguration: new CustomerManagedEncryptionConfiguration(o.key) } : {}),
     logs: { destination: logs, level: LogLevel.ALL, includeExecutionData: true },
   });
-  const rules = guardEventPattern(o.rds).map(
+  const rules = guardEventPattern(o.rds, o.accounts).map(
     (eventPattern, i) =>
       new Rule(scope, `GuardRdsEvents${i}`, {
         description: 'A configured database that AWS starts after 7 days stopped: start the seven-day guard',
         eventPattern,
-        targets: [new SfnStateMachine(stateMachine)],
+        targets: [
+          new SfnStateMachine(stateMachine, {
+            retryAttempts: 2,
+            maxEventAge: Duration.hours(1),
+            deadLetterQueue: o.deadLetterQueue,
+          }),
+        ],
       }),
   );
   new Schedule(scope, 'GuardDailySweep', {

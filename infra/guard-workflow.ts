@@ -86,8 +86,9 @@ export function buildGuardWorkflow(scope: Construct, fns: GuardWorkflowFunctions
  * identifier scope as the IAM grants (a template's placeholders become one "*", matched with
  * EventBridge wildcard matching), so the rule does not grow with the fleet. A database that
  * matches the template but is not configured reaches the guard, which records a no-op.
+ * Only events of the accounts the configured databases live in match.
  */
-export function guardEventPattern(rds: IamScope['rds']): EventPattern[] {
+export function guardEventPattern(rds: IamScope['rds'], accounts: readonly string[]): EventPattern[] {
   const ids = (kind: 'instance' | 'cluster') =>
     [...new Set(rds.filter((r) => r.kind === kind).flatMap((r) => r.identifiers))]
       .sort()
@@ -97,6 +98,7 @@ export function guardEventPattern(rds: IamScope['rds']): EventPattern[] {
   if (instances.length)
     patterns.push({
       source: ['aws.rds'],
+      account: [...accounts],
       detailType: ['RDS DB Instance Event'],
       detail: {
         SourceType: ['DB_INSTANCE'],
@@ -108,6 +110,7 @@ export function guardEventPattern(rds: IamScope['rds']): EventPattern[] {
   if (clusters.length)
     patterns.push({
       source: ['aws.rds'],
+      account: [...accounts],
       detailType: ['RDS DB Cluster Event'],
       detail: { SourceType: ['CLUSTER'], EventID: [...GUARD_EVENTS.cluster], SourceIdentifier: clusters },
     });

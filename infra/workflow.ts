@@ -300,7 +300,7 @@ export function buildWorkflow(scope: Construct, fns: WorkflowFunctions): State {
 }
 
 /** One rule per database kind: the started/stopped events of the configured databases only. */
-export function databaseEventPatterns(rds: IamScope['rds']): EventPattern[] {
+export function databaseEventPatterns(rds: IamScope['rds'], accounts: readonly string[]): EventPattern[] {
   const ids = (kind: 'instance' | 'cluster') =>
     [...new Set(rds.filter((r) => r.kind === kind).flatMap((r) => r.identifiers))]
       .sort()
@@ -311,6 +311,9 @@ export function databaseEventPatterns(rds: IamScope['rds']): EventPattern[] {
     if (!identifiers.length) continue;
     patterns.push({
       source: ['aws.rds'],
+      // Only the accounts the configured databases live in: a same-named database in an
+      // account whose events reach this bus must not complete a wait.
+      account: [...accounts],
       detailType: [kind === 'instance' ? 'RDS DB Instance Event' : 'RDS DB Cluster Event'],
       detail: {
         SourceType: [kind === 'instance' ? 'DB_INSTANCE' : 'CLUSTER'],

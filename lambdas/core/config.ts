@@ -389,6 +389,15 @@ export const ConfigSchema = z
           .describe('A CloudWatch dashboard: runs by result and duration, fleet runs, runs by environment.'),
         vpc: VpcSettings.optional(),
         kms: KmsSetting,
+        noncurrentVersionDays: z
+          .number()
+          .int()
+          .min(1)
+          .max(3650)
+          .default(30)
+          .describe(
+            'Days the state bucket keeps a replaced or deleted version (the lock, replaced records) before it expires (default 30).',
+          ),
       })
       .strict()
       .default({
@@ -397,6 +406,7 @@ export const ConfigSchema = z
         stackName: 'CustomerInfraManager',
         dashboard: false,
         kms: 'none',
+        noncurrentVersionDays: 30,
       }),
   })
   .strict();

@@ -10,8 +10,9 @@ beforeAll(() => {
   s = synthesizeStack();
 }, 120_000);
 
-const event = (id: string, eventId: string, type: 'DB_INSTANCE' | 'CLUSTER') => ({
+const event = (id: string, eventId: string, type: 'DB_INSTANCE' | 'CLUSTER', account = '123456789012') => ({
   source: 'aws.rds',
+  account,
   'detail-type': type === 'CLUSTER' ? 'RDS DB Cluster Event' : 'RDS DB Instance Event',
   region: 'us-east-1',
   detail: { EventID: eventId, SourceIdentifier: id, SourceType: type, Message: '...' },
@@ -67,10 +68,42 @@ describe('event-driven database waits', () => {
     expect(
       fires({ ...event('alpha-dev-rds', 'RDS-EVENT-0088', 'DB_INSTANCE'), source: 'custom.forged' }),
     ).toBe(false);
+    // A same-named database in another account whose events reach this bus.
+    expect(fires(event('alpha-dev-rds', 'RDS-EVENT-0088', 'DB_INSTANCE', '999988887777'))).toBe(false);
   });
 
-  it('may complete Tasks of this state machine only, and the event function reads only the wait records', () => {
-    const smName = `customer-infra-manager-${s.stack.node.id}`;
+  it('send what EventBridge cannot deliver, and what the function gives up on, to an encrypted queue that alarms', () => {
+    const fnId = s.stack.getLogicalId(s.stack.databaseEvents.function.node.defaultChild as never);
+    const queueId = s.stack.getLogicalId(s.stack.eventFailures.node.defaultChild as never);
+    const queue = s.template.findResources('AWS::SQS::Queue')[queueId] as any;
+    expect(queue.Properties.SqsManagedSseEnabled).toBe(true);
+    const fn = s.template.findResources('AWS::Lambda::Function')[fnId] as any;
+    expect(fn.Properties.DeadLetterConfig).toEqual({ TargetArn: { 'Fn::GetAtt': [queueId, 'Arn'] } });
+    const rules = Object.values(s.template.findResources('AWS::Events::Rule')) as any[];
+    const rdsRules = rules.filter((r) => r.Properties.EventPattern?.source?.includes('aws.rds'));
+    // The database-event function's rules and the guard's (which start its state machine).
+    expect(rdsRules.length).toBeGreaterThanOrEqual(3);
+    for (const r of rdsRules)
+      for (const t of r.Properties.Targets)
+        expect(t.DeadLetterConfig, JSON.stringify(t.Arn)).toEqual({
+          Arn: { 'Fn::GetAtt': [queueId, 'Arn'] },
+        });
+    // Only this function and EventBridge (from these rules) may send to the queue.
+    const senders = (Object.values(s.template.findResources('AWS::IAM::Policy')) as any[]).filter((p) =>
+      (p.Properties.PolicyDocument.Statement as any[]).some((st) => actions(st).includes('sqs:SendMessage')),
+    );
+    expect(senders.flatMap((p) => p.Properties.Roles.map((r: any) => r.Ref))).toEqual([
+      roleId(s.stack.databaseEvents.function),
+    ]);
+    const alarms = Object.values(s.template.findResources('AWS::CloudWatch::Alarm')) as any[];
+    const alarm = alarms.find((a) => a.Properties.MetricName === 'ApproximateNumberOfMessagesVisible');
+    expect(alarm?.Properties.Dimensions).toEqual([
+      { Name: 'QueueName', Value: { 'Fn::GetAtt': [queueId, 'QueueName'] } },
+    ]);
+    expect(alarm?.Properties.AlarmActions).toHaveLength(1);
+  });
+
+  it('may complete Tasks as IAM authorizes SendTaskSuccess (on "*"), and the event function reads only the wait records', () => {
     const send = (Object.values(s.template.findResources('AWS::IAM::Policy')) as any[]).flatMap((p) =>
       (p.Properties.PolicyDocument.Statement as any[]).filter((st) =>
         actions(st).includes('states:SendTaskSuccess'),
@@ -79,13 +112,23 @@ describe('event-driven database waits', () => {
     expect(send).toHaveLength(2);
     for (const st of send) {
       expect(actions(st)).toEqual(['states:SendTaskSuccess']);
-      expect(JSON.stringify(st.Resource)).toContain(`:stateMachine:${smName}"`);
+      // IAM's service reference: no resource type (test/scan/iam-reference.test.ts checks it).
+      expect(st.Resource).toBe('*');
+      expect(st.Effect).toBe('Allow');
     }
     const eventFn = statementsOf(roleId(s.stack.databaseEvents.function)).filter(
       (st) => !actions(st).some((a: string) => a.startsWith('logs:') || a.startsWith('xray:')),
     );
     expect(eventFn.flatMap(actions).sort()).toEqual(
-      ['s3:DeleteObject', 's3:GetObject', 'states:SendTaskSuccess'].sort(),
+      [
+        's3:DeleteObject',
+        's3:GetObject',
+        'states:SendTaskSuccess',
+        // Its dead-letter queue (that queue only).
+        'sqs:GetQueueAttributes',
+        'sqs:GetQueueUrl',
+        'sqs:SendMessage',
+      ].sort(),
     );
     for (const st of eventFn.filter((x) => actions(x).includes('s3:GetObject')))
       for (const r of [st.Resource].flat()) expect(JSON.stringify(r)).toMatch(/database-wait\.json"\]\]\}$/);

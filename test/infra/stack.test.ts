@@ -18,6 +18,7 @@ import {
   type TaskFunctionId,
   TaskFunctions,
 } from '#core/steps';
+import { KUBERNETES_WRITERS, NEEDS, stateBucketLifecycle } from '#infra/stack';
 import { renderDefinition } from '#infra/workflow';
 import { buildStack, synthesizedDefinition, synthesizeStack } from '../fixtures/synthesized.ts';
 import { fixture } from '../fixtures/world.ts';
@@ -280,6 +281,34 @@ describe('state bucket', () => {
     );
     expect(deny?.Effect).toBe('Deny');
   });
+
+  it('keeps versioning on and expires noncurrent versions (replaced locks and records) after 30 days by default', () => {
+    const bucket = Object.values(template.findResources('AWS::S3::Bucket'))[0] as any;
+    expect(bucket.Properties.VersioningConfiguration).toEqual({ Status: 'Enabled' });
+    expect(bucket.Properties.LifecycleConfiguration.Rules).toEqual([
+      expect.objectContaining({
+        Status: 'Enabled',
+        NoncurrentVersionExpiration: { NoncurrentDays: 30 },
+        ExpiredObjectDeleteMarker: true,
+        AbortIncompleteMultipartUpload: { DaysAfterInitiation: 1 },
+      }),
+    ]);
+    // No current version expires: only replaced or deleted ones.
+    expect(bucket.Properties.LifecycleConfiguration.Rules[0].ExpirationInDays).toBeUndefined();
+  });
+
+  it('takes the noncurrent version lifetime from stack.noncurrentVersionDays, and refuses 0', () => {
+    const days = (value: unknown) => {
+      const config = loadConfigFile(fixture('environments.yaml'));
+      return parseConfig(
+        { ...config, stack: { ...config.stack, noncurrentVersionDays: value } },
+        'lifecycle.yaml',
+      ).stack.noncurrentVersionDays;
+    };
+    expect(days(7)).toBe(7);
+    expect(() => days(0)).toThrow(/noncurrentVersionDays/);
+    expect(stateBucketLifecycle(7)[0]?.noncurrentVersionExpiration?.toDays()).toBe(7);
+  });
 });
 
 describe('schedules, alarm and access', () => {
@@ -311,13 +340,35 @@ describe('schedules, alarm and access', () => {
       schedule: 'weeknights-down',
       scheduledTime: '<aws.scheduler.scheduled-time>',
     });
+  });
+
+  it('gives each Kubernetes step an access entry with its group (writers, or readers for steps that only look) and no namespace list', () => {
+    const { template: t, stack: s } = synthesizeStack('environments.yaml');
     const entries = Object.values(t.findResources('AWS::EKS::AccessEntry')) as any[];
-    expect(entries.length).toBeGreaterThan(0);
+    const groupOf = new Map(
+      entries.map((e) => [e.Properties.PrincipalArn['Fn::GetAtt'][0], e.Properties.KubernetesGroups]),
+    );
+    const withEks = (Object.keys(NEEDS) as TaskFunctionId[]).filter((id) => NEEDS[id].eks);
+    expect(entries).toHaveLength(withEks.length); // one cluster in the fixture
+    for (const id of withEks) {
+      const role = s.getLogicalId(s.functions[id].role?.node.defaultChild as never);
+      expect(groupOf.get(role), id).toEqual([
+        KUBERNETES_WRITERS.has(id) ? 'customer-infra-manager-writers' : 'customer-infra-manager-readers',
+      ]);
+    }
+    // Checks and records only read; the steps that scale, suspend or pause write.
+    for (const id of [
+      'check-deployments',
+      'check-statefulsets',
+      'check-autoscalers',
+      'record-result',
+    ] as const)
+      expect(KUBERNETES_WRITERS.has(id), id).toBe(false);
+    for (const id of ['scale-down', 'restore-replicas', 'suspend-cronjobs', 'pause-keda'] as const)
+      expect(KUBERNETES_WRITERS.has(id), id).toBe(true);
     for (const e of entries) {
-      expect(e.Properties.AccessPolicies[0].AccessScope).toEqual({
-        Type: 'namespace',
-        Namespaces: ['alpha-dev', 'beta-staging'],
-      });
+      expect(e.Properties.AccessPolicies).toBeUndefined();
+      expect(JSON.stringify(e)).not.toMatch(/alpha-dev|beta-staging|EditPolicy/);
     }
   });
 

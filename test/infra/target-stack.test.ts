@@ -59,12 +59,13 @@ describe('the target stack', () => {
     }
   });
 
-  it('gives the role an EKS access entry scoped to the environment namespaces', () => {
-    const [entry] = of(target, 'AWS::EKS::AccessEntry');
-    expect(entry.Properties.AccessPolicies[0].AccessScope).toEqual({
-      Type: 'namespace',
-      Namespaces: ['beta-staging'],
-    });
+  it('gives the role an EKS access entry in the writer group, with no access policy and no namespace list', () => {
+    const entries = of(target, 'AWS::EKS::AccessEntry');
+    expect(entries).toHaveLength(1);
+    const [entry] = entries;
+    expect(entry.Properties.KubernetesGroups).toEqual(['customer-infra-manager-writers']);
+    expect(entry.Properties.AccessPolicies).toBeUndefined();
+    expect(JSON.stringify(entry)).not.toContain('beta-staging');
   });
 
   it('lets the central functions that call RDS or EKS assume exactly that role', () => {
@@ -72,9 +73,16 @@ describe('the target stack', () => {
       .flatMap((p) => p.Properties.PolicyDocument.Statement)
       .filter((s: any) => list(s.Action).includes('sts:AssumeRole'));
     // Every function that calls RDS or EKS: the environment workflow's (with the database event wait), the whole-environment phases' (autoscalers and node groups too), the guard's step.
-    expect(assume.length).toBe(21);
+    expect(assume.length).toBe(22);
     for (const s of assume)
       expect(s.Resource).toEqual('arn:aws:iam::444455556666:role/customer-infra-manager-target');
+    // The guard re-stops databases there too: its step may assume the role it is trusted for.
+    const guardStep = of(central, 'AWS::IAM::Policy').filter((p) =>
+      p.Properties.Roles.some((r: { Ref: string }) => r.Ref.startsWith('Roleguardstep')),
+    );
+    expect(
+      guardStep.flatMap((p) => p.Properties.PolicyDocument.Statement).flatMap((s: any) => list(s.Action)),
+    ).toContain('sts:AssumeRole');
   });
 
   it('trusts each of those central roles by its IAM path, whatever CloudFormation names it', () => {

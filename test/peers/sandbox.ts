@@ -11,7 +11,16 @@ import { createServer as createNetServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { AppsV1Api, CoreV1Api, KubeConfig, RbacAuthorizationV1Api } from '@kubernetes/client-node';
+import {
+  AppsV1Api,
+  CoreV1Api,
+  KubeConfig,
+  RbacAuthorizationV1Api,
+  type V1ClusterRoleBinding,
+  type V1RoleBinding,
+} from '@kubernetes/client-node';
+import { NODE_READERS_GROUP } from '#core/nodegroups';
+import { namespaceRbac, WRITERS_GROUP } from '#core/rbac';
 import {
   resetWholeEnvironment,
   seedWholeEnvironment,
@@ -130,7 +139,9 @@ function makeCerts(dir: string) {
   };
   issue('apiserver', '/CN=kube-apiserver', 'server.ext');
   issue('admin', '/O=system:masters/CN=sandbox-admin');
-  issue('orchestrator', '/CN=cim-orchestrator');
+  // The orchestrator is in the Kubernetes groups the stack's access entries name, so the
+  // sandbox grants it exactly what `cim rbac` grants them (lambdas/core/rbac.ts).
+  issue('orchestrator', `/O=${WRITERS_GROUP}/O=${NODE_READERS_GROUP}/CN=cim-orchestrator`);
   openssl(dir, ['genrsa', '-out', 'sa.key', '2048']);
   openssl(dir, ['rsa', '-in', 'sa.key', '-pubout', '-out', 'sa.pub']);
 }
@@ -358,27 +369,27 @@ async function seedKubernetes(admin: KubeConfig, environments: Record<string, Sa
       });
     }
     if (e.namespace === 'delta-dev') continue; // RBAC case: no rights here
-    // Exactly what the orchestrator needs: read deployments (watch: local waits), read and patch their scale.
-    await rbac.createNamespacedRole({
-      namespace: e.namespace,
-      body: {
-        metadata: { name: 'cim-orchestrator' },
-        rules: [
-          { apiGroups: ['apps'], resources: ['deployments'], verbs: ['get', 'list', 'watch'] },
-          { apiGroups: ['apps'], resources: ['deployments/scale'], verbs: ['get', 'patch'] },
-        ],
-      },
-    });
-    await rbac.createNamespacedRoleBinding({
-      namespace: e.namespace,
-      body: {
-        metadata: { name: 'cim-orchestrator' },
-        roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: 'cim-orchestrator' },
-        subjects: [{ apiGroup: 'rbac.authorization.k8s.io', kind: 'User', name: 'cim-orchestrator' }],
-      },
-    });
+    // What `cim rbac` prints for the namespace: the minimal Roles bound to the stack's groups.
+    await applyRbac(rbac, namespaceRbac(e.namespace));
   }
   await seedWholeEnvironment(admin);
+}
+
+/** Creates RBAC manifests as `kubectl apply` would (Roles, RoleBindings and their cluster kinds). */
+export async function applyRbac(
+  rbac: RbacAuthorizationV1Api,
+  manifests: Record<string, any>[],
+): Promise<void> {
+  for (const m of manifests) {
+    const namespace = m.metadata?.namespace as string;
+    if (m.kind === 'Role') await rbac.createNamespacedRole({ namespace, body: m });
+    else if (m.kind === 'RoleBinding')
+      await rbac.createNamespacedRoleBinding({ namespace, body: m as V1RoleBinding });
+    else if (m.kind === 'ClusterRole') await rbac.createClusterRole({ body: m });
+    else if (m.kind === 'ClusterRoleBinding')
+      await rbac.createClusterRoleBinding({ body: m as V1ClusterRoleBinding });
+    else throw new Error(`applyRbac: unexpected kind ${m.kind}`);
+  }
 }
 
 /** Answers 200 on /{namespace}/{deployment}/healthz while the deployment has ready replicas. */

@@ -16,7 +16,8 @@ import {
   RbacAuthorizationV1Api,
   setHeaderOptions,
 } from '@kubernetes/client-node';
-import { waitFor } from './sandbox.ts';
+import { nodeReaderRbac } from '#core/rbac';
+import { applyRbac, waitFor } from './sandbox.ts';
 
 export const WHOLE = {
   key: 'omega/dev',
@@ -222,42 +223,10 @@ export async function seedWholeEnvironment(admin: KubeConfig): Promise<void> {
         },
       },
     });
-  // Node readiness for the node groups: a cluster-wide read of nodes, nothing else.
-  await rbac.createClusterRole({
-    body: {
-      metadata: { name: 'cim-orchestrator-nodes' },
-      rules: [{ apiGroups: [''], resources: ['nodes'], verbs: ['get', 'list'] }],
-    },
-  });
-  await rbac.createClusterRoleBinding({
-    body: {
-      metadata: { name: 'cim-orchestrator-nodes' },
-      roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'cim-orchestrator-nodes' },
-      subjects: [{ apiGroup: 'rbac.authorization.k8s.io', kind: 'User', name: 'cim-orchestrator' }],
-    },
-  });
-  // Exactly what the orchestrator needs for these kinds, next to the deployments' Role.
-  await rbac.createNamespacedRole({
-    namespace,
-    body: {
-      metadata: { name: 'cim-orchestrator-workloads' },
-      rules: [
-        { apiGroups: ['apps'], resources: ['statefulsets'], verbs: ['get', 'list', 'watch'] },
-        { apiGroups: ['apps'], resources: ['statefulsets/scale'], verbs: ['get', 'patch'] },
-        { apiGroups: ['batch'], resources: ['cronjobs'], verbs: ['get', 'list', 'patch'] },
-        { apiGroups: ['keda.sh'], resources: ['scaledobjects'], verbs: ['get', 'list', 'patch'] },
-        { apiGroups: ['autoscaling'], resources: ['horizontalpodautoscalers'], verbs: ['get', 'list'] },
-      ],
-    },
-  });
-  await rbac.createNamespacedRoleBinding({
-    namespace,
-    body: {
-      metadata: { name: 'cim-orchestrator-workloads' },
-      roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: 'cim-orchestrator-workloads' },
-      subjects: [{ apiGroup: 'rbac.authorization.k8s.io', kind: 'User', name: 'cim-orchestrator' }],
-    },
-  });
+  // Node readiness for the node groups: the node reader ClusterRole bound to the group the
+  // stack's access entries name (the orchestrator's certificate carries it). The namespace's
+  // writer Role (seedKubernetes) already covers StatefulSets, CronJobs, HPAs and KEDA.
+  await applyRbac(rbac, nodeReaderRbac());
 }
 
 /** The paused-replicas annotation of each ScaledObject (null: none). */

@@ -7,6 +7,7 @@ import { App, Validations } from 'aws-cdk-lib';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { resolveEnvironment } from '#core/config';
 import { loadConfigFile } from '#core/config-file';
+import { GUARD_NEEDS } from '#infra/guard-construct';
 import { CimStack, NEEDS } from '#infra/stack';
 import { CimTargetStack } from '#infra/target-stack';
 
@@ -38,7 +39,8 @@ export function synthesizeForScan(configFile: string, outdir: string): string[] 
       centralAccount: '111122223333',
       centralStackName: config.stack.stackName,
       targetAccount: account,
-      needs: NEEDS,
+      // As infra/app.ts: the guard's step assumes the target role too.
+      needs: { ...NEEDS, ...GUARD_NEEDS },
       env: { account, region: config.defaults.region ?? 'us-east-1' },
     });
   Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
