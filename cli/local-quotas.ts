@@ -9,7 +9,6 @@
 // States.DataLimitExceeded or States.Runtime), and the caller sees a FAILED execution whose
 // events end at the violation with an ExecutionFailed naming the state and the size.
 import { createHash } from 'node:crypto';
-import { setImmediate as nextMacrotask } from 'node:timers/promises';
 import { ExecutionError, type StateMachine } from 'aws-local-stepfunctions';
 import {
   EXECUTION_NAME_PATTERN,
@@ -282,12 +281,26 @@ export function runWithQuotas(
   const overrides = options.overrides ?? {};
   const handlers = (overrides.taskResourceLocalHandlers ?? {}) as Record<string, Handler>;
   const wrapped: Record<string, Handler> = {};
+  // The engine calls a Task's handler in the same tick as it logs the state's StateEntered
+  // (or StateRetried), but the event stream is read asynchronously. A handler first waits
+  // until the stream has been read up to its own entry, so whatever came before it (a Pass
+  // output over the limit, a Map asking too much, the history limit) stops it before it has
+  // any side effect. Per state: entries read vs. handler calls made.
+  const entries = new Map<string, number>();
+  let pumped = false;
+  const calls = new Map<string, number>();
+  let waiting: { state: string; ticket: number; go: () => void }[] = [];
+  const release = (all = false) => {
+    const ready = waiting.filter((x) => all || (entries.get(x.state) ?? 0) >= x.ticket);
+    waiting = waiting.filter((x) => !ready.includes(x));
+    for (const x of ready) x.go();
+  };
   for (const [state, fn] of Object.entries(handlers))
     wrapped[state] = async (taskInput) => {
-      // The event stream is read asynchronously: one macrotask lets it catch up, so a state
-      // that already broke a quota (a Pass output, a Map's concurrency) stops this Task
-      // before it has any side effect.
-      await nextMacrotask();
+      const ticket = (calls.get(state) ?? 0) + 1;
+      calls.set(state, ticket);
+      if ((entries.get(state) ?? 0) < ticket && !violation && !pumped)
+        await new Promise<void>((go) => waiting.push({ state, ticket, go }));
       if (violation) throw stopped();
       const inBytes = payloadBytes(taskInput);
       if (inBytes > MAX_PAYLOAD_BYTES) {
@@ -391,10 +404,15 @@ export function runWithQuotas(
       if (violation) continue;
       count(e);
       if (!violation) check(e);
+      if (e.type === 'StateEntered' || e.type === 'StateRetried')
+        entries.set(e.state.name, (entries.get(e.state.name) ?? 0) + 1);
+      release(violation !== null);
       // The state that broke the quota was entered (the path shows it); what follows is not
       // in AWS's history: the execution ends here.
       if (!violation || e.type === 'StateEntered') out.push(e);
     }
+    pumped = true;
+    release(true);
     if (violation) out.push(failWith(violation));
     out.close();
   })();
