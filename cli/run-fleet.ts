@@ -10,6 +10,7 @@ import { FleetSteps } from '#core/steps';
 import type { Deps } from '#core/workflow-steps';
 import { localFleetHandlers } from '#handlers/index';
 import { workflowDefinition } from './definitions.ts';
+import { withQuotas } from './local-quotas.ts';
 import { type EventLog, machineFor, runLocal } from './run-local.ts';
 
 export interface FleetRunOptions {
@@ -56,6 +57,7 @@ export async function runFleetLocal(o: FleetRunOptions): Promise<FleetRun> {
         deps: o.deps,
         input: p.Input,
         executionId: executionArn,
+        executionName: p.Name,
         ...(o.environmentDefinition ? { definition: o.environmentDefinition } : {}),
         ...(o.waitOverrides ? { waitOverrides: o.waitOverrides } : {}),
         ...(o.retryOverrides ? { retryOverrides: o.retryOverrides } : {}),
@@ -91,7 +93,7 @@ export async function runFleetLocal(o: FleetRunOptions): Promise<FleetRun> {
     }
   };
   const id = o.executionId ?? `local:${hostname()}:${process.pid}:fleet:${randomBytes(3).toString('hex')}`;
-  const execution = machine.run(o.input as never, {
+  const execution = withQuotas(machine, { account: o.deps }).run(o.input as never, {
     overrides: {
       // biome-ignore lint/suspicious/noExplicitAny: JSON in, JSON out
       taskResourceLocalHandlers: { ...localFleetHandlers(o.deps), [FleetSteps.runEnvironment]: child } as any,

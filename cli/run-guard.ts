@@ -6,6 +6,7 @@ import { GuardSteps } from '#core/steps';
 import type { Deps } from '#core/workflow-steps';
 import { localGuardHandlers } from '#handlers/index';
 import { engineValidation, workflowDefinition } from './definitions.ts';
+import { withQuotas } from './local-quotas.ts';
 
 export interface GuardRun {
   status: 'SUCCEEDED' | 'FAILED';
@@ -33,7 +34,7 @@ export async function runGuardLocal(o: {
       return step(input);
     };
   const id = o.executionId ?? `arn:aws:states:local:000000000000:execution:cim-guard:${Date.now()}`;
-  const execution = machine.run(o.input as never, {
+  const execution = withQuotas(machine, { account: o.deps }).run(o.input as never, {
     overrides: {
       // biome-ignore lint/suspicious/noExplicitAny: JSON in, JSON out
       taskResourceLocalHandlers: handlers as any,

@@ -8,6 +8,7 @@ import { Steps, TaskFunctions, TaskSteps, TokenSteps, WaitSteps } from '#core/st
 import { type Deps, type RunContext, recordFailure } from '#core/workflow-steps';
 import { localTaskHandlers } from '#handlers/index';
 import { engineValidation, workflowDefinition } from './definitions.ts';
+import { withQuotas } from './local-quotas.ts';
 import type { LocalWait } from './local-readiness.ts';
 import type { LocalTaskTokens } from './local-task-tokens.ts';
 
@@ -27,6 +28,8 @@ export interface LocalRunOptions {
   deps: Deps;
   input: Record<string, unknown>;
   executionId?: string;
+  /** `$$.Execution.Name` (AWS's rules apply: cli/local-quotas.ts); the id's last part by default. */
+  executionName?: string;
   definition?: Record<string, unknown>;
   onEvent?: (e: EventLog) => void;
   /** Wraps each Task's handler (tests advance a virtual clock by the wait just taken). */
@@ -169,7 +172,8 @@ export async function runLocal(o: LocalRunOptions): Promise<LocalRun> {
     };
   };
   const deps = o.taskTokens ? { ...o.deps, taskTokens: o.taskTokens } : o.deps;
-  const execution = machine.run(o.input as never, {
+  // AWS's quotas (payloads, Map concurrency, names, history) hold for every local execution.
+  const execution = withQuotas(machine, { account: o.deps }).run(o.input as never, {
     overrides: {
       // biome-ignore lint/suspicious/noExplicitAny: JSON in, JSON out
       taskResourceLocalHandlers: localTaskHandlers(deps, wrap) as any,
@@ -181,7 +185,11 @@ export async function runLocal(o: LocalRunOptions): Promise<LocalRun> {
       ...(o.retryOverrides ? { retryIntervalOverrides: o.retryOverrides } : {}),
     },
     context: {
-      Execution: { Id: id, Name: id.split(':').pop(), StartTime: new Date().toISOString() },
+      Execution: {
+        Id: id,
+        Name: o.executionName ?? id.split(':').pop(),
+        StartTime: new Date().toISOString(),
+      },
       // The engine has no task tokens: a placeholder, replaced per Task by `taskTokens`.
       Task: { Token: 'local' },
     },

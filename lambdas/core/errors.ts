@@ -29,6 +29,16 @@ export const ErrorNames = {
   EnvironmentOnHold: 'EnvironmentOnHold',
   /** The seven-day guard could not keep at least one database stopped. */
   GuardHadFailures: 'GuardHadFailures',
+  /** AWS's 262,144-byte payload quota; no Retry or Catch matches it (lambdas/core/aws-limits.ts). */
+  DataLimitExceeded: 'States.DataLimitExceeded',
+  /** What Step Functions reports for an execution it cannot go on with (the history quota). */
+  StatesRuntime: 'States.Runtime',
+  /** StartExecution: a name already used on this state machine (running, or closed < 90 days). */
+  ExecutionAlreadyExists: 'ExecutionAlreadyExists',
+  /** StartExecution: a name longer than 80 characters or outside [A-Za-z0-9_-]. */
+  InvalidName: 'InvalidName',
+  /** A definition AWS would run differently than asked (an inline Map above 40 at once). */
+  InvalidDefinition: 'InvalidDefinition',
 } as const;
 export type ErrorName = (typeof ErrorNames)[keyof typeof ErrorNames];
 
@@ -48,6 +58,7 @@ export const REFUSAL_ERRORS: readonly ErrorName[] = [
   ErrorNames.RestorePointMissing,
   ErrorNames.RecordConflict,
   ErrorNames.EnvironmentOnHold,
+  ErrorNames.ExecutionAlreadyExists,
 ];
 
 /** Bad input or configuration: CLI exit code 64. */
@@ -57,6 +68,8 @@ export const USAGE_ERRORS: readonly ErrorName[] = [
   ErrorNames.UnknownEnvironment,
   ErrorNames.SelectionInvalid,
   ErrorNames.PreflightFailed,
+  ErrorNames.InvalidName,
+  ErrorNames.InvalidDefinition,
 ];
 
 export class CimError extends Error {

@@ -5,7 +5,7 @@
 //   ready replicas in the API server. Certificates are generated per sandbox.
 // Used by the integration tests (globalSetup), the demo and `npm run sandbox`.
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, openSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { createServer as createNetServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -592,7 +592,15 @@ export async function startSandbox(opts: { quiet?: boolean; fleet?: number } = {
       `default=http://127.0.0.1:${etcdPeer}`,
       '--unsafe-no-fsync',
     ]);
-    start('moto', join(bin, 'moto_server'), ['-H', '127.0.0.1', '-p', String(motoPort)]);
+    // moto's own server with S3's writes serialized (conditional writes atomic, as on S3):
+    // run by the Python of moto's virtual environment, where bin/moto_server points.
+    start('moto', join(dirname(realpathSync(join(bin, 'moto_server'))), 'python'), [
+      join(here, 'moto-serialized.py'),
+      '-H',
+      '127.0.0.1',
+      '-p',
+      String(motoPort),
+    ]);
     await waitFor('etcd', async () => (await fetch(`http://127.0.0.1:${etcdPort}/health`)).ok);
     const server = `https://127.0.0.1:${apiPort}`;
     start('kube-apiserver', join(bin, 'kube-apiserver'), [

@@ -128,7 +128,9 @@ describe('fleet', () => {
     expect(first.summary?.build).toBe('nightly-20261126T1900Z');
     const again = await fleet(input);
     expect(again.summary?.counts).toMatchObject({ refused: 1 });
-    expect(again.summary?.environments[0]?.error?.name).toBe('BuildAlreadyRecorded');
+    // As on AWS: the child's name (schedule, time, environment) was used by the first
+    // delivery, so StartExecution answers ExecutionAlreadyExists before any step runs.
+    expect(again.summary?.environments[0]?.error?.name).toBe('ExecutionAlreadyExists');
     expect(again.summary?.alreadyRecorded).toMatch(/fleet\/history\/nightly-20261126T1900Z\/summary.json$/);
   });
 
