@@ -138,7 +138,7 @@ export const RUN_OUTCOMES = {
   'interrupted-not-recorded': {
     code: ExitCode.InterruptedNotRecorded,
     result: 'interrupted',
-    recorded: false,
+    recorded: null,
     lockReleased: null,
     meaning:
       'interrupted, and the interruption could **not** be recorded or the lock was left (S3 unreachable, or a third SIGINT/SIGTERM forced the exit): `actions.json` may still say `running`; the message gives the `cim unlock` command; then run the same action again',
