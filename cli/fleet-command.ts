@@ -13,6 +13,7 @@ import { fleetStatus, type StatusRow } from '#core/status';
 import { ExitCode, exitCodeFor } from './exit-codes.ts';
 import type { FleetInvocation } from './main.ts';
 import { makePrinter, type Printer } from './output.ts';
+import { exitOnSignal, routeCommandSignals, routeSignals } from './signals.ts';
 
 const SYMBOL: Record<FleetItemOutcome['result'], string> = {
   succeeded: '✔',
@@ -32,6 +33,8 @@ export async function runFleetCommand(inv: FleetInvocation): Promise<number> {
     process.stderr.write(`cim: ${errorName(err)}: ${errorMessage(err)}\n`);
     return exitCodeFor(errorName(err));
   }
+  // Following a deployed fleet or reading statuses leaves nothing half-done: a signal ends it.
+  if (inv.remote || inv.action === 'get_env_state') routeCommandSignals(exitOnSignal);
   if (inv.remote) {
     const { runFleetRemote } = await import('./run-remote.ts');
     if (!inv.fleetStateMachineArn) {
@@ -82,15 +85,29 @@ export async function runFleetCommand(inv: FleetInvocation): Promise<number> {
   };
   const ticker = tty ? setInterval(live, 1000) : undefined;
   const interrupt = new AbortController();
+  // As for one environment (cli/main.ts): the first signal stops every environment at its next
+  // safe point and records it, the second changes nothing (exiting then would leave locks held
+  // and actions.json "running"), a third exits at once with the "not recorded" code.
+  let signals = 0;
   const onSignal = (signal: NodeJS.Signals) => {
-    if (interrupt.signal.aborted) process.exit(ExitCode.Interrupted);
-    process.stderr.write(
-      `\ncim: ${signal}: every environment stops at its next safe point (again to exit at once)\n`,
-    );
-    interrupt.abort();
+    signals++;
+    if (signals === 1) {
+      process.stderr.write(
+        `\ncim: ${signal}: every environment stops at its next safe point and records it (a third signal exits at once, NOT recorded)\n`,
+      );
+      interrupt.abort();
+    } else if (signals === 2) {
+      process.stderr.write(
+        `cim: ${signal} again: still stopping every environment at its next safe point and recording\n`,
+      );
+    } else {
+      process.stderr.write(
+        `cim: ${signal} a third time: exited at once; environments still running are NOT recorded and may stay locked: \`cim status --select ${inv.selection}\` shows them; \`cim unlock --customer C --env E\` each, then run them again\n`,
+      );
+      process.exit(ExitCode.InterruptedNotRecorded);
+    }
   };
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
+  const stopSignals = routeSignals(onSignal);
   if (!inv.json)
     p.line(
       `cim ${inv.action} fleet ${inv.selection} · ${keys.length} environment(s) · at most ${inv.maxConcurrency ?? 10} at once · user ${inv.user}${inv.dryRun ? ' · DRY RUN' : ''} · local engine (config ${inv.configPath})`,
@@ -121,8 +138,7 @@ export async function runFleetCommand(inv: FleetInvocation): Promise<number> {
     return report(inv, p, run.summary, run.error);
   } finally {
     if (ticker) clearInterval(ticker);
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
+    stopSignals();
   }
 }
 

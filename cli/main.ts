@@ -13,7 +13,16 @@ import { parseArgs } from 'node:util';
 import type { Config } from '#core/config';
 import { CimError, ErrorNames, errorMessage, errorName } from '#core/errors';
 import type { DryRunPlan, RunRequest, RunSummary } from '#core/workflow-steps';
-import { ExitCode, exitCodeFor } from './exit-codes.ts';
+import {
+  classifyRun,
+  ExitCode,
+  exitCodeFor,
+  exitCodeHelp,
+  type OutcomeContext,
+  outcomeFields,
+  RUN_OUTCOMES,
+  type RunOutcome,
+} from './exit-codes.ts';
 import type { HistoryInvocation } from './history.ts';
 import type { HoldInvocation } from './hold.ts';
 import {
@@ -25,6 +34,7 @@ import {
   renderPlan,
 } from './output.ts';
 import type { RbacInvocation } from './rbac.ts';
+import { exitOnSignal, installSignalRouter, routeCommandSignals, routeSignals } from './signals.ts';
 
 const USAGE = `Usage:
   cim up|down|status --customer C --env E [--build N] [--user U] [--config FILE]
@@ -83,10 +93,7 @@ Fleet exit codes: 0 every environment succeeded or was already in the asked stat
   --select            hold: environments, e.g. "alpha/dev", "*/dev", "tier=dev,team!=payments"
   --until             hold: ISO time with offset (2026-11-26T23:00:00+01:00) or +90m, +4h, +2d
 
-Exit codes: 0 done, 1 failed (recorded, lock released), 2 refused (nothing changed),
-            3 failed and the failure could NOT be recorded (the next run recovers from the
-            intent record), 64 usage or configuration error (nothing changed),
-            130 interrupted by SIGINT/SIGTERM (recorded as interrupted, lock released)`;
+${exitCodeHelp()}`;
 
 class UsageError extends Error {}
 
@@ -512,6 +519,8 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
     return ExitCode.Usage;
   }
   if ('command' in inv) {
+    // Nothing of these is left half-done by exiting; a fleet routes its own (fleet-command.ts).
+    if (inv.command !== 'fleet') routeCommandSignals(exitOnSignal);
     if (inv.command === 'unlock') return unlock(inv);
     if (inv.command === 'fleet') {
       const { runFleetCommand } = await import('./fleet-command.ts');
@@ -560,11 +569,20 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
   }
 
   const p = makePrinter(inv.color);
-  const fail = (name: string, message: string): number => {
-    const code = exitCodeFor(name);
+  const context = (customer: string, environment: string, action: string): OutcomeContext => ({
+    action,
+    where: `${customer}/${environment}`,
+    unlock: `cim unlock --customer ${customer} --env ${environment}`,
+  });
+  const fail = (
+    name: string,
+    message: string,
+    outcome: RunOutcome = classifyRun({ errorName: name, summary: null, local: false }),
+  ): number => {
+    const code = RUN_OUTCOMES[outcome].code;
     if (inv.json)
       process.stdout.write(
-        `${JSON.stringify({ result: resultWord(code), exitCode: code, error: { name, message } }, null, 2)}\n`,
+        `${JSON.stringify({ ...outcomeFields(outcome), error: { name, message } }, null, 2)}\n`,
       );
     else process.stderr.write(`cim: ${name}: ${message}\n`);
     return code;
@@ -602,6 +620,7 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
   }
 
   const where = `${request.customer}/${request.environment}`;
+  const ctx = context(request.customer, request.environment, request.action);
   if (!inv.json) {
     p.line(
       `cim ${request.action} ${where} · build ${request.build} · user ${request.user}${request.dryRun ? ' · DRY RUN' : ''} · ${inv.remote ? 'remote (AWS Step Functions)' : `local engine (config ${inv.configPath})`}`,
@@ -609,21 +628,36 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
   }
   const started = Date.now();
   let outcome: Outcome;
-  // First SIGINT/SIGTERM (a CI abort): stop at a safe point, record, release the lock.
-  // A second one: exit at once; the intent record lets the next run recover.
+  // SIGINT/SIGTERM (a CI abort; many CI systems send it twice): stop at a safe point, record,
+  // release the lock, exit 130. A second signal changes nothing: exiting then would leave the
+  // lock held and actions.json "running" while saying "interrupted and recorded". Only a third
+  // forces the exit, with its own code and the unlock command. (Table: cli/exit-codes.ts.)
   const interrupt = new AbortController();
+  let signals = 0;
   const onSignal = (signal: NodeJS.Signals) => {
-    if (interrupt.signal.aborted) {
+    signals++;
+    if (signals === 1) {
       process.stderr.write(
-        `cim: ${signal} again: exiting now; the next down/up recovers from the intent record\n`,
+        `cim: ${signal}: stopping at the next safe point, then recording the interruption and releasing the lock\n`,
       );
-      process.exit(ExitCode.Interrupted);
+      interrupt.abort();
+    } else if (signals === 2) {
+      process.stderr.write(
+        `cim: ${signal} again: still stopping at the next safe point and recording, so that the lock and actions.json say what happened (a third signal exits at once, NOT recorded)\n`,
+      );
+    } else {
+      const row = RUN_OUTCOMES['interrupted-not-recorded'];
+      const message = `${signal} a third time: exited at once. ${row.message(ctx)}`;
+      if (inv.json)
+        process.stdout.write(
+          `${JSON.stringify({ ...outcomeFields('interrupted-not-recorded'), error: { name: ErrorNames.Interrupted, message } }, null, 2)}\n`,
+        );
+      process.stderr.write(`cim: ${message}\n`);
+      process.exit(row.code);
     }
-    process.stderr.write(`cim: ${signal}: stopping at the next safe point (send it again to exit at once)\n`);
-    interrupt.abort();
   };
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
+  const stopSignals = routeSignals(onSignal);
+  let finalCode: number | undefined;
   try {
     if (inv.remote) {
       const { runRemote } = await import('./run-remote.ts');
@@ -647,25 +681,43 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
       );
     }
   } catch (err) {
-    if (err instanceof UsageError) return fail(ErrorNames.InvalidInput, err.message);
-    return fail(errorName(err), errorMessage(err));
+    // Thrown by the run itself (not a failed execution): a local run did not record it.
+    const name = err instanceof UsageError ? ErrorNames.InvalidInput : errorName(err);
+    finalCode = fail(
+      name,
+      errorMessage(err),
+      classifyRun({ errorName: name, summary: null, local: !inv.remote }),
+    );
+    return finalCode;
   } finally {
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
+    // The result is final from here: a signal now changes nothing (the process exits with it).
+    stopSignals((signal) =>
+      process.stderr.write(
+        `cim: ${signal} after the result was final: ignored${finalCode === undefined ? '' : `, exiting ${finalCode}`}\n`,
+      ),
+    );
   }
   const seconds = ((Date.now() - started) / 1000).toFixed(1);
 
   const errName = outcome.error?.Error;
   const out = outcome.output as (RunSummary & Partial<DryRunPlan>) | null;
-  const code = outcomeExitCode(errName, out, !inv.remote);
+  const result = classifyRun({
+    errorName: errName,
+    summary: out,
+    local: !inv.remote,
+    dryRun: request.dryRun,
+  });
+  const row = RUN_OUTCOMES[result];
+  const code = row.code;
+  finalCode = code;
   const message = outcome.error ? causeMessage(outcome.error.Cause) : undefined;
   if (inv.json) {
     process.stdout.write(
-      `${JSON.stringify({ result: resultWord(code), exitCode: code, ...(outcome.error ? { error: { name: errName, message } } : {}), output: outcome.output, path: outcome.path }, null, 2)}\n`,
+      `${JSON.stringify({ ...outcomeFields(result, { summary: out }), ...(outcome.error ? { error: { name: errName, message } } : {}), output: outcome.output, path: outcome.path }, null, 2)}\n`,
     );
     return code;
   }
-  if (request.dryRun && outcome.status === 'SUCCEEDED' && out && 'plan' in out) {
+  if (result === 'planned' && out && 'plan' in out) {
     p.line('\nDry run: nothing was changed or recorded. The run would:');
     for (const step of renderPlan(out as DryRunPlan)) p.line(`  - ${step}`);
     p.ok(`\n✔ dry run of ${request.action} ${where} planned in ${seconds} s`);
@@ -675,59 +727,59 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
     if (request.action === 'get_env_state' && !request.record) printStatus(p, out);
     else printLegacySections(p, out);
   }
-  if (code === ExitCode.Done) {
-    p.ok(`\n✔ ${request.action} ${where} succeeded in ${seconds} s (build ${request.build})`);
-  } else if (code === ExitCode.Refused || code === ExitCode.Usage) {
-    p.error(`\n✖ ${request.action} ${where} refused: ${message}\n  Nothing was changed.`);
-  } else if (code === ExitCode.Interrupted) {
-    p.error(
-      `\n✖ ${request.action} ${where} interrupted after ${seconds} s; ${out?.recorded === false ? 'the interruption could NOT be recorded (the intent record keeps the restore point)' : 'recorded as interrupted'}; lock ${out?.lock ?? 'unknown'}. Run the same action again to finish it.`,
-    );
-  } else if (code === ExitCode.FailedNotRecorded) {
-    p.error(
-      `\n✖ ${request.action} ${where} failed after ${seconds} s: ${errName}: ${message}\n  The failure could NOT be recorded in S3 (lock ${out?.lock ?? 'unknown'}). The intent record written before the first change keeps the restore point; check S3 access, then run down or up again.`,
-    );
-  } else {
-    p.error(`\n✖ ${request.action} ${where} failed after ${seconds} s: ${errName}: ${message}`);
-    if (out?.records?.length) p.line(`  The failure is recorded in ${out.records.at(-1)}; lock ${out.lock}.`);
-    else if (out?.recorded === 'nothing-changed')
-      p.line(`  It stopped before its first change: nothing to record; lock ${out.lock}.`);
+  switch (result) {
+    case 'succeeded':
+    case 'planned':
+      p.ok(`\n✔ ${request.action} ${where} succeeded in ${seconds} s (build ${request.build})`);
+      break;
+    case 'succeeded-lock-left':
+      p.ok(`\n✔ ${request.action} ${where} succeeded in ${seconds} s (build ${request.build})`);
+      p.warn(`  ${row.message(ctx)}`);
+      break;
+    case 'refused':
+    case 'invalid':
+    case 'lock-lost-before-change':
+      p.error(`\n✖ ${request.action} ${where} refused: ${message}\n  Nothing was changed.`);
+      break;
+    case 'interrupted':
+      p.error(
+        `\n✖ ${request.action} ${where} interrupted after ${seconds} s; ${out?.recorded === 'nothing-changed' ? 'it stopped before its first change: nothing to record' : 'recorded as interrupted'}; lock ${out?.lock ?? 'unknown'}. Run the same action again to finish it.`,
+      );
+      break;
+    case 'interrupted-not-recorded':
+      p.error(
+        `\n✖ ${request.action} ${where} interrupted after ${seconds} s; lock ${out?.lock ?? 'unknown'}.`,
+      );
+      p.error(`  ${row.message(ctx)}`);
+      break;
+    case 'failed-not-recorded':
+      p.error(
+        `\n✖ ${request.action} ${where} failed after ${seconds} s: ${errName}: ${message}\n  The failure could NOT be recorded in S3 or the lock released (recorded: ${String(out?.recorded ?? 'unknown')}, lock ${out?.lock ?? 'unknown'}). The intent record written before the first change keeps the restore point.`,
+      );
+      p.error(`  ${row.message(ctx)}`);
+      break;
+    default:
+      p.error(`\n✖ ${request.action} ${where} failed after ${seconds} s: ${errName}: ${message}`);
+      if (out?.records?.length)
+        p.line(`  The failure is recorded in ${out.records.at(-1)}; lock ${out.lock}.`);
+      else if (out?.recorded === 'nothing-changed')
+        p.line(`  It stopped before its first change: nothing to record; lock ${out.lock}.`);
   }
   return code;
 }
 
-/**
- * Exit code of a finished run: a failure that could not be recorded is louder than one that
- * was. Locally, a failed run with no summary never finished "Record failure" (it timed out
- * or died): not recorded either. (Remote runs: the summary is in the execution history.)
- */
+/** Exit code of a finished run: its row in RUN_OUTCOMES (cli/exit-codes.ts). */
 export function outcomeExitCode(
   errName: string | undefined,
   out: Partial<RunSummary> | null,
   local = true,
 ): ExitCode {
-  const code = exitCodeFor(errName);
-  if (code === ExitCode.Failed && (out?.recorded === false || (local && !out)))
-    return ExitCode.FailedNotRecorded;
-  return code;
-}
-
-function resultWord(code: ExitCode): string {
-  switch (code) {
-    case ExitCode.Done:
-      return 'succeeded';
-    case ExitCode.Refused:
-      return 'refused';
-    case ExitCode.Usage:
-      return 'invalid';
-    case ExitCode.Interrupted:
-      return 'interrupted';
-    default:
-      return 'failed';
-  }
+  return RUN_OUTCOMES[classifyRun({ errorName: errName, summary: out, local })].code;
 }
 
 if (process.env.CIM_CLI_NO_MAIN !== '1') {
+  // From now until the process exits, no signal takes its default action (see cli/signals.ts).
+  installSignalRouter();
   main(process.argv.slice(2)).then(
     (code) => {
       process.exitCode = code;

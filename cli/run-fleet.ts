@@ -10,6 +10,7 @@ import { FleetSteps } from '#core/steps';
 import type { Deps } from '#core/workflow-steps';
 import { localFleetHandlers } from '#handlers/index';
 import { workflowDefinition } from './definitions.ts';
+import { classifyRun, outcomeFields } from './exit-codes.ts';
 import { withQuotas } from './local-quotas.ts';
 import { type EventLog, machineFor, runLocal } from './run-local.ts';
 
@@ -42,6 +43,19 @@ export interface FleetRun {
 
 export async function runFleetLocal(o: FleetRunOptions): Promise<FleetRun> {
   const machine = machineFor(o.fleetDefinition ?? (await workflowDefinition('fleet')));
+  // Each child's row of the exit-code table. The deployed definition's result selector keeps
+  // only the Step Functions fields of a child that succeeded, so the rows are put back here.
+  const rows = new Map<string, ReturnType<typeof outcomeFields>>();
+  const withRows = (s: FleetSummary | null): FleetSummary | null =>
+    s && {
+      ...s,
+      environments: s.environments.map((e) => {
+        const row = rows.get(e.environment);
+        return row && e.outcome === undefined
+          ? { ...e, outcome: row.outcome, recorded: row.recorded, lockReleased: row.lockReleased }
+          : e;
+      }),
+    };
   let inFlight = 0;
   let maxInFlight = 0;
   const child = async (payload: unknown) => {
@@ -65,6 +79,13 @@ export async function runFleetLocal(o: FleetRunOptions): Promise<FleetRun> {
         ...(o.wrapTask ? { wrapTask: o.wrapTask } : {}),
       });
       const description = { ExecutionArn: executionArn, StartDate: startDate, StopDate: Date.now() };
+      // The child's row of the exit-code table, as `cim down` of that environment alone would exit.
+      const summary = run.output as { recorded?: boolean | 'nothing-changed'; lock?: string } | null;
+      const Outcome = outcomeFields(
+        classifyRun({ errorName: run.error?.Error, summary, local: true, dryRun: p.Input.dryRun === true }),
+        { summary },
+      );
+      rows.set(environment, Outcome);
       const [customer = '', env = ''] = environment.split('/');
       if (run.status === 'SUCCEEDED') {
         o.onChildEnd?.(
@@ -72,6 +93,7 @@ export async function runFleetLocal(o: FleetRunOptions): Promise<FleetRun> {
             customer,
             environment: env,
             run: { executionArn, startDate, stopDate: description.StopDate },
+            outcome: Outcome,
           }),
         );
         return { ...description, Status: 'SUCCEEDED', Output: run.output };
@@ -81,11 +103,11 @@ export async function runFleetLocal(o: FleetRunOptions): Promise<FleetRun> {
         classifyChild({
           customer,
           environment: env,
-          error: { Error: 'States.TaskFailed', Cause: JSON.stringify({ ...description, ...error }) },
+          error: { Error: 'States.TaskFailed', Cause: JSON.stringify({ ...description, ...error, Outcome }) },
         }),
       );
       // What startExecution.sync reports for a child that failed.
-      const failed = new Error(JSON.stringify({ ...description, Status: 'FAILED', ...error }));
+      const failed = new Error(JSON.stringify({ ...description, Status: 'FAILED', ...error, Outcome }));
       failed.name = 'States.TaskFailed';
       throw failed;
     } finally {
@@ -117,7 +139,7 @@ export async function runFleetLocal(o: FleetRunOptions): Promise<FleetRun> {
     await drain;
     return {
       status: 'SUCCEEDED',
-      summary: (output as unknown as FleetSummary) ?? summary,
+      summary: withRows((output as unknown as FleetSummary) ?? summary),
       path,
       maxInFlight,
     };
@@ -126,7 +148,7 @@ export async function runFleetLocal(o: FleetRunOptions): Promise<FleetRun> {
     if (!(err instanceof ExecutionError)) throw err;
     return {
       status: 'FAILED',
-      summary,
+      summary: withRows(summary),
       error: { Error: failedEvent?.Error ?? err.name, Cause: String(failedEvent?.Cause ?? err.message) },
       path,
       maxInFlight,

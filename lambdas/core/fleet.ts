@@ -154,6 +154,22 @@ export interface FleetItemOutcome {
   executionArn: string | null;
   durationSeconds: number | null;
   error?: { name: string; message: string };
+  /**
+   * Local fleets: the child's row in the CLI's exit-code table (cli/exit-codes.ts) and what it
+   * says of the records and the lock. A deployed child reports only its error: the code then
+   * comes from the error name, which the table maps the same way.
+   */
+  outcome?: string;
+  recorded?: boolean;
+  lockReleased?: boolean;
+}
+
+/** What a local child run adds to its result: its row of the CLI's exit-code table. */
+export interface ChildOutcome {
+  outcome: string;
+  exitCode: number;
+  recorded: boolean;
+  lockReleased: boolean;
 }
 
 /** What the Map gives back for one item: the child's description, or the error that ended it. */
@@ -162,6 +178,8 @@ export interface ChildRun {
   environment: string;
   run?: { status?: string; executionArn?: string; startDate?: string | number; stopDate?: string | number };
   error?: { Error: string; Cause: string };
+  /** A local child that succeeded: its row (a failed one carries it in its Cause, as Outcome). */
+  outcome?: ChildOutcome;
 }
 
 function dateOf(v: string | number | undefined): number | null {
@@ -186,6 +204,7 @@ export function classifyChild(child: ChildRun): FleetItemOutcome {
       ExecutionArn?: string;
       StartDate?: number;
       StopDate?: number;
+      Outcome?: ChildOutcome;
     } = {};
     try {
       inner = JSON.parse(child.error.Cause);
@@ -201,7 +220,17 @@ export function classifyChild(child: ChildRun): FleetItemOutcome {
     stop = dateOf(inner.StopDate) ?? stop;
   }
   const durationSeconds = start !== null && stop !== null ? Math.round((stop - start) / 100) / 10 : null;
-  if (!error) return { environment, result: 'succeeded', exitCode: 0, executionArn, durationSeconds };
+  const row = child.outcome ?? outcomeOf(child.error?.Cause);
+  const fields = row ? { outcome: row.outcome, recorded: row.recorded, lockReleased: row.lockReleased } : {};
+  if (!error)
+    return {
+      environment,
+      result: 'succeeded',
+      exitCode: row?.exitCode ?? 0,
+      executionArn,
+      durationSeconds,
+      ...fields,
+    };
   const name = error.name;
   const result: FleetResult =
     name === ErrorNames.ActionRefused || name === ErrorNames.EnvironmentOnHold
@@ -211,14 +240,27 @@ export function classifyChild(child: ChildRun): FleetItemOutcome {
         ? 'refused'
         : 'failed';
   const exitCode =
-    result === 'skipped' || (REFUSAL_ERRORS as readonly string[]).includes(name)
+    row?.exitCode ??
+    (result === 'skipped' || (REFUSAL_ERRORS as readonly string[]).includes(name)
       ? 2
       : (USAGE_ERRORS as readonly string[]).includes(name)
         ? 64
         : name === ErrorNames.Interrupted
           ? 130
-          : 1;
-  return { environment, result, exitCode, executionArn, durationSeconds, error };
+          : 1);
+  // The row decides: a lost lock before any change is a refusal (2), not a failure.
+  const ruled: FleetResult = result !== 'skipped' && (exitCode === 2 || exitCode === 64) ? 'refused' : result;
+  return { environment, result: ruled, exitCode, executionArn, durationSeconds, error, ...fields };
+}
+
+function outcomeOf(cause: string | undefined): ChildOutcome | undefined {
+  if (!cause) return undefined;
+  try {
+    const o = (JSON.parse(cause) as { Outcome?: ChildOutcome }).Outcome;
+    return o && typeof o.outcome === 'string' && typeof o.exitCode === 'number' ? o : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 export interface FleetSummary extends Omit<FleetPlan, 'items'> {
