@@ -571,6 +571,11 @@ export class CimStack extends Stack {
       enforceSSL: true,
       retentionPeriod: Duration.days(14),
     });
+    Validations.of(deadLetters).acknowledge({
+      id: 'AwsSolutions::AwsSolutions-SQS3',
+      reason:
+        'This queue is the dead-letter queue of the execution-status rule target and of its function (cdk-nag only recognises DLQs of other queues).',
+    });
     fn.configureAsyncInvoke({ retryAttempts: 2, onFailure: new SqsDestination(deadLetters) });
     const rule = new Rule(this, 'ExecutionStatusEvents', {
       description:
