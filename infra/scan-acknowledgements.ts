@@ -54,6 +54,13 @@ export const SCAN_ACKNOWLEDGEMENTS: readonly ScanAcknowledgement[] = [
     when: (_r, p) => !has(p, 'kmsKeyId'),
   },
   {
+    id: 'CKV_AWS_27',
+    type: 'AWS::SQS::Queue',
+    reason:
+      'Encrypted at rest with SQS-managed keys (SqsManagedSseEnabled), which EventBridge delivers to without a KMS key policy; checkov recognises only KmsMasterKeyId.',
+    when: (_r, p) => p.sqsManagedSseEnabled === true && !has(p, 'kmsMasterKeyId'),
+  },
+  {
     id: 'CKV_AWS_18',
     type: 'AWS::S3::Bucket',
     reason:
