@@ -100,6 +100,8 @@ describe('the largest environments that fit', () => {
       expect(top.bytes, `${action}: ${top.where}`).toBeLessThanOrEqual(p.projected - PAYLOAD_MARGIN);
       // Record result's output is a summary: counts and record keys, not the records.
       const out = exited(run, Steps.recordResult) as RunOutput;
+      if (process.env.CIM_PRINT_SIZES)
+        console.log(action, 'Record result output', Buffer.byteLength(JSON.stringify(out)));
       expect(Buffer.byteLength(JSON.stringify(out))).toBeLessThan(4_096);
       expect(out).toMatchObject({
         result: 'succeeded',
