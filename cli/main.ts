@@ -12,7 +12,7 @@ import { hostname, userInfo } from 'node:os';
 import { parseArgs } from 'node:util';
 import type { Config } from '#core/config';
 import { CimError, ErrorNames, errorMessage, errorName } from '#core/errors';
-import type { DryRunPlan, RunRequest, RunSummary } from '#core/workflow-steps';
+import type { DryRunPlan, RunOutput, RunRequest, RunSummary } from '#core/workflow-steps';
 import {
   classifyRun,
   ExitCode,
@@ -724,8 +724,10 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
     return code;
   }
   if (out && 'records' in out) {
-    if (request.action === 'get_env_state' && !request.record) printStatus(p, out);
-    else printLegacySections(p, out);
+    // The output names the records (a state's output is limited to 256 KiB); print them from S3.
+    const full = await expandForPrinting(config, inv.configPath, request, out as unknown as RunOutput);
+    if (request.action === 'get_env_state' && !request.record) printStatus(p, full);
+    else printLegacySections(p, full);
   }
   switch (result) {
     case 'succeeded':
@@ -766,6 +768,26 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
         p.line(`  It stopped before its first change: nothing to record; lock ${out.lock}.`);
   }
   return code;
+}
+
+/** The run's summary with its records read back from S3 (without a local configuration: what the output says). */
+async function expandForPrinting(
+  config: Config | undefined,
+  configPath: string,
+  request: RunRequest,
+  out: RunOutput,
+): Promise<RunSummary> {
+  const [{ expandSummary }, { resolveEnvironment }, { S3StateStore, s3ClientFor }] = await Promise.all([
+    import('#core/workflow-steps'),
+    import('#core/config'),
+    import('#core/state-store'),
+  ]);
+  let store: InstanceType<typeof S3StateStore> | null = null;
+  if (config) {
+    const env = resolveEnvironment(config, request.customer, request.environment, configPath);
+    store = new S3StateStore(s3ClientFor(env.bucketRegion), env.bucket);
+  }
+  return expandSummary(store, out);
 }
 
 /** Exit code of a finished run: its row in RUN_OUTCOMES (cli/exit-codes.ts). */

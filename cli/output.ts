@@ -108,7 +108,11 @@ export function printLegacySections(p: Printer, s: RunSummary): void {
     if (c.kind === 'StatefulSet') p.line(`${what}: replicas ${c.from} -> ${c.to}`);
     else p.line(`${what}: suspend ${c.from} -> ${c.to}${c.from === c.to ? ' (unchanged)' : ''}`);
   }
+  const moreChanges = (s.counts?.workloadChanges ?? 0) - (s.workloadChanges?.length ?? 0);
+  if (moreChanges > 0) p.line(`... and ${moreChanges} more StatefulSet/CronJob changes`);
   for (const sk of s.skipped) p.warn(`skipped ${sk.kind ? `${sk.kind} ` : ''}${sk.deployment}: ${sk.reason}`);
+  const moreSkipped = (s.counts?.skipped ?? 0) - s.skipped.length;
+  if (moreSkipped > 0) p.warn(`... and ${moreSkipped} more skipped (all listed in the action record)`);
 }
 
 /** One sentence per planned change: the dry run's plan is data, rendered only here. */

@@ -5,7 +5,7 @@ import { randomBytes } from 'node:crypto';
 import { ExecutionAbortedError, ExecutionError, StateMachine } from 'aws-local-stepfunctions';
 import { CimError, ErrorNames } from '#core/errors';
 import { Steps, TaskFunctions, TaskSteps, TokenSteps, WaitSteps } from '#core/steps';
-import { type Deps, type RunContext, recordFailure } from '#core/workflow-steps';
+import { compactSummary, type Deps, type RunContext, recordFailure } from '#core/workflow-steps';
 import { localTaskHandlers } from '#handlers/index';
 import { engineValidation, workflowDefinition } from './definitions.ts';
 import { withQuotas } from './local-quotas.ts';
@@ -235,7 +235,13 @@ export async function runLocal(o: LocalRunOptions): Promise<LocalRun> {
         error: { Error: e.name, Cause: e.message },
         failedStep: path.at(-1) ?? 'Wait',
       });
-      return { status: 'FAILED', output: summary, error: { Error: e.name, Cause: e.message }, path, events };
+      return {
+        status: 'FAILED',
+        output: compactSummary(summary),
+        error: { Error: e.name, Cause: e.message },
+        path,
+        events,
+      };
     }
     if (err instanceof ExecutionAbortedError) {
       return {

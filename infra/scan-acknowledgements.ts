@@ -59,8 +59,8 @@ export const SCAN_ACKNOWLEDGEMENTS: readonly ScanAcknowledgement[] = [
     id: 'CKV_AWS_27',
     type: 'AWS::SQS::Queue',
     reason:
-      'Encrypted with SSE-SQS (SqsManagedSseEnabled), which this check does not recognize; under a KMS key EventBridge would need that key policy to allow it, and the AWS-managed aws/sqs key policy cannot be changed.',
-    when: (_r, p) => p.sqsManagedSseEnabled === true,
+      'Dead-letter queues of rule targets, encrypted at rest with SQS-managed keys (SqsManagedSseEnabled), which EventBridge delivers to without a KMS key policy (the AWS-managed aws/sqs key policy cannot allow it); checkov recognises only KmsMasterKeyId.',
+    when: (_r, p) => p.sqsManagedSseEnabled === true && !has(p, 'kmsMasterKeyId'),
   },
   {
     id: 'CKV_AWS_18',

@@ -22,6 +22,7 @@ import { Rule } from 'aws-cdk-lib/aws-events';
 import { LambdaFunction } from 'aws-cdk-lib/aws-events-targets';
 import { Effect, PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import { Architecture, Runtime, Tracing } from 'aws-cdk-lib/aws-lambda';
+import { SqsDestination } from 'aws-cdk-lib/aws-lambda-destinations';
 import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import {
@@ -40,7 +41,7 @@ import {
 } from 'aws-cdk-lib/aws-scheduler';
 import { StepFunctionsStartExecution } from 'aws-cdk-lib/aws-scheduler-targets';
 import type { ITopic } from 'aws-cdk-lib/aws-sns';
-import type { IQueue } from 'aws-cdk-lib/aws-sqs';
+import { type IQueue, Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import {
   CustomerManagedEncryptionConfiguration,
   DefinitionBody,
@@ -53,15 +54,17 @@ import { type Config, type Environment, scheduleSelection } from '#core/config';
 import { DATABASE_WAIT_RECORD } from '#core/database-events';
 import { configDigest } from '#core/deployed-config';
 import { CimError, ErrorNames } from '#core/errors';
+import { ENDED_STATUSES, STATUS_CHANGE_DETAIL_TYPE } from '#core/execution-ended';
 import { holidaysInput } from '#core/holidays';
 import { NODE_READERS_GROUP } from '#core/nodegroups';
 import { READERS_GROUP, WRITERS_GROUP } from '#core/rbac';
 import { describeSelection } from '#core/selection';
 import {
   DATABASE_EVENT_FUNCTION,
+  EXECUTION_STATUS_FUNCTION,
   type FleetFunctionId,
   FleetFunctions,
-  type GuardFunctionId,
+  type FunctionId,
   type TaskFunctionId,
   TaskFunctions,
 } from '#core/steps';
@@ -165,6 +168,8 @@ export class CimStack extends Stack {
   readonly databaseEvents: { function: NodejsFunction; rules: Rule[] };
   /** Where RDS events land that could not be delivered or handled (encrypted SQS, alarmed). */
   readonly eventFailures: IQueue;
+  /** The function that records an environment execution that ended without its Catch, its rule and dead-letter queue. */
+  readonly executionStatus: { function: NodejsFunction; rule: Rule; deadLetters: Queue };
   /** Wildcard resources granted, for the cdk-nag acknowledgements. */
   private readonly wildcardResources = new Set<string>();
 
@@ -208,10 +213,7 @@ export class CimStack extends Stack {
       );
     }
 
-    const makeFunction = (
-      id: TaskFunctionId | FleetFunctionId | GuardFunctionId | typeof DATABASE_EVENT_FUNCTION,
-      states: readonly string[],
-    ) => {
+    const makeFunction = (id: FunctionId, states: readonly string[]) => {
       // Own role instead of AWSLambdaBasicExecutionRole: logs only to this function's group.
       const logGroup = new LogGroup(this, `Logs-${id}`, {
         ...(key ? { encryptionKey: key } : {}),
@@ -292,6 +294,8 @@ export class CimStack extends Stack {
       ...(key ? { encryptionConfiguration: new CustomerManagedEncryptionConfiguration(key) } : {}),
       logs: { destination: logGroup, level: LogLevel.ALL, includeExecutionData: true },
     });
+
+    this.executionStatus = this.wireExecutionStatus(makeFunction, buckets);
 
     new Alarm(this, 'WorkflowFailures', {
       alarmDescription:
@@ -440,6 +444,7 @@ export class CimStack extends Stack {
     for (const fn of [
       ...Object.values(this.functions),
       this.databaseEvents.function,
+      this.executionStatus.function,
       ...Object.values(this.fleetFunctions),
       ...Object.values(this.guard.functions),
     ]) {
@@ -562,6 +567,83 @@ export class CimStack extends Stack {
         }),
     );
     return { function: fn, rules };
+  }
+
+  /**
+   * An execution stopped from the console, timed out, or failed where no Catch catches never
+   * runs "Record failure": a rule on the environment state machine's status changes
+   * (ABORTED, TIMED_OUT, FAILED) calls a small function that records the run as interrupted
+   * and releases its lock. It reads and writes only actions.json (latest and history) and
+   * lock.json under the environments' prefixes: no Kubernetes, no RDS. A delivery that
+   * fails is retried by EventBridge, then by Lambda's asynchronous retries; what is left
+   * lands in an encrypted dead-letter queue (kept 14 days).
+   */
+  private wireExecutionStatus(
+    makeFunction: (id: typeof EXECUTION_STATUS_FUNCTION, states: readonly string[]) => NodejsFunction,
+    buckets: Map<string, IBucket>,
+  ) {
+    const fn = makeFunction(EXECUTION_STATUS_FUNCTION, ['environment executions ABORTED/TIMED_OUT/FAILED']);
+    for (const { bucket, prefixes } of this.scope.s3) {
+      const bucketArn = buckets.get(bucket)?.bucketArn;
+      if (!bucketArn) throw new Error(`internal: no bucket construct for ${bucket}`);
+      const under = (suffix: string) => prefixes.map((p) => `${bucketArn}/${p}*${suffix}`);
+      for (const r of [...under('actions.json'), ...under('lock.json')]) this.wildcardResources.add(r);
+      fn.addToRolePolicy(
+        new PolicyStatement({
+          effect: Effect.ALLOW,
+          actions: ['s3:GetObject', 's3:PutObject'],
+          resources: under('actions.json'),
+        }),
+      );
+      fn.addToRolePolicy(
+        new PolicyStatement({
+          effect: Effect.ALLOW,
+          actions: ['s3:GetObject', 's3:PutObject', 's3:DeleteObject'],
+          resources: under('lock.json'),
+        }),
+      );
+      // A missing actions.json or lock.json must read as 404, not 403.
+      fn.addToRolePolicy(
+        new PolicyStatement({
+          effect: Effect.ALLOW,
+          actions: ['s3:ListBucket'],
+          resources: [bucketArn],
+          conditions: { StringLike: { 's3:prefix': prefixes.map((p) => `${p}*`) } },
+        }),
+      );
+    }
+    const deadLetters = new Queue(this, 'ExecutionStatusDeadLetters', {
+      encryption: QueueEncryption.SQS_MANAGED,
+      enforceSSL: true,
+      retentionPeriod: Duration.days(14),
+    });
+    Validations.of(deadLetters).acknowledge({
+      id: 'AwsSolutions::AwsSolutions-SQS3',
+      reason:
+        'This queue is the dead-letter queue of the execution-status rule target and of its function (cdk-nag only recognises DLQs of other queues).',
+    });
+    fn.configureAsyncInvoke({ retryAttempts: 2, onFailure: new SqsDestination(deadLetters) });
+    const rule = new Rule(this, 'ExecutionStatusEvents', {
+      description:
+        'An environment execution ended ABORTED, TIMED_OUT or FAILED: record it and release its lock if its Catch did not',
+      eventPattern: {
+        source: ['aws.states'],
+        detailType: [STATUS_CHANGE_DETAIL_TYPE],
+        account: [this.account],
+        detail: {
+          stateMachineArn: [this.stateMachine.stateMachineArn],
+          status: [...ENDED_STATUSES],
+        },
+      },
+      targets: [
+        new LambdaFunction(fn, {
+          retryAttempts: 8,
+          maxEventAge: Duration.hours(6),
+          deadLetterQueue: deadLetters,
+        }),
+      ],
+    });
+    return { function: fn, rule, deadLetters };
   }
 
   private grant(fn: NodejsFunction, needs: Needs, buckets: Map<string, IBucket>) {

@@ -13,6 +13,7 @@ import { describeHold, holdActive, holdsBack, isScheduledUser, readHold } from '
 import { acquireLock, readLock, releaseLock } from './lock.ts';
 import { nodeLister } from './nodegroup-changes.ts';
 import { NODE_READER_ROLE, NODE_READERS_GROUP, nodegroupInError, scalingError } from './nodegroups.ts';
+import { checkPayloadLimit } from './payload-limit.ts';
 import { type RestorePoint, validateRestorePoint } from './restore-point.ts';
 import {
   type Deps,
@@ -193,6 +194,12 @@ async function preflight(deps: Deps, env: Environment, req: RunRequest, state: E
   if (problems.length) throw preflightError(env, problems);
 }
 
+/** The restore point without its record: that stays in S3 (`key`), the context carries the counts. */
+function withoutRecord(r: RestorePoint): RestorePoint {
+  const { record: _record, ...rest } = r;
+  return rest;
+}
+
 /** Prepare: everything before the first change. Writes nothing but the lock. */
 export async function prepare(
   deps: Deps,
@@ -268,7 +275,7 @@ export async function prepare(
     lock: null,
     previous,
     latestEtag: latest?.etag ?? null,
-    restore,
+    restore: restore ? withoutRecord(restore) : null,
     preState,
     holder: null,
     hold,
@@ -279,6 +286,8 @@ export async function prepare(
     ...(env.discover ? { targets: { deployments: env.deployments, workloads: env.workloads } } : {}),
     ...(newSince.length ? { workloadSkipped: newSince } : {}),
   };
+  // Measured with the lock it will hold (same size as a holder), before taking it.
+  checkPayloadLimit({ ...base, lock: { key: keys.lock, owner: executionId } }, env);
   if (!writing) return { ...base, holder: (await readLock(store, keys.lock))?.info ?? null };
 
   const where = { customer: env.customer, environment: env.environment };

@@ -65,6 +65,77 @@ export interface RunSummary {
   inProgress?: Partial<LockInfo> | null;
   /** The environment's active hold (cim hold), if any. */
   hold?: Hold;
+  /** Read back from a compact output: how many changes and skips there were (the lists may be cut). */
+  counts?: { changes: number; workloadChanges: number; skipped: number };
+}
+
+/** At most this many workload changes and skips are listed in a run's output (all are counted). */
+export const OUTPUT_LIST_LIMIT = 20;
+
+/**
+ * What "Record result" and "Record failure" hand to Step Functions (the execution's output,
+ * the fleet's child results, the remote CLI): counts and the keys of the records, never the
+ * records themselves. A state's output is limited to 262,144 bytes; pre-state, post-state
+ * and the restore point grow with the environment (290,004 bytes at 300 deployments) and
+ * are in S3 already. Read-only runs (status) keep the state they read: no record holds it.
+ */
+export interface RunOutput
+  extends Omit<
+    RunSummary,
+    'preState' | 'postState' | 'restorePoint' | 'changes' | 'workloadChanges' | 'skipped'
+  > {
+  counts: { changes: number; workloadChanges: number; skipped: number };
+  /** Where this run's state records are (null: not written). */
+  stateRecords: { preState: string | null; postState: string | null };
+  restorePoint: { build: string; key: string } | null;
+  /** The first OUTPUT_LIST_LIMIT of each (counts.* says how many there are). */
+  workloadChanges: WorkloadChange[];
+  skipped: Skip[];
+  /** Read-only runs only: the state Prepare read. */
+  preState?: Record<string, unknown> | null;
+}
+
+export function compactSummary(s: RunSummary): RunOutput {
+  const { preState, postState, restorePoint, changes, workloadChanges, skipped, counts: _c, ...rest } = s;
+  const find = (file: string) => s.records.find((k) => k.endsWith(`/${file}`)) ?? null;
+  const history = s.records.find((k) => k.includes('/history/') && k.endsWith('/actions.json'));
+  // A recorded failure wrote its intent (and so its pre-state) before anything changed.
+  const pre =
+    find('pre-state.json') ?? (history ? history.replace(/actions\.json$/, 'pre-state.json') : null);
+  return {
+    ...rest,
+    counts: { changes: changes.length, workloadChanges: workloadChanges.length, skipped: skipped.length },
+    stateRecords: { preState: pre, postState: find('post-state.json') },
+    restorePoint: restorePoint ? { build: restorePoint.build, key: restorePoint.key } : null,
+    workloadChanges: workloadChanges.slice(0, OUTPUT_LIST_LIMIT),
+    skipped: skipped.slice(0, OUTPUT_LIST_LIMIT),
+    ...(s.records.length === 0 && s.lock === 'none' ? { preState } : {}),
+  };
+}
+
+/**
+ * The run's summary for printing, from its output and the records it names (the CLI prints
+ * the legacy sections from it). A record that cannot be read is left out, not guessed.
+ */
+export async function expandSummary(store: StateStore | null, out: RunOutput): Promise<RunSummary> {
+  const read = async (key: string | null | undefined) => {
+    if (!key || !store) return null;
+    try {
+      return ((await store.getJson(key))?.json as Record<string, unknown> | undefined) ?? null;
+    } catch {
+      return null;
+    }
+  };
+  const { stateRecords, restorePoint, preState, ...rest } = out;
+  return {
+    ...rest,
+    preState: preState ?? (await read(stateRecords?.preState)),
+    postState: await read(stateRecords?.postState),
+    restorePoint: restorePoint
+      ? { ...restorePoint, replicas: {}, record: await read(restorePoint.key) }
+      : null,
+    changes: [],
+  };
 }
 
 /** What actions.json says the last up/down is, once this run ends with `result`. */

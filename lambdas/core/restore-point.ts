@@ -11,8 +11,11 @@ import { type RestoredWorkloads, validateWorkloadRecords } from './workload-rest
 export interface RestorePoint {
   fromBuild: string;
   key: string;
-  /** The record as stored (legacy shape), for the audit output. */
-  record: unknown;
+  /**
+   * The record as stored (legacy shape), for the audit output. Not carried in the run
+   * context (it is as large as the environment and stays at `key` in S3).
+   */
+  record?: unknown;
   /** Counts to restore, by deployment name (configured deployments that existed at the down). */
   replicas: Record<string, number>;
   /** Deployments the record names that are no longer configured: reported, not restored. */

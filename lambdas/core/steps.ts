@@ -99,6 +99,9 @@ export const TokenSteps: readonly StepName[] = [Steps.awaitDatabaseStopped, Step
 /** The function on RDS events that completes the database waits (not a Task of any workflow). */
 export const DATABASE_EVENT_FUNCTION = 'database-event';
 
+/** The function on the environment executions' status changes (ABORTED, TIMED_OUT, FAILED): records a run that ended without its Catch. */
+export const EXECUTION_STATUS_FUNCTION = 'execution-status';
+
 /** Wait states, for progress output and for the local engine's wait overrides. */
 export const WaitSteps: readonly StepName[] = [
   Steps.waitDeploymentsStop,
@@ -160,3 +163,11 @@ export const GuardFunctions = {
   'guard-summary': [GuardSteps.summary],
 } as const satisfies Record<string, readonly GuardStepName[]>;
 export type GuardFunctionId = keyof typeof GuardFunctions;
+
+/** Every deployed function's id (its handler file's name). */
+export type FunctionId =
+  | TaskFunctionId
+  | FleetFunctionId
+  | GuardFunctionId
+  | typeof DATABASE_EVENT_FUNCTION
+  | typeof EXECUTION_STATUS_FUNCTION;

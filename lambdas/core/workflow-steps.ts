@@ -9,7 +9,11 @@ export { checkDatabase, checkDeployments, checkHealth } from './polls.ts';
 export { findLastChange, prepare } from './prepare.ts';
 export {
   causeMessage,
+  compactSummary,
+  expandSummary,
   nextLastChange,
+  OUTPUT_LIST_LIMIT,
+  type RunOutput,
   type RunSummary,
   recordFailure,
   recordIntent,

@@ -1,8 +1,9 @@
-// Task "Record failure": the catch-all; records what failed and releases the lock.
+// Task "Record failure": the catch-all; records what failed and releases the lock. Its
+// output is the compact summary (the records stay in S3); the notification gets the whole one.
 import { eksKube } from '#core/kube';
 import { failedRunNotification, notify } from '#core/notify';
 import { Steps } from '#core/steps';
-import { recordFailure } from '#core/workflow-steps';
+import { compactSummary, recordFailure } from '#core/workflow-steps';
 import { defineStep } from './runtime.ts';
 
 export const handler = defineStep(
@@ -11,7 +12,7 @@ export const handler = defineStep(
   async (deps, ctx) => {
     const summary = await recordFailure(deps, ctx);
     await notify(deps, failedRunNotification(summary));
-    return summary;
+    return compactSummary(summary);
   },
   { kube: eksKube() },
 );

@@ -1,7 +1,13 @@
-// Task "Record result": post-state, action records, release the lock.
+// Task "Record result": post-state, action records, release the lock; its output is the
+// run's compact summary (counts and record keys: the records stay in S3).
 import { eksKube } from '#core/kube';
 import { Steps } from '#core/steps';
-import { recordResult } from '#core/workflow-steps';
+import { compactSummary, recordResult } from '#core/workflow-steps';
 import { defineStep } from './runtime.ts';
 
-export const handler = defineStep('record-result', Steps.recordResult, recordResult, { kube: eksKube() });
+export const handler = defineStep(
+  'record-result',
+  Steps.recordResult,
+  async (deps, ctx, step) => compactSummary(await recordResult(deps, ctx, step)),
+  { kube: eksKube() },
+);

@@ -7,7 +7,7 @@ import { setCurrentExecution } from '#core/assume-role';
 import { loadDeployedConfig } from '#core/deployed-config';
 import { type KubeFactory, makeDeps } from '#core/deps';
 import { notifierFromEnvironment } from '#core/notify';
-import type { DATABASE_EVENT_FUNCTION, FleetFunctionId, GuardFunctionId, TaskFunctionId } from '#core/steps';
+import type { FunctionId, TaskFunctionId } from '#core/steps';
 import { type Deps, parseContext, type RunContext } from '#core/workflow-steps';
 
 export const logger = new Logger({ serviceName: 'customer-infra-manager' });
@@ -44,7 +44,7 @@ function depsFromEnvironment(options: TaskOptions): Deps {
 export type LambdaContext = Parameters<Logger['addContext']>[0];
 
 export type TaskHandler = ((event: unknown, context?: LambdaContext) => Promise<unknown>) & {
-  readonly id: TaskFunctionId | FleetFunctionId | GuardFunctionId | typeof DATABASE_EVENT_FUNCTION;
+  readonly id: FunctionId;
   /** The same handler with other collaborators: the CLI's local run and the tests use this. */
   withDeps(deps: Deps): (event: unknown) => Promise<unknown>;
 };
@@ -71,7 +71,7 @@ export function keysOf(event: unknown): Record<string, string> {
 
 /** A Task whose input is not a run context (Prepare): `run` validates what it receives. */
 export function defineTask(
-  id: TaskFunctionId | FleetFunctionId | GuardFunctionId | typeof DATABASE_EVENT_FUNCTION,
+  id: FunctionId,
   label: string,
   run: (deps: Deps, event: { input: unknown; executionId?: string }) => Promise<unknown> | unknown,
   options: TaskOptions = {},

@@ -4,18 +4,21 @@
 //   crash     - the execution stops dead right after the side effect (the engine is aborted),
 //   retryable - a transient error right after it (Step Functions retries the Task),
 //   fatal     - a non-retryable error right after it (the Catch records the failure),
-// then do what an operator does next (cim unlock if a lock is left, down, up) and check that
-// the counts before the first down are back, no record was ever overwritten, no lock is left.
+// then deliver the execution's status change (ABORTED after a crash, FAILED after a failure)
+// to the function the rule on them calls, which must leave no lock and no "running" record of
+// that execution (and change nothing when the Catch already recorded), then do what an
+// operator does next (down, up) and check that the counts before the first down are back, no
+// record was ever overwritten, no lock is left.
 import { EKSServiceException } from '@aws-sdk/client-eks';
 import { RDSServiceException, StopDBInstanceCommand } from '@aws-sdk/client-rds';
 import { S3ServiceException } from '@aws-sdk/client-s3';
 import { expect } from 'vitest';
 import { LocalTaskTokens } from '#cli/local-task-tokens';
-import { resolveEnvironment } from '#core/config';
 import { CimError, ErrorNames } from '#core/errors';
-import { unlockEnvironment } from '#core/lock';
 import { Steps, TaskSteps } from '#core/steps';
+import { handler as executionStatus } from '#handlers/execution-status';
 import { runWorkflow, type WorkflowInput } from '../fixtures/run-workflow.ts';
+import { statusChange } from '../fixtures/status-change.ts';
 import { makeWorld, type World } from '../fixtures/world.ts';
 
 export const P = 'eks-dev-cluster/alpha/dev';
@@ -227,9 +230,12 @@ function injected(mode: Exclude<Mode, 'crash'>, what: string): Error {
     : new Error('injected fatal error at the step entry');
 }
 
+let runs = 0;
+
 /** Runs one case and everything an operator does after it; asserts the outcome. */
 export async function runCase(c: Case): Promise<void> {
   const w = world();
+  const executionId = `arn:aws:states:us-east-1:123456789012:execution:customer-infra-manager-Test:fault-${++runs}`;
   try {
     await c.scenario.setup(w);
     let abort: (() => void) | undefined;
@@ -255,8 +261,9 @@ export async function runCase(c: Case): Promise<void> {
       seen++;
       if (seen === c.after) fire(what);
     };
-    await runWorkflow(w, c.scenario.input, {
+    const run = await runWorkflow(w, c.scenario.input, {
       ...runOptions(c.scenario, w),
+      executionId,
       onStart: (a) => {
         abort = a;
       },
@@ -276,23 +283,47 @@ export async function runCase(c: Case): Promise<void> {
     expect(fired, 'the fault was injected').toBe(true);
     await inflight?.catch(() => undefined);
     w.faults.dead = false;
+    if (run.status === 'FAILED')
+      await deliverStatusChange(w, executionId, c.mode === 'crash' ? 'ABORTED' : 'FAILED', c.scenario.input);
     await recover(w);
   } finally {
     w.restore();
   }
 }
 
+/**
+ * The rule on the execution's status change calls the execution-status function: afterwards
+ * no lock and no "running" record of that execution is left; a second delivery changes
+ * nothing; and nothing changes at all when the run's Catch had recorded it already.
+ */
+async function deliverStatusChange(
+  w: FaultWorld,
+  executionArn: string,
+  status: 'ABORTED' | 'FAILED',
+  input: WorkflowInput,
+): Promise<void> {
+  const latestOf = () => w.bucket.json(`${P}/actions.json`) as Record<string, unknown> | undefined;
+  const lockOf = () => w.bucket.json(`${P}/lock.json`) as Record<string, unknown> | undefined;
+  const before = w.bucket.writes.length;
+  const ours = latestOf()?.execution_id === executionArn;
+  const pending = (ours && latestOf()?.result === 'running') || lockOf()?.owner === executionArn;
+  const event = statusChange(executionArn, status, { customer: 'alpha', environment: 'dev', ...input });
+  const deliver = executionStatus.withDeps(w.deps);
+  await deliver(event);
+  expect(lockOf()?.owner, 'the dead run holds no lock').not.toBe(executionArn);
+  if (ours) expect(latestOf()?.result, 'its record is no longer running').not.toBe('running');
+  if (ours && pending) expect(['interrupted', 'failed', 'succeeded']).toContain(latestOf()?.result);
+  if (!pending) expect(w.bucket.writes.slice(before), 'the Catch had recorded: nothing to do').toEqual([]);
+  const after = w.bucket.writes.length;
+  await deliver(event);
+  expect(w.bucket.writes.slice(after), 'a second delivery changes nothing').toEqual([]);
+}
+
 async function recover(w: FaultWorld): Promise<void> {
   // The operator fixed whatever made the run fail (the read replica is gone).
   w.failNextStop = false;
-  // 1. A lock left by a dead run: `cim unlock` (its execution is no longer running).
-  const store = w.deps.store(resolveEnvironment(w.config, 'alpha', 'dev'));
-  await unlockEnvironment(
-    store,
-    `${P}/lock.json`,
-    { host: 'test', processAlive: () => false, executionStatus: async () => 'ABORTED' },
-    w.clock.now(),
-  );
+  // 1. No lock left, not even by a dead run: the status-change function freed it (no `cim unlock`).
+  expect(w.bucket.objects.has(`${P}/lock.json`), 'no lock left after the run ended').toBe(false);
   // 2. down, which may be refused if the faulted run's down completed.
   const down = await runWorkflow(w, { action: 'down', build: 'r1' });
   if (down.status !== 'SUCCEEDED') expect(down.error?.Error, down.error?.Cause).toBe('ActionRefused');
