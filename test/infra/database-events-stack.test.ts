@@ -90,7 +90,9 @@ describe('event-driven database waits', () => {
         });
     // Only this function and EventBridge (from these rules) may send to the queue.
     const senders = (Object.values(s.template.findResources('AWS::IAM::Policy')) as any[]).filter((p) =>
-      (p.Properties.PolicyDocument.Statement as any[]).some((st) => actions(st).includes('sqs:SendMessage')),
+      (p.Properties.PolicyDocument.Statement as any[]).some(
+        (st) => actions(st).includes('sqs:SendMessage') && JSON.stringify(st.Resource).includes(queueId),
+      ),
     );
     expect(senders.flatMap((p) => p.Properties.Roles.map((r: any) => r.Ref))).toEqual([
       roleId(s.stack.databaseEvents.function),
