@@ -377,6 +377,7 @@ export class CimStack extends Stack {
       makeFunction,
       grant: (fn, needs) => this.grant(fn, needs, buckets),
       key,
+      buckets: [...buckets.values()],
     });
 
     this.notifications = addNotifications(this, {
@@ -460,6 +461,16 @@ export class CimStack extends Stack {
         reason:
           "The fleet's Distributed Map runs each environment as a child execution of the fleet state machine: DescribeExecution/StopExecution/RedriveExecution on the fleet's own executions only.",
       });
+    const guardExecutions = fleetExecutions.replace(
+      this.getLogicalId(this.fleetStateMachine.node.defaultChild as never),
+      this.getLogicalId(this.guard.stateMachine.node.defaultChild as never),
+    );
+    for (const suffix of [':*', '/Guard:*'])
+      v.acknowledge({
+        id: `AwsSolutions::AwsSolutions-IAM5[Resource::${guardExecutions}${suffix}]`,
+        reason:
+          "The guard's Distributed Map runs each environment as a child execution of the guard state machine: DescribeExecution/StopExecution/RedriveExecution on the guard's own executions only.",
+      });
     for (const bucket of buckets.values()) {
       const cfn = bucket.node.defaultChild;
       if (!cfn) continue;
@@ -467,6 +478,11 @@ export class CimStack extends Stack {
         id: `AwsSolutions::AwsSolutions-IAM5[Resource::<${this.getLogicalId(cfn as never)}.Arn>/fleet/*]`,
         reason:
           "The fleet writes new keys per run under fleet/ (its build's claim and item list, the map run's results, the write-once summary) and reads them back.",
+      });
+      v.acknowledge({
+        id: `AwsSolutions::AwsSolutions-IAM5[Resource::<${this.getLogicalId(cfn as never)}.Arn>/guard/*]`,
+        reason:
+          "The guard writes a new item list per execution under guard/ and its Distributed Map's results beside it, and reads them back.",
       });
     }
     for (const resource of this.wildcardResources) {

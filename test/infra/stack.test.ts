@@ -167,11 +167,13 @@ describe('least privilege', () => {
       // The fleet: its claim, item list, map run results and summary, only under fleet/ (the
       // functions read and write them, the state machine's Distributed Map reads the items and
       // writes the results, in parts for large ones).
-      if (r.includes('"/fleet/*"')) {
+      // The guard's item lists and map run results likewise, under guard/.
+      if (r.includes('"/fleet/*"') || r.includes('"/guard/*"')) {
         expect(r).toMatch(
-          /^\{"Fn::Join":\["",\[\{"Fn::GetAtt":\["StateBucket[^"]+","Arn"\]\},"\/fleet\/\*"\]\]\}$/,
+          /^\{"Fn::Join":\["",\[\{"Fn::GetAtt":\["StateBucket[^"]+","Arn"\]\},"\/(fleet|guard)\/\*"\]\]\}$/,
         );
         expect([
+          's3:PutObject',
           ['s3:GetObject', 's3:PutObject'],
           ['s3:GetObject', 's3:PutObject', 's3:ListMultipartUploadParts', 's3:AbortMultipartUpload'],
         ]).toContainEqual((s as any).Action);
