@@ -8,9 +8,10 @@
 // reader and writer and the summary are the real ones.
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { runFleetLocal } from '#cli/run-fleet';
+import { runGuardLocal } from '#cli/run-guard';
 import { noRetryWaits } from '#cli/run-local';
 import { parseConfig } from '#core/config';
-import { FleetSteps } from '#core/steps';
+import { FleetSteps, GuardSteps } from '#core/steps';
 import { makeWorld, type World } from '../fixtures/world.ts';
 
 const STATE_LIMIT = 262_144;
@@ -48,8 +49,7 @@ function fleetOf(n: number): string[] {
   });
 }
 
-async function measure(n: number) {
-  const keys = fleetOf(n);
+function configure(keys: string[]) {
   w.deps.config = parseConfig(
     {
       defaults: {
@@ -62,29 +62,40 @@ async function measure(n: number) {
     },
     'sizes.yaml',
   );
+}
+
+function sizeMeter() {
   const largest = { bytes: 0, where: '' };
+  const onEvent = (e: unknown) => {
+    const ev = e as {
+      type: string;
+      input?: unknown;
+      output?: unknown;
+      state?: { name: string; input?: unknown; output?: unknown };
+    };
+    for (const [what, v] of [
+      ['input', ev.state?.input ?? ev.input],
+      ['output', ev.state?.output ?? ev.output],
+    ] as const) {
+      if (v === undefined) continue;
+      const bytes = Buffer.byteLength(JSON.stringify(v));
+      if (bytes > largest.bytes)
+        Object.assign(largest, { bytes, where: `${ev.type} ${ev.state?.name ?? ''} ${what}` });
+    }
+  };
+  return { largest, onEvent };
+}
+
+async function measure(n: number) {
+  const keys = fleetOf(n);
+  configure(keys);
+  const { largest, onEvent } = sizeMeter();
   const run = await runFleetLocal({
     deps: w.deps,
     input: { action: 'down', selection: '*/*', build: `sizes-${n}`, user: 'jenkins', maxConcurrency: 100 },
     environmentDefinition: stubEnvironment,
     retryOverrides: noRetryWaits(),
-    onEvent: (e) => {
-      const ev = e as {
-        type: string;
-        input?: unknown;
-        output?: unknown;
-        state?: { name: string; input?: unknown; output?: unknown };
-      };
-      for (const [what, v] of [
-        ['input', ev.state?.input ?? ev.input],
-        ['output', ev.state?.output ?? ev.output],
-      ] as const) {
-        if (v === undefined) continue;
-        const bytes = Buffer.byteLength(JSON.stringify(v));
-        if (bytes > largest.bytes)
-          Object.assign(largest, { bytes, where: `${ev.type} ${ev.state?.name ?? ''} ${what}` });
-      }
-    },
+    onEvent,
   });
   return { run, largest, keys };
 }
@@ -116,4 +127,21 @@ describe('fleet state sizes', () => {
     },
     240_000,
   );
+});
+
+describe('guard sweep state sizes', () => {
+  it('keeps every state input and output of a 2,000-environment daily sweep far under 262,144 bytes', async () => {
+    const keys = fleetOf(2000);
+    configure(keys);
+    const { largest, onEvent } = sizeMeter();
+    const run = await runGuardLocal({ deps: w.deps, input: { sweep: true }, onEvent });
+    expect(run.status, JSON.stringify(run.error)).toBe('SUCCEEDED');
+    expect(run.path).toEqual([GuardSteps.select, GuardSteps.each, GuardSteps.summary]);
+    // Nothing is parked: every environment is looked at and left alone.
+    expect(run.summary?.guarded).toBe(2000);
+    expect(run.summary?.environments).toHaveLength(2000);
+    expect(run.summary?.environments.every((e) => e.phase === 'noop')).toBe(true);
+    expect(largest.bytes, largest.where).toBeLessThan(STATE_LIMIT / 8);
+    console.info(`guard sweep of 2000: largest state payload ${largest.bytes} bytes (${largest.where})`);
+  }, 240_000);
 });
