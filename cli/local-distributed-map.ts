@@ -18,6 +18,7 @@ import { ExecutionError, StateMachine } from 'aws-local-stepfunctions';
 import type { MapResultEntry, MapResultManifest, MapResultStatus, MapRunOutput } from '#core/map-results';
 import { storeForBucket } from '#core/map-results';
 import type { Deps } from '#core/workflow-steps';
+import { derivedDefinition, engineValidation } from './definitions.ts';
 import type { EventLog } from './run-local.ts';
 
 type Json = Record<string, unknown>;
@@ -106,7 +107,7 @@ export function forLocalDistributedMaps(definition: Json): LocalDefinition {
     maps.set(name, {
       name,
       label: typeof s.Label === 'string' ? s.Label : name.replace(/[^A-Za-z0-9_-]/g, ''),
-      processor,
+      processor: derivedDefinition(definition, processor),
       maxConcurrency: typeof s.MaxConcurrency === 'number' ? s.MaxConcurrency : 0,
       toleratedFailurePercentage:
         typeof s.ToleratedFailurePercentage === 'number' ? s.ToleratedFailurePercentage : 0,
@@ -125,7 +126,7 @@ export function forLocalDistributedMaps(definition: Json): LocalDefinition {
       if (s[k] !== undefined) task[k] = s[k];
     copyStates[name] = task;
   }
-  const out = { definition: copy, maps };
+  const out = { definition: derivedDefinition(definition, copy), maps };
   rewritten.set(definition, out);
   return out;
 }
@@ -148,7 +149,7 @@ function processorMachine(spec: DistributedMapSpec): StateMachine {
   let m = processorMachines.get(spec);
   if (!m) {
     // biome-ignore lint/suspicious/noExplicitAny: the engine takes its own ASL type; ours is plain JSON
-    m = new StateMachine(spec.processor as any, { validationOptions: { checkArn: true, checkPaths: true } });
+    m = new StateMachine(spec.processor as any, { validationOptions: engineValidation(spec.processor) });
     processorMachines.set(spec, m);
   }
   return m;
