@@ -142,7 +142,10 @@ describe('fleet', () => {
   it('passes only locations and counts between states: the items and every result are in S3, as AWS writes them', async () => {
     const run = await fleet({ action: 'down', selection: '*/dev', build: '77', maxConcurrency: 3 });
     expect(run.status, JSON.stringify(run.error)).toBe('SUCCEEDED');
-    const items = w.bucket.json('fleet/77/items.json') as unknown as { executionName: string; customer: string }[];
+    const items = w.bucket.json('fleet/77/items.json') as unknown as {
+      executionName: string;
+      customer: string;
+    }[];
     expect(items.map((i) => i.customer)).toEqual(['c1', 'c2', 'c3', 'c4', 'c5']);
     const manifestKey = w.bucket
       .keys()
