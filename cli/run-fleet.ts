@@ -1,16 +1,18 @@
 // Runs the fleet workflow in-process on aws-local-stepfunctions: the same definition as the
-// deployed one, its Lambda Tasks mapped to the real handlers, and its child Task
-// (startExecution.sync:2) mapped to a local run of the environment workflow.
+// deployed one, its Lambda Tasks mapped to the real handlers, its Distributed Map run by the
+// local adapter (cli/local-distributed-map.ts: items from S3, results to S3), and its child
+// Task (startExecution.sync:2) mapped to a local run of the environment workflow.
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { ExecutionError } from 'aws-local-stepfunctions';
-import type { FleetItemOutcome, FleetSummary } from '#core/fleet';
-import { classifyChild } from '#core/fleet';
+import type { FleetItemOutcome, FleetSummary, FleetSummaryOutput } from '#core/fleet';
+import { classifyChild, fleetOutcomes } from '#core/fleet';
 import { FleetSteps } from '#core/steps';
 import type { Deps } from '#core/workflow-steps';
 import { localFleetHandlers } from '#handlers/index';
 import { workflowDefinition } from './definitions.ts';
 import { classifyRun, outcomeFields } from './exit-codes.ts';
+import { forLocalDistributedMaps, localDistributedMapHandlers } from './local-distributed-map.ts';
 import { withQuotas } from './local-quotas.ts';
 import { type EventLog, machineFor, runLocal } from './run-local.ts';
 
@@ -25,6 +27,8 @@ export interface FleetRunOptions {
   waitOverrides?: Record<string, number>;
   retryOverrides?: Record<string, number>;
   interrupt?: AbortSignal;
+  /** Every event of the fleet execution and of its map run's child executions (tests measure state sizes). */
+  onEvent?: (e: EventLog, execution: string) => void;
   /** Wraps each environment Task (tests). */
   wrapTask?: (
     state: string,
@@ -34,6 +38,7 @@ export interface FleetRunOptions {
 
 export interface FleetRun {
   status: 'SUCCEEDED' | 'FAILED';
+  /** Record's output, with every environment's outcome read back from the map run's results. */
   summary: FleetSummary | null;
   error?: { Error: string; Cause: string };
   path: string[];
@@ -42,7 +47,8 @@ export interface FleetRun {
 }
 
 export async function runFleetLocal(o: FleetRunOptions): Promise<FleetRun> {
-  const machine = machineFor(o.fleetDefinition ?? (await workflowDefinition('fleet')));
+  const local = forLocalDistributedMaps(o.fleetDefinition ?? (await workflowDefinition('fleet')));
+  const machine = machineFor(local.definition);
   // Each child's row of the exit-code table. The deployed definition's result selector keeps
   // only the Step Functions fields of a child that succeeded, so the rows are put back here.
   const rows = new Map<string, ReturnType<typeof outcomeFields>>();
@@ -115,31 +121,51 @@ export async function runFleetLocal(o: FleetRunOptions): Promise<FleetRun> {
     }
   };
   const id = o.executionId ?? `local:${hostname()}:${process.pid}:fleet:${randomBytes(3).toString('hex')}`;
+  const maps = localDistributedMapHandlers(local, {
+    deps: o.deps,
+    handlers: { [FleetSteps.runEnvironment]: child },
+    executionId: id,
+    ...(o.retryOverrides ? { retryOverrides: o.retryOverrides } : {}),
+    ...(o.onEvent ? { onEvent: o.onEvent } : {}),
+  });
   const execution = withQuotas(machine, { account: o.deps }).run(o.input as never, {
     overrides: {
       // biome-ignore lint/suspicious/noExplicitAny: JSON in, JSON out
-      taskResourceLocalHandlers: { ...localFleetHandlers(o.deps), [FleetSteps.runEnvironment]: child } as any,
+      taskResourceLocalHandlers: { ...localFleetHandlers(o.deps), ...maps } as any,
       ...(o.retryOverrides ? { retryIntervalOverrides: o.retryOverrides } : {}),
     },
     context: { Execution: { Id: id, Name: id.split(':').pop(), StartTime: new Date().toISOString() } },
   });
   const path: string[] = [];
-  let summary: FleetSummary | null = null;
+  let recorded: FleetSummaryOutput | null = null;
   let failedEvent: { Error?: string; Cause?: unknown } | undefined;
   const drain = (async () => {
     for await (const e of execution.eventLogs as AsyncGenerator<EventLog>) {
+      o.onEvent?.(e, id);
       if (e.type === 'ExecutionFailed') failedEvent = e as { Error?: string; Cause?: unknown };
       if (e.type === 'StateEntered') path.push(e.state.name);
       if (e.type === 'StateExited' && e.state.name === FleetSteps.record)
-        summary = e.state.output as unknown as FleetSummary;
+        recorded = e.state.output as unknown as FleetSummaryOutput;
     }
   })();
+  // Record's output is constant in size; the per-environment list is read back as Record read it.
+  const withEnvironments = async (s: FleetSummaryOutput | null): Promise<FleetSummary | null> => {
+    if (!s) return null;
+    const { notSucceeded, notSucceededOmitted, results, ...rest } = s;
+    const environments = results
+      ? await fleetOutcomes(o.deps, {
+          MapRunArn: '',
+          ResultWriterDetails: { Bucket: results.bucket, Key: results.key },
+        })
+      : notSucceeded;
+    return { ...rest, environments };
+  };
   try {
     const output = await execution.result;
     await drain;
     return {
       status: 'SUCCEEDED',
-      summary: withRows((output as unknown as FleetSummary) ?? summary),
+      summary: withRows(await withEnvironments((output as unknown as FleetSummaryOutput) ?? recorded)),
       path,
       maxInFlight,
     };
@@ -148,7 +174,7 @@ export async function runFleetLocal(o: FleetRunOptions): Promise<FleetRun> {
     if (!(err instanceof ExecutionError)) throw err;
     return {
       status: 'FAILED',
-      summary: withRows(summary),
+      summary: withRows(await withEnvironments(recorded)),
       error: { Error: failedEvent?.Error ?? err.name, Cause: String(failedEvent?.Cause ?? err.message) },
       path,
       maxInFlight,

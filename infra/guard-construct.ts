@@ -6,9 +6,11 @@ import { Duration, RemovalPolicy } from 'aws-cdk-lib';
 import { Alarm, ComparisonOperator, TreatMissingData } from 'aws-cdk-lib/aws-cloudwatch';
 import { Rule } from 'aws-cdk-lib/aws-events';
 import { SfnStateMachine } from 'aws-cdk-lib/aws-events-targets';
+import { Effect, PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import type { IKey } from 'aws-cdk-lib/aws-kms';
 import type { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
+import type { IBucket } from 'aws-cdk-lib/aws-s3';
 import { Schedule, ScheduleExpression, ScheduleTargetInput } from 'aws-cdk-lib/aws-scheduler';
 import { StepFunctionsStartExecution } from 'aws-cdk-lib/aws-scheduler-targets';
 import type { IQueue } from 'aws-cdk-lib/aws-sqs';
@@ -53,12 +55,25 @@ export function addGuard(
     grant: (fn: NodejsFunction, needs: Needs) => void;
     /** stack.kms: the customer key for the guard's log group and state machine. */
     key?: IKey | undefined;
+    /** The state buckets: the guard's item lists and map run results live under guard/. */
+    buckets?: readonly IBucket[];
   },
 ): Guard {
+  const buckets = o.buckets ?? [];
   const functions = {} as Record<GuardFunctionId, NodejsFunction>;
   for (const fid of Object.keys(GuardFunctions) as GuardFunctionId[]) {
     functions[fid] = o.makeFunction(fid, GuardFunctions[fid]);
     o.grant(functions[fid], GUARD_NEEDS[fid]);
+  }
+  // Select writes the item list, the summary reads the map run's results: under guard/ only.
+  const guardObjects = buckets.map((b) => b.arnForObjects('guard/*'));
+  if (guardObjects.length) {
+    functions['guard-select'].addToRolePolicy(
+      new PolicyStatement({ effect: Effect.ALLOW, actions: ['s3:PutObject'], resources: guardObjects }),
+    );
+    functions['guard-summary'].addToRolePolicy(
+      new PolicyStatement({ effect: Effect.ALLOW, actions: ['s3:GetObject'], resources: guardObjects }),
+    );
   }
   const logs = new LogGroup(scope, 'GuardWorkflowLogs', {
     ...(o.key ? { encryptionKey: o.key } : {}),
@@ -69,7 +84,7 @@ export function addGuard(
   const stateMachine = new StateMachine(scope, 'GuardWorkflow', {
     stateMachineName: `customer-infra-manager-guard-${id}`,
     stateMachineType: StateMachineType.STANDARD,
-    definitionBody: DefinitionBody.fromChainable(buildGuardWorkflow(scope, functions)),
+    definitionBody: DefinitionBody.fromChainable(buildGuardWorkflow(scope, functions, buckets)),
     timeout: Duration.hours(6),
     tracingEnabled: true,
     ...(o.key ? { encryptionConfiguration: new CustomerManagedEncryptionConfiguration(o.key) } : {}),

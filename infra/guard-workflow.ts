@@ -1,28 +1,34 @@
 // The one definition of the seven-day guard (lambdas/core/guard.ts): find the environments
 // of the RDS event's database (or all of them, for the daily sweep), then per environment a
 // loop of "Keep database stopped" and a Wait until the database is stopped again, then a
-// summary. The deployed stack and the local engine run this same definition. Also: the
+// summary. The environments go through a Distributed Map (items from S3, results to S3): a
+// daily sweep of every environment stays within 262,144 bytes per state at any fleet size.
+// The deployed stack and the local engine run this same definition. Also: the
 // EventBridge pattern of the RDS events the guard listens to, for the configured databases.
 import { Duration } from 'aws-cdk-lib';
 import type { EventPattern } from 'aws-cdk-lib/aws-events';
 import type { IFunction } from 'aws-cdk-lib/aws-lambda';
+import type { IBucket } from 'aws-cdk-lib/aws-s3';
 import {
   Choice,
   Condition,
+  DistributedMap,
   JsonPath,
-  Map as MapState,
   Pass,
   type State,
+  StateMachineType,
   Succeed,
   TaskInput,
   Wait,
   WaitTime,
 } from 'aws-cdk-lib/aws-stepfunctions';
 import { LambdaInvoke } from 'aws-cdk-lib/aws-stepfunctions-tasks';
+import { STEPFUNCTIONS_USE_DISTRIBUTED_MAP_RESULT_WRITER_V2 } from 'aws-cdk-lib/cx-api';
 import type { Construct } from 'constructs';
 import { RETRYABLE_ERRORS } from '#core/errors';
 import { GUARD_EVENTS } from '#core/guard';
 import { type GuardFunctionId, GuardFunctions, GuardSteps } from '#core/steps';
+import { mapS3Statements, ScopedJsonItemReader, ScopedResultWriter } from './fleet-workflow.ts';
 import type { IamScope } from './iam-scope.ts';
 import { renderLocal } from './workflow.ts';
 
@@ -31,7 +37,12 @@ export type GuardWorkflowFunctions = Record<GuardFunctionId, IFunction>;
 /** At most this many environments are guarded at once (one event names one database). */
 export const GUARD_CONCURRENCY = 5;
 
-export function buildGuardWorkflow(scope: Construct, fns: GuardWorkflowFunctions): State {
+export function buildGuardWorkflow(
+  scope: Construct,
+  fns: GuardWorkflowFunctions,
+  /** The state buckets: the guard's items and results live under guard/ in them. */
+  buckets: readonly IBucket[] = [],
+): State {
   // Without a payload, a Task gets its whole state input.
   const lambda = (name: string, fn: IFunction, payload?: TaskInput) => {
     const t = new LambdaInvoke(scope, name, {
@@ -70,11 +81,29 @@ export function buildGuardWorkflow(scope: Construct, fns: GuardWorkflowFunctions
       .when(Condition.stringEquals('$.phase', 'wait'), wait.next(step))
       .otherwise(itemDone),
   );
-  const each = new MapState(scope, GuardSteps.each, {
-    itemsPath: '$.items',
+  const each = new DistributedMap(scope, GuardSteps.each, {
+    itemReader: new ScopedJsonItemReader(
+      {
+        bucketNamePath: JsonPath.stringAt('$.itemReader.bucket'),
+        key: JsonPath.stringAt('$.itemReader.key'),
+      },
+      [],
+    ),
+    resultWriterV2: new ScopedResultWriter(
+      {
+        bucketNamePath: JsonPath.stringAt('$.resultWriter.bucket'),
+        prefix: JsonPath.stringAt('$.resultWriter.prefix'),
+      },
+      mapS3Statements(buckets, 'guard/'),
+    ),
     maxConcurrency: GUARD_CONCURRENCY,
+    // Every environment is guarded: one failure is recorded (its Catch) and never stops the others.
+    toleratedFailurePercentage: 100,
+    mapExecutionType: StateMachineType.STANDARD,
+    label: 'Guard',
     resultPath: '$.results',
   });
+  each.node.setContext(STEPFUNCTIONS_USE_DISTRIBUTED_MAP_RESULT_WRITER_V2, true);
   each.itemProcessor(step);
   const summary = lambda(GuardSteps.summary, fns['guard-summary']);
   select.next(each).next(summary);

@@ -307,21 +307,21 @@ export class CimStack extends Stack {
       treatMissingData: TreatMissingData.NOT_BREACHING,
     });
 
-    // The fleet: its own two functions (selection needs only the bundled configuration; the
-    // summary is written under fleet/ in the state buckets) and a second state machine that
-    // starts the environment workflow once per environment.
+    // The fleet: its own two functions (selection claims the build and writes the item list,
+    // the summary reads the map run's results and writes its record, all under fleet/ in the
+    // state buckets) and a second state machine whose Distributed Map starts the environment
+    // workflow once per environment.
     const fleetFns = {} as Record<FleetFunctionId, NodejsFunction>;
     for (const id of Object.keys(FleetFunctions) as FleetFunctionId[])
       fleetFns[id] = makeFunction(id, FleetFunctions[id]);
-    for (const bucket of buckets.values()) {
-      fleetFns['fleet-record'].addToRolePolicy(
+    for (const fn of Object.values(fleetFns))
+      fn.addToRolePolicy(
         new PolicyStatement({
           effect: Effect.ALLOW,
           actions: ['s3:GetObject', 's3:PutObject'],
-          resources: [bucket.arnForObjects('fleet/history/*')],
+          resources: [...buckets.values()].map((bucket) => bucket.arnForObjects('fleet/*')),
         }),
       );
-    }
     this.fleetFunctions = fleetFns;
     const fleetLogs = new LogGroup(this, 'FleetWorkflowLogs', {
       ...(key ? { encryptionKey: key } : {}),
@@ -332,7 +332,9 @@ export class CimStack extends Stack {
     this.fleetStateMachine = new StateMachine(this, 'FleetWorkflow', {
       stateMachineName: `customer-infra-manager-fleet-${id}`,
       stateMachineType: StateMachineType.STANDARD,
-      definitionBody: DefinitionBody.fromChainable(buildFleetWorkflow(this, fleetFns, this.stateMachine)),
+      definitionBody: DefinitionBody.fromChainable(
+        buildFleetWorkflow(this, fleetFns, this.stateMachine, [...buckets.values()]),
+      ),
       timeout: Duration.hours(12),
       tracingEnabled: true,
       ...(key ? { encryptionConfiguration: new CustomerManagedEncryptionConfiguration(key) } : {}),
@@ -380,6 +382,7 @@ export class CimStack extends Stack {
       makeFunction,
       grant: (fn, needs) => this.grant(fn, needs, buckets),
       key,
+      buckets: [...buckets.values()],
     });
 
     // The guard re-stops databases in target accounts too: its step assumes their role, as
@@ -459,12 +462,37 @@ export class CimStack extends Stack {
       reason:
         'The fleet workflow follows and stops the executions it starts (startExecution.sync:2): DescribeExecution/StopExecution on executions of the environment workflow only.',
     });
+    // The Distributed Map's child executions are executions of the fleet state machine itself
+    // (named {fleet}/{label}:{id}): it follows, stops and redrives only those.
+    const fleetExecutions = `arn:<AWS::Partition>:states:${this.region}:${Token.isUnresolved(this.account) ? '<AWS::AccountId>' : this.account}:execution:{"Fn::Select":[6,{"Fn::Split":[":",{"Ref":"${this.getLogicalId(this.fleetStateMachine.node.defaultChild as never)}"}]}]}`;
+    for (const suffix of [':*', '/Fleet:*'])
+      v.acknowledge({
+        id: `AwsSolutions::AwsSolutions-IAM5[Resource::${fleetExecutions}${suffix}]`,
+        reason:
+          "The fleet's Distributed Map runs each environment as a child execution of the fleet state machine: DescribeExecution/StopExecution/RedriveExecution on the fleet's own executions only.",
+      });
+    const guardExecutions = fleetExecutions.replace(
+      this.getLogicalId(this.fleetStateMachine.node.defaultChild as never),
+      this.getLogicalId(this.guard.stateMachine.node.defaultChild as never),
+    );
+    for (const suffix of [':*', '/Guard:*'])
+      v.acknowledge({
+        id: `AwsSolutions::AwsSolutions-IAM5[Resource::${guardExecutions}${suffix}]`,
+        reason:
+          "The guard's Distributed Map runs each environment as a child execution of the guard state machine: DescribeExecution/StopExecution/RedriveExecution on the guard's own executions only.",
+      });
     for (const bucket of buckets.values()) {
       const cfn = bucket.node.defaultChild;
       if (!cfn) continue;
       v.acknowledge({
-        id: `AwsSolutions::AwsSolutions-IAM5[Resource::<${this.getLogicalId(cfn as never)}.Arn>/fleet/history/*]`,
-        reason: 'The fleet summary writes one new record per fleet run under fleet/history/ (write-once).',
+        id: `AwsSolutions::AwsSolutions-IAM5[Resource::<${this.getLogicalId(cfn as never)}.Arn>/fleet/*]`,
+        reason:
+          "The fleet writes new keys per run under fleet/ (its build's claim and item list, the map run's results, the write-once summary) and reads them back.",
+      });
+      v.acknowledge({
+        id: `AwsSolutions::AwsSolutions-IAM5[Resource::<${this.getLogicalId(cfn as never)}.Arn>/guard/*]`,
+        reason:
+          "The guard writes a new item list per execution under guard/ and its Distributed Map's results beside it, and reads them back.",
       });
     }
     for (const resource of this.wildcardResources) {

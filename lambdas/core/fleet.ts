@@ -1,11 +1,18 @@
 // Owns the fleet: one request that runs the environment workflow for every selected
-// environment. Selecting (validate, resolve the selection, name each child execution),
-// classifying each child's outcome (succeeded / skipped / refused / failed), and the
-// fleet's own write-once record fleet/history/{build}/summary.json.
+// environment. Selecting (validate, resolve the selection, claim the build, name each child
+// execution, write the item list to S3 for the Distributed Map), classifying each child's
+// outcome (succeeded / skipped / refused / failed) from the map run's exported results, and
+// the fleet's own write-once record fleet/history/{build}/summary.json.
+//
+// Step Functions limits every state input and output to 262,144 bytes: the item list and the
+// per-environment results stay in S3 (ItemReader / ResultWriter), and the states carry only
+// their locations and counts, so a state's size does not grow with the fleet.
+import { createHash } from 'node:crypto';
 import * as z from 'zod';
 import { resolveEnvironment } from './config.ts';
 import { CimError, ErrorNames, errorName, REFUSAL_ERRORS, USAGE_ERRORS } from './errors.ts';
 import { Holidays, holidayAt } from './holidays.ts';
+import { isMapRunOutput, type MapRunOutput, readMapResults, storeForBucket } from './map-results.ts';
 import { causeMessage } from './recording.ts';
 import { type Deps, generateBuildId, issuesText, RunRequest } from './run-context.ts';
 import { parseSelection, parseSelectionArg, type Selection, selectEnvironments } from './selection.ts';
@@ -60,6 +67,10 @@ export interface FleetItem {
   };
 }
 
+/**
+ * Select's output, the state the Distributed Map and the summary see: small and of constant
+ * size. The items themselves are in S3 (`itemReader`), the results go to `resultWriter`.
+ */
 export interface FleetPlan {
   action: FleetRequest['action'];
   build: string;
@@ -68,27 +79,93 @@ export interface FleetPlan {
   selection: Selection;
   maxConcurrency: number;
   startedAt: string;
-  items: FleetItem[];
+  /** How many environments the Map runs. */
+  itemCount: number;
+  /** The JSON array of FleetItem the Map reads (ItemReader, s3:getObject). */
+  itemReader: { bucket: string; key: string };
+  /** Where the Map exports its results (ResultWriter): {prefix}/{map run id}/manifest.json. */
+  resultWriter: { bucket: string; prefix: string };
   /** A tick on a skip date: no environment runs, and this says why. */
   holiday?: { date: string; timeZone: string; why: string; reason: string };
-  /** Where the summary of a run with no items is recorded: the first selected environment. */
-  recordIn?: { customer: string; environment: string };
+  /** Where the fleet's summary is recorded: the bucket of the first selected environment. */
+  recordIn: { customer: string; environment: string };
 }
 
-/** A scheduled tick's build id: the same tick delivered twice gets the same id, so the second is refused. */
+const shortHash = (parts: readonly string[], length: number) =>
+  createHash('sha256').update(parts.join('\u0000')).digest('hex').slice(0, length);
+
+/**
+ * A scheduled tick's build id: the same tick delivered twice gets the same id, so the second
+ * is refused. The tick's time is never cut: a long schedule name is shortened instead, with a
+ * hash of the whole name, so two days (or two long names) never share a build id.
+ */
 export function scheduledBuild(schedule: string, scheduledTime: string): string {
   const t = Date.parse(scheduledTime);
   if (!Number.isFinite(t))
     throw new CimError(ErrorNames.InvalidInput, `scheduledTime "${scheduledTime}" is not a timestamp`);
-  const stamp = new Date(t).toISOString().replace(/[-:]/g, '').slice(0, 13);
-  return `${schedule}-${stamp}Z`.slice(0, 64);
+  const stamp = `${new Date(t).toISOString().replace(/[-:]/g, '').slice(0, 13)}Z`;
+  const full = `${schedule}-${stamp}`;
+  if (full.length <= 64) return full;
+  // 64 = name part + "-" + 8 hash + "-" + 14 stamp
+  return `${schedule.slice(0, 64 - 1 - 8 - 1 - stamp.length)}-${shortHash([schedule], 8)}-${stamp}`;
 }
 
-export const executionName = (customer: string, environment: string, action: string, build: string) =>
-  `${customer}-${environment}-${action}-${build}`.replace(/[^A-Za-z0-9_-]/g, '-').slice(0, 80);
+/** Step Functions: execution names are 1-80 characters of [A-Za-z0-9_-] (others break logging). */
+export const EXECUTION_NAME_MAX = 80;
+const NAME_HASH_LENGTH = 10;
 
-/** Select environments: validate the fleet request and name one child run per environment. */
-export function selectFleet(deps: Deps, raw: unknown): FleetPlan {
+/**
+ * A child execution's name: readable ({customer}-{environment}-{action}-{build}, cut to fit)
+ * plus a hash of the four parts, so the name stays unique per environment, action and build
+ * however long the parts are (AWS refuses a reused name for 90 days).
+ */
+export function executionName(customer: string, environment: string, action: string, build: string): string {
+  const readable = `${customer}-${environment}-${action}-${build}`.replace(/[^A-Za-z0-9_-]/g, '-');
+  const hash = shortHash([customer, environment, action, build], NAME_HASH_LENGTH);
+  return `${readable.slice(0, EXECUTION_NAME_MAX - NAME_HASH_LENGTH - 1)}-${hash}`;
+}
+
+/** The fleet's files in the state bucket of its first environment. */
+export const fleetKeys = (build: string, executionId: string, dryRun: boolean) => {
+  // A dry run claims nothing: its files are per execution, so it never blocks the real run.
+  const base = dryRun ? `fleet/${build}/dry-run/${shortHash([executionId], 12)}` : `fleet/${build}`;
+  return {
+    claim: `fleet/${build}/claim.json`,
+    items: `${base}/items.json`,
+    results: `${base}/results`,
+    summary: `fleet/history/${build}/summary.json`,
+  };
+};
+
+/**
+ * Claims the build for this fleet execution (write-once, If-None-Match: *). The same
+ * execution retrying Select finds its own claim and goes on; any other run is refused before
+ * a child starts, so two fleets never run under one build id.
+ */
+async function claimBuild(
+  store: ReturnType<Deps['store']>,
+  key: string,
+  build: string,
+  executionId: string,
+  now: Date,
+): Promise<void> {
+  try {
+    await putOnce(store, key, { build, executionId, claimedAt: now.toISOString() }, executionId);
+  } catch (err) {
+    if (errorName(err) !== ErrorNames.RecordConflict) throw err;
+    const owner = ((await store.getJson(key))?.json as { executionId?: string } | undefined)?.executionId;
+    throw new CimError(
+      ErrorNames.BuildAlreadyRecorded,
+      `build "${build}" is already claimed by fleet execution ${owner ?? '(unknown)'} (s3://${store.bucket}/${key}); nothing was started. A duplicate delivery of a schedule tick needs nothing (the first one runs it); otherwise start the fleet with a new build id.`,
+    );
+  }
+}
+
+/**
+ * Select environments: validate the fleet request, claim its build, write one item per
+ * environment (with its child execution name) to S3, and return where they are.
+ */
+export async function selectFleet(deps: Deps, raw: unknown, executionId?: string): Promise<FleetPlan> {
   const parsed = FleetRequest.safeParse(raw);
   if (!parsed.success)
     throw new CimError(ErrorNames.InvalidInput, `invalid fleet request: ${issuesText(parsed.error)}`);
@@ -119,7 +196,21 @@ export function selectFleet(deps: Deps, raw: unknown): FleetPlan {
       input: { action: req.action, customer, environment, build, user: req.user, dryRun: req.dryRun },
     };
   });
-  const plan: FleetPlan = {
+  const first = items[0];
+  if (!first) throw new CimError(ErrorNames.SelectionInvalid, 'the selection matches no environment');
+  const tick = req.scheduledTime !== undefined ? new Date(Date.parse(req.scheduledTime)) : null;
+  const holiday =
+    req.holidays && tick && Number.isFinite(tick.getTime()) ? holidayAt(req.holidays, tick) : null;
+  const runs = holiday ? [] : items;
+
+  const env = resolveEnvironment(deps.config, first.customer, first.environment, deps.configSource);
+  const store = deps.store(env);
+  const id = executionId ?? `fleet:${build}`;
+  const files = fleetKeys(build, id, req.dryRun);
+  if (!req.dryRun) await claimBuild(store, files.claim, build, id, now);
+  // Unconditional: only the claim's owner writes here, and its retry writes the same list.
+  await store.putJson(files.items, runs);
+  return {
     action: req.action,
     build,
     user: req.user,
@@ -127,21 +218,19 @@ export function selectFleet(deps: Deps, raw: unknown): FleetPlan {
     selection,
     maxConcurrency: req.maxConcurrency,
     startedAt: now.toISOString(),
-    items,
+    itemCount: runs.length,
+    itemReader: { bucket: store.bucket, key: files.items },
+    resultWriter: { bucket: store.bucket, prefix: files.results },
+    ...(holiday
+      ? {
+          holiday: {
+            ...holiday,
+            reason: `${holiday.date} (${holiday.timeZone}) is a skip date (${holiday.why}): the scheduled ${req.action} of ${items.length} environment(s) does not run`,
+          },
+        }
+      : {}),
+    recordIn: { customer: first.customer, environment: first.environment },
   };
-  const tick = req.scheduledTime !== undefined ? new Date(Date.parse(req.scheduledTime)) : null;
-  const holiday =
-    req.holidays && tick && Number.isFinite(tick.getTime()) ? holidayAt(req.holidays, tick) : null;
-  if (holiday && items[0]) {
-    const reason = `${holiday.date} (${holiday.timeZone}) is a skip date (${holiday.why}): the scheduled ${req.action} of ${items.length} environment(s) does not run`;
-    return {
-      ...plan,
-      items: [],
-      holiday: { ...holiday, reason },
-      recordIn: { customer: items[0].customer, environment: items[0].environment },
-    };
-  }
-  return plan;
 }
 
 export type FleetResult = 'succeeded' | 'skipped' | 'refused' | 'failed';
@@ -195,6 +284,21 @@ export function classifyChild(child: ChildRun): FleetItemOutcome {
   let executionArn = child.run?.executionArn ?? null;
   let start = dateOf(child.run?.startDate);
   let stop = dateOf(child.run?.stopDate);
+  if (child.error?.Error === 'StepFunctions.ExecutionAlreadyExistsException') {
+    // AWS keeps an execution name for 90 days: this environment already ran (or runs) this
+    // action under this build. A duplicate, not a failure of the environment.
+    return {
+      environment,
+      result: 'refused',
+      exitCode: 2,
+      executionArn,
+      durationSeconds: null,
+      error: {
+        name: ErrorNames.BuildAlreadyRecorded,
+        message: `a child execution for ${environment} with this action and build already exists (${causeMessage(child.error.Cause)}); it was not started again. Look at that execution, or run with a new build id.`,
+      },
+    };
+  }
   if (child.error) {
     // startExecution.sync reports a failed child as States.TaskFailed with the child's
     // description (Error, Cause, ExecutionArn, dates) as a JSON cause.
@@ -263,7 +367,8 @@ function outcomeOf(cause: string | undefined): ChildOutcome | undefined {
   }
 }
 
-export interface FleetSummary extends Omit<FleetPlan, 'items'> {
+export interface FleetSummary
+  extends Omit<FleetPlan, 'itemCount' | 'itemReader' | 'resultWriter' | 'recordIn'> {
   finishedAt: string;
   counts: Record<FleetResult, number>;
   environments: FleetItemOutcome[];
@@ -274,13 +379,51 @@ export interface FleetSummary extends Omit<FleetPlan, 'items'> {
   holiday?: NonNullable<FleetPlan['holiday']>;
 }
 
+/** At most this many not-succeeded environments in Record's state output; all are in the record. */
+export const SUMMARY_OUTPUT_ENVIRONMENTS = 25;
+
+/**
+ * Record's state output: the summary without the per-environment list (that is in the
+ * record and the map run's results), plus the first environments that did not succeed.
+ */
+export interface FleetSummaryOutput extends Omit<FleetSummary, 'environments'> {
+  notSucceeded: FleetItemOutcome[];
+  /** How many not-succeeded environments are left out of `notSucceeded`. */
+  notSucceededOmitted: number;
+  /** The map run's manifest (ResultWriter), where every environment's outcome is. */
+  results: { bucket: string; key: string } | null;
+}
+
+/** Each environment's outcome from a map run's exported results, sorted by environment. */
+export async function fleetOutcomes(
+  deps: Deps,
+  results: MapRunOutput | ChildRun[] | undefined,
+): Promise<FleetItemOutcome[]> {
+  let runs: ChildRun[];
+  if (Array.isArray(results)) runs = results;
+  else if (isMapRunOutput(results)) {
+    const store = storeForBucket(deps, results.ResultWriterDetails.Bucket);
+    runs = (await readMapResults(store, results.ResultWriterDetails.Key)).map((r) => {
+      const item = (r.item ?? {}) as Partial<FleetItem>;
+      const out = (r.output ?? {}) as Partial<ChildRun>;
+      return {
+        customer: out.customer ?? item.customer ?? '?',
+        environment: out.environment ?? item.environment ?? '?',
+        ...(out.run ? { run: out.run } : {}),
+        ...(r.error ? { error: r.error } : out.error ? { error: out.error } : {}),
+      };
+    });
+  } else runs = [];
+  return runs.map(classifyChild).sort((a, b) => a.environment.localeCompare(b.environment));
+}
+
 /** Record fleet summary: classify every child, write fleet/history/{build}/summary.json once. */
 export async function recordFleet(
   deps: Deps,
-  input: { plan: FleetPlan; results: ChildRun[]; executionId?: string },
+  input: { plan: FleetPlan; results: MapRunOutput | ChildRun[]; executionId?: string },
 ): Promise<FleetSummary> {
   const { plan } = input;
-  const environments = input.results.map(classifyChild);
+  const environments = await fleetOutcomes(deps, input.results);
   const counts: Record<FleetResult, number> = { succeeded: 0, skipped: 0, refused: 0, failed: 0 };
   for (const e of environments) counts[e.result]++;
   const summary: FleetSummary = {
@@ -297,11 +440,11 @@ export async function recordFleet(
     record: null,
     ...(plan.holiday ? { holiday: plan.holiday } : {}),
   };
-  const first = plan.items[0] ?? plan.recordIn;
+  const first = plan.recordIn;
   if (!first || plan.dryRun) return summary;
   // The fleet's record lives in the bucket of its first environment, beside the environments' prefixes.
   const env = resolveEnvironment(deps.config, first.customer, first.environment, deps.configSource);
-  const key = `fleet/history/${plan.build}/summary.json`;
+  const key = fleetKeys(plan.build, input.executionId ?? '', false).summary;
   try {
     await putOnce(
       deps.store(env),
@@ -314,6 +457,23 @@ export async function recordFleet(
     return { ...summary, alreadyRecorded: `s3://${env.bucket}/${key}` };
   }
   return { ...summary, record: `s3://${env.bucket}/${key}` };
+}
+
+/** The summary as Record's state output: constant in size, whatever the fleet's size. */
+export function summaryOutput(s: FleetSummary, results: unknown): FleetSummaryOutput {
+  const { environments, ...rest } = s;
+  const notSucceeded = environments.filter((e) => e.result !== 'succeeded');
+  return {
+    ...rest,
+    notSucceeded: notSucceeded.slice(0, SUMMARY_OUTPUT_ENVIRONMENTS).map((e) => ({
+      ...e,
+      ...(e.error ? { error: { name: e.error.name, message: e.error.message.slice(0, 500) } } : {}),
+    })),
+    notSucceededOmitted: Math.max(0, notSucceeded.length - SUMMARY_OUTPUT_ENVIRONMENTS),
+    results: isMapRunOutput(results)
+      ? { bucket: results.ResultWriterDetails.Bucket, key: results.ResultWriterDetails.Key }
+      : null,
+  };
 }
 
 /**

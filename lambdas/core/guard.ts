@@ -15,6 +15,7 @@ import { classifyDatabaseState, label } from './database.ts';
 import { CimError, ErrorNames, errorMessage, errorName } from './errors.ts';
 import { describeHold, holdActive, readHold } from './hold.ts';
 import { acquireLock, fenceLock, type HeldLock, readLock, releaseLock } from './lock.ts';
+import { isMapRunOutput, type MapRunOutput, readMapResults, storeForBucket } from './map-results.ts';
 import { findLastChange } from './prepare.ts';
 import type { Deps } from './run-context.ts';
 import { legacyTimestamp } from './state-model.ts';
@@ -46,6 +47,46 @@ export interface GuardSelection {
   items: GuardItem[];
   /** Why nothing is guarded (an event for a database that is not configured). */
   ignored?: string;
+}
+
+/**
+ * "Find guarded environments"'s state output: the items are in S3 for the Distributed Map
+ * (a daily sweep of 2,000 environments would not fit the 262,144 bytes of a state).
+ */
+export interface GuardPlan {
+  trigger: string;
+  ignored?: string;
+  itemCount: number;
+  itemReader: { bucket: string; key: string };
+  resultWriter: { bucket: string; prefix: string };
+}
+
+/**
+ * Writes the selection's items (each with the guard execution that owns its lock) to
+ * guard/{build}/items.json in the state bucket of the first configured environment; the
+ * build is new per execution, so a retry rewrites the same file.
+ */
+export async function writeGuardItems(
+  deps: Deps,
+  selection: GuardSelection,
+  executionId: string,
+): Promise<GuardPlan> {
+  const [first = ''] = listEnvironments(deps.config);
+  const [customer = '', environment = ''] = first.split('/');
+  const store = deps.store(resolveEnvironment(deps.config, customer, environment, deps.configSource));
+  const build = selection.items[0]?.build ?? guardBuild(deps.now());
+  const base = `guard/${build}`;
+  await store.putJson(
+    `${base}/items.json`,
+    selection.items.map((i) => ({ ...i, executionId })),
+  );
+  return {
+    trigger: selection.trigger,
+    ...(selection.ignored ? { ignored: selection.ignored } : {}),
+    itemCount: selection.items.length,
+    itemReader: { bucket: store.bucket, key: `${base}/items.json` },
+    resultWriter: { bucket: store.bucket, prefix: `${base}/results` },
+  };
 }
 
 const RdsEvent = z.looseObject({
@@ -305,44 +346,96 @@ export async function guardFailure(deps: Deps, raw: unknown): Promise<GuardConte
   return out;
 }
 
+export interface GuardEnvironmentOutcome {
+  environment: string;
+  phase: GuardContext['phase'];
+  why?: string;
+  record?: string;
+  error?: string;
+}
+
 export interface GuardSummary {
   trigger: string;
   ignored?: string;
-  environments: {
-    environment: string;
-    phase: GuardContext['phase'];
-    why?: string;
-    record?: string;
-    error?: string;
-  }[];
+  /**
+   * In the state output: at most GUARD_SUMMARY_ENVIRONMENTS, failed and re-stopped first
+   * (`environmentsOmitted` says how many more); every one is in the map run's `results`.
+   */
+  environments: GuardEnvironmentOutcome[];
+  environmentsOmitted?: number;
+  guarded: number;
   restopped: number;
   failed: number;
+  /** The map run's manifest (ResultWriter). */
+  results?: { bucket: string; key: string } | null;
 }
 
-/** Summarize guard: one line per environment; a failure fails the execution (and its alarm). */
-export function guardSummary(raw: unknown): GuardSummary {
-  const r = (raw ?? {}) as { trigger?: string; ignored?: string; results?: GuardContext[] };
-  const environments = (r.results ?? []).map((c) => ({
-    environment: `${c.customer}/${c.environment}`,
-    phase: c.phase,
-    ...(c.why ? { why: c.why } : {}),
-    ...(c.record ? { record: c.record } : {}),
-    ...(c.error ? { error: `${c.error.Error}: ${c.error.Cause}` } : {}),
-  }));
+/** At most this many environments in the summary's state output (262,144 bytes per state). */
+export const GUARD_SUMMARY_ENVIRONMENTS = 25;
+
+/** Every environment's outcome, from the map run's results (or a list of contexts). */
+export async function guardOutcomes(
+  deps: Deps,
+  results: MapRunOutput | GuardContext[] | undefined,
+): Promise<GuardEnvironmentOutcome[]> {
+  let contexts: GuardContext[];
+  if (Array.isArray(results)) contexts = results;
+  else if (isMapRunOutput(results)) {
+    const store = storeForBucket(deps, results.ResultWriterDetails.Bucket);
+    contexts = (await readMapResults(store, results.ResultWriterDetails.Key)).map((r) =>
+      r.status === 'SUCCEEDED'
+        ? (r.output as GuardContext)
+        : // The item's own execution failed outside its Catch: a failure of that environment.
+          {
+            ...(r.item as GuardContext),
+            phase: 'failed' as const,
+            error: r.error as { Error: string; Cause: string },
+          },
+    );
+  } else contexts = [];
+  return contexts
+    .map((c) => ({
+      environment: `${c.customer}/${c.environment}`,
+      phase: c.phase,
+      ...(c.why ? { why: c.why } : {}),
+      ...(c.record ? { record: c.record } : {}),
+      ...(c.error ? { error: `${c.error.Error}: ${c.error.Cause}` } : {}),
+    }))
+    .sort((a, b) => a.environment.localeCompare(b.environment));
+}
+
+const ORDER: Record<GuardContext['phase'], number> = { failed: 0, done: 1, wait: 2, start: 3, noop: 4 };
+
+/** Summarize guard: counts and the first environments; a failure fails the execution (and its alarm). */
+export async function guardSummary(deps: Deps, raw: unknown): Promise<GuardSummary> {
+  const r = (raw ?? {}) as { trigger?: string; ignored?: string; results?: MapRunOutput | GuardContext[] };
+  const all = await guardOutcomes(deps, r.results);
+  const shown = [...all]
+    .sort((a, b) => ORDER[a.phase] - ORDER[b.phase] || a.environment.localeCompare(b.environment))
+    .slice(0, GUARD_SUMMARY_ENVIRONMENTS)
+    .map((e) => (e.error ? { ...e, error: e.error.slice(0, 500) } : e));
+  const failed = all.filter((e) => e.phase === 'failed');
   const summary: GuardSummary = {
     trigger: r.trigger ?? 'unknown',
     ...(r.ignored ? { ignored: r.ignored } : {}),
-    environments,
-    restopped: environments.filter((e) => e.phase === 'done').length,
-    failed: environments.filter((e) => e.phase === 'failed').length,
+    environments: shown,
+    ...(all.length > shown.length ? { environmentsOmitted: all.length - shown.length } : {}),
+    guarded: all.length,
+    restopped: all.filter((e) => e.phase === 'done').length,
+    failed: failed.length,
+    results: isMapRunOutput(r.results)
+      ? { bucket: r.results.ResultWriterDetails.Bucket, key: r.results.ResultWriterDetails.Key }
+      : null,
   };
-  if (summary.failed > 0) {
+  if (failed.length > 0) {
     throw new CimError(
       ErrorNames.GuardHadFailures,
-      `the guard could not keep ${summary.failed} database(s) stopped: ${environments
-        .filter((e) => e.phase === 'failed')
-        .map((e) => `${e.environment} (${e.error ?? 'unknown'})`)
-        .join('; ')}`,
+      `the guard could not keep ${failed.length} database(s) stopped: ${failed
+        .slice(0, 10)
+        .map((e) => `${e.environment} (${(e.error ?? 'unknown').slice(0, 300)})`)
+        .join(
+          '; ',
+        )}${failed.length > 10 ? `; and ${failed.length - 10} more (see the map run's results${summary.results ? ` in s3://${summary.results.bucket}/${summary.results.key}` : ''})` : ''}`,
     );
   }
   return summary;

@@ -1,8 +1,8 @@
-// Task "Select environments": validate the fleet request and name one child run per environment.
+// Task "Select environments": validate the fleet request, claim its build, write the item list to S3.
 import { selectFleet } from '#core/fleet';
 import { FleetSteps } from '#core/steps';
 import { defineTask } from './runtime.ts';
 
 export const handler = defineTask('fleet-select', FleetSteps.select, (deps, event) =>
-  selectFleet(deps, event.input),
+  selectFleet(deps, event.input, typeof event.executionId === 'string' ? event.executionId : undefined),
 );

@@ -1,10 +1,11 @@
-// Task "Find guarded environments": the environments of the RDS event's database (or all, for the sweep).
-import { guardSelect } from '#core/guard';
+// Task "Find guarded environments": the environments of the RDS event's database (or all, for
+// the sweep), written to S3 for the Distributed Map; the state output is their location.
+import { guardSelect, writeGuardItems } from '#core/guard';
 import { GuardSteps } from '#core/steps';
 import { defineTask } from './runtime.ts';
 
 export const handler = defineTask('guard-select', GuardSteps.select, (deps, event) => {
   const selection = guardSelect(deps, event.input);
   const executionId = event.executionId ?? `local:${selection.items[0]?.build ?? 'guard'}`;
-  return { ...selection, items: selection.items.map((i) => ({ ...i, executionId })) };
+  return writeGuardItems(deps, selection, executionId);
 });

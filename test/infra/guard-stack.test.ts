@@ -55,15 +55,24 @@ describe('the seven-day guard', () => {
     expect(alarms.some((a) => a.Properties.AlarmDescription.startsWith('The seven-day guard'))).toBe(true);
   });
 
-  it('lets only the guard step touch RDS and S3', () => {
+  it("lets only the guard step touch RDS and the environments' objects; select and summary only the guard's own files", () => {
     const policies = Object.entries(t.findResources('AWS::IAM::Policy')) as [string, any][];
-    const actionsOf = (fn: string) =>
+    const statementsOf = (fn: string) =>
       policies
         .filter(([id]) => id.startsWith(`Roleguard${fn}`))
-        .flatMap(([, p]) => p.Properties.PolicyDocument.Statement.flatMap((s: any) => [s.Action].flat()));
+        .flatMap(([, p]) => p.Properties.PolicyDocument.Statement as any[]);
+    const actionsOf = (fn: string) => statementsOf(fn).flatMap((s: any) => [s.Action].flat());
     expect(actionsOf('step')).toEqual(expect.arrayContaining(['rds:StopDBInstance', 's3:PutObject']));
-    for (const fn of ['select', 'summary']) {
-      expect(actionsOf(fn).filter((a: string) => a.startsWith('rds:') || a.startsWith('s3:'))).toEqual([]);
+    // Select writes the item list, the summary reads the map run's results: under guard/ only.
+    for (const [fn, action] of [
+      ['select', 's3:PutObject'],
+      ['summary', 's3:GetObject'],
+    ] as const) {
+      expect(actionsOf(fn).filter((a: string) => a.startsWith('rds:') || a.startsWith('s3:'))).toEqual([
+        action,
+      ]);
+      for (const s of statementsOf(fn).filter((s: any) => JSON.stringify(s.Action).includes('s3:')))
+        expect(JSON.stringify(s.Resource)).toMatch(/"\/guard\/\*"\]\]\}$/);
     }
   });
 });

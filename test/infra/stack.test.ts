@@ -166,9 +166,19 @@ describe('least privilege', () => {
     expect(put.length).toBeGreaterThan(0);
     for (const s of put) {
       const r = JSON.stringify(s.Resource);
-      // The fleet summary: its own records only, under fleet/history/.
-      if (r.includes('/fleet/history/*')) {
-        expect((s as any).Action).toEqual(['s3:GetObject', 's3:PutObject']);
+      // The fleet: its claim, item list, map run results and summary, only under fleet/ (the
+      // functions read and write them, the state machine's Distributed Map reads the items and
+      // writes the results, in parts for large ones).
+      // The guard's item lists and map run results likewise, under guard/.
+      if (r.includes('"/fleet/*"') || r.includes('"/guard/*"')) {
+        expect(r).toMatch(
+          /^\{"Fn::Join":\["",\[\{"Fn::GetAtt":\["StateBucket[^"]+","Arn"\]\},"\/(fleet|guard)\/\*"\]\]\}$/,
+        );
+        expect([
+          's3:PutObject',
+          ['s3:GetObject', 's3:PutObject'],
+          ['s3:GetObject', 's3:PutObject', 's3:ListMultipartUploadParts', 's3:AbortMultipartUpload'],
+        ]).toContainEqual((s as any).Action);
         continue;
       }
       // {cluster}/{customer}/{environment} on eks-dev-cluster: everything under eks-dev-cluster/

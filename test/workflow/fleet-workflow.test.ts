@@ -116,7 +116,7 @@ describe('fleet', () => {
     }
   });
 
-  it('names a scheduled tick after the schedule and its time, so a duplicate delivery is refused', async () => {
+  it('names a scheduled tick after the schedule and its time, so a duplicate delivery is refused before any child starts', async () => {
     const input = {
       action: 'down',
       selection: 'c1/dev',
@@ -126,12 +126,47 @@ describe('fleet', () => {
     };
     const first = await fleet(input);
     expect(first.summary?.build).toBe('nightly-20261126T1900Z');
+    const claim = w.bucket.json('fleet/nightly-20261126T1900Z/claim.json') as { executionId: string };
+    const actions = w.bucket.json('eks-dev-cluster/c1/dev/actions.json');
     const again = await fleet(input);
-    expect(again.summary?.counts).toMatchObject({ refused: 1 });
-    // As on AWS: the child's name (schedule, time, environment) was used by the first
-    // delivery, so StartExecution answers ExecutionAlreadyExists before any step runs.
-    expect(again.summary?.environments[0]?.error?.name).toBe('ExecutionAlreadyExists');
-    expect(again.summary?.alreadyRecorded).toMatch(/fleet\/history\/nightly-20261126T1900Z\/summary.json$/);
+    expect(again.status).toBe('FAILED');
+    expect(again.path).toEqual([FleetSteps.select, FleetSteps.refused]);
+    expect(again.error?.Error).toBe('BuildAlreadyRecorded');
+    expect(again.error?.Cause).toContain(`already claimed by fleet execution ${claim.executionId}`);
+    expect(again.error?.Cause).toMatch(/new build id/);
+    // Nothing ran again: the environment's record and the claim are the first run's.
+    expect(w.bucket.json('eks-dev-cluster/c1/dev/actions.json')).toEqual(actions);
+    expect(w.bucket.json('fleet/nightly-20261126T1900Z/claim.json')).toEqual(claim);
+  });
+
+  it('passes only locations and counts between states: the items and every result are in S3, as AWS writes them', async () => {
+    const run = await fleet({ action: 'down', selection: '*/dev', build: '77', maxConcurrency: 3 });
+    expect(run.status, JSON.stringify(run.error)).toBe('SUCCEEDED');
+    const items = w.bucket.json('fleet/77/items.json') as unknown as {
+      executionName: string;
+      customer: string;
+    }[];
+    expect(items.map((i) => i.customer)).toEqual(['c1', 'c2', 'c3', 'c4', 'c5']);
+    const manifestKey = w.bucket
+      .keys()
+      .find((k) => /^fleet\/77\/results\/[0-9a-f-]{36}\/manifest\.json$/.test(k));
+    expect(manifestKey).toBeDefined();
+    const manifest = w.bucket.json(manifestKey as string) as {
+      DestinationBucket: string;
+      ResultFiles: Record<string, { Key: string; Size: number }[]>;
+    };
+    expect(manifest.DestinationBucket).toBe('customer-infra-manager');
+    expect(manifest.ResultFiles.FAILED).toEqual([]);
+    expect(manifest.ResultFiles.PENDING).toEqual([]);
+    const succeeded = w.bucket.json(manifest.ResultFiles.SUCCEEDED?.[0]?.Key as string) as unknown as {
+      Status: string;
+      Input: string;
+      Output: string;
+    }[];
+    expect(succeeded.map((e) => e.Status)).toEqual(Array(5).fill('SUCCEEDED'));
+    expect(succeeded.map((e) => JSON.parse(e.Output).run.status).sort()).toEqual(Array(5).fill('SUCCEEDED'));
+    expect(run.summary?.environments.map((e) => e.environment)).toEqual(KEYS.slice(0, 5));
+    expect(w.bucket.json('fleet/history/77/summary.json')).toMatchObject({ counts: { succeeded: 5 } });
   });
 
   it.each([

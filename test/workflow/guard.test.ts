@@ -33,7 +33,11 @@ const rdsEvent = (id: string, eventId = 'RDS-EVENT-0154', type = 'DB_INSTANCE') 
     Message: 'DB instance is being started',
   },
 });
-const snapshot = () => JSON.stringify([...w.bucket.objects].sort(([a], [b]) => a.localeCompare(b)));
+// The environments' objects; the guard's own item lists and map run results live under guard/.
+const snapshot = () =>
+  JSON.stringify(
+    [...w.bucket.objects].filter(([k]) => !k.startsWith('guard/')).sort(([a], [b]) => a.localeCompare(b)),
+  );
 const guard = (input: unknown) =>
   runGuardLocal({
     deps: w.deps,
@@ -56,7 +60,8 @@ describe('the seven-day guard', () => {
     w.scriptDb(['starting', 'starting', 'starting', 'available', 'stopping', 'stopped']);
     const run = await guard(rdsEvent('alpha-dev-rds'));
     expect(run.status, JSON.stringify(run.error)).toBe('SUCCEEDED');
-    expect(run.path.filter((s) => s === GuardSteps.wait).length).toBeGreaterThanOrEqual(3);
+    expect(run.path).toEqual([GuardSteps.select, GuardSteps.each, GuardSteps.summary]);
+    expect(run.itemPath.filter((s) => s === GuardSteps.wait).length).toBeGreaterThanOrEqual(3);
     expect(w.rdsCalls).toEqual(['StopDBInstance']);
     expect(run.summary).toMatchObject({
       trigger: 'RDS-EVENT-0154 DB_INSTANCE alpha-dev-rds',

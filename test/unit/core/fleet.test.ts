@@ -78,7 +78,60 @@ describe('fleet', () => {
   });
 
   it('names child executions within the Step Functions rules (80 characters of [A-Za-z0-9-_])', () => {
-    expect(executionName('alpha', 'dev', 'down', '1.2')).toBe('alpha-dev-down-1-2');
-    expect(executionName('a'.repeat(60), 'dev', 'down', 'b'.repeat(60))).toHaveLength(80);
+    expect(executionName('alpha', 'dev', 'down', '1.2')).toMatch(/^alpha-dev-down-1-2-[0-9a-f]{10}$/);
+    const long = executionName('a'.repeat(60), 'dev', 'down', 'b'.repeat(60));
+    expect(long).toHaveLength(80);
+    expect(long).toMatch(/^[A-Za-z0-9_-]+$/);
+    expect(long.startsWith('a'.repeat(60))).toBe(true);
+  });
+
+  it('gives distinct builds, actions and environments distinct names however long the names are', () => {
+    const customer = 'a-very-long-customer-name-for-a-platform-team';
+    const environment = 'preproduction-eu-central-1';
+    const names = new Set<string>();
+    for (let day = 1; day <= 28; day++) {
+      const build = scheduledBuild(
+        'weeknights-down-for-every-environment',
+        `2026-11-${String(day).padStart(2, '0')}T19:00:00Z`,
+      );
+      for (const action of ['down', 'up']) names.add(executionName(customer, environment, action, build));
+    }
+    names.add(executionName(customer, `${environment}x`, 'down', 'b1'));
+    names.add(executionName(customer, `${environment}y`, 'down', 'b1'));
+    expect(names.size).toBe(28 * 2 + 2);
+    for (const n of names) {
+      expect(n.length).toBeLessThanOrEqual(80);
+      expect(n).toMatch(/^[A-Za-z0-9_-]+$/);
+      // The readable prefix starts with the customer: a console search by customer finds it.
+      expect(n.startsWith(customer)).toBe(true);
+    }
+    // The same four parts give the same name: a duplicate start is recognised as one.
+    expect(executionName('c', 'e', 'down', 'b')).toBe(executionName('c', 'e', 'down', 'b'));
+    // "-" in a part cannot make two different part lists collide.
+    expect(executionName('a-b', 'c', 'down', '1')).not.toBe(executionName('a', 'b-c', 'down', '1'));
+  });
+
+  it('keeps the tick of a scheduled build whole for long schedule names, so days never collide', () => {
+    const name = 's'.repeat(64);
+    const a = scheduledBuild(name, '2026-11-26T19:00:00Z');
+    const b = scheduledBuild(name, '2026-11-27T19:00:00Z');
+    expect(a).not.toBe(b);
+    expect(a).toMatch(/-20261126T1900Z$/);
+    expect(a.length).toBeLessThanOrEqual(64);
+    expect(scheduledBuild(`${'s'.repeat(63)}x`, '2026-11-26T19:00:00Z')).not.toBe(a);
+    expect(a).toMatch(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/);
+  });
+
+  it('reports a child whose name already exists (AWS keeps names 90 days) as refused, with what to do', () => {
+    const o = classifyChild({
+      customer: 'a',
+      environment: 'dev',
+      error: {
+        Error: 'StepFunctions.ExecutionAlreadyExistsException',
+        Cause: 'Execution Already Exists: arn:aws:states:eu-west-1:1:execution:cim:a-dev-down-7-0123456789',
+      },
+    });
+    expect(o).toMatchObject({ result: 'refused', exitCode: 2, error: { name: 'BuildAlreadyRecorded' } });
+    expect(o.error?.message).toMatch(/already exists.*new build id/s);
   });
 });
