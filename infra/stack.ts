@@ -51,6 +51,8 @@ import { type Config, scheduleSelection } from '#core/config';
 import { DATABASE_WAIT_RECORD } from '#core/database-events';
 import { configDigest } from '#core/deployed-config';
 import { CimError, ErrorNames } from '#core/errors';
+import { configuredFleetTimeoutSeconds } from '#core/fleet';
+import { ENVIRONMENT_RUN_TIMEOUT_SECONDS } from '#core/fleet-capacity';
 import { holidaysInput } from '#core/holidays';
 import { NODE_READERS_GROUP } from '#core/nodegroups';
 import { describeSelection } from '#core/selection';
@@ -260,7 +262,7 @@ export class CimStack extends Stack {
       stateMachineName: `customer-infra-manager-${id}`,
       stateMachineType: StateMachineType.STANDARD,
       definitionBody: DefinitionBody.fromChainable(buildWorkflow(this, fns)),
-      timeout: Duration.hours(6),
+      timeout: Duration.seconds(ENVIRONMENT_RUN_TIMEOUT_SECONDS),
       tracingEnabled: true,
       ...(key ? { encryptionConfiguration: new CustomerManagedEncryptionConfiguration(key) } : {}),
       logs: { destination: logGroup, level: LogLevel.ALL, includeExecutionData: true },
@@ -292,6 +294,8 @@ export class CimStack extends Stack {
       );
     }
     this.fleetFunctions = fleetFns;
+    // Select sizes the default concurrency to the RDS requests of a run, fewer with events.
+    fleetFns['fleet-select'].addEnvironment('CIM_DATABASE_EVENTS', '1');
     const fleetLogs = new LogGroup(this, 'FleetWorkflowLogs', {
       ...(key ? { encryptionKey: key } : {}),
       logGroupName: `/aws/vendedlogs/states/customer-infra-manager-fleet-${id}`,
@@ -302,7 +306,9 @@ export class CimStack extends Stack {
       stateMachineName: `customer-infra-manager-fleet-${id}`,
       stateMachineType: StateMachineType.STANDARD,
       definitionBody: DefinitionBody.fromChainable(buildFleetWorkflow(this, fleetFns, this.stateMachine)),
-      timeout: Duration.hours(12),
+      // Outlasts its children even one at a time (fleet-capacity.ts): a timed-out fleet would
+      // stop them mid-run with their locks held. Select refuses a request that could take longer.
+      timeout: Duration.seconds(configuredFleetTimeoutSeconds(config)),
       tracingEnabled: true,
       ...(key ? { encryptionConfiguration: new CustomerManagedEncryptionConfiguration(key) } : {}),
       logs: { destination: fleetLogs, level: LogLevel.ALL, includeExecutionData: true },
@@ -334,6 +340,8 @@ export class CimStack extends Stack {
             dryRun: false,
             schedule: s.name,
             scheduledTime: ContextAttribute.scheduledTime,
+            ...(s.maxConcurrency !== undefined ? { maxConcurrency: s.maxConcurrency } : {}),
+            ...(s.maxLatenessSeconds !== undefined ? { maxLatenessSeconds: s.maxLatenessSeconds } : {}),
             ...holidaysInput(s, config.calendars ?? {}),
           }),
         }),
