@@ -23,6 +23,8 @@ export interface FleetRunOptions {
   waitOverrides?: Record<string, number>;
   retryOverrides?: Record<string, number>;
   interrupt?: AbortSignal;
+  /** Sees every event of the fleet execution (bench/fleet-model.ts measures payloads and history). */
+  onEvent?: (e: EventLog) => void;
   /** Wraps each environment Task (tests). */
   wrapTask?: (
     state: string,
@@ -104,6 +106,7 @@ export async function runFleetLocal(o: FleetRunOptions): Promise<FleetRun> {
   let failedEvent: { Error?: string; Cause?: unknown } | undefined;
   const drain = (async () => {
     for await (const e of execution.eventLogs as AsyncGenerator<EventLog>) {
+      o.onEvent?.(e);
       if (e.type === 'ExecutionFailed') failedEvent = e as { Error?: string; Cause?: unknown };
       if (e.type === 'StateEntered') path.push(e.state.name);
       if (e.type === 'StateExited' && e.state.name === FleetSteps.record)
