@@ -18,7 +18,13 @@ import { runFleetLocal } from '#cli/run-fleet';
 import type { EventLog } from '#cli/run-local';
 import { type Config, DEFAULT_SETTINGS, parseConfig } from '#core/config';
 import { ErrorNames } from '#core/errors';
-import { fleetCapacity, fleetTimeoutSeconds, MAP_LIMITS, RDS_BUDGET, runCost } from '#core/fleet-capacity';
+import {
+  defaultConcurrency,
+  fleetTimeoutSeconds,
+  MAP_LIMITS,
+  RDS_BUDGET,
+  startOffsetSeconds,
+} from '#core/fleet-capacity';
 import { synthesizedDefinition } from '../test/fixtures/synthesized.ts';
 import { makeWorld } from '../test/fixtures/world.ts';
 import { simulate } from './waits.ts';
@@ -379,7 +385,12 @@ function simulateFleet(o: {
     if (next >= o.n || inFlight >= o.slots) return;
     const i = next++;
     // With a start pace: the first `burst` at once, then one per interval (or later, for a slot).
-    const at = o.pace ? Math.max(t, Math.max(0, i - o.pace.burst) * o.pace.interval) : t;
+    const at = o.pace
+      ? Math.max(
+          t,
+          startOffsetSeconds(i, { burstStarts: o.pace.burst, startIntervalSeconds: o.pace.interval }),
+        )
+      : t;
     q.push(at, startChild);
   };
   for (let i = 0; i < Math.min(o.n, o.slots); i++) startNext(0);
@@ -439,10 +450,11 @@ export async function fleetModelBench(table: Table, results: Record<string, unkn
       const C = engine.maxConcurrency;
       const pats = patterns.events[action];
       const one = [...pats.values()].reduce((s, p) => s + p.runSeconds, 0) / pats.size;
-      const model = fleetCapacity(
-        Array.from({ length: n }, () =>
-          runCost({ waits: DEFAULT_SETTINGS.waits, nodegroups: [] }, action, { databaseEvents: true }),
-        ),
+      // The pace Select puts in the plan (the same model, the same environments).
+      const model = defaultConcurrency(
+        Array.from({ length: n }, () => ({ waits: DEFAULT_SETTINGS.waits, nodegroups: [] })),
+        action,
+        true,
       );
       const pace = { burst: model.burstStarts, interval: model.startIntervalSeconds };
       // As rendered; then, for an inline Map, as the Distributed Map of issue 15 item 2 would

@@ -180,6 +180,21 @@ export function fleetTooLong(
   return `${environments} environment(s) at maxConcurrency ${maxConcurrency} could take up to ${h(worst)} (${Math.ceil(environments / maxConcurrency)} wave(s) of runs of up to ${h(ENVIRONMENT_RUN_TIMEOUT_SECONDS)}), longer than the fleet's timeout of ${h(timeoutSeconds)}, which would stop runs mid-way and leave their locks held; give maxConcurrency ${needed} or more, or select fewer environments`;
 }
 
+/** A fleet's start pace: the first `burstStarts` at once, then one every `startIntervalSeconds`. */
+export type StartPace = Pick<FleetCapacity, 'burstStarts' | 'startIntervalSeconds'>;
+
+/**
+ * When the fleet's `index`-th child may start at the earliest (a Wait on this timestamp
+ * before the child start; one already past does not wait), so that the children's first
+ * requests reach RDS at the pace its budget refills instead of all in the same second.
+ */
+export function startAt(startedAt: string, index: number, pace: StartPace): string {
+  return new Date(Date.parse(startedAt) + Math.round(startOffsetSeconds(index, pace) * 1000)).toISOString();
+}
+
+export const startOffsetSeconds = (index: number, pace: StartPace): number =>
+  Math.max(0, index - pace.burstStarts + 1) * pace.startIntervalSeconds;
+
 /** Default concurrency of a fleet of these environments: the slower of its down and up paces. */
 export function defaultConcurrency(
   envs: readonly Pick<Environment, 'waits' | 'nodegroups' | 'target'>[],

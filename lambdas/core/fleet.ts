@@ -11,6 +11,7 @@ import {
   fleetTooLong,
   fleetWorstCaseSeconds,
   MAP_LIMITS,
+  type StartPace,
 } from './fleet-capacity.ts';
 import { Holidays, holidayAt } from './holidays.ts';
 import { causeMessage } from './recording.ts';
@@ -78,6 +79,8 @@ export interface FleetPlan {
   dryRun: boolean;
   selection: Selection;
   maxConcurrency: number;
+  /** How fast children may start (fleet-capacity.ts startAt): the RDS budget's refill rate. */
+  pace?: StartPace;
   startedAt: string;
   items: FleetItem[];
   /** A tick on a skip date: no environment runs, and this says why. */
@@ -138,7 +141,7 @@ export function selectFleet(deps: Deps, raw: unknown): FleetPlan {
     user: req.user,
     dryRun: req.dryRun,
     selection,
-    maxConcurrency: concurrencyFor(deps, req, envs),
+    ...concurrencyFor(deps, req, envs),
     startedAt: now.toISOString(),
     items,
   };
@@ -180,18 +183,23 @@ export const configuredFleetTimeoutSeconds = (config: Config): number =>
  * The request's concurrency, or the capacity model's default for these environments (raised
  * if needed so the fleet ends inside its timeout); a given one that cannot is refused.
  */
-function concurrencyFor(deps: Deps, req: FleetRequest, envs: Environment[]): number {
+function concurrencyFor(
+  deps: Deps,
+  req: FleetRequest,
+  envs: Environment[],
+): { maxConcurrency: number; pace?: StartPace } {
   const timeout = configuredFleetTimeoutSeconds(deps.config);
+  if (envs.length === 0) return { maxConcurrency: req.maxConcurrency ?? 1 };
+  const model = defaultConcurrency(envs, req.action === 'up' ? 'up' : 'down', Boolean(deps.databaseEvents));
+  const pace = { burstStarts: model.burstStarts, startIntervalSeconds: model.startIntervalSeconds };
   if (req.maxConcurrency !== undefined) {
     const why = fleetTooLong(envs.length, req.maxConcurrency, timeout);
     if (why) throw new CimError(ErrorNames.InvalidInput, `invalid fleet request: ${why}`);
-    return req.maxConcurrency;
+    return { maxConcurrency: req.maxConcurrency, pace };
   }
-  if (envs.length === 0) return 1;
-  const action = req.action === 'up' ? 'up' : 'down';
-  let c = defaultConcurrency(envs, action, Boolean(deps.databaseEvents)).maxConcurrency;
+  let c = model.maxConcurrency;
   while (c < envs.length && fleetWorstCaseSeconds(envs.length, c) > timeout) c++;
-  return c;
+  return { maxConcurrency: c, pace };
 }
 
 export type FleetResult = 'succeeded' | 'skipped' | 'refused' | 'failed';

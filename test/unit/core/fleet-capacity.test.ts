@@ -11,6 +11,7 @@ import {
   MAX_EXECUTION_SECONDS,
   RDS_BUDGET,
   runCost,
+  startAt,
 } from '#core/fleet-capacity';
 
 const env = { waits: DEFAULT_SETTINGS.waits, nodegroups: [] as string[] };
@@ -60,6 +61,24 @@ describe('capacity model', () => {
     expect(
       fleetCapacity(Array(500).fill(runCost(env, 'up', { databaseEvents: true })), { mapLimit: 40 }),
     ).toMatchObject({ maxConcurrency: 40 });
+  });
+});
+
+describe('start pace', () => {
+  it('starts the burst at once, then one child per interval', () => {
+    const pace = { burstStarts: 3, startIntervalSeconds: 0.625 };
+    const at = (i: number) => startAt('2026-12-06T19:00:00.000Z', i, pace);
+    expect([0, 1, 2].map(at)).toEqual(Array(3).fill('2026-12-06T19:00:00.000Z'));
+    expect(at(3)).toBe('2026-12-06T19:00:00.625Z');
+    expect(at(1602)).toBe('2026-12-06T19:16:40.000Z');
+  });
+
+  it("asks RDS, once the burst is spent, for no more than the fleet's share of the refill rate", () => {
+    const c = fleet(2000, 'down');
+    const run = runCost(env, 'down', { databaseEvents: true });
+    expect(run.requests / c.startIntervalSeconds).toBeCloseTo(
+      RDS_BUDGET.requestsPerSecond * RDS_BUDGET.share,
+    );
   });
 });
 
