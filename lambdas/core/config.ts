@@ -7,7 +7,7 @@
 import * as z from 'zod';
 import { timeZoneError, validateCron } from './cron.ts';
 import { CimError, ErrorNames } from './errors.ts';
-import { MAP_LIMITS } from './fleet-capacity.ts';
+import { fleetTimeoutSeconds, fleetTooLong, MAP_LIMITS } from './fleet-capacity.ts';
 import { CALENDAR_NAME, IsoDate } from './holidays.ts';
 import {
   KmsSetting,
@@ -530,7 +530,20 @@ export function parseConfig(data: unknown, source: string): Config {
       }
     });
     try {
-      selectEnvironments(config, scheduleSelection(s), source);
+      const keys = selectEnvironments(config, scheduleSelection(s), source);
+      const tooLong =
+        s.maxConcurrency === undefined
+          ? null
+          : fleetTooLong(
+              keys.length,
+              s.maxConcurrency,
+              fleetTimeoutSeconds(Object.keys(config.environments).length),
+            );
+      if (tooLong)
+        throw new CimError(
+          ErrorNames.ConfigInvalid,
+          `${source}: schedules[${i}] ("${s.name}"): ${tooLong}. Fix schedules[${i}].maxConcurrency.`,
+        );
     } catch (err) {
       if (!(err instanceof CimError) || err.name !== ErrorNames.SelectionInvalid) throw err;
       throw new CimError(

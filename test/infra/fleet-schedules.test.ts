@@ -11,7 +11,7 @@ import { CimStack } from '#infra/stack';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 
-const config = (schedules: unknown[]) =>
+const config = (schedules: unknown[], n = 12) =>
   parseConfig(
     {
       defaults: {
@@ -20,7 +20,7 @@ const config = (schedules: unknown[]) =>
         bucket: 'customer-infra-manager',
         deployments: [{ name: 'web' }],
       },
-      environments: Object.fromEntries(Array.from({ length: 12 }, (_, i) => [`c${i}/dev`, {}])),
+      environments: Object.fromEntries(Array.from({ length: n }, (_, i) => [`c${i}/dev`, {}])),
       schedules,
     },
     'schedules.yaml',
@@ -75,6 +75,13 @@ describe('fleet schedules', () => {
     [2.5, /schedules\[0\]\.maxConcurrency: an integer/],
   ])('refuses a schedule maxConcurrency of %s, naming the entry', (maxConcurrency, message) => {
     expect(() => config([{ ...nightly, maxConcurrency }])).toThrow(message);
+  });
+
+  it('refuses, when the file is read, a schedule whose maxConcurrency could outlast the fleet timeout', () => {
+    expect(() => config([{ ...nightly, maxConcurrency: 1 }], 1500)).toThrow(
+      /schedules\[0\] \("nightly-down"\): 1500 environment\(s\) at maxConcurrency 1 could take up to .*give maxConcurrency 2 or more.*Fix schedules\[0\]\.maxConcurrency/,
+    );
+    expect(() => config([{ ...nightly, maxConcurrency: 2 }], 1500)).not.toThrow();
   });
 
   it('refuses a maxLatenessSeconds under a minute', () => {
