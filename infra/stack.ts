@@ -294,8 +294,6 @@ export class CimStack extends Stack {
       );
     }
     this.fleetFunctions = fleetFns;
-    // Select sizes the default concurrency to the RDS requests of a run, fewer with events.
-    fleetFns['fleet-select'].addEnvironment('CIM_DATABASE_EVENTS', '1');
     const fleetLogs = new LogGroup(this, 'FleetWorkflowLogs', {
       ...(key ? { encryptionKey: key } : {}),
       logGroupName: `/aws/vendedlogs/states/customer-infra-manager-fleet-${id}`,
