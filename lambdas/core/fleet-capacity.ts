@@ -25,6 +25,12 @@ export const MAP_LIMITS = { inline: 40, distributed: 10_000 } as const;
 
 /** The environment workflow's own execution timeout: no child of a fleet runs longer. */
 export const ENVIRONMENT_RUN_TIMEOUT_SECONDS = 6 * 3600;
+/**
+ * Children at once, in usual run times per start interval: runs that take up to this many
+ * times their usual duration (a database slower than configured) do not hold up the pace.
+ * The pace, not the slots, keeps the request rate inside the budget.
+ */
+export const RUN_TIME_SLACK = 2;
 /** Select, the Map's start and the summary: a bound on what the fleet does besides its children. */
 export const FLEET_OVERHEAD_SECONDS = 15 * 60;
 /** Step Functions Standard workflows: an execution lasts at most one year. */
@@ -104,8 +110,9 @@ export interface FleetCapacity {
 /**
  * The fleet's pace for `runs` (one cost per environment): a fleet that starts a run every
  * (requests per run / budget rate) seconds asks RDS, once warmed up, for as many requests as
- * the budget refills; it needs (run duration / start interval) children at once (Little's law);
- * the burst allowance pays for the first runs' peaks. Capped by the Map's limit.
+ * the budget refills; it needs (run duration / start interval) children at once (Little's law),
+ * times RUN_TIME_SLACK; the burst allowance pays for the first runs' peaks. Capped by the
+ * Map's limit.
  */
 export function fleetCapacity(
   runs: readonly RunCost[],
@@ -130,7 +137,10 @@ export function fleetCapacity(
   const longest = Math.max(...runs.map((r) => r.seconds));
   const peak = Math.max(...runs.map((r) => r.peakRequests));
   const startIntervalSeconds = requests / rate;
-  const maxConcurrency = Math.max(1, Math.min(limit, n, Math.floor(seconds / startIntervalSeconds)));
+  const maxConcurrency = Math.max(
+    1,
+    Math.min(limit, n, Math.floor((RUN_TIME_SLACK * seconds) / startIntervalSeconds)),
+  );
   const burstStarts = Math.max(1, Math.min(n, Math.floor((budget.burst * budget.share) / peak)));
   // Past the burst, starts follow the pace, or the slots if a full set of runs is still going.
   const paced = (n - burstStarts) * startIntervalSeconds;
