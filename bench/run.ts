@@ -11,6 +11,8 @@
 //     10 and 25, next to one environment; 5. the stack synthesized for 2,000 environments;
 // P1 (bench/cli-overhead.ts, `overhead`): cim down/up as processes on the sandbox, wall time next
 //     to the inherent time seen by an independent watcher;
+// fleet-model (bench/fleet-model.ts): fleets of 200 / 2,000 / 10,000 against the RDS API budget,
+//     the real definitions on the local engine, children modelled on a virtual clock;
 // P2 (bench/waits.ts, `waits`): transitions, invocations and time past ready of up/down over a
 //     range of database and deployment durations, polling next to the event-driven database wait.
 import { dirname, resolve } from 'node:path';
@@ -216,6 +218,7 @@ if (want('startup') || only.includes('bundles'))
     Number(process.env.CIM_BENCH_RUNS ?? 7),
   );
 if (want('wall')) await wallTime();
+if (want('fleet-model')) await (await import('./fleet-model.ts')).fleetModelBench(table, results);
 if (want('synth-fleet')) (await import('./fleet.ts')).synthFleet(table, results, 2000);
 // The fleet benchmark starts a sandbox of 200 environments: minutes, so last.
 if (want('fleet'))

@@ -74,6 +74,8 @@ export async function simulate(
   events: boolean,
   dbSeconds: number,
   appSeconds: number,
+  /** Sees every RDS request: which Task (or the event function) sent it, and when (virtual seconds). */
+  observe?: (call: { command: string; state: string; atSeconds: number }) => void,
 ): Promise<WaitRun> {
   const definition = synthesizedDefinition();
   const w = makeWorld();
@@ -88,9 +90,19 @@ export async function simulate(
     db = { ...db, changedAt: nowMs() };
     return {};
   };
-  w.rds.on(StartDBInstanceCommand).callsFake(change);
-  w.rds.on(StopDBInstanceCommand).callsFake(change);
+  let state = 'RDS event';
+  const t0 = nowMs();
+  const seen = (command: string) => observe?.({ command, state, atSeconds: (nowMs() - t0) / 1000 });
+  w.rds.on(StartDBInstanceCommand).callsFake(() => {
+    seen('StartDBInstance');
+    return change();
+  });
+  w.rds.on(StopDBInstanceCommand).callsFake(() => {
+    seen('StopDBInstance');
+    return change();
+  });
   w.rds.on(DescribeDBInstancesCommand).callsFake(() => {
+    seen('DescribeDBInstances');
     const at = readyAt();
     const state = at === null ? db.from : nowMs() >= at ? goal : action === 'up' ? 'starting' : 'stopping';
     return { DBInstances: [{ DBInstanceIdentifier: 'alpha-dev-rds', DBInstanceStatus: state }] };
@@ -108,6 +120,7 @@ export async function simulate(
       return;
     }
     w.clock.advance(Math.max(0, left));
+    state = 'RDS event';
     void databaseEvent
       .withDeps({ ...w.deps, taskTokens: t })({
         source: 'aws.rds',
@@ -122,16 +135,16 @@ export async function simulate(
       .catch(() => t.timeOut(token));
   });
   const deps = { ...w.deps, kube: () => kube, databaseEvents: events };
-  const t0 = nowMs();
   const run = await runLocal({
     deps,
     definition,
     input: { action, customer: 'alpha', environment: 'dev', build: '20', user: 'bench' },
     waitOverrides: Object.fromEntries(WaitSteps.map((s) => [s, 0])),
     ...(events ? { taskTokens: tokens } : {}),
-    wrapTask: (_s, fn) => async (event) => {
+    wrapTask: (s, fn) => async (event) => {
       const poll = (event as { poll?: { stable: boolean; waitSeconds: number } }).poll;
       if (poll && !poll.stable) w.clock.advance(poll.waitSeconds);
+      state = s;
       return fn(event);
     },
   });

@@ -110,7 +110,7 @@ export async function runFleetCommand(inv: FleetInvocation): Promise<number> {
   const stopSignals = routeSignals(onSignal);
   if (!inv.json)
     p.line(
-      `cim ${inv.action} fleet ${inv.selection} · ${keys.length} environment(s) · at most ${inv.maxConcurrency ?? 10} at once · user ${inv.user}${inv.dryRun ? ' · DRY RUN' : ''} · local engine (config ${inv.configPath})`,
+      `cim ${inv.action} fleet ${inv.selection} · ${keys.length} environment(s) · at most ${inv.maxConcurrency ?? 'as many as the RDS API budget allows'} at once · user ${inv.user}${inv.dryRun ? ' · DRY RUN' : ''} · local engine (config ${inv.configPath})`,
     );
   try {
     const run = await runFleetLocal({

@@ -55,6 +55,8 @@ import { DATABASE_WAIT_RECORD } from '#core/database-events';
 import { configDigest } from '#core/deployed-config';
 import { CimError, ErrorNames } from '#core/errors';
 import { ENDED_STATUSES, STATUS_CHANGE_DETAIL_TYPE } from '#core/execution-ended';
+import { configuredFleetTimeoutSeconds } from '#core/fleet';
+import { ENVIRONMENT_RUN_TIMEOUT_SECONDS } from '#core/fleet-capacity';
 import { holidaysInput } from '#core/holidays';
 import { NODE_READERS_GROUP } from '#core/nodegroups';
 import { READERS_GROUP, WRITERS_GROUP } from '#core/rbac';
@@ -289,7 +291,7 @@ export class CimStack extends Stack {
       stateMachineName: `customer-infra-manager-${id}`,
       stateMachineType: StateMachineType.STANDARD,
       definitionBody: DefinitionBody.fromChainable(buildWorkflow(this, fns)),
-      timeout: Duration.hours(6),
+      timeout: Duration.seconds(ENVIRONMENT_RUN_TIMEOUT_SECONDS),
       tracingEnabled: true,
       ...(key ? { encryptionConfiguration: new CustomerManagedEncryptionConfiguration(key) } : {}),
       logs: { destination: logGroup, level: LogLevel.ALL, includeExecutionData: true },
@@ -335,7 +337,9 @@ export class CimStack extends Stack {
       definitionBody: DefinitionBody.fromChainable(
         buildFleetWorkflow(this, fleetFns, this.stateMachine, [...buckets.values()]),
       ),
-      timeout: Duration.hours(12),
+      // Outlasts its children even one at a time (fleet-capacity.ts): a timed-out fleet would
+      // stop them mid-run with their locks held. Select refuses a request that could take longer.
+      timeout: Duration.seconds(configuredFleetTimeoutSeconds(config)),
       tracingEnabled: true,
       ...(key ? { encryptionConfiguration: new CustomerManagedEncryptionConfiguration(key) } : {}),
       logs: { destination: fleetLogs, level: LogLevel.ALL, includeExecutionData: true },
@@ -367,6 +371,8 @@ export class CimStack extends Stack {
             dryRun: false,
             schedule: s.name,
             scheduledTime: ContextAttribute.scheduledTime,
+            ...(s.maxConcurrency !== undefined ? { maxConcurrency: s.maxConcurrency } : {}),
+            ...(s.maxLatenessSeconds !== undefined ? { maxLatenessSeconds: s.maxLatenessSeconds } : {}),
             ...holidaysInput(s, config.calendars ?? {}),
           }),
         }),

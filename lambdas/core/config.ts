@@ -7,6 +7,7 @@
 import * as z from 'zod';
 import { timeZoneError, validateCron } from './cron.ts';
 import { CimError, ErrorNames } from './errors.ts';
+import { fleetTimeoutSeconds, fleetTooLong, MAP_LIMITS } from './fleet-capacity.ts';
 import { CALENDAR_NAME, IsoDate } from './holidays.ts';
 import {
   KmsSetting,
@@ -290,6 +291,27 @@ const Schedule = z
       .array(z.string().regex(CALENDAR_NAME, 'a calendar name: 1-64 letters, digits, "_", "." or "-"'))
       .optional()
       .describe('Names of shared calendars (top-level "calendars") whose dates this schedule skips.'),
+    maxConcurrency: z
+      .number()
+      .int('an integer')
+      .min(1, 'at least 1')
+      .max(
+        MAP_LIMITS.distributed,
+        `at most ${MAP_LIMITS.distributed} (a Distributed Map's limit of child executions at once)`,
+      )
+      .optional()
+      .describe(
+        'Environments run at once by this schedule; default: sized to the account RDS API budget (README, "Fleets").',
+      ),
+    maxLatenessSeconds: z
+      .number()
+      .int('an integer')
+      .min(60, 'at least 60')
+      .max(86_400, 'at most 86400 (one day)')
+      .optional()
+      .describe(
+        'A tick that reaches the fleet later than this (a delayed or retried delivery) is refused, nothing changed; default 3600.',
+      ),
   })
   .strict()
   .superRefine((s, ctx) => {
@@ -518,7 +540,20 @@ export function parseConfig(data: unknown, source: string): Config {
       }
     });
     try {
-      selectEnvironments(config, scheduleSelection(s), source);
+      const keys = selectEnvironments(config, scheduleSelection(s), source);
+      const tooLong =
+        s.maxConcurrency === undefined
+          ? null
+          : fleetTooLong(
+              keys.length,
+              s.maxConcurrency,
+              fleetTimeoutSeconds(Object.keys(config.environments).length),
+            );
+      if (tooLong)
+        throw new CimError(
+          ErrorNames.ConfigInvalid,
+          `${source}: schedules[${i}] ("${s.name}"): ${tooLong}. Fix schedules[${i}].maxConcurrency.`,
+        );
     } catch (err) {
       if (!(err instanceof CimError) || err.name !== ErrorNames.SelectionInvalid) throw err;
       throw new CimError(

@@ -9,8 +9,16 @@
 // their locations and counts, so a state's size does not grow with the fleet.
 import { createHash } from 'node:crypto';
 import * as z from 'zod';
-import { resolveEnvironment } from './config.ts';
+import { type Config, type Environment, resolveEnvironment } from './config.ts';
 import { CimError, ErrorNames, errorName, REFUSAL_ERRORS, USAGE_ERRORS } from './errors.ts';
+import {
+  defaultConcurrency,
+  fleetTimeoutSeconds,
+  fleetTooLong,
+  fleetWorstCaseSeconds,
+  MAP_LIMITS,
+  type StartPace,
+} from './fleet-capacity.ts';
 import { Holidays, holidayAt } from './holidays.ts';
 import { isMapRunOutput, type MapRunOutput, readMapResults, storeForBucket } from './map-results.ts';
 import { causeMessage } from './recording.ts';
@@ -19,8 +27,10 @@ import { parseSelection, parseSelectionArg, type Selection, selectEnvironments }
 import { BUILD_PATTERN } from './state-model.ts';
 import { putOnce } from './state-store.ts';
 
-export const DEFAULT_MAX_CONCURRENCY = 10;
-export const MAX_CONCURRENCY_LIMIT = 100;
+/** A Distributed Map's limit of child executions at once; the default comes from fleet-capacity.ts. */
+export const MAX_CONCURRENCY_LIMIT = MAP_LIMITS.distributed;
+/** A scheduled tick that reaches Select later than this is refused (the schedule can say otherwise). */
+export const DEFAULT_MAX_LATENESS_SECONDS = 3600;
 
 export const FleetRequest = z
   .object({
@@ -39,13 +49,15 @@ export const FleetRequest = z
       .int('maxConcurrency must be an integer')
       .min(1, 'maxConcurrency must be at least 1')
       .max(MAX_CONCURRENCY_LIMIT, `maxConcurrency must be at most ${MAX_CONCURRENCY_LIMIT}`)
-      .default(DEFAULT_MAX_CONCURRENCY),
+      .optional(),
     /** Scheduled runs: the schedule's name and the tick (EventBridge Scheduler's scheduled time). */
     schedule: z
       .string()
       .regex(/^[A-Za-z0-9_.-]{1,64}$/)
       .optional(),
     scheduledTime: z.string().optional(),
+    /** Scheduled runs: refuse a tick that arrives later than this (a retried or delayed delivery). */
+    maxLatenessSeconds: z.number().int().min(60).max(86_400).optional(),
     /** Scheduled runs: the schedule's skip dates (put there by the stack from the configuration). */
     holidays: Holidays.optional(),
   })
@@ -78,6 +90,8 @@ export interface FleetPlan {
   dryRun: boolean;
   selection: Selection;
   maxConcurrency: number;
+  /** How fast children may start (fleet-capacity.ts startAt): the RDS budget's refill rate. */
+  pace?: StartPace;
   startedAt: string;
   /** How many environments the Map runs. */
   itemCount: number;
@@ -179,6 +193,7 @@ export async function selectFleet(deps: Deps, raw: unknown, executionId?: string
         });
   const keys = selectEnvironments(deps.config, selection, deps.configSource);
   const now = deps.now();
+  refuseLateTick(req, now);
   const build =
     req.build ??
     (req.schedule && req.scheduledTime
@@ -186,9 +201,10 @@ export async function selectFleet(deps: Deps, raw: unknown, executionId?: string
       : generateBuildId(now));
   if (!BUILD_PATTERN.test(build))
     throw new CimError(ErrorNames.InvalidInput, `build "${build}" is not a valid build id`);
+  const envs: Environment[] = [];
   const items = keys.map((key) => {
     const [customer = '', environment = ''] = key.split('/');
-    resolveEnvironment(deps.config, customer, environment, deps.configSource);
+    envs.push(resolveEnvironment(deps.config, customer, environment, deps.configSource));
     return {
       customer,
       environment,
@@ -216,7 +232,7 @@ export async function selectFleet(deps: Deps, raw: unknown, executionId?: string
     user: req.user,
     dryRun: req.dryRun,
     selection,
-    maxConcurrency: req.maxConcurrency,
+    ...concurrencyFor(deps, req, envs),
     startedAt: now.toISOString(),
     itemCount: runs.length,
     itemReader: { bucket: store.bucket, key: files.items },
@@ -231,6 +247,48 @@ export async function selectFleet(deps: Deps, raw: unknown, executionId?: string
       : {}),
     recordIn: { customer: first.customer, environment: first.environment },
   };
+}
+
+/** A tick delivered late (Scheduler's retries, a paused account) would start a night's work in the morning. */
+function refuseLateTick(req: FleetRequest, now: Date): void {
+  if (req.scheduledTime === undefined) return;
+  const tick = Date.parse(req.scheduledTime);
+  if (!Number.isFinite(tick))
+    throw new CimError(ErrorNames.InvalidInput, `scheduledTime "${req.scheduledTime}" is not a timestamp`);
+  const limit = req.maxLatenessSeconds ?? DEFAULT_MAX_LATENESS_SECONDS;
+  const late = Math.round((now.getTime() - tick) / 1000);
+  if (late > limit)
+    throw new CimError(
+      ErrorNames.ActionRefused,
+      `the ${req.action} tick of ${req.schedule ? `schedule "${req.schedule}"` : 'a schedule'} for ${new Date(tick).toISOString()} arrived ${Math.round(late / 60)} min late, more than its maxLatenessSeconds (${limit} s): nothing was started or changed. Run it by hand if it is still wanted, or raise the schedule's maxLatenessSeconds.`,
+    );
+}
+
+/** The deployed fleet's timeout, computed from the configuration exactly as the stack does. */
+export const configuredFleetTimeoutSeconds = (config: Config): number =>
+  fleetTimeoutSeconds(Object.keys(config.environments).length);
+
+/**
+ * The request's concurrency, or the capacity model's default for these environments (raised
+ * if needed so the fleet ends inside its timeout); a given one that cannot is refused.
+ */
+function concurrencyFor(
+  deps: Deps,
+  req: FleetRequest,
+  envs: Environment[],
+): { maxConcurrency: number; pace?: StartPace } {
+  const timeout = configuredFleetTimeoutSeconds(deps.config);
+  if (envs.length === 0) return { maxConcurrency: req.maxConcurrency ?? 1 };
+  const model = defaultConcurrency(envs, req.action === 'up' ? 'up' : 'down', Boolean(deps.databaseEvents));
+  const pace = { burstStarts: model.burstStarts, startIntervalSeconds: model.startIntervalSeconds };
+  if (req.maxConcurrency !== undefined) {
+    const why = fleetTooLong(envs.length, req.maxConcurrency, timeout);
+    if (why) throw new CimError(ErrorNames.InvalidInput, `invalid fleet request: ${why}`);
+    return { maxConcurrency: req.maxConcurrency, pace };
+  }
+  let c = model.maxConcurrency;
+  while (c < envs.length && fleetWorstCaseSeconds(envs.length, c) > timeout) c++;
+  return { maxConcurrency: c, pace };
 }
 
 export type FleetResult = 'succeeded' | 'skipped' | 'refused' | 'failed';

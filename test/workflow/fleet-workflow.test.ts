@@ -174,7 +174,7 @@ describe('fleet', () => {
     [{ action: 'down', selection: 'tier=' }, /matches no environment/],
     [{ action: 'down', selection: 'tier in (dev' }, /label|selector|\(/],
     [{ action: 'down', selection: '*/dev', maxConcurrency: 0 }, /maxConcurrency must be at least 1/],
-    [{ action: 'down', selection: '*/dev', maxConcurrency: 1000 }, /maxConcurrency must be at most 100/],
+    [{ action: 'down', selection: '*/dev', maxConcurrency: 10_001 }, /maxConcurrency must be at most 10000/],
     [{ action: 'sideways', selection: '*/dev' }, /action must be one of/],
   ])('refuses a bad fleet request %j before anything runs', async (input, message) => {
     const run = await fleet(input);

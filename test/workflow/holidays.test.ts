@@ -14,9 +14,11 @@ beforeEach(() => {
 afterEach(() => w.restore());
 
 const holidays = { timeZone: 'Europe/Berlin', dates: { '2026-03-30': 'calendar de-holidays' } };
-const tick = (scheduledTime: string) =>
-  runFleetLocal({
-    deps: w.deps,
+// Each tick reaches Select a minute after its scheduled time (a later one would be refused as late).
+const tick = (scheduledTime: string) => {
+  const shift = Date.parse(scheduledTime) + 60_000 - w.clock.now().getTime();
+  return runFleetLocal({
+    deps: { ...w.deps, now: () => new Date(w.clock.now().getTime() + shift) },
     input: {
       action: 'down',
       selection: { patterns: ['alpha/dev', 'beta/staging'], labels: null },
@@ -29,6 +31,7 @@ const tick = (scheduledTime: string) =>
     waitOverrides: Object.fromEntries(WaitSteps.map((s) => [s, 0])),
     retryOverrides: noRetryWaits(),
   });
+};
 
 describe('a scheduled tick on a skip date', () => {
   it('runs nothing and records why, with the date taken in Europe/Berlin after the DST change', async () => {

@@ -98,9 +98,12 @@ describe('cim --select', () => {
     [['down', '--select', 'tier in (dev'], /selector|\(/],
     [
       ['down', '--select', '*/dev', '--max-concurrency', '0'],
-      /--max-concurrency must be an integer from 1 to 100/,
+      /--max-concurrency must be an integer from 1 to 10000,/,
     ],
-    [['down', '--select', '*/dev', '--max-concurrency', '1000'], /--max-concurrency/],
+    [
+      ['down', '--select', '*/dev', '--max-concurrency', '10001'],
+      /--max-concurrency must be an integer from 1 to 10000, got "10001"/,
+    ],
     [['down', '--select', '*/dev', '--customer', 'f1'], /leave out --customer/],
     [['down', '--select', '*/dev', '--all'], /not both/],
   ])('refuses %j with exit 64 before anything runs', async (argv, message) => {
