@@ -223,6 +223,8 @@ export async function selectFleet(deps: Deps, raw: unknown, executionId?: string
   const store = deps.store(env);
   const id = executionId ?? `fleet:${build}`;
   const files = fleetKeys(build, id, req.dryRun);
+  // Every check before the first write: a refused request leaves nothing behind.
+  const concurrency = concurrencyFor(deps, req, envs);
   if (!req.dryRun) await claimBuild(store, files.claim, build, id, now);
   // Unconditional: only the claim's owner writes here, and its retry writes the same list.
   await store.putJson(files.items, runs);
@@ -232,7 +234,7 @@ export async function selectFleet(deps: Deps, raw: unknown, executionId?: string
     user: req.user,
     dryRun: req.dryRun,
     selection,
-    ...concurrencyFor(deps, req, envs),
+    ...concurrency,
     startedAt: now.toISOString(),
     itemCount: runs.length,
     itemReader: { bucket: store.bucket, key: files.items },
