@@ -731,8 +731,7 @@ const KEY_PART = /^[a-z0-9]([a-z0-9-]*[a-z0-9])?$/;
 export function environmentKeyError(key: string): string | null {
   const parts = key.split('/');
   const example = 'e.g. "alpha/dev"';
-  if (parts.length !== 2)
-    return `"${key.slice(0, 80)}" is not "customer/environment" (one "/"), ${example}`;
+  if (parts.length !== 2) return `"${key.slice(0, 80)}" is not "customer/environment" (one "/"), ${example}`;
   for (const [what, part] of [
     ['customer', parts[0] ?? ''],
     ['environment', parts[1] ?? ''],
