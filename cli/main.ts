@@ -306,7 +306,10 @@ async function parse(
     let maxConcurrency: number | undefined;
     if (values['max-concurrency'] !== undefined) {
       const { MAX_CONCURRENCY_LIMIT } = await import('#core/fleet');
-      maxConcurrency = Number(values['max-concurrency']);
+      // Digits only: Number() would also read "0x10", "1e1", " 4" and "".
+      maxConcurrency = /^[0-9]{1,6}$/.test(values['max-concurrency'])
+        ? Number(values['max-concurrency'])
+        : Number.NaN;
       if (!Number.isInteger(maxConcurrency) || maxConcurrency < 1 || maxConcurrency > MAX_CONCURRENCY_LIMIT)
         throw new UsageError(
           `--max-concurrency must be an integer from 1 to ${MAX_CONCURRENCY_LIMIT}, got "${values['max-concurrency']}"`,

@@ -638,6 +638,11 @@ export function resolveEnvironment(
         `deployment "${dep.name}" resolves namespace "${dep.namespace}", which is not a valid Kubernetes namespace (lower-case letters, digits and "-", at most 63); fix ${at('deployments', i, 'namespace')}`,
       );
     }
+    if (dep.healthUrl !== null && hasCredentials(dep.healthUrl)) {
+      refuse(
+        `deployment "${dep.name}" has a healthUrl with credentials ("user:password@"); they would be copied into every state record. Remove them from ${at('deployments', i, 'healthUrl')}: the health check must answer without credentials`,
+      );
+    }
     if (dep.healthUrl !== null && !isHttpUrl(dep.healthUrl)) {
       refuse(
         `deployment "${dep.name}" resolves healthUrl "${dep.healthUrl}", which is not an absolute http(s) URL; fix ${at('deployments', i, 'healthUrl')}, e.g. "https://${dep.name}-{environment}-{customer}.example.com/healthz"`,
@@ -699,6 +704,16 @@ export function resolveEnvironment(
     );
   }
   return env;
+}
+
+/** "user:password@" (or "user@") in a URL: a secret that records and logs must never carry. */
+function hasCredentials(s: string): boolean {
+  try {
+    const url = new URL(s);
+    return url.username !== '' || url.password !== '';
+  } catch {
+    return /^[a-z][a-z0-9+.-]*:\/\/[^/?#]*@/i.test(s);
+  }
 }
 
 function isHttpUrl(s: string): boolean {
