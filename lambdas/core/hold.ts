@@ -66,7 +66,7 @@ export function parseUntil(raw: string, now: Date): Date {
     if (!exists || Number(h) > 23 || Number(mi) > 59 || Number(sec) > 59)
       throw new CimError(
         ErrorNames.InvalidInput,
-        `hold until "${raw}" names a ${exists ? 'time' : 'date'} that does not exist (${exists ? 'hours 00-23, minutes and seconds 00-59' : `${y}-${mo} has no day ${d}`}); give an ISO time such as 2026-11-26T23:00:00+01:00`,
+        `hold until "${raw}" is not a time: it names a ${exists ? 'time' : 'date'} that does not exist (${exists ? 'hours 00-23, minutes and seconds 00-59' : `${y}-${mo} has no day ${d}`}); give an ISO time such as 2026-11-26T23:00:00+01:00`,
       );
     t = Date.parse(raw.trim());
   } else {

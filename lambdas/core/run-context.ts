@@ -92,7 +92,7 @@ export const RunRequest = z
         if (bad)
           ctx.addIssue({
             code: 'custom',
-            message: `user must be printable: it contains ${bad} (a control, bidirectional or invisible character); write the name as plain text`,
+            message: `user must not contain control characters, bidirectional marks or invisible characters (records and terminals would show something else): it contains ${bad}`,
           });
       }),
     dryRun: z.boolean({ message: 'dryRun must be true or false' }).default(false),
