@@ -492,6 +492,8 @@ export class CimStack extends Stack {
     fns['stop-database'].addEnvironment('CIM_DATABASE_EVENTS', '1');
     fns['await-database'].addToRolePolicy(sendTaskSuccess);
     const fn = makeFunction(DATABASE_EVENT_FUNCTION, ['RDS started/stopped events']);
+    // Events from any other account are ignored (a forged event must not end a wait).
+    fn.addEnvironment('CIM_ACCOUNT_ID', this.account);
     fn.addToRolePolicy(sendTaskSuccess);
     for (const { bucket, prefixes } of this.scope.s3) {
       const bucketArn = buckets.get(bucket)?.bucketArn;
