@@ -146,6 +146,34 @@ export function describeHold(hold: Hold): string {
   return `on hold until ${hold.until} by ${hold.user}${hold.reason ? ` (${hold.reason})` : ''}${hold.skipNext ? `, holding back scheduled ${hold.skipNext} runs only` : ''}`;
 }
 
+/** What placing a hold over an environment will replace: read before anything is written. */
+export interface HoldPlan {
+  existing: Hold | null;
+  /** The stored object's etag (a readable hold or an unreadable one), or null when there is none. */
+  etag: string | null;
+}
+
+/** Reads what a hold would replace; any error here comes before the first write. */
+export async function planHold(store: StateStore, env: Environment): Promise<HoldPlan> {
+  const existing = await readHold(store, env).catch((err) => {
+    // An unreadable hold is replaced: that is the way out of it.
+    if ((err as Error).name === ErrorNames.StateRecordInvalid) return null;
+    throw err;
+  });
+  if (existing) return { existing: existing.hold, etag: existing.etag };
+  const raw = await store.getJson(holdKey(env)).catch((err) => {
+    if ((err as Error).name === ErrorNames.StateRecordInvalid) return { etag: null };
+    throw err;
+  });
+  return { existing: null, etag: raw?.etag ?? null };
+}
+
+/** Undoes a hold this command just wrote (a later environment failed): all or nothing. */
+export async function undoHold(store: StateStore, env: Environment, plan: HoldPlan, etag: string) {
+  if (plan.existing) await store.putJson(holdKey(env), toStored(plan.existing), { ifMatch: etag });
+  else await store.deleteObject(holdKey(env), etag);
+}
+
 /**
  * Places a hold: a new object (If-None-Match), or over the one read (If-Match) so that two
  * people placing holds at once do not silently overwrite each other.
@@ -154,20 +182,17 @@ export async function placeHold(
   store: StateStore,
   env: Environment,
   hold: Hold,
-): Promise<{ replaced: Hold | null }> {
+  given?: HoldPlan,
+): Promise<{ replaced: Hold | null; etag: string }> {
   const key = holdKey(env);
-  const existing = await readHold(store, env).catch((err) => {
-    // An unreadable hold is replaced: that is the way out of it.
-    if ((err as Error).name === ErrorNames.StateRecordInvalid) return null;
-    throw err;
-  });
-  const raw = existing ? null : await store.getJson(key);
+  const plan = given ?? (await planHold(store, env));
   try {
-    await store.putJson(
+    const { etag } = await store.putJson(
       key,
       toStored(hold),
-      existing ? { ifMatch: existing.etag } : raw ? { ifMatch: raw.etag } : { ifNoneMatch: true },
+      plan.etag ? { ifMatch: plan.etag } : { ifNoneMatch: true },
     );
+    return { replaced: plan.existing, etag };
   } catch (err) {
     if (err instanceof PreconditionFailed) {
       throw new CimError(
@@ -177,7 +202,6 @@ export async function placeHold(
     }
     throw err;
   }
-  return { replaced: existing?.hold ?? null };
 }
 
 /** Removes the hold, only the one read (If-Match). */

@@ -241,6 +241,8 @@ export async function heartbeatLock(store: StateStore, lock: HeldLock, now: Date
 export type UnlockOutcome =
   | { status: 'absent' }
   | { status: 'cleared'; held: Partial<LockInfo>; why: string }
+  /** --dry-run: the lock would be cleared; nothing was written. */
+  | { status: 'would-clear'; held: Partial<LockInfo>; why: string }
   | { status: 'refused'; held: Partial<LockInfo>; why: string };
 
 /** `cim unlock`: clears the lock only when its holder is provably gone. */
@@ -249,11 +251,13 @@ export async function unlockEnvironment(
   key: string,
   probe: HolderProbe,
   now: Date,
+  options: { dryRun?: boolean } = {},
 ): Promise<UnlockOutcome> {
   const current = await readLock(store, key);
   if (!current) return { status: 'absent' };
   const verdict = await holderGone(current.info, now, probe);
   if (!verdict.gone) return { status: 'refused', held: current.info, why: verdict.why };
+  if (options.dryRun) return { status: 'would-clear', held: current.info, why: verdict.why };
   try {
     await store.deleteObject(key, current.etag);
   } catch (err) {
