@@ -134,6 +134,32 @@ describe('hostile records are refused before the lock, and nothing changes', () 
   });
 });
 
+describe('the largest record accepted keeps Prepare within the Step Functions limit', () => {
+  it('an up whose restore point is just under 64 KiB passes on less than 256 KiB from Prepare', async () => {
+    const record = preState();
+    const base = JSON.stringify(record).length;
+    // A string field of the record itself (carried along in Prepare's output as the record is).
+    record.aws_rds.message = 'x'.repeat(64 * 1024 - base - 64);
+    w.bucket.put(PRE_STATE_10, JSON.stringify(record));
+    expect(Buffer.byteLength(w.bucket.objects.get(PRE_STATE_10)?.body ?? '')).toBeLessThanOrEqual(64 * 1024);
+    let prepared = 0;
+    const run = await runWorkflow(
+      w,
+      { action: 'up', build: '11' },
+      {
+        wrapTask: (state, fn) => async (event) => {
+          const out = await fn(event);
+          if (state === Steps.prepare) prepared = Buffer.byteLength(JSON.stringify(out));
+          return out;
+        },
+      },
+    );
+    expect(run.status, JSON.stringify(run.error)).toBe('SUCCEEDED');
+    expect(prepared).toBeGreaterThan(64 * 1024);
+    expect(prepared).toBeLessThan(256 * 1024);
+  });
+});
+
 // ---------------------------------------------------------------- forged or stale events
 
 const STORED_AT = '2026-11-26T20:05:00.000Z';
