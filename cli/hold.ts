@@ -3,8 +3,19 @@
 // bad command line changes nothing.
 import { type Environment, resolveEnvironment } from '#core/config';
 import { loadConfigFile } from '#core/config-file';
-import { CimError, ErrorNames, errorMessage, errorName } from '#core/errors';
-import { checkReason, clearHold, type Hold, holdActive, parseUntil, placeHold, readHold } from '#core/hold';
+import { CimError, ErrorNames, errorMessage, errorName, unprintableCharacter } from '#core/errors';
+import {
+  checkReason,
+  clearHold,
+  type Hold,
+  type HoldPlan,
+  holdActive,
+  parseUntil,
+  placeHold,
+  planHold,
+  readHold,
+  undoHold,
+} from '#core/hold';
 import { parseSelectionArg, selectEnvironments } from '#core/selection';
 import { S3StateStore, s3ClientFor } from '#core/state-store';
 import { ExitCode, exitCodeFor } from './exit-codes.ts';
@@ -19,6 +30,8 @@ export interface HoldInvocation {
   reason: string | undefined;
   skipNext: string | undefined;
   user: string;
+  /** Check and read everything, print what would change, write nothing. */
+  dryRun?: boolean;
 }
 
 function selected(inv: HoldInvocation, config: ReturnType<typeof loadConfigFile>): Environment[] {
@@ -28,6 +41,16 @@ function selected(inv: HoldInvocation, config: ReturnType<typeof loadConfigFile>
     const [c = '', e = ''] = k.split('/');
     return resolveEnvironment(config, c, e, inv.configPath);
   });
+}
+
+/** The user goes into every hold record: printable only. */
+function checkUser(user: string): void {
+  const bad = unprintableCharacter(user);
+  if (bad || user.trim() === '' || user.length > 128)
+    throw new CimError(
+      ErrorNames.InvalidInput,
+      `user must be 1-128 characters and must not contain control characters, bidirectional marks or invisible characters${bad ? `: it contains ${bad}` : ''} (--user or BUILD_USER)`,
+    );
 }
 
 const storeOf = (env: Environment) => new S3StateStore(s3ClientFor(env.bucketRegion), env.bucket);
@@ -70,6 +93,24 @@ export async function hold(inv: HoldInvocation, now = new Date()): Promise<numbe
       );
     }
     const envs = selected(inv, config);
+    if (inv.dryRun) {
+      // Everything a real command reads, nothing it writes.
+      if (inv.mode === 'place') {
+        const until = parseUntil(inv.until ?? '', now);
+        checkReason(inv.reason);
+        checkUser(inv.user);
+        const plans = await Promise.all(envs.map((env) => planHold(storeOf(env), env)));
+        process.stdout.write(
+          `${envs.map((env, i) => `dry run: would place a hold on ${env.customer}/${env.environment} until ${until.toISOString()}${plans[i]?.existing ? ` (replacing one until ${plans[i]?.existing?.until})` : ''}`).join('\n')}\nNothing was changed.\n`,
+        );
+      } else {
+        const found = await Promise.all(envs.map((env) => readHold(storeOf(env), env).catch(() => null)));
+        process.stdout.write(
+          `${envs.map((env, i) => `dry run: ${env.customer}/${env.environment}\t${found[i] ? `would clear the hold until ${found[i]?.hold.until}` : 'no hold'}`).join('\n')}\nNothing was changed.\n`,
+        );
+      }
+      return ExitCode.Done;
+    }
     if (inv.mode === 'clear') {
       const out: { environment: string; cleared: Hold | null }[] = [];
       for (const env of envs) {
@@ -96,10 +137,37 @@ export async function hold(inv: HoldInvocation, now = new Date()): Promise<numbe
       until: until.toISOString(),
       skipNext: (inv.skipNext as 'down' | 'up' | undefined) ?? null,
     };
+    checkUser(inv.user);
+    // All or nothing: read every environment's hold first (a missing bucket, a denied read
+    // stops here, before any write), then write; if a write fails, undo the ones before it.
+    const plans: HoldPlan[] = [];
+    for (const env of envs) plans.push(await planHold(storeOf(env), env));
     const out: { environment: string; hold: Hold; replaced: Hold | null }[] = [];
-    for (const env of envs) {
-      const { replaced } = await placeHold(storeOf(env), env, h);
-      out.push({ environment: `${env.customer}/${env.environment}`, hold: h, replaced });
+    const written: { env: Environment; plan: HoldPlan; etag: string }[] = [];
+    for (const [i, env] of envs.entries()) {
+      const plan = plans[i] as HoldPlan;
+      try {
+        const { replaced, etag } = await placeHold(storeOf(env), env, h, plan);
+        written.push({ env, plan, etag });
+        out.push({ environment: `${env.customer}/${env.environment}`, hold: h, replaced });
+      } catch (err) {
+        const undone = await Promise.all(
+          written.map((x) =>
+            undoHold(storeOf(x.env), x.env, x.plan, x.etag).then(
+              () => true,
+              () => false,
+            ),
+          ),
+        );
+        const left = written
+          .filter((_, j) => !undone[j])
+          .map((x) => `${x.env.customer}/${x.env.environment}`);
+        throw new CimError(
+          errorName(err) as never,
+          `${errorMessage(err)} (at ${env.customer}/${env.environment}); ${left.length ? `could NOT undo the holds just placed on ${left.join(', ')}: clear them with cim hold --clear` : `the ${written.length} hold(s) placed before it were undone, so nothing changed`}`,
+          { cause: err },
+        );
+      }
     }
     process.stdout.write(
       inv.json

@@ -143,6 +143,91 @@ function strictBoolean(name: string, value: string | undefined): boolean {
   throw new UsageError(`${name}="${value}" is not a boolean: use true, false, 1 or 0`);
 }
 
+const COMMON_OPTIONS = ['config', 'json', 'no-color', 'help'];
+const RUN_OPTIONS = ['build', 'user', 'dry-run', 'remote', 'kubeconfig', 'context'];
+/** The options each command uses; any other given is refused, never silently dropped. */
+const OPTIONS_OF: Record<string, readonly string[]> = {
+  schema: [],
+  environments: [],
+  rbac: ['cluster'],
+  unlock: ['customer', 'env', 'dry-run'],
+  history: ['customer', 'env', 'limit'],
+  hold: ['select', 'until', 'reason', 'skip-next', 'list', 'clear', 'user', 'dry-run'],
+  up: ['customer', 'env', 'state-machine-arn', 'restore-from-build', ...RUN_OPTIONS],
+  down: ['customer', 'env', 'state-machine-arn', ...RUN_OPTIONS],
+  status: ['customer', 'env', 'state-machine-arn', 'record', ...RUN_OPTIONS],
+  fleet: ['select', 'all', 'max-concurrency', 'fleet-state-machine-arn', ...RUN_OPTIONS],
+  legacy: ['dry-run', 'remote', 'state-machine-arn', 'kubeconfig', 'context'],
+};
+
+/**
+ * Every option given is honoured or refused (exit 64 naming the option and the command), and
+ * a legacy variable that disagrees with the command line is refused rather than one of them
+ * winning silently.
+ */
+function refuseUnusedOptions(
+  command: string | undefined,
+  given: Set<string>,
+  fleet: boolean,
+  env: NodeJS.ProcessEnv,
+  named: { customer: string | undefined; env: string | undefined },
+): void {
+  const name = command === undefined ? 'legacy' : command === 'get_env_state' ? 'status' : command;
+  const key = fleet && ['up', 'down', 'status'].includes(name) ? 'fleet' : name;
+  const allowed = OPTIONS_OF[key];
+  if (!allowed) return; // an unknown command is refused by name below
+  const shown =
+    command === undefined
+      ? 'cim (legacy mode, ACTION=...)'
+      : `cim ${name}${key === 'fleet' ? ' --select/--all' : ''}`;
+  for (const o of given) {
+    if (COMMON_OPTIONS.includes(o) || allowed.includes(o)) continue;
+    const hint =
+      o === 'restore-from-build' && key === 'fleet'
+        ? ': a restore build belongs to one environment (cim up --customer C --env E --restore-from-build N)'
+        : `; it takes ${allowed.map((a) => `--${a}`).join(', ') || 'only --config and --json'}`;
+    throw new UsageError(`--${o} is not an option of ${shown}${hint}`);
+  }
+  const remoteOnly = ['state-machine-arn', 'fleet-state-machine-arn'].filter((o) => given.has(o));
+  if (remoteOnly.length && !given.has('remote'))
+    throw new UsageError(`--${remoteOnly[0]} is for --remote runs of ${shown}: add --remote or leave it out`);
+  const localOnly = ['kubeconfig', 'context'].filter((o) => given.has(o));
+  if (localOnly.length && given.has('remote'))
+    throw new UsageError(
+      `--${localOnly[0]} is for local runs of ${shown}: a --remote run uses the deployed functions' EKS access; leave it out`,
+    );
+  if (command === undefined) {
+    if (given.has('dry-run') && env.DRY_RUN !== undefined && /^(false|0)$/i.test(env.DRY_RUN.trim()))
+      throw new UsageError(`DRY_RUN="${env.DRY_RUN}" and --dry-run disagree: drop one of them`);
+    return;
+  }
+  // Legacy variables left in a job's environment must not contradict the command line.
+  const action = ACTION_ALIASES[name];
+  if (action && env.ACTION && ACTION_ALIASES[env.ACTION] !== action)
+    throw new UsageError(
+      `ACTION="${env.ACTION}" disagrees with the command "${name}": unset ACTION or run cim ${env.ACTION}`,
+    );
+  const pairs = [
+    ['CUSTOMER', 'customer'],
+    ['ENVIRONMENT', 'env'],
+  ] as const;
+  for (const [variable, option] of pairs) {
+    const value = named[option];
+    if (value !== undefined && env[variable] && env[variable] !== value)
+      throw new UsageError(
+        `${variable}="${env[variable]}" disagrees with --${option} ${value}: unset ${variable} or make them agree`,
+      );
+  }
+  if (action && env.DRY_RUN !== undefined && env.DRY_RUN.trim() !== '') {
+    const v = env.DRY_RUN.trim().toLowerCase();
+    const legacyDry = v === 'true' || v === '1';
+    if (legacyDry !== given.has('dry-run') && (legacyDry || given.has('dry-run')))
+      throw new UsageError(
+        `DRY_RUN="${env.DRY_RUN}" disagrees with ${given.has('dry-run') ? '--dry-run' : `the command line (no --dry-run): cim ${name} would change the environment`}; unset DRY_RUN or make them agree`,
+      );
+  }
+}
+
 export interface FleetInvocation {
   command: 'fleet';
   configPath: string;
@@ -164,11 +249,62 @@ interface Unlock {
   command: 'unlock';
   configPath: string;
   json: boolean;
+  dryRun: boolean;
   customer: string;
   environment: string;
 }
 
-async function parse(
+const CLI_OPTIONS = {
+  customer: { type: 'string' },
+  env: { type: 'string' },
+  build: { type: 'string' },
+  user: { type: 'string' },
+  config: { type: 'string' },
+  'dry-run': { type: 'boolean', default: false },
+  json: { type: 'boolean', default: false },
+  remote: { type: 'boolean', default: false },
+  'state-machine-arn': { type: 'string' },
+  kubeconfig: { type: 'string' },
+  context: { type: 'string' },
+  'no-color': { type: 'boolean', default: false },
+  record: { type: 'boolean', default: false },
+  select: { type: 'string' },
+  all: { type: 'boolean', default: false },
+  'max-concurrency': { type: 'string' },
+  'fleet-state-machine-arn': { type: 'string' },
+  'restore-from-build': { type: 'string' },
+  limit: { type: 'string' },
+  until: { type: 'string' },
+  reason: { type: 'string' },
+  'skip-next': { type: 'string' },
+  list: { type: 'boolean', default: false },
+  clear: { type: 'boolean', default: false },
+  cluster: { type: 'string' },
+  help: { type: 'boolean', short: 'h', default: false },
+} as const;
+
+/** The command line, after the per-command checks: any option left unused is refused. */
+async function parse(argv: string[], env: NodeJS.ProcessEnv): ReturnType<typeof parseCommandLine> {
+  const inv = await parseCommandLine(argv, env);
+  if ('command' in inv && inv.command === 'help') return inv;
+  const { values, positionals, tokens } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    strict: true,
+    options: CLI_OPTIONS,
+    tokens: true,
+  });
+  refuseUnusedOptions(
+    positionals[0],
+    new Set(tokens.flatMap((t) => (t.kind === 'option' ? [t.name] : []))),
+    values.select !== undefined || values.all,
+    env,
+    { customer: values.customer, env: values.env },
+  );
+  return inv;
+}
+
+async function parseCommandLine(
   argv: string[],
   env: NodeJS.ProcessEnv,
 ): Promise<
@@ -184,44 +320,25 @@ async function parse(
     args: argv,
     allowPositionals: true,
     strict: true,
-    options: {
-      customer: { type: 'string' },
-      env: { type: 'string' },
-      build: { type: 'string' },
-      user: { type: 'string' },
-      config: { type: 'string' },
-      'dry-run': { type: 'boolean', default: false },
-      json: { type: 'boolean', default: false },
-      remote: { type: 'boolean', default: false },
-      'state-machine-arn': { type: 'string' },
-      kubeconfig: { type: 'string' },
-      context: { type: 'string' },
-      'no-color': { type: 'boolean', default: false },
-      record: { type: 'boolean', default: false },
-      select: { type: 'string' },
-      all: { type: 'boolean', default: false },
-      'max-concurrency': { type: 'string' },
-      'fleet-state-machine-arn': { type: 'string' },
-      'restore-from-build': { type: 'string' },
-      limit: { type: 'string' },
-      until: { type: 'string' },
-      reason: { type: 'string' },
-      'skip-next': { type: 'string' },
-      list: { type: 'boolean', default: false },
-      clear: { type: 'boolean', default: false },
-      cluster: { type: 'string' },
-      help: { type: 'boolean', short: 'h', default: false },
-    },
+    options: CLI_OPTIONS,
   });
   const configPath = values.config ?? env.CIM_CONFIG_FILE ?? 'environments.yaml';
   const [command, ...extra] = positionals;
   if (values.help || command === 'help') return { command: 'help', configPath, json: values.json };
   if (extra.length) throw new UsageError(`unexpected argument "${extra[0]}"`);
+
   if (command === 'schema' || command === 'environments') return { command, configPath, json: values.json };
   if (command === 'rbac') return { command, configPath, json: values.json, cluster: values.cluster };
   if (command === 'unlock') {
     if (!values.customer || !values.env) throw new UsageError('unlock needs --customer and --env');
-    return { command, configPath, json: values.json, customer: values.customer, environment: values.env };
+    return {
+      command,
+      configPath,
+      json: values.json,
+      dryRun: values['dry-run'],
+      customer: values.customer,
+      environment: values.env,
+    };
   }
   if (command === 'history') {
     if (!values.customer || !values.env) throw new UsageError('history needs --customer and --env');
@@ -253,6 +370,7 @@ async function parse(
       reason: values.reason,
       skipNext: values['skip-next'],
       user: values.user ?? defaultUser(env),
+      dryRun: values['dry-run'],
     };
   }
   for (const o of ['until', 'reason', 'skip-next', 'list', 'clear'] as const)
@@ -320,7 +438,10 @@ async function parse(
     let maxConcurrency: number | undefined;
     if (values['max-concurrency'] !== undefined) {
       const { MAX_CONCURRENCY_LIMIT } = await import('#core/fleet');
-      maxConcurrency = Number(values['max-concurrency']);
+      // Digits only: Number() would also read "0x10", "1e1", " 4" and "".
+      maxConcurrency = /^[0-9]{1,6}$/.test(values['max-concurrency'])
+        ? Number(values['max-concurrency'])
+        : Number.NaN;
       if (!Number.isInteger(maxConcurrency) || maxConcurrency < 1 || maxConcurrency > MAX_CONCURRENCY_LIMIT)
         throw new UsageError(
           `--max-concurrency must be an integer from 1 to ${MAX_CONCURRENCY_LIMIT}, got "${values['max-concurrency']}"`,
@@ -484,12 +605,20 @@ async function unlock(inv: Unlock): Promise<number> {
         },
       },
       new Date(),
+      { dryRun: inv.dryRun },
     );
     const where = `${inv.customer}/${inv.environment}`;
     if (inv.json) process.stdout.write(`${JSON.stringify({ environment: where, ...outcome }, null, 2)}\n`);
     if (outcome.status === 'absent') {
       if (!inv.json)
         process.stdout.write(`${where} is not locked (s3://${env.bucket}/${key} does not exist)\n`);
+      return ExitCode.Done;
+    }
+    if (outcome.status === 'would-clear') {
+      if (!inv.json)
+        process.stdout.write(
+          `dry run: would clear the lock of ${where}: it is held by ${describeHolder(outcome.held)}; ${outcome.why}. Nothing was changed.\n`,
+        );
       return ExitCode.Done;
     }
     if (outcome.status === 'cleared') {

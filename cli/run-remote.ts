@@ -10,6 +10,7 @@ import {
   SFNClient,
   StartExecutionCommand,
 } from '@aws-sdk/client-sfn';
+import { CimError, ErrorNames } from '#core/errors';
 import type { FleetSummary } from '#core/fleet';
 import { FleetSteps } from '#core/steps';
 import type { RunRequest } from '#core/workflow-steps';
@@ -73,7 +74,17 @@ export async function runRemote(
     .slice(0, 80);
   const { executionArn } = await withCredentialsHint(() =>
     sfn.send(new StartExecutionCommand({ stateMachineArn, name, input: JSON.stringify(request) })),
-  );
+  ).catch((err: unknown) => {
+    // Nothing started, so nothing was recorded: say what to fix instead of "failure recorded".
+    const what = (err as { name?: string }).name;
+    if (what === 'StateMachineDoesNotExist' || what === 'InvalidArn')
+      throw new CimError(
+        ErrorNames.PreflightFailed,
+        `state machine ${stateMachineArn} ${what === 'InvalidArn' ? 'is not a valid state machine ARN' : 'does not exist in this account and region'}; nothing was started. Check --state-machine-arn / CIM_STATE_MACHINE_ARN (or stack.stackName) and AWS_REGION, or deploy the stack (npx cdk deploy).`,
+        { cause: err },
+      );
+    throw err;
+  });
   if (!executionArn) throw new Error('StartExecution returned no execution ARN');
   onLine?.(`  execution ${executionArn}`);
   const path: string[] = [];

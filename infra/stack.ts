@@ -569,6 +569,8 @@ export class CimStack extends Stack {
     fns['stop-database'].addEnvironment('CIM_DATABASE_EVENTS', '1');
     fns['await-database'].addToRolePolicy(sendTaskSuccess);
     const fn = makeFunction(DATABASE_EVENT_FUNCTION, ['RDS started/stopped events']);
+    // Events from any other account are ignored (a forged event must not end a wait).
+    fn.addEnvironment('CIM_ACCOUNT_ID', this.account);
     fn.addToRolePolicy(sendTaskSuccess);
     // EventBridge invokes it asynchronously: an event Lambda gives up on lands in the queue.
     withDeadLetterQueue(fn, this.eventFailures);

@@ -355,13 +355,8 @@ export const ConfigSchema = z
       if (Object.keys(r).length === 0)
         ctx.addIssue({ code: 'custom', message: 'describe at least one environment' });
       for (const key of Object.keys(r)) {
-        if (!/^[a-z0-9-]+\/[a-z0-9-]+$/.test(key)) {
-          ctx.addIssue({
-            code: 'custom',
-            path: [key],
-            message: 'keys are "customer/environment" in lower case, e.g. "alpha/dev"',
-          });
-        }
+        const why = environmentKeyError(key);
+        if (why) ctx.addIssue({ code: 'custom', path: [key], message: why });
       }
     }),
     schedules: z
@@ -515,6 +510,7 @@ export function parseConfig(data: unknown, source: string): Config {
   const config = parsed.data;
   // Every environment must resolve, each to its own records.
   const owners = new Map<string, string>();
+  const resolved: { key: string; env: Environment }[] = [];
   for (const key of Object.keys(config.environments)) {
     const [customer = '', environment = ''] = key.split('/');
     const env = resolveEnvironment(config, customer, environment, source);
@@ -527,7 +523,9 @@ export function parseConfig(data: unknown, source: string): Config {
       );
     }
     owners.set(place, key);
+    resolved.push({ key, env });
   }
+  checkOwnership(resolved, source);
   // Schedules must select at least one environment, and name only calendars that exist.
   config.schedules.forEach((s, i) => {
     (s.calendars ?? []).forEach((name, j) => {
@@ -685,6 +683,11 @@ export function resolveEnvironment(
         `deployment "${dep.name}" resolves namespace "${dep.namespace}", which is not a valid Kubernetes namespace (lower-case letters, digits and "-", at most 63); fix ${at('deployments', i, 'namespace')}`,
       );
     }
+    if (dep.healthUrl !== null && hasCredentials(dep.healthUrl)) {
+      refuse(
+        `deployment "${dep.name}" has a healthUrl with credentials ("user:password@"); they would be copied into every state record. Remove them from ${at('deployments', i, 'healthUrl')}: the health check must answer without credentials`,
+      );
+    }
     if (dep.healthUrl !== null && !isHttpUrl(dep.healthUrl)) {
       refuse(
         `deployment "${dep.name}" resolves healthUrl "${dep.healthUrl}", which is not an absolute http(s) URL; fix ${at('deployments', i, 'healthUrl')}, e.g. "https://${dep.name}-{environment}-{customer}.example.com/healthz"`,
@@ -748,6 +751,16 @@ export function resolveEnvironment(
   return env;
 }
 
+/** "user:password@" (or "user@") in a URL: a secret that records and logs must never carry. */
+function hasCredentials(s: string): boolean {
+  try {
+    const url = new URL(s);
+    return url.username !== '' || url.password !== '';
+  } catch {
+    return /^[a-z][a-z0-9+.-]*:\/\/[^/?#]*@/i.test(s);
+  }
+}
+
 function isHttpUrl(s: string): boolean {
   try {
     const url = new URL(s);
@@ -762,3 +775,97 @@ export function listEnvironments(config: Config): string[] {
 }
 
 const withTarget = (target: Target | null) => (target ? { target } : {});
+
+// --- keys and ownership ---------------------------------------------------------------------
+
+/**
+ * Bounds of one part of an environment key. Everything derived from a key must stay valid:
+ * the namespace "{customer}-{environment}" is a DNS label (at most 63), and Step Functions
+ * execution names (at most 80 of [A-Za-z0-9_-]) carry customer, environment and a build id
+ * (up to 64) or a hash. Two parts of at most 24 characters leave room for all of them.
+ */
+export const MAX_KEY_PART = 24;
+const KEY_PART = /^[a-z0-9]([a-z0-9-]*[a-z0-9])?$/;
+
+/** Why `key` is not a "customer/environment" key, or null. */
+export function environmentKeyError(key: string): string | null {
+  const parts = key.split('/');
+  const example = 'e.g. "alpha/dev"';
+  if (parts.length !== 2) return `"${key.slice(0, 80)}" is not "customer/environment" (one "/"), ${example}`;
+  for (const [what, part] of [
+    ['customer', parts[0] ?? ''],
+    ['environment', parts[1] ?? ''],
+  ] as const) {
+    if (part.length === 0 || part.length > MAX_KEY_PART)
+      return `the ${what} part of "${key.slice(0, 80)}" has ${part.length} characters; keys are "customer/environment" with each part 1-${MAX_KEY_PART} characters (execution names, namespaces and S3 keys are built from them), ${example}`;
+    if (!KEY_PART.test(part))
+      return `keys are "customer/environment" in lower case: the ${what} part "${part}" of "${key}" must be letters a-z, digits and "-", beginning and ending with a letter or digit, ${example}`;
+  }
+  return null;
+}
+
+/**
+ * Every resource an environment changes belongs to it alone: a down of one environment must
+ * never stop another's database, scale its workloads or node groups, or read its records.
+ * Resources are compared where AWS and Kubernetes make names unique: databases per account,
+ * region and kind; namespaces and node groups per cluster (account and region); workloads by
+ * namespace, kind and name (listed twice, even within one environment, is refused); records
+ * by bucket and key prefix, where a prefix inside another's prefix also overlaps (listing one
+ * environment's history would list the other's).
+ */
+export function checkOwnership(list: readonly { key: string; env: Environment }[], source: string): void {
+  const owners = new Map<string, { key: string; what: string }>();
+  const claim = (id: string, key: string, what: string) => {
+    const other = owners.get(id);
+    if (other === undefined) {
+      owners.set(id, { key, what });
+      return;
+    }
+    const both =
+      other.key === key
+        ? `environment "${key}" lists ${what} twice`
+        : `environments "${other.key}" and "${key}" both own ${what}`;
+    throw new CimError(
+      ErrorNames.ConfigInvalid,
+      `${source}: ${both}; a run of one would change it for the other. Give each environment its own ${what.split(' ')[0]} (fix the entry under environments["${key}"] or the template under "defaults").`,
+    );
+  };
+  for (const { key, env } of list) {
+    const account = env.target?.account ?? 'default-account';
+    const cluster = `${account}/${env.region}/${env.cluster}`;
+    claim(
+      `db:${account}/${env.region}/${env.database.kind}/${env.database.identifier}`,
+      key,
+      `database ${env.database.kind} "${env.database.identifier}" (${env.region}${env.target ? `, account ${env.target.account}` : ''})`,
+    );
+    const namespaces = new Set([
+      env.namespace,
+      ...env.deployments.map((d) => d.namespace),
+      ...env.workloads.map((w) => w.namespace),
+      ...(env.discover?.namespaces ?? []),
+    ]);
+    for (const ns of namespaces)
+      claim(`ns:${cluster}/${ns}`, key, `namespace "${ns}" (cluster ${env.cluster})`);
+    const workloads = [
+      ...env.deployments.map((d) => ({ kind: 'Deployment', name: d.name, namespace: d.namespace })),
+      ...env.workloads,
+    ];
+    for (const w of workloads)
+      claim(`wl:${cluster}/${w.namespace}/${w.kind}/${w.name}`, key, `${w.kind} "${w.namespace}/${w.name}"`);
+    for (const ng of env.nodegroups)
+      claim(`ng:${cluster}/${ng}`, key, `node group "${ng}" (cluster ${env.cluster})`);
+  }
+  // Key prefixes: equal ones are refused by parseConfig already; a nested one overlaps too.
+  const places = list
+    .map(({ key, env }) => ({ key, bucket: env.bucket, prefix: `${env.keyPrefix}/` }))
+    .sort((a, b) => (`${a.bucket}\u0000${a.prefix}` < `${b.bucket}\u0000${b.prefix}` ? -1 : 1));
+  for (let i = 1; i < places.length; i++) {
+    const a = places[i - 1];
+    const b = places[i];
+    if (a && b && a.bucket === b.bucket && b.prefix.startsWith(a.prefix))
+      throw new CimError(
+        ErrorNames.ConfigInvalid,
+        `${source}: environments "${a.key}" and "${b.key}" overlap in bucket "${a.bucket}": keyPrefix "${b.prefix.slice(0, -1)}" lies inside "${a.prefix.slice(0, -1)}", so one environment's history and lock listings would include the other's records. Give each environment a keyPrefix that is not inside another's.`,
+      );
+  }
+}

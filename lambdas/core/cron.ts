@@ -122,8 +122,38 @@ export function validateCron(expr: string): string | null {
     dayOfMonth(dom) ??
     field(MONTH, month) ??
     dayOfWeek(dow) ??
-    field(YEAR, year)
+    field(YEAR, year) ??
+    neverFires(dom, month)
   );
+}
+
+/** The values a valid list field (numbers, names, ranges, "*", steps) stands for. */
+function expand(f: Field, s: string): Set<number> {
+  const out = new Set<number>();
+  for (const part of s.split(',')) {
+    const [base = '', step = '1'] = part.split('/');
+    const [from, to] =
+      base === '*'
+        ? [f.min, f.max]
+        : base.split('-').map((p) => {
+            const v = value(f, p);
+            return typeof v === 'number' ? v : f.min;
+          });
+    const last = to ?? (part.includes('/') ? f.max : (from ?? f.min));
+    for (let v = from ?? f.min; v <= last; v += Number(step)) out.add(v);
+  }
+  return out;
+}
+
+const DAYS_IN_MONTH = [31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
+
+/** A day-of-month that no chosen month has (February 30, April 31) never fires: refused. */
+function neverFires(dom: string, month: string): string | null {
+  if (!/^[0-9,*/-]+$/.test(dom)) return null; // ?, L, LW, nW: some day always exists
+  const days = expand(DAY_OF_MONTH, dom);
+  const months = expand(MONTH, month);
+  for (const m of months) for (const d of days) if (d <= (DAYS_IN_MONTH[m - 1] ?? 31)) return null;
+  return `day-of-month "${dom}" never occurs in month "${month}", so the schedule would never fire; pick days that exist (or L for the last day)`;
 }
 
 let knownZones: Set<string> | undefined;

@@ -97,19 +97,40 @@ export async function awaitDatabaseEvent(
   return { stored: key, selfCompleted: done };
 }
 
+// What EventBridge always sets on an RDS event: the account and region it comes from and
+// when it happened. An event without them was not delivered by EventBridge.
 const RdsEvent = z.looseObject({
   source: z.literal('aws.rds'),
   'detail-type': z.enum(['RDS DB Instance Event', 'RDS DB Cluster Event']),
-  region: z
-    .string()
-    .regex(/^[a-z]{2}(-[a-z]+)+-\d$/)
-    .optional(),
+  account: z.string().regex(/^\d{12}$/),
+  region: z.string().regex(/^[a-z]{2}(-[a-z]+)+-\d$/),
+  time: z.string().refine((t) => Number.isFinite(Date.parse(t))),
   detail: z.looseObject({
     SourceIdentifier: z.string().regex(/^[A-Za-z0-9-]{1,63}$/),
     SourceType: z.enum(['DB_INSTANCE', 'CLUSTER']),
+    SourceArn: z.string().optional(),
     EventID: z.string().regex(/^RDS-EVENT-\d{4}$/),
   }),
 });
+
+/** Clocks of RDS and of the waiting Task may differ a little; an event older than this before the wait is stale. */
+export const EVENT_CLOCK_SKEW_SECONDS = 60;
+
+/** Why an event that parsed is still not trustworthy, or null. */
+function eventMismatch(e: z.infer<typeof RdsEvent>, account: string | undefined): string | null {
+  const d = e.detail;
+  const instance = e['detail-type'] === 'RDS DB Instance Event';
+  if (instance !== (d.SourceType === 'DB_INSTANCE'))
+    return `"${e['detail-type']}" does not match SourceType ${d.SourceType}`;
+  if (account !== undefined && e.account !== account)
+    return `it comes from account ${e.account}, not this deployment's account ${account}`;
+  if (d.SourceArn !== undefined) {
+    const want = `:rds:${e.region}:${e.account}:${instance ? 'db' : 'cluster'}:${d.SourceIdentifier}`;
+    if (!/^arn:aws[a-z-]*:rds:/.test(d.SourceArn) || !d.SourceArn.endsWith(want))
+      return `its SourceArn ${d.SourceArn} does not name ${want.slice(1)}`;
+  }
+  return null;
+}
 
 export interface DatabaseEventResult {
   event: string;
@@ -120,12 +141,34 @@ export interface DatabaseEventResult {
 }
 
 /** The function on the RDS events: complete the waits of the configured environments on this database. */
-export async function handleDatabaseEvent(deps: Deps, raw: unknown): Promise<DatabaseEventResult> {
+export async function handleDatabaseEvent(
+  deps: Deps,
+  raw: unknown,
+  /** This deployment's account (the function's CIM_ACCOUNT_ID): events from any other are ignored. */
+  expected: { account?: string | undefined } = {},
+): Promise<DatabaseEventResult> {
   if (!deps.taskTokens) throw new Error('internal: no task token service for database events');
   const parsed = RdsEvent.safeParse(raw);
   if (!parsed.success)
-    return { event: 'invalid', completed: [], ignored: ['not an RDS instance or cluster event; ignored'] };
+    return {
+      event: 'invalid',
+      completed: [],
+      ignored: [
+        `not an RDS instance or cluster event from EventBridge (${parsed.error.issues
+          .slice(0, 2)
+          .map((i) => i.path.join('.') || '(top)')
+          .join(', ')}); ignored`,
+      ],
+    };
   const d = parsed.data.detail;
+  const mismatch = eventMismatch(parsed.data, expected.account);
+  if (mismatch)
+    return {
+      event: `${d.EventID} ${d.SourceType} ${d.SourceIdentifier}`,
+      completed: [],
+      ignored: [`${mismatch}; ignored`],
+    };
+  const eventTime = Date.parse(parsed.data.time);
   const kind = d.SourceType === 'CLUSTER' ? 'cluster' : 'instance';
   const event = `${d.EventID} ${d.SourceType} ${d.SourceIdentifier}`;
   const goal = (DATABASE_EVENTS[kind] as Record<string, DatabaseGoal>)[d.EventID];
@@ -135,7 +178,7 @@ export async function handleDatabaseEvent(deps: Deps, raw: unknown): Promise<Dat
     const [c = '', e = ''] = key.split('/');
     const env = resolveEnvironment(deps.config, c, e, deps.configSource);
     if (env.database.kind !== kind || env.database.identifier !== d.SourceIdentifier) continue;
-    if (parsed.data.region !== undefined && env.region !== parsed.data.region) continue;
+    if (env.region !== parsed.data.region) continue;
     const store = deps.store(env);
     // Without s3:ListBucket (this function may only read and delete wait records), S3 answers
     // a missing record with 403, not 404: most events (manual starts, RDS's 7-day auto-start,
@@ -161,6 +204,14 @@ export async function handleDatabaseEvent(deps: Deps, raw: unknown): Promise<Dat
       record.data.goal !== goal
     ) {
       out.ignored.push(`${key}: the stored wait is not for ${goal} of this database`);
+      continue;
+    }
+    // An event from before the wait began (a replayed or delayed one) says nothing about
+    // the change this run made: the wait and its record stay.
+    if (eventTime < Date.parse(record.data.storedAt) - EVENT_CLOCK_SKEW_SECONDS * 1000) {
+      out.ignored.push(
+        `${key}: the event (${parsed.data.time}) is older than the wait (${record.data.storedAt})`,
+      );
       continue;
     }
     const sent = await deps.taskTokens.succeed(record.data.token, { by: 'event', event: d.EventID });

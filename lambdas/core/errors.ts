@@ -127,3 +127,18 @@ export function wrapAwsError(err: unknown, what: string): Error {
  * leaving a handler running after the run has been reported.
  */
 export const AWS_REQUEST_TIMEOUTS = { requestTimeout: 20_000, connectionTimeout: 5_000 } as const;
+
+// Control (C0, DEL, C1), bidirectional (marks, embeddings, overrides, isolates), invisible
+// (zero-width, BOM) and line-separator characters: in a name they hide or reorder what an
+// audit record or a terminal shows ("admin\u202Egnp.exe"). Lone surrogates are not text.
+const UNPRINTABLE =
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: refusing control characters is the point
+  /[\u0000-\u001f\u007f-\u009f\u061c\u200b-\u200f\u2028-\u202e\u2060-\u2069\ufeff\ufff9-\ufffb]|\p{Cs}/u;
+
+/** The first character of `s` that may not go into a record, as "U+202E", or null. */
+export function unprintableCharacter(s: string): string | null {
+  const m = UNPRINTABLE.exec(s);
+  if (!m) return null;
+  const cp = m[0].codePointAt(0) ?? 0;
+  return `U+${cp.toString(16).toUpperCase().padStart(4, '0')} at position ${m.index + 1}`;
+}

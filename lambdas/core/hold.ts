@@ -6,7 +6,7 @@
 // fleet counts as skipped; a manual run goes ahead and says so. An expired hold is ignored.
 import * as z from 'zod';
 import type { Environment } from './config.ts';
-import { CimError, ErrorNames } from './errors.ts';
+import { CimError, ErrorNames, unprintableCharacter } from './errors.ts';
 import type { Action } from './state-model.ts';
 import { PreconditionFailed, type StateStore } from './state-store.ts';
 
@@ -55,6 +55,19 @@ export function parseUntil(raw: string, now: Date): Date {
     const unit = { m: 60, h: 3600, d: 86_400 }[rel[2] as 'm' | 'h' | 'd'];
     t = now.getTime() + Number(rel[1]) * unit * 1000;
   } else if (/^\d{4}-\d\d-\d\dT\d\d:\d\d(:\d\d(\.\d+)?)?(Z|[+-]\d\d:\d\d)$/.test(raw.trim())) {
+    // Date.parse rolls a day that does not exist over (April 31 becomes May 1): refuse it.
+    const [, y = '', mo = '', d = '', h = '', mi = '', sec = '0'] =
+      /^(\d{4})-(\d\d)-(\d\d)T(\d\d):(\d\d)(?::(\d\d))?/.exec(raw.trim()) ?? [];
+    const day = new Date(Date.UTC(Number(y), Number(mo) - 1, Number(d)));
+    const exists =
+      day.getUTCFullYear() === Number(y) &&
+      day.getUTCMonth() === Number(mo) - 1 &&
+      day.getUTCDate() === Number(d);
+    if (!exists || Number(h) > 23 || Number(mi) > 59 || Number(sec) > 59)
+      throw new CimError(
+        ErrorNames.InvalidInput,
+        `hold until "${raw}" is not a time: it names a ${exists ? 'time' : 'date'} that does not exist (${exists ? 'hours 00-23, minutes and seconds 00-59' : `${y}-${mo} has no day ${d}`}); give an ISO time such as 2026-11-26T23:00:00+01:00`,
+      );
     t = Date.parse(raw.trim());
   } else {
     t = Number.NaN;
@@ -83,11 +96,11 @@ export function parseUntil(raw: string, now: Date): Date {
 export function checkReason(reason: string | undefined): string | null {
   if (reason === undefined) return null;
   const r = reason.trim();
-  // biome-ignore lint/suspicious/noControlCharactersInRegex: refusing control characters is the point
-  if (!r || r.length > MAX_REASON_LENGTH || /[\u0000-\u001f\u007f]/.test(r)) {
+  const bad = unprintableCharacter(r);
+  if (!r || r.length > MAX_REASON_LENGTH || bad) {
     throw new CimError(
       ErrorNames.InvalidInput,
-      `hold reason must be 1-${MAX_REASON_LENGTH} characters without control characters`,
+      `hold reason must be 1-${MAX_REASON_LENGTH} characters without control, bidirectional or invisible characters${bad ? ` (it contains ${bad})` : ''}`,
     );
   }
   return r;
@@ -133,6 +146,34 @@ export function describeHold(hold: Hold): string {
   return `on hold until ${hold.until} by ${hold.user}${hold.reason ? ` (${hold.reason})` : ''}${hold.skipNext ? `, holding back scheduled ${hold.skipNext} runs only` : ''}`;
 }
 
+/** What placing a hold over an environment will replace: read before anything is written. */
+export interface HoldPlan {
+  existing: Hold | null;
+  /** The stored object's etag (a readable hold or an unreadable one), or null when there is none. */
+  etag: string | null;
+}
+
+/** Reads what a hold would replace; any error here comes before the first write. */
+export async function planHold(store: StateStore, env: Environment): Promise<HoldPlan> {
+  const existing = await readHold(store, env).catch((err) => {
+    // An unreadable hold is replaced: that is the way out of it.
+    if ((err as Error).name === ErrorNames.StateRecordInvalid) return null;
+    throw err;
+  });
+  if (existing) return { existing: existing.hold, etag: existing.etag };
+  const raw = await store.getJson(holdKey(env)).catch((err) => {
+    if ((err as Error).name === ErrorNames.StateRecordInvalid) return { etag: null };
+    throw err;
+  });
+  return { existing: null, etag: raw?.etag ?? null };
+}
+
+/** Undoes a hold this command just wrote (a later environment failed): all or nothing. */
+export async function undoHold(store: StateStore, env: Environment, plan: HoldPlan, etag: string) {
+  if (plan.existing) await store.putJson(holdKey(env), toStored(plan.existing), { ifMatch: etag });
+  else await store.deleteObject(holdKey(env), etag);
+}
+
 /**
  * Places a hold: a new object (If-None-Match), or over the one read (If-Match) so that two
  * people placing holds at once do not silently overwrite each other.
@@ -141,20 +182,17 @@ export async function placeHold(
   store: StateStore,
   env: Environment,
   hold: Hold,
-): Promise<{ replaced: Hold | null }> {
+  given?: HoldPlan,
+): Promise<{ replaced: Hold | null; etag: string }> {
   const key = holdKey(env);
-  const existing = await readHold(store, env).catch((err) => {
-    // An unreadable hold is replaced: that is the way out of it.
-    if ((err as Error).name === ErrorNames.StateRecordInvalid) return null;
-    throw err;
-  });
-  const raw = existing ? null : await store.getJson(key);
+  const plan = given ?? (await planHold(store, env));
   try {
-    await store.putJson(
+    const { etag } = await store.putJson(
       key,
       toStored(hold),
-      existing ? { ifMatch: existing.etag } : raw ? { ifMatch: raw.etag } : { ifNoneMatch: true },
+      plan.etag ? { ifMatch: plan.etag } : { ifNoneMatch: true },
     );
+    return { replaced: plan.existing, etag };
   } catch (err) {
     if (err instanceof PreconditionFailed) {
       throw new CimError(
@@ -164,7 +202,6 @@ export async function placeHold(
     }
     throw err;
   }
-  return { replaced: existing?.hold ?? null };
 }
 
 /** Removes the hold, only the one read (If-Match). */

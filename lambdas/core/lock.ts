@@ -51,12 +51,28 @@ function describeHolder(held: Partial<LockInfo>): string {
   return `${held.action ?? 'a run'} build ${held.build ?? '?'} by ${held.user ?? '?'} (execution ${held.execution_id ?? held.owner ?? '?'}${held.host ? ` on ${held.host} pid ${held.pid}` : ''}), since ${held.acquired_at ?? '?'}, last step "${held.step ?? '?'}" at ${held.heartbeat_at ?? '?'}`;
 }
 
+/**
+ * A lock record this tool could not have written (no owner or no expiry, e.g. `{}`): no run
+ * holds it, and it would never expire, so `cim unlock` clears it.
+ */
+export function malformedLock(held: Partial<LockInfo>): string | null {
+  if (typeof held.owner !== 'string' || held.owner === '') return 'it names no owner';
+  if (!Number.isFinite(Date.parse(String(held.expires_at ?? '')))) return 'it has no valid expires_at';
+  return null;
+}
+
 export function lockedError(
   store: StateStore,
   key: string,
   held: Partial<LockInfo> | undefined,
   where: { customer: string; environment: string },
 ): CimError {
+  const malformed = held ? malformedLock(held) : null;
+  if (malformed)
+    return new CimError(
+      ErrorNames.EnvironmentLocked,
+      `${where.customer}/${where.environment} has a malformed lock record s3://${store.bucket}/${key} (${malformed}): no run of this tool wrote it, and it never expires. Clear it with \`${unlockCommand(where.customer, where.environment)}\`.`,
+    );
   const who = held ? describeHolder(held) : 'another run';
   return new CimError(
     ErrorNames.EnvironmentLocked,
@@ -175,6 +191,9 @@ export async function holderGone(
   now: Date,
   probe: HolderProbe,
 ): Promise<HolderVerdict> {
+  const malformed = malformedLock(held);
+  if (malformed)
+    return { gone: true, why: `the lock record is malformed (${malformed}), so no run holds it` };
   const expires = Date.parse(held.expires_at ?? '');
   if (Number.isFinite(expires) && expires < now.getTime())
     return { gone: true, why: `the lock expired at ${held.expires_at}` };
@@ -222,6 +241,8 @@ export async function heartbeatLock(store: StateStore, lock: HeldLock, now: Date
 export type UnlockOutcome =
   | { status: 'absent' }
   | { status: 'cleared'; held: Partial<LockInfo>; why: string }
+  /** --dry-run: the lock would be cleared; nothing was written. */
+  | { status: 'would-clear'; held: Partial<LockInfo>; why: string }
   | { status: 'refused'; held: Partial<LockInfo>; why: string };
 
 /** `cim unlock`: clears the lock only when its holder is provably gone. */
@@ -230,11 +251,13 @@ export async function unlockEnvironment(
   key: string,
   probe: HolderProbe,
   now: Date,
+  options: { dryRun?: boolean } = {},
 ): Promise<UnlockOutcome> {
   const current = await readLock(store, key);
   if (!current) return { status: 'absent' };
   const verdict = await holderGone(current.info, now, probe);
   if (!verdict.gone) return { status: 'refused', held: current.info, why: verdict.why };
+  if (options.dryRun) return { status: 'would-clear', held: current.info, why: verdict.why };
   try {
     await store.deleteObject(key, current.etag);
   } catch (err) {

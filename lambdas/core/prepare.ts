@@ -291,6 +291,17 @@ export async function prepare(
   if (!writing) return { ...base, holder: (await readLock(store, keys.lock))?.info ?? null };
 
   const where = { customer: env.customer, environment: env.environment };
+  const changedMeanwhile = () =>
+    new CimError(
+      ErrorNames.EnvironmentLocked,
+      `${where.customer}/${where.environment} changed while this run prepared (another run recorded a result); nothing was changed. Run it again.`,
+    );
+  // A refusal writes nothing: look again (a read) before taking the lock. A run that finished
+  // meanwhile wrote actions.json before releasing its lock, so either this read sees its
+  // result, or the lock below is still its own and refused. Only a whole run started and
+  // finished between this read and the lock is caught after it (and the lock is released).
+  const before = await store.getJson(keys.actions);
+  if ((before?.etag ?? null) !== base.latestEtag) throw changedMeanwhile();
   const lock = await acquireLock(
     store,
     keys.lock,
@@ -310,12 +321,7 @@ export async function prepare(
     // What was read before the lock must still be what is there: a run that finished in
     // between changed actions.json, and this run's decisions would be stale.
     const again = await store.getJson(keys.actions);
-    if ((again?.etag ?? null) !== base.latestEtag) {
-      throw new CimError(
-        ErrorNames.EnvironmentLocked,
-        `${where.customer}/${where.environment} changed while this run prepared (another run recorded a result); nothing was changed. Run it again.`,
-      );
-    }
+    if ((again?.etag ?? null) !== base.latestEtag) throw changedMeanwhile();
     if (lock.tookOverFrom) {
       deps.log.warn('took over an expired lock', {
         heldBy: lock.tookOverFrom.execution_id,

@@ -78,7 +78,16 @@ export function validateRestorePoint(
         `deployment ${name} is recorded in namespace "${d.deployment_namespace}", configured in "${target.namespace}"`,
       );
     }
-    if (!d.deployment_exists) continue;
+    if (!d.deployment_exists) {
+      // A record that contradicts itself was not written by a snapshot: trusting either half
+      // would leave the deployment at 0 (and up reporting success) or restore a guess.
+      if (d.deployment_available || d.app_status === 'up' || (d.deployment_replicas ?? 0) > 0)
+        throw refuse(
+          key,
+          `deployment ${name} contradicts itself: recorded as not existing, yet ${d.deployment_available ? 'available' : d.app_status === 'up' ? 'up' : `at ${d.deployment_replicas} replicas`}`,
+        );
+      continue;
+    }
     const n = d.deployment_replicas;
     if (n === null || !Number.isInteger(n) || n < 0)
       throw refuse(key, `deployment ${name} has no valid replica count (${JSON.stringify(n)})`);

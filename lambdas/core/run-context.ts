@@ -8,7 +8,7 @@ import { type Config, type Environment, NAME_PATTERN, resolveEnvironment } from 
 import type { DatabaseGateway } from './database.ts';
 import type { DatabaseWait, TaskTokens } from './database-events.ts';
 import { type Targets, withTargets } from './discovery.ts';
-import { CimError, ErrorNames } from './errors.ts';
+import { CimError, ErrorNames, unprintableCharacter } from './errors.ts';
 import type { HealthChecker } from './health.ts';
 import type { Hold } from './hold.ts';
 import type { KubeGateway } from './kube-gateway.ts';
@@ -87,8 +87,14 @@ export const RunRequest = z
       .trim()
       .min(1, 'user must not be empty')
       .max(128, 'user must be at most 128 characters')
-      // biome-ignore lint/suspicious/noControlCharactersInRegex: refusing control characters is the point
-      .refine((u) => !/[\u0000-\u001f\u007f]/.test(u), 'user must not contain control characters'),
+      .superRefine((u, ctx) => {
+        const bad = unprintableCharacter(u);
+        if (bad)
+          ctx.addIssue({
+            code: 'custom',
+            message: `user must not contain control characters, bidirectional marks or invisible characters (records and terminals would show something else): it contains ${bad}`,
+          });
+      }),
     dryRun: z.boolean({ message: 'dryRun must be true or false' }).default(false),
     /** get_env_state only: write pre/post-state and actions.json as the legacy tool did. */
     record: z.boolean({ message: 'record must be true or false' }).default(false),

@@ -69,8 +69,15 @@ export function labelValueError(value: string): string | null {
     : `label value "${value}" must be empty or 1-63 letters, digits, "-", "_" or ".", beginning and ending with a letter or digit, e.g. "dev"`;
 }
 
+/** Longest pattern: a key is at most 49 characters (config.ts MAX_KEY_PART), a glob a little more. */
+export const MAX_PATTERN_LENGTH = 100;
+/** Longest label selector or command-line selection: bounds the parser's work. */
+export const MAX_SELECTOR_LENGTH = 1000;
+
 /** Why `p` is not an environment key or glob, or null. */
 export function patternError(p: string): string | null {
+  if (p.length > MAX_PATTERN_LENGTH)
+    return `pattern "${p.slice(0, 40)}..." has ${p.length} characters, more than ${MAX_PATTERN_LENGTH}: an environment key or glob is short, e.g. "alpha/dev" or "*/dev"`;
   return PATTERN.test(p)
     ? null
     : `"${p}" is not an environment key or glob: write "customer/environment" in lower case, with * for any characters, e.g. "alpha/dev", "*/dev" or "alpha/*"`;
@@ -177,6 +184,11 @@ function requirements(s: string): LabelRequirement[] {
 
 /** Parses a Kubernetes-style label selector; syntax errors are SelectionInvalid. */
 export function parseLabelSelector(s: string): LabelRequirement[] {
+  if (s.length > MAX_SELECTOR_LENGTH)
+    throw new CimError(
+      ErrorNames.SelectionInvalid,
+      `label selector "${s.slice(0, 40)}..." has ${s.length} characters, more than ${MAX_SELECTOR_LENGTH}; write a shorter selector, ${SELECTOR_EXAMPLE}`,
+    );
   try {
     return requirements(s);
   } catch (err) {
@@ -233,6 +245,11 @@ export function parseSelectionArg(arg: string): Selection {
       ErrorNames.SelectionInvalid,
       `selection "${arg}": ${reason} (at position ${at + 1}); write ${ARG_EXAMPLE}`,
     );
+  if (arg.length > MAX_SELECTOR_LENGTH)
+    throw new CimError(
+      ErrorNames.SelectionInvalid,
+      `selection "${arg.slice(0, 40)}..." has ${arg.length} characters, more than ${MAX_SELECTOR_LENGTH}; write ${ARG_EXAMPLE}`,
+    );
   const closing = (from: number) => {
     const close = arg.indexOf(')', from);
     if (close < 0) throw fail('"(" is not closed by ")"', from);
@@ -278,12 +295,67 @@ export function environmentLabels(config: Config, key: string): Record<string, s
   return { ...config.defaults.labels, ...config.environments[key]?.labels };
 }
 
-function globRegExp(glob: string): RegExp {
-  const body = glob
-    .split('*')
-    .map((part) => part.replace(/[.+?^${}()|[\]\\]/g, '\\$&'))
-    .join('.*');
-  return new RegExp(`^${body}$`);
+/**
+ * Whether `text` matches `glob` ("*" is any run of characters). Linear, never backtracking:
+ * the parts between stars must occur in order, and the leftmost occurrence of each part is
+ * always as good as any later one, so each is found once (KMP) from where the last ended.
+ * Text positions only move forward, so the work is O(|glob| + |text|) for any pattern (a
+ * regular expression built from the glob backtracks exponentially on "a*a*a*...b").
+ * `steps`, when given, counts character comparisons (the tests assert linearity on it).
+ */
+export function globMatch(glob: string, text: string, steps?: { n: number }): boolean {
+  const parts = glob.split('*');
+  const count = () => {
+    if (steps) steps.n++;
+  };
+  const first = parts[0] ?? '';
+  if (parts.length === 1) {
+    count();
+    return glob === text;
+  }
+  const last = parts.at(-1) ?? '';
+  if (first.length + last.length > text.length) return false;
+  for (let i = 0; i < first.length; i++) {
+    count();
+    if (text[i] !== first[i]) return false;
+  }
+  for (let i = 0; i < last.length; i++) {
+    count();
+    if (text[text.length - last.length + i] !== last[i]) return false;
+  }
+  let at = first.length;
+  const end = text.length - last.length;
+  for (const part of parts.slice(1, -1)) {
+    if (part === '') continue;
+    const found = indexOfKmp(text, part, at, end, count);
+    if (found < 0) return false;
+    at = found + part.length;
+  }
+  return true;
+}
+
+/** The first index >= from where `needle` occurs wholly before `end`, or -1 (Knuth-Morris-Pratt). */
+function indexOfKmp(text: string, needle: string, from: number, end: number, count: () => void): number {
+  const fail = new Array<number>(needle.length).fill(0);
+  for (let i = 1, k = 0; i < needle.length; i++) {
+    while (k > 0 && needle[i] !== needle[k]) {
+      count();
+      k = fail[k - 1] ?? 0;
+    }
+    count();
+    if (needle[i] === needle[k]) k++;
+    fail[i] = k;
+  }
+  for (let i = from, k = 0; i < end; i++) {
+    while (k > 0 && text[i] !== needle[k]) {
+      count();
+      k = fail[k - 1] ?? 0;
+    }
+    count();
+    if (text[i] === needle[k]) k++;
+    if (k === needle.length) return i - needle.length + 1;
+  }
+  return -1;
 }
 
 export function describeSelection(sel: Selection): string {
@@ -311,8 +383,7 @@ export function selectEnvironments(config: Config, sel: Selection, source: strin
         picked.add(p);
         continue;
       }
-      const re = globRegExp(p);
-      const matched = keys.filter((k) => re.test(k));
+      const matched = keys.filter((k) => globMatch(p, k));
       if (matched.length === 0)
         throw new CimError(
           ErrorNames.SelectionInvalid,

@@ -34,6 +34,64 @@ export interface StateStore {
   listKeys(prefix: string, limit?: number): Promise<string[]>;
 }
 
+/**
+ * Bounds of a record read back from S3, checked before JSON.parse: records are untrusted.
+ * Bytes: the largest real record (100 deployments with their workloads and node groups) is
+ * about 40 KiB; Prepare's output carries the restore point and the pre-state, and Step
+ * Functions refuses a state's output above 256 KiB, so 64 KiB each leaves room for the rest.
+ * Depth: records nest 4 levels (k8s_deployments.name.field, node group scaling); parsing
+ * and validating a record nested 10,000 deep overflows the stack.
+ */
+export const MAX_RECORD_BYTES = 64 * 1024;
+export const MAX_RECORD_DEPTH = 16;
+
+function untrusted(where: string, why: string): CimError {
+  return new CimError(
+    ErrorNames.StateRecordInvalid,
+    `${where} ${why}. Restore an earlier version of it (the bucket is versioned); nothing was changed.`,
+  );
+}
+
+const tooLarge = (bucket: string, key: string, bytes: number) =>
+  untrusted(
+    `s3://${bucket}/${key}`,
+    `is ${bytes} bytes, more than a record may be (${MAX_RECORD_BYTES}); it was not read`,
+  );
+
+/** How deeply `text` nests arrays and objects (strings skipped), stopping once past `max`. */
+export function jsonDepth(text: string, max = MAX_RECORD_DEPTH): number {
+  let depth = 0;
+  let deepest = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (inString) {
+      if (c === 0x5c) i++;
+      else if (c === 0x22) inString = false;
+    } else if (c === 0x22) inString = true;
+    else if (c === 0x7b || c === 0x5b) {
+      depth++;
+      if (depth > deepest) deepest = depth;
+      if (deepest > max) return deepest;
+    } else if (c === 0x7d || c === 0x5d) depth--;
+  }
+  return deepest;
+}
+
+/** Parses a record's text within the bounds above; `where` names it in messages (never its content). */
+export function parseRecord(text: string, where: string): unknown {
+  const bytes = Buffer.byteLength(text, 'utf8');
+  if (bytes > MAX_RECORD_BYTES)
+    throw untrusted(where, `is ${bytes} bytes, more than a record may be (${MAX_RECORD_BYTES})`);
+  if (jsonDepth(text) > MAX_RECORD_DEPTH)
+    throw untrusted(where, `nests deeper than ${MAX_RECORD_DEPTH} levels; no record does`);
+  try {
+    return JSON.parse(text);
+  } catch (err) {
+    throw untrusted(where, `is not valid JSON (${(err as Error).message.slice(0, 200)})`);
+  }
+}
+
 export class PreconditionFailed extends CimError {
   constructor(key: string) {
     super(
@@ -102,21 +160,24 @@ export class S3StateStore implements StateStore {
     let writtenBy: string | undefined;
     try {
       const out = await this.s3.send(new GetObjectCommand({ Bucket: this.bucket, Key: key }));
+      if ((out.ContentLength ?? 0) > MAX_RECORD_BYTES) {
+        // Not read at all: a huge object would cost memory and time before being refused.
+        (out.Body as { destroy?: () => void } | undefined)?.destroy?.();
+        throw tooLarge(this.bucket, key, out.ContentLength ?? 0);
+      }
       text = (await out.Body?.transformToString('utf8')) ?? '';
       etag = out.ETag ?? '';
       writtenBy = out.Metadata?.[WRITTEN_BY];
     } catch (err) {
+      if (err instanceof CimError) throw err;
       if (errorName(err) === 'NoSuchKey' || errorName(err) === 'NotFound') return null;
       throw this.wrap(err, `reading s3://${this.bucket}/${key}`);
     }
-    try {
-      return { json: JSON.parse(text), etag, ...(writtenBy ? { writtenBy } : {}) };
-    } catch (err) {
-      throw new CimError(
-        ErrorNames.StateRecordInvalid,
-        `s3://${this.bucket}/${key} is not valid JSON (${(err as Error).message}). Restore an earlier version of it (the bucket is versioned); nothing was changed.`,
-      );
-    }
+    return {
+      json: parseRecord(text, `s3://${this.bucket}/${key}`),
+      etag,
+      ...(writtenBy ? { writtenBy } : {}),
+    };
   }
 
   async putJson(key: string, value: unknown, cond: PutCondition = {}): Promise<{ etag: string }> {

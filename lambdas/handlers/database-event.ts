@@ -9,5 +9,7 @@ const tokens = sfnTaskTokens();
 
 // defineTask hands an object event over as it is (the `input` wrapper is Prepare's).
 export const handler = defineTask(DATABASE_EVENT_FUNCTION, 'Database event', async (deps, event) =>
-  handleDatabaseEvent({ ...deps, taskTokens: deps.taskTokens ?? tokens }, event),
+  handleDatabaseEvent({ ...deps, taskTokens: deps.taskTokens ?? tokens }, event, {
+    account: process.env.CIM_ACCOUNT_ID,
+  }),
 );

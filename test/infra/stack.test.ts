@@ -123,12 +123,17 @@ describe('functions', () => {
     for (const f of fns as any[]) {
       expect(f.Properties.Runtime).toBe('nodejs22.x');
       const vars = f.Properties.Environment.Variables;
-      // The publishers of notifications also get the topic's ARN (a deploy-time value).
+      // The publishers of notifications also get the topic's ARN (a deploy-time value); the
+      // database-event function its own account, to ignore events from any other.
       expect(
         Object.keys(vars)
-          .filter((k) => k !== 'CIM_NOTIFY_TOPIC_ARN' && k !== 'CIM_DATABASE_EVENTS')
+          .filter(
+            (k) => k !== 'CIM_NOTIFY_TOPIC_ARN' && k !== 'CIM_DATABASE_EVENTS' && k !== 'CIM_ACCOUNT_ID',
+          )
           .sort(),
       ).toEqual(['NODE_OPTIONS', 'POWERTOOLS_SERVICE_NAME']);
+      if (vars.CIM_ACCOUNT_ID !== undefined)
+        expect(JSON.stringify(vars.CIM_ACCOUNT_ID)).toMatch(/"\d{12}"|AWS::AccountId/);
     }
   });
 

@@ -16,6 +16,9 @@ const rdsEvent = (eventId: string, identifier = 'alpha-dev-rds', extra: Record<s
   source: 'aws.rds',
   'detail-type': 'RDS DB Instance Event',
   region: 'us-east-1',
+  account: '123456789012',
+  // The world's clock starts at 20:00: an event after the wait began.
+  time: '2026-11-26T23:00:00Z',
   detail: { SourceType: 'DB_INSTANCE', SourceIdentifier: identifier, EventID: eventId, Message: 'x' },
   ...extra,
 });

@@ -197,3 +197,27 @@ describe('state machine ARN for --remote', () => {
     });
   });
 });
+
+describe('a remote run that cannot start', () => {
+  it.each([
+    ['StateMachineDoesNotExist', 'does not exist in this account and region'],
+    ['InvalidArn', 'is not a valid state machine ARN'],
+  ])(
+    'refuses with a clear error when StartExecution answers %s (nothing started, nothing recorded)',
+    async (name, says) => {
+      sfn.on(StartExecutionCommand).rejects(Object.assign(new Error(`State Machine ${name}`), { name }));
+      const err = await runRemote(
+        'arn:aws:states:us-east-1:123456789012:stateMachine:nope',
+        request,
+        undefined,
+        {
+          sfn: new SFNClient({}),
+        },
+      ).catch((e: Error) => e);
+      expect(err).toMatchObject({ name: 'PreflightFailed' });
+      expect((err as Error).message).toContain(`stateMachine:nope ${says}; nothing was started`);
+      expect(exitCodeFor((err as Error).name)).toBe(ExitCode.Usage);
+      expect(sfn.commandCalls(GetExecutionHistoryCommand)).toHaveLength(0);
+    },
+  );
+});
