@@ -22,9 +22,8 @@ import {
 } from 'aws-cdk-lib/aws-stepfunctions';
 import { LambdaInvoke, StepFunctionsStartExecution } from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import type { Construct } from 'constructs';
-import { RETRYABLE_ERRORS } from '#core/errors';
 import { type FleetFunctionId, FleetFunctions, FleetSteps } from '#core/steps';
-import { LOCAL_ACCOUNT, LOCAL_REGION, renderLocal } from './workflow.ts';
+import { addTaskRetries, LOCAL_ACCOUNT, LOCAL_REGION, renderLocal } from './workflow.ts';
 
 export type FleetWorkflowFunctions = Record<FleetFunctionId, IFunction>;
 
@@ -37,16 +36,10 @@ export function buildFleetWorkflow(
     const t = new LambdaInvoke(scope, name, {
       lambdaFunction: fn,
       payloadResponseOnly: true,
-      retryOnServiceExceptions: true,
+      retryOnServiceExceptions: false,
       payload,
     });
-    t.addRetry({
-      errors: [...RETRYABLE_ERRORS],
-      interval: Duration.seconds(2),
-      maxAttempts: 3,
-      backoffRate: 2,
-    });
-    return t;
+    return addTaskRetries(t);
   };
 
   const refused = new Fail(scope, FleetSteps.refused, { errorPath: '$.Error', causePath: '$.Cause' });

@@ -3,7 +3,6 @@
 // loop of "Keep database stopped" and a Wait until the database is stopped again, then a
 // summary. The deployed stack and the local engine run this same definition. Also: the
 // EventBridge pattern of the RDS events the guard listens to, for the configured databases.
-import { Duration } from 'aws-cdk-lib';
 import type { EventPattern } from 'aws-cdk-lib/aws-events';
 import type { IFunction } from 'aws-cdk-lib/aws-lambda';
 import {
@@ -20,11 +19,10 @@ import {
 } from 'aws-cdk-lib/aws-stepfunctions';
 import { LambdaInvoke } from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import type { Construct } from 'constructs';
-import { RETRYABLE_ERRORS } from '#core/errors';
 import { GUARD_EVENTS } from '#core/guard';
 import { type GuardFunctionId, GuardFunctions, GuardSteps } from '#core/steps';
 import type { IamScope } from './iam-scope.ts';
-import { renderLocal } from './workflow.ts';
+import { addTaskRetries, renderLocal } from './workflow.ts';
 
 export type GuardWorkflowFunctions = Record<GuardFunctionId, IFunction>;
 
@@ -37,16 +35,10 @@ export function buildGuardWorkflow(scope: Construct, fns: GuardWorkflowFunctions
     const t = new LambdaInvoke(scope, name, {
       lambdaFunction: fn,
       payloadResponseOnly: true,
-      retryOnServiceExceptions: true,
+      retryOnServiceExceptions: false,
       ...(payload ? { payload } : {}),
     });
-    t.addRetry({
-      errors: [...RETRYABLE_ERRORS],
-      interval: Duration.seconds(2),
-      maxAttempts: 3,
-      backoffRate: 2,
-    });
-    return t;
+    return addTaskRetries(t);
   };
   const select = lambda(
     GuardSteps.select,
