@@ -22,6 +22,7 @@ import type { Construct } from 'constructs';
 import { type GuardFunctionId, GuardFunctions } from '#core/steps';
 import { buildGuardWorkflow, guardEventPattern } from './guard-workflow.ts';
 import type { IamScope, Needs } from './iam-scope.ts';
+import type { ScheduleDelivery } from './schedule-delivery.ts';
 
 export const GUARD_NEEDS: Record<GuardFunctionId, Needs> = {
   'guard-select': {},
@@ -48,6 +49,8 @@ export function addGuard(
     grant: (fn: NodejsFunction, needs: Needs) => void;
     /** stack.kms: the customer key for the guard's log group and state machine. */
     key?: IKey | undefined;
+    /** Maximum event age, retries and dead-letter queue of the daily sweep (schedule-delivery.ts). */
+    scheduleDelivery?: ScheduleDelivery;
   },
 ): Guard {
   const functions = {} as Record<GuardFunctionId, NodejsFunction>;
@@ -82,6 +85,7 @@ export function addGuard(
     description: 'Seven-day guard: re-stop every parked environment whose database is not stopped',
     schedule: ScheduleExpression.expression(GUARD_SWEEP_CRON),
     target: new StepFunctionsStartExecution(stateMachine, {
+      ...o.scheduleDelivery,
       input: ScheduleTargetInput.fromObject({ sweep: true }),
     }),
   });

@@ -45,7 +45,8 @@ describe('notifications', () => {
 
   it('is the action of every failure alarm', () => {
     const alarms = Object.values(t.findResources('AWS::CloudWatch::Alarm')) as any[];
-    expect(alarms).toHaveLength(3);
+    // Environment, fleet and guard failures, and a schedule tick in the dead-letter queue.
+    expect(alarms).toHaveLength(4);
     for (const a of alarms) expect(a.Properties.AlarmActions).toEqual([topicRef()]);
   });
 
