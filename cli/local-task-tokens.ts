@@ -14,12 +14,18 @@ export class LocalTaskTokens implements TaskTokens {
   private readonly waiting = new Map<string, Waiting>();
   private next = 0;
 
-  /** Called once a Task waits (its function has stored the token): tests deliver events here. */
-  constructor(private readonly onWaiting?: (state: string, token: string, tokens: LocalTaskTokens) => void) {}
+  /**
+   * `onWaiting`: called once a Task waits (its function has stored the token): tests deliver
+   * events here. `tokenLength`: pad each token to this many characters (AWS's are up to 2,048).
+   */
+  constructor(
+    private readonly onWaiting?: (state: string, token: string, tokens: LocalTaskTokens) => void,
+    private readonly tokenLength = 0,
+  ) {}
 
   /** A new token for `state`, and the promise the Task waits on. */
   open(state: string): { token: string; done: Promise<unknown> } {
-    const token = `local-task-token-${++this.next}`;
+    const token = `local-task-token-${++this.next}-`.padEnd(this.tokenLength, 'x');
     const done = new Promise<unknown>((resolve, reject) => {
       this.waiting.set(token, { state, resolve, reject });
     });

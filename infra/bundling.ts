@@ -13,10 +13,17 @@
 //  - @kubernetes/client-node: the kubeconfig and the three API groups the functions call,
 //    without exec/attach/port-forward/cp/watch/informers and their dependencies;
 //  - whatwg-url: node-fetch's fallback URL parser, never used on Node, by the platform's URL;
-//  - each @aws-sdk/* package the functions use (aws-sdk/*.cjs): still the runtime's SDK, but
-//    loaded with require() by Node's CommonJS loader; an ESM `import` of the same CommonJS
-//    package costs about half as much again (Node's ESM loader detects each file's format
-//    and scans the package for its exports).
+//  - each @aws-sdk/* package the functions take from the runtime (aws-sdk/*.cjs): loaded with
+//    require() by Node's CommonJS loader; an ESM `import` of the same CommonJS package costs
+//    about half as much again (Node's ESM loader detects each file's format and scans the
+//    package for its exports).
+// The SDK clients whose semantics the code depends on are bundled instead (BUNDLED_SDK): the
+// version the tests ran is the version that runs. S3: `IfMatch` on PutObject and DeleteObject
+// entered the S3 model in late November 2024; a runtime SDK older than that sends no header
+// for a member it does not model and raises no error, so the lock and the record replacements
+// would silently become unconditional (AWS's SDK guide also advises bundling the SDK). Their
+// credential chain stays the runtime's (@aws-sdk/credential-provider-node: no semantics of
+// ours, and ~130 KiB that would push the largest bundle over 1.5 MB).
 // And the code imports zod as a namespace (`import * as z`), which lets esbuild leave out
 // the ~40 message locales that `import { z }` drags in (250 KB).
 import { readdirSync, writeFileSync } from 'node:fs';
@@ -27,29 +34,33 @@ import { type BuildOptions, build } from 'esbuild';
 import type { Config } from '#core/config';
 import { configDigest, DEPLOYED_CONFIG_FILE, DIGEST_DEFINE, deployedConfigJson } from '#core/deployed-config';
 
+/** The project root: esbuild's working directory here and in NodejsFunction (aliases are relative to it). */
+export const PROJECT_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+
+/** SDK clients bundled with the functions, with the @aws-sdk/* packages they need (see the header). */
+export const BUNDLED_SDK: readonly string[] = ['@aws-sdk/client-s3'];
+
+/** The @aws-sdk/* packages the nodejs22.x runtime provides to the functions (one shim each). */
+const runtimeSdk = readdirSync(join(PROJECT_ROOT, 'infra', 'bundle-shims', 'aws-sdk'))
+  .filter((f) => f.endsWith('.cjs'))
+  .map((f) => `@aws-sdk/${f.replace(/\.cjs$/, '')}`);
+
 export const BUNDLE = {
   target: 'node22',
   minify: true,
   mainFields: ['module', 'main'],
-  /** The nodejs22.x runtime provides the AWS SDK v3. */
-  external: ['@aws-sdk/*'],
+  /** From the runtime: its SDK clients but BUNDLED_SDK, and the credential chain. */
+  external: [...runtimeSdk, '@aws-sdk/credential-provider-node'],
   /** ESM bundles of CommonJS dependencies still call require(). */
   banner: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);",
 } as const;
-
-/** The project root: esbuild's working directory here and in NodejsFunction (aliases are relative to it). */
-export const PROJECT_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
-
-const sdkShims = readdirSync(join(PROJECT_ROOT, 'infra', 'bundle-shims', 'aws-sdk')).filter((f) =>
-  f.endsWith('.cjs'),
-);
 
 /** Package → trimmed entry point (relative to the project root); see the header. */
 export const ALIASES: Readonly<Record<string, string>> = {
   '@kubernetes/client-node': './infra/bundle-shims/client-node.ts',
   'whatwg-url': './infra/bundle-shims/whatwg-url.ts',
   ...Object.fromEntries(
-    sdkShims.map((f) => [`@aws-sdk/${f.replace(/\.cjs$/, '')}`, `./infra/bundle-shims/aws-sdk/${f}`]),
+    runtimeSdk.map((name) => [name, `./infra/bundle-shims/aws-sdk/${name.slice('@aws-sdk/'.length)}.cjs`]),
   ),
 };
 

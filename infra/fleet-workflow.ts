@@ -31,9 +31,8 @@ import {
 import { LambdaInvoke, StepFunctionsStartExecution } from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { STEPFUNCTIONS_USE_DISTRIBUTED_MAP_RESULT_WRITER_V2 } from 'aws-cdk-lib/cx-api';
 import type { Construct } from 'constructs';
-import { RETRYABLE_ERRORS } from '#core/errors';
 import { type FleetFunctionId, FleetFunctions, FleetSteps } from '#core/steps';
-import { LOCAL_ACCOUNT, LOCAL_REGION, renderLocal } from './workflow.ts';
+import { addTaskRetries, LOCAL_ACCOUNT, LOCAL_REGION, renderLocal } from './workflow.ts';
 
 export type FleetWorkflowFunctions = Record<FleetFunctionId, IFunction>;
 
@@ -86,16 +85,10 @@ export function buildFleetWorkflow(
     const t = new LambdaInvoke(scope, name, {
       lambdaFunction: fn,
       payloadResponseOnly: true,
-      retryOnServiceExceptions: true,
+      retryOnServiceExceptions: false,
       payload,
     });
-    t.addRetry({
-      errors: [...RETRYABLE_ERRORS],
-      interval: Duration.seconds(2),
-      maxAttempts: 3,
-      backoffRate: 2,
-    });
-    return t;
+    return addTaskRetries(t);
   };
 
   const refused = new Fail(scope, FleetSteps.refused, { errorPath: '$.Error', causePath: '$.Cause' });

@@ -25,6 +25,7 @@ import type { Construct } from 'constructs';
 import { type GuardFunctionId, GuardFunctions } from '#core/steps';
 import { buildGuardWorkflow, guardEventPattern } from './guard-workflow.ts';
 import type { IamScope, Needs } from './iam-scope.ts';
+import type { ScheduleDelivery } from './schedule-delivery.ts';
 
 export const GUARD_NEEDS: Record<GuardFunctionId, Needs> = {
   'guard-select': {},
@@ -57,6 +58,8 @@ export function addGuard(
     key?: IKey | undefined;
     /** The state buckets: the guard's item lists and map run results live under guard/. */
     buckets?: readonly IBucket[];
+    /** Maximum event age, retries and dead-letter queue of the daily sweep (schedule-delivery.ts). */
+    scheduleDelivery?: ScheduleDelivery;
   },
 ): Guard {
   const buckets = o.buckets ?? [];
@@ -108,6 +111,7 @@ export function addGuard(
     description: 'Seven-day guard: re-stop every parked environment whose database is not stopped',
     schedule: ScheduleExpression.expression(GUARD_SWEEP_CRON),
     target: new StepFunctionsStartExecution(stateMachine, {
+      ...o.scheduleDelivery,
       input: ScheduleTargetInput.fromObject({ sweep: true }),
     }),
   });

@@ -5,7 +5,6 @@
 // daily sweep of every environment stays within 262,144 bytes per state at any fleet size.
 // The deployed stack and the local engine run this same definition. Also: the
 // EventBridge pattern of the RDS events the guard listens to, for the configured databases.
-import { Duration } from 'aws-cdk-lib';
 import type { EventPattern } from 'aws-cdk-lib/aws-events';
 import type { IFunction } from 'aws-cdk-lib/aws-lambda';
 import type { IBucket } from 'aws-cdk-lib/aws-s3';
@@ -25,12 +24,11 @@ import {
 import { LambdaInvoke } from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { STEPFUNCTIONS_USE_DISTRIBUTED_MAP_RESULT_WRITER_V2 } from 'aws-cdk-lib/cx-api';
 import type { Construct } from 'constructs';
-import { RETRYABLE_ERRORS } from '#core/errors';
 import { GUARD_EVENTS } from '#core/guard';
 import { type GuardFunctionId, GuardFunctions, GuardSteps } from '#core/steps';
 import { mapS3Statements, ScopedJsonItemReader, ScopedResultWriter } from './fleet-workflow.ts';
 import type { IamScope } from './iam-scope.ts';
-import { renderLocal } from './workflow.ts';
+import { addTaskRetries, renderLocal } from './workflow.ts';
 
 export type GuardWorkflowFunctions = Record<GuardFunctionId, IFunction>;
 
@@ -48,16 +46,10 @@ export function buildGuardWorkflow(
     const t = new LambdaInvoke(scope, name, {
       lambdaFunction: fn,
       payloadResponseOnly: true,
-      retryOnServiceExceptions: true,
+      retryOnServiceExceptions: false,
       ...(payload ? { payload } : {}),
     });
-    t.addRetry({
-      errors: [...RETRYABLE_ERRORS],
-      interval: Duration.seconds(2),
-      maxAttempts: 3,
-      backoffRate: 2,
-    });
-    return t;
+    return addTaskRetries(t);
   };
   const select = lambda(
     GuardSteps.select,

@@ -97,6 +97,7 @@ import {
   grantAssumeTargetRoles,
 } from './organization.ts';
 import { acknowledgeScanFindings } from './scan-acknowledgements.ts';
+import { addScheduleDelivery } from './schedule-delivery.ts';
 import { functionRolePath } from './target-stack.ts';
 import { buildWorkflow, databaseEventPatterns, type WorkflowFunctions } from './workflow.ts';
 
@@ -358,12 +359,14 @@ export class CimStack extends Stack {
     // One EventBridge schedule per configured schedule, whatever the size of its selection.
     // The tick's scheduled time names the fleet's build, so a tick delivered twice is refused
     // by the build-id rule instead of running twice.
+    const schedules = addScheduleDelivery(this);
     for (const s of config.schedules) {
       const sel = scheduleSelection(s);
       new Schedule(this, `Schedule-${s.name}`, {
         description: `${s.action} ${describeSelection(sel)} (${s.name})`,
         schedule: ScheduleExpression.expression(`cron(${s.cron})`, TimeZone.of(s.timeZone)),
         target: new StepFunctionsStartExecution(this.fleetStateMachine, {
+          ...schedules.delivery,
           input: ScheduleTargetInput.fromObject({
             action: s.action,
             selection: { patterns: sel.patterns, labels: sel.labels },
@@ -389,6 +392,7 @@ export class CimStack extends Stack {
       grant: (fn, needs) => this.grant(fn, needs, buckets),
       key,
       buckets: [...buckets.values()],
+      scheduleDelivery: schedules.delivery,
     });
 
     // The guard re-stops databases in target accounts too: its step assumes their role, as
@@ -400,7 +404,7 @@ export class CimStack extends Stack {
       publishers: [fns['record-failure'], fleetFns['fleet-record'], this.guard.functions['guard-step']],
       alarms: ['WorkflowFailures', 'FleetFailures']
         .map((n) => this.node.findChild(n) as Alarm)
-        .concat(this.guard.alarm, eventFailuresAlarm(this, this.eventFailures)),
+        .concat(this.guard.alarm, eventFailuresAlarm(this, this.eventFailures), schedules.alarm),
       key,
     });
 

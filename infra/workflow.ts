@@ -12,6 +12,7 @@ import {
   Fail,
   type IChainable,
   IntegrationPattern,
+  JitterType,
   JsonPath,
   Pass,
   Result,
@@ -19,6 +20,7 @@ import {
   StateGraph,
   Succeed,
   TaskInput,
+  type TaskStateBase,
   Timeout,
   Wait,
   WaitTime,
@@ -26,7 +28,7 @@ import {
 import { LambdaInvoke } from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import type { Construct } from 'constructs';
 import { DATABASE_EVENTS } from '#core/database-events';
-import { RETRYABLE_ERRORS } from '#core/errors';
+import { ErrorNames, THROTTLING_ERRORS } from '#core/errors';
 import type { Phases } from '#core/run-context';
 import { caughtState, type StepName, Steps, type TaskFunctionId, TaskFunctions } from '#core/steps';
 import type { IamScope } from './iam-scope.ts';
@@ -36,14 +38,100 @@ export type WorkflowFunctions = Record<TaskFunctionId, IFunction>;
 /** Longer than the functions' own 60 s timeout: the Lambda's timeout error comes first when it can. */
 export const TASK_TIMEOUT_SECONDS = 90;
 
+/** Lambda's own service errors (what CDK's `retryOnServiceExceptions` retries, without jitter). */
+const LAMBDA_SERVICE_ERRORS = [
+  'Lambda.ClientExecutionTimeoutException',
+  'Lambda.ServiceException',
+  'Lambda.AWSLambdaException',
+  'Lambda.SdkClientException',
+] as const;
+
+export interface TaskRetrier {
+  readonly errors: readonly string[];
+  readonly intervalSeconds: number;
+  readonly backoffRate: number;
+  readonly maxDelaySeconds: number;
+  readonly maxAttempts: number;
+}
+
+/**
+ * The one Retry policy of every Lambda Task of the environment, fleet and guard workflows.
+ * Each retrier waits a random time up to min(interval x rate^n, MaxDelaySeconds) (full
+ * jitter), so Tasks throttled together do not come back together.
+ *  - throttled: expected at fleet scale (RDS allows 300 requests in a burst and 12 per second
+ *    per account; Lambda's concurrency; S3 SlowDown per prefix): Lambda's
+ *    TooManyRequestsException, our TransientAwsError (core wraps throttling and network
+ *    errors in it) and the SDK's throttling names raw, for a call core does not wrap.
+ *    8 retries, at most 242 s of delay in all.
+ *  - transient: a racing conditional write, a Kubernetes error (a 429 with Retry-After was
+ *    already waited for in the function, see core/kube.ts). 5 retries, at most 60 s.
+ *  - lambda: Lambda's service errors. 6 retries, at most 90 s.
+ * Bound: the SDK makes at most AWS_SDK_MAX_ATTEMPTS (3) requests per call, so a throttled
+ * call is sent at most 3 x (1 + 8) = 27 times per Task, over at most 242 s of Step Functions
+ * delay plus the SDK's own backoff; test/infra/retries.test.ts checks these numbers.
+ */
+export const TASK_RETRIES = {
+  throttled: {
+    errors: ['Lambda.TooManyRequestsException', ErrorNames.TransientAwsError, ...THROTTLING_ERRORS],
+    intervalSeconds: 2,
+    backoffRate: 2,
+    maxDelaySeconds: 60,
+    maxAttempts: 8,
+  },
+  transient: {
+    errors: [ErrorNames.ConditionalWriteConflict, ErrorNames.KubernetesError],
+    intervalSeconds: 2,
+    backoffRate: 2,
+    maxDelaySeconds: 30,
+    maxAttempts: 5,
+  },
+  lambda: {
+    errors: LAMBDA_SERVICE_ERRORS,
+    intervalSeconds: 2,
+    backoffRate: 2,
+    maxDelaySeconds: 30,
+    maxAttempts: 6,
+  },
+} as const satisfies Record<string, TaskRetrier>;
+
+/** The longest a retrier can wait in all before it gives up (every jittered wait at its maximum). */
+export const retryDelayBoundSeconds = (r: TaskRetrier): number =>
+  Array.from({ length: r.maxAttempts }, (_, n) =>
+    Math.min(r.intervalSeconds * r.backoffRate ** n, r.maxDelaySeconds),
+  ).reduce((a, b) => a + b, 0);
+
+/**
+ * Adds TASK_RETRIES to a Lambda Task built with `retryOnServiceExceptions: false`. `lambdaOnly`:
+ * a Task that throws no errors of its own (Record failure logs them) retries only Lambda's.
+ */
+export function addTaskRetries<T extends TaskStateBase>(task: T, opts: { lambdaOnly?: boolean } = {}): T {
+  const retriers: TaskRetrier[] = opts.lambdaOnly
+    ? [{ ...TASK_RETRIES.throttled, errors: ['Lambda.TooManyRequestsException'] }, TASK_RETRIES.lambda]
+    : Object.values(TASK_RETRIES);
+  for (const r of retriers)
+    task.addRetry({
+      errors: [...r.errors],
+      interval: Duration.seconds(r.intervalSeconds),
+      backoffRate: r.backoffRate,
+      maxDelay: Duration.seconds(r.maxDelaySeconds),
+      maxAttempts: r.maxAttempts,
+      jitterStrategy: JitterType.FULL,
+    });
+  return task;
+}
+
 /** Builds the states inside `scope` and returns the start state. */
 export function buildWorkflow(scope: Construct, fns: WorkflowFunctions): State {
-  const recordFailure = new LambdaInvoke(scope, Steps.recordFailure, {
-    lambdaFunction: fns['record-failure'],
-    payloadResponseOnly: true,
-    resultPath: '$.summary',
-    comment: 'Catch-all: records what failed and where, releases the lock.',
-  }).next(new Fail(scope, Steps.runFailed, { errorPath: '$.error.Error', causePath: '$.error.Cause' }));
+  const recordFailure = addTaskRetries(
+    new LambdaInvoke(scope, Steps.recordFailure, {
+      lambdaFunction: fns['record-failure'],
+      payloadResponseOnly: true,
+      retryOnServiceExceptions: false,
+      resultPath: '$.summary',
+      comment: 'Catch-all: records what failed and where, releases the lock.',
+    }),
+    { lambdaOnly: true },
+  ).next(new Fail(scope, Steps.runFailed, { errorPath: '$.error.Error', causePath: '$.error.Cause' }));
 
   const task = (
     name: StepName,
@@ -55,18 +143,13 @@ export function buildWorkflow(scope: Construct, fns: WorkflowFunctions): State {
     const t = new LambdaInvoke(scope, name, {
       lambdaFunction: fns[id],
       payloadResponseOnly: true,
-      retryOnServiceExceptions: true,
+      retryOnServiceExceptions: false,
       // A hung peer ends the step with States.Timeout, caught and recorded with the step's name.
       taskTimeout: Timeout.duration(Duration.seconds(TASK_TIMEOUT_SECONDS)),
       ...(opts.resultPath ? { resultPath: opts.resultPath } : {}),
       ...(opts.payload ? { payload: opts.payload } : {}),
     });
-    t.addRetry({
-      errors: [...RETRYABLE_ERRORS],
-      interval: Duration.seconds(2),
-      maxAttempts: 3,
-      backoffRate: 2,
-    });
+    addTaskRetries(t);
     if (opts.catchTo) {
       t.addCatch(opts.catchTo, { errors: ['States.ALL'] });
     } else {
@@ -118,17 +201,13 @@ export function buildWorkflow(scope: Construct, fns: WorkflowFunctions): State {
     const awaitEvent = new LambdaInvoke(scope, wait, {
       lambdaFunction: fns['await-database'],
       integrationPattern: IntegrationPattern.WAIT_FOR_TASK_TOKEN,
+      retryOnServiceExceptions: false,
       payload: TaskInput.fromObject({ token: JsonPath.taskToken, context: JsonPath.objectAt('$') }),
       resultPath: '$.databaseWait.result',
       taskTimeout: Timeout.at('$.databaseWait.fallbackSeconds'),
       comment: 'Completed by the RDS event (or the function itself, if the database is already there).',
     });
-    awaitEvent.addRetry({
-      errors: [...RETRYABLE_ERRORS],
-      interval: Duration.seconds(2),
-      maxAttempts: 3,
-      backoffRate: 2,
-    });
+    addTaskRetries(awaitEvent);
     // A missed event or a failed wait costs the fallback time, not the run: poll instead.
     awaitEvent.addCatch(loop, { errors: ['States.ALL'], resultPath: '$.databaseWait.fallback' });
     awaitEvent.next(loop);

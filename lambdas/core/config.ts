@@ -730,11 +730,14 @@ export function resolveEnvironment(
   const sts = env.workloads.some((w) => w.kind === 'StatefulSet') ? 2 : 1;
   const ng = env.nodegroups.length ? t('nodegroups') : 0;
   const ngPart = ng ? ` + nodegroups ${ng}` : '';
+  // Up also waits for the HorizontalPodAutoscalers, with the deployments' wait in a phase of
+  // its own: whether an environment has any is known only at run time, so it always counts.
+  const upDeployments = sts + 1;
   const paths = [
     {
       name: 'up',
-      total: ng + t('databaseStart') + sts * t('deployments') + t('health'),
-      parts: `databaseStart ${t('databaseStart')} + ${sts === 2 ? '2 × ' : ''}deployments ${t('deployments')} + health ${t('health')}${ngPart}`,
+      total: ng + t('databaseStart') + upDeployments * t('deployments') + t('health'),
+      parts: `databaseStart ${t('databaseStart')} + ${upDeployments} × deployments ${t('deployments')} (${sts === 2 ? 'StatefulSets, deployments, autoscalers' : 'deployments, autoscalers'}) + health ${t('health')}${ngPart}`,
     },
     {
       name: 'down',

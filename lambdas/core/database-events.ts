@@ -33,9 +33,12 @@ export interface DatabaseWait {
 export const DATABASE_WAIT_RECORD = 'database-wait.json';
 export const waitRecordKey = (env: Environment) => `${env.keyPrefix}/${DATABASE_WAIT_RECORD}`;
 
+/** Step Functions' task tokens are 1 to 2,048 characters (SendTaskSuccess, API reference). */
+export const TASK_TOKEN_MAX_LENGTH = 2048;
+
 const WaitRecord = z
   .object({
-    token: z.string().min(1).max(1024),
+    token: z.string().min(1).max(TASK_TOKEN_MAX_LENGTH),
     goal: z.enum(['available', 'stopped']),
     kind: z.enum(['instance', 'cluster']),
     identifier: z.string().min(1),

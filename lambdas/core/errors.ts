@@ -90,12 +90,31 @@ export function errorMessage(err: unknown): string {
   return String(err);
 }
 
-const TRANSIENT_AWS = new Set([
-  'ThrottlingException',
+/**
+ * The error names AWS services throttle with (RDS and STS `Throttling`, EKS and most JSON
+ * services `ThrottlingException`, EKS and Lambda `TooManyRequestsException`, EC2
+ * `RequestLimitExceeded`, S3 `SlowDown`). The SDK's errors keep them as their `name`, which
+ * the Lambda runtime reports as the error type Step Functions matches: wrapAwsError turns them
+ * into TransientAwsError, and the Task Retry also matches them raw for a call that is not
+ * wrapped (infra/workflow.ts `addTaskRetries`).
+ */
+export const THROTTLING_ERRORS = [
   'Throttling',
+  'ThrottlingException',
   'TooManyRequestsException',
   'RequestLimitExceeded',
   'SlowDown',
+] as const;
+
+/**
+ * The AWS SDK's own attempts per API call (standard retry mode: 1 + 2 retries, backoff up to
+ * 20 s, a per-client retry quota). Every client keeps this default; the Task Retry multiplies
+ * it (see infra/workflow.ts `addTaskRetries`), and a unit test checks that it is still 3.
+ */
+export const AWS_SDK_MAX_ATTEMPTS = 3;
+
+const TRANSIENT_AWS = new Set([
+  ...THROTTLING_ERRORS,
   'ServiceUnavailable',
   'InternalError',
   'InternalFailure',

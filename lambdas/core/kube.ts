@@ -51,8 +51,74 @@ export function deploymentStatus(d: V1Deployment): DeploymentStatus {
   };
 }
 
+/**
+ * A 429 from the API server (API Priority and Fairness, or a webhook's limit) with a
+ * Retry-After of at most RETRY_AFTER_MAX_SECONDS is waited for and retried in the function, up
+ * to RETRY_AFTER_MAX_RETRIES times per call (at most 10 s per call, well inside the function's
+ * 60 s); the request was rejected before it changed anything, so repeating it is safe. A 429
+ * without Retry-After, with a longer one, or still there after the retries is a
+ * KubernetesError, which the Task's Retry repeats with its jittered backoff
+ * (infra/workflow.ts TASK_RETRIES.transient).
+ */
+export const RETRY_AFTER_MAX_SECONDS = 5;
+export const RETRY_AFTER_MAX_RETRIES = 2;
+
+export interface RetryAfterOptions {
+  /** Waits this many milliseconds (a fake in tests). */
+  sleep?: (ms: number) => Promise<void>;
+  now?: () => number;
+}
+
+const realSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+/** The seconds a 429's Retry-After asks for (delta-seconds or an HTTP date), or null. */
+export function retryAfterSeconds(err: unknown, now = Date.now()): number | null {
+  const e = err as { code?: unknown; headers?: Record<string, unknown> } | null;
+  if (e?.code !== 429 || !e.headers || typeof e.headers !== 'object') return null;
+  const raw = Object.entries(e.headers).find(([k]) => k.toLowerCase() === 'retry-after')?.[1];
+  if (typeof raw !== 'string' && typeof raw !== 'number') return null;
+  const text = String(raw).trim();
+  if (/^\d+$/.test(text)) return Number(text);
+  const at = Date.parse(text);
+  return Number.isNaN(at) ? null : Math.max(0, Math.ceil((at - now) / 1000));
+}
+
+/** Calls `call`, honouring a bounded Retry-After on 429 (see RETRY_AFTER_MAX_SECONDS). */
+export async function honourRetryAfter<T>(call: () => Promise<T>, o: RetryAfterOptions = {}): Promise<T> {
+  for (let retries = 0; ; retries++) {
+    try {
+      return await call();
+    } catch (err) {
+      const seconds = retryAfterSeconds(err, (o.now ?? Date.now)());
+      if (seconds === null || seconds > RETRY_AFTER_MAX_SECONDS || retries >= RETRY_AFTER_MAX_RETRIES)
+        throw err;
+      await (o.sleep ?? realSleep)(seconds * 1000);
+    }
+  }
+}
+
+/** The API client with every method call wrapped in honourRetryAfter. */
+export function withRetryAfter<T extends object>(api: T, o: RetryAfterOptions = {}): T {
+  return new Proxy(api, {
+    get(target, prop, receiver) {
+      const value = Reflect.get(target, prop, receiver);
+      return typeof value === 'function'
+        ? (...args: unknown[]) => honourRetryAfter(() => value.apply(target, args), o)
+        : value;
+    },
+  });
+}
+
 function kubeError(err: unknown, what: string): Error {
   const code = (err as { code?: unknown }).code;
+  if (code === 429) {
+    const after = retryAfterSeconds(err);
+    return new CimError(
+      ErrorNames.KubernetesError,
+      `${what}: the API server is throttling (HTTP 429${after === null ? ', no Retry-After' : `, Retry-After ${after} s`}); the step is retried with backoff`,
+      { cause: err },
+    );
+  }
   if (code === 401 || code === 403) {
     return new CimError(
       ErrorNames.KubernetesAccessDenied,
@@ -90,14 +156,18 @@ export function nodeReader(kc: KubeConfig): NodeReader {
         timeout: 20_000,
       };
       await kc.applyToHTTPSOptions(opts);
-      const { status, body } = await new Promise<{ status: number; body: string }>((resolve, reject) => {
+      const { status, body, headers } = await new Promise<{
+        status: number;
+        body: string;
+        headers: Record<string, unknown>;
+      }>((resolve, reject) => {
         const req = (url.protocol === 'http:' ? httpRequest : httpsRequest)(url, opts, (res) => {
           let text = '';
           res.setEncoding('utf8');
           res.on('data', (d) => {
             text += d;
           });
-          res.on('end', () => resolve({ status: res.statusCode ?? 0, body: text }));
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, body: text, headers: res.headers }));
           res.on('error', reject);
         });
         req.on('timeout', () => req.destroy(new Error(`GET ${url.pathname}: no answer within 20 s`)));
@@ -109,7 +179,7 @@ export function nodeReader(kc: KubeConfig): NodeReader {
         try {
           message = (JSON.parse(body) as { message?: string }).message ?? message;
         } catch {}
-        throw new ApiException(status, `HTTP ${status}: ${message}`, body, {});
+        throw new ApiException(status, `HTTP ${status}: ${message}`, body, headers as Record<string, string>);
       }
       return JSON.parse(body);
     },
@@ -119,7 +189,7 @@ export function nodeReader(kc: KubeConfig): NodeReader {
 export class ClientNodeKubeGateway implements KubeGateway, WorkloadGateway, NodeLister {
   private readonly workloads: WorkloadGateway;
   constructor(
-    private readonly apps: () => Promise<AppsV1Api>,
+    apps: () => Promise<AppsV1Api>,
     batch: () => Promise<BatchV1Api> = async () => {
       throw new CimError(ErrorNames.KubernetesError, 'this gateway has no batch/v1 client (CronJobs)');
     },
@@ -129,12 +199,28 @@ export class ClientNodeKubeGateway implements KubeGateway, WorkloadGateway, Node
     autoscaling: () => Promise<AutoscalingV2Api> = async () => {
       throw new CimError(ErrorNames.KubernetesError, 'this gateway has no autoscaling/v2 client (HPA)');
     },
-    private readonly core: () => Promise<NodeReader> = async () => {
+    core: () => Promise<NodeReader> = async () => {
       throw new CimError(ErrorNames.KubernetesError, 'this gateway has no core/v1 client (nodes)');
     },
+    retryAfter: RetryAfterOptions = {},
   ) {
-    this.workloads = clientNodeWorkloads(apps, batch, kubeError, custom, autoscaling);
+    // Every call of every client honours a bounded Retry-After (see RETRY_AFTER_MAX_SECONDS).
+    const honouring =
+      <T extends object>(client: () => Promise<T>) =>
+      async () =>
+        withRetryAfter(await client(), retryAfter);
+    this.apps = honouring(apps);
+    this.core = honouring(core);
+    this.workloads = clientNodeWorkloads(
+      this.apps,
+      honouring(batch),
+      kubeError,
+      honouring(custom),
+      honouring(autoscaling),
+    );
   }
+  private readonly apps: () => Promise<AppsV1Api>;
+  private readonly core: () => Promise<NodeReader>;
 
   async listNodes(labelSelector: string): Promise<NodeStatus[]> {
     try {
@@ -215,7 +301,11 @@ export class ClientNodeKubeGateway implements KubeGateway, WorkloadGateway, Node
   }
 }
 
-export function kubeGatewayFromKubeconfig(path?: string, context?: string): KubeGateway {
+export function kubeGatewayFromKubeconfig(
+  path?: string,
+  context?: string,
+  retryAfter: RetryAfterOptions = {},
+): KubeGateway {
   const kc = new KubeConfig();
   try {
     if (path) kc.loadFromFile(path);
@@ -253,6 +343,7 @@ export function kubeGatewayFromKubeconfig(path?: string, context?: string): Kube
     async () => custom,
     async () => autoscaling,
     async () => core,
+    retryAfter,
   );
 }
 

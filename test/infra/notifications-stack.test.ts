@@ -45,8 +45,9 @@ describe('notifications', () => {
 
   it('is the action of every failure alarm', () => {
     const alarms = Object.values(t.findResources('AWS::CloudWatch::Alarm')) as any[];
-    // Environment runs, fleet runs, the guard, and the RDS events' dead-letter queue.
-    expect(alarms).toHaveLength(4);
+    // Environment, fleet and guard failures, the RDS events' dead-letter queue, and a schedule
+    // tick in the schedules' dead-letter queue.
+    expect(alarms).toHaveLength(5);
     for (const a of alarms) expect(a.Properties.AlarmActions).toEqual([topicRef()]);
   });
 

@@ -1,7 +1,8 @@
 // The deployed artifacts themselves: handlers bundled exactly as the stack bundles them,
 // one directory per function as in Lambda's task root (index.mjs plus the configuration
 // file deployed-config.json, its digest baked into the code), imported as the nodejs22.x
-// runtime would (ESM, @aws-sdk external) and invoked against moto.
+// runtime would (ESM; the runtime's @aws-sdk/* but the bundled S3 client, infra/bundling.ts)
+// and invoked against moto.
 import { mkdirSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';

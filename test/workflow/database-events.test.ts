@@ -3,6 +3,7 @@
 // event the Task times out and the run polls as before.
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { LocalTaskTokens } from '#cli/local-task-tokens';
+import { TASK_TOKEN_MAX_LENGTH } from '#core/database-events';
 import { Steps } from '#core/steps';
 import { handler as databaseEvent } from '#handlers/database-event';
 import { runWorkflow } from '../fixtures/run-workflow.ts';
@@ -79,6 +80,20 @@ describe('event-driven database waits', () => {
     expect(run.path).not.toContain(Steps.waitDatabaseStart);
     expect(w.bucket.objects.has(WAIT_RECORD)).toBe(false);
     expect(w.kube.replicas('alpha-dev', 'backend-deployment')).toBe(2);
+  });
+
+  it('completes a wait whose task token has the 2,048 characters Step Functions may give it', async () => {
+    const seen: string[] = [];
+    const tokens = new LocalTaskTokens((_state, token, t) => {
+      seen.push(token);
+      w.setDbState('available');
+      void deliver(t, rdsEvent('RDS-EVENT-0088'));
+    }, TASK_TOKEN_MAX_LENGTH);
+    const run = await runWorkflow(w, { action: 'up', build: '11' }, { taskTokens: tokens });
+    expect(run.status, JSON.stringify(run.error)).toBe('SUCCEEDED');
+    expect(seen.map((t) => t.length)).toEqual([TASK_TOKEN_MAX_LENGTH]);
+    expect(deliveries.at(-1)).toMatchObject({ completed: ['alpha/dev'] });
+    expect(run.path).not.toContain(Steps.waitDatabaseStart);
   });
 
   it('ignores an event whose wait record cannot be read, without failing (S3 answers 403 for a missing key without ListBucket)', async () => {

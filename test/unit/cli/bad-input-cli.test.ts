@@ -454,7 +454,7 @@ const configCases: { title: string; content: () => unknown; ext?: string; messag
     title: 'lockTtlSeconds shorter than the longest run',
     content: () => mutated((c) => (c.defaults.lockTtlSeconds = 3600)),
     message:
-      /lockTtlSeconds \(3600\) is shorter than the longest run: up waits up to 5100 s.*raise defaults\.lockTtlSeconds/,
+      /lockTtlSeconds \(3600\) is shorter than the longest run: up waits up to 6000 s.*raise defaults\.lockTtlSeconds/,
   },
   {
     title: 'a wait whose timeout is shorter than its expected duration',

@@ -236,10 +236,13 @@ describe('configuration checks', () => {
     expect(configError(withDefaults({ lockTtlSeconds: 59 })).message).toContain('defaults.lockTtlSeconds');
   });
 
-  it('refuses a lock TTL shorter than the up path, with the sum', () => {
-    expect(configError(withDefaults({ lockTtlSeconds: 5100 })).message).toBe(
-      'env.yaml: environment "alpha/dev": lockTtlSeconds (5100) is shorter than the longest run: up waits up to 5100 s (databaseStart 3600 + deployments 900 + health 600 timeoutSeconds); raise defaults.lockTtlSeconds above 5100 or lower those timeouts',
+  it('refuses a lock TTL shorter than the up path, with the sum of every wait (the autoscaler wait included)', () => {
+    expect(configError(withDefaults({ lockTtlSeconds: 6000 })).message).toBe(
+      'env.yaml: environment "alpha/dev": lockTtlSeconds (6000) is shorter than the longest run: up waits up to 6000 s (databaseStart 3600 + 2 × deployments 900 (deployments, autoscalers) + health 600 timeoutSeconds); raise defaults.lockTtlSeconds above 6000 or lower those timeouts',
     );
+    // 5,100 s was enough when the autoscaler wait was not counted: a run could outlive its lock.
+    expect(configError(withDefaults({ lockTtlSeconds: 5101 })).message).toContain('up waits up to 6000 s');
+    expect(() => parseConfig(withDefaults({ lockTtlSeconds: 6001 }), 'env.yaml')).not.toThrow();
   });
 
   it('refuses a lock TTL shorter than the down path, with the sum', () => {
