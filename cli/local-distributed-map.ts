@@ -17,6 +17,7 @@ import { randomUUID } from 'node:crypto';
 import { ExecutionError, StateMachine } from 'aws-local-stepfunctions';
 import type { MapResultEntry, MapResultManifest, MapResultStatus, MapRunOutput } from '#core/map-results';
 import { storeForBucket } from '#core/map-results';
+import { MAX_MAP_FILE_BYTES } from '#core/state-store';
 import type { Deps } from '#core/workflow-steps';
 import { derivedDefinition, engineValidation } from './definitions.ts';
 import type { EventLog } from './run-local.ts';
@@ -166,7 +167,7 @@ export function distributedMapHandler(spec: DistributedMapSpec, o: DistributedMa
     const readStore = storeForBucket(o.deps, p.reader.Bucket);
     let items: unknown;
     try {
-      items = (await readStore.getJson(p.reader.Key))?.json;
+      items = (await readStore.getJson(p.reader.Key, { maxBytes: MAX_MAP_FILE_BYTES }))?.json;
     } catch (err) {
       throw statesError(
         'States.ItemReaderFailed',

@@ -8,7 +8,7 @@
 import { resolveEnvironment } from './config.ts';
 import { CimError, ErrorNames } from './errors.ts';
 import type { Deps } from './run-context.ts';
-import type { StateStore } from './state-store.ts';
+import { MAX_MAP_FILE_BYTES, type StateStore } from './state-store.ts';
 
 /** What a Distributed Map with a ResultWriter returns as its result. */
 export interface MapRunOutput {
@@ -95,7 +95,7 @@ export async function readMapResults(store: StateStore, manifestKey: string): Pr
   const out: MapItemResult[] = [];
   for (const status of ['SUCCEEDED', 'FAILED', 'PENDING'] as const) {
     for (const file of manifest.ResultFiles[status] ?? []) {
-      const entries = (await store.getJson(file.Key))?.json;
+      const entries = (await store.getJson(file.Key, { maxBytes: MAX_MAP_FILE_BYTES }))?.json;
       if (!Array.isArray(entries))
         throw new CimError(
           ErrorNames.StateRecordInvalid,

@@ -27,7 +27,7 @@ export interface PutCondition {
 /** The storage operations the domain needs; S3 in production, a fake in some unit tests. */
 export interface StateStore {
   readonly bucket: string;
-  getJson(key: string): Promise<StoredJson | null>;
+  getJson(key: string, bounds?: ReadBounds): Promise<StoredJson | null>;
   putJson(key: string, value: unknown, cond?: PutCondition): Promise<{ etag: string }>;
   deleteObject(key: string, ifMatch?: string): Promise<void>;
   /** Keys under a prefix, up to `limit`. */
@@ -36,14 +36,26 @@ export interface StateStore {
 
 /**
  * Bounds of a record read back from S3, checked before JSON.parse: records are untrusted.
- * Bytes: the largest real record (100 deployments with their workloads and node groups) is
- * about 40 KiB; Prepare's output carries the restore point and the pre-state, and Step
- * Functions refuses a state's output above 256 KiB, so 64 KiB each leaves room for the rest.
+ * Bytes: records no longer ride in the states (Prepare carries counts, not the records), and
+ * Prepare refuses an environment whose run context could outgrow 262,144 bytes (about 615
+ * deployments), whose pre-state is about 180 KiB; 1 MiB leaves room for long names and the
+ * other workload kinds while bounding what one read may cost.
  * Depth: records nest 4 levels (k8s_deployments.name.field, node group scaling); parsing
  * and validating a record nested 10,000 deep overflows the stack.
  */
-export const MAX_RECORD_BYTES = 64 * 1024;
+export const MAX_RECORD_BYTES = 1024 * 1024;
 export const MAX_RECORD_DEPTH = 16;
+/**
+ * A Distributed Map's exported results (one entry of ~1 KiB per environment, Input and Output
+ * as JSON strings) and a fleet's item list are written by this tool and Step Functions, not
+ * by hand, and grow with the fleet: 10,000 environments are about 12 MiB.
+ */
+export const MAX_MAP_FILE_BYTES = 64 * 1024 * 1024;
+
+/** How much of an object one read may take. */
+export interface ReadBounds {
+  maxBytes?: number;
+}
 
 function untrusted(where: string, why: string): CimError {
   return new CimError(
@@ -52,10 +64,10 @@ function untrusted(where: string, why: string): CimError {
   );
 }
 
-const tooLarge = (bucket: string, key: string, bytes: number) =>
+const tooLarge = (bucket: string, key: string, bytes: number, max: number) =>
   untrusted(
     `s3://${bucket}/${key}`,
-    `is ${bytes} bytes, more than a record may be (${MAX_RECORD_BYTES}); it was not read`,
+    `is ${bytes} bytes, more than a record may be (${max}); it was not read`,
   );
 
 /** How deeply `text` nests arrays and objects (strings skipped), stopping once past `max`. */
@@ -79,10 +91,9 @@ export function jsonDepth(text: string, max = MAX_RECORD_DEPTH): number {
 }
 
 /** Parses a record's text within the bounds above; `where` names it in messages (never its content). */
-export function parseRecord(text: string, where: string): unknown {
+export function parseRecord(text: string, where: string, maxBytes = MAX_RECORD_BYTES): unknown {
   const bytes = Buffer.byteLength(text, 'utf8');
-  if (bytes > MAX_RECORD_BYTES)
-    throw untrusted(where, `is ${bytes} bytes, more than a record may be (${MAX_RECORD_BYTES})`);
+  if (bytes > maxBytes) throw untrusted(where, `is ${bytes} bytes, more than a record may be (${maxBytes})`);
   if (jsonDepth(text) > MAX_RECORD_DEPTH)
     throw untrusted(where, `nests deeper than ${MAX_RECORD_DEPTH} levels; no record does`);
   try {
@@ -154,16 +165,17 @@ export class S3StateStore implements StateStore {
     readonly bucket: string,
   ) {}
 
-  async getJson(key: string): Promise<StoredJson | null> {
+  async getJson(key: string, bounds: ReadBounds = {}): Promise<StoredJson | null> {
+    const maxBytes = bounds.maxBytes ?? MAX_RECORD_BYTES;
     let text: string;
     let etag: string;
     let writtenBy: string | undefined;
     try {
       const out = await this.s3.send(new GetObjectCommand({ Bucket: this.bucket, Key: key }));
-      if ((out.ContentLength ?? 0) > MAX_RECORD_BYTES) {
+      if ((out.ContentLength ?? 0) > maxBytes) {
         // Not read at all: a huge object would cost memory and time before being refused.
         (out.Body as { destroy?: () => void } | undefined)?.destroy?.();
-        throw tooLarge(this.bucket, key, out.ContentLength ?? 0);
+        throw tooLarge(this.bucket, key, out.ContentLength ?? 0, maxBytes);
       }
       text = (await out.Body?.transformToString('utf8')) ?? '';
       etag = out.ETag ?? '';
@@ -174,7 +186,7 @@ export class S3StateStore implements StateStore {
       throw this.wrap(err, `reading s3://${this.bucket}/${key}`);
     }
     return {
-      json: parseRecord(text, `s3://${this.bucket}/${key}`),
+      json: parseRecord(text, `s3://${this.bucket}/${key}`, maxBytes),
       etag,
       ...(writtenBy ? { writtenBy } : {}),
     };

@@ -98,7 +98,11 @@ describe('event-driven database waits', () => {
       roleId(s.stack.databaseEvents.function),
     ]);
     const alarms = Object.values(s.template.findResources('AWS::CloudWatch::Alarm')) as any[];
-    const alarm = alarms.find((a) => a.Properties.MetricName === 'ApproximateNumberOfMessagesVisible');
+    const alarm = alarms.find(
+      (a) =>
+        a.Properties.MetricName === 'ApproximateNumberOfMessagesVisible' &&
+        JSON.stringify(a.Properties.Dimensions).includes(`"${queueId}"`),
+    );
     expect(alarm?.Properties.Dimensions).toEqual([
       { Name: 'QueueName', Value: { 'Fn::GetAtt': [queueId, 'QueueName'] } },
     ]);

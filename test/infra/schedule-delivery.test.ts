@@ -22,30 +22,44 @@ describe('schedule delivery', () => {
   });
 
   it('sends a tick it could not deliver to one encrypted, TLS-only dead-letter queue', () => {
-    const entries = Object.entries(queues) as [string, any][];
-    expect(entries).toHaveLength(1);
-    const [queueId, queue] = entries[0] as [string, any];
+    // The schedules share one queue (the stack has other dead-letter queues, for rule targets).
+    const used = new Set(
+      schedules.map((s: any) => s.Properties.Target.DeadLetterConfig?.Arn?.['Fn::GetAtt']?.[0]),
+    );
+    expect(used.size).toBe(1);
+    const queueId = [...used][0] as string;
+    const queue = (queues as Record<string, any>)[queueId];
     expect(queue.Properties.SqsManagedSseEnabled).toBe(true);
     expect(queue.Properties.MessageRetentionPeriod).toBe(14 * 24 * 3600);
     for (const s of schedules)
       expect(s.Properties.Target.DeadLetterConfig, s.Properties.Description).toEqual({
         Arn: { 'Fn::GetAtt': [queueId, 'Arn'] },
       });
-    const policy = Object.values(template.findResources('AWS::SQS::QueuePolicy'))[0] as any;
+    const policy = Object.values(template.findResources('AWS::SQS::QueuePolicy')).find(
+      (p: any) => JSON.stringify(p.Properties.Queues) === JSON.stringify([{ Ref: queueId }]),
+    ) as any;
     expect(policy.Properties.PolicyDocument.Statement).toContainEqual(
       expect.objectContaining({
         Effect: 'Deny',
         Condition: { Bool: { 'aws:SecureTransport': 'false' } },
       }),
     );
-    // The schedules' role may send to that queue and nowhere else.
-    const sends = Object.values(template.findResources('AWS::IAM::Policy')).flatMap((p: any) =>
-      p.Properties.PolicyDocument.Statement.filter((st: any) =>
-        [st.Action].flat().includes('sqs:SendMessage'),
-      ),
-    );
-    expect(sends.length).toBeGreaterThan(0);
-    for (const st of sends) expect(st.Resource).toEqual({ 'Fn::GetAtt': [queueId, 'Arn'] });
+    // The schedules' roles may send to that queue and nowhere else, and only they may.
+    const scheduleRoles = new Set(schedules.map((s: any) => s.Properties.Target.RoleArn['Fn::GetAtt'][0]));
+    const policies = Object.values(template.findResources('AWS::IAM::Policy')) as any[];
+    const sends = (where: (p: any) => boolean) =>
+      policies
+        .filter(where)
+        .flatMap((p: any) =>
+          p.Properties.PolicyDocument.Statement.filter((st: any) =>
+            [st.Action].flat().includes('sqs:SendMessage'),
+          ),
+        );
+    const bySchedules = sends((p) => p.Properties.Roles.some((r: any) => scheduleRoles.has(r.Ref)));
+    expect(bySchedules.length).toBeGreaterThan(0);
+    for (const st of bySchedules) expect(st.Resource).toEqual({ 'Fn::GetAtt': [queueId, 'Arn'] });
+    const toQueue = sends((p) => JSON.stringify(p.Properties.PolicyDocument).includes(`"${queueId}"`));
+    expect(toQueue).toEqual(bySchedules);
   });
 
   it('raises an alarm, announced like the others, as soon as one tick is in the queue', () => {

@@ -42,10 +42,11 @@ beforeEach(() => {
 afterEach(() => w.restore());
 
 function fleetOf(n: number): string[] {
-  // 40-character customers and 21-character environments: names near what platform teams use.
+  // 24-character customers and 22-character environments: the longest key parts the
+  // configuration accepts, so the names are as long as they can be.
   return Array.from({ length: n }, (_, i) => {
     const kind = i % 50 === 7 ? 'skip' : i % 50 === 13 ? 'fail' : 'runs';
-    return `customer-${String(i).padStart(5, '0')}-platform-team-${kind}/preproduction-eu-west1`;
+    return `cust-${String(i).padStart(5, '0')}-platform-${kind}/preproduction-eu-west1`;
   });
 }
 

@@ -98,7 +98,7 @@ const refusals: { title: string; argv: string[]; env?: NodeJS.ProcessEnv; messag
   {
     title: '--max-concurrency 0x10 (hexadecimal)',
     argv: ['down', '--select', '*/dev', '--max-concurrency', '0x10'],
-    message: /--max-concurrency must be an integer from 1 to 100, got "0x10"/,
+    message: /--max-concurrency must be an integer from 1 to 10000, got "0x10"/,
   },
   {
     title: '--max-concurrency 1e1 (exponent)',
