@@ -27,6 +27,8 @@ import {
   StateMachineType,
   Succeed,
   TaskInput,
+  Wait,
+  WaitTime,
 } from 'aws-cdk-lib/aws-stepfunctions';
 import { LambdaInvoke, StepFunctionsStartExecution } from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { STEPFUNCTIONS_USE_DISTRIBUTED_MAP_RESULT_WRITER_V2 } from 'aws-cdk-lib/cx-api';
@@ -157,7 +159,11 @@ export function buildFleetWorkflow(
   // CDK renders ResultWriterV2 only under this feature flag: set on the Map itself, so the
   // definition is the same whatever the app's context.
   runEach.node.setContext(STEPFUNCTIONS_USE_DISTRIBUTED_MAP_RESULT_WRITER_V2, true);
-  runEach.itemProcessor(child);
+  // Children start at the pace the account's RDS budget refills (Select writes each item's
+  // startAt, fleet-capacity.ts): a thousand first requests in the same second would be
+  // throttled by the hundreds. A time already past does not wait.
+  const slot = new Wait(scope, FleetSteps.waitStart, { time: WaitTime.timestampPath('$.startAt') });
+  runEach.itemProcessor(slot.next(child));
 
   // `$` holds Select's plan and the map run's output (where the results are): nothing twice.
   const record = lambda(

@@ -18,6 +18,7 @@ import {
   fleetWorstCaseSeconds,
   MAP_LIMITS,
   type StartPace,
+  startAt,
 } from './fleet-capacity.ts';
 import { Holidays, holidayAt } from './holidays.ts';
 import { isMapRunOutput, type MapRunOutput, readMapResults, storeForBucket } from './map-results.ts';
@@ -225,9 +226,13 @@ export async function selectFleet(deps: Deps, raw: unknown, executionId?: string
   const files = fleetKeys(build, id, req.dryRun);
   // Every check before the first write: a refused request leaves nothing behind.
   const concurrency = concurrencyFor(deps, req, envs);
+  const pace = concurrency.pace ?? { burstStarts: runs.length, startIntervalSeconds: 0 };
   if (!req.dryRun) await claimBuild(store, files.claim, build, id, now);
   // Unconditional: only the claim's owner writes here, and its retry writes the same list.
-  await store.putJson(files.items, runs);
+  await store.putJson(
+    files.items,
+    runs.map((item, i) => ({ ...item, startAt: startAt(now.toISOString(), i, pace) })),
+  );
   return {
     action: req.action,
     build,

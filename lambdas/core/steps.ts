@@ -127,6 +127,7 @@ export const FleetSteps = {
   select: 'Select environments',
   refused: 'Fleet refused',
   runEach: 'Run each environment',
+  waitStart: 'Wait for start slot',
   runEnvironment: 'Run environment workflow',
   notSucceeded: 'Environment did not succeed',
   record: 'Record fleet summary',

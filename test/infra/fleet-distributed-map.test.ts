@@ -35,6 +35,13 @@ describe('the fleet as a Distributed Map', () => {
     expect(map?.ToleratedFailurePercentage).toBe(100);
     expect(map?.MaxConcurrencyPath).toBe('$.maxConcurrency');
     // Children stay environment executions, with a failed one a result (Catch), not the end.
+    // Each child waits for its start slot (the RDS budget's pace) before it starts.
+    expect(map?.ItemProcessor.StartAt).toBe(FleetSteps.waitStart);
+    expect(map?.ItemProcessor.States[FleetSteps.waitStart]).toEqual({
+      Type: 'Wait',
+      TimestampPath: '$.startAt',
+      Next: FleetSteps.runEnvironment,
+    });
     const child = map?.ItemProcessor.States[FleetSteps.runEnvironment];
     expect(child.Resource).toBe('arn:aws:states:::states:startExecution.sync:2');
     expect(child.Catch[0].ErrorEquals).toEqual(['States.ALL']);

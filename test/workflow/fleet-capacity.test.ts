@@ -54,6 +54,31 @@ async function fleet(input: Record<string, unknown>): Promise<FleetRun> {
   });
 }
 
+describe('fleet start pace', () => {
+  it("writes each item's start slot at the RDS budget's pace: the first burst at once, then one per interval", async () => {
+    w = makeWorld({ perDatabase: true });
+    w.deps.config = fleetConfig(120);
+    const run = await fleet({ action: 'down', selection: '*/dev', build: 'paced' });
+    expect(run.status, JSON.stringify(run.error)).toBe('SUCCEEDED');
+    const items = w.bucket.json('fleet/paced/items.json') as unknown as { startAt: string }[];
+    const plan =
+      run.path.length > 0 ? (w.bucket.json('fleet/paced/claim.json') as { claimedAt: string }) : null;
+    const start = Date.parse(plan?.claimedAt ?? '');
+    const offsets = items.map((i) => (Date.parse(i.startAt) - start) / 1000);
+    expect(items).toHaveLength(120);
+    const burst = offsets.filter((o) => o === 0).length;
+    expect(burst).toBeGreaterThanOrEqual(1);
+    expect(burst).toBeLessThan(120);
+    // After the burst, one start every interval, evenly spaced and never earlier than the one before.
+    const steps = offsets.slice(burst).map((o, i) => o - (offsets[burst + i - 1] ?? 0));
+    const interval = steps[0] ?? 0;
+    expect(interval).toBeGreaterThan(0);
+    for (const d of steps) expect(Math.abs(d - interval)).toBeLessThanOrEqual(0.002);
+    // The sustained pace stays within the budget the plan used (12 requests/s at 80 %).
+    expect(interval).toBeGreaterThanOrEqual(RUN_REQUESTS.outsideWait / (12 * 0.8));
+  });
+});
+
 describe('fleet concurrency and lateness', () => {
   it('sizes the default concurrency from the model instead of a fixed 10', async () => {
     w = makeWorld({ perDatabase: true });
