@@ -8,6 +8,7 @@
 // keeps each in its own chunk: scripts/build-cli.ts).
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
+import { flushCompileCache } from 'node:module';
 import { hostname, userInfo } from 'node:os';
 import { parseArgs } from 'node:util';
 import type { Config } from '#core/config';
@@ -931,15 +932,19 @@ export function outcomeExitCode(
 if (process.env.CIM_CLI_NO_MAIN !== '1') {
   // From now until the process exits, no signal takes its default action (see cli/signals.ts).
   installSignalRouter();
-  main(process.argv.slice(2)).then(
-    (code) => {
-      process.exitCode = code;
-    },
-    (err) => {
-      process.stderr.write(
-        `cim: unexpected error: ${err instanceof CimError ? err.message : (err as Error).stack}\n`,
-      );
-      process.exitCode = ExitCode.Failed;
-    },
-  );
+  // Exit as soon as the result is final. Left to end by itself, the process would first write
+  // V8's compile cache (bin/cim.mjs) while tearing down, with no signal listener any more: a
+  // SIGTERM in that window killed a run that had succeeded (seen in a fresh clone, whose first
+  // run writes the whole cache). So the cache is written while the router still listens.
+  const exit = (code: number) => {
+    process.exitCode = code;
+    flushCompileCache?.();
+    process.exit(code);
+  };
+  main(process.argv.slice(2)).then(exit, (err) => {
+    process.stderr.write(
+      `cim: unexpected error: ${err instanceof CimError ? err.message : (err as Error).stack}\n`,
+    );
+    exit(ExitCode.Failed);
+  });
 }

@@ -36,7 +36,8 @@ const stubEnvironment = {
 const keysOf = () =>
   Array.from({ length: N }, (_, i) => {
     const kind = i % 40 === 3 ? 'skip' : i % 40 === 17 ? 'fail' : 'runs';
-    return `dmap-${String(i).padStart(4, '0')}-a-rather-long-customer-${kind}/preproduction-eu-west1`;
+    // 24 characters, the longest customer part a key may have.
+    return `dmap-${String(i).padStart(4, '0')}-long-cust-${kind}/preproduction-eu-west1`;
   });
 
 function deps() {
