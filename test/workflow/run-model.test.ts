@@ -2,14 +2,19 @@
 // intent before the first change, unfinished runs keep the first restore point, retried
 // Tasks adopt their own records, interrupts stop at a safe point, the lock fences changes.
 import { S3ServiceException } from '@aws-sdk/client-s3';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { ExitCode } from '#cli/exit-codes';
-import { outcomeExitCode } from '#cli/main';
 import { caughtState, Steps } from '#core/steps';
 import { runWorkflow } from '../fixtures/run-workflow.ts';
 import { makeWorld, type World } from '../fixtures/world.ts';
 
-process.env.CIM_CLI_NO_MAIN = '1';
+// Imported once the variable is set: the module runs `cim` on import otherwise (static imports
+// are hoisted above this line), and that process would exit with the test runner's argv.
+let outcomeExitCode: typeof import('#cli/main').outcomeExitCode;
+beforeAll(async () => {
+  process.env.CIM_CLI_NO_MAIN = '1';
+  ({ outcomeExitCode } = await import('#cli/main'));
+});
 
 const P = 'eks-dev-cluster/alpha/dev';
 let w: World;
