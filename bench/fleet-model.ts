@@ -205,8 +205,9 @@ async function engineRun(n: number, action: Action, fleetDef: Json): Promise<Eng
       deps: w.deps,
       fleetDefinition: fleetDef,
       input: { action, selection: '*/dev', user: 'bench', build: `bench-${action}-${n}` },
-      // The children's timing is modelled below; here each child ends at once.
+      // The children's timing (and the start pace) is modelled below; here each child ends at once.
       environmentDefinition: { StartAt: 'Child done', States: { 'Child done': { Type: 'Succeed' } } },
+      waitOverrides: {},
       onEvent: (e) => {
         events.push(e);
         const s = (e as { state?: { name?: string; input?: unknown; output?: unknown } }).state;
