@@ -126,6 +126,9 @@ export async function simulate(
         source: 'aws.rds',
         'detail-type': 'RDS DB Instance Event',
         region: env.region,
+        // The handler ignores an event without its account, or from before the wait began.
+        account: '123456789012',
+        time: new Date(nowMs()).toISOString(),
         detail: {
           SourceType: 'DB_INSTANCE',
           SourceIdentifier: 'alpha-dev-rds',
