@@ -196,6 +196,7 @@ async function engineRun(n: number, action: Action, fleetDef: Json): Promise<Eng
   // As deployed, Select does not know whether events will arrive: it plans with polling's count.
   w.deps.databaseEvents = false;
   const events: EventLog[] = [];
+  const fleetId = `arn:aws:states:local:000000000000:execution:cim-fleet:bench-${action}-${n}`;
   let largest = 0;
   let largestAt = '';
   const size = (v: unknown) => Buffer.byteLength(JSON.stringify(v ?? null));
@@ -208,8 +209,10 @@ async function engineRun(n: number, action: Action, fleetDef: Json): Promise<Eng
       // The children's timing (and the start pace) is modelled below; here each child ends at once.
       environmentDefinition: { StartAt: 'Child done', States: { 'Child done': { Type: 'Succeed' } } },
       waitOverrides: {},
-      onEvent: (e) => {
-        events.push(e);
+      executionId: fleetId,
+      onEvent: (e, execution) => {
+        // AWS keeps each map-run child's events in that child's history, not the fleet's.
+        if (execution === fleetId) events.push(e);
         const s = (e as { state?: { name?: string; input?: unknown; output?: unknown } }).state;
         if (!s) return;
         for (const v of [s.input, s.output]) {
