@@ -6,8 +6,8 @@
 // database) and after ready (the last checks, records).
 import { spawnSync } from 'node:child_process';
 import { AppsV1Api, KubeConfig } from '@kubernetes/client-node';
+import { resetSandbox, SANDBOX_ENVIRONMENTS, startSandbox } from '../sandbox/sandbox.ts';
 import { spawnCim } from '../test/integration/property-cycle.ts';
-import { resetSandbox, SANDBOX_ENVIRONMENTS, startSandbox } from '../test/peers/sandbox.ts';
 
 type Table = (title: string, head: string[], rows: (string | number)[][]) => void;
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? 0;

@@ -14,9 +14,10 @@
 // Task retried as its Retry says (the whole handler again); a Task out of retries fails its
 // environment. The events a fleet's and a child's history hold are estimated the way AWS
 // counts them (entered/exited per state, scheduled/started/ended per Task attempt).
-import { runFleetLocal } from '#cli/run-fleet';
-import type { EventLog } from '#cli/run-local';
-import { type Config, DEFAULT_SETTINGS, parseConfig } from '#core/config';
+
+import type { EventLog } from '#cli/engine/local-environment';
+import { runFleetLocal } from '#cli/engine/local-fleet';
+import { type Config, DEFAULT_SETTINGS, parseConfig } from '#core/config/schema';
 import { ErrorNames } from '#core/errors';
 import {
   defaultConcurrency,
@@ -24,9 +25,9 @@ import {
   MAP_LIMITS,
   RDS_BUDGET,
   startOffsetSeconds,
-} from '#core/fleet-capacity';
-import { synthesizedDefinition } from '../test/fixtures/synthesized.ts';
-import { makeWorld } from '../test/fixtures/world.ts';
+} from '#core/fleet/capacity';
+import { synthesizedDefinition } from '../test/support/synthesized.ts';
+import { makeWorld } from '../test/support/world.ts';
 import { simulate } from './waits.ts';
 
 type Table = (title: string, head: string[], rows: (string | number)[][]) => void;
@@ -411,7 +412,7 @@ const min = (s: number) => `${(s / 60).toFixed(1)}`;
 export async function fleetModelBench(table: Table, results: Record<string, unknown>): Promise<void> {
   const t0 = performance.now();
   const envDef = synthesizedDefinition() as Json;
-  const { workflowDefinition } = await import('#cli/definitions');
+  const { workflowDefinition } = await import('#cli/engine/definitions');
   const fleetDef = (await workflowDefinition('fleet')) as Json;
   const map = mapOf(fleetDef);
   const mapLimit = map.mode === 'DISTRIBUTED' ? MAP_LIMITS.distributed : MAP_LIMITS.inline;

@@ -6,12 +6,12 @@
 import { readFileSync } from 'node:fs';
 import { App, Validations } from 'aws-cdk-lib';
 import { AwsSolutionsChecks } from 'cdk-nag';
-import { type FleetRun, runFleetLocal } from '#cli/run-fleet';
-import { parseConfig } from '#core/config';
-import { loadConfigFile } from '#core/config-file';
-import { makeDeps } from '#core/deps';
-import { kubeconfigKube } from '#core/kube';
-import { CimStack } from '#infra/stack';
+import { type FleetRun, runFleetLocal } from '#cli/engine/local-fleet';
+import { kubeconfigKube } from '#core/clients/kubernetes';
+import { loadConfigFile } from '#core/config/file';
+import { parseConfig } from '#core/config/schema';
+import { makeDeps } from '#core/wiring';
+import { CimStack } from '#infra/stacks/central-stack';
 
 type Table = (title: string, head: string[], rows: (string | number)[][]) => void;
 
@@ -36,7 +36,7 @@ function countRequests() {
 }
 
 export async function fleetBench(table: Table, results: Record<string, unknown>, size = 200) {
-  const { startSandbox } = await import('../test/peers/sandbox.ts');
+  const { startSandbox } = await import('../sandbox/sandbox.ts');
   const sb = await startSandbox({ quiet: true, fleet: size });
   Object.assign(process.env, sb.env);
   const rows: (string | number)[][] = [];

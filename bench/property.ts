@@ -3,6 +3,7 @@
 // Starts its own sandbox of real peers, prints one line per cycle and a summary table
 // (cycles, kills, drifts, restored deployments, failures), exits 1 on the first violation.
 import { parseArgs } from 'node:util';
+import { startSandbox } from '../sandbox/sandbox.ts';
 import {
   type CycleReport,
   formatReports,
@@ -10,7 +11,6 @@ import {
   runCycle,
   seededRandom,
 } from '../test/integration/property-cycle.ts';
-import { startSandbox } from '../test/peers/sandbox.ts';
 
 const { values } = parseArgs({
   options: {

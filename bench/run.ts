@@ -18,11 +18,11 @@
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { DescribeDBInstancesCommand, StartDBInstanceCommand } from '@aws-sdk/client-rds';
-import { runLocal } from '#cli/run-local';
-import type { DeploymentStatus, KubeGateway } from '#core/kube-gateway';
+import { runLocal } from '#cli/engine/local-environment';
+import type { DeploymentStatus, KubeGateway } from '#core/gateways/kubernetes';
 import { TaskFunctions, WaitSteps } from '#core/steps';
-import { synthesizedDefinition } from '../test/fixtures/synthesized.ts';
-import { makeWorld, seedLegacyDown } from '../test/fixtures/world.ts';
+import { synthesizedDefinition } from '../test/support/synthesized.ts';
+import { makeWorld, seedLegacyDown } from '../test/support/world.ts';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const only = process.argv.slice(2);
@@ -40,10 +40,10 @@ const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.len
 
 // ---------- 1. wall time against the peers ----------
 async function wallTime(cycles = 3) {
-  const { startSandbox, resetSandbox } = await import('../test/peers/sandbox.ts');
-  const { loadConfigFile } = await import('#core/config-file');
-  const { makeDeps } = await import('#core/deps');
-  const { kubeconfigKube } = await import('#core/kube');
+  const { startSandbox, resetSandbox } = await import('../sandbox/sandbox.ts');
+  const { loadConfigFile } = await import('#core/config/file');
+  const { makeDeps } = await import('#core/wiring');
+  const { kubeconfigKube } = await import('#core/clients/kubernetes');
   const sb = await startSandbox({ quiet: true });
   Object.assign(process.env, sb.env);
   try {

@@ -9,15 +9,15 @@ import {
   StartDBInstanceCommand,
   StopDBInstanceCommand,
 } from '@aws-sdk/client-rds';
-import { LocalTaskTokens } from '#cli/local-task-tokens';
-import { runLocal } from '#cli/run-local';
-import { resolveEnvironment } from '#core/config';
-import { databaseWait } from '#core/database-events';
-import type { DeploymentStatus, KubeGateway } from '#core/kube-gateway';
+import { runLocal } from '#cli/engine/local-environment';
+import { LocalTaskTokens } from '#cli/engine/task-tokens';
+import { resolveEnvironment } from '#core/config/schema';
+import { databaseWait } from '#core/database/events';
+import type { DeploymentStatus, KubeGateway } from '#core/gateways/kubernetes';
 import { TaskFunctions, WaitSteps } from '#core/steps';
 import { handler as databaseEvent } from '#handlers/database-event';
-import { synthesizedDefinition } from '../test/fixtures/synthesized.ts';
-import { makeWorld, seedLegacyDown } from '../test/fixtures/world.ts';
+import { synthesizedDefinition } from '../test/support/synthesized.ts';
+import { makeWorld, seedLegacyDown } from '../test/support/world.ts';
 
 type Table = (title: string, head: string[], rows: (string | number)[][]) => void;
 

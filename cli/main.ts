@@ -11,9 +11,12 @@ import { existsSync } from 'node:fs';
 import { flushCompileCache } from 'node:module';
 import { hostname, userInfo } from 'node:os';
 import { parseArgs } from 'node:util';
-import type { Config } from '#core/config';
+import type { Config } from '#core/config/schema';
 import { CimError, ErrorNames, errorMessage, errorName } from '#core/errors';
 import type { DryRunPlan, RunOutput, RunRequest, RunSummary } from '#core/workflow-steps';
+import type { HistoryInvocation } from './commands/history.ts';
+import type { HoldInvocation } from './commands/hold.ts';
+import type { RbacInvocation } from './commands/rbac.ts';
 import {
   classifyRun,
   ExitCode,
@@ -24,8 +27,6 @@ import {
   RUN_OUTCOMES,
   type RunOutcome,
 } from './exit-codes.ts';
-import type { HistoryInvocation } from './history.ts';
-import type { HoldInvocation } from './hold.ts';
 import {
   makePrinter,
   type Printer,
@@ -33,8 +34,7 @@ import {
   printStatus,
   progressLine,
   renderPlan,
-} from './output.ts';
-import type { RbacInvocation } from './rbac.ts';
+} from './output/printer.ts';
 import { exitOnSignal, installSignalRouter, routeCommandSignals, routeSignals } from './signals.ts';
 
 const USAGE = `Usage:
@@ -343,7 +343,7 @@ async function parseCommandLine(
   }
   if (command === 'history') {
     if (!values.customer || !values.env) throw new UsageError('history needs --customer and --env');
-    const { parseLimit } = await import('./history.ts');
+    const { parseLimit } = await import('./commands/history.ts');
     const limit = parseLimit(values.limit);
     if (limit instanceof Error) throw new UsageError(limit.message);
     return {
@@ -393,7 +393,7 @@ async function parseCommandLine(
     for (const v of ['CUSTOMER', 'ENVIRONMENT'] as const)
       if (!env[v]) throw new UsageError(`legacy mode needs ${v} to be set`);
     const legacy: Invocation['legacy'] = {};
-    const { Settings } = await import('#core/config');
+    const { Settings } = await import('#core/config/schema');
     const vars = [
       ['EKS_CLUSTER', 'cluster'],
       ['AWS_REGION', 'region'],
@@ -438,7 +438,7 @@ async function parseCommandLine(
       throw new UsageError('--record is for one environment (cim status --customer C --env E --record)');
     let maxConcurrency: number | undefined;
     if (values['max-concurrency'] !== undefined) {
-      const { MAX_CONCURRENCY_LIMIT } = await import('#core/fleet');
+      const { MAX_CONCURRENCY_LIMIT } = await import('#core/fleet/fleet');
       // Digits only: Number() would also read "0x10", "1e1", " 4" and "".
       maxConcurrency = /^[0-9]{1,6}$/.test(values['max-concurrency'])
         ? Number(values['max-concurrency'])
@@ -508,12 +508,12 @@ async function runHere(
 ): Promise<Outcome> {
   const [{ runLocal }, { makeDeps }, { kubeconfigKube }, { resolveEnvironment }, { recordKeys }, lock_] =
     await Promise.all([
-      import('./run-local.ts'),
-      import('#core/deps'),
-      import('#core/kube'),
-      import('#core/config'),
-      import('#core/state-store'),
-      import('#core/lock'),
+      import('./engine/local-environment.ts'),
+      import('#core/wiring'),
+      import('#core/clients/kubernetes'),
+      import('#core/config/schema'),
+      import('#core/gateways/store'),
+      import('#core/records/lock'),
     ]);
   const { HEARTBEAT_SECONDS, heartbeatLock } = lock_;
   const deps = makeDeps({
@@ -539,7 +539,7 @@ async function runHere(
   }, HEARTBEAT_SECONDS * 1000);
   beat.unref();
   try {
-    const { kubeconfigWatchSource, localWait } = await import('./local-readiness.ts');
+    const { kubeconfigWatchSource, localWait } = await import('./engine/readiness.ts');
     let source: ReturnType<typeof kubeconfigWatchSource> | null = null;
     try {
       source = kubeconfigWatchSource(
@@ -572,10 +572,10 @@ async function unlock(inv: Unlock): Promise<number> {
   try {
     const [{ loadConfigFile }, { resolveEnvironment }, { recordKeys, S3StateStore, s3ClientFor }, lock] =
       await Promise.all([
-        import('#core/config-file'),
-        import('#core/config'),
-        import('#core/state-store'),
-        import('#core/lock'),
+        import('#core/config/file'),
+        import('#core/config/schema'),
+        import('#core/gateways/store'),
+        import('#core/records/lock'),
       ]);
     const { describeHolder, unlockEnvironment } = lock;
     config = loadConfigFile(inv.configPath);
@@ -653,18 +653,18 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
     if (inv.command !== 'fleet') routeCommandSignals(exitOnSignal);
     if (inv.command === 'unlock') return unlock(inv);
     if (inv.command === 'fleet') {
-      const { runFleetCommand } = await import('./fleet-command.ts');
+      const { runFleetCommand } = await import('./commands/fleet.ts');
       return runFleetCommand(inv);
     }
-    if (inv.command === 'history') return (await import('./history.ts')).history(inv);
-    if (inv.command === 'hold') return (await import('./hold.ts')).hold(inv);
+    if (inv.command === 'history') return (await import('./commands/history.ts')).history(inv);
+    if (inv.command === 'hold') return (await import('./commands/hold.ts')).hold(inv);
     if (inv.command === 'help') {
       process.stdout.write(`${USAGE}\n`);
       return ExitCode.Done;
     }
     if (inv.command === 'rbac') {
       try {
-        process.stdout.write(await (await import('./rbac.ts')).rbacManifests(inv));
+        process.stdout.write(await (await import('./commands/rbac.ts')).rbacManifests(inv));
         return ExitCode.Done;
       } catch (err) {
         process.stderr.write(`cim: ${errorMessage(err)}\n`);
@@ -672,14 +672,14 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
       }
     }
     if (inv.command === 'schema') {
-      const { configJsonSchema } = await import('#core/config-file');
+      const { configJsonSchema } = await import('#core/config/file');
       process.stdout.write(`${JSON.stringify(configJsonSchema(), null, 2)}\n`);
       return ExitCode.Done;
     }
     try {
       const [{ loadConfigFile }, { resolveEnvironment }] = await Promise.all([
-        import('#core/config-file'),
-        import('#core/config'),
+        import('#core/config/file'),
+        import('#core/config/schema'),
       ]);
       const config = loadConfigFile(inv.configPath);
       const list = Object.keys(config.environments).map((k) => {
@@ -719,8 +719,8 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
   };
 
   const [{ loadConfigFile }, { resolveEnvironment }, workflowSteps] = await Promise.all([
-    import('#core/config-file'),
-    import('#core/config'),
+    import('#core/config/file'),
+    import('#core/config/schema'),
     import('#core/workflow-steps'),
   ]);
   const { causeMessage, generateBuildId, RunRequest: RunRequestSchema } = workflowSteps;
@@ -790,8 +790,8 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
   let finalCode: number | undefined;
   try {
     if (inv.remote) {
-      const { runRemote } = await import('./run-remote.ts');
-      const { resolveStateMachineArn } = await import('./remote-target.ts');
+      const { runRemote } = await import('./engine/remote.ts');
+      const { resolveStateMachineArn } = await import('./engine/remote-target.ts');
       const stateMachineArn = await resolveStateMachineArn({
         explicit: inv.stateMachineArn,
         stackName: config?.stack.stackName ?? 'CustomerInfraManager',
@@ -909,8 +909,8 @@ async function expandForPrinting(
 ): Promise<RunSummary> {
   const [{ expandSummary }, { resolveEnvironment }, { S3StateStore, s3ClientFor }] = await Promise.all([
     import('#core/workflow-steps'),
-    import('#core/config'),
-    import('#core/state-store'),
+    import('#core/config/schema'),
+    import('#core/gateways/store'),
   ]);
   let store: InstanceType<typeof S3StateStore> | null = null;
   if (config) {

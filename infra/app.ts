@@ -4,11 +4,11 @@ import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { App, Validations } from 'aws-cdk-lib';
 import { AwsSolutionsChecks } from 'cdk-nag';
-import { resolveEnvironment } from '#core/config';
-import { loadConfigFile } from '#core/config-file';
-import { GUARD_NEEDS } from './guard-construct.ts';
-import { CimStack, NEEDS } from './stack.ts';
-import { CimTargetStack } from './target-stack.ts';
+import { loadConfigFile } from '#core/config/file';
+import { resolveEnvironment } from '#core/config/schema';
+import { GUARD_NEEDS } from './constructs/guard.ts';
+import { CimStack, NEEDS } from './stacks/central-stack.ts';
+import { CimTargetStack } from './stacks/target-stack.ts';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const app = new App();

@@ -31,8 +31,8 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { ICommandHooks } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { type BuildOptions, build } from 'esbuild';
-import type { Config } from '#core/config';
-import { configDigest, DEPLOYED_CONFIG_FILE, DIGEST_DEFINE, deployedConfigJson } from '#core/deployed-config';
+import { configDigest, DEPLOYED_CONFIG_FILE, DIGEST_DEFINE, deployedConfigJson } from '#core/config/deployed';
+import type { Config } from '#core/config/schema';
 
 /** The project root: esbuild's working directory here and in NodejsFunction (aliases are relative to it). */
 export const PROJECT_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');

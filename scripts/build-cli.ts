@@ -4,7 +4,7 @@
 //     dist/definitions/{environment,fleet,guard}.asl.json;
 //  2. bundles the CLI (cli/main.ts) with esbuild into dist/cli/: minified JavaScript, one
 //     chunk per lazily imported part, so `cim --help` loads neither a client nor the engine;
-//     the definitions of step 1 take the place of cli/definitions-from-constructs.ts, so a
+//     the definitions of step 1 take the place of cli/engine/definitions-from-constructs.ts, so a
 //     run loads neither aws-cdk-lib nor the validator (scripts/cli-shims/);
 //  3. writes dist/cli/build.json, the source files it was built from, so that bin/cim.mjs
 //     can tell a build older than the sources (it then runs them with tsx, slow but right).
@@ -14,8 +14,8 @@ import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { StateMachine } from 'aws-local-stepfunctions';
 import { build, type Plugin } from 'esbuild';
-import { WORKFLOWS } from '#cli/definitions';
-import { loadDefinition } from '#cli/definitions-from-constructs';
+import { WORKFLOWS } from '#cli/engine/definitions';
+import { loadDefinition } from '#cli/engine/definitions-from-constructs';
 import { ALIASES } from '#infra/bundling';
 
 export const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');

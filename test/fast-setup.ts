@@ -3,7 +3,7 @@
 import type { TestProject } from 'vitest/node';
 
 export async function setup(project: TestProject) {
-  const { synthesizedDefinition } = await import('./fixtures/synthesized.ts');
+  const { synthesizedDefinition } = await import('./support/synthesized.ts');
   project.provide('environmentDefinition', synthesizedDefinition());
 }
 

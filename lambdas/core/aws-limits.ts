@@ -1,5 +1,5 @@
 // AWS's quotas that bind this project's designs, as data: the local runner enforces them
-// (cli/local-quotas.ts), infra and core size against them, tests prove them. Each number
+// (cli/engine/quotas.ts), infra and core size against them, tests prove them. Each number
 // carries the AWS documentation page it comes from; change one only with its source.
 
 /**

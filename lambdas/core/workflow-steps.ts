@@ -1,24 +1,7 @@
 // The workflow's steps in one import for handlers, the CLI and tests. Each concern lives in
 // its own module: contracts (run-context), prepare and preflight (prepare), the dry-run plan
 // (plan), changes (changes), polls (polls), records and their transitions (recording).
-export { checkAutoscalers } from './autoscalers.ts';
-export { databaseAction, fence, restoreReplicas, scaleDown } from './changes.ts';
-export { checkNodegroups, restoreNodegroups, scaleNodegroupsDown } from './nodegroup-changes.ts';
-export { type DryRunPlan, type PlannedChange, planDryRun, restoreDecision } from './plan.ts';
-export { checkDatabase, checkDeployments, checkHealth } from './polls.ts';
-export { findLastChange, prepare } from './prepare.ts';
-export {
-  causeMessage,
-  compactSummary,
-  expandSummary,
-  nextLastChange,
-  OUTPUT_LIST_LIMIT,
-  type RunOutput,
-  type RunSummary,
-  recordFailure,
-  recordIntent,
-  recordResult,
-} from './recording.ts';
+
 export {
   BUILD_PATTERN,
   type Deps,
@@ -33,7 +16,25 @@ export {
   type Skip,
   type WorkloadChange,
   writes,
-} from './run-context.ts';
+} from './contracts.ts';
+export { checkNodegroups, restoreNodegroups, scaleNodegroupsDown } from './nodegroups/steps.ts';
+export { databaseAction, fence, restoreReplicas, scaleDown } from './run/changes.ts';
+export { type DryRunPlan, type PlannedChange, planDryRun, restoreDecision } from './run/plan.ts';
+export { checkDatabase, checkDeployments, checkHealth } from './run/polls.ts';
+export { findLastChange, prepare } from './run/prepare.ts';
+export {
+  causeMessage,
+  compactSummary,
+  expandSummary,
+  nextLastChange,
+  OUTPUT_LIST_LIMIT,
+  type RunOutput,
+  type RunSummary,
+  recordFailure,
+  recordIntent,
+  recordResult,
+} from './run/record.ts';
+export { checkAutoscalers } from './workloads/autoscalers.ts';
 export {
   checkStatefulSets,
   pauseScaledObjects,
@@ -42,4 +43,4 @@ export {
   resumeCronJobs,
   scaleStatefulSetsDown,
   suspendCronJobs,
-} from './workload-changes.ts';
+} from './workloads/changes.ts';

@@ -1,7 +1,8 @@
 // Tasks "Await database started/stopped event": store the task token where the RDS event
 // function finds it, then look at the database once (the event may have come already).
-import { awaitDatabaseEvent } from '#core/database-events';
-import { sfnTaskTokens } from '#core/task-tokens';
+
+import { sfnTaskTokens } from '#core/clients/sfn-task-tokens';
+import { awaitDatabaseEvent } from '#core/database/events';
 import { parseContext } from '#core/workflow-steps';
 import { defineTask } from './runtime.ts';
 

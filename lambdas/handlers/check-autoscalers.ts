@@ -1,5 +1,5 @@
 // Task "Check autoscalers active": up, one poll of the HPAs of the restored workloads.
-import { eksKube } from '#core/kube';
+import { eksKube } from '#core/clients/kubernetes';
 import { Steps } from '#core/steps';
 import { checkAutoscalers } from '#core/workflow-steps';
 import { defineStep } from './runtime.ts';

@@ -1,5 +1,5 @@
 // Tasks "Check deployments stopped" / "Check deployments available": one poll, returns the next wait.
-import { eksKube } from '#core/kube';
+import { eksKube } from '#core/clients/kubernetes';
 import { checkDeployments } from '#core/workflow-steps';
 import { defineStep } from './runtime.ts';
 

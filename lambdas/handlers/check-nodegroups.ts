@@ -1,5 +1,5 @@
 // Tasks "Check node groups scaled down" / "Check node groups ready": one poll, returns the next wait.
-import { eksKube } from '#core/kube';
+import { eksKube } from '#core/clients/kubernetes';
 import { checkNodegroups } from '#core/workflow-steps';
 import { defineStep } from './runtime.ts';
 

@@ -1,5 +1,5 @@
 // Tasks "Check StatefulSets stopped" / "Check StatefulSets ready": one poll, returns the next wait.
-import { eksKube } from '#core/kube';
+import { eksKube } from '#core/clients/kubernetes';
 import { checkStatefulSets } from '#core/workflow-steps';
 import { defineStep } from './runtime.ts';
 

@@ -1,8 +1,9 @@
 // The function on the RDS "started"/"stopped" events: completes the database waits of the
 // configured environments on that database (the event is validated; anything else is ignored).
-import { handleDatabaseEvent } from '#core/database-events';
+
+import { sfnTaskTokens } from '#core/clients/sfn-task-tokens';
+import { handleDatabaseEvent } from '#core/database/events';
 import { DATABASE_EVENT_FUNCTION } from '#core/steps';
-import { sfnTaskTokens } from '#core/task-tokens';
 import { defineTask } from './runtime.ts';
 
 const tokens = sfnTaskTokens();

@@ -1,7 +1,7 @@
 // The function on the environment executions' status changes (ABORTED, TIMED_OUT, FAILED):
 // records a run that ended without its Catch as interrupted and releases its lock (the
 // event is validated; see #core/execution-ended).
-import { recordEndedExecution } from '#core/execution-ended';
+import { recordEndedExecution } from '#core/run/execution-ended';
 import { EXECUTION_STATUS_FUNCTION } from '#core/steps';
 import { defineTask } from './runtime.ts';
 

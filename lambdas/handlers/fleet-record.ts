@@ -1,8 +1,8 @@
 // Task "Record fleet summary": read the map run's results, classify every environment's
 // outcome, write the fleet's record once; return a summary of constant size.
-import { type ChildRun, type FleetPlan, recordFleet, summaryOutput } from '#core/fleet';
-import type { MapRunOutput } from '#core/map-results';
-import { fleetNotification, notify } from '#core/notify';
+import { type ChildRun, type FleetPlan, recordFleet, summaryOutput } from '#core/fleet/fleet';
+import type { MapRunOutput } from '#core/fleet/map-results';
+import { fleetNotification, notify } from '#core/notify/notify';
 import { FleetSteps } from '#core/steps';
 import { defineTask } from './runtime.ts';
 

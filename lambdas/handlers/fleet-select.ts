@@ -1,5 +1,5 @@
 // Task "Select environments": validate the fleet request, claim its build, write the item list to S3.
-import { selectFleet } from '#core/fleet';
+import { selectFleet } from '#core/fleet/fleet';
 import { FleetSteps } from '#core/steps';
 import { defineTask } from './runtime.ts';
 

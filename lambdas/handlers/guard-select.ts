@@ -1,6 +1,6 @@
 // Task "Find guarded environments": the environments of the RDS event's database (or all, for
 // the sweep), written to S3 for the Distributed Map; the state output is their location.
-import { guardSelect, writeGuardItems } from '#core/guard';
+import { guardSelect, writeGuardItems } from '#core/guard/guard';
 import { GuardSteps } from '#core/steps';
 import { defineTask } from './runtime.ts';
 

@@ -1,8 +1,8 @@
 // Tasks "Keep database stopped" and "Record guard failure": one look at the parked database per call.
-import { resolveEnvironment } from '#core/config';
-import { label } from '#core/database';
-import { guardFailure, guardStep } from '#core/guard';
-import { guardNotification, notify } from '#core/notify';
+import { resolveEnvironment } from '#core/config/schema';
+import { label } from '#core/database/rules';
+import { guardFailure, guardStep } from '#core/guard/guard';
+import { guardNotification, notify } from '#core/notify/notify';
 import { GuardSteps } from '#core/steps';
 import { defineTask } from './runtime.ts';
 

@@ -1,5 +1,5 @@
 // Task "Pause KEDA ScaledObjects": down, before any scale.
-import { eksKube } from '#core/kube';
+import { eksKube } from '#core/clients/kubernetes';
 import { Steps } from '#core/steps';
 import { pauseScaledObjects } from '#core/workflow-steps';
 import { defineStep } from './runtime.ts';

@@ -1,6 +1,6 @@
 // Task "Prepare": validate the request, resolve the environment, read its records and state,
 // preflight, then take the lock.
-import { eksKube } from '#core/kube';
+import { eksKube } from '#core/clients/kubernetes';
 import { Steps } from '#core/steps';
 import { prepare } from '#core/workflow-steps';
 import { defineTask } from './runtime.ts';

@@ -1,7 +1,7 @@
 // Task "Record failure": the catch-all; records what failed and releases the lock. Its
 // output is the compact summary (the records stay in S3); the notification gets the whole one.
-import { eksKube } from '#core/kube';
-import { failedRunNotification, notify } from '#core/notify';
+import { eksKube } from '#core/clients/kubernetes';
+import { failedRunNotification, notify } from '#core/notify/notify';
 import { Steps } from '#core/steps';
 import { compactSummary, recordFailure } from '#core/workflow-steps';
 import { defineStep } from './runtime.ts';

@@ -1,6 +1,6 @@
 // Task "Record result": post-state, action records, release the lock; its output is the
 // run's compact summary (counts and record keys: the records stay in S3).
-import { eksKube } from '#core/kube';
+import { eksKube } from '#core/clients/kubernetes';
 import { Steps } from '#core/steps';
 import { compactSummary, recordResult } from '#core/workflow-steps';
 import { defineStep } from './runtime.ts';

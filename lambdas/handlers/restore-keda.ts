@@ -1,5 +1,5 @@
 // Task "Restore KEDA ScaledObjects": up, before any scale.
-import { eksKube } from '#core/kube';
+import { eksKube } from '#core/clients/kubernetes';
 import { Steps } from '#core/steps';
 import { restoreScaledObjects } from '#core/workflow-steps';
 import { defineStep } from './runtime.ts';

@@ -1,5 +1,5 @@
 // Task "Restore replicas": bring back the counts of the restore point.
-import { eksKube } from '#core/kube';
+import { eksKube } from '#core/clients/kubernetes';
 import { Steps } from '#core/steps';
 import { restoreReplicas } from '#core/workflow-steps';
 import { defineStep } from './runtime.ts';

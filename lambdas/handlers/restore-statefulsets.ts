@@ -1,5 +1,5 @@
 // Task "Restore StatefulSets": up, after the database, before the deployments.
-import { eksKube } from '#core/kube';
+import { eksKube } from '#core/clients/kubernetes';
 import { Steps } from '#core/steps';
 import { restoreStatefulSets } from '#core/workflow-steps';
 import { defineStep } from './runtime.ts';

@@ -1,5 +1,5 @@
 // Task "Resume CronJobs": up, last phase.
-import { eksKube } from '#core/kube';
+import { eksKube } from '#core/clients/kubernetes';
 import { Steps } from '#core/steps';
 import { resumeCronJobs } from '#core/workflow-steps';
 import { defineStep } from './runtime.ts';

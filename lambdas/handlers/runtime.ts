@@ -3,11 +3,11 @@
 // execution ARN, the environment key and customer/environment/build as keys, and the
 // step's name put in front of an error's message so the failure record says where it happened.
 import { Logger } from '@aws-lambda-powertools/logger';
-import { setCurrentExecution } from '#core/assume-role';
-import { loadDeployedConfig } from '#core/deployed-config';
-import { type KubeFactory, makeDeps } from '#core/deps';
-import { notifierFromEnvironment } from '#core/notify';
+import { setCurrentExecution } from '#core/clients/assume-role';
+import { loadDeployedConfig } from '#core/config/deployed';
+import { notifierFromEnvironment } from '#core/notify/notify';
 import type { FunctionId, TaskFunctionId } from '#core/steps';
+import { type KubeFactory, makeDeps } from '#core/wiring';
 import { type Deps, parseContext, type RunContext } from '#core/workflow-steps';
 
 export const logger = new Logger({ serviceName: 'customer-infra-manager' });

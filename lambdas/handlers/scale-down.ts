@@ -1,5 +1,5 @@
 // Task "Scale deployments to zero".
-import { eksKube } from '#core/kube';
+import { eksKube } from '#core/clients/kubernetes';
 import { Steps } from '#core/steps';
 import { scaleDown } from '#core/workflow-steps';
 import { defineStep } from './runtime.ts';

@@ -1,5 +1,5 @@
 // Task "Scale StatefulSets to zero": down, after the deployments.
-import { eksKube } from '#core/kube';
+import { eksKube } from '#core/clients/kubernetes';
 import { Steps } from '#core/steps';
 import { scaleStatefulSetsDown } from '#core/workflow-steps';
 import { defineStep } from './runtime.ts';

@@ -1,5 +1,5 @@
 // Task "Suspend CronJobs": down, first phase.
-import { eksKube } from '#core/kube';
+import { eksKube } from '#core/clients/kubernetes';
 import { Steps } from '#core/steps';
 import { suspendCronJobs } from '#core/workflow-steps';
 import { defineStep } from './runtime.ts';

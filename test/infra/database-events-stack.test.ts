@@ -2,8 +2,8 @@
 // events of the configured databases only, and least privilege for the functions involved.
 import { beforeAll, describe, expect, it } from 'vitest';
 import { Steps } from '#core/steps';
-import { matches } from '../fixtures/event-pattern.ts';
-import { synthesizedDefinition, synthesizeStack } from '../fixtures/synthesized.ts';
+import { matches } from '../support/event-pattern.ts';
+import { synthesizedDefinition, synthesizeStack } from '../support/synthesized.ts';
 
 let s: ReturnType<typeof synthesizeStack>;
 beforeAll(() => {

@@ -6,9 +6,9 @@ import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { WORKFLOWS } from '#cli/definitions';
-import { loadDefinition } from '#cli/definitions-from-constructs';
-import { synthesizedDefinition } from '../fixtures/synthesized.ts';
+import { WORKFLOWS } from '#cli/engine/definitions';
+import { loadDefinition } from '#cli/engine/definitions-from-constructs';
+import { synthesizedDefinition } from '../support/synthesized.ts';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const REGENERATE = 'regenerate with: npm run build:cli';

@@ -5,16 +5,16 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { parseConfig } from '#core/config';
-import { loadConfigFile } from '#core/config-file';
 import {
   configDigest,
   DEPLOYED_CONFIG_FILE,
   deployedConfigJson,
   loadDeployedConfig,
-} from '#core/deployed-config';
+} from '#core/config/deployed';
+import { loadConfigFile } from '#core/config/file';
+import { parseConfig } from '#core/config/schema';
 import { bundleHandler, configCommandHooks, writeDeployedConfig } from '#infra/bundling';
-import { fixture } from '../fixtures/world.ts';
+import { fixture } from '../support/world.ts';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const config = loadConfigFile(fixture('environments.yaml'));

@@ -3,8 +3,8 @@
 // it and releases its lock; deliveries are retried and end in an encrypted dead-letter queue;
 // the function may touch actions.json and lock.json only.
 import { beforeAll, describe, expect, it } from 'vitest';
-import { matches } from '../fixtures/event-pattern.ts';
-import { synthesizeStack } from '../fixtures/synthesized.ts';
+import { matches } from '../support/event-pattern.ts';
+import { synthesizeStack } from '../support/synthesized.ts';
 
 let s: ReturnType<typeof synthesizeStack>;
 beforeAll(() => {

@@ -4,8 +4,8 @@
 import type { Template } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { FleetSteps } from '#core/steps';
-import { renderFleetDefinition } from '#infra/fleet-workflow';
-import { synthesizeStack } from '../fixtures/synthesized.ts';
+import { renderFleetDefinition } from '#infra/workflows/fleet';
+import { synthesizeStack } from '../support/synthesized.ts';
 
 let template: Template;
 beforeAll(() => {

@@ -5,9 +5,9 @@ import { fileURLToPath } from 'node:url';
 import { App } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { parseConfig } from '#core/config';
-import { fleetTimeoutSeconds } from '#core/fleet-capacity';
-import { CimStack } from '#infra/stack';
+import { parseConfig } from '#core/config/schema';
+import { fleetTimeoutSeconds } from '#core/fleet/capacity';
+import { CimStack } from '#infra/stacks/central-stack';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 

@@ -2,8 +2,8 @@
 // configured databases only (by kind, identifier and event id), a daily sweep starts the
 // guard, an alarm watches it, and only its step function may stop databases.
 import { beforeAll, describe, expect, it } from 'vitest';
-import { matches } from '../fixtures/event-pattern.ts';
-import { synthesizeStack } from '../fixtures/synthesized.ts';
+import { matches } from '../support/event-pattern.ts';
+import { synthesizeStack } from '../support/synthesized.ts';
 
 let t: ReturnType<typeof synthesizeStack>['template'];
 beforeAll(() => {

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { parse, stringify } from 'yaml';
-import { synthesizeStack } from '../fixtures/synthesized.ts';
+import { synthesizeStack } from '../support/synthesized.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'cim-holidays-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));

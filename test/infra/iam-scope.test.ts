@@ -1,8 +1,8 @@
 // The grouping of IAM resources, without synth: what each scope is for a configuration, and
 // that it does not grow with the number of environments.
 import { describe, expect, it } from 'vitest';
-import { parseConfig } from '#core/config';
-import { loadConfigFile } from '#core/config-file';
+import { loadConfigFile } from '#core/config/file';
+import { parseConfig } from '#core/config/schema';
 import {
   ESTIMATE_ARNS,
   grantStatements,
@@ -12,8 +12,8 @@ import {
   policyChars,
   ROLE_POLICY_LIMIT,
   scopedEnvironments,
-} from '#infra/iam-scope';
-import { fixture } from '../fixtures/world.ts';
+} from '#infra/iam/scope';
+import { fixture } from '../support/world.ts';
 
 const defaults = {
   cluster: 'eks-dev-cluster',

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse, stringify } from 'yaml';
-import { synthesizeStack } from '../fixtures/synthesized.ts';
+import { synthesizeStack } from '../support/synthesized.ts';
 
 let t: ReturnType<typeof synthesizeStack>['template'];
 beforeAll(() => {

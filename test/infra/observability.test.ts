@@ -4,8 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parse, stringify } from 'yaml';
-import { synthesizeStack } from '../fixtures/synthesized.ts';
-import { fixture } from '../fixtures/world.ts';
+import { synthesizeStack } from '../support/synthesized.ts';
+import { fixture } from '../support/world.ts';
 
 function withStack(extra: Record<string, unknown>): string {
   const doc = parse(readFileSync(fixture('environments.yaml'), 'utf8')) as Record<string, unknown>;

@@ -6,9 +6,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parse, stringify } from 'yaml';
-import { loadConfigFile } from '#core/config-file';
-import { synthesizeStack } from '../fixtures/synthesized.ts';
-import { fixture } from '../fixtures/world.ts';
+import { loadConfigFile } from '#core/config/file';
+import { synthesizeStack } from '../support/synthesized.ts';
+import { fixture } from '../support/world.ts';
 
 const org = synthesizeStack(fixture('organization.yaml')).template;
 const plain = synthesizeStack().template;

@@ -10,16 +10,16 @@ import { StateMachine } from 'aws-local-stepfunctions';
 import { describe, expect, it } from 'vitest';
 import { AWS_SDK_MAX_ATTEMPTS, ErrorNames, THROTTLING_ERRORS } from '#core/errors';
 import { Steps } from '#core/steps';
-import { renderFleetDefinition } from '#infra/fleet-workflow';
-import { renderGuardDefinition } from '#infra/guard-workflow';
 import {
   addTaskRetries,
   renderDefinition,
   renderLocal,
   retryDelayBoundSeconds,
   TASK_RETRIES,
-} from '#infra/workflow';
-import { synthesizedDefinition } from '../fixtures/synthesized.ts';
+} from '#infra/workflows/environment';
+import { renderFleetDefinition } from '#infra/workflows/fleet';
+import { renderGuardDefinition } from '#infra/workflows/guard';
+import { synthesizedDefinition } from '../support/synthesized.ts';
 
 type Asl = { States: Record<string, any> };
 

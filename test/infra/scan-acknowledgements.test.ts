@@ -2,7 +2,7 @@
 // the reason, and only where the finding applies.
 import { describe, expect, it } from 'vitest';
 import { SCAN_ACKNOWLEDGEMENTS } from '#infra/scan-acknowledgements';
-import { synthesizeStack } from '../fixtures/synthesized.ts';
+import { synthesizeStack } from '../support/synthesized.ts';
 
 const { template } = synthesizeStack();
 type Skip = { id: string; comment: string };

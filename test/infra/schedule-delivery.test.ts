@@ -2,8 +2,8 @@
 // in an encrypted dead-letter queue that raises an alarm; Scheduler's default (24 h of
 // retries, then dropped) never applies.
 import { describe, expect, it } from 'vitest';
-import { SCHEDULE_RETRY_ATTEMPTS } from '#infra/schedule-delivery';
-import { synthesizeStack } from '../fixtures/synthesized.ts';
+import { SCHEDULE_RETRY_ATTEMPTS } from '#infra/constructs/schedule-delivery';
+import { synthesizeStack } from '../support/synthesized.ts';
 
 const { template } = synthesizeStack('environments.yaml');
 const schedules = Object.values(template.findResources('AWS::Scheduler::Schedule')) as any[];

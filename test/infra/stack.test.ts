@@ -5,9 +5,9 @@ import { Match } from 'aws-cdk-lib/assertions';
 import { Bucket } from 'aws-cdk-lib/aws-s3';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { describe, expect, it } from 'vitest';
-import { parseConfig } from '#core/config';
-import { loadConfigFile } from '#core/config-file';
-import { configDigest } from '#core/deployed-config';
+import { configDigest } from '#core/config/deployed';
+import { loadConfigFile } from '#core/config/file';
+import { parseConfig } from '#core/config/schema';
 import { RETRYABLE_ERRORS } from '#core/errors';
 import {
   caughtState,
@@ -18,10 +18,10 @@ import {
   type TaskFunctionId,
   TaskFunctions,
 } from '#core/steps';
-import { KUBERNETES_WRITERS, NEEDS, stateBucketLifecycle } from '#infra/stack';
-import { renderDefinition } from '#infra/workflow';
-import { buildStack, synthesizedDefinition, synthesizeStack } from '../fixtures/synthesized.ts';
-import { fixture } from '../fixtures/world.ts';
+import { KUBERNETES_WRITERS, NEEDS, stateBucketLifecycle } from '#infra/stacks/central-stack';
+import { renderDefinition } from '#infra/workflows/environment';
+import { buildStack, synthesizedDefinition, synthesizeStack } from '../support/synthesized.ts';
+import { fixture } from '../support/world.ts';
 
 const { app, stack, template } = synthesizeStack();
 const asl = synthesizedDefinition(template) as { States: Record<string, any>; StartAt: string };

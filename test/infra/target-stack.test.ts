@@ -4,8 +4,8 @@ import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { fixture } from '../fixtures/world.ts';
 import { synthesizeForScan } from '../scan/synth.ts';
+import { fixture } from '../support/world.ts';
 
 const files = synthesizeForScan(fixture('organization.yaml'), mkdtempSync(join(tmpdir(), 'cim-target-')));
 const load = (name: string) => {

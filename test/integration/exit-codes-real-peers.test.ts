@@ -9,7 +9,7 @@ import { connect, createServer, type Socket } from 'node:net';
 import { DeleteObjectsCommand, ListObjectVersionsCommand } from '@aws-sdk/client-s3';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { RUN_OUTCOMES, type RunOutcome } from '#cli/exit-codes';
-import { resetSandbox, SANDBOX_ENVIRONMENTS, waitFor } from '../peers/sandbox.ts';
+import { resetSandbox, SANDBOX_ENVIRONMENTS, waitFor } from '../../sandbox/sandbox.ts';
 import {
   apps,
   cim,

@@ -7,12 +7,12 @@
 // server carries; here the subject is the fleet's own path and its S3 objects.
 import { HeadObjectCommand } from '@aws-sdk/client-s3';
 import { describe, expect, it } from 'vitest';
-import { runFleetLocal } from '#cli/run-fleet';
-import { noRetryWaits } from '#cli/run-local';
-import { parseConfig } from '#core/config';
-import { makeDeps } from '#core/deps';
-import { kubeconfigKube } from '#core/kube';
+import { noRetryWaits } from '#cli/engine/local-environment';
+import { runFleetLocal } from '#cli/engine/local-fleet';
+import { kubeconfigKube } from '#core/clients/kubernetes';
+import { parseConfig } from '#core/config/schema';
 import { FleetSteps, WaitSteps } from '#core/steps';
+import { makeDeps } from '#core/wiring';
 import { json, keys, s3, sandbox } from './peers.ts';
 
 const N = 200;

@@ -1,7 +1,7 @@
 // A fleet of 20 environments down and up through `cim --select`, against the real API server
 // and moto: every count restored, every record written, one summary per fleet run.
 import { describe, expect, it } from 'vitest';
-import { fleetEnvironments } from '../peers/sandbox.ts';
+import { fleetEnvironments } from '../../sandbox/sandbox.ts';
 import { cim, dbInstanceState, exists, json, replicas, sandbox } from './peers.ts';
 
 const FLEET = fleetEnvironments(sandbox.fleetKeys.length);

@@ -5,7 +5,7 @@ import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { TestProject } from 'vitest/node';
 import { buildState } from '../../bin/build-state.mjs';
-import { type Sandbox, startSandbox } from '../peers/sandbox.ts';
+import { type Sandbox, startSandbox } from '../../sandbox/sandbox.ts';
 
 let sandbox: Sandbox | undefined;
 
@@ -31,6 +31,6 @@ export async function teardown() {
 
 declare module 'vitest' {
   export interface ProvidedContext {
-    sandbox: import('../peers/sandbox.ts').SandboxInfo;
+    sandbox: import('../../sandbox/sandbox.ts').SandboxInfo;
   }
 }

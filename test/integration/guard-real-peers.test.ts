@@ -3,11 +3,11 @@
 // writes its own record, leaves actions.json alone, and the next up restores the down.
 import { StartDBInstanceCommand } from '@aws-sdk/client-rds';
 import { beforeEach, describe, expect, it } from 'vitest';
-import { runGuardLocal } from '#cli/run-guard';
-import { loadConfigFile } from '#core/config-file';
-import { makeDeps } from '#core/deps';
-import { kubeconfigKube } from '#core/kube';
-import { resetSandbox } from '../peers/sandbox.ts';
+import { runGuardLocal } from '#cli/engine/local-guard';
+import { kubeconfigKube } from '#core/clients/kubernetes';
+import { loadConfigFile } from '#core/config/file';
+import { makeDeps } from '#core/wiring';
+import { resetSandbox } from '../../sandbox/sandbox.ts';
 import { dbInstanceState, etags, json, keys, rds, replicas, run, sandbox } from './peers.ts';
 
 const P = 'eks-dev-cluster/alpha/dev';

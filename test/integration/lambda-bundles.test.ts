@@ -7,13 +7,13 @@ import { mkdirSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { loadConfigFile } from '#core/config-file';
-import { configDigest } from '#core/deployed-config';
-import { makeDeps } from '#core/deps';
-import { kubeconfigKube } from '#core/kube';
+import { kubeconfigKube } from '#core/clients/kubernetes';
+import { configDigest } from '#core/config/deployed';
+import { loadConfigFile } from '#core/config/file';
+import { makeDeps } from '#core/wiring';
 import { handlers } from '#handlers/index';
 import { bundleHandler } from '#infra/bundling';
-import { resetSandbox } from '../peers/sandbox.ts';
+import { resetSandbox } from '../../sandbox/sandbox.ts';
 import { dbInstanceState, exists, json, sandbox } from './peers.ts';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');

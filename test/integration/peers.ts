@@ -18,12 +18,12 @@ import {
 } from '@aws-sdk/client-s3';
 import { AppsV1Api, CoreV1Api, KubeConfig } from '@kubernetes/client-node';
 import { inject } from 'vitest';
-import { runLocal } from '#cli/run-local';
-import { loadConfigFile } from '#core/config-file';
-import { makeDeps } from '#core/deps';
-import { kubeconfigKube } from '#core/kube';
-import { synthesizedDefinition } from '../fixtures/synthesized.ts';
-import { waitFor } from '../peers/sandbox.ts';
+import { runLocal } from '#cli/engine/local-environment';
+import { kubeconfigKube } from '#core/clients/kubernetes';
+import { loadConfigFile } from '#core/config/file';
+import { makeDeps } from '#core/wiring';
+import { waitFor } from '../../sandbox/sandbox.ts';
+import { synthesizedDefinition } from '../support/synthesized.ts';
 import { cimRun, spawnCim } from './property-cycle.ts';
 
 export const sandbox = inject('sandbox');

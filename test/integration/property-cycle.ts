@@ -16,15 +16,15 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { GetObjectCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
 import { AppsV1Api, KubeConfig } from '@kubernetes/client-node';
-import { type LocalRun, runLocal } from '#cli/run-local';
-import { resolveEnvironment } from '#core/config';
-import { loadConfigFile } from '#core/config-file';
-import { makeDeps } from '#core/deps';
-import { kubeconfigKube } from '#core/kube';
-import { type UnlockOutcome, unlockEnvironment } from '#core/lock';
-import { recordKeys, S3StateStore, s3ClientFor } from '#core/state-store';
+import { type LocalRun, runLocal } from '#cli/engine/local-environment';
+import { kubeconfigKube } from '#core/clients/kubernetes';
+import { loadConfigFile } from '#core/config/file';
+import { resolveEnvironment } from '#core/config/schema';
+import { recordKeys, S3StateStore, s3ClientFor } from '#core/gateways/store';
+import { type UnlockOutcome, unlockEnvironment } from '#core/records/lock';
 import { WaitSteps } from '#core/steps';
-import { SANDBOX_ENVIRONMENTS, type SandboxInfo, waitFor } from '../peers/sandbox.ts';
+import { makeDeps } from '#core/wiring';
+import { SANDBOX_ENVIRONMENTS, type SandboxInfo, waitFor } from '../../sandbox/sandbox.ts';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 // cim needs Node 22: this one, or the project's pinned node when started by an older one.

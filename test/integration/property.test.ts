@@ -5,7 +5,7 @@
 //   CIM_PROPERTY_SEED=N CIM_PROPERTY_CYCLES=M npx vitest run --project integration test/integration/property.test.ts
 // Longer runs: npx tsx bench/property.ts --cycles 80 --seed N
 import { beforeAll, expect, it } from 'vitest';
-import { resetSandbox } from '../peers/sandbox.ts';
+import { resetSandbox } from '../../sandbox/sandbox.ts';
 import { sandbox } from './peers.ts';
 import { type CycleReport, formatReports, propertyWorld, runCycle, seededRandom } from './property-cycle.ts';
 

@@ -2,11 +2,11 @@
 // down come back in the cluster, the pods become ready, and an up build is refused with
 // nothing changed in the cluster, the database or the bucket.
 import { beforeEach, describe, expect, it } from 'vitest';
-import { resolveEnvironment } from '#core/config';
-import { loadConfigFile } from '#core/config-file';
-import { listHistory } from '#core/history';
-import { S3StateStore } from '#core/state-store';
-import { resetSandbox } from '../peers/sandbox.ts';
+import { loadConfigFile } from '#core/config/file';
+import { resolveEnvironment } from '#core/config/schema';
+import { S3StateStore } from '#core/gateways/store';
+import { listHistory } from '#core/records/history';
+import { resetSandbox } from '../../sandbox/sandbox.ts';
 import {
   apps,
   dbInstanceState,

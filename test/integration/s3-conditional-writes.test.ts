@@ -2,7 +2,7 @@
 // both ask for a key that does not exist yet (If-None-Match: *), or both replace the same
 // version (If-Match: etag), exactly one succeeds and the other gets 412 (or 409). moto 5.2
 // alone checks the condition and then writes with nothing held in between, and under its
-// threaded server both PUTs of a pair sometimes succeeded; test/peers/moto-serialized.py
+// threaded server both PUTs of a pair sometimes succeeded; sandbox/moto-serialized.py
 // holds one lock around S3 writes. The lock and the records depend on this.
 import { Agent } from 'node:http';
 import { GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';

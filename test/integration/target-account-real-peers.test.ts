@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { DescribeDBInstancesCommand, RDSClient } from '@aws-sdk/client-rds';
 import { AssumeRoleCommand, STSClient } from '@aws-sdk/client-sts';
 import { describe, expect, it } from 'vitest';
-import { resetSandbox, TARGET_ACCOUNT } from '../peers/sandbox.ts';
+import { resetSandbox, TARGET_ACCOUNT } from '../../sandbox/sandbox.ts';
 import { cim, dbInstanceState, exists, json, replicas, sandbox, waitForPods } from './peers.ts';
 
 const where = ['--customer', 'xacct', '--env', 'dev'];

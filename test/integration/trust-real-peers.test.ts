@@ -1,10 +1,10 @@
 // What an operator can trust when a `cim` run goes wrong, against the real peers: a run
 // SIGKILLed or SIGTERMed half-way, S3 going away mid-run, two runs of the same build, and
 // many status commands while a down holds the lock. Each scenario has its own environment
-// (trust/* in test/peers/sandbox.ts) and runs the CLI as a CI job would: bin/cim.mjs in a
+// (trust/* in sandbox/sandbox.ts) and runs the CLI as a CI job would: bin/cim.mjs in a
 // child process with the sandbox's exports.
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { resetSandbox, SANDBOX_ENVIRONMENTS } from '../peers/sandbox.ts';
+import { resetSandbox, SANDBOX_ENVIRONMENTS } from '../../sandbox/sandbox.ts';
 import {
   apps,
   cim,

@@ -6,8 +6,8 @@ import { EKSClient } from '@aws-sdk/client-eks';
 import { BatchV1Api, KubeConfig } from '@kubernetes/client-node';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { Steps } from '#core/steps';
-import { resetSandbox, waitFor } from '../peers/sandbox.ts';
-import { hpaStates, nodegroupScaling, pausedReplicas, WHOLE } from '../peers/whole-environment.ts';
+import { resetSandbox, waitFor } from '../../sandbox/sandbox.ts';
+import { hpaStates, nodegroupScaling, pausedReplicas, WHOLE } from '../../sandbox/whole-environment.ts';
 import { apps, dbInstanceState, json, pods, run, sandbox, waitForPods } from './peers.ts';
 
 const NS = WHOLE.namespace;

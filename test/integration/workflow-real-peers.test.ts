@@ -5,8 +5,8 @@ import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { Steps } from '#core/steps';
-import { fixture } from '../fixtures/world.ts';
-import { resetSandbox } from '../peers/sandbox.ts';
+import { resetSandbox } from '../../sandbox/sandbox.ts';
+import { fixture } from '../support/world.ts';
 import {
   apps,
   dbClusterState,

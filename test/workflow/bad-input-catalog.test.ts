@@ -4,13 +4,13 @@
 // etag, replicas, database calls and state. Unit-level cases: test/unit/core/bad-input-catalog.test.ts.
 
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { LocalTaskTokens } from '#cli/engine/task-tokens';
 import { ExitCode, exitCodeFor } from '#cli/exit-codes';
-import { LocalTaskTokens } from '#cli/local-task-tokens';
-import { MAX_RECORD_BYTES } from '#core/state-store';
+import { MAX_RECORD_BYTES } from '#core/gateways/store';
 import { Steps } from '#core/steps';
 import { handler as databaseEvent } from '#handlers/database-event';
-import { runWorkflow, warmUp } from '../fixtures/run-workflow.ts';
-import { makeWorld, type World } from '../fixtures/world.ts';
+import { runWorkflow, warmUp } from '../support/run-workflow.ts';
+import { makeWorld, type World } from '../support/world.ts';
 
 beforeAll(warmUp, 180_000);
 

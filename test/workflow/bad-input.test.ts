@@ -3,12 +3,12 @@
 // right exit code, and change nothing at all (S3 objects and their versions, replicas,
 // database calls and state).
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { noRetryWaits, runLocal } from '#cli/engine/local-environment';
 import { ExitCode, exitCodeFor } from '#cli/exit-codes';
-import { noRetryWaits, runLocal } from '#cli/run-local';
 import { Steps, TaskFunctions, WaitSteps } from '#core/steps';
-import { environmentDefinition } from '../fixtures/definition.ts';
-import { runWorkflow, warmUp } from '../fixtures/run-workflow.ts';
-import { fixtureJson, makeWorld, type World } from '../fixtures/world.ts';
+import { environmentDefinition } from '../support/definition.ts';
+import { runWorkflow, warmUp } from '../support/run-workflow.ts';
+import { fixtureJson, makeWorld, type World } from '../support/world.ts';
 
 // The first run synthesizes the stack: outside the tests' 30 s, which a loaded machine can exceed.
 beforeAll(warmUp, 180_000);

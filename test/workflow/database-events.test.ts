@@ -2,12 +2,12 @@
 // test delivers the RDS event to the real event function, which completes the Task; with no
 // event the Task times out and the run polls as before.
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { LocalTaskTokens } from '#cli/local-task-tokens';
-import { TASK_TOKEN_MAX_LENGTH } from '#core/database-events';
+import { LocalTaskTokens } from '#cli/engine/task-tokens';
+import { TASK_TOKEN_MAX_LENGTH } from '#core/database/events';
 import { Steps } from '#core/steps';
 import { handler as databaseEvent } from '#handlers/database-event';
-import { runWorkflow } from '../fixtures/run-workflow.ts';
-import { makeWorld, type World } from '../fixtures/world.ts';
+import { runWorkflow } from '../support/run-workflow.ts';
+import { makeWorld, type World } from '../support/world.ts';
 
 const P = 'eks-dev-cluster/alpha/dev';
 const WAIT_RECORD = `${P}/database-wait.json`;

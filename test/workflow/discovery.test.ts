@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { parseConfig } from '#core/config';
-import { runWorkflow } from '../fixtures/run-workflow.ts';
-import { makeWorld, type World } from '../fixtures/world.ts';
+import { parseConfig } from '#core/config/schema';
+import { runWorkflow } from '../support/run-workflow.ts';
+import { makeWorld, type World } from '../support/world.ts';
 
 // epsilon/dev discovers its workloads: every Deployment/StatefulSet/CronJob labelled
 // tier=app in its namespace, minus the one annotated customer-infra-manager/exclude: "true".

@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { caughtState, Steps } from '#core/steps';
-import { runWorkflow } from '../fixtures/run-workflow.ts';
-import { fixtureJson, makeWorld, type World } from '../fixtures/world.ts';
+import { runWorkflow } from '../support/run-workflow.ts';
+import { fixtureJson, makeWorld, type World } from '../support/world.ts';
 
 const P = 'eks-dev-cluster/alpha/dev';
 let w: World;

@@ -5,9 +5,9 @@ import { RDSServiceException, StopDBInstanceCommand } from '@aws-sdk/client-rds'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { Steps } from '#core/steps';
 import { handler } from '#handlers/execution-status';
-import { runWorkflow } from '../fixtures/run-workflow.ts';
-import { statusChange } from '../fixtures/status-change.ts';
-import { makeWorld, type World } from '../fixtures/world.ts';
+import { runWorkflow } from '../support/run-workflow.ts';
+import { statusChange } from '../support/status-change.ts';
+import { makeWorld, type World } from '../support/world.ts';
 
 const P = 'eks-dev-cluster/alpha/dev';
 const EXEC = 'arn:aws:states:us-east-1:123456789012:execution:customer-infra-manager-Test';

@@ -13,13 +13,13 @@ import { EKSServiceException } from '@aws-sdk/client-eks';
 import { RDSServiceException, StopDBInstanceCommand } from '@aws-sdk/client-rds';
 import { S3ServiceException } from '@aws-sdk/client-s3';
 import { expect } from 'vitest';
-import { LocalTaskTokens } from '#cli/local-task-tokens';
+import { LocalTaskTokens } from '#cli/engine/task-tokens';
 import { CimError, ErrorNames } from '#core/errors';
 import { Steps, TaskSteps } from '#core/steps';
 import { handler as executionStatus } from '#handlers/execution-status';
-import { runWorkflow, type WorkflowInput } from '../fixtures/run-workflow.ts';
-import { statusChange } from '../fixtures/status-change.ts';
-import { makeWorld, type World } from '../fixtures/world.ts';
+import { runWorkflow, type WorkflowInput } from '../support/run-workflow.ts';
+import { statusChange } from '../support/status-change.ts';
+import { makeWorld, type World } from '../support/world.ts';
 
 export const P = 'eks-dev-cluster/alpha/dev';
 export const ORIGINAL = { 'frontend-deployment': 1, 'backend-deployment': 2 };

@@ -2,13 +2,13 @@
 // environment workflow makes, the fleet's default concurrency, and the refusal of a late tick.
 import { DescribeDBInstancesCommand, StopDBInstanceCommand } from '@aws-sdk/client-rds';
 import { afterEach, describe, expect, it } from 'vitest';
-import { type FleetRun, runFleetLocal } from '#cli/run-fleet';
-import { noRetryWaits } from '#cli/run-local';
-import { parseConfig } from '#core/config';
-import { RUN_REQUESTS } from '#core/fleet-capacity';
+import { noRetryWaits } from '#cli/engine/local-environment';
+import { type FleetRun, runFleetLocal } from '#cli/engine/local-fleet';
+import { parseConfig } from '#core/config/schema';
+import { RUN_REQUESTS } from '#core/fleet/capacity';
 import { FleetSteps, Steps, WaitSteps } from '#core/steps';
-import { runWorkflow } from '../fixtures/run-workflow.ts';
-import { makeWorld, type World } from '../fixtures/world.ts';
+import { runWorkflow } from '../support/run-workflow.ts';
+import { makeWorld, type World } from '../support/world.ts';
 
 let w: World;
 afterEach(() => w.restore());

@@ -7,12 +7,12 @@
 // three-way stub (its own sizes do not depend on the fleet's); the fleet's Tasks, the map run's
 // reader and writer and the summary are the real ones.
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { runFleetLocal } from '#cli/run-fleet';
-import { runGuardLocal } from '#cli/run-guard';
-import { noRetryWaits } from '#cli/run-local';
-import { parseConfig } from '#core/config';
+import { noRetryWaits } from '#cli/engine/local-environment';
+import { runFleetLocal } from '#cli/engine/local-fleet';
+import { runGuardLocal } from '#cli/engine/local-guard';
+import { parseConfig } from '#core/config/schema';
 import { FleetSteps, GuardSteps } from '#core/steps';
-import { makeWorld, type World } from '../fixtures/world.ts';
+import { makeWorld, type World } from '../support/world.ts';
 
 const STATE_LIMIT = 262_144;
 const LONG_CAUSE = `Prepare: ${'the database refused to stop because it is a read replica of another instance; '.repeat(8)}`;

@@ -2,12 +2,12 @@
 // Task mapped to local runs of the environment workflow with the real handlers.
 import { RDSServiceException, StopDBInstanceCommand } from '@aws-sdk/client-rds';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { type FleetRun, runFleetLocal } from '#cli/run-fleet';
-import { noRetryWaits } from '#cli/run-local';
-import { parseConfig } from '#core/config';
-import { fleetExitCode } from '#core/fleet';
+import { noRetryWaits } from '#cli/engine/local-environment';
+import { type FleetRun, runFleetLocal } from '#cli/engine/local-fleet';
+import { parseConfig } from '#core/config/schema';
+import { fleetExitCode } from '#core/fleet/fleet';
 import { FleetSteps, WaitSteps } from '#core/steps';
-import { makeWorld, type World } from '../fixtures/world.ts';
+import { makeWorld, type World } from '../support/world.ts';
 
 const KEYS = ['c1/dev', 'c2/dev', 'c3/dev', 'c4/dev', 'c5/dev', 'c6/prod'];
 let w: World;

@@ -3,13 +3,13 @@
 // last_change untouched so the next up restores the down's counts; an environment that is
 // up, on hold, or an event for a database that is not configured: nothing done or recorded.
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { runGuardLocal } from '#cli/run-guard';
-import { resolveEnvironment } from '#core/config';
-import { listHistory } from '#core/history';
-import { placeHold } from '#core/hold';
+import { runGuardLocal } from '#cli/engine/local-guard';
+import { resolveEnvironment } from '#core/config/schema';
+import { listHistory } from '#core/records/history';
+import { placeHold } from '#core/records/hold';
 import { GuardSteps } from '#core/steps';
-import { runWorkflow, warmUp } from '../fixtures/run-workflow.ts';
-import { makeWorld, type World } from '../fixtures/world.ts';
+import { runWorkflow, warmUp } from '../support/run-workflow.ts';
+import { makeWorld, type World } from '../support/world.ts';
 
 // The first run synthesizes the stack: outside the tests' 30 s, which a loaded machine can exceed.
 beforeAll(warmUp, 180_000);

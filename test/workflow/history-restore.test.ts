@@ -3,11 +3,11 @@
 // read back from the records those runs wrote (legacy records included).
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { exitCodeFor } from '#cli/exit-codes';
-import { resolveEnvironment } from '#core/config';
-import { listHistory } from '#core/history';
+import { resolveEnvironment } from '#core/config/schema';
+import { listHistory } from '#core/records/history';
 import { Steps } from '#core/steps';
-import { runWorkflow, warmUp } from '../fixtures/run-workflow.ts';
-import { fixtureJson, makeWorld, type World } from '../fixtures/world.ts';
+import { runWorkflow, warmUp } from '../support/run-workflow.ts';
+import { fixtureJson, makeWorld, type World } from '../support/world.ts';
 
 // The first run synthesizes the stack: outside the tests' 30 s, which a loaded machine can exceed.
 beforeAll(warmUp, 180_000);

@@ -3,14 +3,14 @@
 // as skipped by the fleet, with the hold's reason; a manual run goes ahead and says so; an
 // expired hold is ignored; --skip-next holds back one action only; status shows the hold.
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { noRetryWaits } from '#cli/engine/local-environment';
+import { runFleetLocal } from '#cli/engine/local-fleet';
 import { exitCodeFor } from '#cli/exit-codes';
-import { runFleetLocal } from '#cli/run-fleet';
-import { noRetryWaits } from '#cli/run-local';
-import { resolveEnvironment } from '#core/config';
-import { type Hold, placeHold } from '#core/hold';
+import { resolveEnvironment } from '#core/config/schema';
+import { type Hold, placeHold } from '#core/records/hold';
 import { Steps, WaitSteps } from '#core/steps';
-import { runWorkflow, warmUp } from '../fixtures/run-workflow.ts';
-import { makeWorld, type World } from '../fixtures/world.ts';
+import { runWorkflow, warmUp } from '../support/run-workflow.ts';
+import { makeWorld, type World } from '../support/world.ts';
 
 // The first run synthesizes the stack: outside the tests' 30 s, which a loaded machine can exceed.
 beforeAll(warmUp, 180_000);

@@ -1,11 +1,11 @@
 // A scheduled fleet tick on a skip date (in the schedule's time zone) runs no environment,
 // records its summary with the reason, and exits 0; the tick of the next day runs.
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { runFleetLocal } from '#cli/run-fleet';
-import { noRetryWaits } from '#cli/run-local';
-import { fleetExitCode } from '#core/fleet';
+import { noRetryWaits } from '#cli/engine/local-environment';
+import { runFleetLocal } from '#cli/engine/local-fleet';
+import { fleetExitCode } from '#core/fleet/fleet';
 import { FleetSteps, WaitSteps } from '#core/steps';
-import { makeWorld, type World } from '../fixtures/world.ts';
+import { makeWorld, type World } from '../support/world.ts';
 
 let w: World;
 beforeEach(() => {

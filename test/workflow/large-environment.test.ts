@@ -5,13 +5,13 @@
 // Prepare with the limit in the message, before it takes the lock or changes anything.
 import { RDSServiceException, StopDBInstanceCommand } from '@aws-sdk/client-rds';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { makePrinter, printLegacySections } from '#cli/output';
-import { resolveEnvironment } from '#core/config';
-import { PAYLOAD_MARGIN, projectPayload, STATE_PAYLOAD_LIMIT } from '#core/payload-limit';
+import { makePrinter, printLegacySections } from '#cli/output/printer';
+import { resolveEnvironment } from '#core/config/schema';
+import { PAYLOAD_MARGIN, projectPayload, STATE_PAYLOAD_LIMIT } from '#core/run/payload-limit';
 import { Steps } from '#core/steps';
 import { expandSummary, type RunContext, type RunOutput } from '#core/workflow-steps';
-import { runWorkflow } from '../fixtures/run-workflow.ts';
-import { makeWorld, type World } from '../fixtures/world.ts';
+import { runWorkflow } from '../support/run-workflow.ts';
+import { makeWorld, type World } from '../support/world.ts';
 
 const P = 'eks-dev-cluster/alpha/dev';
 let w: World;

@@ -4,8 +4,8 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { CimError, ErrorNames } from '#core/errors';
 import { Steps } from '#core/steps';
-import { runWorkflow } from '../fixtures/run-workflow.ts';
-import { makeWorld, type World } from '../fixtures/world.ts';
+import { runWorkflow } from '../support/run-workflow.ts';
+import { makeWorld, type World } from '../support/world.ts';
 
 const P = 'eks-dev-cluster/alpha/dev';
 const WORKERS = { minSize: 2, desiredSize: 3, maxSize: 5 };

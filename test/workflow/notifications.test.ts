@@ -5,13 +5,13 @@ import { RDSServiceException, StopDBInstanceCommand } from '@aws-sdk/client-rds'
 import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { runFleetLocal } from '#cli/run-fleet';
-import { runGuardLocal } from '#cli/run-guard';
-import { noRetryWaits } from '#cli/run-local';
-import { snsNotifier } from '#core/notify';
+import { noRetryWaits } from '#cli/engine/local-environment';
+import { runFleetLocal } from '#cli/engine/local-fleet';
+import { runGuardLocal } from '#cli/engine/local-guard';
+import { snsNotifier } from '#core/notify/notify';
 import { WaitSteps } from '#core/steps';
-import { runWorkflow, warmUp } from '../fixtures/run-workflow.ts';
-import { makeWorld, type World } from '../fixtures/world.ts';
+import { runWorkflow, warmUp } from '../support/run-workflow.ts';
+import { makeWorld, type World } from '../support/world.ts';
 
 // The first run synthesizes the stack: outside the tests' 30 s, which a loaded machine can exceed.
 beforeAll(warmUp, 180_000);

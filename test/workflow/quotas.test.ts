@@ -1,15 +1,15 @@
-// AWS's Step Functions quotas on the local engine (cli/local-quotas.ts): each case runs a
+// AWS's Step Functions quotas on the local engine (cli/engine/quotas.ts): each case runs a
 // definition that the bare engine would run to the end, and asserts that it fails, or is
 // refused, the way AWS fails it: the path of states taken, the error, and what did not run.
 import { StateMachine } from 'aws-local-stepfunctions';
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { InMemoryExecutionNames, withQuotas } from '#cli/local-quotas';
-import { type EventLog, noRetryWaits, runLocal } from '#cli/run-local';
+import { type EventLog, noRetryWaits, runLocal } from '#cli/engine/local-environment';
+import { InMemoryExecutionNames, withQuotas } from '#cli/engine/quotas';
 import { MAX_HISTORY_EVENTS, MAX_INLINE_MAP_CONCURRENCY, MAX_PAYLOAD_BYTES } from '#core/aws-limits';
 import { Steps, WaitSteps } from '#core/steps';
-import { environmentDefinition } from '../fixtures/definition.ts';
-import { runWorkflow, warmUp } from '../fixtures/run-workflow.ts';
-import { makeWorld, type World } from '../fixtures/world.ts';
+import { environmentDefinition } from '../support/definition.ts';
+import { runWorkflow, warmUp } from '../support/run-workflow.ts';
+import { makeWorld, type World } from '../support/world.ts';
 
 beforeAll(warmUp, 180_000);
 

@@ -5,8 +5,8 @@ import { S3ServiceException } from '@aws-sdk/client-s3';
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { ExitCode } from '#cli/exit-codes';
 import { caughtState, Steps } from '#core/steps';
-import { runWorkflow } from '../fixtures/run-workflow.ts';
-import { makeWorld, type World } from '../fixtures/world.ts';
+import { runWorkflow } from '../support/run-workflow.ts';
+import { makeWorld, type World } from '../support/world.ts';
 
 // Imported once the variable is set: the module runs `cim` on import otherwise (static imports
 // are hoisted above this line), and that process would exit with the test runner's argv.
@@ -247,8 +247,8 @@ describe('a failure that cannot be recorded', () => {
 
 describe('a hung peer', () => {
   it('ends the step with States.Timeout, and the failure record names the step', async () => {
-    const { environmentDefinition } = await import('../fixtures/definition.ts');
-    const { runLocal, noRetryWaits } = await import('#cli/run-local');
+    const { environmentDefinition } = await import('../support/definition.ts');
+    const { runLocal, noRetryWaits } = await import('#cli/engine/local-environment');
     const { StopDBInstanceCommand } = await import('@aws-sdk/client-rds');
     const { WaitSteps } = await import('#core/steps');
     const definition = structuredClone(environmentDefinition()) as {

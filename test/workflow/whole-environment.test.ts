@@ -1,9 +1,9 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { parseConfig } from '#core/config';
-import { LegacyState } from '#core/state-model';
+import { parseConfig } from '#core/config/schema';
+import { LegacyState } from '#core/records/legacy-state';
 import { Steps } from '#core/steps';
-import { runWorkflow } from '../fixtures/run-workflow.ts';
-import { fixtureJson, makeWorld, type World } from '../fixtures/world.ts';
+import { runWorkflow } from '../support/run-workflow.ts';
+import { fixtureJson, makeWorld, type World } from '../support/world.ts';
 
 // delta/dev: the two default deployments, a StatefulSet, a CronJob and a CronJob that was
 // already suspended before anyone ran down.

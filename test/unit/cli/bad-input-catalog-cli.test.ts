@@ -4,9 +4,9 @@
 // is all or nothing. Each refusal asserts the exit code, the message and that S3 is untouched.
 import { afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { ExitCode } from '#cli/exit-codes';
-import { S3StateStore } from '#core/state-store';
-import { capture } from '../../fixtures/capture.ts';
-import { makeWorld, type World } from '../../fixtures/world.ts';
+import { S3StateStore } from '#core/gateways/store';
+import { capture } from '../../support/capture.ts';
+import { makeWorld, type World } from '../../support/world.ts';
 
 const CONFIG = ['--config', 'test/fixtures/environments.yaml'];
 const P = 'eks-dev-cluster/alpha/dev';

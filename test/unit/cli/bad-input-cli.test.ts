@@ -10,12 +10,12 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } 
 import { stringify as toYaml } from 'yaml';
 import { ExitCode } from '#cli/exit-codes';
 import { Steps } from '#core/steps';
-import { capture } from '../../fixtures/capture.ts';
-import { makeWorld, type World } from '../../fixtures/world.ts';
+import { capture } from '../../support/capture.ts';
+import { makeWorld, type World } from '../../support/world.ts';
 
 const fake = vi.hoisted(() => ({ kube: undefined as unknown }));
-vi.mock('#core/kube', async (importOriginal) => ({
-  ...(await importOriginal<typeof import('#core/kube')>()),
+vi.mock('#core/clients/kubernetes', async (importOriginal) => ({
+  ...(await importOriginal<typeof import('#core/clients/kubernetes')>()),
   // The CLI reaches Kubernetes through a kubeconfig; here it reaches the test world's.
   kubeconfigKube: () => () => fake.kube,
 }));

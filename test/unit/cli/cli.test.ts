@@ -2,7 +2,7 @@
 // runs, exit codes map from error names, legacy variables are read like main.py did.
 import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { ExitCode, exitCodeFor } from '#cli/exit-codes';
-import { capture } from '../../fixtures/capture.ts';
+import { capture } from '../../support/capture.ts';
 
 let main: (argv: string[], env?: NodeJS.ProcessEnv) => Promise<number>;
 beforeAll(async () => {

@@ -20,9 +20,9 @@ import {
   type RunOutcome,
 } from '#cli/exit-codes';
 import { ErrorNames } from '#core/errors';
-import { classifyChild } from '#core/fleet';
-import { capture } from '../../fixtures/capture.ts';
-import { makeWorld, type World } from '../../fixtures/world.ts';
+import { classifyChild } from '#core/fleet/fleet';
+import { capture } from '../../support/capture.ts';
+import { makeWorld, type World } from '../../support/world.ts';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 
@@ -168,8 +168,8 @@ describe('the exit-code table', () => {
 // ------------------------------------------------------------ in-process runs on the test world
 
 const fake = vi.hoisted(() => ({ kube: undefined as unknown }));
-vi.mock('#core/kube', async (importOriginal) => ({
-  ...(await importOriginal<typeof import('#core/kube')>()),
+vi.mock('#core/clients/kubernetes', async (importOriginal) => ({
+  ...(await importOriginal<typeof import('#core/clients/kubernetes')>()),
   kubeconfigKube: () => () => fake.kube,
 }));
 

@@ -5,13 +5,8 @@
 import { S3Client } from '@aws-sdk/client-s3';
 import fc from 'fast-check';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { checkOwnership, environmentKeyError, parseConfig, resolveEnvironment } from '#core/config';
-import { validateCron } from '#core/cron';
-import { ErrorNames, unprintableCharacter } from '#core/errors';
-import { checkReason, parseUntil } from '#core/hold';
-import { holderGone, lockedError, malformedLock } from '#core/lock';
-import { validateRestorePoint } from '#core/restore-point';
-import { parseRequest } from '#core/run-context';
+import { validateCron } from '#core/config/cron';
+import { checkOwnership, environmentKeyError, parseConfig, resolveEnvironment } from '#core/config/schema';
 import {
   globMatch,
   MAX_PATTERN_LENGTH,
@@ -19,10 +14,21 @@ import {
   parseLabelSelector,
   parseSelectionArg,
   patternError,
-} from '#core/selection';
-import { jsonDepth, MAX_RECORD_BYTES, MAX_RECORD_DEPTH, parseRecord, S3StateStore } from '#core/state-store';
-import { memoryBucket } from '../../fixtures/memory-s3.ts';
-import { fixtureJson } from '../../fixtures/world.ts';
+} from '#core/config/selection';
+import { parseRequest } from '#core/contracts';
+import { ErrorNames, unprintableCharacter } from '#core/errors';
+import {
+  jsonDepth,
+  MAX_RECORD_BYTES,
+  MAX_RECORD_DEPTH,
+  parseRecord,
+  S3StateStore,
+} from '#core/gateways/store';
+import { checkReason, parseUntil } from '#core/records/hold';
+import { holderGone, lockedError, malformedLock } from '#core/records/lock';
+import { validateRestorePoint } from '#core/records/restore-point';
+import { memoryBucket } from '../../support/memory-s3.ts';
+import { fixtureJson } from '../../support/world.ts';
 
 const twoEnvs = (alpha: Record<string, unknown> = {}, beta: Record<string, unknown> = {}) => ({
   defaults: {

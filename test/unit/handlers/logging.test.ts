@@ -4,11 +4,11 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { loadConfigFile } from '#core/config-file';
-import { DEPLOYED_CONFIG_FILE, deployedConfigJson } from '#core/deployed-config';
+import { DEPLOYED_CONFIG_FILE, deployedConfigJson } from '#core/config/deployed';
+import { loadConfigFile } from '#core/config/file';
 import { handlers } from '#handlers/index';
 import { logger } from '#handlers/runtime';
-import { fixture } from '../../fixtures/world.ts';
+import { fixture } from '../../support/world.ts';
 
 // Lambda sets this before the module (and its Logger) loads; Powertools reports a cold start only then.
 vi.hoisted(() => {

@@ -4,13 +4,13 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadConfigFile } from '#core/config-file';
-import { DEPLOYED_CONFIG_FILE, deployedConfigJson } from '#core/deployed-config';
+import { DEPLOYED_CONFIG_FILE, deployedConfigJson } from '#core/config/deployed';
+import { loadConfigFile } from '#core/config/file';
 import { TaskFunctions } from '#core/steps';
 import { handlers } from '#handlers/index';
 import { handler as prepare } from '#handlers/prepare';
-import { memoryBucket } from '../../fixtures/memory-s3.ts';
-import { fixture } from '../../fixtures/world.ts';
+import { memoryBucket } from '../../support/memory-s3.ts';
+import { fixture } from '../../support/world.ts';
 
 const bucket = memoryBucket();
 beforeAll(() => {

@@ -1,0 +1,67 @@
+// `cim history`: an environment's builds, newest first, read from its S3 records (the legacy
+// tool's included). Read-only: no lock, no write.
+
+import { loadConfigFile } from '#core/config/file';
+import { resolveEnvironment } from '#core/config/schema';
+import { errorMessage, errorName } from '#core/errors';
+import { S3StateStore, s3ClientFor } from '#core/gateways/store';
+import { type HistoryEntry, listHistory } from '#core/records/history';
+import { ExitCode, exitCodeFor } from '../exit-codes.ts';
+
+export interface HistoryInvocation {
+  command: 'history';
+  configPath: string;
+  json: boolean;
+  customer: string;
+  environment: string;
+  limit: number | undefined;
+}
+
+/** `--limit`: a positive integer, or a usage error naming what was given. */
+export function parseLimit(raw: string | undefined): number | undefined | Error {
+  if (raw === undefined) return undefined;
+  if (!/^[1-9][0-9]{0,5}$/.test(raw))
+    return new Error(`--limit "${raw}" must be a whole number from 1 to 999999`);
+  return Number(raw);
+}
+
+export function renderHistory(entries: HistoryEntry[], total: number): string {
+  if (entries.length === 0) return 'no history recorded\n';
+  const rows = entries.map((e) => {
+    const notes: string[] = [];
+    if (e.legacy) notes.push('legacy record');
+    if (e.restoredFromBuild) notes.push(`restored from build ${e.restoredFromBuild}`);
+    if (e.skipped?.length)
+      notes.push(`skipped: ${e.skipped.map((s) => `${s.deployment} (${s.reason})`).join('; ')}`);
+    if (e.error)
+      notes.push(`${e.error.name}${e.error.step ? ` in ${e.error.step}` : ''}: ${e.error.message}`);
+    return [e.build, e.timestamp ?? '-', e.user ?? '-', e.action ?? '-', e.result, notes.join(' · ')];
+  });
+  const head = ['BUILD', 'TIME (UTC)', 'USER', 'ACTION', 'RESULT', 'NOTES'];
+  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
+  const line = (r: string[]) =>
+    r
+      .map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i] ?? 0)))
+      .join('  ')
+      .trimEnd();
+  const more = total > entries.length ? `(${entries.length} of ${total} builds; --limit to see more)\n` : '';
+  return `${[line(head), ...rows.map(line)].join('\n')}\n${more}`;
+}
+
+export async function history(inv: HistoryInvocation): Promise<number> {
+  try {
+    const config = loadConfigFile(inv.configPath);
+    const env = resolveEnvironment(config, inv.customer, inv.environment, inv.configPath);
+    const store = new S3StateStore(s3ClientFor(env.bucketRegion), env.bucket);
+    const { entries, total } = await listHistory(store, env, inv.limit);
+    process.stdout.write(
+      inv.json
+        ? `${JSON.stringify({ environment: `${env.customer}/${env.environment}`, total, entries }, null, 2)}\n`
+        : renderHistory(entries, total),
+    );
+    return ExitCode.Done;
+  } catch (err) {
+    process.stderr.write(`cim: ${errorMessage(err)}\n`);
+    return exitCodeFor(errorName(err));
+  }
+}

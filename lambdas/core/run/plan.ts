@@ -1,0 +1,172 @@
+// Owns the restore decision for one deployment (shared by up and its dry run, so the plan
+// cannot drift from what up does) and the dry-run plan, returned as data that the CLI
+// renders.
+
+import { type Deps, envOf, type RunContext } from '../contracts.ts';
+import { label } from '../database/rules.ts';
+import { type NodegroupScaling, sameScaling, scaledDown } from '../nodegroups/rules.ts';
+import type { Action } from '../records/legacy-state.ts';
+import type { RestorePoint } from '../records/restore-point.ts';
+
+/**
+ * What `up` does with one deployment: restore only what was recorded, and only when it is
+ * still at the 0 the down left; anything else is left as it is and reported.
+ */
+export function restoreDecision(
+  target: { name: string; namespace: string },
+  now: { exists: boolean; replicas: number },
+  restore: RestorePoint,
+): { scaleTo: number } | { skip: string } {
+  const want = restore.replicas[target.name];
+  if (!now.exists) return { skip: `deployment ${target.namespace}/${target.name} does not exist` };
+  if (want === undefined)
+    return { skip: `not in the restore point of build ${restore.fromBuild}; left at ${now.replicas}` };
+  if (now.replicas !== 0 && now.replicas !== want) {
+    return { skip: `changed while down (now ${now.replicas}, recorded ${want}); left as it is` };
+  }
+  return { scaleTo: want };
+}
+
+export type PlannedChange =
+  | { kind: 'scale'; namespace: string; deployment: string; from: number; to: number; fromBuild?: string }
+  | { kind: 'skip'; namespace: string; deployment: string; reason: string }
+  | {
+      kind: 'database';
+      database: string;
+      state: string | null;
+      goal: 'stopped' | 'available';
+      needed: boolean;
+    }
+  | { kind: 'statefulset'; namespace: string; name: string; from: number; to: number }
+  | { kind: 'cronjob'; namespace: string; name: string; suspend: boolean; from: boolean }
+  | {
+      kind: 'nodegroup';
+      cluster: string;
+      name: string;
+      from: NodegroupScaling;
+      to: NodegroupScaling | null;
+      reason?: string;
+    }
+  | { kind: 'wait'; for: 'deployments' | 'statefulsets' | 'health' }
+  | { kind: 'read-only' };
+
+export interface DryRunPlan {
+  dryRun: true;
+  action: Action;
+  environment: string;
+  build: string;
+  restoreFromBuild: string | null;
+  /** The run holding the lock now, if any: the real run would be refused until it ends. */
+  lockedBy: string | null;
+  plan: PlannedChange[];
+}
+
+/** Dry run: what down or up would change, from the state Prepare read. */
+export function planDryRun(deps: Deps, ctx: RunContext): DryRunPlan {
+  const env = envOf(deps, ctx);
+  const pre = ctx.preState;
+  const plan: PlannedChange[] = [];
+  const database = label(env.database);
+  const db = (goal: 'stopped' | 'available'): PlannedChange => ({
+    kind: 'database',
+    database,
+    state: pre.database.state,
+    goal,
+    needed: pre.database.state !== goal,
+  });
+  const workloads = pre.workloads ?? [];
+  const cronJobs = (suspend: (was: boolean, name: string) => boolean | undefined) => {
+    for (const c of workloads) {
+      if (c.kind !== 'CronJob' || !c.exists) continue;
+      const to = suspend(c.suspend, c.name);
+      if (to !== undefined)
+        plan.push({ kind: 'cronjob', namespace: c.namespace, name: c.name, suspend: to, from: c.suspend });
+    }
+  };
+  const statefulSets = (to: (now: number, name: string) => number | undefined) => {
+    for (const s of workloads) {
+      if (s.kind !== 'StatefulSet' || !s.exists) continue;
+      const n = to(s.replicas, s.name);
+      if (n !== undefined)
+        plan.push({ kind: 'statefulset', namespace: s.namespace, name: s.name, from: s.replicas, to: n });
+    }
+  };
+  const nodegroups = (to: (now: NodegroupScaling, name: string) => NodegroupScaling | string) => {
+    for (const n of pre.nodegroups ?? []) {
+      if (!n.exists) continue;
+      const now = { minSize: n.minSize, maxSize: n.maxSize, desiredSize: n.desiredSize };
+      const goal = to(now, n.name);
+      plan.push(
+        typeof goal === 'string'
+          ? { kind: 'nodegroup', cluster: n.cluster, name: n.name, from: now, to: null, reason: goal }
+          : { kind: 'nodegroup', cluster: n.cluster, name: n.name, from: now, to: goal },
+      );
+    }
+  };
+  if (ctx.request.action === 'down') {
+    cronJobs(() => true);
+    for (const d of pre.deployments) {
+      plan.push(
+        d.exists
+          ? { kind: 'scale', namespace: d.namespace, deployment: d.name, from: d.replicas, to: 0 }
+          : { kind: 'skip', namespace: d.namespace, deployment: d.name, reason: 'does not exist' },
+      );
+    }
+    plan.push({ kind: 'wait', for: 'deployments' });
+    if (workloads.some((w) => w.kind === 'StatefulSet')) {
+      statefulSets(() => 0);
+      plan.push({ kind: 'wait', for: 'statefulsets' });
+    }
+    plan.push(db('stopped'));
+    nodegroups((now) => scaledDown(now));
+  } else if (ctx.request.action === 'up' && ctx.restore) {
+    const restore = ctx.restore;
+    // The same rule as the Task: only from the 0/0 the down left (or already restored).
+    nodegroups((now, name) => {
+      const want = restore.nodegroups?.[name];
+      if (!want) return 'not in the restore point';
+      return (now.minSize === 0 && now.desiredSize === 0) || sameScaling(now, want)
+        ? want
+        : 'changed while down';
+    });
+    plan.push(db('available'));
+    if (workloads.some((w) => w.kind === 'StatefulSet')) {
+      statefulSets((now, name) => {
+        const want = restore.workloads?.statefulSets[name];
+        return want !== undefined && (now === 0 || now === want) ? want : undefined;
+      });
+      plan.push({ kind: 'wait', for: 'statefulsets' });
+    }
+    for (const d of pre.deployments) {
+      const decision = restoreDecision(d, d, ctx.restore);
+      plan.push(
+        'skip' in decision
+          ? { kind: 'skip', namespace: d.namespace, deployment: d.name, reason: decision.skip }
+          : {
+              kind: 'scale',
+              namespace: d.namespace,
+              deployment: d.name,
+              from: d.replicas,
+              to: decision.scaleTo,
+              fromBuild: ctx.restore.fromBuild,
+            },
+      );
+    }
+    plan.push({ kind: 'wait', for: 'deployments' }, { kind: 'wait', for: 'health' });
+    cronJobs((_was, name) => restore.workloads?.cronJobs[name]);
+  } else {
+    plan.push({ kind: 'read-only' });
+  }
+  const h = ctx.holder;
+  return {
+    dryRun: true,
+    action: ctx.request.action,
+    environment: `${env.customer}/${env.environment}`,
+    build: ctx.request.build,
+    restoreFromBuild: ctx.restore?.fromBuild ?? null,
+    lockedBy: h
+      ? `${h.action ?? '?'} build ${h.build ?? '?'} by ${h.user ?? '?'} (step "${h.step ?? '?'}")`
+      : null,
+    plan,
+  };
+}

@@ -1,0 +1,341 @@
+// Owns the first step of every run: validate the request, resolve the environment, read
+// its last change and restore point, read its state and check everything the run will need
+// (preflight), and only then take the lock. Everything here happens before any change; a
+// refusal writes nothing at all.
+import { randomBytes } from 'node:crypto';
+import { type Environment, resolveEnvironment } from '../config/schema.ts';
+import {
+  type Deps,
+  generateBuildId,
+  parseRequest,
+  type RunContext,
+  type RunRequest,
+  type Skip,
+  writes,
+} from '../contracts.ts';
+import { classifyDatabaseState, label } from '../database/rules.ts';
+import { CimError, ErrorNames, errorMessage, errorName } from '../errors.ts';
+import { recordKeys, type StateStore, type StoredJson } from '../gateways/store.ts';
+import { NODE_READER_ROLE, NODE_READERS_GROUP, nodegroupInError, scalingError } from '../nodegroups/rules.ts';
+import { nodeLister } from '../nodegroups/steps.ts';
+import { loadChosenRestorePoint } from '../records/history.ts';
+import { describeHold, holdActive, holdsBack, isScheduledUser, readHold } from '../records/hold.ts';
+import {
+  type ActionRecord,
+  actionFromLegacy,
+  type EnvironmentState,
+  type LastChange,
+  lastChangeOf,
+} from '../records/legacy-state.ts';
+import { acquireLock, readLock, releaseLock } from '../records/lock.ts';
+import { type RestorePoint, validateRestorePoint } from '../records/restore-point.ts';
+import { changedHpas } from '../workloads/autoscalers.ts';
+import {
+  discoverTargets,
+  newSinceRestorePoint,
+  targetsFromRecord,
+  withTargets,
+} from '../workloads/discovery.ts';
+import { checkPayloadLimit } from './payload-limit.ts';
+import { snapshotEnvironment } from './snapshot.ts';
+
+function foreign(key: string, why: string): CimError {
+  return new CimError(
+    ErrorNames.StateRecordInvalid,
+    `s3 object "${key}" ${why}; it cannot be this environment's record. Inspect it (the bucket is versioned); nothing was changed.`,
+  );
+}
+
+/** Parses an action record read back from S3 and checks it belongs to this environment. */
+export function readActionRecord(json: unknown, key: string, env: Environment): ActionRecord {
+  const rec = actionFromLegacy(json, key);
+  if (rec.customer !== env.customer || rec.environment !== env.environment) {
+    throw foreign(key, `is the record of ${rec.customer}/${rec.environment}`);
+  }
+  return rec;
+}
+
+/**
+ * The latest up/down of the environment. Records written by this tool carry it in
+ * `last_change`; legacy records do not, so a legacy get_env_state on top falls back to
+ * scanning the history for the newest up/down.
+ */
+export async function findLastChange(
+  store: StateStore,
+  env: Environment,
+  latest: StoredJson | null,
+): Promise<LastChange | null> {
+  if (!latest) return null;
+  const keys = recordKeys(env, '_');
+  const rec = readActionRecord(latest.json, keys.actions, env);
+  const direct = lastChangeOf(rec);
+  if (direct || rec.lastChange !== undefined) return direct;
+  const all = (await store.listKeys(keys.historyPrefix, 5000)).filter((k) => k.endsWith('/actions.json'));
+  let best: ActionRecord | null = null;
+  for (const key of all) {
+    const obj = await store.getJson(key);
+    if (!obj) continue;
+    const r = readActionRecord(obj.json, key, env);
+    if (r.action !== 'get_env_state' && (!best || r.timestamp > best.timestamp)) best = r;
+  }
+  return best ? lastChangeOf(best) : null;
+}
+
+/** The legacy rules, plus: a change that never finished does not count as done. */
+function refusal(req: RunRequest, previous: LastChange | null, env: Environment): string | null {
+  const where = `${env.customer}/${env.environment}`;
+  if (req.action === 'up') {
+    if (!previous) {
+      return `up is refused for ${where}: it has no recorded down, so there are no replica counts to restore. Run down first (or cim status to inspect).`;
+    }
+    if (previous.action === 'up' && previous.result === 'succeeded') {
+      return `up is refused for ${where}: the last change was already an up (build ${previous.build}). Run cim status to inspect it.`;
+    }
+  }
+  if (req.action === 'down' && previous?.action === 'down' && previous.result === 'succeeded') {
+    return `down is refused for ${where}: it is already down since build ${previous.build}. Run up first, or cim status to inspect.`;
+  }
+  return null;
+}
+
+async function loadRestorePoint(
+  store: StateStore,
+  configured: Environment,
+  previous: LastChange,
+): Promise<{ restore: RestorePoint; env: Environment }> {
+  let env = configured;
+  const fromBuild = previous.restorePointBuild ?? previous.build;
+  const key = recordKeys(env, fromBuild).preState;
+  const obj = await store.getJson(key);
+  if (!obj) {
+    throw new CimError(
+      ErrorNames.RestorePointMissing,
+      `the restore point s3://${store.bucket}/${key} (pre-state of build ${fromBuild}, the last down) is missing; restore it from a previous object version. Nothing was changed.`,
+    );
+  }
+  // Discovery: up acts on exactly what the restore point recorded.
+  if (env.discover) env = withTargets(env, targetsFromRecord(obj.json, key, env));
+  return { restore: validateRestorePoint(obj.json, key, env, fromBuild), env };
+}
+
+function preflightError(env: Environment, problems: string[]): CimError {
+  return new CimError(
+    ErrorNames.PreflightFailed,
+    `preflight of ${env.customer}/${env.environment} failed, nothing was changed: ${problems.join('; ')}`,
+  );
+}
+
+/** Everything a down/up needs, checked against what exists, before the first change. */
+async function preflight(deps: Deps, env: Environment, req: RunRequest, state: EnvironmentState) {
+  const problems: string[] = [];
+  const db = state.database;
+  if (!db.exists) {
+    problems.push(
+      `${label(env.database)} does not exist in ${env.target ? `account ${env.target.account} (${env.region}, as ${env.target.roleArn})` : env.region}: check database.identifier / database.kind / region${env.target ? ' / account' : ''} in ${deps.configSource}`,
+    );
+  } else if (classifyDatabaseState(db.state) === 'error') {
+    problems.push(`${label(env.database)} is in error state '${db.state}': fix it in the RDS console first`);
+  }
+  for (const n of state.nodegroups ?? []) {
+    const what = `EKS node group ${env.cluster}/${n.name}`;
+    if (!n.exists)
+      problems.push(
+        `${what} does not exist in ${env.region}: check nodegroups (and cluster) in ${deps.configSource}`,
+      );
+    else if (nodegroupInError(n.status))
+      problems.push(`${what} is in state ${n.status}: fix it in the EKS console first`);
+    else if (req.action === 'down') {
+      const why = scalingError(n);
+      if (why) problems.push(`${what} has a scaling config down could not restore: ${why}`);
+    }
+  }
+  // Up waits until each node group's nodes are Ready: listing nodes (cluster-wide) must work
+  // before node groups or the database are touched, or the run stops half-way.
+  if (env.nodegroups.length && req.action !== 'get_env_state') {
+    try {
+      await nodeLister(deps, env).listNodes(`eks.amazonaws.com/nodegroup=${env.nodegroups[0]}`);
+    } catch (err) {
+      const name = errorName(err);
+      if (name !== ErrorNames.KubernetesAccessDenied && name !== ErrorNames.ConfigInvalid) throw err;
+      problems.push(
+        `cannot list nodes for nodegroups (${errorMessage(err).split(':')[0]}): bind the ClusterRole ${NODE_READER_ROLE} (get, list on nodes) to the group ${NODE_READERS_GROUP} and give the orchestrator that group (README "Kubernetes access")`,
+      );
+    }
+  }
+  const existing = state.deployments.filter((d) => d.exists);
+  if (existing.length === 0 && !(state.workloads ?? []).some((w) => w.exists)) {
+    problems.push(
+      `none of the configured deployments (${env.deployments.map((d) => `${d.namespace}/${d.name}`).join(', ')}) exists: check namespace and deployments in ${deps.configSource}`,
+    );
+  }
+  if (req.action === 'down') {
+    for (const d of existing) {
+      if (d.replicas > env.maxReplicas) {
+        problems.push(
+          `deployment ${d.namespace}/${d.name} runs ${d.replicas} replicas, above maxReplicas ${env.maxReplicas}: up would refuse to restore it; raise maxReplicas for this environment`,
+        );
+      }
+    }
+    for (const s of state.workloads ?? []) {
+      if (s.kind === 'StatefulSet' && s.exists && s.replicas > env.maxReplicas) {
+        problems.push(
+          `StatefulSet ${s.namespace}/${s.name} runs ${s.replicas} replicas, above maxReplicas ${env.maxReplicas}: up would refuse to restore it; raise maxReplicas for this environment`,
+        );
+      }
+    }
+  }
+  if (problems.length === 0) {
+    // Permission to scale, asked of the API server without changing anything (dry run).
+    const kube = deps.kube(env);
+    for (const d of existing) {
+      try {
+        await kube.checkScale(d.namespace, d.name);
+      } catch (err) {
+        if (errorName(err) !== ErrorNames.KubernetesAccessDenied) throw err;
+        problems.push(errorMessage(err));
+      }
+    }
+  }
+  if (problems.length) throw preflightError(env, problems);
+}
+
+/** The restore point without its record: that stays in S3 (`key`), the context carries the counts. */
+function withoutRecord(r: RestorePoint): RestorePoint {
+  const { record: _record, ...rest } = r;
+  return rest;
+}
+
+/** Prepare: everything before the first change. Writes nothing but the lock. */
+export async function prepare(
+  deps: Deps,
+  raw: { input: unknown; executionId?: string },
+): Promise<RunContext> {
+  const req = parseRequest(raw?.input);
+  let env = resolveEnvironment(deps.config, req.customer, req.environment, deps.configSource);
+  const now = deps.now();
+  const build = req.build ?? generateBuildId(now);
+  const executionId = raw.executionId ?? `local:${build}:${randomBytes(4).toString('hex')}`;
+  const request = { ...req, build };
+  const store = deps.store(env);
+  const keys = recordKeys(env, build);
+  const writing = writes(request);
+
+  if (writing && (await store.listKeys(keys.buildPrefix, 1)).length > 0) {
+    throw new CimError(
+      ErrorNames.BuildAlreadyRecorded,
+      `build "${build}" already has records under s3://${store.bucket}/${keys.buildPrefix}; audit records are never overwritten. Use a new build id (or omit it to generate one).`,
+    );
+  }
+  const held = (await readHold(store, env))?.hold ?? null;
+  const hold = held && holdActive(held, now) ? held : null;
+  if (hold && holdsBack(hold, now, req.action)) {
+    const where = `${env.customer}/${env.environment}`;
+    if (isScheduledUser(req.user)) {
+      throw new CimError(
+        ErrorNames.EnvironmentOnHold,
+        `scheduled ${req.action} of ${where} skipped: ${describeHold(hold)}. Nothing was changed. Lift it with: cim hold --clear --select ${where}`,
+      );
+    }
+    deps.log.warn(`${where} is ${describeHold(hold)}; a manual ${req.action} ignores the hold`);
+  }
+  const latest = await store.getJson(keys.actions);
+  const previous = await findLastChange(store, env, latest);
+  const refused = refusal(req, previous, env);
+  if (refused) throw new CimError(ErrorNames.ActionRefused, refused);
+  let restore: RestorePoint | null = null;
+  if (req.action === 'up' && previous) {
+    // A chosen build (--restore-from-build) acts on the configured targets; the last down's
+    // restore point also names what discovery found then.
+    if (req.restoreFromBuild) restore = await loadChosenRestorePoint(store, env, req.restoreFromBuild);
+    else ({ restore, env } = await loadRestorePoint(store, env, previous));
+  }
+  let newSince: Skip[] = [];
+  let preState: EnvironmentState;
+  try {
+    if (env.discover && !restore) env = withTargets(env, await discoverTargets(deps.kube(env), env));
+    if (env.discover && restore)
+      newSince = await newSinceRestorePoint(deps.kube(env), env, env, restore.fromBuild);
+    preState = await snapshotEnvironment(
+      {
+        kube: deps.kube(env),
+        db: deps.db(env),
+        ...(env.nodegroups.length ? { nodegroups: deps.nodegroups(env) } : {}),
+        health: deps.health,
+        now: deps.now,
+      },
+      env,
+      build,
+    );
+  } catch (err) {
+    if (errorName(err) === ErrorNames.KubernetesAccessDenied) throw preflightError(env, [errorMessage(err)]);
+    throw err;
+  }
+  if (req.action !== 'get_env_state') await preflight(deps, env, req, preState);
+  if (restore) newSince = [...newSince, ...changedHpas(restore, preState)];
+
+  const base: RunContext = {
+    request,
+    executionId,
+    startedAt: now.toISOString(),
+    lock: null,
+    previous,
+    latestEtag: latest?.etag ?? null,
+    restore: restore ? withoutRecord(restore) : null,
+    preState,
+    holder: null,
+    hold,
+    phases: {
+      nodegroups: env.nodegroups.length > 0,
+      autoscalers: Object.keys(restore?.workloads?.hpas ?? {}).length > 0,
+    },
+    ...(env.discover ? { targets: { deployments: env.deployments, workloads: env.workloads } } : {}),
+    ...(newSince.length ? { workloadSkipped: newSince } : {}),
+  };
+  // Measured with the lock it will hold (same size as a holder), before taking it.
+  checkPayloadLimit({ ...base, lock: { key: keys.lock, owner: executionId } }, env);
+  if (!writing) return { ...base, holder: (await readLock(store, keys.lock))?.info ?? null };
+
+  const where = { customer: env.customer, environment: env.environment };
+  const changedMeanwhile = () =>
+    new CimError(
+      ErrorNames.EnvironmentLocked,
+      `${where.customer}/${where.environment} changed while this run prepared (another run recorded a result); nothing was changed. Run it again.`,
+    );
+  // A refusal writes nothing: look again (a read) before taking the lock. A run that finished
+  // meanwhile wrote actions.json before releasing its lock, so either this read sees its
+  // result, or the lock below is still its own and refused. Only a whole run started and
+  // finished between this read and the lock is caught after it (and the lock is released).
+  const before = await store.getJson(keys.actions);
+  if ((before?.etag ?? null) !== base.latestEtag) throw changedMeanwhile();
+  const lock = await acquireLock(
+    store,
+    keys.lock,
+    {
+      owner: executionId,
+      build,
+      execution_id: executionId,
+      action: req.action,
+      user: req.user,
+      ...(deps.runner ? { host: deps.runner.host, pid: deps.runner.pid } : {}),
+    },
+    now,
+    env.lockTtlSeconds,
+    where,
+  );
+  try {
+    // What was read before the lock must still be what is there: a run that finished in
+    // between changed actions.json, and this run's decisions would be stale.
+    const again = await store.getJson(keys.actions);
+    if ((again?.etag ?? null) !== base.latestEtag) throw changedMeanwhile();
+    if (lock.tookOverFrom) {
+      deps.log.warn('took over an expired lock', {
+        heldBy: lock.tookOverFrom.execution_id,
+        expiredAt: lock.tookOverFrom.expires_at,
+      });
+    }
+    return { ...base, lock: { key: lock.key, owner: lock.owner } };
+  } catch (err) {
+    await releaseLock(store, lock).catch(() => undefined);
+    throw err;
+  }
+}
