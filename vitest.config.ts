@@ -7,15 +7,50 @@ const FAST_ENV = {
   AWS_SECRET_ACCESS_KEY: 'test',
 };
 
+// Found with: grep -lE "vi\.(mock|doMock|stubEnv|stubGlobal|resetModules|spyOn)|mockClient|process\.env\.[A-Za-z_]+ *=[^=]|process\.on\(" test/unit test/workflow
+// A new test file that does any of this belongs here (test/unit/test-isolation.test.ts checks it).
+export const ISOLATED = [
+  'test/unit/cli/bad-input-catalog-cli.test.ts',
+  'test/unit/cli/bad-input-cli.test.ts',
+  'test/unit/cli/cli.test.ts',
+  'test/unit/cli/commands/*.test.ts',
+  'test/unit/cli/engine/remote.test.ts',
+  'test/unit/cli/exit-codes.test.ts',
+  'test/unit/core/clients/assume-role.test.ts',
+  'test/unit/core/database/rules.test.ts',
+  'test/unit/handlers/*.test.ts',
+  'test/workflow/bad-input-catalog.test.ts',
+  'test/workflow/notifications.test.ts',
+  'test/workflow/run-model.test.ts',
+];
+
 export default defineConfig({
   test: {
     projects: [
       {
         extends: true,
         test: {
+          // Files that replace modules or process-wide state (vi.mock, aws-sdk-client-mock on a
+          // client's prototype, process.env, signal handlers): each in its own module registry.
           name: 'fast',
           globalSetup: ['test/fast-setup.ts'],
+          include: ISOLATED,
+          env: FAST_ENV,
+          testTimeout: 30_000,
+          hookTimeout: 60_000,
+        },
+      },
+      {
+        extends: true,
+        test: {
+          // The rest of the unit and workflow tests share one module registry per worker, as
+          // the infra tests do: re-importing the engine, the SDK clients and zod for each of
+          // ~60 files cost ~30 s of the tier's ~40 s of imports.
+          name: 'fast-shared',
+          globalSetup: ['test/fast-setup.ts'],
           include: ['test/unit/**/*.test.ts', 'test/workflow/**/*.test.ts'],
+          exclude: ISOLATED,
+          isolate: false,
           env: FAST_ENV,
           testTimeout: 30_000,
           hookTimeout: 60_000,
