@@ -1,5 +1,5 @@
-// The one table from every way a run ends to its exit code (cli/exit-codes.ts): the README's
-// table is generated from it, each row is reached from the facts of a run, and `--json` and
+// The one table from every way a run ends to its exit code (cli/exit-codes.ts): the table in
+// docs/operations.md is generated from it, each row is reached from the facts of a run, and `--json` and
 // the fleet's per-environment codes agree with it. The runs here are in-process (`main` on the
 // in-memory test world, signals emitted on the process); the same rows on the real peers,
 // with real signals: test/integration/exit-codes-real-peers.test.ts.
@@ -27,10 +27,12 @@ import { makeWorld, type World } from '../../support/world.ts';
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 
 describe('the exit-code table', () => {
-  it('is the README’s "Exit codes" table, row for row', () => {
-    const readme = readFileSync(join(root, 'README.md'), 'utf8');
-    const section = readme.slice(readme.indexOf('### Exit codes\n\n') + '### Exit codes\n\n'.length);
-    // Cell for cell: Biome pads the README's tables, the generator does not.
+  it('is the "Exit codes" table of docs/operations.md, row for row', () => {
+    const page = readFileSync(join(root, 'docs', 'operations.md'), 'utf8');
+    const heading = '## Exit codes\n\n';
+    expect(page).toContain(heading);
+    const section = page.slice(page.indexOf(heading) + heading.length);
+    // Cell for cell: Biome pads the tables in Markdown, the generator does not.
     const cells = (table: string) =>
       table
         .trim()
