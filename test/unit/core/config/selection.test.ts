@@ -1,10 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { type Config, parseConfig } from '#core/config/schema';
+import { parseConfig } from '#core/config/catalog';
+import { closestNames } from '#core/config/did-you-mean';
+import { labelKeyError, matchesLabels, parseLabelSelector } from '#core/config/label-selector';
+import type { Config } from '#core/config/schema';
 import {
-  closestNames,
-  labelKeyError,
-  matchesLabels,
-  parseLabelSelector,
   parseSelection,
   parseSelectionArg,
   type Selection,
