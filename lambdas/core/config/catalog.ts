@@ -8,11 +8,11 @@ import type * as z from 'zod';
 import { CimError, ErrorNames } from '../errors.ts';
 import { fleetTimeoutSeconds, fleetTooLong } from '../fleet/capacity.ts';
 import { unknownEnvironmentMessage } from './did-you-mean.ts';
-import { resolveTarget, type Target } from './organization.ts';
 import { checkOwnership } from './ownership.ts';
 import { scheduleSelection } from './schedules.ts';
 import { type Config, ConfigSchema, type Environment, NAME_PATTERN, Settings } from './schema.ts';
 import { selectEnvironments } from './selection.ts';
+import { resolveTarget, type Target } from './targets.ts';
 
 export const DEFAULT_SETTINGS: Omit<Settings, 'cluster' | 'region' | 'bucket' | 'deployments'> = {
   keyPrefix: '{cluster}/{customer}/{environment}',

@@ -11,8 +11,9 @@ import {
   labelValueError,
   parseLabelSelector,
 } from './label-selector.ts';
-import { KmsSetting, type Target, TargetSettings, VpcSettings } from './organization.ts';
+import { KmsSetting, VpcSettings } from './organization.ts';
 import { Calendars, Schedules } from './schedules.ts';
+import { type Target, TargetSettings } from './targets.ts';
 
 /** Names that end up in S3 keys and Kubernetes names: no '/', '..' or control characters. */
 export const NAME_PATTERN = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
