@@ -17,7 +17,8 @@
 
 import type { EventLog } from '#cli/engine/local-environment';
 import { runFleetLocal } from '#cli/engine/local-fleet';
-import { type Config, DEFAULT_SETTINGS, parseConfig } from '#core/config/schema';
+import { DEFAULT_SETTINGS, parseConfig } from '#core/config/catalog';
+import type { Config } from '#core/config/schema';
 import { ErrorNames } from '#core/errors';
 import {
   defaultConcurrency,

@@ -8,8 +8,8 @@ import { App, Validations } from 'aws-cdk-lib';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { type FleetRun, runFleetLocal } from '#cli/engine/local-fleet';
 import { kubeconfigKube } from '#core/clients/kubernetes';
+import { parseConfig } from '#core/config/catalog';
 import { loadConfigFile } from '#core/config/file';
-import { parseConfig } from '#core/config/schema';
 import { makeDeps } from '#core/wiring';
 import { CimStack } from '#infra/stacks/central-stack';
 

@@ -11,7 +11,7 @@ import {
 } from '@aws-sdk/client-rds';
 import { runLocal } from '#cli/engine/local-environment';
 import { LocalTaskTokens } from '#cli/engine/task-tokens';
-import { resolveEnvironment } from '#core/config/schema';
+import { resolveEnvironment } from '#core/config/catalog';
 import { databaseWait } from '#core/database/events';
 import type { DeploymentStatus, KubeGateway } from '#core/gateways/kubernetes';
 import { TaskFunctions, WaitSteps } from '#core/steps';

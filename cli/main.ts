@@ -511,7 +511,7 @@ async function runHere(
       import('./engine/local-environment.ts'),
       import('#core/wiring'),
       import('#core/clients/kubernetes'),
-      import('#core/config/schema'),
+      import('#core/config/catalog'),
       import('#core/gateways/store'),
       import('#core/records/lock'),
     ]);
@@ -573,7 +573,7 @@ async function unlock(inv: Unlock): Promise<number> {
     const [{ loadConfigFile }, { resolveEnvironment }, { recordKeys, S3StateStore, s3ClientFor }, lock] =
       await Promise.all([
         import('#core/config/file'),
-        import('#core/config/schema'),
+        import('#core/config/catalog'),
         import('#core/gateways/store'),
         import('#core/records/lock'),
       ]);
@@ -679,7 +679,7 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
     try {
       const [{ loadConfigFile }, { resolveEnvironment }] = await Promise.all([
         import('#core/config/file'),
-        import('#core/config/schema'),
+        import('#core/config/catalog'),
       ]);
       const config = loadConfigFile(inv.configPath);
       const list = Object.keys(config.environments).map((k) => {
@@ -720,7 +720,7 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
 
   const [{ loadConfigFile }, { resolveEnvironment }, workflowSteps] = await Promise.all([
     import('#core/config/file'),
-    import('#core/config/schema'),
+    import('#core/config/catalog'),
     import('#core/workflow-steps'),
   ]);
   const { causeMessage, generateBuildId, RunRequest: RunRequestSchema } = workflowSteps;
@@ -909,7 +909,7 @@ async function expandForPrinting(
 ): Promise<RunSummary> {
   const [{ expandSummary }, { resolveEnvironment }, { S3StateStore, s3ClientFor }] = await Promise.all([
     import('#core/workflow-steps'),
-    import('#core/config/schema'),
+    import('#core/config/catalog'),
     import('#core/gateways/store'),
   ]);
   let store: InstanceType<typeof S3StateStore> | null = null;

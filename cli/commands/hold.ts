@@ -2,8 +2,9 @@
 // checked (time, reason, selection, each environment resolved) before the first write, so a
 // bad command line changes nothing.
 
+import { resolveEnvironment } from '#core/config/catalog';
 import { loadConfigFile } from '#core/config/file';
-import { type Environment, resolveEnvironment } from '#core/config/schema';
+import type { Environment } from '#core/config/schema';
 import { parseSelectionArg, selectEnvironments } from '#core/config/selection';
 import { CimError, ErrorNames, errorMessage, errorName, unprintableCharacter } from '#core/errors';
 import { S3StateStore, s3ClientFor } from '#core/gateways/store';

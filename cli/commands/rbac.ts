@@ -16,7 +16,7 @@ export interface RbacInvocation {
 export async function rbacManifests(inv: RbacInvocation): Promise<string> {
   const [{ loadConfigFile }, { resolveEnvironment }, { clusterRbac }, { stringify }] = await Promise.all([
     import('#core/config/file'),
-    import('#core/config/schema'),
+    import('#core/config/catalog'),
     import('#core/config/rbac'),
     import('yaml'),
   ]);

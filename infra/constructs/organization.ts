@@ -10,7 +10,8 @@ import { type ISecurityGroup, type IVpc, Peer, Port, SecurityGroup, Subnet, Vpc 
 import { PolicyStatement, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import { type IKey, Key } from 'aws-cdk-lib/aws-kms';
 import type { Construct } from 'constructs';
-import { type Config, resolveEnvironment } from '#core/config/schema';
+import { resolveEnvironment } from '#core/config/catalog';
+import type { Config } from '#core/config/schema';
 
 export interface FunctionNetwork {
   vpc: IVpc;

@@ -2,14 +2,8 @@
 // the fleet: S3 object access per bucket under the static start of the keyPrefix template,
 // RDS access by the identifier template made a wildcard, EKS by cluster. Pure functions:
 // the stack renders the statements with its tokens, the tests call them directly.
-import {
-  type Config,
-  DEFAULT_SETTINGS,
-  type Environment,
-  fillTemplate,
-  listEnvironments,
-  resolveEnvironment,
-} from '#core/config/schema';
+import { DEFAULT_SETTINGS, fillTemplate, listEnvironments, resolveEnvironment } from '#core/config/catalog';
+import type { Config, Environment } from '#core/config/schema';
 
 /** What a function touches; IAM is granted from this and nothing else. */
 export interface Needs {

@@ -9,9 +9,9 @@ import { Stack, type StackProps, Validations } from 'aws-cdk-lib';
 import { CfnAccessEntry } from 'aws-cdk-lib/aws-eks';
 import { AccountPrincipal, Effect, PolicyStatement, Role } from 'aws-cdk-lib/aws-iam';
 import type { Construct } from 'constructs';
-import { TARGET_ROLE_NAME } from '#core/config/organization';
 import { WRITERS_GROUP } from '#core/config/rbac';
 import type { Config } from '#core/config/schema';
+import { TARGET_ROLE_NAME } from '#core/config/targets';
 import { NODE_READERS_GROUP } from '#core/nodegroups/rules';
 import { type ArnFormat, grantStatements, iamScope, type Needs, scopedEnvironments } from '../iam/scope.ts';
 

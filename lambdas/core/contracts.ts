@@ -4,7 +4,8 @@
 // handler boundary.
 import { randomBytes } from 'node:crypto';
 import * as z from 'zod';
-import { type Config, type Environment, NAME_PATTERN, resolveEnvironment } from './config/schema.ts';
+import { resolveEnvironment } from './config/catalog.ts';
+import { type Config, type Environment, NAME_PATTERN } from './config/schema.ts';
 import type { DatabaseWait, TaskTokens } from './database/events.ts';
 import type { DatabaseGateway } from './database/rules.ts';
 import { CimError, ErrorNames, unprintableCharacter } from './errors.ts';

@@ -1,5 +1,5 @@
 // Tasks "Keep database stopped" and "Record guard failure": one look at the parked database per call.
-import { resolveEnvironment } from '#core/config/schema';
+import { resolveEnvironment } from '#core/config/catalog';
 import { label } from '#core/database/rules';
 import { guardFailure, guardStep } from '#core/guard/guard';
 import { guardNotification, notify } from '#core/notify/notify';

@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { parseConfig } from '#core/config/catalog';
 import {
   configDigest,
   DEPLOYED_CONFIG_FILE,
@@ -12,7 +13,6 @@ import {
   loadDeployedConfig,
 } from '#core/config/deployed';
 import { loadConfigFile } from '#core/config/file';
-import { parseConfig } from '#core/config/schema';
 import { bundleHandler, configCommandHooks, writeDeployedConfig } from '#infra/bundling';
 import { fixture } from '../support/world.ts';
 

@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { App } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { parseConfig } from '#core/config/schema';
+import { parseConfig } from '#core/config/catalog';
 import { fleetTimeoutSeconds } from '#core/fleet/capacity';
 import { CimStack } from '#infra/stacks/central-stack';
 

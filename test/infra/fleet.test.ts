@@ -8,7 +8,8 @@ import { App, Validations } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { type Config, parseConfig } from '#core/config/schema';
+import { parseConfig } from '#core/config/catalog';
+import type { Config } from '#core/config/schema';
 import { CimStack } from '#infra/stacks/central-stack';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');

@@ -1,8 +1,8 @@
 // The grouping of IAM resources, without synth: what each scope is for a configuration, and
 // that it does not grow with the number of environments.
 import { describe, expect, it } from 'vitest';
+import { parseConfig } from '#core/config/catalog';
 import { loadConfigFile } from '#core/config/file';
-import { parseConfig } from '#core/config/schema';
 import {
   ESTIMATE_ARNS,
   grantStatements,

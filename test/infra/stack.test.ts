@@ -5,9 +5,9 @@ import { Match } from 'aws-cdk-lib/assertions';
 import { Bucket } from 'aws-cdk-lib/aws-s3';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { describe, expect, it } from 'vitest';
+import { parseConfig } from '#core/config/catalog';
 import { configDigest } from '#core/config/deployed';
 import { loadConfigFile } from '#core/config/file';
-import { parseConfig } from '#core/config/schema';
 import { RETRYABLE_ERRORS } from '#core/errors';
 import {
   caughtState,

@@ -10,7 +10,7 @@ import { describe, expect, it } from 'vitest';
 import { noRetryWaits } from '#cli/engine/local-environment';
 import { runFleetLocal } from '#cli/engine/local-fleet';
 import { kubeconfigKube } from '#core/clients/kubernetes';
-import { parseConfig } from '#core/config/schema';
+import { parseConfig } from '#core/config/catalog';
 import { FleetSteps, WaitSteps } from '#core/steps';
 import { makeDeps } from '#core/wiring';
 import { json, keys, s3, sandbox } from './peers.ts';

@@ -1,7 +1,7 @@
 // An in-memory Kubernetes for unit and workflow tests (the integration tier uses a real
 // API server). Scaled deployments become available after `readsUntilReady` reads.
 
-import { matchesLabels, parseLabelSelector } from '#core/config/selection';
+import { matchesLabels, parseLabelSelector } from '#core/config/label-selector';
 import { CimError, ErrorNames } from '#core/errors';
 import {
   type DeploymentStatus,

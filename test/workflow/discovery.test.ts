@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { parseConfig } from '#core/config/schema';
+import { parseConfig } from '#core/config/catalog';
 import { runWorkflow } from '../support/run-workflow.ts';
 import { makeWorld, type World } from '../support/world.ts';
 

@@ -4,7 +4,7 @@ import { DescribeDBInstancesCommand, StopDBInstanceCommand } from '@aws-sdk/clie
 import { afterEach, describe, expect, it } from 'vitest';
 import { noRetryWaits } from '#cli/engine/local-environment';
 import { type FleetRun, runFleetLocal } from '#cli/engine/local-fleet';
-import { parseConfig } from '#core/config/schema';
+import { parseConfig } from '#core/config/catalog';
 import { RUN_REQUESTS } from '#core/fleet/capacity';
 import { FleetSteps, Steps, WaitSteps } from '#core/steps';
 import { runWorkflow } from '../support/run-workflow.ts';

@@ -10,7 +10,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { noRetryWaits } from '#cli/engine/local-environment';
 import { runFleetLocal } from '#cli/engine/local-fleet';
 import { runGuardLocal } from '#cli/engine/local-guard';
-import { parseConfig } from '#core/config/schema';
+import { parseConfig } from '#core/config/catalog';
 import { FleetSteps, GuardSteps } from '#core/steps';
 import { makeWorld, type World } from '../support/world.ts';
 

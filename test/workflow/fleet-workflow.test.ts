@@ -4,7 +4,7 @@ import { RDSServiceException, StopDBInstanceCommand } from '@aws-sdk/client-rds'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { noRetryWaits } from '#cli/engine/local-environment';
 import { type FleetRun, runFleetLocal } from '#cli/engine/local-fleet';
-import { parseConfig } from '#core/config/schema';
+import { parseConfig } from '#core/config/catalog';
 import { fleetExitCode } from '#core/fleet/fleet';
 import { FleetSteps, WaitSteps } from '#core/steps';
 import { makeWorld, type World } from '../support/world.ts';

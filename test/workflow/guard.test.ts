@@ -4,7 +4,7 @@
 // up, on hold, or an event for a database that is not configured: nothing done or recorded.
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { runGuardLocal } from '#cli/engine/local-guard';
-import { resolveEnvironment } from '#core/config/schema';
+import { resolveEnvironment } from '#core/config/catalog';
 import { listHistory } from '#core/records/history';
 import { placeHold } from '#core/records/hold';
 import { GuardSteps } from '#core/steps';

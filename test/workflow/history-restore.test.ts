@@ -3,7 +3,7 @@
 // read back from the records those runs wrote (legacy records included).
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { exitCodeFor } from '#cli/exit-codes';
-import { resolveEnvironment } from '#core/config/schema';
+import { resolveEnvironment } from '#core/config/catalog';
 import { listHistory } from '#core/records/history';
 import { Steps } from '#core/steps';
 import { runWorkflow, warmUp } from '../support/run-workflow.ts';

@@ -6,7 +6,7 @@ import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { noRetryWaits } from '#cli/engine/local-environment';
 import { runFleetLocal } from '#cli/engine/local-fleet';
 import { exitCodeFor } from '#cli/exit-codes';
-import { resolveEnvironment } from '#core/config/schema';
+import { resolveEnvironment } from '#core/config/catalog';
 import { type Hold, placeHold } from '#core/records/hold';
 import { Steps, WaitSteps } from '#core/steps';
 import { runWorkflow, warmUp } from '../support/run-workflow.ts';

@@ -6,7 +6,7 @@
 import { RDSServiceException, StopDBInstanceCommand } from '@aws-sdk/client-rds';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { makePrinter, printLegacySections } from '#cli/output/printer';
-import { resolveEnvironment } from '#core/config/schema';
+import { resolveEnvironment } from '#core/config/catalog';
 import { PAYLOAD_MARGIN, projectPayload, STATE_PAYLOAD_LIMIT } from '#core/run/payload-limit';
 import { Steps } from '#core/steps';
 import { expandSummary, type RunContext, type RunOutput } from '#core/workflow-steps';

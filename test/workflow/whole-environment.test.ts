@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { parseConfig } from '#core/config/schema';
+import { parseConfig } from '#core/config/catalog';
 import { LegacyState } from '#core/records/legacy-state';
 import { Steps } from '#core/steps';
 import { runWorkflow } from '../support/run-workflow.ts';

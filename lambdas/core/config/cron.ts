@@ -7,7 +7,7 @@
 //   day-of-week 1-7|SUN-SAT:  , - * ? L #   (L, nL, d#n are whole-field forms; no "/")
 //   exactly one of day-of-month and day-of-week is "?".
 // Ranges must run upwards (write 22-2 as 22-23,0-2): the docs do not promise wrap-around.
-import { closestNames } from './selection.ts';
+import { closestNames } from './did-you-mean.ts';
 
 interface Field {
   name: string;

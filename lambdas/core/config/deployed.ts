@@ -8,7 +8,8 @@ import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { CimError, ErrorNames } from '../errors.ts';
-import { type Config, parseConfig } from './schema.ts';
+import { parseConfig } from './catalog.ts';
+import type { Config } from './schema.ts';
 
 /** The file's name inside a function's bundle (the Lambda task root). */
 export const DEPLOYED_CONFIG_FILE = 'deployed-config.json';

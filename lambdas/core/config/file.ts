@@ -4,7 +4,8 @@ import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
 import * as z from 'zod';
 import { CimError, ErrorNames } from '../errors.ts';
-import { type Config, ConfigSchema, parseConfig } from './schema.ts';
+import { parseConfig } from './catalog.ts';
+import { type Config, ConfigSchema } from './schema.ts';
 
 export function loadConfigFile(path: string): Config {
   let text: string;

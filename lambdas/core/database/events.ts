@@ -4,7 +4,8 @@
 // finds the token of the event's database and completes the Task. A missed event ends in the
 // Task's timeout, after which the workflow polls as without events.
 import * as z from 'zod';
-import { type Environment, listEnvironments, resolveEnvironment } from '../config/schema.ts';
+import { listEnvironments, resolveEnvironment } from '../config/catalog.ts';
+import type { Environment } from '../config/schema.ts';
 import { type Deps, envOf, type RunContext } from '../contracts.ts';
 import { fence } from '../run/changes.ts';
 import { classifyDatabaseState, type DatabaseGoal, label } from './rules.ts';

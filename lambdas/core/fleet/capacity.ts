@@ -7,6 +7,7 @@
 // definition, and checked against a real run in test/workflow/fleet-capacity.test.ts) spread
 // over minutes of waiting, so the fleet can run hundreds at once if it starts them at the
 // pace the budget refills rather than all in the same second.
+import { MAX_DISTRIBUTED_MAP_CONCURRENCY, MAX_INLINE_MAP_CONCURRENCY } from '../aws-limits.ts';
 import type { Environment } from '../config/schema.ts';
 import { nextWaitSeconds } from '../waits.ts';
 
@@ -21,7 +22,10 @@ export interface RdsBudget {
 export const RDS_BUDGET: RdsBudget = { requestsPerSecond: 12, burst: 300, share: 0.8 };
 
 /** Child executions Step Functions runs at once: inline Map iterations, Distributed Map children. */
-export const MAP_LIMITS = { inline: 40, distributed: 10_000 } as const;
+export const MAP_LIMITS = {
+  inline: MAX_INLINE_MAP_CONCURRENCY,
+  distributed: MAX_DISTRIBUTED_MAP_CONCURRENCY,
+} as const;
 
 /** The environment workflow's own execution timeout: no child of a fleet runs longer. */
 export const ENVIRONMENT_RUN_TIMEOUT_SECONDS = 6 * 3600;

@@ -9,8 +9,9 @@
 // their locations and counts, so a state's size does not grow with the fleet.
 import { createHash } from 'node:crypto';
 import * as z from 'zod';
+import { resolveEnvironment } from '../config/catalog.ts';
 import { Holidays, holidayAt } from '../config/holidays.ts';
-import { type Config, type Environment, resolveEnvironment } from '../config/schema.ts';
+import type { Config, Environment } from '../config/schema.ts';
 import {
   parseSelection,
   parseSelectionArg,

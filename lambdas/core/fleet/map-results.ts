@@ -5,7 +5,7 @@
 // by status (SUCCEEDED_n.json, FAILED_n.json, PENDING_n.json), each a JSON array of child
 // execution descriptions whose Input and Output are JSON strings. The fleet's and the guard's
 // summaries read them here; the local adapter (cli/engine/distributed-map.ts) writes them.
-import { resolveEnvironment } from '../config/schema.ts';
+import { resolveEnvironment } from '../config/catalog.ts';
 import type { Deps } from '../contracts.ts';
 import { CimError, ErrorNames } from '../errors.ts';
 import { MAX_MAP_FILE_BYTES, type StateStore } from '../gateways/store.ts';

@@ -10,7 +10,8 @@
 // recorded.
 import { randomBytes } from 'node:crypto';
 import * as z from 'zod';
-import { type Environment, listEnvironments, resolveEnvironment } from '../config/schema.ts';
+import { listEnvironments, resolveEnvironment } from '../config/catalog.ts';
+import type { Environment } from '../config/schema.ts';
 import type { Deps } from '../contracts.ts';
 import { classifyDatabaseState, label } from '../database/rules.ts';
 import { CimError, ErrorNames, errorMessage, errorName } from '../errors.ts';

@@ -10,7 +10,8 @@
 // the records. Every write is conditional and the whole thing is safe to run again: a second
 // delivery, or a run whose Catch already recorded, finds nothing to do.
 import * as z from 'zod';
-import { type Environment, NAME_PATTERN, resolveEnvironment } from '../config/schema.ts';
+import { resolveEnvironment } from '../config/catalog.ts';
+import { type Environment, NAME_PATTERN } from '../config/schema.ts';
 import { type Deps, issuesText } from '../contracts.ts';
 import { CimError, ErrorNames, errorMessage } from '../errors.ts';
 import { PreconditionFailed, putOnce, recordKeys, type StateStore } from '../gateways/store.ts';

@@ -3,7 +3,8 @@
 // (preflight), and only then take the lock. Everything here happens before any change; a
 // refusal writes nothing at all.
 import { randomBytes } from 'node:crypto';
-import { type Environment, resolveEnvironment } from '../config/schema.ts';
+import { resolveEnvironment } from '../config/catalog.ts';
+import type { Environment } from '../config/schema.ts';
 import {
   type Deps,
   generateBuildId,

@@ -1,7 +1,7 @@
 // Owns the fleet status view: one row per environment (up / down / partial / unknown, since
 // which build, database state, replicas now against the counts recorded at the last down,
 // health, a run in progress). Read-only: no lock, no write; rows are read in parallel.
-import { resolveEnvironment } from '../config/schema.ts';
+import { resolveEnvironment } from '../config/catalog.ts';
 import type { Deps } from '../contracts.ts';
 import { errorMessage, errorName } from '../errors.ts';
 import { recordKeys } from '../gateways/store.ts';

@@ -5,16 +5,12 @@
 import { S3Client } from '@aws-sdk/client-s3';
 import fc from 'fast-check';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { parseConfig, resolveEnvironment } from '#core/config/catalog';
 import { validateCron } from '#core/config/cron';
-import { checkOwnership, environmentKeyError, parseConfig, resolveEnvironment } from '#core/config/schema';
-import {
-  globMatch,
-  MAX_PATTERN_LENGTH,
-  MAX_SELECTOR_LENGTH,
-  parseLabelSelector,
-  parseSelectionArg,
-  patternError,
-} from '#core/config/selection';
+import { MAX_SELECTOR_LENGTH, parseLabelSelector } from '#core/config/label-selector';
+import { checkOwnership } from '#core/config/ownership';
+import { environmentKeyError } from '#core/config/schema';
+import { globMatch, MAX_PATTERN_LENGTH, parseSelectionArg, patternError } from '#core/config/selection';
 import { parseRequest } from '#core/contracts';
 import { ErrorNames, unprintableCharacter } from '#core/errors';
 import {

@@ -10,8 +10,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { parse, stringify } from 'yaml';
 import { assumeRoleCredentials, sessionName } from '#core/clients/assume-role';
 import { eksToken } from '#core/clients/kubernetes';
+import { resolveEnvironment } from '#core/config/catalog';
 import { loadConfigFile } from '#core/config/file';
-import { resolveEnvironment } from '#core/config/schema';
 import { fixture } from '../../../support/world.ts';
 
 const sts = mockClient(STSClient);

@@ -2,8 +2,8 @@
 // from the schedule's own skipDates and the shared calendars; bad dates and unknown
 // calendars are configuration errors.
 import { describe, expect, it } from 'vitest';
+import { parseConfig } from '#core/config/catalog';
 import { holidayAt, isoDateError, localDate, scheduleHolidays } from '#core/config/holidays';
-import { parseConfig } from '#core/config/schema';
 
 const minimal = (over: Record<string, unknown> = {}) => ({
   defaults: {

@@ -2,8 +2,9 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { listEnvironments, parseConfig, resolveEnvironment } from '#core/config/catalog';
 import { configJsonSchema, loadConfigFile } from '#core/config/file';
-import { listEnvironments, parseConfig, resolveEnvironment, scheduleSelection } from '#core/config/schema';
+import { scheduleSelection } from '#core/config/schedules';
 import { selectEnvironments } from '#core/config/selection';
 import { fixture } from '../../../support/world.ts';
 

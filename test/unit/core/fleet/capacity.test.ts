@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_SETTINGS } from '#core/config/schema';
+import { DEFAULT_SETTINGS } from '#core/config/catalog';
 import {
   checksUntil,
   ENVIRONMENT_RUN_TIMEOUT_SECONDS,
