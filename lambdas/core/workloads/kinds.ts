@@ -15,7 +15,7 @@
 // changes.ts, so the records and the plan can use the registry without an import cycle.
 import type * as z from 'zod';
 import type { Environment, WorkloadTarget } from '../config/schema.ts';
-import type { Skip, WorkloadChange } from '../contracts.ts';
+import type { Skip } from '../contracts.ts';
 import type { CimError } from '../errors.ts';
 import type { WorkloadGateway } from '../gateways/workloads.ts';
 import { autoscalers } from './autoscalers.ts';
@@ -152,6 +152,14 @@ type ValueOf<K> = K extends { valueOf(s: never): infer V }
   : K extends AttachedKind<infer _S, infer _L, infer V, infer _R>
     ? V
     : never;
+
+type ChangeOf<K> =
+  K extends TargetKind<infer S, infer _L, infer V, infer _R>
+    ? { kind: S['kind']; name: string; namespace: string; from: V; to: V }
+    : never;
+
+/** What a run changed of a target (a StatefulSet scaled, a CronJob's suspend flag set), in phase order. */
+export type WorkloadChange = ChangeOf<Kinds>;
 
 /** Every kind's state, as carried in the run context and written to the record. */
 export type WorkloadState = StateOf<Kinds>;
