@@ -53,7 +53,7 @@ export type PlannedChange =
       to: NodegroupScaling | null;
       reason?: string;
     }
-  | { kind: 'wait'; for: 'deployments' | 'statefulsets' | 'health' }
+  | { kind: 'wait'; for: 'deployments' | NonNullable<AnyTargetKind['waitFor']> | 'health' }
   | { kind: 'read-only' };
 
 export interface DryRunPlan {
