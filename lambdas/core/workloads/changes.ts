@@ -209,7 +209,7 @@ export async function checkStatefulSets(deps: Deps, ctx: RunContext): Promise<Po
   if (changed.length) {
     const gw = gateway(deps, ctx);
     const down = ctx.request.action === 'down';
-    const settle = async (kinds: AnyTargetKind[], graceOver: boolean) => {
+    const settle = async (kinds: readonly AnyTargetKind[], graceOver: boolean) => {
       for (const k of kinds)
         for (const c of changed) {
           if (c.kind !== k.kind) continue;
@@ -218,6 +218,7 @@ export async function checkStatefulSets(deps: Deps, ctx: RunContext): Promise<Po
           else if (r) notes.push(r.note);
         }
     };
+    // Kinds polled on every action first, then (down) those waited for only up to the grace.
     await settle(
       TARGET_KINDS.filter((k) => !k.settlesOnDownOnly),
       false,
