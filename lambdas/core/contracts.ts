@@ -29,6 +29,7 @@ import type { RestorePoint } from './records/restore-point.ts';
 import { WorkloadStateSchema } from './records/workload-state.ts';
 import type { Poll } from './waits.ts';
 import { type Targets, withTargets } from './workloads/discovery.ts';
+import type { WorkloadChange } from './workloads/kinds.ts';
 
 export { BUILD_PATTERN };
 
@@ -128,10 +129,8 @@ export interface Skip {
   kind?: WorkloadKind | 'HorizontalPodAutoscaler';
 }
 
-/** A StatefulSet scaled, or a CronJob's suspend flag set. */
-export type WorkloadChange =
-  | { kind: 'StatefulSet'; name: string; namespace: string; from: number; to: number }
-  | { kind: 'CronJob'; name: string; namespace: string; from: boolean; to: boolean };
+/** A StatefulSet scaled, or a CronJob's suspend flag set: one shape per target kind (kinds.ts). */
+export type { WorkloadChange };
 
 /** Phases of a whole environment that many environments do not have: their states are skipped then. */
 export interface Phases {

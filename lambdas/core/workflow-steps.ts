@@ -34,8 +34,8 @@ export {
   recordIntent,
   recordResult,
 } from './run/record.ts';
-export { checkAutoscalers } from './workloads/autoscalers.ts';
 export {
+  checkAutoscalers,
   checkStatefulSets,
   pauseScaledObjects,
   restoreScaledObjects,

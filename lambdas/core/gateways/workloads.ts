@@ -1,7 +1,8 @@
 // Owns what the domain needs from Kubernetes for workloads other than Deployments
-// (StatefulSets scaled through their scale subresource, CronJobs suspended and resumed)
-// and when each kind counts as settled. The client-node implementation is in
-// kube-workloads.ts; the KubeGateway of an environment provides these methods too.
+// (StatefulSets scaled through their scale subresource, CronJobs suspended and resumed,
+// KEDA ScaledObjects annotated, HPAs read). When each kind counts as settled is the kind's
+// own rule (workloads/kinds.ts). The client-node implementation is in
+// clients/kubernetes-workloads.ts; the KubeGateway of an environment provides these methods too.
 import type { WorkloadTarget } from '../config/schema.ts';
 import { CimError, ErrorNames } from '../errors.ts';
 import type { KubeGateway } from './kubernetes.ts';
@@ -59,17 +60,6 @@ export interface HpaStatus {
   scalingActive: { status: string; reason: string | null } | null;
 }
 
-/**
- * Is the HPA controller acting on the HPA again? While its target is at 0 the controller
- * reports ScalingActive=False with reason ScalingDisabled (Kubernetes ignores the HPA); once
- * it has seen the target back above 0 the condition is anything else: True with metrics,
- * False with FailedGetResourceMetric where no metrics server answers. Not reported yet: no.
- */
-export function hpaActive(h: Pick<HpaStatus, 'scalingActive'>): boolean {
-  const c = h.scalingActive;
-  return c !== null && !(c.status === 'False' && c.reason === 'ScalingDisabled');
-}
-
 export interface WorkloadGateway {
   /** The namespace's ScaledObjects; none when KEDA's CRD is not installed. */
   listScaledObjects(namespace: string): Promise<ScaledObjectStatus[]>;
@@ -102,21 +92,6 @@ export const MISSING_CRONJOB: CronJobStatus = {
   activeJobs: 0,
 };
 
-/**
- * Down: every pod gone. Up: every wanted replica ready and available, and the pods at the
- * current revision back to the count (a StatefulSet brings its pods up one by one).
- */
-export function statefulSetSettled(s: StatefulSetStatus): boolean {
-  if (!s.exists) return true;
-  return (
-    s.observed &&
-    s.podCount <= s.replicas &&
-    s.readyReplicas >= s.replicas &&
-    s.availableReplicas >= s.replicas &&
-    s.currentReplicas >= s.replicas
-  );
-}
-
 /** The workload methods of an environment's Kubernetes gateway; a gateway without them is refused by name. */
 export function workloadsOf(kube: KubeGateway): WorkloadGateway {
   const k = kube as Partial<WorkloadGateway>;
@@ -133,6 +108,3 @@ export function workloadsOf(kube: KubeGateway): WorkloadGateway {
   }
   return k as WorkloadGateway;
 }
-
-export const workloadLabel = (w: { kind: WorkloadKind; namespace: string; name: string }) =>
-  `${w.kind} ${w.namespace}/${w.name}`;

@@ -41,7 +41,7 @@ export interface DatabaseState {
 
 export interface EnvironmentState {
   deployments: DeploymentState[];
-  /** StatefulSets and CronJobs; absent for an environment without them (and in legacy records). */
+  /** The other workload kinds (workloads/kinds.ts); absent for an environment without them (and in legacy records). */
   workloads?: WorkloadState[];
   /** EKS managed node groups; absent for an environment without them (and in legacy records). */
   nodegroups?: NodegroupState[];

@@ -4,6 +4,7 @@
 import type { Environment } from '../config/schema.ts';
 import { CimError, ErrorNames } from '../errors.ts';
 import type { NodegroupScaling } from '../nodegroups/rules.ts';
+import { TARGET_KINDS } from '../workloads/kinds.ts';
 import { LegacyState } from './legacy-state.ts';
 import { validateNodegroupRecords } from './nodegroup-state.ts';
 import { type RestoredWorkloads, validateWorkloadRecords } from './workload-restore-point.ts';
@@ -20,7 +21,7 @@ export interface RestorePoint {
   replicas: Record<string, number>;
   /** Deployments the record names that are no longer configured: reported, not restored. */
   notConfigured: string[];
-  /** StatefulSet counts and CronJob suspend flags (empty for a legacy record). */
+  /** What up restores of the other workload kinds, by kind (empty for a legacy record). */
   workloads?: RestoredWorkloads;
   /** Scaling config to restore by node group name (none in a legacy record). */
   nodegroups?: Record<string, NodegroupScaling>;
@@ -57,10 +58,9 @@ export function validateRestorePoint(
     );
   }
   const entries = Object.entries(rec.k8s_deployments);
-  // A discovered environment may hold only StatefulSets or CronJobs: its record then names
-  // no deployment, and the other kinds are checked below.
-  const otherKinds =
-    Object.keys(rec.k8s_statefulsets ?? {}).length + Object.keys(rec.k8s_cronjobs ?? {}).length > 0;
+  // A discovered environment may hold only other target kinds (StatefulSets, CronJobs): its
+  // record then names no deployment, and the other kinds are checked below.
+  const otherKinds = TARGET_KINDS.some((k) => Object.keys(rec[k.recordKey] ?? {}).length > 0);
   const deploymentsOptional = env.discover !== null && otherKinds;
   if (entries.length === 0 && !deploymentsOptional) throw refuse(key, 'it records no deployments');
   const configured = new Map(env.deployments.map((d) => [d.name, d]));

@@ -7,6 +7,13 @@ import { label } from '../database/rules.ts';
 import { type NodegroupScaling, sameScaling, scaledDown } from '../nodegroups/rules.ts';
 import type { Action } from '../records/legacy-state.ts';
 import type { RestorePoint } from '../records/restore-point.ts';
+import {
+  type AnyTargetKind,
+  type PlannedWorkload,
+  restoredOf,
+  TARGET_KINDS,
+  type WorkloadState,
+} from '../workloads/kinds.ts';
 
 /**
  * What `up` does with one deployment: restore only what was recorded, and only when it is
@@ -37,8 +44,7 @@ export type PlannedChange =
       goal: 'stopped' | 'available';
       needed: boolean;
     }
-  | { kind: 'statefulset'; namespace: string; name: string; from: number; to: number }
-  | { kind: 'cronjob'; namespace: string; name: string; suspend: boolean; from: boolean }
+  | PlannedWorkload
   | {
       kind: 'nodegroup';
       cluster: string;
@@ -47,7 +53,7 @@ export type PlannedChange =
       to: NodegroupScaling | null;
       reason?: string;
     }
-  | { kind: 'wait'; for: 'deployments' | 'statefulsets' | 'health' }
+  | { kind: 'wait'; for: 'deployments' | NonNullable<AnyTargetKind['waitFor']> | 'health' }
   | { kind: 'read-only' };
 
 export interface DryRunPlan {
@@ -75,20 +81,19 @@ export function planDryRun(deps: Deps, ctx: RunContext): DryRunPlan {
     needed: pre.database.state !== goal,
   });
   const workloads = pre.workloads ?? [];
-  const cronJobs = (suspend: (was: boolean, name: string) => boolean | undefined) => {
-    for (const c of workloads) {
-      if (c.kind !== 'CronJob' || !c.exists) continue;
-      const to = suspend(c.suspend, c.name);
-      if (to !== undefined)
-        plan.push({ kind: 'cronjob', namespace: c.namespace, name: c.name, suspend: to, from: c.suspend });
-    }
-  };
-  const statefulSets = (to: (now: number, name: string) => number | undefined) => {
-    for (const s of workloads) {
-      if (s.kind !== 'StatefulSet' || !s.exists) continue;
-      const n = to(s.replicas, s.name);
-      if (n !== undefined)
-        plan.push({ kind: 'statefulset', namespace: s.namespace, name: s.name, from: s.replicas, to: n });
+  // The kinds of a phase (kinds.ts), each followed by the wait for its changes if it has one.
+  const kinds = (
+    phase: AnyTargetKind['phase'],
+    line: (k: AnyTargetKind, w: WorkloadState) => PlannedWorkload | undefined,
+  ) => {
+    for (const k of TARGET_KINDS.filter((x) => x.phase === phase)) {
+      const mine = workloads.filter((w) => w.kind === k.kind);
+      if (mine.length === 0 && k.waitFor) continue;
+      for (const w of mine) {
+        const p = line(k, w);
+        if (p) plan.push(p);
+      }
+      if (k.waitFor) plan.push({ kind: 'wait', for: k.waitFor });
     }
   };
   const nodegroups = (to: (now: NodegroupScaling, name: string) => NodegroupScaling | string) => {
@@ -104,7 +109,7 @@ export function planDryRun(deps: Deps, ctx: RunContext): DryRunPlan {
     }
   };
   if (ctx.request.action === 'down') {
-    cronJobs(() => true);
+    kinds('outer', (k, w) => k.planDown(w));
     for (const d of pre.deployments) {
       plan.push(
         d.exists
@@ -113,10 +118,7 @@ export function planDryRun(deps: Deps, ctx: RunContext): DryRunPlan {
       );
     }
     plan.push({ kind: 'wait', for: 'deployments' });
-    if (workloads.some((w) => w.kind === 'StatefulSet')) {
-      statefulSets(() => 0);
-      plan.push({ kind: 'wait', for: 'statefulsets' });
-    }
+    kinds('inner', (k, w) => k.planDown(w));
     plan.push(db('stopped'));
     nodegroups((now) => scaledDown(now));
   } else if (ctx.request.action === 'up' && ctx.restore) {
@@ -130,13 +132,8 @@ export function planDryRun(deps: Deps, ctx: RunContext): DryRunPlan {
         : 'changed while down';
     });
     plan.push(db('available'));
-    if (workloads.some((w) => w.kind === 'StatefulSet')) {
-      statefulSets((now, name) => {
-        const want = restore.workloads?.statefulSets[name];
-        return want !== undefined && (now === 0 || now === want) ? want : undefined;
-      });
-      plan.push({ kind: 'wait', for: 'statefulsets' });
-    }
+    const up = (k: AnyTargetKind, w: WorkloadState) => k.planUp(w, restoredOf(restore.workloads, k)[w.name]);
+    kinds('inner', up);
     for (const d of pre.deployments) {
       const decision = restoreDecision(d, d, ctx.restore);
       plan.push(
@@ -153,7 +150,7 @@ export function planDryRun(deps: Deps, ctx: RunContext): DryRunPlan {
       );
     }
     plan.push({ kind: 'wait', for: 'deployments' }, { kind: 'wait', for: 'health' });
-    cronJobs((_was, name) => restore.workloads?.cronJobs[name]);
+    kinds('outer', up);
   } else {
     plan.push({ kind: 'read-only' });
   }

@@ -30,13 +30,13 @@ import {
 } from '../records/legacy-state.ts';
 import { acquireLock, readLock, releaseLock } from '../records/lock.ts';
 import { type RestorePoint, validateRestorePoint } from '../records/restore-point.ts';
-import { changedHpas } from '../workloads/autoscalers.ts';
 import {
   discoverTargets,
   newSinceRestorePoint,
   targetsFromRecord,
   withTargets,
 } from '../workloads/discovery.ts';
+import { changedSinceDown, preflightProblem } from '../workloads/kinds.ts';
 import { checkPayloadLimit } from './payload-limit.ts';
 import { snapshotEnvironment } from './snapshot.ts';
 
@@ -178,11 +178,8 @@ async function preflight(deps: Deps, env: Environment, req: RunRequest, state: E
       }
     }
     for (const s of state.workloads ?? []) {
-      if (s.kind === 'StatefulSet' && s.exists && s.replicas > env.maxReplicas) {
-        problems.push(
-          `StatefulSet ${s.namespace}/${s.name} runs ${s.replicas} replicas, above maxReplicas ${env.maxReplicas}: up would refuse to restore it; raise maxReplicas for this environment`,
-        );
-      }
+      const problem = preflightProblem(s, env);
+      if (problem) problems.push(problem);
     }
   }
   if (problems.length === 0) {
@@ -272,7 +269,11 @@ export async function prepare(
     throw err;
   }
   if (req.action !== 'get_env_state') await preflight(deps, env, req, preState);
-  if (restore) newSince = [...newSince, ...changedHpas(restore, preState)];
+  if (restore)
+    newSince = [
+      ...newSince,
+      ...changedSinceDown(restore.workloads, preState.workloads ?? [], restore.fromBuild),
+    ];
 
   const base: RunContext = {
     request,

@@ -1,89 +1,131 @@
-// Owns the HorizontalPodAutoscalers of a whole environment. This tool never changes an HPA:
-// Kubernetes ignores an HPA while its target is at 0 (ScalingActive=False, ScalingDisabled),
-// so a down needs nothing from it, and an up restores the recorded count and then leaves the
-// workload to its autoscaler. What it does: record each HPA's bounds at the down, report at
-// the up an HPA whose bounds changed meanwhile, and wait after the up until every HPA of a
-// restored workload is active again.
-
-import { type Deps, envOf, type RunContext, type Skip } from '../contracts.ts';
-import { hpaActive, workloadsOf } from '../gateways/workloads.ts';
-import type { EnvironmentState } from '../records/legacy-state.ts';
-import type { RestorePoint } from '../records/restore-point.ts';
-import { poll } from '../run/polls.ts';
-import type { Poll } from '../waits.ts';
+// Owns the HorizontalPodAutoscaler kind. This tool never changes an HPA: Kubernetes ignores
+// an HPA while its target is at 0 (ScalingActive=False, ScalingDisabled), so a down needs
+// nothing from it, and an up restores the recorded count and then leaves the workload to its
+// autoscaler. What it does: record each HPA's bounds at the down, report at the up an HPA
+// whose bounds changed meanwhile, and wait after the up until every HPA of a restored
+// workload is active again (checkAutoscalers in changes.ts).
+import * as z from 'zod';
+import type { HpaStatus } from '../gateways/workloads.ts';
+import type { AttachedKind } from './kinds.ts';
 
 const HPA = 'HorizontalPodAutoscaler';
 
-/** Up (Prepare): HPAs whose minReplicas/maxReplicas are not what the restore point recorded. */
-export function changedHpas(restore: RestorePoint, now: EnvironmentState): Skip[] {
-  const out: Skip[] = [];
-  for (const [name, was] of Object.entries(restore.workloads?.hpas ?? {})) {
-    const h = (now.workloads ?? []).find(
-      (w) => w.kind === HPA && w.name === name && w.namespace === was.namespace,
-    );
-    const recorded = `${was.minReplicas}-${was.maxReplicas}`;
-    if (!h || h.kind !== HPA)
-      out.push({
-        deployment: name,
-        kind: HPA,
-        reason: `HorizontalPodAutoscaler ${was.namespace}/${name} (min-max ${recorded} at build ${restore.fromBuild}) no longer targets a scaled workload or was deleted`,
-      });
-    else if (h.minReplicas !== was.minReplicas || h.maxReplicas !== was.maxReplicas)
-      out.push({
-        deployment: name,
-        kind: HPA,
-        reason: `HorizontalPodAutoscaler ${was.namespace}/${name} changed since the down (min-max ${recorded} at build ${restore.fromBuild}, now ${h.minReplicas}-${h.maxReplicas}); left as it is`,
-      });
-  }
-  return out;
+/** A HorizontalPodAutoscaler targeting a scaled workload: its bounds, recorded, never changed by this tool. */
+export interface HpaState {
+  kind: 'HorizontalPodAutoscaler';
+  name: string;
+  namespace: string;
+  exists: boolean;
+  targetKind: string;
+  targetName: string;
+  minReplicas: number;
+  maxReplicas: number;
 }
 
-/** The workloads this up brought back above 0, as "Kind/namespace/name". */
-function restoredTargets(ctx: RunContext): Set<string> {
-  return new Set([
-    ...(ctx.changes ?? []).filter((c) => c.to > 0).map((c) => `Deployment/${c.namespace}/${c.deployment}`),
-    ...(ctx.workloadChanges ?? [])
-      .filter((c) => c.kind === 'StatefulSet' && c.to > 0)
-      .map((c) => `StatefulSet/${c.namespace}/${c.name}`),
-  ]);
+export const LegacyHpa = z.looseObject({
+  hpa_namespace: z.string(),
+  hpa_target_kind: z.string(),
+  hpa_target_name: z.string(),
+  hpa_min_replicas: z.number().int('must be an integer').min(0),
+  hpa_max_replicas: z.number().int('must be an integer').min(1),
+});
+type Legacy = z.output<typeof LegacyHpa>;
+
+/** The bounds recorded at the down. */
+export interface RecordedHpa {
+  namespace: string;
+  targetKind: string;
+  targetName: string;
+  minReplicas: number;
+  maxReplicas: number;
 }
 
-/** Up, after the deployments: poll until the HPA of every restored workload is active again. */
-export async function checkAutoscalers(deps: Deps, ctx: RunContext): Promise<Poll> {
-  const env = envOf(deps, ctx);
-  const recorded = Object.entries(ctx.restore?.workloads?.hpas ?? {});
-  const restored = restoredTargets(ctx);
-  const watched = recorded.filter(([, h]) => restored.has(`${h.targetKind}/${h.namespace}/${h.targetName}`));
-  const pending: string[] = [];
-  const active: string[] = [];
-  if (watched.length) {
-    const gw = workloadsOf(deps.kube(env));
-    const byNamespace = new Map<string, Awaited<ReturnType<typeof gw.listHorizontalPodAutoscalers>>>();
-    for (const [name, h] of watched) {
-      let list = byNamespace.get(h.namespace);
-      if (!list) {
-        list = await gw.listHorizontalPodAutoscalers(h.namespace);
-        byNamespace.set(h.namespace, list);
-      }
-      const now = list.find((x) => x.name === name);
-      // Deleted since the down: nothing to wait for (Prepare reported it).
-      if (!now) continue;
-      const seen = now.scalingActive
-        ? `ScalingActive ${now.scalingActive.status}/${now.scalingActive.reason}`
-        : 'no status yet';
-      (hpaActive(now) ? active : pending).push(`${name} (${seen})`);
+/**
+ * Is the HPA controller acting on the HPA again? While its target is at 0 the controller
+ * reports ScalingActive=False with reason ScalingDisabled (Kubernetes ignores the HPA); once
+ * it has seen the target back above 0 the condition is anything else: True with metrics,
+ * False with FailedGetResourceMetric where no metrics server answers. Not reported yet: no.
+ */
+export function hpaActive(h: Pick<HpaStatus, 'scalingActive'>): boolean {
+  const c = h.scalingActive;
+  return c !== null && !(c.status === 'False' && c.reason === 'ScalingDisabled');
+}
+
+export const autoscalers: AttachedKind<HpaState, Legacy, RecordedHpa, 'hpas'> = {
+  sort: 'attached',
+  kind: HPA,
+  recordKey: 'k8s_hpas',
+  legacy: LegacyHpa,
+  state: z.object({
+    kind: z.literal(HPA),
+    name: z.string(),
+    namespace: z.string(),
+    exists: z.boolean(),
+    targetKind: z.string(),
+    targetName: z.string(),
+    minReplicas: z.number().int().min(0),
+    maxReplicas: z.number().int().min(1),
+  }),
+  toLegacy: (w) => ({
+    hpa_namespace: w.namespace,
+    hpa_target_kind: w.targetKind,
+    hpa_target_name: w.targetName,
+    hpa_min_replicas: w.minReplicas,
+    hpa_max_replicas: w.maxReplicas,
+  }),
+  fromLegacy: (name, h) => ({
+    kind: HPA,
+    name,
+    namespace: h.hpa_namespace,
+    exists: true,
+    targetKind: h.hpa_target_kind,
+    targetName: h.hpa_target_name,
+    minReplicas: h.hpa_min_replicas,
+    maxReplicas: h.hpa_max_replicas,
+  }),
+  restoreKey: 'hpas',
+  enabled: () => true,
+  async list(gw, namespace) {
+    return (await gw.listHorizontalPodAutoscalers(namespace)).map((h) => {
+      const { scalingActive: _active, ...rest } = h;
+      return { kind: HPA, exists: true, ...rest };
+    });
+  },
+  namespaceOf: (h) => h.hpa_namespace,
+  restoreValue(name, h, refuse) {
+    if (h.hpa_min_replicas > h.hpa_max_replicas)
+      throw refuse(
+        `HorizontalPodAutoscaler ${name} is recorded with minReplicas ${h.hpa_min_replicas} above maxReplicas ${h.hpa_max_replicas}`,
+      );
+    return {
+      namespace: h.hpa_namespace,
+      targetKind: h.hpa_target_kind,
+      targetName: h.hpa_target_name,
+      minReplicas: h.hpa_min_replicas,
+      maxReplicas: h.hpa_max_replicas,
+    };
+  },
+  /** Up (Prepare): HPAs whose minReplicas/maxReplicas are not what the restore point recorded. */
+  drift(recorded, now, fromBuild) {
+    const out = [];
+    for (const [name, was] of Object.entries(recorded)) {
+      const h = now.find((w) => w.kind === HPA && w.name === name && w.namespace === was.namespace) as
+        | HpaState
+        | undefined;
+      const bounds = `${was.minReplicas}-${was.maxReplicas}`;
+      if (!h)
+        out.push({
+          deployment: name,
+          kind: HPA,
+          reason: `HorizontalPodAutoscaler ${was.namespace}/${name} (min-max ${bounds} at build ${fromBuild}) no longer targets a scaled workload or was deleted`,
+        } as const);
+      else if (h.minReplicas !== was.minReplicas || h.maxReplicas !== was.maxReplicas)
+        out.push({
+          deployment: name,
+          kind: HPA,
+          reason: `HorizontalPodAutoscaler ${was.namespace}/${name} changed since the down (min-max ${bounds} at build ${fromBuild}, now ${h.minReplicas}-${h.maxReplicas}); left as it is`,
+        } as const);
     }
-  }
-  const state = pending.length
-    ? `waiting for ${pending.join(', ')}`
-    : `${active.length} HorizontalPodAutoscaler(s) active${active.length ? `: ${active.join(', ')}` : ''}`;
-  return poll(
-    deps,
-    ctx,
-    'autoscalers',
-    pending.length === 0,
-    state,
-    env.waits.deployments,
-    'HorizontalPodAutoscalers to be active again',
-  );
-}
+    return out;
+  },
+};

@@ -1,26 +1,35 @@
-// Owns the changes and polls of StatefulSets and CronJobs, one phase each (README "Order"):
-// down suspends CronJobs first and scales StatefulSets after the deployments; up brings
-// StatefulSets back before the deployments and resumes CronJobs last. Like changes.ts, every
-// step fences the lock first, decides from the recorded state (never from what an earlier
-// attempt already changed), and is safe to run again.
+// Owns the steps and polls of the workload kinds other than Deployments (kinds.ts), one
+// phase each (README "Order"): down suspends CronJobs first and scales StatefulSets after the
+// deployments; up brings StatefulSets back before the deployments and resumes CronJobs last.
+// Like run/changes.ts, every step fences the lock first, decides from the recorded state
+// (never from what an earlier attempt already changed), and is safe to run again. The
+// builders take a kind: a kind with steps of its own gets them from here.
 
 import { type Deps, envOf, type RunContext, type Skip, type WorkloadChange } from '../contracts.ts';
 import { CimError, ErrorNames } from '../errors.ts';
-import {
-  statefulSetSettled,
-  type WorkloadGateway,
-  workloadLabel,
-  workloadsOf,
-} from '../gateways/workloads.ts';
-import type { CronJobState, StatefulSetState } from '../records/workload-state.ts';
+import { type WorkloadGateway, workloadsOf } from '../gateways/workloads.ts';
 import { fence } from '../run/changes.ts';
 import { poll } from '../run/polls.ts';
 import { type Poll, pollStart } from '../waits.ts';
+import { autoscalers, hpaActive } from './autoscalers.ts';
+import { cronJobs } from './cronjobs.ts';
+import { scaledObjects } from './keda.ts';
+import {
+  type AnyAttachedKind,
+  type AnyKind,
+  type AnyTargetKind,
+  type KindState,
+  restoredOf,
+  TARGET_KINDS,
+  targetKindOf,
+  workloadLabel,
+} from './kinds.ts';
+import { statefulSets } from './statefulsets.ts';
 
-const recorded = <K extends 'StatefulSet' | 'CronJob'>(ctx: RunContext, kind: K) =>
-  (ctx.preState.workloads ?? []).filter((w) => w.kind === kind) as (K extends 'StatefulSet'
-    ? StatefulSetState
-    : CronJobState)[];
+type Step = (deps: Deps, ctx: RunContext, step: string) => Promise<RunContext>;
+
+const recorded = (ctx: RunContext, kind: AnyKind) =>
+  (ctx.preState.workloads ?? []).filter((w) => w.kind === kind.kind);
 
 function finish(deps: Deps, ctx: RunContext, changes: WorkloadChange[], skipped: Skip[]): RunContext {
   for (const s of skipped) deps.log.warn('skipped workload', { ...s });
@@ -31,87 +40,35 @@ function finish(deps: Deps, ctx: RunContext, changes: WorkloadChange[], skipped:
   };
 }
 
+type Named = { kind: string; name: string; namespace: string };
+
+const skip = (w: Named, reason: string): Skip => ({
+  deployment: w.name,
+  kind: w.kind as NonNullable<Skip['kind']>,
+  reason,
+});
+
+const missing = (w: Named): Skip => skip(w, `${workloadLabel(w)} does not exist`);
+
 /** Runs `change`; if it fails because the workload was deleted meanwhile, reports that instead. */
 async function orGone(
   change: () => Promise<void>,
   exists: () => Promise<boolean>,
   skipped: Skip[],
-  w: { kind: 'StatefulSet' | 'CronJob'; name: string; namespace: string },
+  w: Named,
 ): Promise<boolean> {
   try {
     await change();
     return true;
   } catch (err) {
     if (await exists()) throw err;
-    skipped.push({
-      deployment: w.name,
-      kind: w.kind,
-      reason: `${workloadLabel(w)} was deleted during the run`,
-    });
+    skipped.push(skip(w, `${workloadLabel(w)} was deleted during the run`));
     return false;
   }
 }
 
-const missing = (w: { kind: 'StatefulSet' | 'CronJob'; name: string; namespace: string }): Skip => ({
-  deployment: w.name,
-  kind: w.kind,
-  reason: `${workloadLabel(w)} does not exist`,
-});
-
 function gateway(deps: Deps, ctx: RunContext): WorkloadGateway {
   return workloadsOf(deps.kube(envOf(deps, ctx)));
-}
-
-/** Down, first phase: suspend every recorded CronJob, so nothing starts against a stopping environment. */
-export async function suspendCronJobs(deps: Deps, ctx: RunContext, step: string): Promise<RunContext> {
-  await fence(deps, ctx, step);
-  const jobs = recorded(ctx, 'CronJob');
-  if (jobs.length === 0) return finish(deps, ctx, [], []);
-  const gw = gateway(deps, ctx);
-  const changes: WorkloadChange[] = [];
-  const skipped: Skip[] = [];
-  for (const c of jobs) {
-    if (!c.exists) {
-      skipped.push(missing(c));
-      continue;
-    }
-    const ok = await orGone(
-      () => gw.setCronJobSuspend(c.namespace, c.name, true),
-      async () => (await gw.readCronJob(c.namespace, c.name)).exists,
-      skipped,
-      c,
-    );
-    if (ok)
-      changes.push({ kind: 'CronJob', name: c.name, namespace: c.namespace, from: c.suspend, to: true });
-  }
-  return finish(deps, ctx, changes, skipped);
-}
-
-/** Down, after the deployments: scale every recorded StatefulSet to 0. */
-export async function scaleStatefulSetsDown(deps: Deps, ctx: RunContext, step: string): Promise<RunContext> {
-  await fence(deps, ctx, step);
-  const sets = recorded(ctx, 'StatefulSet');
-  if (sets.length === 0) return finish(deps, ctx, [], []);
-  const gw = gateway(deps, ctx);
-  const changes: WorkloadChange[] = [];
-  const skipped: Skip[] = [];
-  for (const s of sets) {
-    if (!s.exists) {
-      skipped.push(missing(s));
-      continue;
-    }
-    const ok =
-      s.replicas === 0 ||
-      (await orGone(
-        () => gw.scaleStatefulSet(s.namespace, s.name, 0),
-        async () => (await gw.readStatefulSet(s.namespace, s.name)).exists,
-        skipped,
-        s,
-      ));
-    if (ok)
-      changes.push({ kind: 'StatefulSet', name: s.name, namespace: s.namespace, from: s.replicas, to: 0 });
-  }
-  return finish(deps, ctx, changes, skipped);
 }
 
 function restoreOf(ctx: RunContext) {
@@ -120,76 +77,129 @@ function restoreOf(ctx: RunContext) {
   return ctx.restore;
 }
 
-/** Up, after the database: bring each StatefulSet back to its recorded count (only from the 0 the down left). */
-export async function restoreStatefulSets(deps: Deps, ctx: RunContext, step: string): Promise<RunContext> {
-  const restore = restoreOf(ctx);
-  await fence(deps, ctx, step);
-  const env = envOf(deps, ctx);
-  const targets = env.workloads.filter((w) => w.kind === 'StatefulSet');
-  if (targets.length === 0) return finish(deps, ctx, [], []);
-  const gw = gateway(deps, ctx);
-  const changes: WorkloadChange[] = [];
-  const skipped: Skip[] = [];
-  for (const t of targets) {
-    const now = await gw.readStatefulSet(t.namespace, t.name);
-    const want = restore.workloads?.statefulSets[t.name];
-    const skip = (reason: string) => skipped.push({ deployment: t.name, kind: t.kind, reason });
-    if (!now.exists) skip(`${workloadLabel(t)} does not exist`);
-    else if (want === undefined)
-      skip(`not in the restore point of build ${restore.fromBuild}, left as it is (at ${now.replicas})`);
-    else if (now.replicas !== 0 && now.replicas !== want)
-      skip(`changed while down (now ${now.replicas}, recorded ${want}); left as it is`);
-    else {
-      if (now.replicas !== want) await gw.scaleStatefulSet(t.namespace, t.name, want);
-      changes.push({
-        kind: 'StatefulSet',
-        name: t.name,
-        namespace: t.namespace,
-        from: now.replicas,
-        to: want,
-      });
-    }
-  }
-  return finish(deps, ctx, changes, skipped);
-}
+const change = (kind: AnyTargetKind, w: Named, from: unknown, to: unknown) =>
+  ({ kind: kind.kind, name: w.name, namespace: w.namespace, from, to }) as WorkloadChange;
 
-/** Up, last phase: give each CronJob back the suspend flag recorded before the down. */
-export async function resumeCronJobs(deps: Deps, ctx: RunContext, step: string): Promise<RunContext> {
-  const restore = restoreOf(ctx);
-  await fence(deps, ctx, step);
-  const env = envOf(deps, ctx);
-  const targets = env.workloads.filter((w) => w.kind === 'CronJob');
-  const changes: WorkloadChange[] = [];
-  const skipped: Skip[] = [];
-  const gw = targets.length ? gateway(deps, ctx) : null;
-  for (const t of targets) {
-    const now = await (gw as WorkloadGateway).readCronJob(t.namespace, t.name);
-    const want = restore.workloads?.cronJobs[t.name];
-    if (!now.exists) skipped.push(missing(t));
-    else if (want === undefined)
-      skipped.push({
-        deployment: t.name,
-        kind: t.kind,
-        reason: `not in the restore point of build ${restore.fromBuild}, left as it is (suspend ${now.suspend})`,
-      });
-    else {
-      if (now.suspend !== want) await (gw as WorkloadGateway).setCronJobSuspend(t.namespace, t.name, want);
-      changes.push({ kind: 'CronJob', name: t.name, namespace: t.namespace, from: now.suspend, to: want });
+/** Down: the kind's change (scale to 0, suspend) to every recorded object of a target kind. */
+export function downStep(kind: AnyTargetKind): Step {
+  return async (deps, ctx, step) => {
+    await fence(deps, ctx, step);
+    const objects = recorded(ctx, kind);
+    if (objects.length === 0) return finish(deps, ctx, [], []);
+    const gw = gateway(deps, ctx);
+    const changes: WorkloadChange[] = [];
+    const skipped: Skip[] = [];
+    for (const s of objects) {
+      if (!s.exists) {
+        skipped.push(missing(s));
+        continue;
+      }
+      const { to, apply } = kind.down(s);
+      const ok =
+        apply === null ||
+        (await orGone(
+          () => apply(gw),
+          async () => ((await kind.read(gw, s)) as KindState).exists,
+          skipped,
+          s,
+        ));
+      if (ok) changes.push(change(kind, s, kind.valueOf(s), to));
     }
-  }
-  for (const name of restore.workloads?.notConfigured ?? [])
-    skipped.push({
-      deployment: name.replace(/^\S+ /, ''),
-      kind: name.startsWith('CronJob') ? 'CronJob' : 'StatefulSet',
-      reason: `in the restore point of build ${restore.fromBuild} but no longer configured`,
-    });
-  return finish(deps, ctx, changes, skipped);
+    return finish(deps, ctx, changes, skipped);
+  };
 }
 
 /**
- * Poll the StatefulSets this run scaled: pods gone after a down, ready at the count after an
- * up. On a down it also waits, up to `jobsGraceSeconds`, for Jobs that suspended CronJobs
- * still run; past that they are left running and show in the post-state (cronjob_active_jobs).
+ * Up: give each configured target of the kind back what the restore point recorded (only
+ * from what the down left). The last up step also reports the recorded targets that are no
+ * longer configured.
+ */
+export function upStep(kind: AnyTargetKind, opts: { reportNotConfigured: boolean }): Step {
+  return async (deps, ctx, step) => {
+    const restore = restoreOf(ctx);
+    await fence(deps, ctx, step);
+    const env = envOf(deps, ctx);
+    const targets = env.workloads.filter((w) => w.kind === kind.kind);
+    if (targets.length === 0 && !opts.reportNotConfigured) return finish(deps, ctx, [], []);
+    const recordedValues = restoredOf(restore.workloads, kind);
+    const changes: WorkloadChange[] = [];
+    const skipped: Skip[] = [];
+    const gw = targets.length ? gateway(deps, ctx) : null;
+    for (const t of targets) {
+      const now = await kind.read(gw as WorkloadGateway, t);
+      const want = recordedValues[t.name];
+      const conflict = now.exists && want !== undefined ? kind.upConflict?.(now, want) : undefined;
+      if (!now.exists) skipped.push(missing(t));
+      else if (want === undefined)
+        skipped.push(
+          skip(
+            t,
+            `not in the restore point of build ${restore.fromBuild}, left as it is (${kind.describeNow(now)})`,
+          ),
+        );
+      else if (conflict !== undefined) skipped.push(skip(t, conflict));
+      else {
+        const from = kind.valueOf(now);
+        if (from !== want) await kind.apply(gw as WorkloadGateway, t, want);
+        changes.push(change(kind, t, from, want));
+      }
+    }
+    if (opts.reportNotConfigured)
+      for (const name of restore.workloads?.notConfigured ?? [])
+        skipped.push({
+          deployment: name.replace(/^\S+ /, ''),
+          kind: TARGET_KINDS.find((k) => name.startsWith(`${k.kind} `))?.kind as NonNullable<Skip['kind']>,
+          reason: `in the restore point of build ${restore.fromBuild} but no longer configured`,
+        });
+    return finish(deps, ctx, changes, skipped);
+  };
+}
+
+/** Down, before any scale: an attached kind's own change (KEDA: pause). */
+export function pauseStep(kind: AnyAttachedKind): Step {
+  return async (deps, ctx, step) => {
+    await fence(deps, ctx, step);
+    const objects = recorded(ctx, kind);
+    if (objects.length === 0 || !kind.pause) return ctx;
+    const gw = gateway(deps, ctx);
+    const skipped: Skip[] = [];
+    await kind.pause(gw, objects, skipped);
+    return finish(deps, ctx, [], skipped);
+  };
+}
+
+/** Up, before any scale: give an attached kind back what the restore point recorded (KEDA: the annotation). */
+export function restoreStep(kind: AnyAttachedKind): Step {
+  return async (deps, ctx, step) => {
+    const restore = restoreOf(ctx);
+    await fence(deps, ctx, step);
+    const recordedValues = restoredOf(restore.workloads, kind);
+    if (Object.keys(recordedValues).length === 0 || !kind.restore) return ctx;
+    const gw = gateway(deps, ctx);
+    const skipped: Skip[] = [];
+    await kind.restore(gw, recordedValues, skipped);
+    return finish(deps, ctx, [], skipped);
+  };
+}
+
+/** Down, first phase: suspend every recorded CronJob, so nothing starts against a stopping environment. */
+export const suspendCronJobs = downStep(cronJobs);
+/** Down, after the deployments: scale every recorded StatefulSet to 0. */
+export const scaleStatefulSetsDown = downStep(statefulSets);
+/** Up, after the database: bring each StatefulSet back to its recorded count (only from the 0 the down left). */
+export const restoreStatefulSets = upStep(statefulSets, { reportNotConfigured: false });
+/** Up, last phase: give each CronJob back the suspend flag recorded before the down. */
+export const resumeCronJobs = upStep(cronJobs, { reportNotConfigured: true });
+/** Down, before any scale: pause every recorded ScaledObject at 0, so KEDA does not scale its target back up. */
+export const pauseScaledObjects = pauseStep(scaledObjects);
+/** Up, before any scale: give each recorded ScaledObject its paused-replicas annotation back exactly (or none). */
+export const restoreScaledObjects = restoreStep(scaledObjects);
+
+/**
+ * Poll the targets this run changed: StatefulSets' pods gone after a down, ready at the
+ * count after an up. On a down it also waits, up to `jobsGraceSeconds`, for Jobs that
+ * suspended CronJobs still run; past that they are left running and show in the post-state
+ * (cronjob_active_jobs).
  */
 export async function checkStatefulSets(deps: Deps, ctx: RunContext): Promise<Poll> {
   const env = envOf(deps, ctx);
@@ -198,27 +208,28 @@ export async function checkStatefulSets(deps: Deps, ctx: RunContext): Promise<Po
   const notes: string[] = [];
   if (changed.length) {
     const gw = gateway(deps, ctx);
-    for (const c of changed) {
-      if (c.kind !== 'StatefulSet') continue;
-      const s = await gw.readStatefulSet(c.namespace, c.name);
-      if (statefulSetSettled(s)) continue;
-      pending.push(
-        c.to === 0
-          ? `${c.name} (${s.podCount} pods left)`
-          : `${c.name} (${s.readyReplicas}/${s.replicas} ready)`,
-      );
-    }
-    if (ctx.request.action === 'down') {
+    const down = ctx.request.action === 'down';
+    const settle = async (kinds: readonly AnyTargetKind[], graceOver: boolean) => {
+      for (const k of kinds)
+        for (const c of changed) {
+          if (c.kind !== k.kind) continue;
+          const r = await k.settle(gw, c, { down, graceOver, graceSeconds: env.jobsGraceSeconds });
+          if (r && 'pending' in r) pending.push(r.pending);
+          else if (r) notes.push(r.note);
+        }
+    };
+    // Kinds polled on every action first, then (down) those waited for only up to the grace.
+    await settle(
+      TARGET_KINDS.filter((k) => !k.settlesOnDownOnly),
+      false,
+    );
+    if (down) {
       const { startedAt } = pollStart(ctx.poll, 'statefulsets', deps.now());
       const graceOver = (deps.now().getTime() - startedAt.getTime()) / 1000 >= env.jobsGraceSeconds;
-      for (const c of changed) {
-        if (c.kind !== 'CronJob') continue;
-        const running = (await gw.readCronJob(c.namespace, c.name)).activeJobs;
-        if (running === 0) continue;
-        const what = `CronJob ${c.name} (${running} Job(s) running)`;
-        if (graceOver) notes.push(`${what} left running after ${env.jobsGraceSeconds} s`);
-        else pending.push(what);
-      }
+      await settle(
+        TARGET_KINDS.filter((k) => k.settlesOnDownOnly),
+        graceOver,
+      );
     }
   }
   const goal = ctx.request.action === 'down' ? 'stopped' : 'ready';
@@ -236,43 +247,57 @@ export async function checkStatefulSets(deps: Deps, ctx: RunContext): Promise<Po
   );
 }
 
-/** Down, before any scale: pause every recorded ScaledObject at 0, so KEDA does not scale its target back up. */
-export async function pauseScaledObjects(deps: Deps, ctx: RunContext, step: string): Promise<RunContext> {
-  await fence(deps, ctx, step);
-  const objects = (ctx.preState.workloads ?? []).filter((w) => w.kind === 'ScaledObject');
-  if (objects.length === 0) return ctx;
-  const gw = gateway(deps, ctx);
-  const skipped: Skip[] = [];
-  for (const o of objects) {
-    try {
-      await gw.setPausedReplicas(o.namespace, o.name, '0');
-    } catch (err) {
-      if ((await gw.listScaledObjects(o.namespace)).some((x) => x.name === o.name)) throw err;
-      skipped.push({
-        deployment: o.name,
-        reason: `ScaledObject ${o.namespace}/${o.name} was deleted during the run`,
-      });
-    }
-  }
-  return finish(deps, ctx, [], skipped);
+/** The workloads this up brought back above 0, as "Kind/namespace/name". */
+function restoredTargets(ctx: RunContext): Set<string> {
+  return new Set([
+    ...(ctx.changes ?? []).filter((c) => c.to > 0).map((c) => `Deployment/${c.namespace}/${c.deployment}`),
+    ...(ctx.workloadChanges ?? [])
+      .filter((c) => targetKindOf(c.kind).scalable && (c.to as number) > 0)
+      .map((c) => `${c.kind}/${c.namespace}/${c.name}`),
+  ]);
 }
 
-/** Up, before any scale: give each recorded ScaledObject its paused-replicas annotation back exactly (or none). */
-export async function restoreScaledObjects(deps: Deps, ctx: RunContext, step: string): Promise<RunContext> {
-  const restore = restoreOf(ctx);
-  await fence(deps, ctx, step);
-  const recordedObjects = Object.entries(restore.workloads?.scaledObjects ?? {});
-  if (recordedObjects.length === 0) return ctx;
-  const gw = gateway(deps, ctx);
-  const skipped: Skip[] = [];
-  for (const [name, o] of recordedObjects) {
-    const now = (await gw.listScaledObjects(o.namespace)).find((x) => x.name === name);
-    if (!now) {
-      skipped.push({ deployment: name, reason: `ScaledObject ${o.namespace}/${name} does not exist` });
-      continue;
+/** Up, after the deployments: poll until the HPA of every restored workload is active again. */
+export async function checkAutoscalers(deps: Deps, ctx: RunContext): Promise<Poll> {
+  const env = envOf(deps, ctx);
+  const recordedHpas = Object.entries(restoredOf(ctx.restore?.workloads, autoscalers)) as [
+    string,
+    { namespace: string; targetKind: string; targetName: string },
+  ][];
+  const restored = restoredTargets(ctx);
+  const watched = recordedHpas.filter(([, h]) =>
+    restored.has(`${h.targetKind}/${h.namespace}/${h.targetName}`),
+  );
+  const pending: string[] = [];
+  const active: string[] = [];
+  if (watched.length) {
+    const gw = workloadsOf(deps.kube(env));
+    const byNamespace = new Map<string, Awaited<ReturnType<typeof gw.listHorizontalPodAutoscalers>>>();
+    for (const [name, h] of watched) {
+      let list = byNamespace.get(h.namespace);
+      if (!list) {
+        list = await gw.listHorizontalPodAutoscalers(h.namespace);
+        byNamespace.set(h.namespace, list);
+      }
+      const now = list.find((x) => x.name === name);
+      // Deleted since the down: nothing to wait for (Prepare reported it).
+      if (!now) continue;
+      const seen = now.scalingActive
+        ? `ScalingActive ${now.scalingActive.status}/${now.scalingActive.reason}`
+        : 'no status yet';
+      (hpaActive(now) ? active : pending).push(`${name} (${seen})`);
     }
-    if (now.pausedReplicas !== o.pausedReplicas)
-      await gw.setPausedReplicas(o.namespace, name, o.pausedReplicas);
   }
-  return finish(deps, ctx, [], skipped);
+  const state = pending.length
+    ? `waiting for ${pending.join(', ')}`
+    : `${active.length} HorizontalPodAutoscaler(s) active${active.length ? `: ${active.join(', ')}` : ''}`;
+  return poll(
+    deps,
+    ctx,
+    'autoscalers',
+    pending.length === 0,
+    state,
+    env.waits.deployments,
+    'HorizontalPodAutoscalers to be active again',
+  );
 }

@@ -10,6 +10,7 @@ import { CimError, ErrorNames } from '../errors.ts';
 import type { KubeGateway } from '../gateways/kubernetes.ts';
 import type { DiscoveredWorkload, WorkloadGateway } from '../gateways/workloads.ts';
 import { LegacyState } from '../records/legacy-state.ts';
+import { TARGET_KINDS } from './kinds.ts';
 
 export const EXCLUDE_ANNOTATION = 'customer-infra-manager/exclude';
 
@@ -91,16 +92,13 @@ export function targetsFromRecord(json: unknown, key: string, env: Environment):
       name,
       namespace: d.deployment_namespace,
     })),
-    ...Object.entries(rec.k8s_statefulsets ?? {}).map(([name, s]) => ({
-      kind: 'StatefulSet' as const,
-      name,
-      namespace: s.statefulset_namespace,
-    })),
-    ...Object.entries(rec.k8s_cronjobs ?? {}).map(([name, c]) => ({
-      kind: 'CronJob' as const,
-      name,
-      namespace: c.cronjob_namespace,
-    })),
+    ...TARGET_KINDS.flatMap((k) =>
+      Object.entries((rec[k.recordKey] ?? {}) as Record<string, unknown>).map(([name, l]) => ({
+        kind: k.kind,
+        name,
+        namespace: k.namespaceOf(l),
+      })),
+    ),
   ];
   for (const w of found) {
     if (!allowed.has(w.namespace))
