@@ -10,10 +10,27 @@ import { errorMessage, errorName } from '#core/errors';
 import { type FleetItemOutcome, type FleetSummary, fleetExitCode } from '#core/fleet/fleet';
 import { fleetStatus, type StatusRow } from '#core/run/status';
 import { makeDeps } from '#core/wiring';
+import type { RunRequest } from '#core/workflow-steps';
 import { ExitCode, exitCodeFor } from '../exit-codes.ts';
-import type { FleetInvocation } from '../main.ts';
 import { makePrinter, type Printer } from '../output/printer.ts';
 import { exitOnSignal, routeCommandSignals, routeSignals } from '../signals.ts';
+
+export interface FleetInvocation {
+  command: 'fleet';
+  configPath: string;
+  json: boolean;
+  color: boolean;
+  action: RunRequest['action'];
+  selection: string;
+  maxConcurrency: number | undefined;
+  build: string | undefined;
+  user: string;
+  dryRun: boolean;
+  remote: boolean;
+  fleetStateMachineArn: string | undefined;
+  kubeconfig: string | undefined;
+  context: string | undefined;
+}
 
 const SYMBOL: Record<FleetItemOutcome['result'], string> = {
   succeeded: '✔',

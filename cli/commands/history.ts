@@ -17,14 +17,6 @@ export interface HistoryInvocation {
   limit: number | undefined;
 }
 
-/** `--limit`: a positive integer, or a usage error naming what was given. */
-export function parseLimit(raw: string | undefined): number | undefined | Error {
-  if (raw === undefined) return undefined;
-  if (!/^[1-9][0-9]{0,5}$/.test(raw))
-    return new Error(`--limit "${raw}" must be a whole number from 1 to 999999`);
-  return Number(raw);
-}
-
 export function renderHistory(entries: HistoryEntry[], total: number): string {
   if (entries.length === 0) return 'no history recorded\n';
   const rows = entries.map((e) => {
