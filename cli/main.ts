@@ -9,8 +9,9 @@
 // the engine) is imported when the command runs, so `cim --help` and a usage error load none
 // of it (the built CLI keeps each in its own chunk: scripts/build-cli.ts).
 import { flushCompileCache } from 'node:module';
-import { CimError, errorMessage, errorName } from '#core/errors';
+import { CimError, errorName } from '#core/errors';
 import { type Invocation, parse } from './args.ts';
+import { cliMessage } from './error-hints.ts';
 import { ExitCode, exitCodeFor } from './exit-codes.ts';
 import { commandUsage, usage } from './output/help.ts';
 import { exitOnSignal, installSignalRouter, routeCommandSignals } from './signals.ts';
@@ -38,7 +39,7 @@ async function dispatch(inv: Invocation): Promise<number> {
         process.stdout.write(await (await import('./commands/rbac.ts')).rbacManifests(inv));
         return ExitCode.Done;
       } catch (err) {
-        process.stderr.write(`cim: ${errorMessage(err)}\n`);
+        process.stderr.write(`cim: ${cliMessage(err)}\n`);
         return exitCodeFor(errorName(err));
       }
     case 'schema':
@@ -53,7 +54,7 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
   try {
     inv = await parse(argv, env);
   } catch (err) {
-    process.stderr.write(`cim: ${errorMessage(err)}\n\n${usage()}\n`);
+    process.stderr.write(`cim: ${cliMessage(err)}\n\n${usage()}\n`);
     return ExitCode.Usage;
   }
   // Nothing of these is left half-done by exiting; a run and a fleet route their own.

@@ -1,6 +1,7 @@
 // `cim environments`: the configured environments, resolved; `cim schema`: the configuration's
 // JSON Schema. Both read only the configuration.
-import { errorMessage, errorName } from '#core/errors';
+import { errorName } from '#core/errors';
+import { cliMessage } from '../error-hints.ts';
 import { ExitCode, exitCodeFor } from '../exit-codes.ts';
 
 export async function environments(inv: { configPath: string; json: boolean }): Promise<number> {
@@ -21,7 +22,7 @@ export async function environments(inv: { configPath: string; json: boolean }): 
     );
     return ExitCode.Done;
   } catch (err) {
-    process.stderr.write(`cim: ${errorMessage(err)}\n`);
+    process.stderr.write(`cim: ${cliMessage(err)}\n`);
     return exitCodeFor(errorName(err));
   }
 }

@@ -6,11 +6,12 @@ import { kubeconfigKube } from '#core/clients/kubernetes';
 import { loadConfigFile } from '#core/config/file';
 import type { Config } from '#core/config/schema';
 import { parseSelectionArg, selectEnvironments } from '#core/config/selection';
-import { errorMessage, errorName } from '#core/errors';
+import { errorName } from '#core/errors';
 import { type FleetItemOutcome, type FleetSummary, fleetExitCode } from '#core/fleet/fleet';
 import { fleetStatus, type StatusRow } from '#core/run/status';
 import { makeDeps } from '#core/wiring';
 import type { RunRequest } from '#core/workflow-steps';
+import { cliMessage } from '../error-hints.ts';
 import { ExitCode, exitCodeFor } from '../exit-codes.ts';
 import { makePrinter, type Printer } from '../output/printer.ts';
 import { exitOnSignal, routeCommandSignals, routeSignals } from '../signals.ts';
@@ -47,7 +48,7 @@ export async function runFleetCommand(inv: FleetInvocation): Promise<number> {
     config = loadConfigFile(inv.configPath);
     keys = selectEnvironments(config, parseSelectionArg(inv.selection), inv.configPath);
   } catch (err) {
-    process.stderr.write(`cim: ${errorName(err)}: ${errorMessage(err)}\n`);
+    process.stderr.write(`cim: ${errorName(err)}: ${cliMessage(err)}\n`);
     return exitCodeFor(errorName(err));
   }
   // Following a deployed fleet or reading statuses leaves nothing half-done: a signal ends it.
@@ -77,7 +78,7 @@ export async function runFleetCommand(inv: FleetInvocation): Promise<number> {
     });
     deps.runner = { host: hostname(), pid: process.pid };
   } catch (err) {
-    process.stderr.write(`cim: ${errorName(err)}: ${errorMessage(err)}\n`);
+    process.stderr.write(`cim: ${errorName(err)}: ${cliMessage(err)}\n`);
     return exitCodeFor(errorName(err));
   }
   if (inv.action === 'get_env_state') {

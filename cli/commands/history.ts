@@ -3,9 +3,10 @@
 
 import { loadConfigFile } from '#core/config/file';
 import { resolveEnvironment } from '#core/config/schema';
-import { errorMessage, errorName } from '#core/errors';
+import { errorName } from '#core/errors';
 import { S3StateStore, s3ClientFor } from '#core/gateways/store';
 import { type HistoryEntry, listHistory } from '#core/records/history';
+import { cliMessage } from '../error-hints.ts';
 import { ExitCode, exitCodeFor } from '../exit-codes.ts';
 
 export interface HistoryInvocation {
@@ -53,7 +54,7 @@ export async function history(inv: HistoryInvocation): Promise<number> {
     );
     return ExitCode.Done;
   } catch (err) {
-    process.stderr.write(`cim: ${errorMessage(err)}\n`);
+    process.stderr.write(`cim: ${cliMessage(err)}\n`);
     return exitCodeFor(errorName(err));
   }
 }

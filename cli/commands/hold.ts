@@ -5,7 +5,7 @@
 import { loadConfigFile } from '#core/config/file';
 import { type Environment, resolveEnvironment } from '#core/config/schema';
 import { parseSelectionArg, selectEnvironments } from '#core/config/selection';
-import { CimError, ErrorNames, errorMessage, errorName, unprintableCharacter } from '#core/errors';
+import { CimError, ErrorNames, errorName, unprintableCharacter } from '#core/errors';
 import { S3StateStore, s3ClientFor } from '#core/gateways/store';
 import {
   checkReason,
@@ -19,6 +19,7 @@ import {
   readHold,
   undoHold,
 } from '#core/records/hold';
+import { cliMessage } from '../error-hints.ts';
 import { ExitCode, exitCodeFor } from '../exit-codes.ts';
 
 export interface HoldInvocation {
@@ -165,7 +166,7 @@ export async function hold(inv: HoldInvocation, now = new Date()): Promise<numbe
           .map((x) => `${x.env.customer}/${x.env.environment}`);
         throw new CimError(
           errorName(err) as never,
-          `${errorMessage(err)} (at ${env.customer}/${env.environment}); ${left.length ? `could NOT undo the holds just placed on ${left.join(', ')}: clear them with cim hold --clear` : `the ${written.length} hold(s) placed before it were undone, so nothing changed`}`,
+          `${cliMessage(err)} (at ${env.customer}/${env.environment}); ${left.length ? `could NOT undo the holds just placed on ${left.join(', ')}: clear them with cim hold --clear` : `the ${written.length} hold(s) placed before it were undone, so nothing changed`}`,
           { cause: err },
         );
       }
@@ -177,7 +178,7 @@ export async function hold(inv: HoldInvocation, now = new Date()): Promise<numbe
     );
     return ExitCode.Done;
   } catch (err) {
-    process.stderr.write(`cim: ${errorMessage(err)}\n`);
+    process.stderr.write(`cim: ${cliMessage(err)}\n`);
     return exitCodeFor(errorName(err));
   }
 }

@@ -4,8 +4,9 @@ import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { hostname } from 'node:os';
 import type { Config } from '#core/config/schema';
-import { ErrorNames, errorMessage, errorName } from '#core/errors';
+import { ErrorNames, errorName } from '#core/errors';
 import type { RunOutput, RunRequest, RunSummary } from '#core/workflow-steps';
+import { cliMessage } from '../error-hints.ts';
 import { classifyRun, type OutcomeContext, UsageError } from '../exit-codes.ts';
 import { applyLegacy, type LegacySettings } from '../legacy-env.ts';
 import { makePrinter, type Printer, progressLine } from '../output/printer.ts';
@@ -76,7 +77,7 @@ async function checkRun(inv: RunInvocation): Promise<CheckedRun | number> {
       resolveEnvironment(config, request.customer, request.environment, inv.configPath);
     }
   } catch (err) {
-    return printFailure(inv.json, errorName(err), errorMessage(err));
+    return printFailure(inv.json, errorName(err), cliMessage(err));
   }
   return { request, config };
 }
@@ -129,7 +130,7 @@ export async function runCommand(inv: RunInvocation): Promise<number> {
     finalCode = printFailure(
       inv.json,
       name,
-      errorMessage(err),
+      cliMessage(err),
       classifyRun({ errorName: name, summary: null, local: !inv.remote }),
     );
     return finalCode;

@@ -1,7 +1,8 @@
 // `cim unlock --customer C --env E`: clear the lock of a run that is provably gone (its
 // process dead on this host, or its execution ended); refused while that run is alive.
 import { hostname } from 'node:os';
-import { errorMessage, errorName } from '#core/errors';
+import { errorName } from '#core/errors';
+import { cliMessage } from '../error-hints.ts';
 import { ExitCode, exitCodeFor } from '../exit-codes.ts';
 
 export interface UnlockInvocation {
@@ -82,7 +83,7 @@ export async function unlock(inv: UnlockInvocation): Promise<number> {
       );
     return ExitCode.Refused;
   } catch (err) {
-    process.stderr.write(`cim: ${errorMessage(err)}\n`);
+    process.stderr.write(`cim: ${cliMessage(err)}\n`);
     return exitCodeFor(errorName(err));
   }
 }

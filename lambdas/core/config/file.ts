@@ -13,7 +13,8 @@ export function loadConfigFile(path: string): Config {
   } catch (err) {
     throw new CimError(
       ErrorNames.ConfigInvalid,
-      `cannot read configuration file ${path}: ${(err as Error).message}. Pass --config FILE or set CIM_CONFIG_FILE.`,
+      `cannot read configuration file ${path}: ${(err as Error).message}.`,
+      { fix: 'config-file' },
     );
   }
   let data: unknown;
