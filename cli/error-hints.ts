@@ -6,7 +6,6 @@ import { CimError, type ErrorFix, errorMessage } from '#core/errors';
 
 /** Appended to the message of an error with this fix, as cim prints it. */
 export const FLAG_HINTS: Record<ErrorFix, string> = {
-  'config-file': ' Pass --config FILE or set CIM_CONFIG_FILE.',
   'kubeconfig-file': ' Pass --kubeconfig FILE or set kubernetes.kubeconfig.',
   'kubeconfig-context': ' Fix --context or kubernetes.context.',
   'kubeconfig-cluster': ' Pass --context NAME or set kubernetes.context.',

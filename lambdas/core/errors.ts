@@ -76,12 +76,7 @@ export const USAGE_ERRORS: readonly ErrorName[] = [
  * What the user can change to fix an error, when a front end has its own way to say it (the
  * CLI's flags: cli/error-hints.ts). Core messages say what is wrong and name no CLI flag.
  */
-export type ErrorFix =
-  | 'config-file'
-  | 'kubeconfig-file'
-  | 'kubeconfig-context'
-  | 'kubeconfig-cluster'
-  | 'reread-hold';
+export type ErrorFix = 'kubeconfig-file' | 'kubeconfig-context' | 'kubeconfig-cluster' | 'reread-hold';
 
 export class CimError extends Error {
   /** Not enumerable: an error serialized (a log line) reads as it did before the field. */

@@ -13,8 +13,7 @@ export function loadConfigFile(path: string): Config {
   } catch (err) {
     throw new CimError(
       ErrorNames.ConfigInvalid,
-      `cannot read configuration file ${path}: ${(err as Error).message}.`,
-      { fix: 'config-file' },
+      `cannot read configuration file ${path}: ${(err as Error).message}. Pass --config FILE or set CIM_CONFIG_FILE.`,
     );
   }
   let data: unknown;

