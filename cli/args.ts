@@ -61,7 +61,7 @@ const ONE_ENV: readonly CommandKey[] = ['up', 'down', 'status', 'unlock', 'histo
 /**
  * Every option. Its order is the order a refusal lists a command's options in ("it takes
  * --customer, --env, ..."), kept byte for byte from before this table (legacy mode's list
- * excepted: LEGACY_LISTED).
+ * excepted: LEGACY_ORDER).
  */
 export const OPTIONS = {
   customer: {
@@ -148,7 +148,7 @@ export const OPTIONS = {
   remote: {
     kind: 'boolean',
     commands: RUN,
-    help: 'start the deployed state machine and follow it (its ARN: the stack outputs, or the option above)',
+    help: 'start the deployed state machine and follow it (its ARN: --state-machine-arn or --fleet-state-machine-arn, else the stack outputs)',
   },
   kubeconfig: {
     kind: 'string',
@@ -191,8 +191,11 @@ export type OptionName = keyof typeof OPTIONS;
 
 export const OPTION_NAMES = Object.keys(OPTIONS) as OptionName[];
 
-/** Legacy mode's options in the order its refusal lists them (kept from before the table). */
-const LEGACY_LISTED: readonly OptionName[] = [
+/**
+ * Legacy mode lists its options in this order in a refusal (kept from before the table);
+ * which options it takes is still the table's `commands`.
+ */
+const LEGACY_ORDER: readonly OptionName[] = [
   'dry-run',
   'remote',
   'state-machine-arn',
@@ -202,11 +205,13 @@ const LEGACY_LISTED: readonly OptionName[] = [
 
 /** The options a command takes beyond those every command takes, in the order a refusal lists them. */
 export function optionsOf(command: CommandKey): OptionName[] {
-  if (command === 'legacy') return [...LEGACY_LISTED];
-  return OPTION_NAMES.filter((o) => {
+  const taken = OPTION_NAMES.filter((o) => {
     const commands: OptionSpec['commands'] = OPTIONS[o].commands;
     return commands !== 'all' && commands.includes(command);
   });
+  if (command !== 'legacy') return taken;
+  const rank = (o: OptionName) => (LEGACY_ORDER.includes(o) ? LEGACY_ORDER.indexOf(o) : LEGACY_ORDER.length);
+  return taken.sort((a, b) => rank(a) - rank(b));
 }
 
 export const isCommon = (o: string) => (OPTIONS as Record<string, OptionSpec>)[o]?.commands === 'all';
