@@ -22,6 +22,9 @@ export const ExitCode = {
 } as const;
 export type ExitCode = (typeof ExitCode)[keyof typeof ExitCode];
 
+/** A bad command line or legacy variable: exit 64 with the usage (cli/args.ts, cli/legacy-env.ts). */
+export class UsageError extends Error {}
+
 export function exitCodeFor(errorName: string | undefined): ExitCode {
   if (!errorName) return ExitCode.Done;
   if ((REFUSAL_ERRORS as readonly string[]).includes(errorName)) return ExitCode.Refused;
@@ -194,6 +197,15 @@ export function classifyRun(f: RunFacts): RunOutcome {
   if (s?.recorded === 'nothing-changed')
     return f.errorName === ErrorNames.LockLost ? 'lock-lost-before-change' : 'failed-before-change';
   return 'failed';
+}
+
+/** Exit code of a finished run: its row in RUN_OUTCOMES (cli/exit-codes.ts). */
+export function outcomeExitCode(
+  errName: string | undefined,
+  out: RunFacts['summary'],
+  local = true,
+): ExitCode {
+  return RUN_OUTCOMES[classifyRun({ errorName: errName, summary: out, local })].code;
 }
 
 /** The `--json` fields every run result carries, from its row and the facts of the run. */

@@ -6,21 +6,33 @@ import { kubeconfigKube } from '#core/clients/kubernetes';
 import { loadConfigFile } from '#core/config/file';
 import type { Config } from '#core/config/schema';
 import { parseSelectionArg, selectEnvironments } from '#core/config/selection';
-import { errorMessage, errorName } from '#core/errors';
-import { type FleetItemOutcome, type FleetSummary, fleetExitCode } from '#core/fleet/fleet';
-import { fleetStatus, type StatusRow } from '#core/run/status';
+import { errorName } from '#core/errors';
+import type { FleetItemOutcome } from '#core/fleet/fleet';
+import { fleetStatus } from '#core/run/status';
 import { makeDeps } from '#core/wiring';
+import type { RunRequest } from '#core/workflow-steps';
+import { cliMessage } from '../error-hints.ts';
 import { ExitCode, exitCodeFor } from '../exit-codes.ts';
-import type { FleetInvocation } from '../main.ts';
+import { childLine, printStatusTable, progressLine, report } from '../output/fleet.ts';
 import { makePrinter, type Printer } from '../output/printer.ts';
 import { exitOnSignal, routeCommandSignals, routeSignals } from '../signals.ts';
 
-const SYMBOL: Record<FleetItemOutcome['result'], string> = {
-  succeeded: '✔',
-  skipped: '↷',
-  refused: '⊘',
-  failed: '✖',
-};
+export interface FleetInvocation {
+  command: 'fleet';
+  configPath: string;
+  json: boolean;
+  color: boolean;
+  action: RunRequest['action'];
+  selection: string;
+  maxConcurrency: number | undefined;
+  build: string | undefined;
+  user: string;
+  dryRun: boolean;
+  remote: boolean;
+  fleetStateMachineArn: string | undefined;
+  kubeconfig: string | undefined;
+  context: string | undefined;
+}
 
 export async function runFleetCommand(inv: FleetInvocation): Promise<number> {
   const p = makePrinter(inv.color);
@@ -30,26 +42,12 @@ export async function runFleetCommand(inv: FleetInvocation): Promise<number> {
     config = loadConfigFile(inv.configPath);
     keys = selectEnvironments(config, parseSelectionArg(inv.selection), inv.configPath);
   } catch (err) {
-    process.stderr.write(`cim: ${errorName(err)}: ${errorMessage(err)}\n`);
+    process.stderr.write(`cim: ${errorName(err)}: ${cliMessage(err)}\n`);
     return exitCodeFor(errorName(err));
   }
   // Following a deployed fleet or reading statuses leaves nothing half-done: a signal ends it.
   if (inv.remote || inv.action === 'get_env_state') routeCommandSignals(exitOnSignal);
-  if (inv.remote) {
-    const { runFleetRemote } = await import('../engine/remote.ts');
-    if (!inv.fleetStateMachineArn) {
-      process.stderr.write(
-        'cim: --remote with --select needs --fleet-state-machine-arn or CIM_FLEET_STATE_MACHINE_ARN (the stack output FleetStateMachineArn)\n',
-      );
-      return ExitCode.Usage;
-    }
-    const out = await runFleetRemote(
-      inv.fleetStateMachineArn,
-      fleetInput(inv),
-      inv.json ? undefined : (l) => p.line(p.dim(l)),
-    );
-    return report(inv, p, out.summary, out.error);
-  }
+  if (inv.remote) return runFleetThere(inv, p);
   let deps: ReturnType<typeof makeDeps>;
   try {
     deps = makeDeps({
@@ -60,7 +58,7 @@ export async function runFleetCommand(inv: FleetInvocation): Promise<number> {
     });
     deps.runner = { host: hostname(), pid: process.pid };
   } catch (err) {
-    process.stderr.write(`cim: ${errorName(err)}: ${errorMessage(err)}\n`);
+    process.stderr.write(`cim: ${errorName(err)}: ${cliMessage(err)}\n`);
     return exitCodeFor(errorName(err));
   }
   if (inv.action === 'get_env_state') {
@@ -69,27 +67,34 @@ export async function runFleetCommand(inv: FleetInvocation): Promise<number> {
     else printStatusTable(p, rows);
     return rows.some((r) => r.error) ? ExitCode.Failed : ExitCode.Done;
   }
+  return runFleetHere(inv, p, deps, keys);
+}
 
-  const { runFleetLocal } = await import('../engine/local-fleet.ts');
-  const started = Date.now();
-  const running = new Map<string, number>();
-  const done: FleetItemOutcome[] = [];
-  const tty = Boolean(process.stdout.isTTY) && !inv.json;
-  const live = () => {
-    if (!tty) return;
-    const counts = { succeeded: 0, skipped: 0, refused: 0, failed: 0 };
-    for (const d of done) counts[d.result]++;
-    const slowest = [...running].sort((a, b) => a[1] - b[1])[0];
-    const line = `  ${done.length}/${keys.length} done · ${running.size} running · ${counts.failed} failed · ${counts.refused} refused · ${((Date.now() - started) / 1000).toFixed(0)} s${slowest ? ` · slowest: ${slowest[0]} ${((Date.now() - slowest[1]) / 1000).toFixed(0)} s` : ''}`;
-    process.stdout.write(`\r\u001b[K${line}`);
-  };
-  const ticker = tty ? setInterval(live, 1000) : undefined;
-  const interrupt = new AbortController();
-  // As for one environment (cli/main.ts): the first signal stops every environment at its next
-  // safe point and records it, the second changes nothing (exiting then would leave locks held
-  // and actions.json "running"), a third exits at once with the "not recorded" code.
+/** --remote: start the deployed fleet state machine and follow it. */
+async function runFleetThere(inv: FleetInvocation, p: Printer): Promise<number> {
+  const { runFleetRemote } = await import('../engine/remote.ts');
+  if (!inv.fleetStateMachineArn) {
+    process.stderr.write(
+      'cim: --remote with --select needs --fleet-state-machine-arn or CIM_FLEET_STATE_MACHINE_ARN (the stack output FleetStateMachineArn)\n',
+    );
+    return ExitCode.Usage;
+  }
+  const out = await runFleetRemote(
+    inv.fleetStateMachineArn,
+    fleetInput(inv),
+    inv.json ? undefined : (l) => p.line(p.dim(l)),
+  );
+  return report(inv, p, out.summary, out.error);
+}
+
+/**
+ * As for one environment (cli/commands/run.ts): the first signal stops every environment at
+ * its next safe point and records it, the second changes nothing (exiting then would leave
+ * locks held and actions.json "running"), a third exits at once with the "not recorded" code.
+ */
+function fleetSignals(inv: FleetInvocation, interrupt: AbortController): () => void {
   let signals = 0;
-  const onSignal = (signal: NodeJS.Signals) => {
+  return routeSignals((signal) => {
     signals++;
     if (signals === 1) {
       process.stderr.write(
@@ -106,8 +111,28 @@ export async function runFleetCommand(inv: FleetInvocation): Promise<number> {
       );
       process.exit(ExitCode.InterruptedNotRecorded);
     }
+  });
+}
+
+/** up/down of a fleet on the local engine, with a line per environment and a live progress line. */
+async function runFleetHere(
+  inv: FleetInvocation,
+  p: Printer,
+  deps: ReturnType<typeof makeDeps>,
+  keys: string[],
+): Promise<number> {
+  const { runFleetLocal } = await import('../engine/local-fleet.ts');
+  const started = Date.now();
+  const running = new Map<string, number>();
+  const done: FleetItemOutcome[] = [];
+  const tty = Boolean(process.stdout.isTTY) && !inv.json;
+  const live = () => {
+    if (tty)
+      process.stdout.write(`\r\u001b[K${progressLine(done, running, keys.length, started, Date.now())}`);
   };
-  const stopSignals = routeSignals(onSignal);
+  const ticker = tty ? setInterval(live, 1000) : undefined;
+  const interrupt = new AbortController();
+  const stopSignals = fleetSignals(inv, interrupt);
   if (!inv.json)
     p.line(
       `cim ${inv.action} fleet ${inv.selection} · ${keys.length} environment(s) · at most ${inv.maxConcurrency ?? 'as many as the RDS API budget allows'} at once · user ${inv.user}${inv.dryRun ? ' · DRY RUN' : ''} · local engine (config ${inv.configPath})`,
@@ -126,10 +151,7 @@ export async function runFleetCommand(inv: FleetInvocation): Promise<number> {
         done.push(o);
         if (!inv.json) {
           if (tty) process.stdout.write('\r\u001b[K');
-          const what = o.error ? `: ${o.error.name}: ${o.error.message.split('\n')[0]}` : '';
-          p.line(
-            `  ${SYMBOL[o.result]} ${o.environment} ${inv.action} ${o.result}${o.durationSeconds !== null ? ` in ${o.durationSeconds} s` : ''}${what} [${done.length}/${keys.length}]`,
-          );
+          p.line(childLine(o, inv.action, done.length, keys.length));
         }
         live();
       },
@@ -151,68 +173,4 @@ function fleetInput(inv: FleetInvocation): Record<string, unknown> {
     ...(inv.build ? { build: inv.build } : {}),
     ...(inv.maxConcurrency ? { maxConcurrency: inv.maxConcurrency } : {}),
   };
-}
-
-function report(
-  inv: FleetInvocation,
-  p: Printer,
-  summary: FleetSummary | null,
-  error: { Error: string; Cause: string } | undefined,
-): number {
-  if (!summary) {
-    // The fleet was refused before any environment ran (bad request) or died.
-    const code = error ? exitCodeFor(error.Error) : ExitCode.Failed;
-    if (inv.json)
-      process.stdout.write(`${JSON.stringify({ result: 'refused', exitCode: code, error }, null, 2)}\n`);
-    else p.error(`\n✖ fleet ${inv.action} ${inv.selection}: ${error?.Error}: ${error?.Cause}`);
-    return code;
-  }
-  const code = fleetExitCode(summary);
-  if (inv.json) {
-    process.stdout.write(
-      `${JSON.stringify({ result: code === 0 ? 'succeeded' : code === 1 ? 'failed' : 'refused', exitCode: code, summary }, null, 2)}\n`,
-    );
-    return code;
-  }
-  const c = summary.counts;
-  const line = `fleet ${summary.action} ${inv.selection} (build ${summary.build}): ${c.succeeded} succeeded, ${c.skipped} skipped, ${c.refused} refused, ${c.failed} failed`;
-  if (code === 0) p.ok(`\n✔ ${line}`);
-  else p.error(`\n✖ ${line}`);
-  if (summary.record) p.line(`  summary recorded in ${summary.record}`);
-  if (summary.alreadyRecorded)
-    p.line(`  a fleet run of this build was already recorded in ${summary.alreadyRecorded}`);
-  return code;
-}
-
-/** One row per environment: state, last change, database, replicas now/recorded, health, run in progress. */
-export function printStatusTable(p: Printer, rows: StatusRow[]): void {
-  const header = [
-    'ENVIRONMENT',
-    'STATE',
-    'LAST CHANGE',
-    'DATABASE',
-    'REPLICAS NOW/RECORDED',
-    'HEALTH',
-    'IN PROGRESS',
-  ];
-  const body = rows.map((r) => [
-    r.environment,
-    r.error ? `unknown (${r.error.name})` : r.state,
-    r.lastChange ? `${r.lastChange.action} ${r.lastChange.build} ${r.lastChange.result}` : '-',
-    r.database ?? '-',
-    r.deployments.map((d) => `${d.name} ${d.exists ? d.now : 'missing'}/${d.recorded ?? '-'}`).join(', ') ||
-      '-',
-    r.health.checked ? `${r.health.up}/${r.health.checked} up` : '-',
-    r.inProgress ? `${r.inProgress.action} ${r.inProgress.build} (${r.inProgress.step})` : '-',
-  ]);
-  const widths = header.map((h, i) => Math.max(h.length, ...body.map((b) => (b[i] ?? '').length)));
-  const fmt = (cells: string[]) =>
-    cells
-      .map((c, i) => c.padEnd(widths[i] ?? 0))
-      .join('  ')
-      .trimEnd();
-  p.line(fmt(header));
-  for (const b of body) p.line(fmt(b));
-  const errors = rows.filter((r) => r.error);
-  for (const r of errors) p.warn(`${r.environment}: ${r.error?.name}: ${r.error?.message}`);
 }

@@ -3,9 +3,10 @@
 
 import { resolveEnvironment } from '#core/config/catalog';
 import { loadConfigFile } from '#core/config/file';
-import { errorMessage, errorName } from '#core/errors';
+import { errorName } from '#core/errors';
 import { S3StateStore, s3ClientFor } from '#core/gateways/store';
 import { type HistoryEntry, listHistory } from '#core/records/history';
+import { cliMessage } from '../error-hints.ts';
 import { ExitCode, exitCodeFor } from '../exit-codes.ts';
 
 export interface HistoryInvocation {
@@ -15,14 +16,6 @@ export interface HistoryInvocation {
   customer: string;
   environment: string;
   limit: number | undefined;
-}
-
-/** `--limit`: a positive integer, or a usage error naming what was given. */
-export function parseLimit(raw: string | undefined): number | undefined | Error {
-  if (raw === undefined) return undefined;
-  if (!/^[1-9][0-9]{0,5}$/.test(raw))
-    return new Error(`--limit "${raw}" must be a whole number from 1 to 999999`);
-  return Number(raw);
 }
 
 export function renderHistory(entries: HistoryEntry[], total: number): string {
@@ -61,7 +54,7 @@ export async function history(inv: HistoryInvocation): Promise<number> {
     );
     return ExitCode.Done;
   } catch (err) {
-    process.stderr.write(`cim: ${errorMessage(err)}\n`);
+    process.stderr.write(`cim: ${cliMessage(err)}\n`);
     return exitCodeFor(errorName(err));
   }
 }

@@ -2,7 +2,7 @@
 // tests, a dev checkout without a build). The built CLI never loads this module: the build
 // (scripts/build-cli.ts) swaps it for the definitions it generated and validated, so a run
 // of the built CLI does not load aws-cdk-lib.
-import type { Workflow } from './definitions.ts';
+import type { Workflow } from './workflows.ts';
 
 /** Rendered here at run time: the engine validates them. */
 export const validatedAtBuild = false;

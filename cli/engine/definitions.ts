@@ -4,9 +4,9 @@
 // by `npm run build:cli`), so that a run loads neither aws-cdk-lib nor the ASL validator;
 // run from source, they are rendered from the constructs and validated by the engine.
 import { loadDefinition, validatedAtBuild } from './definitions-from-constructs.ts';
+import type { Workflow } from './workflows.ts';
 
-export const WORKFLOWS = ['environment', 'fleet', 'guard'] as const;
-export type Workflow = (typeof WORKFLOWS)[number];
+export { WORKFLOWS, type Workflow } from './workflows.ts';
 
 const loaded = new Map<Workflow, Promise<Record<string, unknown>>>();
 const prevalidated = new WeakSet<object>();

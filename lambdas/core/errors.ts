@@ -72,10 +72,19 @@ export const USAGE_ERRORS: readonly ErrorName[] = [
   ErrorNames.InvalidDefinition,
 ];
 
+/**
+ * What the user can change to fix an error, when a front end has its own way to say it (the
+ * CLI's flags: cli/error-hints.ts). Core messages say what is wrong and name no CLI flag.
+ */
+export type ErrorFix = 'kubeconfig-file' | 'kubeconfig-context' | 'kubeconfig-cluster' | 'reread-hold';
+
 export class CimError extends Error {
-  constructor(name: ErrorName, message: string, options?: { cause?: unknown }) {
+  /** Not enumerable: an error serialized (a log line) reads as it did before the field. */
+  declare readonly fix?: ErrorFix;
+  constructor(name: ErrorName, message: string, options?: { cause?: unknown; fix?: ErrorFix }) {
     super(message, options);
     this.name = name;
+    if (options?.fix) Object.defineProperty(this, 'fix', { value: options.fix });
   }
 }
 

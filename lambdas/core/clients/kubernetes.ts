@@ -313,7 +313,8 @@ export function kubeGatewayFromKubeconfig(
   } catch (err) {
     throw new CimError(
       ErrorNames.ConfigInvalid,
-      `cannot load kubeconfig ${path ?? '(KUBECONFIG or ~/.kube/config)'}: ${errorMessage(err)}. Pass --kubeconfig FILE or set kubernetes.kubeconfig.`,
+      `cannot load kubeconfig ${path ?? '(KUBECONFIG or ~/.kube/config)'}: ${errorMessage(err)}.`,
+      { fix: 'kubeconfig-file' },
     );
   }
   if (context) {
@@ -321,7 +322,8 @@ export function kubeGatewayFromKubeconfig(
       const known = kc.getContexts().map((c) => c.name);
       throw new CimError(
         ErrorNames.ConfigInvalid,
-        `kubeconfig ${path ?? '(default)'} has no context "${context}" (it has: ${known.slice(0, 5).join(', ') || 'none'}${known.length > 5 ? ', ...' : ''}). Fix --context or kubernetes.context.`,
+        `kubeconfig ${path ?? '(default)'} has no context "${context}" (it has: ${known.slice(0, 5).join(', ') || 'none'}${known.length > 5 ? ', ...' : ''}).`,
+        { fix: 'kubeconfig-context' },
       );
     }
     kc.setCurrentContext(context);
@@ -329,7 +331,8 @@ export function kubeGatewayFromKubeconfig(
   if (!kc.getCurrentCluster()) {
     throw new CimError(
       ErrorNames.ConfigInvalid,
-      `kubeconfig ${path ?? '(default)'} has no current context with a cluster. Pass --context NAME or set kubernetes.context.`,
+      `kubeconfig ${path ?? '(default)'} has no current context with a cluster.`,
+      { fix: 'kubeconfig-cluster' },
     );
   }
   const apps = kc.makeApiClient(AppsV1Api);

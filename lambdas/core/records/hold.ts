@@ -197,7 +197,8 @@ export async function placeHold(
     if (err instanceof PreconditionFailed) {
       throw new CimError(
         ErrorNames.ConditionalWriteConflict,
-        `the hold of ${env.customer}/${env.environment} was changed by someone else meanwhile; run cim hold --list and try again`,
+        `the hold of ${env.customer}/${env.environment} was changed by someone else meanwhile`,
+        { fix: 'reread-hold' },
       );
     }
     throw err;
@@ -216,7 +217,8 @@ export async function clearHold(store: StateStore, env: Environment): Promise<{ 
     if (err instanceof PreconditionFailed) {
       throw new CimError(
         ErrorNames.ConditionalWriteConflict,
-        `the hold of ${env.customer}/${env.environment} was changed by someone else meanwhile; run cim hold --list and try again`,
+        `the hold of ${env.customer}/${env.environment} was changed by someone else meanwhile`,
+        { fix: 'reread-hold' },
       );
     }
     throw err;

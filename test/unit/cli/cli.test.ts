@@ -1,5 +1,6 @@
 // The CLI's contract with CI jobs: usage and configuration errors exit 64 before anything
 // runs, exit codes map from error names, legacy variables are read like main.py did.
+import { readFileSync } from 'node:fs';
 import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { ExitCode, exitCodeFor } from '#cli/exit-codes';
 import { capture } from '../../support/capture.ts';
@@ -58,10 +59,18 @@ describe('cim', () => {
     });
   });
 
-  it('prints the configuration JSON Schema', async () => {
+  it('prints the configuration JSON Schema, the one committed for editors', async () => {
     const io = capture();
     expect(await main(['schema'], {})).toBe(0);
-    expect(JSON.parse(io.out()).properties.environments).toBeDefined();
+    const committed = readFileSync(
+      new URL('../../../schemas/environments.schema.json', import.meta.url),
+      'utf8',
+    );
+    // The schema `npm run schema` writes for editors: the two agree (the file is formatted by Biome).
+    expect(JSON.parse(io.out())).toEqual(JSON.parse(committed));
+    expect(io.out()).toMatch(/^\{\n {2}"\$schema": /);
+    expect(JSON.parse(io.out()).required).toContain('environments');
+    expect(io.err()).toBe('');
   });
 });
 

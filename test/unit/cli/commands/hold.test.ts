@@ -70,11 +70,25 @@ describe('cim hold', () => {
     expect(puts).toHaveLength(2);
   });
 
-  it('holds every environment of a selection', async () => {
-    capture();
-    expect(await cim('hold', '--select', 'alpha/dev,beta/staging', '--until', '+1d')).toBe(0);
-    expect(w.bucket.json(HOLD)).toBeDefined();
-    expect(w.bucket.json('eks-dev-cluster/beta/staging/hold.json')).toBeDefined();
+  it('holds every environment of a selection, each with the same until, and names them all', async () => {
+    const io = capture();
+    expect(await cim('hold', '--select', 'alpha/dev,beta/staging', '--until', '+1d', '--user', 'carol')).toBe(
+      0,
+    );
+    const alpha = w.bucket.json(HOLD) as { until: string; created: string };
+    const beta = w.bucket.json('eks-dev-cluster/beta/staging/hold.json') as { until: string };
+    expect(alpha).toMatchObject({ user: 'carol', reason: null, skip_next: null });
+    expect(beta).toMatchObject({ user: 'carol', reason: null, skip_next: null, until: alpha.until });
+    expect(Date.parse(alpha.until) - Date.parse(alpha.created)).toBe(24 * 3600_000);
+    // Only the two selected environments are held (gamma/dev is configured too).
+    expect(w.bucket.writes.map((x) => x.key).sort()).toEqual([
+      HOLD,
+      'eks-dev-cluster/beta/staging/hold.json',
+    ]);
+    expect(io.out()).toMatch(/^alpha\/dev\t.*\nbeta\/staging\t.*\n/);
+    expect(io.out()).toContain(
+      `Scheduled up and down runs of these 2 environments are skipped until ${alpha.until}; manual runs go ahead.\n`,
+    );
   });
 
   it.each([
