@@ -107,7 +107,7 @@ describe('lambdas/core', () => {
     walk('lambdas/core');
     expect([...new Set(flagged)].sort()).toEqual([
       'lambdas/core/config/file.ts',
-      'lambdas/core/config/schema.ts',
+      'lambdas/core/config/catalog.ts',
       'lambdas/core/notify/notify.ts',
       'lambdas/core/records/history.ts',
       'lambdas/core/records/hold.ts',
