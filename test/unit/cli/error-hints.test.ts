@@ -106,8 +106,8 @@ describe('lambdas/core', () => {
     };
     walk('lambdas/core');
     expect([...new Set(flagged)].sort()).toEqual([
-      'lambdas/core/config/file.ts',
       'lambdas/core/config/catalog.ts',
+      'lambdas/core/config/file.ts',
       'lambdas/core/notify/notify.ts',
       'lambdas/core/records/history.ts',
       'lambdas/core/records/hold.ts',
