@@ -18,10 +18,12 @@ export {
   writes,
 } from './contracts.ts';
 export { checkNodegroups, restoreNodegroups, scaleNodegroupsDown } from './nodegroups/steps.ts';
-export { databaseAction, fence, restoreReplicas, scaleDown } from './run/changes.ts';
+export { findLastChange } from './records/actions.ts';
+export { databaseAction, restoreReplicas, scaleDown } from './run/changes.ts';
+export { fence } from './run/fence.ts';
 export { type DryRunPlan, type PlannedChange, planDryRun, restoreDecision } from './run/plan.ts';
 export { checkDatabase, checkDeployments, checkHealth } from './run/polls.ts';
-export { findLastChange, prepare } from './run/prepare.ts';
+export { prepare } from './run/prepare.ts';
 export {
   causeMessage,
   compactSummary,

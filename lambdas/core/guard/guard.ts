@@ -16,10 +16,10 @@ import { classifyDatabaseState, label } from '../database/rules.ts';
 import { CimError, ErrorNames, errorMessage, errorName } from '../errors.ts';
 import { isMapRunOutput, type MapRunOutput, readMapResults, storeForBucket } from '../fleet/map-results.ts';
 import { putOnce, recordKeys } from '../gateways/store.ts';
+import { findLastChange } from '../records/actions.ts';
 import { describeHold, holdActive, readHold } from '../records/hold.ts';
 import { legacyTimestamp } from '../records/legacy-state.ts';
 import { acquireLock, fenceLock, type HeldLock, readLock, releaseLock } from '../records/lock.ts';
-import { findLastChange } from '../run/prepare.ts';
 import { GuardSteps } from '../steps.ts';
 
 /** The RDS events that mean "a stopped database is starting (or started) again". */

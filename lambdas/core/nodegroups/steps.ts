@@ -9,7 +9,7 @@ import type { Environment } from '../config/schema.ts';
 import { type Deps, envOf, type RunContext, type Skip } from '../contracts.ts';
 import { CimError, ErrorNames } from '../errors.ts';
 import type { NodeLister } from '../gateways/kubernetes.ts';
-import { fence } from '../run/changes.ts';
+import { fence } from '../run/fence.ts';
 import { poll } from '../run/polls.ts';
 import type { Poll } from '../waits.ts';
 import {

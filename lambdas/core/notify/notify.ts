@@ -6,18 +6,9 @@ import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
 import type { Deps } from '../contracts.ts';
 import { errorMessage } from '../errors.ts';
 import type { FleetSummary } from '../fleet/fleet.ts';
+import type { Notification, Notifier } from '../gateways/notifier.ts';
 import type { GuardContext } from '../guard/guard.ts';
 import type { RunSummary } from '../run/record.ts';
-
-export interface Notification {
-  /** At most 100 characters (SNS subject limit). */
-  subject: string;
-  message: string;
-}
-
-export interface Notifier {
-  publish(n: Notification): Promise<void>;
-}
 
 /** The execution in the Step Functions console, or where a local run ran. */
 export function executionLink(executionId: string): string {

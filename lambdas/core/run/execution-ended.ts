@@ -14,9 +14,9 @@ import { type Environment, NAME_PATTERN, resolveEnvironment } from '../config/sc
 import { type Deps, issuesText } from '../contracts.ts';
 import { CimError, ErrorNames, errorMessage } from '../errors.ts';
 import { PreconditionFailed, putOnce, recordKeys, type StateStore } from '../gateways/store.ts';
+import { readActionRecord } from '../records/actions.ts';
 import { type ActionRecord, actionToLegacy } from '../records/legacy-state.ts';
 import { type LockInfo, readLock, releaseLock } from '../records/lock.ts';
-import { readActionRecord } from './prepare.ts';
 
 /** The execution statuses that may end a run without its Catch. */
 export const ENDED_STATUSES = ['ABORTED', 'TIMED_OUT', 'FAILED'] as const;

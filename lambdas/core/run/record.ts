@@ -19,6 +19,7 @@ import {
 } from '../contracts.ts';
 import { CimError, ErrorNames, errorMessage } from '../errors.ts';
 import { PreconditionFailed, putOnce, recordKeys, type StateStore } from '../gateways/store.ts';
+import { readActionRecord } from '../records/actions.ts';
 import type { Hold } from '../records/hold.ts';
 import {
   type Action,
@@ -32,8 +33,7 @@ import {
   stateToLegacy,
 } from '../records/legacy-state.ts';
 import { type HeldLock, type LockInfo, readLock, releaseLock } from '../records/lock.ts';
-import { fence } from './changes.ts';
-import { readActionRecord } from './prepare.ts';
+import { fence } from './fence.ts';
 import { snapshotEnvironment } from './snapshot.ts';
 
 export interface RunSummary {

@@ -13,7 +13,7 @@ import {
   workloadsOf,
 } from '../gateways/workloads.ts';
 import type { CronJobState, StatefulSetState } from '../records/workload-state.ts';
-import { fence } from '../run/changes.ts';
+import { fence } from '../run/fence.ts';
 import { poll } from '../run/polls.ts';
 import { type Poll, pollStart } from '../waits.ts';
 
