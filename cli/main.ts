@@ -12,8 +12,10 @@ import { flushCompileCache } from 'node:module';
 import { hostname, userInfo } from 'node:os';
 import { parseArgs } from 'node:util';
 import type { Config } from '#core/config/schema';
+import type { RunRequest } from '#core/contracts';
 import { CimError, ErrorNames, errorMessage, errorName } from '#core/errors';
-import type { DryRunPlan, RunOutput, RunRequest, RunSummary } from '#core/workflow-steps';
+import type { DryRunPlan } from '#core/run/plan';
+import type { RunOutput, RunSummary } from '#core/run/record';
 import type { HistoryInvocation } from './commands/history.ts';
 import type { HoldInvocation } from './commands/hold.ts';
 import type { RbacInvocation } from './commands/rbac.ts';
@@ -718,12 +720,17 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
     return code;
   };
 
-  const [{ loadConfigFile }, { resolveEnvironment }, workflowSteps] = await Promise.all([
+  const [
+    { loadConfigFile },
+    { resolveEnvironment },
+    { generateBuildId, RunRequest: RunRequestSchema },
+    { causeMessage },
+  ] = await Promise.all([
     import('#core/config/file'),
     import('#core/config/schema'),
-    import('#core/workflow-steps'),
+    import('#core/contracts'),
+    import('#core/run/record'),
   ]);
-  const { causeMessage, generateBuildId, RunRequest: RunRequestSchema } = workflowSteps;
   // Refuse bad input before touching anything (the workflow's first step checks it again).
   const build = inv.request.build ?? generateBuildId(new Date());
   const parsed = RunRequestSchema.safeParse({ ...inv.request, build });
@@ -908,7 +915,7 @@ async function expandForPrinting(
   out: RunOutput,
 ): Promise<RunSummary> {
   const [{ expandSummary }, { resolveEnvironment }, { S3StateStore, s3ClientFor }] = await Promise.all([
-    import('#core/workflow-steps'),
+    import('#core/run/record'),
     import('#core/config/schema'),
     import('#core/gateways/store'),
   ]);

@@ -3,6 +3,7 @@
 // kubeconfig for the CLI), so that steps which never talk to Kubernetes do not bundle its client.
 import { assumeRoleCredentials, currentExecution } from './clients/assume-role.ts';
 import type { Config, Environment } from './config/schema.ts';
+import type { Deps, Logger } from './contracts.ts';
 import { type DatabaseGateway, RdsDatabaseGateway, rdsClientFor } from './database/rules.ts';
 import { CimError, ErrorNames } from './errors.ts';
 import type { HealthChecker } from './gateways/health.ts';
@@ -10,7 +11,6 @@ import { httpHealthChecker } from './gateways/health.ts';
 import type { KubeGateway } from './gateways/kubernetes.ts';
 import { S3StateStore, type StateStore, s3ClientFor } from './gateways/store.ts';
 import { EksNodegroupGateway, eksClientFor, type NodegroupGateway } from './nodegroups/rules.ts';
-import type { Deps, Logger } from './workflow-steps.ts';
 
 export type KubeFactory = (env: Environment) => KubeGateway;
 

@@ -5,10 +5,10 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import { setCurrentExecution } from '#core/clients/assume-role';
 import { loadDeployedConfig } from '#core/config/deployed';
+import { type Deps, parseContext, type RunContext } from '#core/contracts';
 import { notifierFromEnvironment } from '#core/notify/notify';
 import type { FunctionId, TaskFunctionId } from '#core/steps';
 import { type KubeFactory, makeDeps } from '#core/wiring';
-import { type Deps, parseContext, type RunContext } from '#core/workflow-steps';
 
 export const logger = new Logger({ serviceName: 'customer-infra-manager' });
 

@@ -24,11 +24,11 @@ import {
 import { S3Client } from '@aws-sdk/client-s3';
 import { mockClient } from 'aws-sdk-client-mock';
 import { loadConfigFile } from '#core/config/file';
+import type { Deps } from '#core/contracts';
 import { RdsDatabaseGateway } from '#core/database/rules';
 import type { HealthChecker } from '#core/gateways/health';
 import { S3StateStore } from '#core/gateways/store';
 import { EksNodegroupGateway, type NodegroupScaling } from '#core/nodegroups/rules';
-import type { Deps } from '#core/workflow-steps';
 import { FakeKube } from './fake-kube.ts';
 import { memoryBucket } from './memory-s3.ts';
 
