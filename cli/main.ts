@@ -572,11 +572,12 @@ async function runHere(
 async function unlock(inv: Unlock): Promise<number> {
   let config: Config;
   try {
-    const [{ loadConfigFile }, { resolveEnvironment }, { recordKeys, S3StateStore, s3ClientFor }, lock] =
+    const [{ loadConfigFile }, { resolveEnvironment }, { recordKeys }, { S3StateStore, s3ClientFor }, lock] =
       await Promise.all([
         import('#core/config/file'),
         import('#core/config/schema'),
         import('#core/gateways/store'),
+        import('#core/clients/s3-store'),
         import('#core/records/lock'),
       ]);
     const { describeHolder, unlockEnvironment } = lock;
@@ -917,7 +918,7 @@ async function expandForPrinting(
   const [{ expandSummary }, { resolveEnvironment }, { S3StateStore, s3ClientFor }] = await Promise.all([
     import('#core/run/record'),
     import('#core/config/schema'),
-    import('#core/gateways/store'),
+    import('#core/clients/s3-store'),
   ]);
   let store: InstanceType<typeof S3StateStore> | null = null;
   if (config) {

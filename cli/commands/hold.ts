@@ -2,11 +2,11 @@
 // checked (time, reason, selection, each environment resolved) before the first write, so a
 // bad command line changes nothing.
 
+import { S3StateStore, s3ClientFor } from '#core/clients/s3-store';
 import { loadConfigFile } from '#core/config/file';
 import { type Environment, resolveEnvironment } from '#core/config/schema';
 import { parseSelectionArg, selectEnvironments } from '#core/config/selection';
 import { CimError, ErrorNames, errorMessage, errorName, unprintableCharacter } from '#core/errors';
-import { S3StateStore, s3ClientFor } from '#core/gateways/store';
 import {
   checkReason,
   clearHold,

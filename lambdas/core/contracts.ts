@@ -5,15 +5,15 @@
 import { randomBytes } from 'node:crypto';
 import * as z from 'zod';
 import { type Config, type Environment, NAME_PATTERN, resolveEnvironment } from './config/schema.ts';
-import type { DatabaseGateway } from './database/rules.ts';
 import { CimError, ErrorNames, unprintableCharacter } from './errors.ts';
+import type { DatabaseGateway } from './gateways/database.ts';
 import type { HealthChecker } from './gateways/health.ts';
 import type { KubeGateway } from './gateways/kubernetes.ts';
+import type { NodegroupGateway, NodegroupScaling } from './gateways/nodegroups.ts';
 import type { Notifier } from './gateways/notifier.ts';
 import type { StateStore } from './gateways/store.ts';
 import type { DatabaseWait, TaskTokens } from './gateways/task-tokens.ts';
 import type { WorkloadKind } from './gateways/workloads.ts';
-import type { NodegroupGateway, NodegroupScaling } from './nodegroups/rules.ts';
 import type { Hold } from './records/hold.ts';
 import {
   ACTIONS,

@@ -9,17 +9,11 @@ import type { Environment } from '../config/schema.ts';
 import { type Deps, envOf, type RunContext, type Skip } from '../contracts.ts';
 import { CimError, ErrorNames } from '../errors.ts';
 import type { NodeLister } from '../gateways/kubernetes.ts';
+import type { NodegroupScaling } from '../gateways/nodegroups.ts';
 import { fence } from '../run/fence.ts';
 import { poll } from '../run/polls.ts';
 import type { Poll } from '../waits.ts';
-import {
-  NODEGROUP_LABEL,
-  type NodegroupScaling,
-  nodegroupInError,
-  nodegroupLabel,
-  sameScaling,
-  scaledDown,
-} from './rules.ts';
+import { NODEGROUP_LABEL, nodegroupInError, nodegroupLabel, sameScaling, scaledDown } from './rules.ts';
 
 type Goal = { name: string } & NodegroupScaling;
 

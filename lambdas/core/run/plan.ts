@@ -4,7 +4,8 @@
 
 import { type Deps, envOf, type RunContext } from '../contracts.ts';
 import { label } from '../database/rules.ts';
-import { type NodegroupScaling, sameScaling, scaledDown } from '../nodegroups/rules.ts';
+import type { NodegroupScaling } from '../gateways/nodegroups.ts';
+import { sameScaling, scaledDown } from '../nodegroups/rules.ts';
 import type { Action } from '../records/legacy-state.ts';
 import type { RestorePoint } from '../records/restore-point.ts';
 
