@@ -47,3 +47,7 @@ export async function findLastChange(
   }
   return best ? lastChangeOf(best) : null;
 }
+
+/** The execution that wrote an action record as stored (its `execution_id`), nothing else checked. */
+export const writtenByExecution = (json: unknown): unknown =>
+  (json as { execution_id?: unknown } | null)?.execution_id;
