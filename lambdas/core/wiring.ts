@@ -4,6 +4,7 @@
 import { assumeRoleCredentials, currentExecution } from './clients/assume-role.ts';
 import { EksNodegroupGateway, eksClientFor } from './clients/eks-nodegroups.ts';
 import { httpHealthChecker } from './clients/http-health.ts';
+import { memo } from './clients/memo.ts';
 import { RdsDatabaseGateway, rdsClientFor } from './clients/rds.ts';
 import { S3StateStore, s3ClientFor } from './clients/s3-store.ts';
 import type { Config, Environment } from './config/schema.ts';
@@ -25,18 +26,6 @@ export interface DepsOptions {
   health?: HealthChecker;
   now?: () => Date;
   log: Logger;
-}
-
-export function memo<T>(make: (key: string) => T): (key: string) => T {
-  const cache = new Map<string, T>();
-  return (key) => {
-    let v = cache.get(key);
-    if (v === undefined) {
-      v = make(key);
-      cache.set(key, v);
-    }
-    return v;
-  };
 }
 
 export function makeDeps(o: DepsOptions): Deps {
