@@ -5,7 +5,13 @@
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { findCycles, importGraph, moduleSpecifiers, resolveSpecifier } from '#test/support/import-graph';
+import {
+  findCycles,
+  importGraph,
+  moduleSpecifiers,
+  reachablePackages,
+  resolveSpecifier,
+} from '#test/support/import-graph';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 
@@ -69,6 +75,30 @@ describe('the import graph of lambdas/ and infra/', () => {
           .map((p) => `${f}: ${p}`),
       );
     expect(extra).toEqual([]);
+  });
+});
+
+describe('the Kubernetes client in the Lambda bundles', () => {
+  const KUBE = 'lambdas/core/clients/kubernetes.ts';
+  const handlers = [...graph.files.keys()].filter(
+    (f) => f.startsWith('lambdas/handlers/') && f !== 'lambdas/handlers/index.ts',
+  );
+
+  it('is bundled only by the handlers that ask for it: reached through clients/kubernetes.ts alone', () => {
+    // index.ts maps every handler for the local engine; it is no Lambda entry point.
+    const leaks = handlers.filter((h) =>
+      reachablePackages(graph, h, new Set([KUBE])).has('@kubernetes/client-node'),
+    );
+    expect(leaks).toEqual([]);
+  });
+
+  it('still reaches clients/kubernetes.ts from the handlers that talk to Kubernetes', () => {
+    const kube = handlers.filter((h) => graph.files.get(h)?.has(KUBE));
+    expect(kube).toContain('lambdas/handlers/prepare.ts');
+    for (const h of kube) expect(reachablePackages(graph, h, new Set())).toContain('@kubernetes/client-node');
+    expect(reachablePackages(graph, 'lambdas/handlers/check-database.ts', new Set())).not.toContain(
+      '@kubernetes/client-node',
+    );
   });
 });
 
