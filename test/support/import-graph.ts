@@ -192,20 +192,16 @@ function loopThrough(graph: ReadonlyMap<string, ReadonlySet<string>>, files: str
   return [first];
 }
 
-/** The packages `start` reaches through repository files, not passing through `avoid`. */
-export function reachablePackages(
-  graph: ImportGraph,
-  start: string,
-  avoid: ReadonlySet<string>,
-): Set<string> {
-  const seen = new Set([start]);
-  const queue = [start];
+/** The packages reached from the files `starts`, through repository files. */
+export function reachablePackages(graph: ImportGraph, starts: readonly string[]): Set<string> {
+  const seen = new Set(starts);
+  const queue = [...starts];
   const packages = new Set<string>();
   while (queue.length > 0) {
     const f = queue.shift() as string;
     for (const p of graph.packages.get(f) ?? []) packages.add(p);
     for (const next of graph.files.get(f) ?? [])
-      if (!seen.has(next) && !avoid.has(next)) {
+      if (!seen.has(next)) {
         seen.add(next);
         queue.push(next);
       }
