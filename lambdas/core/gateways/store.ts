@@ -1,5 +1,6 @@
-// Owns S3 access: JSON objects with conditional writes (If-None-Match / If-Match) and the
-// writer's execution as metadata, write-once records, and the legacy key layout.
+// Owns what the domain knows of the state store: the StateStore interface (conditional
+// writes, the writer's execution as metadata), the bounds a record read back is held to,
+// write-once records, and the legacy key layout. S3 implements it in clients/s3-store.ts.
 import type { Environment } from '../config/schema.ts';
 import { CimError, ErrorNames } from '../errors.ts';
 

@@ -1,6 +1,6 @@
-// Owns EKS managed node groups (optional per environment, `nodegroups: [name, ...]`): reading
-// their scaling config and status, setting it with UpdateNodegroupConfig, and the rules EKS
-// and this tool hold it to (min ≤ desired ≤ max, max ≥ 1). Down records each node group's
+// Owns the rules of EKS managed node groups (optional per environment, `nodegroups: [name,
+// ...]`) that EKS and this tool hold their scaling config to (min ≤ desired ≤ max, max ≥ 1);
+// the EKS calls are in clients/eks-nodegroups.ts. Down records each node group's
 // scaling config and sets min 0 / desired 0 (max kept: EKS requires max ≥ 1); up gives the
 // recorded config back and waits until the node group is ACTIVE with it and its desired
 // nodes are Ready in Kubernetes.
