@@ -8,7 +8,7 @@
 // command runs; the few checks that need them import them lazily).
 import { parseArgs } from 'node:util';
 import { MAX_DISTRIBUTED_MAP_CONCURRENCY } from '#core/aws-limits';
-import type { RunRequest } from '#core/workflow-steps';
+import type { RunRequest } from '#core/contracts';
 import type { FleetInvocation } from './commands/fleet.ts';
 import type { HistoryInvocation } from './commands/history.ts';
 import type { HoldInvocation } from './commands/hold.ts';

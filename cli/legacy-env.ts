@@ -4,7 +4,7 @@
 // job's environment that contradicts the command line.
 import { userInfo } from 'node:os';
 import type { Config } from '#core/config/schema';
-import type { RunRequest } from '#core/workflow-steps';
+import type { RunRequest } from '#core/contracts';
 import { UsageError } from './exit-codes.ts';
 
 export const ACTION_ALIASES: Record<string, RunRequest['action']> = {

@@ -1,10 +1,10 @@
 // `cim history`: an environment's builds, newest first, read from its S3 records (the legacy
 // tool's included). Read-only: no lock, no write.
 
+import { S3StateStore, s3ClientFor } from '#core/clients/s3-store';
 import { resolveEnvironment } from '#core/config/catalog';
 import { loadConfigFile } from '#core/config/file';
 import { errorName } from '#core/errors';
-import { S3StateStore, s3ClientFor } from '#core/gateways/store';
 import { type HistoryEntry, listHistory } from '#core/records/history';
 import { cliMessage } from '../error-hints.ts';
 import { ExitCode, exitCodeFor } from '../exit-codes.ts';

@@ -2,12 +2,12 @@
 // checked (time, reason, selection, each environment resolved) before the first write, so a
 // bad command line changes nothing.
 
+import { S3StateStore, s3ClientFor } from '#core/clients/s3-store';
 import { resolveEnvironment } from '#core/config/catalog';
 import { loadConfigFile } from '#core/config/file';
 import type { Environment } from '#core/config/schema';
 import { parseSelectionArg, selectEnvironments } from '#core/config/selection';
 import { CimError, ErrorNames, errorName, unprintableCharacter } from '#core/errors';
-import { S3StateStore, s3ClientFor } from '#core/gateways/store';
 import {
   checkReason,
   clearHold,

@@ -4,8 +4,9 @@ import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { hostname } from 'node:os';
 import type { Config } from '#core/config/schema';
+import type { RunRequest } from '#core/contracts';
 import { ErrorNames, errorName } from '#core/errors';
-import type { RunOutput, RunRequest, RunSummary } from '#core/workflow-steps';
+import type { RunOutput, RunSummary } from '#core/run/record';
 import { cliMessage } from '../error-hints.ts';
 import { classifyRun, type OutcomeContext, UsageError } from '../exit-codes.ts';
 import { applyLegacy, type LegacySettings } from '../legacy-env.ts';
@@ -51,7 +52,7 @@ async function checkRun(inv: RunInvocation): Promise<CheckedRun | number> {
   const [{ loadConfigFile }, { resolveEnvironment }, workflowSteps] = await Promise.all([
     import('#core/config/file'),
     import('#core/config/catalog'),
-    import('#core/workflow-steps'),
+    import('#core/contracts'),
   ]);
   const { generateBuildId, RunRequest: RunRequestSchema } = workflowSteps;
   // Refuse bad input before touching anything (the workflow's first step checks it again).
@@ -143,7 +144,7 @@ export async function runCommand(inv: RunInvocation): Promise<number> {
     );
   }
   const seconds = ((Date.now() - started) / 1000).toFixed(1);
-  const { causeMessage } = await import('#core/workflow-steps');
+  const { causeMessage } = await import('#core/run/record');
   const r = runResult(outcome, request, !inv.remote, causeMessage);
   finalCode = r.code;
   if (inv.json) {
@@ -256,9 +257,9 @@ async function expandForPrinting(
   out: RunOutput,
 ): Promise<RunSummary> {
   const [{ expandSummary }, { resolveEnvironment }, { S3StateStore, s3ClientFor }] = await Promise.all([
-    import('#core/workflow-steps'),
+    import('#core/run/record'),
     import('#core/config/catalog'),
-    import('#core/gateways/store'),
+    import('#core/clients/s3-store'),
   ]);
   let store: InstanceType<typeof S3StateStore> | null = null;
   if (config) {

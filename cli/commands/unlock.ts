@@ -37,11 +37,12 @@ async function executionStatus(arn: string): Promise<string | null> {
 
 export async function unlock(inv: UnlockInvocation): Promise<number> {
   try {
-    const [{ loadConfigFile }, { resolveEnvironment }, { recordKeys, S3StateStore, s3ClientFor }, lock] =
+    const [{ loadConfigFile }, { resolveEnvironment }, { recordKeys }, { S3StateStore, s3ClientFor }, lock] =
       await Promise.all([
         import('#core/config/file'),
         import('#core/config/catalog'),
         import('#core/gateways/store'),
+        import('#core/clients/s3-store'),
         import('#core/records/lock'),
       ]);
     const { describeHolder, unlockEnvironment } = lock;

@@ -15,6 +15,7 @@
 // Works against any S3 the deps reach: the memory bucket of the fast tier, moto.
 import { randomUUID } from 'node:crypto';
 import { ExecutionError, StateMachine } from 'aws-local-stepfunctions';
+import type { Deps } from '#core/contracts';
 import type {
   MapResultEntry,
   MapResultManifest,
@@ -23,7 +24,6 @@ import type {
 } from '#core/fleet/map-results';
 import { storeForBucket } from '#core/fleet/map-results';
 import { MAX_MAP_FILE_BYTES } from '#core/gateways/store';
-import type { Deps } from '#core/workflow-steps';
 import { derivedDefinition, engineValidation } from './definitions.ts';
 import type { EventLog } from './local-environment.ts';
 

@@ -3,9 +3,10 @@
 // Task state mapped to its real handler, events streamed to the caller.
 import { randomBytes } from 'node:crypto';
 import { ExecutionAbortedError, ExecutionError, StateMachine } from 'aws-local-stepfunctions';
+import type { Deps, RunContext } from '#core/contracts';
 import { CimError, ErrorNames } from '#core/errors';
+import { compactSummary, recordFailure } from '#core/run/record';
 import { Steps, TaskFunctions, TaskSteps, TokenSteps, WaitSteps } from '#core/steps';
-import { compactSummary, type Deps, type RunContext, recordFailure } from '#core/workflow-steps';
 import { localTaskHandlers } from '#handlers/index';
 import { engineValidation, workflowDefinition } from './definitions.ts';
 import { withQuotas } from './quotas.ts';

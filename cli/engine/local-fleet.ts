@@ -5,10 +5,10 @@
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { ExecutionError } from 'aws-local-stepfunctions';
+import type { Deps } from '#core/contracts';
 import type { FleetItemOutcome, FleetSummary, FleetSummaryOutput } from '#core/fleet/fleet';
 import { classifyChild, fleetOutcomes } from '#core/fleet/fleet';
 import { FleetSteps } from '#core/steps';
-import type { Deps } from '#core/workflow-steps';
 import { localFleetHandlers } from '#handlers/index';
 import { classifyRun, outcomeFields } from '../exit-codes.ts';
 import { workflowDefinition } from './definitions.ts';

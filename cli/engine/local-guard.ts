@@ -2,9 +2,9 @@
 // deployed one, its Tasks mapped to the real handlers, its Distributed Map run by the local
 // adapter (cli/engine/distributed-map.ts).
 import { ExecutionError } from 'aws-local-stepfunctions';
+import type { Deps } from '#core/contracts';
 import { type GuardSummary, guardOutcomes } from '#core/guard/guard';
 import { GuardSteps } from '#core/steps';
-import type { Deps } from '#core/workflow-steps';
 import { localGuardHandlers } from '#handlers/index';
 import { workflowDefinition } from './definitions.ts';
 import { forLocalDistributedMaps, localDistributedMapHandlers } from './distributed-map.ts';

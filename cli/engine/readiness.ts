@@ -6,8 +6,8 @@
 // start or disconnects falls back to re-checking every second. Every wait ends at the time
 // the schedule gave it (the next check follows), at an interrupt, or at READY.
 import { KubeConfig, Watch } from '@kubernetes/client-node';
+import type { RunContext } from '#core/contracts';
 import { Steps } from '#core/steps';
-import type { RunContext } from '#core/workflow-steps';
 
 /** Starts a watch on `path`; `onChange` at every event, `onGone` when it ends or fails. */
 export type WatchSource = (

@@ -10,10 +10,10 @@ import {
   SFNClient,
   StartExecutionCommand,
 } from '@aws-sdk/client-sfn';
+import type { RunRequest } from '#core/contracts';
 import { CimError, ErrorNames } from '#core/errors';
 import type { FleetSummary } from '#core/fleet/fleet';
 import { FleetSteps } from '#core/steps';
-import type { RunRequest } from '#core/workflow-steps';
 import { progressLine } from '../output/printer.ts';
 import { withCredentialsHint } from './remote-target.ts';
 

@@ -2,7 +2,7 @@
 // has no `$$.Task.Token`: each waiting Task gets a token here, and waits until someone (the
 // database event function, given this object as its `taskTokens`) completes it, or until a
 // test or the bench times it out as Step Functions would after the Task's timeout.
-import type { TaskTokens } from '#core/database/events';
+import type { TaskTokens } from '#core/gateways/task-tokens';
 
 interface Waiting {
   state: string;

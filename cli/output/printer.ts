@@ -1,7 +1,9 @@
 // Human output: live progress from the engine's events, and the legacy tool's colour-coded
 // sections (`[=== get_environment_state: Current ===]`, `[=== record_state_s3: ... ===]`).
+
+import type { DryRunPlan, PlannedChange } from '#core/run/plan';
+import type { RunSummary } from '#core/run/record';
 import { Steps, WaitSteps } from '#core/steps';
-import type { DryRunPlan, PlannedChange, RunSummary } from '#core/workflow-steps';
 
 export interface Printer {
   line(text: string): void;

@@ -1,7 +1,10 @@
 // What `cim up|down|status` prints when a run of one environment ends: the `--json` result,
 // or the human lines (the dry run's plan, the records, the last line from RUN_OUTCOMES).
+
+import type { RunRequest } from '#core/contracts';
 import { ErrorNames } from '#core/errors';
-import type { DryRunPlan, RunRequest, RunSummary } from '#core/workflow-steps';
+import type { DryRunPlan } from '#core/run/plan';
+import type { RunSummary } from '#core/run/record';
 import {
   classifyRun,
   type OutcomeContext,

@@ -6,15 +6,14 @@ import { randomBytes } from 'node:crypto';
 import * as z from 'zod';
 import { resolveEnvironment } from './config/catalog.ts';
 import { type Config, type Environment, NAME_PATTERN } from './config/schema.ts';
-import type { DatabaseWait, TaskTokens } from './database/events.ts';
-import type { DatabaseGateway } from './database/rules.ts';
 import { CimError, ErrorNames, unprintableCharacter } from './errors.ts';
+import type { DatabaseGateway } from './gateways/database.ts';
 import type { HealthChecker } from './gateways/health.ts';
 import type { KubeGateway } from './gateways/kubernetes.ts';
+import type { NodegroupGateway, NodegroupScaling } from './gateways/nodegroups.ts';
+import type { Notifier } from './gateways/notifier.ts';
 import type { StateStore } from './gateways/store.ts';
-import type { WorkloadKind } from './gateways/workloads.ts';
-import type { NodegroupGateway, NodegroupScaling } from './nodegroups/rules.ts';
-import type { Notifier } from './notify/notify.ts';
+import type { DatabaseWait, TaskTokens } from './gateways/task-tokens.ts';
 import type { Hold } from './records/hold.ts';
 import {
   ACTIONS,
@@ -28,8 +27,9 @@ import { NodegroupStateSchema } from './records/nodegroup-state.ts';
 import type { RestorePoint } from './records/restore-point.ts';
 import { WorkloadStateSchema } from './records/workload-state.ts';
 import type { Poll } from './waits.ts';
-import { type Targets, withTargets } from './workloads/discovery.ts';
+import type { Skip } from './workloads/kind.ts';
 import type { WorkloadChange } from './workloads/kinds.ts';
+import { type Targets, withTargets } from './workloads/targets.ts';
 
 export { BUILD_PATTERN };
 
@@ -120,13 +120,6 @@ export interface ScaleChange {
   namespace: string;
   from: number;
   to: number;
-}
-
-export interface Skip {
-  /** The workload's name (the legacy key says deployment; `kind` tells the others apart). */
-  deployment: string;
-  reason: string;
-  kind?: WorkloadKind | 'HorizontalPodAutoscaler';
 }
 
 /** A StatefulSet scaled, or a CronJob's suspend flag set: one shape per target kind (kinds.ts). */

@@ -2,15 +2,19 @@
 // clock) once per process. Kubernetes access comes in as a factory (EKS in Lambda, a
 // kubeconfig for the CLI), so that steps which never talk to Kubernetes do not bundle its client.
 import { assumeRoleCredentials, currentExecution } from './clients/assume-role.ts';
+import { EksNodegroupGateway, eksClientFor } from './clients/eks-nodegroups.ts';
+import { httpHealthChecker } from './clients/http-health.ts';
+import { memo } from './clients/memo.ts';
+import { RdsDatabaseGateway, rdsClientFor } from './clients/rds.ts';
+import { S3StateStore, s3ClientFor } from './clients/s3-store.ts';
 import type { Config, Environment } from './config/schema.ts';
-import { type DatabaseGateway, RdsDatabaseGateway, rdsClientFor } from './database/rules.ts';
+import type { Deps, Logger } from './contracts.ts';
 import { CimError, ErrorNames } from './errors.ts';
+import type { DatabaseGateway } from './gateways/database.ts';
 import type { HealthChecker } from './gateways/health.ts';
-import { httpHealthChecker } from './gateways/health.ts';
 import type { KubeGateway } from './gateways/kubernetes.ts';
-import { S3StateStore, type StateStore, s3ClientFor } from './gateways/store.ts';
-import { EksNodegroupGateway, eksClientFor, type NodegroupGateway } from './nodegroups/rules.ts';
-import type { Deps, Logger } from './workflow-steps.ts';
+import type { NodegroupGateway } from './gateways/nodegroups.ts';
+import type { StateStore } from './gateways/store.ts';
 
 export type KubeFactory = (env: Environment) => KubeGateway;
 
@@ -22,18 +26,6 @@ export interface DepsOptions {
   health?: HealthChecker;
   now?: () => Date;
   log: Logger;
-}
-
-export function memo<T>(make: (key: string) => T): (key: string) => T {
-  const cache = new Map<string, T>();
-  return (key) => {
-    let v = cache.get(key);
-    if (v === undefined) {
-      v = make(key);
-      cache.set(key, v);
-    }
-    return v;
-  };
 }
 
 export function makeDeps(o: DepsOptions): Deps {

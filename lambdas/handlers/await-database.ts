@@ -2,8 +2,8 @@
 // function finds it, then look at the database once (the event may have come already).
 
 import { sfnTaskTokens } from '#core/clients/sfn-task-tokens';
+import { parseContext } from '#core/contracts';
 import { awaitDatabaseEvent } from '#core/database/events';
-import { parseContext } from '#core/workflow-steps';
 import { defineTask } from './runtime.ts';
 
 const LABEL = 'Await database event';

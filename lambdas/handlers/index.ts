@@ -1,4 +1,6 @@
 // The handler of every Task state, keyed by state name: what the local engine runs.
+
+import type { Deps } from '#core/contracts';
 import {
   type FleetFunctionId,
   FleetFunctions,
@@ -7,7 +9,6 @@ import {
   type TaskFunctionId,
   TaskFunctions,
 } from '#core/steps';
-import type { Deps } from '#core/workflow-steps';
 import { handler as awaitDatabase } from './await-database.ts';
 import { handler as checkAutoscalers } from './check-autoscalers.ts';
 import { handler as checkDatabase } from './check-database.ts';

@@ -1,6 +1,7 @@
 // Task "Plan dry run": say what down/up would change, as data; changes nothing.
+
+import { planDryRun } from '#core/run/plan';
 import { Steps } from '#core/steps';
-import { planDryRun } from '#core/workflow-steps';
 import { defineStep } from './runtime.ts';
 
 export const handler = defineStep('plan-dry-run', Steps.planDryRun, planDryRun);

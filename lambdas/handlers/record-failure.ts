@@ -2,8 +2,8 @@
 // output is the compact summary (the records stay in S3); the notification gets the whole one.
 import { eksKube } from '#core/clients/kubernetes';
 import { failedRunNotification, notify } from '#core/notify/notify';
+import { compactSummary, recordFailure } from '#core/run/record';
 import { Steps } from '#core/steps';
-import { compactSummary, recordFailure } from '#core/workflow-steps';
 import { defineStep } from './runtime.ts';
 
 export const handler = defineStep(

@@ -1,6 +1,7 @@
 // Task "Record intent": before the first change, write pre-state.json and the intent in actions.json.
+
+import { recordIntent } from '#core/run/record';
 import { Steps } from '#core/steps';
-import { recordIntent } from '#core/workflow-steps';
 import { defineStep } from './runtime.ts';
 
 export const handler = defineStep('record-intent', Steps.recordIntent, recordIntent);

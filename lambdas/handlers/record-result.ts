@@ -1,8 +1,8 @@
 // Task "Record result": post-state, action records, release the lock; its output is the
 // run's compact summary (counts and record keys: the records stay in S3).
 import { eksKube } from '#core/clients/kubernetes';
+import { compactSummary, recordResult } from '#core/run/record';
 import { Steps } from '#core/steps';
-import { compactSummary, recordResult } from '#core/workflow-steps';
 import { defineStep } from './runtime.ts';
 
 export const handler = defineStep(

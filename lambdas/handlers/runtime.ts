@@ -4,11 +4,11 @@
 // step's name put in front of an error's message so the failure record says where it happened.
 import { Logger } from '@aws-lambda-powertools/logger';
 import { setCurrentExecution } from '#core/clients/assume-role';
+import { notifierFromEnvironment } from '#core/clients/sns';
 import { loadDeployedConfig } from '#core/config/deployed';
-import { notifierFromEnvironment } from '#core/notify/notify';
+import { type Deps, parseContext, type RunContext } from '#core/contracts';
 import type { FunctionId, TaskFunctionId } from '#core/steps';
 import { type KubeFactory, makeDeps } from '#core/wiring';
-import { type Deps, parseContext, type RunContext } from '#core/workflow-steps';
 
 export const logger = new Logger({ serviceName: 'customer-infra-manager' });
 

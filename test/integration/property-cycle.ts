@@ -18,9 +18,10 @@ import { GetObjectCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/clien
 import { AppsV1Api, KubeConfig } from '@kubernetes/client-node';
 import { type LocalRun, runLocal } from '#cli/engine/local-environment';
 import { kubeconfigKube } from '#core/clients/kubernetes';
+import { S3StateStore, s3ClientFor } from '#core/clients/s3-store';
 import { resolveEnvironment } from '#core/config/catalog';
 import { loadConfigFile } from '#core/config/file';
-import { recordKeys, S3StateStore, s3ClientFor } from '#core/gateways/store';
+import { recordKeys } from '#core/gateways/store';
 import { type UnlockOutcome, unlockEnvironment } from '#core/records/lock';
 import { WaitSteps } from '#core/steps';
 import { makeDeps } from '#core/wiring';

@@ -2,9 +2,9 @@
 // down come back in the cluster, the pods become ready, and an up build is refused with
 // nothing changed in the cluster, the database or the bucket.
 import { beforeEach, describe, expect, it } from 'vitest';
+import { S3StateStore } from '#core/clients/s3-store';
 import { resolveEnvironment } from '#core/config/catalog';
 import { loadConfigFile } from '#core/config/file';
-import { S3StateStore } from '#core/gateways/store';
 import { listHistory } from '#core/records/history';
 import { resetSandbox } from '../../sandbox/sandbox.ts';
 import {

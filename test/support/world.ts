@@ -23,12 +23,13 @@ import {
 } from '@aws-sdk/client-rds';
 import { S3Client } from '@aws-sdk/client-s3';
 import { mockClient } from 'aws-sdk-client-mock';
+import { EksNodegroupGateway } from '#core/clients/eks-nodegroups';
+import { RdsDatabaseGateway } from '#core/clients/rds';
+import { S3StateStore } from '#core/clients/s3-store';
 import { loadConfigFile } from '#core/config/file';
-import { RdsDatabaseGateway } from '#core/database/rules';
+import type { Deps } from '#core/contracts';
 import type { HealthChecker } from '#core/gateways/health';
-import { S3StateStore } from '#core/gateways/store';
-import { EksNodegroupGateway, type NodegroupScaling } from '#core/nodegroups/rules';
-import type { Deps } from '#core/workflow-steps';
+import type { NodegroupScaling } from '#core/gateways/nodegroups';
 import { FakeKube } from './fake-kube.ts';
 import { memoryBucket } from './memory-s3.ts';
 

@@ -7,9 +7,10 @@ import { RDSServiceException, StopDBInstanceCommand } from '@aws-sdk/client-rds'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { makePrinter, printLegacySections } from '#cli/output/printer';
 import { resolveEnvironment } from '#core/config/catalog';
+import type { RunContext } from '#core/contracts';
 import { PAYLOAD_MARGIN, projectPayload, STATE_PAYLOAD_LIMIT } from '#core/run/payload-limit';
+import { expandSummary, type RunOutput } from '#core/run/record';
 import { Steps } from '#core/steps';
-import { expandSummary, type RunContext, type RunOutput } from '#core/workflow-steps';
 import { runWorkflow } from '../support/run-workflow.ts';
 import { makeWorld, type World } from '../support/world.ts';
 

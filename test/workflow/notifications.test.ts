@@ -8,7 +8,7 @@ import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { noRetryWaits } from '#cli/engine/local-environment';
 import { runFleetLocal } from '#cli/engine/local-fleet';
 import { runGuardLocal } from '#cli/engine/local-guard';
-import { snsNotifier } from '#core/notify/notify';
+import { snsNotifier } from '#core/clients/sns';
 import { WaitSteps } from '#core/steps';
 import { runWorkflow, warmUp } from '../support/run-workflow.ts';
 import { makeWorld, type World } from '../support/world.ts';

@@ -28,7 +28,6 @@ import {
   type NodeStatus,
 } from '../gateways/kubernetes.ts';
 import type { WorkloadGateway } from '../gateways/workloads.ts';
-import { memo } from '../wiring.ts';
 import {
   assumeRoleCredentials,
   type CredentialsFor,
@@ -36,6 +35,7 @@ import {
   type TemporaryCredentials,
 } from './assume-role.ts';
 import { clientNodeWorkloads } from './kubernetes-workloads.ts';
+import { memo } from './memo.ts';
 
 export function deploymentStatus(d: V1Deployment): DeploymentStatus {
   const cond = d.status?.conditions?.find((c) => c.type === 'Available');

@@ -1,8 +1,8 @@
 // Owns completing a waiting Task in Step Functions (SendTaskSuccess), for the event-driven
 // database wait; a Task that no longer waits is not an error.
 import { SendTaskSuccessCommand, SFNClient } from '@aws-sdk/client-sfn';
-import type { TaskTokens } from '../database/events.ts';
 import { errorName } from '../errors.ts';
+import type { TaskTokens } from '../gateways/task-tokens.ts';
 
 const GONE = new Set(['TaskTimedOut', 'TaskDoesNotExist', 'InvalidToken']);
 

@@ -7,7 +7,8 @@ import * as z from 'zod';
 import { listEnvironments, resolveEnvironment } from '../config/catalog.ts';
 import type { Environment } from '../config/schema.ts';
 import { type Deps, envOf, type RunContext } from '../contracts.ts';
-import { fence } from '../run/changes.ts';
+import type { DatabaseWait } from '../gateways/task-tokens.ts';
+import { fence } from '../run/fence.ts';
 import { classifyDatabaseState, type DatabaseGoal, label } from './rules.ts';
 
 /** The RDS events that end a wait, per database kind: started (→ available), stopped. */
@@ -15,20 +16,6 @@ export const DATABASE_EVENTS = {
   instance: { 'RDS-EVENT-0088': 'available', 'RDS-EVENT-0087': 'stopped' },
   cluster: { 'RDS-EVENT-0151': 'available', 'RDS-EVENT-0150': 'stopped' },
 } as const satisfies Record<'instance' | 'cluster', Record<string, DatabaseGoal>>;
-
-/** Completes a waiting Task: Step Functions' SendTaskSuccess in Lambda, a local registry on the engine. */
-export interface TaskTokens {
-  /** 'expired' when the Task no longer waits (timed out, already completed, execution ended). */
-  succeed(token: string, output: Record<string, unknown>): Promise<'sent' | 'expired'>;
-}
-
-/** What the Start/Stop database step tells the workflow about the wait that follows. */
-export interface DatabaseWait {
-  /** Wait for the RDS event (with the task token) before polling. */
-  events: boolean;
-  /** The waiting Task's timeout: then the workflow polls. */
-  fallbackSeconds: number;
-}
 
 /** Where the waiting Task's token is kept: next to the environment's records. */
 export const DATABASE_WAIT_RECORD = 'database-wait.json';

@@ -1,4 +1,4 @@
-// Owns application health checks: one HTTP GET per health URL with a timeout; 2xx/3xx is up.
+// Interface of application health checks (one HTTP GET per health URL in clients/http-health.ts).
 
 export interface HealthResult {
   url: string;
@@ -10,19 +10,3 @@ export interface HealthResult {
 export interface HealthChecker {
   check(url: string, timeoutSeconds: number): Promise<HealthResult>;
 }
-
-export const httpHealthChecker: HealthChecker = {
-  async check(url, timeoutSeconds) {
-    try {
-      const res = await fetch(url, {
-        signal: AbortSignal.timeout(timeoutSeconds * 1000),
-        redirect: 'manual',
-      });
-      await res.body?.cancel();
-      return { url, status: res.status < 400 ? 'up' : 'down', httpStatus: res.status };
-    } catch (err) {
-      const e = err as Error & { cause?: { code?: string } };
-      return { url, status: 'down', httpStatus: null, error: e.cause?.code ?? e.name };
-    }
-  },
-};

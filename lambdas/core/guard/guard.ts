@@ -17,10 +17,10 @@ import { classifyDatabaseState, label } from '../database/rules.ts';
 import { CimError, ErrorNames, errorMessage, errorName } from '../errors.ts';
 import { isMapRunOutput, type MapRunOutput, readMapResults, storeForBucket } from '../fleet/map-results.ts';
 import { putOnce, recordKeys } from '../gateways/store.ts';
+import { findLastChange } from '../records/actions.ts';
+import { guardRecordKey, guardRecordToLegacy } from '../records/guard-record.ts';
 import { describeHold, holdActive, readHold } from '../records/hold.ts';
-import { legacyTimestamp } from '../records/legacy-state.ts';
 import { acquireLock, fenceLock, type HeldLock, readLock, releaseLock } from '../records/lock.ts';
-import { findLastChange } from '../run/prepare.ts';
 import { GuardSteps } from '../steps.ts';
 
 /** The RDS events that mean "a stopped database is starting (or started) again". */
@@ -31,9 +31,6 @@ export const GUARD_EVENTS = {
 
 /** Between two looks at the database while it starts or stops. */
 export const GUARD_WAIT_SECONDS = 30;
-
-export const guardRecordKey = (env: Environment, build: string) =>
-  `${recordKeys(env, build).buildPrefix}keep-stopped.json`;
 
 export interface GuardItem {
   customer: string;
@@ -209,26 +206,24 @@ async function record(
   await putOnce(
     deps.store(env),
     key,
-    {
-      timestamp: legacyTimestamp(deps.now()),
-      jenkins_build: ctx.build,
-      jenkins_user: ctx.user,
-      customer: env.customer,
-      environment: env.environment,
-      desired_state: 'keep_stopped',
-      result,
-      execution_id: ctx.executionId,
-      trigger: ctx.trigger,
-      kept_down_since_build: ctx.downBuild ?? null,
-      aws_rds: {
-        rds_identifier: env.database.identifier,
-        rds_kind: env.database.kind,
-        state_before: ctx.stateBefore ?? null,
-        state_after: state,
-        stop_issued: Boolean(ctx.stopIssued),
+    guardRecordToLegacy(
+      {
+        build: ctx.build,
+        user: ctx.user,
+        customer: env.customer,
+        environment: env.environment,
+        result,
+        executionId: ctx.executionId,
+        trigger: ctx.trigger,
+        keptDownSinceBuild: ctx.downBuild ?? null,
+        database: env.database,
+        stateBefore: ctx.stateBefore ?? null,
+        stateAfter: state,
+        stopIssued: Boolean(ctx.stopIssued),
+        ...(ctx.error ? { error: { name: ctx.error.Error, message: ctx.error.Cause } } : {}),
       },
-      ...(ctx.error ? { error: { name: ctx.error.Error, message: ctx.error.Cause } } : {}),
-    },
+      deps.now(),
+    ),
     ctx.executionId,
   );
   return key;

@@ -6,20 +6,15 @@
 // decided from the recorded state, so a retried or crashed Task converges.
 
 import type { Environment } from '../config/schema.ts';
-import { type Deps, envOf, type RunContext, type Skip } from '../contracts.ts';
+import { type Deps, envOf, type RunContext } from '../contracts.ts';
 import { CimError, ErrorNames } from '../errors.ts';
 import type { NodeLister } from '../gateways/kubernetes.ts';
-import { fence } from '../run/changes.ts';
+import type { NodegroupScaling } from '../gateways/nodegroups.ts';
+import { fence } from '../run/fence.ts';
 import { poll } from '../run/polls.ts';
 import type { Poll } from '../waits.ts';
-import {
-  NODEGROUP_LABEL,
-  type NodegroupScaling,
-  nodegroupInError,
-  nodegroupLabel,
-  sameScaling,
-  scaledDown,
-} from './rules.ts';
+import type { Skip } from '../workloads/kind.ts';
+import { NODEGROUP_LABEL, nodegroupInError, nodegroupLabel, sameScaling, scaledDown } from './rules.ts';
 
 type Goal = { name: string } & NodegroupScaling;
 

@@ -1,23 +1,13 @@
 // Owns notifications: short, human-readable messages (a failed run, a guard re-stop, a fleet
 // run with failures), each with a link to the execution in the Step Functions console, and
-// publishing them to the SNS topic. Publishing is best effort: a notification that cannot
+// publishing them (SNS in clients/sns.ts). Publishing is best effort: a notification that cannot
 // be sent is logged, never the reason a run fails.
-import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
 import type { Deps } from '../contracts.ts';
 import { errorMessage } from '../errors.ts';
 import type { FleetSummary } from '../fleet/fleet.ts';
+import type { Notification } from '../gateways/notifier.ts';
 import type { GuardContext } from '../guard/guard.ts';
 import type { RunSummary } from '../run/record.ts';
-
-export interface Notification {
-  /** At most 100 characters (SNS subject limit). */
-  subject: string;
-  message: string;
-}
-
-export interface Notifier {
-  publish(n: Notification): Promise<void>;
-}
 
 /** The execution in the Step Functions console, or where a local run ran. */
 export function executionLink(executionId: string): string {
@@ -76,20 +66,6 @@ export function fleetNotification(s: FleetSummary, executionId: string): Notific
       `Execution: ${executionLink(executionId)}`,
     ].join('\n'),
   };
-}
-
-export function snsNotifier(sns: SNSClient, topicArn: string): Notifier {
-  return {
-    async publish(n) {
-      await sns.send(new PublishCommand({ TopicArn: topicArn, Subject: n.subject, Message: n.message }));
-    },
-  };
-}
-
-/** The deployed functions publish to the topic the stack gives them (CIM_NOTIFY_TOPIC_ARN). */
-export function notifierFromEnvironment(env: NodeJS.ProcessEnv = process.env): Notifier | undefined {
-  const arn = env.CIM_NOTIFY_TOPIC_ARN;
-  return arn ? snsNotifier(new SNSClient({}), arn) : undefined;
 }
 
 export async function notify(deps: Deps, n: Notification): Promise<void> {

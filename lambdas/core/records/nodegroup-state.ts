@@ -4,7 +4,8 @@
 import * as z from 'zod';
 import type { Environment } from '../config/schema.ts';
 import type { CimError } from '../errors.ts';
-import { type NodegroupScaling, scalingError } from '../nodegroups/rules.ts';
+import type { NodegroupScaling } from '../gateways/nodegroups.ts';
+import { scalingError } from '../nodegroups/rules.ts';
 
 export interface NodegroupState {
   name: string;

@@ -3,7 +3,7 @@
 // configured deployments, and hold integer counts within the environment's maxReplicas.
 import type { Environment } from '../config/schema.ts';
 import { CimError, ErrorNames } from '../errors.ts';
-import type { NodegroupScaling } from '../nodegroups/rules.ts';
+import type { NodegroupScaling } from '../gateways/nodegroups.ts';
 import { TARGET_KINDS } from '../workloads/kinds.ts';
 import { LegacyState } from './legacy-state.ts';
 import { validateNodegroupRecords } from './nodegroup-state.ts';

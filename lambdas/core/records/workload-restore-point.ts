@@ -4,13 +4,8 @@
 // workloads as they are.
 import type { Environment } from '../config/schema.ts';
 import type { CimError } from '../errors.ts';
-import {
-  type AnyKind,
-  ATTACHED_KINDS,
-  KINDS,
-  type RestoredWorkloads,
-  TARGET_KINDS,
-} from '../workloads/kinds.ts';
+import type { AnyKind } from '../workloads/kind.ts';
+import { ATTACHED_KINDS, KINDS, type RestoredWorkloads, TARGET_KINDS } from '../workloads/kinds.ts';
 import type { LegacyState } from './legacy-state.ts';
 
 export type { RestoredWorkloads };

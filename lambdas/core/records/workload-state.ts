@@ -5,7 +5,8 @@
 // such workloads, so a record written now still parses with the legacy reader and a legacy
 // record (without them) still restores. JSON Schema: schemas/state-record.schema.json.
 import * as z from 'zod';
-import { type AnyKind, KINDS, kindOf, type WorkloadState } from '../workloads/kinds.ts';
+import type { AnyKind } from '../workloads/kind.ts';
+import { KINDS, kindOf, type WorkloadState } from '../workloads/kinds.ts';
 
 export type { HpaState } from '../workloads/autoscalers.ts';
 export type { CronJobState } from '../workloads/cronjobs.ts';

@@ -2,18 +2,13 @@
 // database, restore the recorded counts. Each fences the lock first and is safe to run
 // again after any part of it already happened (a retried Task converges, it does not repeat).
 
-import { type Deps, envOf, type RunContext, type ScaleChange, type Skip } from '../contracts.ts';
+import { type Deps, envOf, type RunContext, type ScaleChange } from '../contracts.ts';
 import { databaseWait } from '../database/events.ts';
 import { convergeDatabase, type DatabaseGoal } from '../database/rules.ts';
 import { CimError, ErrorNames } from '../errors.ts';
-import { fenceLock } from '../records/lock.ts';
+import type { Skip } from '../workloads/kind.ts';
+import { fence } from './fence.ts';
 import { restoreDecision } from './plan.ts';
-
-/** Checks the lock is still this run's and records the step in it; a no-op for read-only runs. */
-export async function fence(deps: Deps, ctx: RunContext, step: string): Promise<void> {
-  if (!ctx.lock) return;
-  await fenceLock(deps.store(envOf(deps, ctx)), ctx.lock, step, deps.now());
-}
 
 /** Scale deployments to zero; a missing deployment is reported and does not stop the others. */
 export async function scaleDown(deps: Deps, ctx: RunContext, step: string): Promise<RunContext> {

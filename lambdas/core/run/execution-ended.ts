@@ -15,9 +15,9 @@ import { type Environment, NAME_PATTERN } from '../config/schema.ts';
 import { type Deps, issuesText } from '../contracts.ts';
 import { CimError, ErrorNames, errorMessage } from '../errors.ts';
 import { PreconditionFailed, putOnce, recordKeys, type StateStore } from '../gateways/store.ts';
+import { readActionRecord, writtenByExecution } from '../records/actions.ts';
 import { type ActionRecord, actionToLegacy } from '../records/legacy-state.ts';
 import { type LockInfo, readLock, releaseLock } from '../records/lock.ts';
-import { readActionRecord } from './prepare.ts';
 
 /** The execution statuses that may end a run without its Catch. */
 export const ENDED_STATUSES = ['ABORTED', 'TIMED_OUT', 'FAILED'] as const;
@@ -214,9 +214,9 @@ async function recordIfRunning(
   for (let attempt = 0; attempt < 3; attempt++) {
     const latest = await store.getJson(keys.actions);
     if (!latest) return { record: 'no-record' };
-    const json = latest.json as { execution_id?: unknown; result?: unknown } | null;
-    if (json?.execution_id !== ended.executionArn) return { record: 'not-this-execution' };
-    if (json.result !== 'running') return { record: 'already-ended', result: String(json.result) };
+    if (writtenByExecution(latest.json) !== ended.executionArn) return { record: 'not-this-execution' };
+    const result = (latest.json as { result?: unknown }).result;
+    if (result !== 'running') return { record: 'already-ended', result: String(result) };
     // The record says this run is still going: only the lock holder may replace it. If the
     // lock is gone, take it for the dead execution while recording, so that no new run reads
     // actions.json in between; if another run holds it, that run recovers from "running".

@@ -4,16 +4,12 @@
 
 import { type Deps, envOf, type RunContext } from '../contracts.ts';
 import { label } from '../database/rules.ts';
-import { type NodegroupScaling, sameScaling, scaledDown } from '../nodegroups/rules.ts';
+import type { NodegroupScaling } from '../gateways/nodegroups.ts';
+import { sameScaling, scaledDown } from '../nodegroups/rules.ts';
 import type { Action } from '../records/legacy-state.ts';
 import type { RestorePoint } from '../records/restore-point.ts';
-import {
-  type AnyTargetKind,
-  type PlannedWorkload,
-  restoredOf,
-  TARGET_KINDS,
-  type WorkloadState,
-} from '../workloads/kinds.ts';
+import type { AnyTargetKind, PlannedWorkload } from '../workloads/kind.ts';
+import { restoredOf, TARGET_KINDS, type WorkloadState } from '../workloads/kinds.ts';
 
 /**
  * What `up` does with one deployment: restore only what was recorded, and only when it is

@@ -6,7 +6,7 @@ import { convergeDatabase, type DatabaseGoal, label } from '../database/rules.ts
 import { CimError, ErrorNames } from '../errors.ts';
 import { deploymentSettled } from '../gateways/kubernetes.ts';
 import { nextWaitSeconds, type Poll, pollStart } from '../waits.ts';
-import { fence } from './changes.ts';
+import { fence } from './fence.ts';
 
 function timedOut(what: string, waited: number, last: string): CimError {
   return new CimError(

@@ -11,76 +11,25 @@ import {
   parseRequest,
   type RunContext,
   type RunRequest,
-  type Skip,
   writes,
 } from '../contracts.ts';
 import { classifyDatabaseState, label } from '../database/rules.ts';
 import { CimError, ErrorNames, errorMessage, errorName } from '../errors.ts';
-import { recordKeys, type StateStore, type StoredJson } from '../gateways/store.ts';
+import { recordKeys, type StateStore } from '../gateways/store.ts';
 import { NODE_READER_ROLE, NODE_READERS_GROUP, nodegroupInError, scalingError } from '../nodegroups/rules.ts';
 import { nodeLister } from '../nodegroups/steps.ts';
+import { findLastChange } from '../records/actions.ts';
 import { loadChosenRestorePoint } from '../records/history.ts';
 import { describeHold, holdActive, holdsBack, isScheduledUser, readHold } from '../records/hold.ts';
-import {
-  type ActionRecord,
-  actionFromLegacy,
-  type EnvironmentState,
-  type LastChange,
-  lastChangeOf,
-} from '../records/legacy-state.ts';
+import type { EnvironmentState, LastChange } from '../records/legacy-state.ts';
 import { acquireLock, readLock, releaseLock } from '../records/lock.ts';
 import { type RestorePoint, validateRestorePoint } from '../records/restore-point.ts';
-import {
-  discoverTargets,
-  newSinceRestorePoint,
-  targetsFromRecord,
-  withTargets,
-} from '../workloads/discovery.ts';
+import { discoverTargets, newSinceRestorePoint, targetsFromRecord } from '../workloads/discovery.ts';
+import type { Skip } from '../workloads/kind.ts';
 import { changedSinceDown, preflightProblem } from '../workloads/kinds.ts';
+import { withTargets } from '../workloads/targets.ts';
 import { checkPayloadLimit } from './payload-limit.ts';
 import { snapshotEnvironment } from './snapshot.ts';
-
-function foreign(key: string, why: string): CimError {
-  return new CimError(
-    ErrorNames.StateRecordInvalid,
-    `s3 object "${key}" ${why}; it cannot be this environment's record. Inspect it (the bucket is versioned); nothing was changed.`,
-  );
-}
-
-/** Parses an action record read back from S3 and checks it belongs to this environment. */
-export function readActionRecord(json: unknown, key: string, env: Environment): ActionRecord {
-  const rec = actionFromLegacy(json, key);
-  if (rec.customer !== env.customer || rec.environment !== env.environment) {
-    throw foreign(key, `is the record of ${rec.customer}/${rec.environment}`);
-  }
-  return rec;
-}
-
-/**
- * The latest up/down of the environment. Records written by this tool carry it in
- * `last_change`; legacy records do not, so a legacy get_env_state on top falls back to
- * scanning the history for the newest up/down.
- */
-export async function findLastChange(
-  store: StateStore,
-  env: Environment,
-  latest: StoredJson | null,
-): Promise<LastChange | null> {
-  if (!latest) return null;
-  const keys = recordKeys(env, '_');
-  const rec = readActionRecord(latest.json, keys.actions, env);
-  const direct = lastChangeOf(rec);
-  if (direct || rec.lastChange !== undefined) return direct;
-  const all = (await store.listKeys(keys.historyPrefix, 5000)).filter((k) => k.endsWith('/actions.json'));
-  let best: ActionRecord | null = null;
-  for (const key of all) {
-    const obj = await store.getJson(key);
-    if (!obj) continue;
-    const r = readActionRecord(obj.json, key, env);
-    if (r.action !== 'get_env_state' && (!best || r.timestamp > best.timestamp)) best = r;
-  }
-  return best ? lastChangeOf(best) : null;
-}
 
 /** The legacy rules, plus: a change that never finished does not count as done. */
 function refusal(req: RunRequest, previous: LastChange | null, env: Environment): string | null {

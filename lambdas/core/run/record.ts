@@ -13,12 +13,12 @@ import {
   envOf,
   type RunContext,
   type ScaleChange,
-  type Skip,
   type WorkloadChange,
   writes,
 } from '../contracts.ts';
 import { CimError, ErrorNames, errorMessage } from '../errors.ts';
 import { PreconditionFailed, putOnce, recordKeys, type StateStore } from '../gateways/store.ts';
+import { readActionRecord, writtenByExecution } from '../records/actions.ts';
 import type { Hold } from '../records/hold.ts';
 import {
   type Action,
@@ -32,8 +32,8 @@ import {
   stateToLegacy,
 } from '../records/legacy-state.ts';
 import { type HeldLock, type LockInfo, readLock, releaseLock } from '../records/lock.ts';
-import { fence } from './changes.ts';
-import { readActionRecord } from './prepare.ts';
+import type { Skip } from '../workloads/kind.ts';
+import { fence } from './fence.ts';
 import { snapshotEnvironment } from './snapshot.ts';
 
 export interface RunSummary {
@@ -199,12 +199,11 @@ async function putLatest(
 ): Promise<void> {
   const key = recordKeys(env, ctx.request.build).actions;
   const current = await store.getJson(key);
-  const ours =
-    current && (current.json as { execution_id?: unknown } | null)?.execution_id === ctx.executionId;
+  const ours = current && writtenByExecution(current.json) === ctx.executionId;
   if (current && !ours && current.etag !== ctx.latestEtag) {
     throw new CimError(
       ErrorNames.RecordConflict,
-      `s3://${store.bucket}/${key} was changed by another run (${JSON.stringify((current.json as { execution_id?: unknown })?.execution_id ?? 'unknown')}) while this one held the lock; not overwriting it. Check cim status.`,
+      `s3://${store.bucket}/${key} was changed by another run (${JSON.stringify(writtenByExecution(current.json) ?? 'unknown')}) while this one held the lock; not overwriting it. Check cim status.`,
     );
   }
   try {
@@ -360,7 +359,7 @@ export async function recordFailure(deps: Deps, ctx: RunContext): Promise<RunSum
       const latest = await store.getJson(keys.actions);
       const started =
         ctx.request.action !== 'get_env_state' &&
-        (latest?.json as { execution_id?: unknown } | null)?.execution_id === ctx.executionId;
+        writtenByExecution(latest?.json ?? null) === ctx.executionId;
       if (!started) {
         // Stopped before the intent was written: nothing was changed, so nothing to record.
         recorded = 'nothing-changed';

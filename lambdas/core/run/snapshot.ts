@@ -1,9 +1,9 @@
 // Owns reading the whole state of an environment: deployments, database, app health.
 import type { Environment } from '../config/schema.ts';
-import type { DatabaseGateway } from '../database/rules.ts';
+import type { DatabaseGateway } from '../gateways/database.ts';
 import type { HealthChecker } from '../gateways/health.ts';
 import type { KubeGateway } from '../gateways/kubernetes.ts';
-import type { NodegroupGateway } from '../nodegroups/rules.ts';
+import type { NodegroupGateway } from '../gateways/nodegroups.ts';
 import type { DeploymentState, EnvironmentState } from '../records/legacy-state.ts';
 import { legacyTimestamp } from '../records/legacy-state.ts';
 import type { NodegroupState } from '../records/nodegroup-state.ts';

@@ -6,7 +6,7 @@
 // workload is active again (checkAutoscalers in changes.ts).
 import * as z from 'zod';
 import type { HpaStatus } from '../gateways/workloads.ts';
-import type { AttachedKind } from './kinds.ts';
+import type { AttachedKind } from './kind.ts';
 
 const HPA = 'HorizontalPodAutoscaler';
 

@@ -5,25 +5,17 @@
 // (never from what an earlier attempt already changed), and is safe to run again. The
 // builders take a kind: a kind with steps of its own gets them from here.
 
-import { type Deps, envOf, type RunContext, type Skip, type WorkloadChange } from '../contracts.ts';
+import { type Deps, envOf, type RunContext, type WorkloadChange } from '../contracts.ts';
 import { CimError, ErrorNames } from '../errors.ts';
 import { type WorkloadGateway, workloadsOf } from '../gateways/workloads.ts';
-import { fence } from '../run/changes.ts';
+import { fence } from '../run/fence.ts';
 import { poll } from '../run/polls.ts';
 import { type Poll, pollStart } from '../waits.ts';
 import { autoscalers, hpaActive } from './autoscalers.ts';
 import { cronJobs } from './cronjobs.ts';
 import { scaledObjects } from './keda.ts';
-import {
-  type AnyAttachedKind,
-  type AnyKind,
-  type AnyTargetKind,
-  type KindState,
-  restoredOf,
-  TARGET_KINDS,
-  targetKindOf,
-  workloadLabel,
-} from './kinds.ts';
+import type { AnyAttachedKind, AnyKind, AnyTargetKind, KindState, Skip } from './kind.ts';
+import { restoredOf, TARGET_KINDS, targetKindOf, workloadLabel } from './kinds.ts';
 import { statefulSets } from './statefulsets.ts';
 
 type Step = (deps: Deps, ctx: RunContext, step: string) => Promise<RunContext>;

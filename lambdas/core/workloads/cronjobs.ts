@@ -2,7 +2,7 @@
 // environment, and given its recorded suspend flag back last on an up. A down waits, up to
 // jobsGraceSeconds, for the Jobs it still runs; past that they are left running and reported.
 import * as z from 'zod';
-import type { TargetKind } from './kinds.ts';
+import type { PlannedCronJob, TargetKind } from './kind.ts';
 
 export interface CronJobState {
   kind: 'CronJob';
@@ -24,14 +24,6 @@ export const LegacyCronJob = z.looseObject({
   cronjob_active_jobs: z.number().int().min(0).optional(),
 });
 type Legacy = z.output<typeof LegacyCronJob>;
-
-export type PlannedCronJob = {
-  kind: 'cronjob';
-  namespace: string;
-  name: string;
-  suspend: boolean;
-  from: boolean;
-};
 
 const planned = (c: CronJobState, suspend: boolean): PlannedCronJob => ({
   kind: 'cronjob',

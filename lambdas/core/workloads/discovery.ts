@@ -4,20 +4,16 @@
 // `customer-infra-manager/exclude: "true"`; what is discovered is what is recorded. At up the
 // targets are exactly what the restore point recorded, and what is new since is reported and
 // left as it is. The run context carries the targets, so every step sees the same list.
-import type { DeploymentTarget, Environment, WorkloadTarget } from '../config/schema.ts';
-import type { Skip } from '../contracts.ts';
+import type { Environment, WorkloadTarget } from '../config/schema.ts';
 import { CimError, ErrorNames } from '../errors.ts';
 import type { KubeGateway } from '../gateways/kubernetes.ts';
 import type { DiscoveredWorkload, WorkloadGateway } from '../gateways/workloads.ts';
 import { LegacyState } from '../records/legacy-state.ts';
+import type { Skip } from './kind.ts';
 import { TARGET_KINDS } from './kinds.ts';
+import type { Targets } from './targets.ts';
 
 export const EXCLUDE_ANNOTATION = 'customer-infra-manager/exclude';
-
-export interface Targets {
-  deployments: DeploymentTarget[];
-  workloads: WorkloadTarget[];
-}
 
 function lister(kube: KubeGateway): Pick<WorkloadGateway, 'listWorkloads'> {
   const k = kube as Partial<WorkloadGateway>;
@@ -27,11 +23,6 @@ function lister(kube: KubeGateway): Pick<WorkloadGateway, 'listWorkloads'> {
       'this Kubernetes gateway cannot list workloads for "discover"',
     );
   return k as WorkloadGateway;
-}
-
-/** The environment with these targets instead of its configured lists. */
-export function withTargets(env: Environment, t: Targets): Environment {
-  return { ...env, deployments: t.deployments, workloads: t.workloads };
 }
 
 const healthUrl = (env: Environment, namespace: string, name: string) =>

@@ -3,7 +3,7 @@
 // any scale on a down, so KEDA does not scale their target back up, and given their recorded
 // annotation back exactly (or none) before any scale on an up.
 import * as z from 'zod';
-import type { AttachedKind } from './kinds.ts';
+import type { AttachedKind } from './kind.ts';
 
 /** A KEDA ScaledObject targeting a scaled workload, and its paused-replicas annotation before the down. */
 export interface ScaledObjectState {

@@ -3,13 +3,8 @@
 import type { Environment } from '../config/schema.ts';
 import type { KubeGateway } from '../gateways/kubernetes.ts';
 import { type WorkloadGateway, workloadsOf } from '../gateways/workloads.ts';
-import {
-  type AnyAttachedKind,
-  ATTACHED_KINDS,
-  scaledTargets,
-  targetKindOf,
-  type WorkloadState,
-} from './kinds.ts';
+import type { AnyAttachedKind } from './kind.ts';
+import { ATTACHED_KINDS, scaledTargets, targetKindOf, type WorkloadState } from './kinds.ts';
 
 const namespacesOf = (env: Environment) => [
   ...new Set([...env.deployments, ...env.workloads].map((w) => w.namespace)),

@@ -3,7 +3,7 @@
 // are gone, or ready at the count.
 import * as z from 'zod';
 import type { StatefulSetStatus } from '../gateways/workloads.ts';
-import type { TargetKind } from './kinds.ts';
+import type { PlannedStatefulSet, TargetKind } from './kind.ts';
 
 export interface StatefulSetState {
   kind: 'StatefulSet';
@@ -21,14 +21,6 @@ export const LegacyStatefulSet = z.looseObject({
   statefulset_ready_replicas: z.number().int().min(0).optional(),
 });
 type Legacy = z.output<typeof LegacyStatefulSet>;
-
-export type PlannedStatefulSet = {
-  kind: 'statefulset';
-  namespace: string;
-  name: string;
-  from: number;
-  to: number;
-};
 
 /**
  * Down: every pod gone. Up: every wanted replica ready and available, and the pods at the

@@ -4,7 +4,7 @@
 // is all or nothing. Each refusal asserts the exit code, the message and that S3 is untouched.
 import { afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { ExitCode } from '#cli/exit-codes';
-import { S3StateStore } from '#core/gateways/store';
+import { S3StateStore } from '#core/clients/s3-store';
 import { capture } from '../../support/capture.ts';
 import { makeWorld, type World } from '../../support/world.ts';
 

@@ -5,6 +5,7 @@
 import { S3Client } from '@aws-sdk/client-s3';
 import fc from 'fast-check';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { S3StateStore } from '#core/clients/s3-store';
 import { parseConfig, resolveEnvironment } from '#core/config/catalog';
 import { validateCron } from '#core/config/cron';
 import { MAX_SELECTOR_LENGTH, parseLabelSelector } from '#core/config/label-selector';
@@ -13,13 +14,7 @@ import { environmentKeyError } from '#core/config/schema';
 import { globMatch, MAX_PATTERN_LENGTH, parseSelectionArg, patternError } from '#core/config/selection';
 import { parseRequest } from '#core/contracts';
 import { ErrorNames, unprintableCharacter } from '#core/errors';
-import {
-  jsonDepth,
-  MAX_RECORD_BYTES,
-  MAX_RECORD_DEPTH,
-  parseRecord,
-  S3StateStore,
-} from '#core/gateways/store';
+import { jsonDepth, MAX_RECORD_BYTES, MAX_RECORD_DEPTH, parseRecord } from '#core/gateways/store';
 import { checkReason, parseUntil } from '#core/records/hold';
 import { holderGone, lockedError, malformedLock } from '#core/records/lock';
 import { validateRestorePoint } from '#core/records/restore-point';

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { localWait, type WatchSource } from '#cli/engine/readiness';
+import type { RunContext } from '#core/contracts';
 import { Steps } from '#core/steps';
-import type { RunContext } from '#core/workflow-steps';
 
 const ctx = {
   changes: [{ deployment: 'frontend-deployment', namespace: 'alpha-dev', from: 0, to: 1 }],

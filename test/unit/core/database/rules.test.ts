@@ -10,7 +10,8 @@ import {
 } from '@aws-sdk/client-rds';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, describe, expect, it } from 'vitest';
-import { classifyDatabaseState, convergeDatabase, RdsDatabaseGateway } from '#core/database/rules';
+import { RdsDatabaseGateway } from '#core/clients/rds';
+import { classifyDatabaseState, convergeDatabase } from '#core/database/rules';
 
 const rds = mockClient(RDSClient);
 const gw = new RdsDatabaseGateway(new RDSClient({ region: 'us-east-1' }));

@@ -1,6 +1,7 @@
 import { ListObjectsV2Command, S3Client, S3ServiceException } from '@aws-sdk/client-s3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { putOnce, S3StateStore } from '#core/gateways/store';
+import { S3StateStore } from '#core/clients/s3-store';
+import { putOnce } from '#core/gateways/store';
 import { memoryBucket } from '../../../support/memory-s3.ts';
 
 let bucket: ReturnType<typeof memoryBucket>;

@@ -1,6 +1,6 @@
 import { S3Client } from '@aws-sdk/client-s3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { S3StateStore } from '#core/gateways/store';
+import { S3StateStore } from '#core/clients/s3-store';
 import { acquireLock, fenceLock, holderGone, type LockInfo, releaseLock } from '#core/records/lock';
 import { memoryBucket } from '../../../support/memory-s3.ts';
 
