@@ -6,7 +6,7 @@ import { ExecutionAbortedError, ExecutionError, StateMachine } from 'aws-local-s
 import { CimError, ErrorNames } from '#core/errors';
 import { Steps, TaskFunctions, TaskSteps, TokenSteps, WaitSteps } from '#core/steps';
 import { compactSummary, type Deps, type RunContext, recordFailure } from '#core/workflow-steps';
-import { localTaskHandlers } from '#handlers/index';
+import { localHandlers } from '#handlers/index';
 import { engineValidation, workflowDefinition } from './definitions.ts';
 import { withQuotas } from './quotas.ts';
 import type { LocalWait } from './readiness.ts';
@@ -176,7 +176,7 @@ export async function runLocal(o: LocalRunOptions): Promise<LocalRun> {
   const execution = withQuotas(machine, { account: o.deps }).run(o.input as never, {
     overrides: {
       // biome-ignore lint/suspicious/noExplicitAny: JSON in, JSON out
-      taskResourceLocalHandlers: localTaskHandlers(deps, wrap) as any,
+      taskResourceLocalHandlers: localHandlers('environment', deps, wrap) as any,
       ...(o.waitOverrides
         ? { waitTimeOverrides: o.waitOverrides }
         : o.localWait
