@@ -30,11 +30,12 @@ import {
   Wait,
   WaitTime,
 } from 'aws-cdk-lib/aws-stepfunctions';
-import { LambdaInvoke, StepFunctionsStartExecution } from 'aws-cdk-lib/aws-stepfunctions-tasks';
+import { StepFunctionsStartExecution } from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { STEPFUNCTIONS_USE_DISTRIBUTED_MAP_RESULT_WRITER_V2 } from 'aws-cdk-lib/cx-api';
 import type { Construct } from 'constructs';
 import { type FleetFunctionId, FleetFunctions, FleetSteps } from '#core/steps';
-import { addTaskRetries, LOCAL_ACCOUNT, LOCAL_REGION, renderLocal } from './environment.ts';
+import { LOCAL_ACCOUNT, LOCAL_REGION, renderLocal } from './render-local.ts';
+import { lambdaTask } from './states.ts';
 
 export type FleetWorkflowFunctions = Record<FleetFunctionId, IFunction>;
 
@@ -83,25 +84,13 @@ export function buildFleetWorkflow(
   /** The state buckets: the fleet's items and results live under fleet/ in them. */
   buckets: readonly IBucket[] = [],
 ): State {
-  const lambda = (name: string, fn: IFunction, payload: TaskInput) => {
-    const t = new LambdaInvoke(scope, name, {
-      lambdaFunction: fn,
-      payloadResponseOnly: true,
-      retryOnServiceExceptions: false,
-      payload,
-    });
-    return addTaskRetries(t);
-  };
-
   const refused = new Fail(scope, FleetSteps.refused, { errorPath: '$.Error', causePath: '$.Cause' });
-  const select = lambda(
-    FleetSteps.select,
-    fns['fleet-select'],
-    TaskInput.fromObject({
+  const select = lambdaTask(scope, FleetSteps.select, fns['fleet-select'], {
+    payload: TaskInput.fromObject({
       input: JsonPath.objectAt('$'),
       executionId: JsonPath.stringAt('$$.Execution.Id'),
     }),
-  );
+  });
   select.addCatch(refused, { errors: ['States.ALL'] });
 
   const child = new StepFunctionsStartExecution(scope, FleetSteps.runEnvironment, {
@@ -166,14 +155,12 @@ export function buildFleetWorkflow(
   runEach.itemProcessor(slot.next(child));
 
   // `$` holds Select's plan and the map run's output (where the results are): nothing twice.
-  const record = lambda(
-    FleetSteps.record,
-    fns['fleet-record'],
-    TaskInput.fromObject({
+  const record = lambdaTask(scope, FleetSteps.record, fns['fleet-record'], {
+    payload: TaskInput.fromObject({
       plan: JsonPath.objectAt('$'),
       executionId: JsonPath.stringAt('$$.Execution.Id'),
     }),
-  );
+  });
   const anyFailed = new Choice(scope, FleetSteps.anyFailed)
     .when(
       Condition.numberGreaterThan('$.counts.failed', 0),

@@ -21,14 +21,14 @@ import {
   Wait,
   WaitTime,
 } from 'aws-cdk-lib/aws-stepfunctions';
-import { LambdaInvoke } from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { STEPFUNCTIONS_USE_DISTRIBUTED_MAP_RESULT_WRITER_V2 } from 'aws-cdk-lib/cx-api';
 import type { Construct } from 'constructs';
 import { GUARD_EVENTS } from '#core/guard/guard';
 import { type GuardFunctionId, GuardFunctions, GuardSteps } from '#core/steps';
 import type { IamScope } from '../iam/scope.ts';
-import { addTaskRetries, renderLocal } from './environment.ts';
 import { mapS3Statements, ScopedJsonItemReader, ScopedResultWriter } from './fleet.ts';
+import { renderLocal } from './render-local.ts';
+import { lambdaTask } from './states.ts';
 
 export type GuardWorkflowFunctions = Record<GuardFunctionId, IFunction>;
 
@@ -42,25 +42,14 @@ export function buildGuardWorkflow(
   buckets: readonly IBucket[] = [],
 ): State {
   // Without a payload, a Task gets its whole state input.
-  const lambda = (name: string, fn: IFunction, payload?: TaskInput) => {
-    const t = new LambdaInvoke(scope, name, {
-      lambdaFunction: fn,
-      payloadResponseOnly: true,
-      retryOnServiceExceptions: false,
-      ...(payload ? { payload } : {}),
-    });
-    return addTaskRetries(t);
-  };
-  const select = lambda(
-    GuardSteps.select,
-    fns['guard-select'],
-    TaskInput.fromObject({
+  const select = lambdaTask(scope, GuardSteps.select, fns['guard-select'], {
+    payload: TaskInput.fromObject({
       input: JsonPath.objectAt('$'),
       executionId: JsonPath.stringAt('$$.Execution.Id'),
     }),
-  );
-  const step = lambda(GuardSteps.step, fns['guard-step']);
-  const recordFailure = lambda(GuardSteps.recordFailure, fns['guard-step']);
+  });
+  const step = lambdaTask(scope, GuardSteps.step, fns['guard-step']);
+  const recordFailure = lambdaTask(scope, GuardSteps.recordFailure, fns['guard-step']);
   const itemDone = new Succeed(scope, GuardSteps.itemDone);
   step.addCatch(new Pass(scope, GuardSteps.caught).next(recordFailure), {
     errors: ['States.ALL'],
@@ -97,7 +86,7 @@ export function buildGuardWorkflow(
   });
   each.node.setContext(STEPFUNCTIONS_USE_DISTRIBUTED_MAP_RESULT_WRITER_V2, true);
   each.itemProcessor(step);
-  const summary = lambda(GuardSteps.summary, fns['guard-summary']);
+  const summary = lambdaTask(scope, GuardSteps.summary, fns['guard-summary']);
   select.next(each).next(summary);
   return select;
 }
