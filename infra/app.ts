@@ -7,7 +7,8 @@ import { AwsSolutionsChecks } from 'cdk-nag';
 import { loadConfigFile } from '#core/config/file';
 import { resolveEnvironment } from '#core/config/schema';
 import { GUARD_NEEDS } from './constructs/guard.ts';
-import { CimStack, NEEDS } from './stacks/central-stack.ts';
+import { NEEDS } from './iam/needs.ts';
+import { CimStack } from './stacks/central-stack.ts';
 import { CimTargetStack } from './stacks/target-stack.ts';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');

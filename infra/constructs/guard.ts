@@ -2,30 +2,25 @@
 // RDS), its state machine (infra/workflows/guard.ts), an EventBridge rule per database kind
 // on the RDS events for the configured databases only, a daily sweep schedule, and an
 // alarm on failed guard runs.
-import { Duration, RemovalPolicy } from 'aws-cdk-lib';
-import { Alarm, ComparisonOperator, TreatMissingData } from 'aws-cdk-lib/aws-cloudwatch';
+import { Duration } from 'aws-cdk-lib';
+import type { Alarm } from 'aws-cdk-lib/aws-cloudwatch';
 import { Rule } from 'aws-cdk-lib/aws-events';
 import { SfnStateMachine } from 'aws-cdk-lib/aws-events-targets';
 import { Effect, PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import type { IKey } from 'aws-cdk-lib/aws-kms';
 import type { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
-import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { IBucket } from 'aws-cdk-lib/aws-s3';
 import { Schedule, ScheduleExpression, ScheduleTargetInput } from 'aws-cdk-lib/aws-scheduler';
 import { StepFunctionsStartExecution } from 'aws-cdk-lib/aws-scheduler-targets';
 import type { IQueue } from 'aws-cdk-lib/aws-sqs';
-import {
-  CustomerManagedEncryptionConfiguration,
-  DefinitionBody,
-  LogLevel,
-  StateMachine,
-  StateMachineType,
-} from 'aws-cdk-lib/aws-stepfunctions';
+import type { StateMachine } from 'aws-cdk-lib/aws-stepfunctions';
 import type { Construct } from 'constructs';
 import { type GuardFunctionId, GuardFunctions } from '#core/steps';
 import type { IamScope, Needs } from '../iam/scope.ts';
 import { buildGuardWorkflow, guardEventPattern } from '../workflows/guard.ts';
+import type { MakeFunction } from './function.ts';
 import type { ScheduleDelivery } from './schedule-delivery.ts';
+import { workflowStateMachine } from './workflow-state-machine.ts';
 
 export const GUARD_NEEDS: Record<GuardFunctionId, Needs> = {
   'guard-select': {},
@@ -52,7 +47,7 @@ export function addGuard(
     accounts: readonly string[];
     /** Where an event EventBridge cannot deliver to the state machine lands. */
     deadLetterQueue: IQueue;
-    makeFunction: (id: GuardFunctionId, states: readonly string[]) => NodejsFunction;
+    makeFunction: MakeFunction;
     grant: (fn: NodejsFunction, needs: Needs) => void;
     /** stack.kms: the customer key for the guard's log group and state machine. */
     key?: IKey | undefined;
@@ -65,7 +60,7 @@ export function addGuard(
   const buckets = o.buckets ?? [];
   const functions = {} as Record<GuardFunctionId, NodejsFunction>;
   for (const fid of Object.keys(GuardFunctions) as GuardFunctionId[]) {
-    functions[fid] = o.makeFunction(fid, GuardFunctions[fid]);
+    functions[fid] = o.makeFunction(fid);
     o.grant(functions[fid], GUARD_NEEDS[fid]);
   }
   // Select writes the item list, the summary reads the map run's results: under guard/ only.
@@ -78,20 +73,14 @@ export function addGuard(
       new PolicyStatement({ effect: Effect.ALLOW, actions: ['s3:GetObject'], resources: guardObjects }),
     );
   }
-  const logs = new LogGroup(scope, 'GuardWorkflowLogs', {
-    ...(o.key ? { encryptionKey: o.key } : {}),
-    logGroupName: `/aws/vendedlogs/states/customer-infra-manager-guard-${id}`,
-    retention: RetentionDays.ONE_YEAR,
-    removalPolicy: RemovalPolicy.RETAIN,
-  });
-  const stateMachine = new StateMachine(scope, 'GuardWorkflow', {
-    stateMachineName: `customer-infra-manager-guard-${id}`,
-    stateMachineType: StateMachineType.STANDARD,
-    definitionBody: DefinitionBody.fromChainable(buildGuardWorkflow(scope, functions, buckets)),
+  const { stateMachine, alarm } = workflowStateMachine(scope, {
+    ids: { stateMachine: 'GuardWorkflow', logs: 'GuardWorkflowLogs', alarm: 'GuardFailures' },
+    name: `customer-infra-manager-guard-${id}`,
+    definition: buildGuardWorkflow(scope, functions, buckets),
     timeout: Duration.hours(6),
-    tracingEnabled: true,
-    ...(o.key ? { encryptionConfiguration: new CustomerManagedEncryptionConfiguration(o.key) } : {}),
-    logs: { destination: logs, level: LogLevel.ALL, includeExecutionData: true },
+    key: o.key,
+    alarmDescription:
+      'The seven-day guard could not keep a parked database stopped: see the guard execution.',
   });
   const rules = guardEventPattern(o.rds, o.accounts).map(
     (eventPattern, i) =>
@@ -114,15 +103,6 @@ export function addGuard(
       ...o.scheduleDelivery,
       input: ScheduleTargetInput.fromObject({ sweep: true }),
     }),
-  });
-  const alarm = new Alarm(scope, 'GuardFailures', {
-    alarmDescription:
-      'The seven-day guard could not keep a parked database stopped: see the guard execution.',
-    metric: stateMachine.metricFailed({ period: Duration.minutes(5) }),
-    threshold: 1,
-    evaluationPeriods: 1,
-    comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-    treatMissingData: TreatMissingData.NOT_BREACHING,
   });
   return { stateMachine, functions, rules, alarm };
 }

@@ -8,7 +8,8 @@ import { AwsSolutionsChecks } from 'cdk-nag';
 import { loadConfigFile } from '#core/config/file';
 import { resolveEnvironment } from '#core/config/schema';
 import { GUARD_NEEDS } from '#infra/constructs/guard';
-import { CimStack, NEEDS } from '#infra/stacks/central-stack';
+import { NEEDS } from '#infra/iam/needs';
+import { CimStack } from '#infra/stacks/central-stack';
 import { CimTargetStack } from '#infra/stacks/target-stack';
 
 const root = resolve(import.meta.dirname, '..', '..');
