@@ -3,6 +3,7 @@
 // in the state buckets), a second state machine whose Distributed Map starts the environment
 // workflow once per environment, and one EventBridge schedule per configured schedule.
 import { Duration, TimeZone } from 'aws-cdk-lib';
+import type { Alarm } from 'aws-cdk-lib/aws-cloudwatch';
 import { Effect, PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import type { IKey } from 'aws-cdk-lib/aws-kms';
 import type { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
@@ -72,8 +73,12 @@ export function addFleet(
  * by the build-id rule instead of running twice. Returns the schedules' delivery settings
  * (the guard's sweep uses them too) and their alarm.
  */
-export function addFleetSchedules(scope: Construct, config: Config, fleetWorkflow: IStateMachine) {
-  const schedules: ReturnType<typeof addScheduleDelivery> = addScheduleDelivery(scope);
+export function addFleetSchedules(
+  scope: Construct,
+  config: Config,
+  fleetWorkflow: IStateMachine,
+): { delivery: ScheduleDelivery; alarm: Alarm } {
+  const schedules = addScheduleDelivery(scope);
   for (const s of config.schedules) {
     const sel = scheduleSelection(s);
     new Schedule(scope, `Schedule-${s.name}`, {
@@ -95,5 +100,5 @@ export function addFleetSchedules(scope: Construct, config: Config, fleetWorkflo
       }),
     });
   }
-  return schedules satisfies { delivery: ScheduleDelivery };
+  return schedules;
 }

@@ -1,15 +1,26 @@
 // One deployed function: its own log group, its own role (logs only to its group, the
 // customer key when there is one, target accounts trust it by path) and the Lambda
 // function bundled with the local esbuild and the deployed configuration.
-import { Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import { mkdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Duration, RemovalPolicy, Stack, Stage } from 'aws-cdk-lib';
 import { PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import type { IKey } from 'aws-cdk-lib/aws-kms';
 import { Architecture, Runtime, Tracing } from 'aws-cdk-lib/aws-lambda';
 import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
+import { configDigest } from '#core/config/deployed';
+import type { Config } from '#core/config/schema';
 import { FUNCTIONS, type FunctionId } from '#core/steps';
-import { BUNDLE, configCommandHooks, digestDefine, esbuildAliasArgs } from '../bundling.ts';
+import {
+  BUNDLE,
+  configCommandHooks,
+  digestDefine,
+  esbuildAliasArgs,
+  writeDeployedConfig,
+} from '../bundling.ts';
 import { functionRolePath } from '../stacks/target-stack.ts';
 import type { FunctionNetwork } from './organization.ts';
 
@@ -24,6 +35,17 @@ export interface FunctionSettings {
   key: IKey | undefined;
   /** stack.vpc: the subnets and security group of every function. */
   network: FunctionNetwork | undefined;
+}
+
+/**
+ * The functions get `defaults` and `environments` as a file in their bundle (see
+ * bundling.ts): written once per synth, named by its digest, in the stage's output.
+ */
+export function deployedConfigFile(scope: Construct, config: Config): { digest: string; file: string } {
+  const digest = configDigest(config);
+  const dir = join(Stage.of(scope)?.outdir ?? tmpdir(), 'cim-deployed-config');
+  mkdirSync(dir, { recursive: true });
+  return { digest, file: writeDeployedConfig(dir, config, `${digest}.json`) };
 }
 
 /** Makes the function of one catalog id (its constructs are children of the stack). */

@@ -3,21 +3,18 @@
 // workflow state machine with its log group, schedules, an alarm and optional EKS
 // access entries. No business logic here: each part is a construct in infra/constructs/,
 // created with the stack as its scope so that every CloudFormation logical id stays as deployed.
-import { mkdirSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { CfnOutput, Stack, type StackProps, Stage } from 'aws-cdk-lib';
+import { CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
 import type { Rule } from 'aws-cdk-lib/aws-events';
+import type { IKey } from 'aws-cdk-lib/aws-kms';
 import type { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
+import type { IBucket } from 'aws-cdk-lib/aws-s3';
 import type { ITopic } from 'aws-cdk-lib/aws-sns';
 import type { IQueue, Queue } from 'aws-cdk-lib/aws-sqs';
 import type { StateMachine } from 'aws-cdk-lib/aws-stepfunctions';
 import type { Construct } from 'constructs';
-import { configDigest } from '#core/config/deployed';
 import type { Config } from '#core/config/schema';
 import { CimError, ErrorNames } from '#core/errors';
 import type { FleetFunctionId } from '#core/steps';
-import { writeDeployedConfig } from '../bundling.ts';
 import { buildDashboard } from '../constructs/dashboard.ts';
 import { addDatabaseEvents } from '../constructs/database-events.ts';
 import { addEksAccessEntries } from '../constructs/eks-access.ts';
@@ -25,7 +22,7 @@ import { addEnvironmentFunctions, addEnvironmentWorkflow } from '../constructs/e
 import { eventDeadLetterQueue, eventFailuresAlarm } from '../constructs/event-failures.ts';
 import { addExecutionStatus } from '../constructs/execution-status.ts';
 import { addFleet, addFleetSchedules } from '../constructs/fleet.ts';
-import { functionFactory } from '../constructs/function.ts';
+import { deployedConfigFile, functionFactory } from '../constructs/function.ts';
 import { addGuard, GUARD_NEEDS, type Guard } from '../constructs/guard.ts';
 import { addNotifications } from '../constructs/notifications.ts';
 import {
@@ -79,11 +76,8 @@ export class CimStack extends Stack {
     } catch (err) {
       throw new CimError(ErrorNames.ConfigInvalid, `${props.configSource}: ${(err as Error).message}`);
     }
-    // The functions get `defaults` and `environments` as a file in their bundle (see bundling.ts).
-    this.configDigest = configDigest(config);
-    const configDir = join(Stage.of(this)?.outdir ?? tmpdir(), 'cim-deployed-config');
-    mkdirSync(configDir, { recursive: true });
-    const configFile = writeDeployedConfig(configDir, config, `${this.configDigest}.json`);
+    const deployed = deployedConfigFile(this, config);
+    this.configDigest = deployed.digest;
 
     const key = customerKey(this, config);
     const network = functionNetwork(this, config);
@@ -92,8 +86,8 @@ export class CimStack extends Stack {
     const grants = new ScopedGrants(this, this.scope, buckets);
     const makeFunction = functionFactory(this, {
       handlersDir: props.handlersDir,
-      configDigest: this.configDigest,
-      configFile,
+      configDigest: deployed.digest,
+      configFile: deployed.file,
       key,
       network,
     });
@@ -172,9 +166,19 @@ export class CimStack extends Stack {
         fns['record-result'],
       );
 
+    this.acknowledgeFindings(key, bucketList, grants.wildcardResources);
+    this.addOutputs(buckets.keys());
+  }
+
+  /** The scanners' findings that are deliberate (nag.ts, organization.ts, scan-acknowledgements.ts). */
+  private acknowledgeFindings(
+    key: IKey | undefined,
+    buckets: readonly IBucket[],
+    wildcards: Iterable<string>,
+  ) {
     acknowledgeNagFindings(this, {
       functions: [
-        ...Object.values(fns),
+        ...Object.values(this.functions),
         this.databaseEvents.function,
         this.executionStatus.function,
         ...Object.values(this.fleetFunctions),
@@ -183,12 +187,11 @@ export class CimStack extends Stack {
       environmentWorkflow: this.stateMachine,
       fleetWorkflow: this.fleetStateMachine,
       guardWorkflow: this.guard.stateMachine,
-      buckets: bucketList,
-      wildcardResources: grants.wildcardResources,
+      buckets,
+      wildcardResources: wildcards,
     });
     acknowledgeKeyFindings(this, key);
     acknowledgeScanFindings(this);
-    this.addOutputs(buckets.keys());
   }
 
   private addOutputs(bucketNames: Iterable<string>) {
