@@ -6,8 +6,7 @@ import { App, Validations } from 'aws-cdk-lib';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { loadConfigFile } from '#core/config/file';
 import { resolveEnvironment } from '#core/config/schema';
-import { GUARD_NEEDS } from './constructs/guard.ts';
-import { NEEDS } from './iam/needs.ts';
+import { GUARD_NEEDS, NEEDS } from './iam/needs.ts';
 import { CimStack } from './stacks/central-stack.ts';
 import { CimTargetStack } from './stacks/target-stack.ts';
 

@@ -16,17 +16,13 @@ import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import type { StateMachine } from 'aws-cdk-lib/aws-stepfunctions';
 import type { Construct } from 'constructs';
 import { type GuardFunctionId, GuardFunctions } from '#core/steps';
-import type { IamScope, Needs } from '../iam/scope.ts';
+import type { ScopedGrants } from '../iam/grants.ts';
+import { GUARD_NEEDS } from '../iam/needs.ts';
+import type { IamScope } from '../iam/scope.ts';
 import { buildGuardWorkflow, guardEventPattern } from '../workflows/guard.ts';
 import type { MakeFunction } from './function.ts';
 import type { ScheduleDelivery } from './schedule-delivery.ts';
 import { workflowStateMachine } from './workflow-state-machine.ts';
-
-export const GUARD_NEEDS: Record<GuardFunctionId, Needs> = {
-  'guard-select': {},
-  'guard-step': { s3: true, rdsDescribe: true, rdsStartStop: true },
-  'guard-summary': {},
-};
 
 /** When the daily sweep runs (UTC): after the night's downs, before anyone looks. */
 export const GUARD_SWEEP_CRON = 'cron(30 5 * * ? *)';
@@ -48,7 +44,7 @@ export function addGuard(
     /** Where an event EventBridge cannot deliver to the state machine lands. */
     deadLetterQueue: IQueue;
     makeFunction: MakeFunction;
-    grant: (fn: NodejsFunction, needs: Needs) => void;
+    grants: ScopedGrants;
     /** stack.kms: the customer key for the guard's log group and state machine. */
     key?: IKey | undefined;
     /** The state buckets: the guard's item lists and map run results live under guard/. */
@@ -61,7 +57,7 @@ export function addGuard(
   const functions = {} as Record<GuardFunctionId, NodejsFunction>;
   for (const fid of Object.keys(GuardFunctions) as GuardFunctionId[]) {
     functions[fid] = o.makeFunction(fid);
-    o.grant(functions[fid], GUARD_NEEDS[fid]);
+    o.grants.grant(functions[fid], GUARD_NEEDS[fid]);
   }
   // Select writes the item list, the summary reads the map run's results: under guard/ only.
   const guardObjects = buckets.map((b) => b.arnForObjects('guard/*'));

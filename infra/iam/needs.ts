@@ -1,6 +1,6 @@
-// What each environment function touches: IAM (infra/iam/grants.ts) and the EKS access
+// What each Task function touches: IAM (infra/iam/grants.ts) and the EKS access
 // entries are granted from this and nothing else.
-import type { TaskFunctionId } from '#core/steps';
+import type { GuardFunctionId, TaskFunctionId } from '#core/steps';
 import type { Needs } from './scope.ts';
 
 /** What each function touches; IAM is granted from this and nothing else. */
@@ -48,3 +48,10 @@ export const KUBERNETES_WRITERS: ReadonlySet<TaskFunctionId> = new Set<TaskFunct
   'pause-keda',
   'restore-keda',
 ]);
+
+/** The guard's functions: only guard-step touches S3 and RDS. */
+export const GUARD_NEEDS: Record<GuardFunctionId, Needs> = {
+  'guard-select': {},
+  'guard-step': { s3: true, rdsDescribe: true, rdsStartStop: true },
+  'guard-summary': {},
+};

@@ -23,7 +23,7 @@ import { eventDeadLetterQueue, eventFailuresAlarm } from '../constructs/event-fa
 import { addExecutionStatus } from '../constructs/execution-status.ts';
 import { addFleet, addFleetSchedules } from '../constructs/fleet.ts';
 import { deployedConfigFile, functionFactory } from '../constructs/function.ts';
-import { addGuard, GUARD_NEEDS, type Guard } from '../constructs/guard.ts';
+import { addGuard, type Guard } from '../constructs/guard.ts';
 import { addNotifications } from '../constructs/notifications.ts';
 import {
   acknowledgeKeyFindings,
@@ -33,7 +33,7 @@ import {
 } from '../constructs/organization.ts';
 import { stateBuckets } from '../constructs/state-buckets.ts';
 import { ScopedGrants } from '../iam/grants.ts';
-import { NEEDS } from '../iam/needs.ts';
+import { GUARD_NEEDS, NEEDS } from '../iam/needs.ts';
 import { type IamScope, iamScope, scopedEnvironments } from '../iam/scope.ts';
 import { acknowledgeNagFindings } from '../nag.ts';
 import { acknowledgeScanFindings } from '../scan-acknowledgements.ts';
@@ -131,7 +131,7 @@ export class CimStack extends Stack {
       accounts: databaseAccounts,
       deadLetterQueue: this.eventFailures,
       makeFunction,
-      grant: (fn, needs) => grants.grant(fn, needs),
+      grants,
       key,
       buckets: bucketList,
       scheduleDelivery: schedules.delivery,

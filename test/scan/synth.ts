@@ -7,8 +7,7 @@ import { App, Validations } from 'aws-cdk-lib';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { loadConfigFile } from '#core/config/file';
 import { resolveEnvironment } from '#core/config/schema';
-import { GUARD_NEEDS } from '#infra/constructs/guard';
-import { NEEDS } from '#infra/iam/needs';
+import { GUARD_NEEDS, NEEDS } from '#infra/iam/needs';
 import { CimStack } from '#infra/stacks/central-stack';
 import { CimTargetStack } from '#infra/stacks/target-stack';
 
