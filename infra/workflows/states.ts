@@ -1,15 +1,24 @@
 // The building blocks the three workflows share: the one Retry policy of every Lambda Task
-// (TASK_RETRIES) and `lambdaTask`, the Lambda Task that carries it.
+// (TASK_RETRIES) and `lambdaTask`, the Lambda Task that carries it; `s3DistributedMap`, the
+// Distributed Map over an item list in S3 that the fleet and the guard run their items with.
 import { Duration } from 'aws-cdk-lib';
+import { Effect, PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import type { IFunction } from 'aws-cdk-lib/aws-lambda';
+import type { IBucket } from 'aws-cdk-lib/aws-s3';
 import {
+  DistributedMap,
   type IntegrationPattern,
   JitterType,
+  JsonPath,
+  ResultWriterV2,
+  S3JsonItemReader,
+  StateMachineType,
   type TaskInput,
   type TaskStateBase,
   type Timeout,
 } from 'aws-cdk-lib/aws-stepfunctions';
 import { LambdaInvoke } from 'aws-cdk-lib/aws-stepfunctions-tasks';
+import { STEPFUNCTIONS_USE_DISTRIBUTED_MAP_RESULT_WRITER_V2 } from 'aws-cdk-lib/cx-api';
 import type { Construct } from 'constructs';
 import { ErrorNames, THROTTLING_ERRORS } from '#core/errors';
 
@@ -124,4 +133,85 @@ export function lambdaTask(scope: Construct, name: string, fn: IFunction, o: Lam
     ...(o.comment ? { comment: o.comment } : {}),
   });
   return addTaskRetries(task, { lambdaOnly: o.lambdaOnly ?? false });
+}
+
+/** The S3 access of a Distributed Map's reader and writer, scoped to one prefix of the given buckets. */
+export function mapS3Statements(buckets: readonly IBucket[], prefix: string): PolicyStatement[] {
+  if (buckets.length === 0) return [];
+  return [
+    new PolicyStatement({
+      effect: Effect.ALLOW,
+      // ItemReader reads the item list; ResultWriter writes (multipart for large files) the results.
+      actions: ['s3:GetObject', 's3:PutObject', 's3:ListMultipartUploadParts', 's3:AbortMultipartUpload'],
+      resources: buckets.map((b) => b.arnForObjects(`${prefix}*`)),
+    }),
+  ];
+}
+
+/**
+ * CDK grants a reader or writer with a bucket *path* on every bucket ("*"); these grant the
+ * given statements instead (the state buckets' fleet/ or guard/ prefix).
+ */
+export class ScopedJsonItemReader extends S3JsonItemReader {
+  private readonly scoped: PolicyStatement[];
+  constructor(props: ConstructorParameters<typeof S3JsonItemReader>[0], statements: PolicyStatement[]) {
+    super(props);
+    this.scoped = statements;
+  }
+  override providePolicyStatements(): PolicyStatement[] {
+    return this.scoped;
+  }
+}
+export class ScopedResultWriter extends ResultWriterV2 {
+  private readonly scoped: PolicyStatement[];
+  constructor(props: ConstructorParameters<typeof ResultWriterV2>[0], statements: PolicyStatement[]) {
+    super(props);
+    this.scoped = statements;
+  }
+  override providePolicyStatements(): PolicyStatement[] {
+    return this.scoped;
+  }
+}
+
+/**
+ * A Distributed Map whose items are a JSON list in S3 ($.itemReader) and whose results go to
+ * S3 ($.resultWriter), under `prefix` of the state buckets only. Every item is tried: an
+ * item's failure is a result (its Catch), and nothing else stops the run. Each item runs as
+ * a child execution (STANDARD) named by `label`.
+ */
+export function s3DistributedMap(
+  scope: Construct,
+  name: string,
+  o: {
+    buckets: readonly IBucket[];
+    prefix: string;
+    label: string;
+    concurrency: { maxConcurrency: number } | { maxConcurrencyPath: string };
+  },
+): DistributedMap {
+  const map = new DistributedMap(scope, name, {
+    itemReader: new ScopedJsonItemReader(
+      {
+        bucketNamePath: JsonPath.stringAt('$.itemReader.bucket'),
+        key: JsonPath.stringAt('$.itemReader.key'),
+      },
+      [],
+    ),
+    resultWriterV2: new ScopedResultWriter(
+      {
+        bucketNamePath: JsonPath.stringAt('$.resultWriter.bucket'),
+        prefix: JsonPath.stringAt('$.resultWriter.prefix'),
+      },
+      mapS3Statements(o.buckets, o.prefix),
+    ),
+    ...o.concurrency,
+    toleratedFailurePercentage: 100,
+    mapExecutionType: StateMachineType.STANDARD,
+    label: o.label,
+    resultPath: '$.results',
+  });
+  // CDK renders ResultWriterV2 only under this feature flag: set on the Map itself, so the
+  // definition is the same whatever the app's context.
+  map.node.setContext(STEPFUNCTIONS_USE_DISTRIBUTED_MAP_RESULT_WRITER_V2, true);
+  return map;
 }
