@@ -6,8 +6,8 @@ import { App, Validations } from 'aws-cdk-lib';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { resolveEnvironment } from '#core/config/catalog';
 import { loadConfigFile } from '#core/config/file';
-import { GUARD_NEEDS } from './constructs/guard.ts';
-import { CimStack, NEEDS } from './stacks/central-stack.ts';
+import { GUARD_NEEDS, NEEDS } from './iam/needs.ts';
+import { CimStack } from './stacks/central-stack.ts';
 import { CimTargetStack } from './stacks/target-stack.ts';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');

@@ -7,7 +7,7 @@ import type { Deps, RunContext } from '#core/contracts';
 import { CimError, ErrorNames } from '#core/errors';
 import { compactSummary, recordFailure } from '#core/run/record';
 import { Steps, TaskFunctions, TaskSteps, TokenSteps, WaitSteps } from '#core/steps';
-import { localTaskHandlers } from '#handlers/index';
+import { localHandlers } from '#handlers/index';
 import { engineValidation, workflowDefinition } from './definitions.ts';
 import { withQuotas } from './quotas.ts';
 import type { LocalWait } from './readiness.ts';
@@ -177,7 +177,7 @@ export async function runLocal(o: LocalRunOptions): Promise<LocalRun> {
   const execution = withQuotas(machine, { account: o.deps }).run(o.input as never, {
     overrides: {
       // biome-ignore lint/suspicious/noExplicitAny: JSON in, JSON out
-      taskResourceLocalHandlers: localTaskHandlers(deps, wrap) as any,
+      taskResourceLocalHandlers: localHandlers('environment', deps, wrap) as any,
       ...(o.waitOverrides
         ? { waitTimeOverrides: o.waitOverrides }
         : o.localWait

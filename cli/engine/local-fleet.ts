@@ -6,10 +6,15 @@ import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { ExecutionError } from 'aws-local-stepfunctions';
 import type { Deps } from '#core/contracts';
-import type { FleetItemOutcome, FleetSummary, FleetSummaryOutput } from '#core/fleet/fleet';
-import { classifyChild, fleetOutcomes } from '#core/fleet/fleet';
+import {
+  classifyChild,
+  type FleetItemOutcome,
+  type FleetSummary,
+  type FleetSummaryOutput,
+  fleetOutcomes,
+} from '#core/fleet/fleet';
 import { FleetSteps } from '#core/steps';
-import { localFleetHandlers } from '#handlers/index';
+import { localHandlers } from '#handlers/index';
 import { classifyRun, outcomeFields } from '../exit-codes.ts';
 import { workflowDefinition } from './definitions.ts';
 import { forLocalDistributedMaps, localDistributedMapHandlers } from './distributed-map.ts';
@@ -133,7 +138,7 @@ export async function runFleetLocal(o: FleetRunOptions): Promise<FleetRun> {
   const execution = withQuotas(machine, { account: o.deps }).run(o.input as never, {
     overrides: {
       // biome-ignore lint/suspicious/noExplicitAny: JSON in, JSON out
-      taskResourceLocalHandlers: { ...localFleetHandlers(o.deps), ...maps } as any,
+      taskResourceLocalHandlers: { ...localHandlers('fleet', o.deps), ...maps } as any,
       ...(o.retryOverrides ? { retryIntervalOverrides: o.retryOverrides } : {}),
     },
     context: { Execution: { Id: id, Name: id.split(':').pop(), StartTime: new Date().toISOString() } },

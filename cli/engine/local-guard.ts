@@ -5,7 +5,7 @@ import { ExecutionError } from 'aws-local-stepfunctions';
 import type { Deps } from '#core/contracts';
 import { type GuardSummary, guardOutcomes } from '#core/guard/guard';
 import { GuardSteps } from '#core/steps';
-import { localGuardHandlers } from '#handlers/index';
+import { localHandlers } from '#handlers/index';
 import { workflowDefinition } from './definitions.ts';
 import { forLocalDistributedMaps, localDistributedMapHandlers } from './distributed-map.ts';
 import { type EventLog, machineFor } from './local-environment.ts';
@@ -33,7 +33,7 @@ export async function runGuardLocal(o: {
 }): Promise<GuardRun> {
   const local = forLocalDistributedMaps(await workflowDefinition('guard'));
   const machine = machineFor(local.definition);
-  const handlers = localGuardHandlers(o.deps);
+  const handlers = localHandlers('guard', o.deps);
   const step = handlers[GuardSteps.step];
   if (step && o.beforeStep)
     handlers[GuardSteps.step] = async (input) => {

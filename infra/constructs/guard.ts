@@ -2,36 +2,27 @@
 // RDS), its state machine (infra/workflows/guard.ts), an EventBridge rule per database kind
 // on the RDS events for the configured databases only, a daily sweep schedule, and an
 // alarm on failed guard runs.
-import { Duration, RemovalPolicy } from 'aws-cdk-lib';
-import { Alarm, ComparisonOperator, TreatMissingData } from 'aws-cdk-lib/aws-cloudwatch';
+import { Duration } from 'aws-cdk-lib';
+import type { Alarm } from 'aws-cdk-lib/aws-cloudwatch';
 import { Rule } from 'aws-cdk-lib/aws-events';
 import { SfnStateMachine } from 'aws-cdk-lib/aws-events-targets';
 import { Effect, PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import type { IKey } from 'aws-cdk-lib/aws-kms';
 import type { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
-import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { IBucket } from 'aws-cdk-lib/aws-s3';
 import { Schedule, ScheduleExpression, ScheduleTargetInput } from 'aws-cdk-lib/aws-scheduler';
 import { StepFunctionsStartExecution } from 'aws-cdk-lib/aws-scheduler-targets';
 import type { IQueue } from 'aws-cdk-lib/aws-sqs';
-import {
-  CustomerManagedEncryptionConfiguration,
-  DefinitionBody,
-  LogLevel,
-  StateMachine,
-  StateMachineType,
-} from 'aws-cdk-lib/aws-stepfunctions';
+import type { StateMachine } from 'aws-cdk-lib/aws-stepfunctions';
 import type { Construct } from 'constructs';
 import { type GuardFunctionId, GuardFunctions } from '#core/steps';
-import type { IamScope, Needs } from '../iam/scope.ts';
+import type { ScopedGrants } from '../iam/grants.ts';
+import { GUARD_NEEDS } from '../iam/needs.ts';
+import type { IamScope } from '../iam/scope.ts';
 import { buildGuardWorkflow, guardEventPattern } from '../workflows/guard.ts';
+import type { MakeFunction } from './function.ts';
 import type { ScheduleDelivery } from './schedule-delivery.ts';
-
-export const GUARD_NEEDS: Record<GuardFunctionId, Needs> = {
-  'guard-select': {},
-  'guard-step': { s3: true, rdsDescribe: true, rdsStartStop: true },
-  'guard-summary': {},
-};
+import { workflowStateMachine } from './workflow-state-machine.ts';
 
 /** When the daily sweep runs (UTC): after the night's downs, before anyone looks. */
 export const GUARD_SWEEP_CRON = 'cron(30 5 * * ? *)';
@@ -52,8 +43,8 @@ export function addGuard(
     accounts: readonly string[];
     /** Where an event EventBridge cannot deliver to the state machine lands. */
     deadLetterQueue: IQueue;
-    makeFunction: (id: GuardFunctionId, states: readonly string[]) => NodejsFunction;
-    grant: (fn: NodejsFunction, needs: Needs) => void;
+    makeFunction: MakeFunction;
+    grants: ScopedGrants;
     /** stack.kms: the customer key for the guard's log group and state machine. */
     key?: IKey | undefined;
     /** The state buckets: the guard's item lists and map run results live under guard/. */
@@ -65,8 +56,8 @@ export function addGuard(
   const buckets = o.buckets ?? [];
   const functions = {} as Record<GuardFunctionId, NodejsFunction>;
   for (const fid of Object.keys(GuardFunctions) as GuardFunctionId[]) {
-    functions[fid] = o.makeFunction(fid, GuardFunctions[fid]);
-    o.grant(functions[fid], GUARD_NEEDS[fid]);
+    functions[fid] = o.makeFunction(fid);
+    o.grants.grant(functions[fid], GUARD_NEEDS[fid]);
   }
   // Select writes the item list, the summary reads the map run's results: under guard/ only.
   const guardObjects = buckets.map((b) => b.arnForObjects('guard/*'));
@@ -78,20 +69,14 @@ export function addGuard(
       new PolicyStatement({ effect: Effect.ALLOW, actions: ['s3:GetObject'], resources: guardObjects }),
     );
   }
-  const logs = new LogGroup(scope, 'GuardWorkflowLogs', {
-    ...(o.key ? { encryptionKey: o.key } : {}),
-    logGroupName: `/aws/vendedlogs/states/customer-infra-manager-guard-${id}`,
-    retention: RetentionDays.ONE_YEAR,
-    removalPolicy: RemovalPolicy.RETAIN,
-  });
-  const stateMachine = new StateMachine(scope, 'GuardWorkflow', {
-    stateMachineName: `customer-infra-manager-guard-${id}`,
-    stateMachineType: StateMachineType.STANDARD,
-    definitionBody: DefinitionBody.fromChainable(buildGuardWorkflow(scope, functions, buckets)),
+  const { stateMachine, alarm } = workflowStateMachine(scope, {
+    ids: { stateMachine: 'GuardWorkflow', logs: 'GuardWorkflowLogs', alarm: 'GuardFailures' },
+    name: `customer-infra-manager-guard-${id}`,
+    definition: buildGuardWorkflow(scope, functions, buckets),
     timeout: Duration.hours(6),
-    tracingEnabled: true,
-    ...(o.key ? { encryptionConfiguration: new CustomerManagedEncryptionConfiguration(o.key) } : {}),
-    logs: { destination: logs, level: LogLevel.ALL, includeExecutionData: true },
+    key: o.key,
+    alarmDescription:
+      'The seven-day guard could not keep a parked database stopped: see the guard execution.',
   });
   const rules = guardEventPattern(o.rds, o.accounts).map(
     (eventPattern, i) =>
@@ -114,15 +99,6 @@ export function addGuard(
       ...o.scheduleDelivery,
       input: ScheduleTargetInput.fromObject({ sweep: true }),
     }),
-  });
-  const alarm = new Alarm(scope, 'GuardFailures', {
-    alarmDescription:
-      'The seven-day guard could not keep a parked database stopped: see the guard execution.',
-    metric: stateMachine.metricFailed({ period: Duration.minutes(5) }),
-    threshold: 1,
-    evaluationPeriods: 1,
-    comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-    treatMissingData: TreatMissingData.NOT_BREACHING,
   });
   return { stateMachine, functions, rules, alarm };
 }

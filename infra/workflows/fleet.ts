@@ -8,73 +8,30 @@
 // it a result; ToleratedFailurePercentage 100 covers the rest). The local engine runs the same
 // definition through cli/engine/distributed-map.ts.
 import { Duration } from 'aws-cdk-lib';
-import { Effect, PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import type { IFunction } from 'aws-cdk-lib/aws-lambda';
 import type { IBucket } from 'aws-cdk-lib/aws-s3';
 import {
   Choice,
   Condition,
-  DistributedMap,
   Fail,
   IntegrationPattern,
   type IStateMachine,
   JsonPath,
   Pass,
-  ResultWriterV2,
-  S3JsonItemReader,
   type State,
   StateMachine,
-  StateMachineType,
   Succeed,
   TaskInput,
   Wait,
   WaitTime,
 } from 'aws-cdk-lib/aws-stepfunctions';
-import { LambdaInvoke, StepFunctionsStartExecution } from 'aws-cdk-lib/aws-stepfunctions-tasks';
-import { STEPFUNCTIONS_USE_DISTRIBUTED_MAP_RESULT_WRITER_V2 } from 'aws-cdk-lib/cx-api';
+import { StepFunctionsStartExecution } from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import type { Construct } from 'constructs';
 import { type FleetFunctionId, FleetFunctions, FleetSteps } from '#core/steps';
-import { addTaskRetries, LOCAL_ACCOUNT, LOCAL_REGION, renderLocal } from './environment.ts';
+import { LOCAL_ACCOUNT, LOCAL_REGION, renderLocal } from './render-local.ts';
+import { lambdaTask, s3DistributedMap } from './states.ts';
 
 export type FleetWorkflowFunctions = Record<FleetFunctionId, IFunction>;
-
-/** The S3 access of a Distributed Map's reader and writer, scoped to one prefix of the given buckets. */
-export function mapS3Statements(buckets: readonly IBucket[], prefix: string): PolicyStatement[] {
-  if (buckets.length === 0) return [];
-  return [
-    new PolicyStatement({
-      effect: Effect.ALLOW,
-      // ItemReader reads the item list; ResultWriter writes (multipart for large files) the results.
-      actions: ['s3:GetObject', 's3:PutObject', 's3:ListMultipartUploadParts', 's3:AbortMultipartUpload'],
-      resources: buckets.map((b) => b.arnForObjects(`${prefix}*`)),
-    }),
-  ];
-}
-
-/**
- * CDK grants a reader or writer with a bucket *path* on every bucket ("*"); these grant the
- * given statements instead (the state buckets' fleet/ or guard/ prefix).
- */
-export class ScopedJsonItemReader extends S3JsonItemReader {
-  private readonly scoped: PolicyStatement[];
-  constructor(props: ConstructorParameters<typeof S3JsonItemReader>[0], statements: PolicyStatement[]) {
-    super(props);
-    this.scoped = statements;
-  }
-  override providePolicyStatements(): PolicyStatement[] {
-    return this.scoped;
-  }
-}
-export class ScopedResultWriter extends ResultWriterV2 {
-  private readonly scoped: PolicyStatement[];
-  constructor(props: ConstructorParameters<typeof ResultWriterV2>[0], statements: PolicyStatement[]) {
-    super(props);
-    this.scoped = statements;
-  }
-  override providePolicyStatements(): PolicyStatement[] {
-    return this.scoped;
-  }
-}
 
 export function buildFleetWorkflow(
   scope: Construct,
@@ -83,25 +40,13 @@ export function buildFleetWorkflow(
   /** The state buckets: the fleet's items and results live under fleet/ in them. */
   buckets: readonly IBucket[] = [],
 ): State {
-  const lambda = (name: string, fn: IFunction, payload: TaskInput) => {
-    const t = new LambdaInvoke(scope, name, {
-      lambdaFunction: fn,
-      payloadResponseOnly: true,
-      retryOnServiceExceptions: false,
-      payload,
-    });
-    return addTaskRetries(t);
-  };
-
   const refused = new Fail(scope, FleetSteps.refused, { errorPath: '$.Error', causePath: '$.Cause' });
-  const select = lambda(
-    FleetSteps.select,
-    fns['fleet-select'],
-    TaskInput.fromObject({
+  const select = lambdaTask(scope, FleetSteps.select, fns['fleet-select'], {
+    payload: TaskInput.fromObject({
       input: JsonPath.objectAt('$'),
       executionId: JsonPath.stringAt('$$.Execution.Id'),
     }),
-  );
+  });
   select.addCatch(refused, { errors: ['States.ALL'] });
 
   const child = new StepFunctionsStartExecution(scope, FleetSteps.runEnvironment, {
@@ -134,31 +79,12 @@ export function buildFleetWorkflow(
   // A failed or refused environment is a result, not the end of the fleet.
   child.addCatch(new Pass(scope, FleetSteps.notSucceeded), { errors: ['States.ALL'], resultPath: '$.error' });
 
-  const runEach = new DistributedMap(scope, FleetSteps.runEach, {
-    itemReader: new ScopedJsonItemReader(
-      {
-        bucketNamePath: JsonPath.stringAt('$.itemReader.bucket'),
-        key: JsonPath.stringAt('$.itemReader.key'),
-      },
-      [],
-    ),
-    resultWriterV2: new ScopedResultWriter(
-      {
-        bucketNamePath: JsonPath.stringAt('$.resultWriter.bucket'),
-        prefix: JsonPath.stringAt('$.resultWriter.prefix'),
-      },
-      mapS3Statements(buckets, 'fleet/'),
-    ),
-    maxConcurrencyPath: '$.maxConcurrency',
-    // Every environment is tried: a child's failure is a result (its Catch), and nothing else stops the run.
-    toleratedFailurePercentage: 100,
-    mapExecutionType: StateMachineType.STANDARD,
+  const runEach = s3DistributedMap(scope, FleetSteps.runEach, {
+    buckets,
+    prefix: 'fleet/',
     label: 'Fleet',
-    resultPath: '$.results',
+    concurrency: { maxConcurrencyPath: '$.maxConcurrency' },
   });
-  // CDK renders ResultWriterV2 only under this feature flag: set on the Map itself, so the
-  // definition is the same whatever the app's context.
-  runEach.node.setContext(STEPFUNCTIONS_USE_DISTRIBUTED_MAP_RESULT_WRITER_V2, true);
   // Children start at the pace the account's RDS budget refills (Select writes each item's
   // startAt, fleet-capacity.ts): a thousand first requests in the same second would be
   // throttled by the hundreds. A time already past does not wait.
@@ -166,14 +92,12 @@ export function buildFleetWorkflow(
   runEach.itemProcessor(slot.next(child));
 
   // `$` holds Select's plan and the map run's output (where the results are): nothing twice.
-  const record = lambda(
-    FleetSteps.record,
-    fns['fleet-record'],
-    TaskInput.fromObject({
+  const record = lambdaTask(scope, FleetSteps.record, fns['fleet-record'], {
+    payload: TaskInput.fromObject({
       plan: JsonPath.objectAt('$'),
       executionId: JsonPath.stringAt('$$.Execution.Id'),
     }),
-  );
+  });
   const anyFailed = new Choice(scope, FleetSteps.anyFailed)
     .when(
       Condition.numberGreaterThan('$.counts.failed', 0),

@@ -11,24 +11,20 @@ import type { IBucket } from 'aws-cdk-lib/aws-s3';
 import {
   Choice,
   Condition,
-  DistributedMap,
   JsonPath,
   Pass,
   type State,
-  StateMachineType,
   Succeed,
   TaskInput,
   Wait,
   WaitTime,
 } from 'aws-cdk-lib/aws-stepfunctions';
-import { LambdaInvoke } from 'aws-cdk-lib/aws-stepfunctions-tasks';
-import { STEPFUNCTIONS_USE_DISTRIBUTED_MAP_RESULT_WRITER_V2 } from 'aws-cdk-lib/cx-api';
 import type { Construct } from 'constructs';
 import { GUARD_EVENTS } from '#core/guard/guard';
 import { type GuardFunctionId, GuardFunctions, GuardSteps } from '#core/steps';
 import type { IamScope } from '../iam/scope.ts';
-import { addTaskRetries, renderLocal } from './environment.ts';
-import { mapS3Statements, ScopedJsonItemReader, ScopedResultWriter } from './fleet.ts';
+import { renderLocal } from './render-local.ts';
+import { lambdaTask, s3DistributedMap } from './states.ts';
 
 export type GuardWorkflowFunctions = Record<GuardFunctionId, IFunction>;
 
@@ -41,26 +37,15 @@ export function buildGuardWorkflow(
   /** The state buckets: the guard's items and results live under guard/ in them. */
   buckets: readonly IBucket[] = [],
 ): State {
-  // Without a payload, a Task gets its whole state input.
-  const lambda = (name: string, fn: IFunction, payload?: TaskInput) => {
-    const t = new LambdaInvoke(scope, name, {
-      lambdaFunction: fn,
-      payloadResponseOnly: true,
-      retryOnServiceExceptions: false,
-      ...(payload ? { payload } : {}),
-    });
-    return addTaskRetries(t);
-  };
-  const select = lambda(
-    GuardSteps.select,
-    fns['guard-select'],
-    TaskInput.fromObject({
+  const select = lambdaTask(scope, GuardSteps.select, fns['guard-select'], {
+    payload: TaskInput.fromObject({
       input: JsonPath.objectAt('$'),
       executionId: JsonPath.stringAt('$$.Execution.Id'),
     }),
-  );
-  const step = lambda(GuardSteps.step, fns['guard-step']);
-  const recordFailure = lambda(GuardSteps.recordFailure, fns['guard-step']);
+  });
+  // Without a payload, a Task gets its whole state input.
+  const step = lambdaTask(scope, GuardSteps.step, fns['guard-step']);
+  const recordFailure = lambdaTask(scope, GuardSteps.recordFailure, fns['guard-step']);
   const itemDone = new Succeed(scope, GuardSteps.itemDone);
   step.addCatch(new Pass(scope, GuardSteps.caught).next(recordFailure), {
     errors: ['States.ALL'],
@@ -73,31 +58,14 @@ export function buildGuardWorkflow(
       .when(Condition.stringEquals('$.phase', 'wait'), wait.next(step))
       .otherwise(itemDone),
   );
-  const each = new DistributedMap(scope, GuardSteps.each, {
-    itemReader: new ScopedJsonItemReader(
-      {
-        bucketNamePath: JsonPath.stringAt('$.itemReader.bucket'),
-        key: JsonPath.stringAt('$.itemReader.key'),
-      },
-      [],
-    ),
-    resultWriterV2: new ScopedResultWriter(
-      {
-        bucketNamePath: JsonPath.stringAt('$.resultWriter.bucket'),
-        prefix: JsonPath.stringAt('$.resultWriter.prefix'),
-      },
-      mapS3Statements(buckets, 'guard/'),
-    ),
-    maxConcurrency: GUARD_CONCURRENCY,
-    // Every environment is guarded: one failure is recorded (its Catch) and never stops the others.
-    toleratedFailurePercentage: 100,
-    mapExecutionType: StateMachineType.STANDARD,
+  const each = s3DistributedMap(scope, GuardSteps.each, {
+    buckets,
+    prefix: 'guard/',
     label: 'Guard',
-    resultPath: '$.results',
+    concurrency: { maxConcurrency: GUARD_CONCURRENCY },
   });
-  each.node.setContext(STEPFUNCTIONS_USE_DISTRIBUTED_MAP_RESULT_WRITER_V2, true);
   each.itemProcessor(step);
-  const summary = lambda(GuardSteps.summary, fns['guard-summary']);
+  const summary = lambdaTask(scope, GuardSteps.summary, fns['guard-summary']);
   select.next(each).next(summary);
   return select;
 }

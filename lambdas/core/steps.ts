@@ -64,43 +64,8 @@ export const Steps = {
 } as const;
 export type StepName = (typeof Steps)[keyof typeof Steps];
 
-/** Lambda functions (one handler file each) and the Task states that invoke them. */
-export const TaskFunctions = {
-  prepare: [Steps.prepare],
-  'record-intent': [Steps.recordIntent],
-  'plan-dry-run': [Steps.planDryRun],
-  'scale-down': [Steps.scaleDown],
-  'stop-database': [Steps.stopDatabase],
-  'start-database': [Steps.startDatabase],
-  'check-database': [Steps.checkDatabaseStopped, Steps.checkDatabaseAvailable],
-  'await-database': [Steps.awaitDatabaseStopped, Steps.awaitDatabaseAvailable],
-  'restore-replicas': [Steps.restoreReplicas],
-  'check-deployments': [Steps.checkDeploymentsStopped, Steps.checkDeploymentsAvailable],
-  'check-health': [Steps.checkHealth],
-  'suspend-cronjobs': [Steps.suspendCronJobs],
-  'scale-statefulsets-down': [Steps.scaleStatefulSetsDown],
-  'restore-statefulsets': [Steps.restoreStatefulSets],
-  'check-statefulsets': [Steps.checkStatefulSetsStopped, Steps.checkStatefulSetsReady],
-  'resume-cronjobs': [Steps.resumeCronJobs],
-  'check-autoscalers': [Steps.checkAutoscalers],
-  'scale-nodegroups-down': [Steps.scaleNodegroupsDown],
-  'restore-nodegroups': [Steps.restoreNodegroups],
-  'check-nodegroups': [Steps.checkNodegroupsDown, Steps.checkNodegroupsReady],
-  'pause-keda': [Steps.pauseScaledObjects],
-  'restore-keda': [Steps.restoreScaledObjects],
-  'record-result': [Steps.recordResult],
-  'record-failure': [Steps.recordFailure],
-} as const satisfies Record<string, readonly StepName[]>;
-export type TaskFunctionId = keyof typeof TaskFunctions;
-
 /** Tasks that wait on a task token (completed by another function): not run like the others locally. */
 export const TokenSteps: readonly StepName[] = [Steps.awaitDatabaseStopped, Steps.awaitDatabaseAvailable];
-
-/** The function on RDS events that completes the database waits (not a Task of any workflow). */
-export const DATABASE_EVENT_FUNCTION = 'database-event';
-
-/** The function on the environment executions' status changes (ABORTED, TIMED_OUT, FAILED): records a run that ended without its Catch. */
-export const EXECUTION_STATUS_FUNCTION = 'execution-status';
 
 /** Wait states, for progress output and for the local engine's wait overrides. */
 export const WaitSteps: readonly StepName[] = [
@@ -115,9 +80,6 @@ export const WaitSteps: readonly StepName[] = [
   Steps.waitAutoscalers,
   Steps.waitHealth,
 ];
-
-/** Every Task state, in no particular order: what the fault-injection tests enumerate. */
-export const TaskSteps: readonly StepName[] = Object.values(TaskFunctions).flat();
 
 /** The Pass state a Task's Catch goes to: it names the failed step for the failure record. */
 export const caughtState = (step: StepName) => `Caught: ${step}`;
@@ -137,13 +99,6 @@ export const FleetSteps = {
 } as const;
 export type FleetStepName = (typeof FleetSteps)[keyof typeof FleetSteps];
 
-/** The fleet's Lambda functions and their Task states; the child runs are a Step Functions integration. */
-export const FleetFunctions = {
-  'fleet-select': [FleetSteps.select],
-  'fleet-record': [FleetSteps.record],
-} as const satisfies Record<string, readonly FleetStepName[]>;
-export type FleetFunctionId = keyof typeof FleetFunctions;
-
 /** The seven-day guard's states (a third state machine: re-stops a parked database that AWS started). */
 export const GuardSteps = {
   select: 'Find guarded environments',
@@ -158,17 +113,110 @@ export const GuardSteps = {
 } as const;
 export type GuardStepName = (typeof GuardSteps)[keyof typeof GuardSteps];
 
-export const GuardFunctions = {
-  'guard-select': [GuardSteps.select],
-  'guard-step': [GuardSteps.step, GuardSteps.recordFailure],
-  'guard-summary': [GuardSteps.summary],
-} as const satisfies Record<string, readonly GuardStepName[]>;
-export type GuardFunctionId = keyof typeof GuardFunctions;
+/** The three state machines whose Tasks run the functions. */
+export type WorkflowName = 'environment' | 'fleet' | 'guard';
 
+/** One catalog entry: a Task function of one workflow and its Task states, or a function on events. */
+type FunctionEntry =
+  | { readonly workflow: 'environment'; readonly states: readonly StepName[] }
+  | { readonly workflow: 'fleet'; readonly states: readonly FleetStepName[] }
+  | { readonly workflow: 'guard'; readonly states: readonly GuardStepName[] }
+  | { readonly workflow: null; readonly on: string };
+
+/**
+ * Every deployed function, by id (its handler file's name): the one list the handler registry,
+ * the stack's functions, the local engine's bindings and the per-workflow lists below derive from.
+ * A Task function names the workflow and the Task states that invoke it; a function on events
+ * (not a Task of any workflow) names what invokes it. The order is the deployment's order.
+ */
+export const FUNCTIONS = {
+  prepare: { workflow: 'environment', states: [Steps.prepare] },
+  'record-intent': { workflow: 'environment', states: [Steps.recordIntent] },
+  'plan-dry-run': { workflow: 'environment', states: [Steps.planDryRun] },
+  'scale-down': { workflow: 'environment', states: [Steps.scaleDown] },
+  'stop-database': { workflow: 'environment', states: [Steps.stopDatabase] },
+  'start-database': { workflow: 'environment', states: [Steps.startDatabase] },
+  'check-database': {
+    workflow: 'environment',
+    states: [Steps.checkDatabaseStopped, Steps.checkDatabaseAvailable],
+  },
+  'await-database': {
+    workflow: 'environment',
+    states: [Steps.awaitDatabaseStopped, Steps.awaitDatabaseAvailable],
+  },
+  'restore-replicas': { workflow: 'environment', states: [Steps.restoreReplicas] },
+  'check-deployments': {
+    workflow: 'environment',
+    states: [Steps.checkDeploymentsStopped, Steps.checkDeploymentsAvailable],
+  },
+  'check-health': { workflow: 'environment', states: [Steps.checkHealth] },
+  'suspend-cronjobs': { workflow: 'environment', states: [Steps.suspendCronJobs] },
+  'scale-statefulsets-down': { workflow: 'environment', states: [Steps.scaleStatefulSetsDown] },
+  'restore-statefulsets': { workflow: 'environment', states: [Steps.restoreStatefulSets] },
+  'check-statefulsets': {
+    workflow: 'environment',
+    states: [Steps.checkStatefulSetsStopped, Steps.checkStatefulSetsReady],
+  },
+  'resume-cronjobs': { workflow: 'environment', states: [Steps.resumeCronJobs] },
+  'check-autoscalers': { workflow: 'environment', states: [Steps.checkAutoscalers] },
+  'scale-nodegroups-down': { workflow: 'environment', states: [Steps.scaleNodegroupsDown] },
+  'restore-nodegroups': { workflow: 'environment', states: [Steps.restoreNodegroups] },
+  'check-nodegroups': {
+    workflow: 'environment',
+    states: [Steps.checkNodegroupsDown, Steps.checkNodegroupsReady],
+  },
+  'pause-keda': { workflow: 'environment', states: [Steps.pauseScaledObjects] },
+  'restore-keda': { workflow: 'environment', states: [Steps.restoreScaledObjects] },
+  'record-result': { workflow: 'environment', states: [Steps.recordResult] },
+  'record-failure': { workflow: 'environment', states: [Steps.recordFailure] },
+  // The fleet's Lambda Tasks; its child runs are a Step Functions integration.
+  'fleet-select': { workflow: 'fleet', states: [FleetSteps.select] },
+  'fleet-record': { workflow: 'fleet', states: [FleetSteps.record] },
+  'guard-select': { workflow: 'guard', states: [GuardSteps.select] },
+  'guard-step': { workflow: 'guard', states: [GuardSteps.step, GuardSteps.recordFailure] },
+  'guard-summary': { workflow: 'guard', states: [GuardSteps.summary] },
+  // Completes the database waits on RDS events.
+  'database-event': { workflow: null, on: 'RDS started/stopped events' },
+  // Records an environment run that ended without its Catch (ABORTED, TIMED_OUT, FAILED).
+  'execution-status': { workflow: null, on: 'environment executions ABORTED/TIMED_OUT/FAILED' },
+} as const satisfies Record<string, FunctionEntry>;
+
+type Catalog = typeof FUNCTIONS;
 /** Every deployed function's id (its handler file's name). */
-export type FunctionId =
-  | TaskFunctionId
-  | FleetFunctionId
-  | GuardFunctionId
-  | typeof DATABASE_EVENT_FUNCTION
-  | typeof EXECUTION_STATUS_FUNCTION;
+export type FunctionId = keyof Catalog;
+/** The ids of the functions whose Tasks are states of workflow `W`. */
+export type FunctionIdOf<W extends WorkflowName> = {
+  [K in FunctionId]: Catalog[K]['workflow'] extends W ? K : never;
+}[FunctionId];
+/** Every function that a Task of some workflow invokes. */
+export type WorkflowFunctionId = FunctionIdOf<WorkflowName>;
+/** A workflow's functions and the Task states that invoke each, in the catalog's order. */
+export type FunctionStates<W extends WorkflowName> = {
+  readonly [K in FunctionIdOf<W>]: Catalog[K] extends { states: infer S } ? S : never;
+};
+
+/** Workflow `W`'s functions and their Task states, derived from the catalog. */
+export function functionsOf<W extends WorkflowName>(workflow: W): FunctionStates<W> {
+  return Object.fromEntries(
+    Object.entries(FUNCTIONS).flatMap(([id, f]) => (f.workflow === workflow ? [[id, f.states]] : [])),
+  ) as FunctionStates<W>;
+}
+
+/** Lambda functions (one handler file each) and the Task states that invoke them. */
+export const TaskFunctions = functionsOf('environment');
+export type TaskFunctionId = FunctionIdOf<'environment'>;
+/** The fleet's Lambda functions and their Task states; the child runs are a Step Functions integration. */
+export const FleetFunctions = functionsOf('fleet');
+export type FleetFunctionId = FunctionIdOf<'fleet'>;
+/** The seven-day guard's functions and their Task states. */
+export const GuardFunctions = functionsOf('guard');
+export type GuardFunctionId = FunctionIdOf<'guard'>;
+
+/** The function on RDS events that completes the database waits (not a Task of any workflow). */
+export const DATABASE_EVENT_FUNCTION = 'database-event' satisfies FunctionId;
+
+/** The function on the environment executions' status changes (ABORTED, TIMED_OUT, FAILED): records a run that ended without its Catch. */
+export const EXECUTION_STATUS_FUNCTION = 'execution-status' satisfies FunctionId;
+
+/** Every Task state, in no particular order: what the fault-injection tests enumerate. */
+export const TaskSteps: readonly StepName[] = Object.values(TaskFunctions).flat();

@@ -1,13 +1,12 @@
-// The handler of every Task state, keyed by state name: what the local engine runs.
-
 import type { Deps } from '#core/contracts';
+// The handler of every Task function, by function id (lambdas/core/steps.ts FUNCTIONS), and
+// the one binder that maps a workflow's Task states to them for the local engine.
 import {
-  type FleetFunctionId,
-  FleetFunctions,
-  type GuardFunctionId,
-  GuardFunctions,
+  functionsOf,
   type TaskFunctionId,
   TaskFunctions,
+  type WorkflowFunctionId,
+  type WorkflowName,
 } from '#core/steps';
 import { handler as awaitDatabase } from './await-database.ts';
 import { handler as checkAutoscalers } from './check-autoscalers.ts';
@@ -40,7 +39,8 @@ import { handler as startDatabase } from './start-database.ts';
 import { handler as stopDatabase } from './stop-database.ts';
 import { handler as suspendCronJobs } from './suspend-cronjobs.ts';
 
-export const handlers: Record<TaskFunctionId, TaskHandler> = {
+/** Every Task function's handler (the functions on events have their own entry points). */
+export const taskHandlers: Record<WorkflowFunctionId, TaskHandler> = {
   prepare,
   'record-intent': recordIntent,
   'plan-dry-run': planDryRun,
@@ -65,48 +65,34 @@ export const handlers: Record<TaskFunctionId, TaskHandler> = {
   'restore-keda': restoreKeda,
   'record-result': recordResult,
   'record-failure': recordFailure,
-};
-
-/** Task state name -> the real handler bound to `deps`, for aws-local-stepfunctions. */
-export function localTaskHandlers(
-  deps: Deps,
-  wrap?: (state: string, fn: (e: unknown) => Promise<unknown>) => (e: unknown) => Promise<unknown>,
-) {
-  const out: Record<string, (input: unknown) => Promise<unknown>> = {};
-  for (const [id, states] of Object.entries(TaskFunctions) as [TaskFunctionId, readonly string[]][]) {
-    const fn = handlers[id].withDeps(deps);
-    for (const s of states) out[s] = wrap ? wrap(s, fn) : fn;
-  }
-  return out;
-}
-
-export const fleetHandlers: Record<FleetFunctionId, TaskHandler> = {
   'fleet-select': fleetSelect,
   'fleet-record': fleetRecord,
-};
-
-/** The fleet's Lambda Tasks bound to `deps` (the child run is mapped by the fleet runner). */
-export function localFleetHandlers(deps: Deps) {
-  const out: Record<string, (input: unknown) => Promise<unknown>> = {};
-  for (const [id, states] of Object.entries(FleetFunctions) as [FleetFunctionId, readonly string[]][]) {
-    const fn = fleetHandlers[id].withDeps(deps);
-    for (const s of states) out[s] = fn;
-  }
-  return out;
-}
-
-export const guardHandlers: Record<GuardFunctionId, TaskHandler> = {
   'guard-select': guardSelect,
   'guard-step': guardStep,
   'guard-summary': guardSummary,
 };
 
-/** The guard's Lambda Tasks bound to `deps`, for the local engine. */
-export function localGuardHandlers(deps: Deps) {
+/** The environment workflow's handlers. */
+export const handlers = Object.fromEntries(
+  (Object.keys(TaskFunctions) as TaskFunctionId[]).map((id) => [id, taskHandlers[id]]),
+) as Record<TaskFunctionId, TaskHandler>;
+
+/**
+ * Task state name -> the real handler bound to `deps`, for aws-local-stepfunctions: every
+ * Task state of `workflow`, each through `wrap` when given.
+ */
+export function localHandlers(
+  workflow: WorkflowName,
+  deps: Deps,
+  wrap?: (state: string, fn: (e: unknown) => Promise<unknown>) => (e: unknown) => Promise<unknown>,
+) {
   const out: Record<string, (input: unknown) => Promise<unknown>> = {};
-  for (const [id, states] of Object.entries(GuardFunctions) as [GuardFunctionId, readonly string[]][]) {
-    const fn = guardHandlers[id].withDeps(deps);
-    for (const s of states) out[s] = fn;
+  for (const [id, states] of Object.entries(functionsOf(workflow)) as [
+    WorkflowFunctionId,
+    readonly string[],
+  ][]) {
+    const fn = taskHandlers[id].withDeps(deps);
+    for (const s of states) out[s] = wrap ? wrap(s, fn) : fn;
   }
   return out;
 }

@@ -10,15 +10,11 @@ import { StateMachine } from 'aws-local-stepfunctions';
 import { describe, expect, it } from 'vitest';
 import { AWS_SDK_MAX_ATTEMPTS, ErrorNames, THROTTLING_ERRORS } from '#core/errors';
 import { Steps } from '#core/steps';
-import {
-  addTaskRetries,
-  renderDefinition,
-  renderLocal,
-  retryDelayBoundSeconds,
-  TASK_RETRIES,
-} from '#infra/workflows/environment';
+import { renderDefinition } from '#infra/workflows/environment';
 import { renderFleetDefinition } from '#infra/workflows/fleet';
 import { renderGuardDefinition } from '#infra/workflows/guard';
+import { renderLocal } from '#infra/workflows/render-local';
+import { addTaskRetries, retryDelayBoundSeconds, TASK_RETRIES } from '#infra/workflows/states';
 import { synthesizedDefinition } from '../support/synthesized.ts';
 
 type Asl = { States: Record<string, any> };

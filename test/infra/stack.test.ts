@@ -18,7 +18,8 @@ import {
   type TaskFunctionId,
   TaskFunctions,
 } from '#core/steps';
-import { KUBERNETES_WRITERS, NEEDS, stateBucketLifecycle } from '#infra/stacks/central-stack';
+import { stateBucketLifecycle } from '#infra/constructs/state-buckets';
+import { KUBERNETES_WRITERS, NEEDS } from '#infra/iam/needs';
 import { renderDefinition } from '#infra/workflows/environment';
 import { buildStack, synthesizedDefinition, synthesizeStack } from '../support/synthesized.ts';
 import { fixture } from '../support/world.ts';

@@ -7,8 +7,8 @@ import { App, Validations } from 'aws-cdk-lib';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { resolveEnvironment } from '#core/config/catalog';
 import { loadConfigFile } from '#core/config/file';
-import { GUARD_NEEDS } from '#infra/constructs/guard';
-import { CimStack, NEEDS } from '#infra/stacks/central-stack';
+import { GUARD_NEEDS, NEEDS } from '#infra/iam/needs';
+import { CimStack } from '#infra/stacks/central-stack';
 import { CimTargetStack } from '#infra/stacks/target-stack';
 
 const root = resolve(import.meta.dirname, '..', '..');

@@ -1,0 +1,57 @@
+// What each Task function touches: IAM (infra/iam/grants.ts) and the EKS access
+// entries are granted from this and nothing else.
+import type { GuardFunctionId, TaskFunctionId } from '#core/steps';
+import type { Needs } from './scope.ts';
+
+/** What each function touches; IAM is granted from this and nothing else. */
+export const NEEDS: Record<TaskFunctionId, Needs> = {
+  prepare: { s3: true, rdsDescribe: true, eks: true, nodegroupsDescribe: true },
+  'record-intent': { s3: true },
+  'plan-dry-run': {},
+  'scale-down': { s3: true, eks: true },
+  'stop-database': { s3: true, rdsDescribe: true, rdsStartStop: true },
+  'start-database': { s3: true, rdsDescribe: true, rdsStartStop: true },
+  'check-database': { s3: true, rdsDescribe: true, rdsStartStop: true },
+  // Stores its task token next to the records (S3), looks at the database once; SendTaskSuccess in database-events.ts.
+  'await-database': { s3: true, rdsDescribe: true },
+  'restore-replicas': { s3: true, eks: true },
+  'check-deployments': { eks: true },
+  'check-health': {},
+  'suspend-cronjobs': { s3: true, eks: true },
+  'scale-statefulsets-down': { s3: true, eks: true },
+  'restore-statefulsets': { s3: true, eks: true },
+  'check-statefulsets': { eks: true },
+  'resume-cronjobs': { s3: true, eks: true },
+  'check-autoscalers': { eks: true },
+  'scale-nodegroups-down': { s3: true, nodegroupsDescribe: true, nodegroupsUpdate: true },
+  'restore-nodegroups': { s3: true, nodegroupsDescribe: true, nodegroupsUpdate: true },
+  'check-nodegroups': { s3: true, eks: true, nodegroupsDescribe: true, nodegroupsUpdate: true },
+  'pause-keda': { s3: true, eks: true },
+  'restore-keda': { s3: true, eks: true },
+  'record-result': { s3: true, rdsDescribe: true, eks: true, nodegroupsDescribe: true },
+  'record-failure': { s3: true, rdsDescribe: true, eks: true, nodegroupsDescribe: true },
+};
+
+/**
+ * The functions that change workloads in Kubernetes (Prepare's permission check is a
+ * server-side dry-run patch, which RBAC authorizes as a patch); every other function with
+ * `eks` only reads and gets the reader group.
+ */
+export const KUBERNETES_WRITERS: ReadonlySet<TaskFunctionId> = new Set<TaskFunctionId>([
+  'prepare',
+  'scale-down',
+  'restore-replicas',
+  'suspend-cronjobs',
+  'scale-statefulsets-down',
+  'restore-statefulsets',
+  'resume-cronjobs',
+  'pause-keda',
+  'restore-keda',
+]);
+
+/** The guard's functions: only guard-step touches S3 and RDS. */
+export const GUARD_NEEDS: Record<GuardFunctionId, Needs> = {
+  'guard-select': {},
+  'guard-step': { s3: true, rdsDescribe: true, rdsStartStop: true },
+  'guard-summary': {},
+};
