@@ -1,6 +1,6 @@
 // The CLI's exit codes, and the one table from every way a run can end to its code, its
 // message and what the records and the lock say afterwards. The human output, `--json`, the
-// fleet's per-environment results and the README's exit-code table all come from RUN_OUTCOMES,
+// fleet's per-environment results and the exit-code table of docs/operations.md all come from RUN_OUTCOMES,
 // so a CI job is told what happened, under every interleaving of signals and failures.
 import { ErrorNames, REFUSAL_ERRORS, USAGE_ERRORS } from '#core/errors';
 
@@ -50,7 +50,7 @@ export interface OutcomeRow {
   recorded: boolean | null;
   /** Whether this run no longer holds the environment lock; null: either. */
   lockReleased: boolean | null;
-  /** The README's text for this row. */
+  /** The text of docs/operations.md for this row. */
   meaning: string;
   /** The last line of the human output (the error's own message is printed before it). */
   message(c: OutcomeContext): string;
@@ -60,7 +60,7 @@ const unlockThenRerun = (c: OutcomeContext) =>
   `if \`cim status --customer ${c.where.split('/')[0]} --env ${c.where.split('/')[1]}\` shows this run in progress, run \`${c.unlock}\`, then ${c.action} again`;
 
 /**
- * Every way a run of `up`, `down` or `status` can end. Rows in the order the README lists them.
+ * Every way a run of `up`, `down` or `status` can end. Rows in the order docs/operations.md lists them.
  * A signal that arrives after the result is final changes nothing: the run's own row stands.
  */
 export const RUN_OUTCOMES = {
@@ -223,7 +223,7 @@ export function outcomeFields(outcome: RunOutcome, f?: Pick<RunFacts, 'summary'>
 
 const cell = (s: string) => s.replaceAll('|', '\\|');
 
-/** The README's "### Exit codes" table, generated from RUN_OUTCOMES (a test keeps the two equal). */
+/** The "## Exit codes" table of docs/operations.md, generated from RUN_OUTCOMES (a test keeps the two equal). */
 export function exitCodeTableMarkdown(): string {
   const rows = Object.entries(RUN_OUTCOMES).map(([name, r]: [string, OutcomeRow]) => [
     String(r.code),

@@ -2,7 +2,7 @@
 // policy that lets only the publishing functions and CloudWatch alarms of this account
 // publish), or an existing topic from `stack.notificationTopicArn`; the functions that
 // announce failed runs, guard re-stops and fleet failures get its ARN and may publish; the
-// failure alarms get it as their action. Subscriptions are not created here (README).
+// failure alarms get it as their action. Subscriptions are not created here (docs/operations.md "Notifications").
 import { Stack, Validations } from 'aws-cdk-lib';
 import type { Alarm } from 'aws-cdk-lib/aws-cloudwatch';
 import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';

@@ -134,7 +134,7 @@ function databaseWait(b: Builders, choice: StepName, wait: StepName, loop: Chain
     .otherwise(loop);
 }
 
-// The phases (README "Order"): down suspends CronJobs, then stops deployments, then
+// The phases (docs/configuration.md "Order"): down suspends CronJobs, then stops deployments, then
 // StatefulSets, then the database, then node groups; up runs the same phases the other way
 // round, with the health URLs answering before the CronJobs resume.
 

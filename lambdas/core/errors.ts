@@ -105,7 +105,7 @@ export function errorMessage(err: unknown): string {
  * `RequestLimitExceeded`, S3 `SlowDown`). The SDK's errors keep them as their `name`, which
  * the Lambda runtime reports as the error type Step Functions matches: wrapAwsError turns them
  * into TransientAwsError, and the Task Retry also matches them raw for a call that is not
- * wrapped (infra/workflows/environment.ts `addTaskRetries`).
+ * wrapped (infra/workflows/states.ts `addTaskRetries`).
  */
 export const THROTTLING_ERRORS = [
   'Throttling',
@@ -118,7 +118,7 @@ export const THROTTLING_ERRORS = [
 /**
  * The AWS SDK's own attempts per API call (standard retry mode: 1 + 2 retries, backoff up to
  * 20 s, a per-client retry quota). Every client keeps this default; the Task Retry multiplies
- * it (see infra/workflows/environment.ts `addTaskRetries`), and a unit test checks that it is still 3.
+ * it (see infra/workflows/states.ts `addTaskRetries`), and a unit test checks that it is still 3.
  */
 export const AWS_SDK_MAX_ATTEMPTS = 3;
 

@@ -58,7 +58,7 @@ export function deploymentStatus(d: V1Deployment): DeploymentStatus {
  * 60 s); the request was rejected before it changed anything, so repeating it is safe. A 429
  * without Retry-After, with a longer one, or still there after the retries is a
  * KubernetesError, which the Task's Retry repeats with its jittered backoff
- * (infra/workflows/environment.ts TASK_RETRIES.transient).
+ * (infra/workflows/states.ts TASK_RETRIES.transient).
  */
 export const RETRY_AFTER_MAX_SECONDS = 5;
 export const RETRY_AFTER_MAX_RETRIES = 2;

@@ -1,4 +1,4 @@
-// Owns the node group phases (README "EKS node groups"): down sets each node group to
+// Owns the node group phases (docs/configuration.md "EKS node groups"): down sets each node group to
 // min 0 / desired 0 (max kept) after the database, last; up gives the recorded scaling
 // config back first and waits until each node group is ACTIVE with it and its desired
 // nodes are Ready in Kubernetes. Like the database steps, a Task issues the change and its

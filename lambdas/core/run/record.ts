@@ -1,4 +1,4 @@
-// Owns the run's records in S3 and their transitions (README "Safety rules"):
+// Owns the run's records in S3 and their transitions (docs/operations.md "The run model"):
 //   Prepared (lock held, nothing written)
 //   -> Started: pre-state.json, then actions.json = intent (result "running", restore point)
 //   -> Changing: scale / start / stop, each fenced by the lock

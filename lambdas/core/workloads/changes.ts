@@ -1,5 +1,5 @@
 // Owns the steps and polls of the workload kinds other than Deployments (kinds.ts), one
-// phase each (README "Order"): down suspends CronJobs first and scales StatefulSets after the
+// phase each (docs/configuration.md "Order"): down suspends CronJobs first and scales StatefulSets after the
 // deployments; up brings StatefulSets back before the deployments and resumes CronJobs last.
 // Like run/changes.ts, every step fences the lock first, decides from the recorded state
 // (never from what an earlier attempt already changed), and is safe to run again. The

@@ -74,7 +74,7 @@ export interface TargetKind<
   /** HPAs and ScaledObjects may target it, and an up waits for the HPAs of those it brought back. */
   scalable: boolean;
   /**
-   * Its place in the phases (README "Order"): `outer` kinds are changed first on a down and
+   * Its place in the phases (docs/configuration.md "Order"): `outer` kinds are changed first on a down and
    * last on an up (CronJobs), `inner` ones after the deployments on a down and before them on
    * an up (StatefulSets).
    */

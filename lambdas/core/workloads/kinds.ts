@@ -11,17 +11,19 @@
 // Deployments stay outside the registry: their legacy record (`k8s_deployments`, written by
 // the Python tool) and the legacy `skipped`/`changes` shapes are their own.
 //
-// Kind files import no run step code (fence, poll): the steps that wrap these entries are in
-// changes.ts, so the records and the plan can use the registry without an import cycle.
+// What a kind is (TargetKind, AttachedKind, plan lines, Skip) is in kind.ts, which imports no
+// kind and no run code; kind files import only kind.ts, and only this registry imports the kind
+// files. Kind files import no run step code (fence, poll): the steps that wrap these entries
+// are in changes.ts, so the records and the plan can use the registry without an import cycle.
 //
-// A new kind: its file here plus one line in KINDS (and its plan line type in
+// A new kind: its file here plus one line in KINDS (and its plan line type in kind.ts
 // PlannedWorkload), its tests, and what Kubernetes access it needs: its methods in
 // gateways/workloads.ts, clients/kubernetes-workloads.ts (+ the delegation in
 // clients/kubernetes.ts; listWorkloads if it can be discovered), test/support/fake-kube.ts
 // and config/rbac.ts. A target kind is also named in config/schema.ts (workloads[].kind,
 // discover.kinds) and rendered in cli/output/printer.ts. Only a kind with steps of its own
 // adds state names (steps.ts), handlers, the states in infra/workflows/environment.ts and
-// the function's needs in infra/stacks/central-stack.ts; its steps come from the builders
+// the function's needs in infra/iam/needs.ts; its steps come from the builders
 // in changes.ts (downStep, upStep, pauseStep, restoreStep). Then `npm run schema`.
 import type { Environment } from '../config/schema.ts';
 import { autoscalers } from './autoscalers.ts';
