@@ -161,6 +161,140 @@ function processorMachine(spec: DistributedMapSpec): StateMachine {
   return m;
 }
 
+/** The Map's items: a JSON array read from S3, or States.ItemReaderFailed. */
+async function readItems(deps: Deps, reader: { Bucket: string; Key: string }): Promise<unknown[]> {
+  const readStore = storeForBucket(deps, reader.Bucket);
+  let items: unknown;
+  try {
+    items = (await readStore.getJson(reader.Key, { maxBytes: MAX_MAP_FILE_BYTES }))?.json;
+  } catch (err) {
+    throw statesError(
+      'States.ItemReaderFailed',
+      `s3://${reader.Bucket}/${reader.Key}: ${(err as Error).message}`,
+    );
+  }
+  if (!Array.isArray(items))
+    throw statesError(
+      'States.ItemReaderFailed',
+      `s3://${reader.Bucket}/${reader.Key} is missing or is not a JSON array of items`,
+    );
+  return items;
+}
+
+/** One map run in progress: its items, its result entries, how many failed, the next item to start. */
+interface MapRunState {
+  spec: DistributedMapSpec;
+  o: DistributedMapRunOptions;
+  machine: StateMachine;
+  /** The parent execution's name: the child executions are named under it. */
+  parent: string;
+  items: unknown[];
+  entries: Record<MapResultStatus, MapResultEntry[]>;
+  tolerated: number;
+  failed: number;
+  next: number;
+}
+
+/** Runs item `index` as its own child execution and adds its SUCCEEDED or FAILED entry. */
+async function runItem(run: MapRunState, index: number): Promise<void> {
+  const { spec, o, parent } = run;
+  const item = run.items[index];
+  const name = randomUUID();
+  const executionArn = `arn:aws:states:local:000000000000:execution:${parent}/${spec.label}:${name}`;
+  const startDate = new Date().toISOString();
+  const execution = run.machine.run(item as never, {
+    overrides: {
+      // biome-ignore lint/suspicious/noExplicitAny: JSON in, JSON out
+      taskResourceLocalHandlers: o.handlers as any,
+      ...(o.retryOverrides ? { retryIntervalOverrides: o.retryOverrides } : {}),
+      ...(o.waitOverrides ? { waitTimeOverrides: o.waitOverrides } : {}),
+    },
+    context: { Execution: { Id: executionArn, Name: name, StartTime: startDate } },
+  });
+  let failure: { Error?: string; Cause?: unknown } | undefined;
+  const drain = (async () => {
+    for await (const e of execution.eventLogs as AsyncGenerator<EventLog>) {
+      if (e.type === 'ExecutionFailed') failure = e as { Error?: string; Cause?: unknown };
+      o.onEvent?.(e, executionArn);
+    }
+  })();
+  const base = {
+    ExecutionArn: executionArn,
+    Name: name,
+    StartDate: startDate,
+    Input: JSON.stringify(item),
+    InputDetails: { Included: true },
+    RedriveCount: 0,
+    RedriveStatus: 'NOT_REDRIVABLE',
+  };
+  try {
+    const output = await execution.result;
+    await drain;
+    run.entries.SUCCEEDED.push({
+      ...base,
+      Status: 'SUCCEEDED',
+      StopDate: new Date().toISOString(),
+      Output: JSON.stringify(output),
+      OutputDetails: { Included: true },
+    });
+  } catch (err) {
+    await drain.catch(() => undefined);
+    if (!(err instanceof ExecutionError)) throw err;
+    run.failed++;
+    run.entries.FAILED.push({
+      ...base,
+      Status: 'FAILED',
+      StopDate: new Date().toISOString(),
+      Error: failure?.Error ?? err.name,
+      Cause: String(failure?.Cause ?? err.message),
+    });
+  }
+}
+
+/** Runs the items, `concurrency` at once, until all ran or too many failed; the rest are PENDING. */
+async function runItems(run: MapRunState, concurrency: number): Promise<void> {
+  const { items } = run;
+  const worker = async () => {
+    while (run.next < items.length && run.failed <= run.tolerated) await runItem(run, run.next++);
+  };
+  await Promise.all(Array.from({ length: Math.min(concurrency, items.length) }, worker));
+  for (let i = run.next; i < items.length; i++)
+    run.entries.PENDING.push({
+      Status: 'PENDING',
+      Input: JSON.stringify(items[i]),
+      InputDetails: { Included: true },
+    });
+}
+
+/** The results, as ResultWriter exports them; returns the manifest's key. */
+async function writeResults(
+  deps: Deps,
+  writer: { Bucket: string; Prefix?: string },
+  mapRunId: string,
+  mapRunArn: string,
+  entries: Record<MapResultStatus, MapResultEntry[]>,
+): Promise<string> {
+  const writeStore = storeForBucket(deps, writer.Bucket);
+  const prefix = `${writer.Prefix ? `${writer.Prefix.replace(/\/+$/, '')}/` : ''}${mapRunId}/`;
+  const manifest: MapResultManifest = {
+    DestinationBucket: writer.Bucket,
+    MapRunArn: mapRunArn,
+    ResultFiles: { FAILED: [], PENDING: [], SUCCEEDED: [] },
+  };
+  for (const status of ['SUCCEEDED', 'FAILED', 'PENDING'] as const) {
+    if (entries[status].length === 0) continue;
+    const key = `${prefix}${status}_0.json`;
+    await writeStore.putJson(key, entries[status]);
+    manifest.ResultFiles[status].push({
+      Key: key,
+      Size: Buffer.byteLength(`${JSON.stringify(entries[status], null, 2)}\n`),
+    });
+  }
+  const manifestKey = `${prefix}manifest.json`;
+  await writeStore.putJson(manifestKey, manifest);
+  return manifestKey;
+}
+
 /** The local handler of one Distributed Map: read, run every item, write the results. */
 export function distributedMapHandler(spec: DistributedMapSpec, o: DistributedMapRunOptions): Handler {
   return async (raw) => {
@@ -169,120 +303,31 @@ export function distributedMapHandler(spec: DistributedMapSpec, o: DistributedMa
       writer: { Bucket: string; Prefix?: string };
       maxConcurrency?: number;
     };
-    const readStore = storeForBucket(o.deps, p.reader.Bucket);
-    let items: unknown;
-    try {
-      items = (await readStore.getJson(p.reader.Key, { maxBytes: MAX_MAP_FILE_BYTES }))?.json;
-    } catch (err) {
-      throw statesError(
-        'States.ItemReaderFailed',
-        `s3://${p.reader.Bucket}/${p.reader.Key}: ${(err as Error).message}`,
-      );
-    }
-    if (!Array.isArray(items))
-      throw statesError(
-        'States.ItemReaderFailed',
-        `s3://${p.reader.Bucket}/${p.reader.Key} is missing or is not a JSON array of items`,
-      );
+    const items = await readItems(o.deps, p.reader);
     const mapRunId = randomUUID();
     const parent = o.executionId.split(':').pop() ?? 'local';
     const mapRunArn = `arn:aws:states:local:000000000000:mapRun:${parent}/${spec.label}:${mapRunId}`;
     const machine = processorMachine(spec);
     const limit = p.maxConcurrency ?? spec.maxConcurrency;
     const concurrency = limit > 0 ? limit : items.length;
-    const entries: Record<MapResultStatus, MapResultEntry[]> = { SUCCEEDED: [], FAILED: [], PENDING: [] };
-    const tolerated =
-      spec.toleratedFailureCount ?? Math.floor((items.length * spec.toleratedFailurePercentage) / 100);
-    let failed = 0;
-    let next = 0;
-
-    const runOne = async (index: number) => {
-      const item = items[index];
-      const name = randomUUID();
-      const executionArn = `arn:aws:states:local:000000000000:execution:${parent}/${spec.label}:${name}`;
-      const startDate = new Date().toISOString();
-      const execution = machine.run(item as never, {
-        overrides: {
-          // biome-ignore lint/suspicious/noExplicitAny: JSON in, JSON out
-          taskResourceLocalHandlers: o.handlers as any,
-          ...(o.retryOverrides ? { retryIntervalOverrides: o.retryOverrides } : {}),
-          ...(o.waitOverrides ? { waitTimeOverrides: o.waitOverrides } : {}),
-        },
-        context: { Execution: { Id: executionArn, Name: name, StartTime: startDate } },
-      });
-      let failure: { Error?: string; Cause?: unknown } | undefined;
-      const drain = (async () => {
-        for await (const e of execution.eventLogs as AsyncGenerator<EventLog>) {
-          if (e.type === 'ExecutionFailed') failure = e as { Error?: string; Cause?: unknown };
-          o.onEvent?.(e, executionArn);
-        }
-      })();
-      const base = {
-        ExecutionArn: executionArn,
-        Name: name,
-        StartDate: startDate,
-        Input: JSON.stringify(item),
-        InputDetails: { Included: true },
-        RedriveCount: 0,
-        RedriveStatus: 'NOT_REDRIVABLE',
-      };
-      try {
-        const output = await execution.result;
-        await drain;
-        entries.SUCCEEDED.push({
-          ...base,
-          Status: 'SUCCEEDED',
-          StopDate: new Date().toISOString(),
-          Output: JSON.stringify(output),
-          OutputDetails: { Included: true },
-        });
-      } catch (err) {
-        await drain.catch(() => undefined);
-        if (!(err instanceof ExecutionError)) throw err;
-        failed++;
-        entries.FAILED.push({
-          ...base,
-          Status: 'FAILED',
-          StopDate: new Date().toISOString(),
-          Error: failure?.Error ?? err.name,
-          Cause: String(failure?.Cause ?? err.message),
-        });
-      }
+    const run: MapRunState = {
+      spec,
+      o,
+      machine,
+      parent,
+      items,
+      entries: { SUCCEEDED: [], FAILED: [], PENDING: [] },
+      tolerated:
+        spec.toleratedFailureCount ?? Math.floor((items.length * spec.toleratedFailurePercentage) / 100),
+      failed: 0,
+      next: 0,
     };
-    const worker = async () => {
-      while (next < items.length && failed <= tolerated) await runOne(next++);
-    };
-    await Promise.all(Array.from({ length: Math.min(concurrency, items.length) }, worker));
-    for (let i = next; i < items.length; i++)
-      entries.PENDING.push({
-        Status: 'PENDING',
-        Input: JSON.stringify(items[i]),
-        InputDetails: { Included: true },
-      });
-
-    // The results, as ResultWriter exports them.
-    const writeStore = storeForBucket(o.deps, p.writer.Bucket);
-    const prefix = `${p.writer.Prefix ? `${p.writer.Prefix.replace(/\/+$/, '')}/` : ''}${mapRunId}/`;
-    const manifest: MapResultManifest = {
-      DestinationBucket: p.writer.Bucket,
-      MapRunArn: mapRunArn,
-      ResultFiles: { FAILED: [], PENDING: [], SUCCEEDED: [] },
-    };
-    for (const status of ['SUCCEEDED', 'FAILED', 'PENDING'] as const) {
-      if (entries[status].length === 0) continue;
-      const key = `${prefix}${status}_0.json`;
-      await writeStore.putJson(key, entries[status]);
-      manifest.ResultFiles[status].push({
-        Key: key,
-        Size: Buffer.byteLength(`${JSON.stringify(entries[status], null, 2)}\n`),
-      });
-    }
-    const manifestKey = `${prefix}manifest.json`;
-    await writeStore.putJson(manifestKey, manifest);
-    if (failed > tolerated)
+    await runItems(run, concurrency);
+    const manifestKey = await writeResults(o.deps, p.writer, mapRunId, mapRunArn, run.entries);
+    if (run.failed > run.tolerated)
       throw statesError(
         'States.ExceedToleratedFailureThreshold',
-        `map run ${mapRunArn}: ${failed} of ${items.length} items failed, more than the ${tolerated} tolerated`,
+        `map run ${mapRunArn}: ${run.failed} of ${items.length} items failed, more than the ${run.tolerated} tolerated`,
       );
     const out: MapRunOutput = {
       MapRunArn: mapRunArn,

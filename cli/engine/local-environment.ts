@@ -125,59 +125,76 @@ export function machineFor(definition: Record<string, unknown>): StateMachine {
 /** Every Task state, with no wait before a Retry: for tests. */
 export const noRetryWaits = (): Record<string, number> => Object.fromEntries(TaskSteps.map((s) => [s, 0]));
 
-export async function runLocal(o: LocalRunOptions): Promise<LocalRun> {
-  const machine = machineFor(o.definition ?? (await workflowDefinition('environment')));
-  // Unique per run: the lock is owned by the execution, and two runs started in the same
-  // millisecond must not share it.
-  const id =
-    o.executionId ??
-    `arn:aws:states:local:000000000000:execution:cim:${Date.now()}-${randomBytes(4).toString('hex')}`;
-  const recording = new Set<string>([Steps.recordResult, Steps.recordFailure]);
-  const interrupted = () =>
-    new CimError(
-      ErrorNames.Interrupted,
-      'interrupted by a signal (SIGINT/SIGTERM) at a safe point; the run stopped before its next step',
-    );
-  const wrap = (state: string, fn: (input: unknown) => Promise<unknown>) => {
+/** Unique per run: the lock is owned by the execution, and two runs started in the same millisecond must not share it. */
+const newExecutionId = () =>
+  `arn:aws:states:local:000000000000:execution:cim:${Date.now()}-${randomBytes(4).toString('hex')}`;
+
+/** The Tasks that record the run: they always run to the end, interrupt or not. */
+const RECORDING = new Set<string>([Steps.recordResult, Steps.recordFailure]);
+
+const interrupted = () =>
+  new CimError(
+    ErrorNames.Interrupted,
+    'interrupted by a signal (SIGINT/SIGTERM) at a safe point; the run stopped before its next step',
+  );
+
+type TaskFn = (input: unknown) => Promise<unknown>;
+
+/** A token Task: the function runs with a local token, then the Task waits for it. */
+function tokenTask(tokens: LocalTaskTokens, state: string, fn: TaskFn): TaskFn {
+  return async (input: unknown) => {
+    const { token, done } = tokens.open(state);
+    // Not payloadResponseOnly: the engine passes { FunctionName, Payload }, Lambda gets Payload.
+    const payload = (input as { Payload?: object }).Payload ?? input;
+    await fn({ ...(payload as object), token });
+    tokens.waits(state, token);
+    return done;
+  };
+}
+
+/** A check Task whose answer is "not stable yet": waits here (watch, re-checks) up to the scheduled time. */
+function checkWithLocalWait(o: LocalRunOptions, state: string, fn: TaskFn): TaskFn {
+  return async (input: unknown) => {
+    const out = (await fn(input)) as { stable?: boolean; waitSeconds?: number } | null;
+    if (out && out.stable === false && typeof out.waitSeconds === 'number')
+      await o.localWait?.(
+        state,
+        input as RunContext,
+        async () => ((await fn(input)) as { stable?: boolean } | null)?.stable === true,
+        Math.min(out.waitSeconds * 1000, LOCAL_WAIT_CAP_MS),
+        o.interrupt,
+      );
+    return out;
+  };
+}
+
+/** Each Task's handler as this run calls it, with the interrupt's safe point before it. */
+function localTask(o: LocalRunOptions) {
+  return (state: string, fn: TaskFn): TaskFn => {
     const tokens = o.taskTokens;
-    // A token Task: the function runs with a local token, then the Task waits for it.
     const call =
       tokens && TokenSteps.includes(state as never)
-        ? async (input: unknown) => {
-            const { token, done } = tokens.open(state);
-            // Not payloadResponseOnly: the engine passes { FunctionName, Payload }, Lambda gets Payload.
-            const payload = (input as { Payload?: object }).Payload ?? input;
-            await fn({ ...(payload as object), token });
-            tokens.waits(state, token);
-            return done;
-          }
+        ? tokenTask(tokens, state, fn)
         : o.localWait && CHECK_STEPS.has(state)
-          ? async (input: unknown) => {
-              const out = (await fn(input)) as { stable?: boolean; waitSeconds?: number } | null;
-              if (out && out.stable === false && typeof out.waitSeconds === 'number')
-                await o.localWait?.(
-                  state,
-                  input as RunContext,
-                  async () => ((await fn(input)) as { stable?: boolean } | null)?.stable === true,
-                  Math.min(out.waitSeconds * 1000, LOCAL_WAIT_CAP_MS),
-                  o.interrupt,
-                );
-              return out;
-            }
+          ? checkWithLocalWait(o, state, fn)
           : fn;
     const inner = o.wrapTask ? o.wrapTask(state, call) : call;
     return async (input: unknown) => {
       // Safe point: between Tasks. Recording always runs to the end.
-      if (o.interrupt?.aborted && !recording.has(state)) throw interrupted();
+      if (o.interrupt?.aborted && !RECORDING.has(state)) throw interrupted();
       return inner(input);
     };
   };
+}
+
+/** Starts the environment workflow on the engine, under AWS's quotas. */
+function startExecution(machine: StateMachine, o: LocalRunOptions, id: string) {
   const deps = o.taskTokens ? { ...o.deps, taskTokens: o.taskTokens } : o.deps;
   // AWS's quotas (payloads, Map concurrency, names, history) hold for every local execution.
-  const execution = withQuotas(machine, { account: o.deps }).run(o.input as never, {
+  return withQuotas(machine, { account: o.deps }).run(o.input as never, {
     overrides: {
       // biome-ignore lint/suspicious/noExplicitAny: JSON in, JSON out
-      taskResourceLocalHandlers: localHandlers('environment', deps, wrap) as any,
+      taskResourceLocalHandlers: localHandlers('environment', deps, localTask(o)) as any,
       ...(o.waitOverrides
         ? { waitTimeOverrides: o.waitOverrides }
         : o.localWait
@@ -195,11 +212,18 @@ export async function runLocal(o: LocalRunOptions): Promise<LocalRun> {
       Task: { Token: 'local' },
     },
   });
-  o.onStart?.(execution.abort);
+}
+
+type Execution = ReturnType<typeof startExecution>;
+
+/**
+ * Reads the execution's events into `events` and `path`. A Wait can last minutes: an
+ * interrupt during one aborts the engine, and the run is recorded with the context the Wait
+ * was holding (`abortedInWait`).
+ */
+function followEvents(execution: Execution, o: LocalRunOptions) {
   const events: EventLog[] = [];
   const path: string[] = [];
-  // A Wait can last minutes: an interrupt during one aborts the engine, and the run is
-  // recorded here with the context the Wait was holding.
   let waitingWith: RunContext | null = null;
   let abortedInWait: RunContext | null = null;
   const abortIfWaiting = () => {
@@ -223,54 +247,79 @@ export async function runLocal(o: LocalRunOptions): Promise<LocalRun> {
       o.onEvent?.(e);
     }
   })();
-  try {
-    const output = await execution.result;
-    await drain;
-    return { status: 'SUCCEEDED', output, path, events };
-  } catch (err) {
-    await drain.catch(() => undefined);
-    if (err instanceof ExecutionAbortedError && abortedInWait) {
-      const e = interrupted();
-      const summary = await recordFailure(o.deps, {
-        ...(abortedInWait as RunContext),
-        error: { Error: e.name, Cause: e.message },
-        failedStep: path.at(-1) ?? 'Wait',
-      });
-      return {
-        status: 'FAILED',
-        output: compactSummary(summary),
-        error: { Error: e.name, Cause: e.message },
-        path,
-        events,
-      };
-    }
-    if (err instanceof ExecutionAbortedError) {
-      return {
-        status: 'FAILED',
-        output: null,
-        error: { Error: 'Aborted', Cause: 'the execution was aborted' },
-        path,
-        events,
-      };
-    }
-    if (!(err instanceof ExecutionError)) throw err;
-    const failed = events.find((e) => e.type === 'ExecutionFailed') as
-      | { Error?: string; Cause?: unknown }
-      | undefined;
-    const summaryExit = [...events]
-      .reverse()
-      .find((e) => e.type === 'StateExited' && e.state.name === 'Record failure') as
-      | { state: { output?: { summary?: unknown } } }
-      | undefined;
+  return {
+    events,
+    path,
+    drain,
+    abortedInWait: () => abortedInWait,
+    stop: () => o.interrupt?.removeEventListener('abort', abortIfWaiting),
+  };
+}
+
+/** The run that ended in `err`: interrupted in a Wait (recorded here), aborted, or FAILED. */
+async function failedRun(
+  err: unknown,
+  o: LocalRunOptions,
+  { events, path, abortedInWait }: ReturnType<typeof followEvents>,
+): Promise<LocalRun> {
+  const inWait = abortedInWait();
+  if (err instanceof ExecutionAbortedError && inWait) {
+    const e = interrupted();
+    const summary = await recordFailure(o.deps, {
+      ...(inWait as RunContext),
+      error: { Error: e.name, Cause: e.message },
+      failedStep: path.at(-1) ?? 'Wait',
+    });
     return {
       status: 'FAILED',
-      output: summaryExit?.state.output?.summary ?? null,
-      error: { Error: failed?.Error ?? err.name, Cause: String(failed?.Cause ?? err.message) },
+      output: compactSummary(summary),
+      error: { Error: e.name, Cause: e.message },
       path,
       events,
     };
+  }
+  if (err instanceof ExecutionAbortedError) {
+    return {
+      status: 'FAILED',
+      output: null,
+      error: { Error: 'Aborted', Cause: 'the execution was aborted' },
+      path,
+      events,
+    };
+  }
+  if (!(err instanceof ExecutionError)) throw err;
+  const failed = events.find((e) => e.type === 'ExecutionFailed') as
+    | { Error?: string; Cause?: unknown }
+    | undefined;
+  const summaryExit = [...events]
+    .reverse()
+    .find((e) => e.type === 'StateExited' && e.state.name === 'Record failure') as
+    | { state: { output?: { summary?: unknown } } }
+    | undefined;
+  return {
+    status: 'FAILED',
+    output: summaryExit?.state.output?.summary ?? null,
+    error: { Error: failed?.Error ?? err.name, Cause: String(failed?.Cause ?? err.message) },
+    path,
+    events,
+  };
+}
+
+export async function runLocal(o: LocalRunOptions): Promise<LocalRun> {
+  const machine = machineFor(o.definition ?? (await workflowDefinition('environment')));
+  const id = o.executionId ?? newExecutionId();
+  const execution = startExecution(machine, o, id);
+  o.onStart?.(execution.abort);
+  const followed = followEvents(execution, o);
+  try {
+    const output = await execution.result;
+    await followed.drain;
+    return { status: 'SUCCEEDED', output, path: followed.path, events: followed.events };
+  } catch (err) {
+    await followed.drain.catch(() => undefined);
+    return await failedRun(err, o, followed);
   } finally {
     o.taskTokens?.close();
-    o.interrupt?.removeEventListener('abort', abortIfWaiting);
+    followed.stop();
   }
 }

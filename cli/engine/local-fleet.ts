@@ -51,13 +51,14 @@ export interface FleetRun {
   maxInFlight: number;
 }
 
-export async function runFleetLocal(o: FleetRunOptions): Promise<FleetRun> {
-  const local = forLocalDistributedMaps(o.fleetDefinition ?? (await workflowDefinition('fleet')));
-  const machine = machineFor(local.definition);
-  // Each child's row of the exit-code table. The deployed definition's result selector keeps
-  // only the Step Functions fields of a child that succeeded, so the rows are put back here.
-  const rows = new Map<string, ReturnType<typeof outcomeFields>>();
-  const withRows = (s: FleetSummary | null): FleetSummary | null =>
+type Row = ReturnType<typeof outcomeFields>;
+
+/**
+ * Each child's row of the exit-code table, put back into the summary: the deployed
+ * definition's result selector keeps only the Step Functions fields of a child that succeeded.
+ */
+function withRows(rows: Map<string, Row>, s: FleetSummary | null): FleetSummary | null {
+  return (
     s && {
       ...s,
       environments: s.environments.map((e) => {
@@ -66,65 +67,120 @@ export async function runFleetLocal(o: FleetRunOptions): Promise<FleetRun> {
           ? { ...e, outcome: row.outcome, recorded: row.recorded, lockReleased: row.lockReleased }
           : e;
       }),
-    };
-  let inFlight = 0;
-  let maxInFlight = 0;
+    }
+  );
+}
+
+/** Record's output is constant in size; the per-environment list is read back as Record read it. */
+async function withEnvironments(deps: Deps, s: FleetSummaryOutput | null): Promise<FleetSummary | null> {
+  if (!s) return null;
+  const { notSucceeded, notSucceededOmitted, results, ...rest } = s;
+  const environments = results
+    ? await fleetOutcomes(deps, {
+        MapRunArn: '',
+        ResultWriterDetails: { Bucket: results.bucket, Key: results.key },
+      })
+    : notSucceeded;
+  return { ...rest, environments };
+}
+
+/** Runs one child (an environment workflow) the way startExecution.sync:2 reports it. */
+async function runChild(
+  o: FleetRunOptions,
+  p: { Name: string; Input: Record<string, unknown> },
+  environment: string,
+  executionArn: string,
+  rows: Map<string, Row>,
+) {
+  o.onChildStart?.(environment);
+  const startDate = Date.now();
+  const run = await runLocal({
+    deps: o.deps,
+    input: p.Input,
+    executionId: executionArn,
+    executionName: p.Name,
+    ...(o.environmentDefinition ? { definition: o.environmentDefinition } : {}),
+    ...(o.waitOverrides ? { waitOverrides: o.waitOverrides } : {}),
+    ...(o.retryOverrides ? { retryOverrides: o.retryOverrides } : {}),
+    ...(o.interrupt ? { interrupt: o.interrupt } : {}),
+    ...(o.wrapTask ? { wrapTask: o.wrapTask } : {}),
+  });
+  const description = { ExecutionArn: executionArn, StartDate: startDate, StopDate: Date.now() };
+  // The child's row of the exit-code table, as `cim down` of that environment alone would exit.
+  const summary = run.output as { recorded?: boolean | 'nothing-changed'; lock?: string } | null;
+  const Outcome = outcomeFields(
+    classifyRun({ errorName: run.error?.Error, summary, local: true, dryRun: p.Input.dryRun === true }),
+    { summary },
+  );
+  rows.set(environment, Outcome);
+  const [customer = '', env = ''] = environment.split('/');
+  if (run.status === 'SUCCEEDED') {
+    o.onChildEnd?.(
+      classifyChild({
+        customer,
+        environment: env,
+        run: { executionArn, startDate, stopDate: description.StopDate },
+        outcome: Outcome,
+      }),
+    );
+    return { ...description, Status: 'SUCCEEDED', Output: run.output };
+  }
+  const error = run.error ?? { Error: 'Failed', Cause: '' };
+  o.onChildEnd?.(
+    classifyChild({
+      customer,
+      environment: env,
+      error: { Error: 'States.TaskFailed', Cause: JSON.stringify({ ...description, ...error, Outcome }) },
+    }),
+  );
+  // What startExecution.sync reports for a child that failed.
+  const failed = new Error(JSON.stringify({ ...description, Status: 'FAILED', ...error, Outcome }));
+  failed.name = 'States.TaskFailed';
+  throw failed;
+}
+
+/** The child Task's handler, counting the children in flight at once. */
+function childTask(o: FleetRunOptions, rows: Map<string, Row>) {
+  const counts = { inFlight: 0, maxInFlight: 0 };
   const child = async (payload: unknown) => {
     const p = payload as { Name: string; Input: Record<string, unknown> };
     const environment = `${p.Input.customer}/${p.Input.environment}`;
     const executionArn = `local:${hostname()}:${process.pid}:${p.Name}:${randomBytes(3).toString('hex')}`;
-    inFlight++;
-    maxInFlight = Math.max(maxInFlight, inFlight);
-    o.onChildStart?.(environment);
-    const startDate = Date.now();
+    counts.inFlight++;
+    counts.maxInFlight = Math.max(counts.maxInFlight, counts.inFlight);
     try {
-      const run = await runLocal({
-        deps: o.deps,
-        input: p.Input,
-        executionId: executionArn,
-        executionName: p.Name,
-        ...(o.environmentDefinition ? { definition: o.environmentDefinition } : {}),
-        ...(o.waitOverrides ? { waitOverrides: o.waitOverrides } : {}),
-        ...(o.retryOverrides ? { retryOverrides: o.retryOverrides } : {}),
-        ...(o.interrupt ? { interrupt: o.interrupt } : {}),
-        ...(o.wrapTask ? { wrapTask: o.wrapTask } : {}),
-      });
-      const description = { ExecutionArn: executionArn, StartDate: startDate, StopDate: Date.now() };
-      // The child's row of the exit-code table, as `cim down` of that environment alone would exit.
-      const summary = run.output as { recorded?: boolean | 'nothing-changed'; lock?: string } | null;
-      const Outcome = outcomeFields(
-        classifyRun({ errorName: run.error?.Error, summary, local: true, dryRun: p.Input.dryRun === true }),
-        { summary },
-      );
-      rows.set(environment, Outcome);
-      const [customer = '', env = ''] = environment.split('/');
-      if (run.status === 'SUCCEEDED') {
-        o.onChildEnd?.(
-          classifyChild({
-            customer,
-            environment: env,
-            run: { executionArn, startDate, stopDate: description.StopDate },
-            outcome: Outcome,
-          }),
-        );
-        return { ...description, Status: 'SUCCEEDED', Output: run.output };
-      }
-      const error = run.error ?? { Error: 'Failed', Cause: '' };
-      o.onChildEnd?.(
-        classifyChild({
-          customer,
-          environment: env,
-          error: { Error: 'States.TaskFailed', Cause: JSON.stringify({ ...description, ...error, Outcome }) },
-        }),
-      );
-      // What startExecution.sync reports for a child that failed.
-      const failed = new Error(JSON.stringify({ ...description, Status: 'FAILED', ...error, Outcome }));
-      failed.name = 'States.TaskFailed';
-      throw failed;
+      return await runChild(o, p, environment, executionArn, rows);
     } finally {
-      inFlight--;
+      counts.inFlight--;
     }
   };
+  return { child, counts };
+}
+
+/** Reads the fleet execution's events: the path, Record's output, the ExecutionFailed. */
+function followFleetEvents(eventLogs: AsyncGenerator<EventLog>, o: FleetRunOptions, id: string) {
+  const seen = {
+    path: [] as string[],
+    recorded: null as FleetSummaryOutput | null,
+    failedEvent: undefined as { Error?: string; Cause?: unknown } | undefined,
+  };
+  const drain = (async () => {
+    for await (const e of eventLogs) {
+      o.onEvent?.(e, id);
+      if (e.type === 'ExecutionFailed') seen.failedEvent = e as { Error?: string; Cause?: unknown };
+      if (e.type === 'StateEntered') seen.path.push(e.state.name);
+      if (e.type === 'StateExited' && e.state.name === FleetSteps.record)
+        seen.recorded = e.state.output as unknown as FleetSummaryOutput;
+    }
+  })();
+  return { seen, drain };
+}
+
+export async function runFleetLocal(o: FleetRunOptions): Promise<FleetRun> {
+  const local = forLocalDistributedMaps(o.fleetDefinition ?? (await workflowDefinition('fleet')));
+  const machine = machineFor(local.definition);
+  const rows = new Map<string, Row>();
+  const { child, counts } = childTask(o, rows);
   const id = o.executionId ?? `local:${hostname()}:${process.pid}:fleet:${randomBytes(3).toString('hex')}`;
   const maps = localDistributedMapHandlers(local, {
     deps: o.deps,
@@ -143,48 +199,29 @@ export async function runFleetLocal(o: FleetRunOptions): Promise<FleetRun> {
     },
     context: { Execution: { Id: id, Name: id.split(':').pop(), StartTime: new Date().toISOString() } },
   });
-  const path: string[] = [];
-  let recorded: FleetSummaryOutput | null = null;
-  let failedEvent: { Error?: string; Cause?: unknown } | undefined;
-  const drain = (async () => {
-    for await (const e of execution.eventLogs as AsyncGenerator<EventLog>) {
-      o.onEvent?.(e, id);
-      if (e.type === 'ExecutionFailed') failedEvent = e as { Error?: string; Cause?: unknown };
-      if (e.type === 'StateEntered') path.push(e.state.name);
-      if (e.type === 'StateExited' && e.state.name === FleetSteps.record)
-        recorded = e.state.output as unknown as FleetSummaryOutput;
-    }
-  })();
-  // Record's output is constant in size; the per-environment list is read back as Record read it.
-  const withEnvironments = async (s: FleetSummaryOutput | null): Promise<FleetSummary | null> => {
-    if (!s) return null;
-    const { notSucceeded, notSucceededOmitted, results, ...rest } = s;
-    const environments = results
-      ? await fleetOutcomes(o.deps, {
-          MapRunArn: '',
-          ResultWriterDetails: { Bucket: results.bucket, Key: results.key },
-        })
-      : notSucceeded;
-    return { ...rest, environments };
-  };
+  const { seen, drain } = followFleetEvents(execution.eventLogs as AsyncGenerator<EventLog>, o, id);
   try {
     const output = await execution.result;
     await drain;
     return {
       status: 'SUCCEEDED',
-      summary: withRows(await withEnvironments((output as unknown as FleetSummaryOutput) ?? recorded)),
-      path,
-      maxInFlight,
+      summary: withRows(
+        rows,
+        await withEnvironments(o.deps, (output as unknown as FleetSummaryOutput) ?? seen.recorded),
+      ),
+      path: seen.path,
+      maxInFlight: counts.maxInFlight,
     };
   } catch (err) {
     await drain.catch(() => undefined);
     if (!(err instanceof ExecutionError)) throw err;
+    const { failedEvent } = seen;
     return {
       status: 'FAILED',
-      summary: withRows(await withEnvironments(recorded)),
+      summary: withRows(rows, await withEnvironments(o.deps, seen.recorded)),
       error: { Error: failedEvent?.Error ?? err.name, Cause: String(failedEvent?.Cause ?? err.message) },
-      path,
-      maxInFlight,
+      path: seen.path,
+      maxInFlight: counts.maxInFlight,
     };
   }
 }

@@ -243,6 +243,207 @@ class EventQueue {
   }
 }
 
+/** The registry that holds this execution's names: given, the account's, or the process's. */
+function namesFor(q: QuotaOptions): ExecutionNames {
+  return (
+    q.executionNames ??
+    (q.account
+      ? (namesByAccount.get(q.account) ??
+        (namesByAccount.set(q.account, new InMemoryExecutionNames()).get(q.account) as ExecutionNames))
+      : processNames)
+  );
+}
+
+type Waiter = { state: string; ticket: number; go: () => void };
+
+/**
+ * One execution's watch: the first violation (which aborts the engine), the handlers still
+ * running, and the gate that holds a Task's handler until the event stream reached its entry.
+ */
+class Watch {
+  violation: CimError | null = null;
+  engine: Run | null = null;
+  // Handlers still running when a violation aborts the engine (other Map iterations): the
+  // result waits for them, so nothing of this execution runs after the caller has its answer.
+  readonly inFlight = new Set<Promise<unknown>>();
+  // The engine calls a Task's handler in the same tick as it logs the state's StateEntered
+  // (or StateRetried), but the event stream is read asynchronously. A handler first waits
+  // until the stream has been read up to its own entry, so whatever came before it (a Pass
+  // output over the limit, a Map asking too much, the history limit) stops it before it has
+  // any side effect. Per state: entries read vs. handler calls made.
+  readonly entries = new Map<string, number>();
+  pumped = false;
+  readonly calls = new Map<string, number>();
+  private waiting: Waiter[] = [];
+
+  violate(err: CimError): void {
+    if (this.violation) return;
+    this.violation = err;
+    this.engine?.abort();
+  }
+
+  /** Resolves once the stream has read `state`'s entry number `ticket` (or nothing more will come). */
+  wait(state: string, ticket: number): Promise<void> {
+    return new Promise<void>((go) => this.waiting.push({ state, ticket, go }));
+  }
+
+  release(all = false): void {
+    const ready = this.waiting.filter((x) => all || (this.entries.get(x.state) ?? 0) >= x.ticket);
+    this.waiting = this.waiting.filter((x) => !ready.includes(x));
+    for (const x of ready) x.go();
+  }
+}
+
+// Not retryable by the engine (`isRetryable`); a Catch it may still pick is never entered,
+// because the engine is already aborted and stops before its next state.
+const stopped = () =>
+  Object.assign(new Error('stopped: the execution exceeded an AWS quota'), { isRetryable: false });
+
+/** A Task's handler behind the gate, with its input and its result held to the payload limit. */
+function wrapHandler(watch: Watch, state: string, fn: Handler): Handler {
+  return async (taskInput) => {
+    const ticket = (watch.calls.get(state) ?? 0) + 1;
+    watch.calls.set(state, ticket);
+    if ((watch.entries.get(state) ?? 0) < ticket && !watch.violation && !watch.pumped)
+      await watch.wait(state, ticket);
+    if (watch.violation) throw stopped();
+    const inBytes = payloadBytes(taskInput);
+    if (inBytes > MAX_PAYLOAD_BYTES) {
+      watch.violate(dataLimit(`the input of Task "${state}" (after Parameters)`, inBytes));
+      throw stopped();
+    }
+    const call = fn(taskInput);
+    watch.inFlight.add(call);
+    try {
+      const result = await call;
+      if (watch.violation) throw stopped();
+      const outBytes = payloadBytes(result);
+      if (outBytes > MAX_PAYLOAD_BYTES) {
+        watch.violate(dataLimit(`the result of Task "${state}"`, outBytes));
+        throw stopped();
+      }
+      return result;
+    } finally {
+      watch.inFlight.delete(call);
+    }
+  };
+}
+
+const failWith = (err: CimError) =>
+  ({ type: 'ExecutionFailed', timestamp: Date.now(), Error: err.name, Cause: err.message }) as EngineEvent;
+
+/** The execution input over the limit: nothing starts, the engine is never given this input. */
+function refusedInput(inputBytes: number): Run {
+  const out = new EventQueue();
+  const err = dataLimit('the execution input', inputBytes);
+  out.push(failWith(err));
+  out.close();
+  return {
+    abort: () => undefined,
+    eventLogs: out.events(),
+    result: Promise.reject(new ExecutionError(err as never)),
+  };
+}
+
+/** Adds each engine event's history cost: to the execution, or to a Distributed Map item's child. */
+function historyCounter(checked: Checked, watch: Watch): (e: EngineEvent) => void {
+  let history = 0;
+  const children = new Map<string, number>();
+  return (e) => {
+    const stateName = 'state' in e ? e.state.name : null;
+    const info = stateName ? checked.states.get(stateName) : undefined;
+    const parentMap = 'parentState' in e ? checked.states.get(e.parentState.name) : undefined;
+    let cost = historyCost(e, info);
+    if (parentMap?.distributed) cost = 0; // a child execution's start/end, not the parent's
+    if (info?.distributed && e.type === 'StateEntered') cost = 2; // Entered + MapRunStarted
+    if (info?.distributedParent && 'index' in e) {
+      const child = `${info.distributedParent}#${String(e.index)}`;
+      const n = (children.get(child) ?? 2) + cost; // with its ExecutionStarted/Succeeded
+      children.set(child, n);
+      if (n > MAX_HISTORY_EVENTS)
+        watch.violate(
+          historyLimit(
+            `the child execution of Distributed Map "${info.distributedParent}" item ${String(e.index)}`,
+            n,
+          ),
+        );
+      return;
+    }
+    history += cost;
+    if (history > MAX_HISTORY_EVENTS) watch.violate(historyLimit('the execution', history));
+  };
+}
+
+/** The quota an event breaks (a state's input or output, a Map's asked concurrency, the output), if any. */
+function eventViolation(checked: Checked, e: EngineEvent): CimError | undefined {
+  if (e.type === 'StateEntered') {
+    const bytes = payloadBytes(e.state.input);
+    if (bytes > MAX_PAYLOAD_BYTES) return dataLimit(`the input of state "${e.state.name}"`, bytes);
+    const map = checked.states.get(e.state.name)?.map;
+    if (map?.maxConcurrencyPath) {
+      const source = map.inputPath ? readPath(e.state.input, map.inputPath) : e.state.input;
+      const asked = readPath(source, map.maxConcurrencyPath);
+      const info = checked.states.get(e.state.name);
+      const limit = info?.distributed ? MAX_DISTRIBUTED_MAP_CONCURRENCY : MAX_INLINE_MAP_CONCURRENCY;
+      if (typeof asked === 'number' && asked > limit)
+        return new CimError(
+          ErrorNames.InvalidInput,
+          `Map "${e.state.name}" was asked (${map.maxConcurrencyPath}) for ${asked} iterations at once; ` +
+            `${info?.distributed ? 'a Distributed' : 'an inline'} Map runs at most ${limit} on AWS: ask for 1 to ${limit}`,
+        );
+    }
+  }
+  if (e.type === 'StateExited') {
+    const bytes = payloadBytes(e.state.output);
+    if (bytes > MAX_PAYLOAD_BYTES) return dataLimit(`the output of state "${e.state.name}"`, bytes);
+  }
+  if (e.type === 'ExecutionSucceeded') {
+    const bytes = payloadBytes(e.output);
+    if (bytes > MAX_PAYLOAD_BYTES) return dataLimit('the execution output', bytes);
+  }
+  return undefined;
+}
+
+/** Reads the engine's events: counts and checks each, opens the gate, passes on what AWS would log. */
+async function pumpEvents(run: Run, checked: Checked, watch: Watch, out: EventQueue): Promise<void> {
+  const count = historyCounter(checked, watch);
+  for await (const e of run.eventLogs) {
+    if (watch.violation) continue;
+    count(e);
+    if (!watch.violation) {
+      const err = eventViolation(checked, e);
+      if (err) watch.violate(err);
+    }
+    if (e.type === 'StateEntered' || e.type === 'StateRetried')
+      watch.entries.set(e.state.name, (watch.entries.get(e.state.name) ?? 0) + 1);
+    watch.release(watch.violation !== null);
+    // The state that broke the quota was entered (the path shows it); what follows is not
+    // in AWS's history: the execution ends here.
+    if (!watch.violation || e.type === 'StateEntered') out.push(e);
+  }
+  watch.pumped = true;
+  watch.release(true);
+  if (watch.violation) out.push(failWith(watch.violation));
+  out.close();
+}
+
+/** The engine's result, or the violation once the events are read and the handlers have settled. */
+async function resultOf(run: Run, pump: Promise<void>, watch: Watch): Promise<unknown> {
+  try {
+    const output = await run.result;
+    await pump;
+    if (watch.violation) throw new ExecutionError(watch.violation as never);
+    return output;
+  } catch (err) {
+    await pump;
+    if (!watch.violation) throw err;
+    await Promise.allSettled([...watch.inFlight]);
+    throw err instanceof ExecutionError && err.cause === watch.violation
+      ? err
+      : new ExecutionError(watch.violation as never);
+  }
+}
+
 /**
  * `machine.run(input, options)` with AWS's quotas. Throws (nothing started) for an invalid
  * or reused execution name and for a definition that asks an inline Map for more than 40;
@@ -256,181 +457,25 @@ export function runWithQuotas(
 ): Run {
   const checked = checkDefinition(machine);
   const name = checkExecutionName(options.context?.Execution?.Name);
-  const registry =
-    q.executionNames ??
-    (q.account
-      ? (namesByAccount.get(q.account) ??
-        (namesByAccount.set(q.account, new InMemoryExecutionNames()).get(q.account) as ExecutionNames))
-      : processNames);
-  registry.claim(checked.key, name);
+  namesFor(q).claim(checked.key, name);
 
-  let violation: CimError | null = null;
-  let engine: Run | null = null;
-  const violate = (err: CimError) => {
-    if (violation) return;
-    violation = err;
-    engine?.abort();
-  };
-  // Handlers still running when a violation aborts the engine (other Map iterations): the
-  // result waits for them, so nothing of this execution runs after the caller has its answer.
-  const inFlight = new Set<Promise<unknown>>();
-  // Not retryable by the engine (`isRetryable`); a Catch it may still pick is never entered,
-  // because the engine is already aborted and stops before its next state.
-  const stopped = () =>
-    Object.assign(new Error('stopped: the execution exceeded an AWS quota'), { isRetryable: false });
+  const watch = new Watch();
   const overrides = options.overrides ?? {};
   const handlers = (overrides.taskResourceLocalHandlers ?? {}) as Record<string, Handler>;
   const wrapped: Record<string, Handler> = {};
-  // The engine calls a Task's handler in the same tick as it logs the state's StateEntered
-  // (or StateRetried), but the event stream is read asynchronously. A handler first waits
-  // until the stream has been read up to its own entry, so whatever came before it (a Pass
-  // output over the limit, a Map asking too much, the history limit) stops it before it has
-  // any side effect. Per state: entries read vs. handler calls made.
-  const entries = new Map<string, number>();
-  let pumped = false;
-  const calls = new Map<string, number>();
-  let waiting: { state: string; ticket: number; go: () => void }[] = [];
-  const release = (all = false) => {
-    const ready = waiting.filter((x) => all || (entries.get(x.state) ?? 0) >= x.ticket);
-    waiting = waiting.filter((x) => !ready.includes(x));
-    for (const x of ready) x.go();
-  };
-  for (const [state, fn] of Object.entries(handlers))
-    wrapped[state] = async (taskInput) => {
-      const ticket = (calls.get(state) ?? 0) + 1;
-      calls.set(state, ticket);
-      if ((entries.get(state) ?? 0) < ticket && !violation && !pumped)
-        await new Promise<void>((go) => waiting.push({ state, ticket, go }));
-      if (violation) throw stopped();
-      const inBytes = payloadBytes(taskInput);
-      if (inBytes > MAX_PAYLOAD_BYTES) {
-        violate(dataLimit(`the input of Task "${state}" (after Parameters)`, inBytes));
-        throw stopped();
-      }
-      const call = fn(taskInput);
-      inFlight.add(call);
-      try {
-        const result = await call;
-        if (violation) throw stopped();
-        const outBytes = payloadBytes(result);
-        if (outBytes > MAX_PAYLOAD_BYTES) {
-          violate(dataLimit(`the result of Task "${state}"`, outBytes));
-          throw stopped();
-        }
-        return result;
-      } finally {
-        inFlight.delete(call);
-      }
-    };
+  for (const [state, fn] of Object.entries(handlers)) wrapped[state] = wrapHandler(watch, state, fn);
 
-  const out = new EventQueue();
-  const failWith = (err: CimError) =>
-    ({ type: 'ExecutionFailed', timestamp: Date.now(), Error: err.name, Cause: err.message }) as EngineEvent;
   const inputBytes = payloadBytes(input);
-  if (inputBytes > MAX_PAYLOAD_BYTES) {
-    // Nothing starts: the engine is never given this input.
-    const err = dataLimit('the execution input', inputBytes);
-    out.push(failWith(err));
-    out.close();
-    return {
-      abort: () => undefined,
-      eventLogs: out.events(),
-      result: Promise.reject(new ExecutionError(err as never)),
-    };
-  }
+  if (inputBytes > MAX_PAYLOAD_BYTES) return refusedInput(inputBytes);
 
   const run = machine.run(input as never, {
     ...options,
     overrides: { ...overrides, taskResourceLocalHandlers: wrapped as never },
   });
-  engine = run;
-  let history = 0;
-  const children = new Map<string, number>();
-  const count = (e: EngineEvent) => {
-    const stateName = 'state' in e ? e.state.name : null;
-    const info = stateName ? checked.states.get(stateName) : undefined;
-    const parentMap = 'parentState' in e ? checked.states.get(e.parentState.name) : undefined;
-    let cost = historyCost(e, info);
-    if (parentMap?.distributed) cost = 0; // a child execution's start/end, not the parent's
-    if (info?.distributed && e.type === 'StateEntered') cost = 2; // Entered + MapRunStarted
-    if (info?.distributedParent && 'index' in e) {
-      const child = `${info.distributedParent}#${String(e.index)}`;
-      const n = (children.get(child) ?? 2) + cost; // with its ExecutionStarted/Succeeded
-      children.set(child, n);
-      if (n > MAX_HISTORY_EVENTS)
-        violate(
-          historyLimit(
-            `the child execution of Distributed Map "${info.distributedParent}" item ${String(e.index)}`,
-            n,
-          ),
-        );
-      return;
-    }
-    history += cost;
-    if (history > MAX_HISTORY_EVENTS) violate(historyLimit('the execution', history));
-  };
-  const check = (e: EngineEvent) => {
-    if (e.type === 'StateEntered') {
-      const bytes = payloadBytes(e.state.input);
-      if (bytes > MAX_PAYLOAD_BYTES) return violate(dataLimit(`the input of state "${e.state.name}"`, bytes));
-      const map = checked.states.get(e.state.name)?.map;
-      if (map?.maxConcurrencyPath) {
-        const source = map.inputPath ? readPath(e.state.input, map.inputPath) : e.state.input;
-        const asked = readPath(source, map.maxConcurrencyPath);
-        const info = checked.states.get(e.state.name);
-        const limit = info?.distributed ? MAX_DISTRIBUTED_MAP_CONCURRENCY : MAX_INLINE_MAP_CONCURRENCY;
-        if (typeof asked === 'number' && asked > limit)
-          return violate(
-            new CimError(
-              ErrorNames.InvalidInput,
-              `Map "${e.state.name}" was asked (${map.maxConcurrencyPath}) for ${asked} iterations at once; ` +
-                `${info?.distributed ? 'a Distributed' : 'an inline'} Map runs at most ${limit} on AWS: ask for 1 to ${limit}`,
-            ),
-          );
-      }
-    }
-    if (e.type === 'StateExited') {
-      const bytes = payloadBytes(e.state.output);
-      if (bytes > MAX_PAYLOAD_BYTES)
-        return violate(dataLimit(`the output of state "${e.state.name}"`, bytes));
-    }
-    if (e.type === 'ExecutionSucceeded') {
-      const bytes = payloadBytes(e.output);
-      if (bytes > MAX_PAYLOAD_BYTES) return violate(dataLimit('the execution output', bytes));
-    }
-  };
-  const pump = (async () => {
-    for await (const e of run.eventLogs) {
-      if (violation) continue;
-      count(e);
-      if (!violation) check(e);
-      if (e.type === 'StateEntered' || e.type === 'StateRetried')
-        entries.set(e.state.name, (entries.get(e.state.name) ?? 0) + 1);
-      release(violation !== null);
-      // The state that broke the quota was entered (the path shows it); what follows is not
-      // in AWS's history: the execution ends here.
-      if (!violation || e.type === 'StateEntered') out.push(e);
-    }
-    pumped = true;
-    release(true);
-    if (violation) out.push(failWith(violation));
-    out.close();
-  })();
-  const result = (async () => {
-    try {
-      const output = await run.result;
-      await pump;
-      if (violation) throw new ExecutionError(violation as never);
-      return output;
-    } catch (err) {
-      await pump;
-      if (!violation) throw err;
-      await Promise.allSettled([...inFlight]);
-      throw err instanceof ExecutionError && err.cause === violation
-        ? err
-        : new ExecutionError(violation as never);
-    }
-  })();
+  watch.engine = run;
+  const out = new EventQueue();
+  const pump = pumpEvents(run, checked, watch, out);
+  const result = resultOf(run, pump, watch);
   return { abort: run.abort, eventLogs: out.events(), result: result as Run['result'] };
 }
 

@@ -63,93 +63,114 @@ export interface DryRunPlan {
   plan: PlannedChange[];
 }
 
+type EnvironmentState = RunContext['preState'];
+
+/** The kinds of a phase (kinds.ts), each followed by the wait for its changes if it has one. */
+function planKinds(
+  plan: PlannedChange[],
+  workloads: WorkloadState[],
+  phase: AnyTargetKind['phase'],
+  line: (k: AnyTargetKind, w: WorkloadState) => PlannedWorkload | undefined,
+): void {
+  for (const k of TARGET_KINDS.filter((x) => x.phase === phase)) {
+    const mine = workloads.filter((w) => w.kind === k.kind);
+    if (mine.length === 0 && k.waitFor) continue;
+    for (const w of mine) {
+      const p = line(k, w);
+      if (p) plan.push(p);
+    }
+    if (k.waitFor) plan.push({ kind: 'wait', for: k.waitFor });
+  }
+}
+
+/** Each existing node group, from its scaling now to `to`'s (or the reason it is left). */
+function planNodegroups(
+  plan: PlannedChange[],
+  pre: EnvironmentState,
+  to: (now: NodegroupScaling, name: string) => NodegroupScaling | string,
+): void {
+  for (const n of pre.nodegroups ?? []) {
+    if (!n.exists) continue;
+    const now = { minSize: n.minSize, maxSize: n.maxSize, desiredSize: n.desiredSize };
+    const goal = to(now, n.name);
+    plan.push(
+      typeof goal === 'string'
+        ? { kind: 'nodegroup', cluster: n.cluster, name: n.name, from: now, to: null, reason: goal }
+        : { kind: 'nodegroup', cluster: n.cluster, name: n.name, from: now, to: goal },
+    );
+  }
+}
+
+const planDatabase = (
+  database: string,
+  pre: EnvironmentState,
+  goal: 'stopped' | 'available',
+): PlannedChange => ({
+  kind: 'database',
+  database,
+  state: pre.database.state,
+  goal,
+  needed: pre.database.state !== goal,
+});
+
+/** Down, in the order the workflow runs it: outer kinds, deployments, inner kinds, database, node groups. */
+function planDown(plan: PlannedChange[], pre: EnvironmentState, database: string): void {
+  const workloads = pre.workloads ?? [];
+  planKinds(plan, workloads, 'outer', (k, w) => k.planDown(w));
+  for (const d of pre.deployments) {
+    plan.push(
+      d.exists
+        ? { kind: 'scale', namespace: d.namespace, deployment: d.name, from: d.replicas, to: 0 }
+        : { kind: 'skip', namespace: d.namespace, deployment: d.name, reason: 'does not exist' },
+    );
+  }
+  plan.push({ kind: 'wait', for: 'deployments' });
+  planKinds(plan, workloads, 'inner', (k, w) => k.planDown(w));
+  plan.push(planDatabase(database, pre, 'stopped'));
+  planNodegroups(plan, pre, (now) => scaledDown(now));
+}
+
+/** Up, in the order the workflow runs it: node groups, database, inner kinds, deployments, outer kinds. */
+function planUp(plan: PlannedChange[], pre: EnvironmentState, database: string, restore: RestorePoint): void {
+  const workloads = pre.workloads ?? [];
+  // The same rule as the Task: only from the 0/0 the down left (or already restored).
+  planNodegroups(plan, pre, (now, name) => {
+    const want = restore.nodegroups?.[name];
+    if (!want) return 'not in the restore point';
+    return (now.minSize === 0 && now.desiredSize === 0) || sameScaling(now, want)
+      ? want
+      : 'changed while down';
+  });
+  plan.push(planDatabase(database, pre, 'available'));
+  const up = (k: AnyTargetKind, w: WorkloadState) => k.planUp(w, restoredOf(restore.workloads, k)[w.name]);
+  planKinds(plan, workloads, 'inner', up);
+  for (const d of pre.deployments) {
+    const decision = restoreDecision(d, d, restore);
+    plan.push(
+      'skip' in decision
+        ? { kind: 'skip', namespace: d.namespace, deployment: d.name, reason: decision.skip }
+        : {
+            kind: 'scale',
+            namespace: d.namespace,
+            deployment: d.name,
+            from: d.replicas,
+            to: decision.scaleTo,
+            fromBuild: restore.fromBuild,
+          },
+    );
+  }
+  plan.push({ kind: 'wait', for: 'deployments' }, { kind: 'wait', for: 'health' });
+  planKinds(plan, workloads, 'outer', up);
+}
+
 /** Dry run: what down or up would change, from the state Prepare read. */
 export function planDryRun(deps: Deps, ctx: RunContext): DryRunPlan {
   const env = envOf(deps, ctx);
-  const pre = ctx.preState;
   const plan: PlannedChange[] = [];
   const database = label(env.database);
-  const db = (goal: 'stopped' | 'available'): PlannedChange => ({
-    kind: 'database',
-    database,
-    state: pre.database.state,
-    goal,
-    needed: pre.database.state !== goal,
-  });
-  const workloads = pre.workloads ?? [];
-  // The kinds of a phase (kinds.ts), each followed by the wait for its changes if it has one.
-  const kinds = (
-    phase: AnyTargetKind['phase'],
-    line: (k: AnyTargetKind, w: WorkloadState) => PlannedWorkload | undefined,
-  ) => {
-    for (const k of TARGET_KINDS.filter((x) => x.phase === phase)) {
-      const mine = workloads.filter((w) => w.kind === k.kind);
-      if (mine.length === 0 && k.waitFor) continue;
-      for (const w of mine) {
-        const p = line(k, w);
-        if (p) plan.push(p);
-      }
-      if (k.waitFor) plan.push({ kind: 'wait', for: k.waitFor });
-    }
-  };
-  const nodegroups = (to: (now: NodegroupScaling, name: string) => NodegroupScaling | string) => {
-    for (const n of pre.nodegroups ?? []) {
-      if (!n.exists) continue;
-      const now = { minSize: n.minSize, maxSize: n.maxSize, desiredSize: n.desiredSize };
-      const goal = to(now, n.name);
-      plan.push(
-        typeof goal === 'string'
-          ? { kind: 'nodegroup', cluster: n.cluster, name: n.name, from: now, to: null, reason: goal }
-          : { kind: 'nodegroup', cluster: n.cluster, name: n.name, from: now, to: goal },
-      );
-    }
-  };
-  if (ctx.request.action === 'down') {
-    kinds('outer', (k, w) => k.planDown(w));
-    for (const d of pre.deployments) {
-      plan.push(
-        d.exists
-          ? { kind: 'scale', namespace: d.namespace, deployment: d.name, from: d.replicas, to: 0 }
-          : { kind: 'skip', namespace: d.namespace, deployment: d.name, reason: 'does not exist' },
-      );
-    }
-    plan.push({ kind: 'wait', for: 'deployments' });
-    kinds('inner', (k, w) => k.planDown(w));
-    plan.push(db('stopped'));
-    nodegroups((now) => scaledDown(now));
-  } else if (ctx.request.action === 'up' && ctx.restore) {
-    const restore = ctx.restore;
-    // The same rule as the Task: only from the 0/0 the down left (or already restored).
-    nodegroups((now, name) => {
-      const want = restore.nodegroups?.[name];
-      if (!want) return 'not in the restore point';
-      return (now.minSize === 0 && now.desiredSize === 0) || sameScaling(now, want)
-        ? want
-        : 'changed while down';
-    });
-    plan.push(db('available'));
-    const up = (k: AnyTargetKind, w: WorkloadState) => k.planUp(w, restoredOf(restore.workloads, k)[w.name]);
-    kinds('inner', up);
-    for (const d of pre.deployments) {
-      const decision = restoreDecision(d, d, ctx.restore);
-      plan.push(
-        'skip' in decision
-          ? { kind: 'skip', namespace: d.namespace, deployment: d.name, reason: decision.skip }
-          : {
-              kind: 'scale',
-              namespace: d.namespace,
-              deployment: d.name,
-              from: d.replicas,
-              to: decision.scaleTo,
-              fromBuild: ctx.restore.fromBuild,
-            },
-      );
-    }
-    plan.push({ kind: 'wait', for: 'deployments' }, { kind: 'wait', for: 'health' });
-    kinds('outer', up);
-  } else {
-    plan.push({ kind: 'read-only' });
-  }
+  if (ctx.request.action === 'down') planDown(plan, ctx.preState, database);
+  else if (ctx.request.action === 'up' && ctx.restore) planUp(plan, ctx.preState, database, ctx.restore);
+  else plan.push({ kind: 'read-only' });
   const h = ctx.holder;
   return {
     dryRun: true,

@@ -152,27 +152,18 @@ function withoutRecord(r: RestorePoint): RestorePoint {
   return rest;
 }
 
-/** Prepare: everything before the first change. Writes nothing but the lock. */
-export async function prepare(
-  deps: Deps,
-  raw: { input: unknown; executionId?: string },
-): Promise<RunContext> {
-  const req = parseRequest(raw?.input);
-  let env = resolveEnvironment(deps.config, req.customer, req.environment, deps.configSource);
-  const now = deps.now();
-  const build = req.build ?? generateBuildId(now);
-  const executionId = raw.executionId ?? `local:${build}:${randomBytes(4).toString('hex')}`;
-  const request = { ...req, build };
-  const store = deps.store(env);
-  const keys = recordKeys(env, build);
-  const writing = writes(request);
-
-  if (writing && (await store.listKeys(keys.buildPrefix, 1)).length > 0) {
+/** Audit records are never overwritten: a build that already has records is refused. */
+async function refuseRecordedBuild(store: StateStore, buildPrefix: string, build: string): Promise<void> {
+  if ((await store.listKeys(buildPrefix, 1)).length > 0) {
     throw new CimError(
       ErrorNames.BuildAlreadyRecorded,
-      `build "${build}" already has records under s3://${store.bucket}/${keys.buildPrefix}; audit records are never overwritten. Use a new build id (or omit it to generate one).`,
+      `build "${build}" already has records under s3://${store.bucket}/${buildPrefix}; audit records are never overwritten. Use a new build id (or omit it to generate one).`,
     );
   }
+}
+
+/** The active hold: it skips a scheduled run, and a manual run is warned but goes on. */
+async function activeHold(deps: Deps, store: StateStore, env: Environment, req: RunRequest, now: Date) {
   const held = (await readHold(store, env))?.hold ?? null;
   const hold = held && holdActive(held, now) ? held : null;
   if (hold && holdsBack(hold, now, req.action)) {
@@ -185,24 +176,36 @@ export async function prepare(
     }
     deps.log.warn(`${where} is ${describeHold(hold)}; a manual ${req.action} ignores the hold`);
   }
-  const latest = await store.getJson(keys.actions);
-  const previous = await findLastChange(store, env, latest);
-  const refused = refusal(req, previous, env);
-  if (refused) throw new CimError(ErrorNames.ActionRefused, refused);
-  let restore: RestorePoint | null = null;
-  if (req.action === 'up' && previous) {
-    // A chosen build (--restore-from-build) acts on the configured targets; the last down's
-    // restore point also names what discovery found then.
-    if (req.restoreFromBuild) restore = await loadChosenRestorePoint(store, env, req.restoreFromBuild);
-    else ({ restore, env } = await loadRestorePoint(store, env, previous));
-  }
+  return hold;
+}
+
+/** What an up restores: the chosen build's restore point, or the last down's (with what discovery found then). */
+async function restoreFor(
+  store: StateStore,
+  env: Environment,
+  req: RunRequest,
+  previous: LastChange | null,
+): Promise<{ restore: RestorePoint | null; env: Environment }> {
+  if (req.action !== 'up' || !previous) return { restore: null, env };
+  // A chosen build (--restore-from-build) acts on the configured targets; the last down's
+  // restore point also names what discovery found then.
+  if (req.restoreFromBuild)
+    return { restore: await loadChosenRestorePoint(store, env, req.restoreFromBuild), env };
+  return loadRestorePoint(store, env, previous);
+}
+
+/**
+ * The environment's state now, with the targets discovery finds (or the workloads new since
+ * the restore point); an API server that refuses the reads fails the preflight.
+ */
+async function readState(deps: Deps, configured: Environment, restore: RestorePoint | null, build: string) {
+  let env = configured;
   let newSince: Skip[] = [];
-  let preState: EnvironmentState;
   try {
     if (env.discover && !restore) env = withTargets(env, await discoverTargets(deps.kube(env), env));
     if (env.discover && restore)
       newSince = await newSinceRestorePoint(deps.kube(env), env, env, restore.fromBuild);
-    preState = await snapshotEnvironment(
+    const preState = await snapshotEnvironment(
       {
         kube: deps.kube(env),
         db: deps.db(env),
@@ -213,39 +216,26 @@ export async function prepare(
       env,
       build,
     );
+    return { env, preState, newSince };
   } catch (err) {
     if (errorName(err) === ErrorNames.KubernetesAccessDenied) throw preflightError(env, [errorMessage(err)]);
     throw err;
   }
-  if (req.action !== 'get_env_state') await preflight(deps, env, req, preState);
-  if (restore)
-    newSince = [
-      ...newSince,
-      ...changedSinceDown(restore.workloads, preState.workloads ?? [], restore.fromBuild),
-    ];
+}
 
-  const base: RunContext = {
-    request,
-    executionId,
-    startedAt: now.toISOString(),
-    lock: null,
-    previous,
-    latestEtag: latest?.etag ?? null,
-    restore: restore ? withoutRecord(restore) : null,
-    preState,
-    holder: null,
-    hold,
-    phases: {
-      nodegroups: env.nodegroups.length > 0,
-      autoscalers: Object.keys(restore?.workloads?.hpas ?? {}).length > 0,
-    },
-    ...(env.discover ? { targets: { deployments: env.deployments, workloads: env.workloads } } : {}),
-    ...(newSince.length ? { workloadSkipped: newSince } : {}),
-  };
-  // Measured with the lock it will hold (same size as a holder), before taking it.
-  checkPayloadLimit({ ...base, lock: { key: keys.lock, owner: executionId } }, env);
-  if (!writing) return { ...base, holder: (await readLock(store, keys.lock))?.info ?? null };
-
+/**
+ * Takes the lock, after reading actions.json again: a refusal writes nothing, and a run that
+ * finished meanwhile would make this run's decisions stale.
+ */
+async function lockFor(
+  deps: Deps,
+  store: StateStore,
+  env: Environment,
+  base: RunContext,
+  keys: { lock: string; actions: string },
+  now: Date,
+): Promise<RunContext> {
+  const { request: req, executionId } = base;
   const where = { customer: env.customer, environment: env.environment };
   const changedMeanwhile = () =>
     new CimError(
@@ -263,7 +253,7 @@ export async function prepare(
     keys.lock,
     {
       owner: executionId,
-      build,
+      build: req.build,
       execution_id: executionId,
       action: req.action,
       user: req.user,
@@ -289,4 +279,56 @@ export async function prepare(
     await releaseLock(store, lock).catch(() => undefined);
     throw err;
   }
+}
+
+/** Prepare: everything before the first change. Writes nothing but the lock. */
+export async function prepare(
+  deps: Deps,
+  raw: { input: unknown; executionId?: string },
+): Promise<RunContext> {
+  const req = parseRequest(raw?.input);
+  const configured = resolveEnvironment(deps.config, req.customer, req.environment, deps.configSource);
+  const now = deps.now();
+  const build = req.build ?? generateBuildId(now);
+  const executionId = raw.executionId ?? `local:${build}:${randomBytes(4).toString('hex')}`;
+  const request = { ...req, build };
+  const store = deps.store(configured);
+  const keys = recordKeys(configured, build);
+  const writing = writes(request);
+
+  if (writing) await refuseRecordedBuild(store, keys.buildPrefix, build);
+  const hold = await activeHold(deps, store, configured, req, now);
+  const latest = await store.getJson(keys.actions);
+  const previous = await findLastChange(store, configured, latest);
+  const refused = refusal(req, previous, configured);
+  if (refused) throw new CimError(ErrorNames.ActionRefused, refused);
+  const { restore, env: restoring } = await restoreFor(store, configured, req, previous);
+  const { env, preState, newSince: discovered } = await readState(deps, restoring, restore, build);
+  if (req.action !== 'get_env_state') await preflight(deps, env, req, preState);
+  const newSince = restore
+    ? [...discovered, ...changedSinceDown(restore.workloads, preState.workloads ?? [], restore.fromBuild)]
+    : discovered;
+
+  const base: RunContext = {
+    request,
+    executionId,
+    startedAt: now.toISOString(),
+    lock: null,
+    previous,
+    latestEtag: latest?.etag ?? null,
+    restore: restore ? withoutRecord(restore) : null,
+    preState,
+    holder: null,
+    hold,
+    phases: {
+      nodegroups: env.nodegroups.length > 0,
+      autoscalers: Object.keys(restore?.workloads?.hpas ?? {}).length > 0,
+    },
+    ...(env.discover ? { targets: { deployments: env.deployments, workloads: env.workloads } } : {}),
+    ...(newSince.length ? { workloadSkipped: newSince } : {}),
+  };
+  // Measured with the lock it will hold (same size as a holder), before taking it.
+  checkPayloadLimit({ ...base, lock: { key: keys.lock, owner: executionId } }, env);
+  if (!writing) return { ...base, holder: (await readLock(store, keys.lock))?.info ?? null };
+  return lockFor(deps, store, env, base, keys, now);
 }
