@@ -79,7 +79,7 @@ describe('parsePriceTable', () => {
     const badKey = table() as { databaseHours: Record<string, unknown> };
     badKey.databaseHours['postgres db.m5.large'] = { usd: 0.2, unit: 'hour' };
     expect(refusal(() => parsePriceTable(badKey, 'p')).message).toContain(
-      'databaseHours["postgres db.m5.large"]',
+      'databaseHours["postgres db.m5.large"]: a key must read region|engine|db.class|single-az or multi-az',
     );
 
     const badUnit = table();
