@@ -9,7 +9,9 @@ import type {
   Interval,
   NodegroupSaving,
   PriceTable,
+  RunRow,
   Savings,
+  ToolUsage,
   WorkloadSaving,
 } from './model.ts';
 import { hoursIn, sleepIntervals } from './sleep.ts';
@@ -17,7 +19,26 @@ import { hoursIn, sleepIntervals } from './sleep.ts';
 /** The hours in a month AWS prorates monthly prices by (365 × 24 / 12). */
 export const HOURS_PER_MONTH = 730;
 
+/**
+ * What one run is assumed to cost the tool when its records do not say (EnvironmentFacts
+ * .toolUsage absent). Transitions: 36, measured for one `up` (database 8 min, deployments
+ * 2 min, adaptive checks) by `npm run bench -- transitions`; a down is shorter, so this errs
+ * high. Lambda: the same bench's 17 invocations × 0.25 GB (the functions' 256 MB,
+ * infra/constructs/function.ts) × 1 s each, an assumed duration (not measured) = 4.25 GB-s.
+ */
+export const ESTIMATED_TOOL_USAGE_PER_RUN: ToolUsage = { stateTransitions: 36, lambdaGbSeconds: 4.25 };
+
 type Deployment = 'single-az' | 'multi-az';
+
+/** Runs that ran in the range (started in it): each costs the tool transitions and Lambda time. */
+function runsIn(runs: readonly RunRow[], range: Interval): number {
+  const from = Date.parse(range.from);
+  const to = Date.parse(range.to);
+  return runs.filter((r) => {
+    const at = Date.parse(r.startedAt);
+    return r.action !== 'get_env_state' && at >= from && at < to;
+  }).length;
+}
 
 /** One billed instance and what an hour of it costs, or why it has no price. */
 interface Billed {
@@ -125,7 +146,7 @@ export function computeSavings(
   let missingRequests = 0;
   let stateTransitions = 0;
   let lambdaGbSeconds = 0;
-  let toolUnknown = 0;
+  let estimatedRuns = 0;
 
   for (const env of envs) {
     const hours = hoursIn(sleepIntervals(env.runs, range, now));
@@ -189,7 +210,12 @@ export function computeSavings(
     if (env.toolUsage) {
       stateTransitions += env.toolUsage.stateTransitions;
       lambdaGbSeconds += env.toolUsage.lambdaGbSeconds;
-    } else if (env.runs.length > 0) toolUnknown += 1;
+    } else {
+      const n = runsIn(env.runs, range);
+      estimatedRuns += n;
+      stateTransitions += n * ESTIMATED_TOOL_USAGE_PER_RUN.stateTransitions;
+      lambdaGbSeconds += n * ESTIMATED_TOOL_USAGE_PER_RUN.lambdaGbSeconds;
+    }
   }
 
   const sum = <T>(rows: T[], f: (r: T) => number) => rows.reduce((s, r) => s + f(r), 0);
@@ -220,9 +246,9 @@ export function computeSavings(
       ? 'The tool’s own cost (state transitions, Lambda time) has no price in the table: not subtracted.'
       : `The tool’s own cost: ${stateTransitions} state transitions × $${prices.tool?.stateTransition} and ${lambdaGbSeconds} Lambda GB-seconds × $${prices.tool?.lambdaGbSecond}, subtracted (free tiers ignored).`,
   ];
-  if (toolUnknown > 0)
+  if (estimatedRuns > 0)
     assumptions.push(
-      `${toolUnknown} environment(s) did not record the tool's usage: their runs' cost is not included.`,
+      `${estimatedRuns} run(s) did not record the tool's usage: each estimated at ${ESTIMATED_TOOL_USAGE_PER_RUN.stateTransitions} state transitions (measured for one up) and ${ESTIMATED_TOOL_USAGE_PER_RUN.lambdaGbSeconds} Lambda GB-seconds (17 invocations × 0.25 GB × an assumed 1 s).`,
     );
   if (unpricedCount > 0)
     assumptions.push(

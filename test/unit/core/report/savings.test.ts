@@ -217,7 +217,9 @@ describe('computeSavings', () => {
     });
     // 15 × $0.04 + 30 × $0.005 = $0.60 + $0.15 = $0.75, kept out of the net.
     expect(s.estimate.kubernetesUsd).toBeCloseTo(0.75, 12);
-    expect(s.estimate.netUsd).toBe(0);
+    // The net holds no Kubernetes money: only minus the tool's cost of the 2 runs, estimated at
+    // 2 × (36 × $0.000025 + 4.25 × $0.00002) = $0.00197.
+    expect(s.estimate.netUsd).toBeCloseTo(-0.00197, 12);
     expect(s.estimate.assumptions.join(' ')).toContain('1 workload(s) set no CPU or memory requests');
     expect(
       computeSavings([e], range, { ...prices, kubernetes: null }, now).estimate.kubernetesUsd,
@@ -234,10 +236,21 @@ describe('computeSavings', () => {
       usd: expect.closeTo(0.003, 12),
     });
     expect(s.estimate.netUsd).toBeCloseTo(1.997, 12);
-    // Without usage recorded, nothing is subtracted and the page says so.
-    const unknown = computeSavings([env({ database: instance() })], range, prices, now);
-    expect(unknown.estimate.toolCost.usd).toBe(0);
-    expect(unknown.estimate.assumptions.join(' ')).toContain("did not record the tool's usage");
+    // Without usage recorded, each run in the range is estimated: 2 runs × (36 × $0.000025 +
+    // 4.25 × $0.00002) = 2 × ($0.0009 + $0.000085) = $0.00197; net = $2.00 − $0.00197.
+    const estimated = computeSavings([env({ database: instance() })], range, prices, now);
+    expect(estimated.estimate.toolCost).toEqual({
+      stateTransitions: 72,
+      lambdaGbSeconds: 8.5,
+      usd: expect.closeTo(0.00197, 12),
+    });
+    expect(estimated.estimate.netUsd).toBeCloseTo(1.99803, 12);
+    expect(estimated.estimate.assumptions.join(' ')).toContain("2 run(s) did not record the tool's usage");
+    // With no tool price, nothing is subtracted and the page says so.
+    const unpriced = computeSavings([e], range, { ...prices, tool: null }, now);
+    expect(unpriced.estimate.toolCost.usd).toBeNull();
+    expect(unpriced.estimate.netUsd).toBeCloseTo(2, 12);
+    expect(unpriced.estimate.assumptions.join(' ')).toContain('not subtracted');
   });
 
   it('states its assumptions in words: the prices’ source and date, reserved instances, the autoscaler', () => {
