@@ -178,3 +178,12 @@ export function applyOverride(table: PriceTable, override: PriceOverride): Price
 export function defaultPriceTable(): PriceTable {
   return parsePriceTable(shipped, 'prices/default.json');
 }
+
+/**
+ * The prices a report uses: the shipped table, with an override file's content (negotiated
+ * rates) applied when one is given. The caller reads the file; this refuses bad content.
+ */
+export function reportPrices(override?: { text: string; name: string }): PriceTable {
+  const table = defaultPriceTable();
+  return override ? applyOverride(table, parsePriceOverride(override.text, override.name)) : table;
+}

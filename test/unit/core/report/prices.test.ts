@@ -1,6 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { CimError } from '#core/errors';
-import { applyOverride, defaultPriceTable, parsePriceOverride, parsePriceTable } from '#core/report/prices';
+import {
+  applyOverride,
+  defaultPriceTable,
+  parsePriceOverride,
+  parsePriceTable,
+  reportPrices,
+} from '#core/report/prices';
 
 const table = () => ({
   source: 'test table',
@@ -38,6 +44,23 @@ describe('the shipped price table', () => {
     expect(Object.keys(t.databaseHours).length).toBeGreaterThan(0);
     // A Multi-AZ price is its own entry, never derived from the single-AZ one.
     expect(t.databaseHours['us-east-1|postgres|db.t4g.micro|multi-az']?.usd).toBe(0.032);
+  });
+});
+
+describe('reportPrices', () => {
+  it('is the shipped table, or the shipped table with an override file’s content applied', () => {
+    expect(reportPrices()).toEqual(defaultPriceTable());
+    const text = JSON.stringify({
+      source: 'contract 42',
+      date: '2026-11-15',
+      databaseHours: { 'us-east-1|postgres|db.t4g.micro|single-az': { usd: 0.012, unit: 'hour' } },
+    });
+    const t = reportPrices({ text, name: 'overrides.json' });
+    expect(t.databaseHours['us-east-1|postgres|db.t4g.micro|single-az']?.usd).toBe(0.012);
+    expect(t.overrides).toBe('contract 42 (2026-11-15)');
+    expect(() => reportPrices({ text: '{"source":', name: 'overrides.json' })).toThrow(
+      'overrides.json is not JSON',
+    );
   });
 });
 
