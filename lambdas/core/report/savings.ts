@@ -75,6 +75,18 @@ function billedInstances(db: DatabaseFacts, region: string, prices: PriceTable):
       },
     ];
   }
+  // A cluster recorded without its members (a legacy pre-state): its instances are unknown,
+  // so it shows as one unpriced line rather than a saving of 0.
+  if (db.members.length === 0)
+    return [
+      {
+        identifier: db.identifier,
+        instanceClass: null,
+        deployment: 'single-az',
+        hourly: null,
+        label: `members not recorded (${engine}, ${region})`,
+      },
+    ];
   // Aurora: every member is billed by its own class (a writer and its readers); a cluster
   // counted as one instance would understate the savings of a 15-member cluster 15 times.
   return db.members.map((m) => {

@@ -128,6 +128,24 @@ describe('computeSavings', () => {
     );
   });
 
+  it('shows an Aurora cluster recorded without its members as unpriced, not as a saving of 0', () => {
+    const cluster: DatabaseFacts = {
+      identifier: 'old-cluster',
+      kind: 'cluster',
+      engine: 'aurora-postgresql',
+      instanceClass: null,
+      multiAz: false,
+      storage: null,
+      members: [],
+    };
+    const s = computeSavings([env({ database: cluster })], range, prices, now);
+    expect(s.facts.databases[0]?.usd).toBeNull();
+    expect(s.estimate.unpriced).toEqual({
+      count: 1,
+      classes: ['members not recorded (aurora-postgresql, us-east-1)'],
+    });
+  });
+
   it('prices a Serverless v2 member at its minimum capacity × the ACU price', () => {
     const cluster: DatabaseFacts = {
       identifier: 'dev-cluster',
