@@ -78,12 +78,23 @@ export interface EnvironmentFacts {
   database: DatabaseFacts | null;
   workloads: WorkloadFacts[];
   nodegroups: NodegroupFacts[];
+  /**
+   * What this tool itself used for the runs in the range (Step Functions state transitions and
+   * Lambda GB-seconds), when the records tell it; absent: the tool's cost is unknown for it.
+   */
+  toolUsage?: ToolUsage;
 }
 
-/** One price, per hour unless the unit says otherwise. */
+/** The tool's own consumption, priced with PriceTable.tool and subtracted from the savings. */
+export interface ToolUsage {
+  stateTransitions: number;
+  lambdaGbSeconds: number;
+}
+
+/** One price, per hour unless the unit says otherwise (`acu-hour`: Aurora Serverless v2, per ACU). */
 export interface Price {
   usd: number;
-  unit: 'hour' | 'gb-month' | 'iops-month';
+  unit: 'hour' | 'acu-hour' | 'gb-month' | 'iops-month';
 }
 
 /** A dated price table (shipped, refreshed from the Price List API, or an override file). */
@@ -94,15 +105,21 @@ export interface PriceTable {
   currency: 'USD';
   /**
    * Database instance hours, by `${region}|${engine}|${instanceClass}|${deployment}` with
-   * deployment `single-az` or `multi-az` (Aurora members: `single-az`).
+   * deployment `single-az` or `multi-az` (Aurora members: `single-az`; Serverless v2: class
+   * `db.serverless`, unit `acu-hour`).
    */
   databaseHours: Record<string, Price>;
-  /** Storage and IOPS while stopped, by `${region}|${storageType}` and `${region}|iops`. */
+  /**
+   * Storage and IOPS while stopped: `${region}|${storageType}` (and `…|multi-az`) in gb-month,
+   * `${region}|${storageType}|iops` in iops-month.
+   */
   storage: Record<string, Price>;
   /** Kubernetes requests freed: $/vCPU-hour and $/GiB-hour (an assumption, shown as such). */
   kubernetes: { vcpuHour: number; gibHour: number } | null;
   /** The tool's own cost: per state transition and per GB-second of Lambda. */
   tool: { stateTransition: number; lambdaGbSecond: number } | null;
+  /** Set when an override file (negotiated rates) replaced some prices: its source and date. */
+  overrides?: string;
 }
 
 export interface DatabaseSaving {

@@ -1,0 +1,292 @@
+// Owns the savings arithmetic of the report: facts first (hours asleep and what they freed,
+// measured from the records), then money as an estimate priced from a dated table, with every
+// assumption said in words. Pure: the caller gives the facts, the range, the prices and `now`.
+// Full precision throughout: rounding is the page's business, so totals add up.
+import type {
+  DatabaseFacts,
+  DatabaseSaving,
+  EnvironmentFacts,
+  Interval,
+  NodegroupSaving,
+  PriceTable,
+  RunRow,
+  Savings,
+  ToolUsage,
+  WorkloadSaving,
+} from './model.ts';
+import { hoursIn, sleepIntervals } from './sleep.ts';
+
+/** The hours in a month AWS prorates monthly prices by (365 × 24 / 12). */
+export const HOURS_PER_MONTH = 730;
+
+/**
+ * What one run is assumed to cost the tool when its records do not say (EnvironmentFacts
+ * .toolUsage absent). Transitions: 36, measured for one `up` (database 8 min, deployments
+ * 2 min, adaptive checks) by `npm run bench -- transitions`; a down is shorter, so this errs
+ * high. Lambda: the same bench's 17 invocations × 0.25 GB (the functions' 256 MB,
+ * infra/constructs/function.ts) × 1 s each, an assumed duration (not measured) = 4.25 GB-s.
+ */
+export const ESTIMATED_TOOL_USAGE_PER_RUN: ToolUsage = { stateTransitions: 36, lambdaGbSeconds: 4.25 };
+
+type Deployment = 'single-az' | 'multi-az';
+
+/** Runs that ran in the range (started in it): each costs the tool transitions and Lambda time. */
+function runsIn(runs: readonly RunRow[], range: Interval): number {
+  const from = Date.parse(range.from);
+  const to = Date.parse(range.to);
+  return runs.filter((r) => {
+    const at = Date.parse(r.startedAt);
+    return r.action !== 'get_env_state' && at >= from && at < to;
+  }).length;
+}
+
+/** One billed instance and what an hour of it costs, or why it has no price. */
+interface Billed {
+  identifier: string;
+  instanceClass: string | null;
+  deployment: Deployment;
+  /** USD per hour asleep; null when the table has no price for it. */
+  hourly: number | null;
+  /** How the page names it when unpriced: class, engine, deployment, region. */
+  label: string;
+}
+
+function billedInstances(db: DatabaseFacts, region: string, prices: PriceTable): Billed[] {
+  const engine = db.engine ?? 'unknown engine';
+  const lookup = (instanceClass: string | null, deployment: Deployment) => {
+    if (db.engine === null || instanceClass === null) return null;
+    return prices.databaseHours[`${region}|${db.engine}|${instanceClass}|${deployment}`] ?? null;
+  };
+  const label = (instanceClass: string | null, deployment: Deployment) =>
+    `${instanceClass ?? 'unknown class'} (${engine}, ${deployment}, ${region})`;
+
+  if (db.kind === 'instance') {
+    // Multi-AZ is priced from its own Multi-AZ price, which covers the standby; never the
+    // single-AZ price doubled (AWS prices the two apart, and not always at exactly ×2).
+    const deployment: Deployment = db.multiAz ? 'multi-az' : 'single-az';
+    const p = lookup(db.instanceClass, deployment);
+    return [
+      {
+        identifier: db.identifier,
+        instanceClass: db.instanceClass,
+        deployment,
+        hourly: p?.unit === 'hour' ? p.usd : null,
+        label: label(db.instanceClass, deployment),
+      },
+    ];
+  }
+  // A cluster recorded without its members (a legacy pre-state): its instances are unknown,
+  // so it shows as one unpriced line rather than a saving of 0.
+  if (db.members.length === 0)
+    return [
+      {
+        identifier: db.identifier,
+        instanceClass: null,
+        deployment: 'single-az',
+        hourly: null,
+        label: `members not recorded (${engine}, ${region})`,
+      },
+    ];
+  // Aurora: every member is billed by its own class (a writer and its readers); a cluster
+  // counted as one instance would understate the savings of a 15-member cluster 15 times.
+  return db.members.map((m) => {
+    if (m.serverlessV2) {
+      // A Serverless v2 member stopped with its cluster saves at least its minimum capacity:
+      // what it ran at when idle is unknown, so the floor is the honest figure.
+      const p = lookup('db.serverless', 'single-az');
+      return {
+        identifier: m.identifier,
+        instanceClass: m.instanceClass,
+        deployment: 'single-az' as const,
+        hourly: p?.unit === 'acu-hour' ? m.serverlessV2.minAcu * p.usd : null,
+        label: `${m.instanceClass} Serverless v2 at ${m.serverlessV2.minAcu} ACU (${engine}, ${region})`,
+      };
+    }
+    const p = lookup(m.instanceClass, 'single-az');
+    return {
+      identifier: m.identifier,
+      instanceClass: m.instanceClass,
+      deployment: 'single-az' as const,
+      hourly: p?.unit === 'hour' ? p.usd : null,
+      label: label(m.instanceClass, 'single-az'),
+    };
+  });
+}
+
+/**
+ * What is still billed while the database is stopped, over `hours`: allocated storage and
+ * provisioned IOPS at their monthly prices prorated by hours / 730. Null when any part has no
+ * price or the storage is not recorded (Aurora's cluster volume is billed by use, not recorded).
+ */
+function stillPaying(db: DatabaseFacts, region: string, prices: PriceTable, hours: number): number | null {
+  const s = db.storage;
+  if (s === null) return null;
+  const gbKey = db.kind === 'instance' && db.multiAz ? `${region}|${s.type}|multi-az` : `${region}|${s.type}`;
+  const gb = prices.storage[gbKey];
+  if (gb?.unit !== 'gb-month') return null;
+  let monthly = s.allocatedGb * gb.usd;
+  // Provisioned IOPS are billed apart for io1/io2 only. gp2's IOPS come with its size, and the
+  // figure RDS reports for gp3 includes its free baseline (3,000 IOPS): pricing it would invent
+  // a charge, so gp3 IOPS above the baseline are left out (said in the assumptions).
+  if (s.type.startsWith('io') && s.iops !== null && s.iops > 0) {
+    const iops = prices.storage[`${region}|${s.type}|iops`];
+    if (iops?.unit !== 'iops-month') return null;
+    monthly += s.iops * iops.usd;
+  }
+  return (monthly * hours) / HOURS_PER_MONTH;
+}
+
+/**
+ * The savings over `range` (clipped at `now`) of every environment given. Money is an estimate:
+ * an instance without a price is left out of the total and counted in `unpriced`, never taken
+ * as 0; Kubernetes money is kept apart from the net (it saves only when nodes are removed).
+ */
+export function computeSavings(
+  envs: readonly EnvironmentFacts[],
+  range: Interval,
+  prices: PriceTable,
+  now: string,
+): Savings {
+  const databases: DatabaseSaving[] = [];
+  const workloads: WorkloadSaving[] = [];
+  const nodegroups: NodegroupSaving[] = [];
+  const unpricedLabels: string[] = [];
+  let unpricedCount = 0;
+  let databasesUsd = 0;
+  let stillPayingUsd = 0;
+  let stillPayingUnknown = 0;
+  let missingRequests = 0;
+  let stateTransitions = 0;
+  let lambdaGbSeconds = 0;
+  let estimatedRuns = 0;
+
+  for (const env of envs) {
+    const hours = hoursIn(sleepIntervals(env.runs, range, now));
+    const who = { customer: env.customer, environment: env.environment };
+
+    if (env.database) {
+      const billed = billedInstances(env.database, env.region, prices);
+      const priced = billed.every((b) => b.hourly !== null);
+      for (const b of billed)
+        if (b.hourly === null) {
+          unpricedCount += 1;
+          unpricedLabels.push(b.label);
+        }
+      const usd = priced ? billed.reduce((sum, b) => sum + (b.hourly ?? 0) * hours, 0) : null;
+      // Priced members still count when a sibling has no price: the total takes what is known,
+      // and the unpriced ones are named; the database's own line says null (incomplete).
+      databasesUsd += billed.reduce((sum, b) => sum + (b.hourly ?? 0) * hours, 0);
+      const still = stillPaying(env.database, env.region, prices, hours);
+      if (still === null) {
+        stillPayingUnknown += 1;
+      } else stillPayingUsd += still;
+      databases.push({
+        ...who,
+        identifier: env.database.identifier,
+        engine: env.database.engine,
+        instances: billed.map((b) => ({
+          identifier: b.identifier,
+          instanceClass: b.instanceClass,
+          deployment: b.deployment,
+        })),
+        hoursAsleep: hours,
+        instanceHours: hours * billed.length,
+        usd,
+        stillPayingUsd: still,
+      });
+    }
+
+    for (const w of env.workloads) {
+      if (w.cpuCores === null || w.memoryGiB === null) missingRequests += 1;
+      workloads.push({
+        ...who,
+        kind: w.kind,
+        namespace: w.namespace,
+        name: w.name,
+        replicas: w.replicas,
+        hoursAsleep: hours,
+        vcpuHours: w.replicas * (w.cpuCores ?? 0) * hours,
+        gibHours: w.replicas * (w.memoryGiB ?? 0) * hours,
+      });
+    }
+
+    for (const n of env.nodegroups)
+      nodegroups.push({
+        ...who,
+        name: n.name,
+        instanceTypes: n.instanceTypes,
+        hoursAsleep: hours,
+        instanceHours: n.desiredSize * hours,
+      });
+
+    if (env.toolUsage) {
+      stateTransitions += env.toolUsage.stateTransitions;
+      lambdaGbSeconds += env.toolUsage.lambdaGbSeconds;
+    } else {
+      const n = runsIn(env.runs, range);
+      estimatedRuns += n;
+      stateTransitions += n * ESTIMATED_TOOL_USAGE_PER_RUN.stateTransitions;
+      lambdaGbSeconds += n * ESTIMATED_TOOL_USAGE_PER_RUN.lambdaGbSeconds;
+    }
+  }
+
+  const sum = <T>(rows: T[], f: (r: T) => number) => rows.reduce((s, r) => s + f(r), 0);
+  const totals = {
+    databaseInstanceHours: sum(databases, (d) => d.instanceHours),
+    vcpuHours: sum(workloads, (w) => w.vcpuHours),
+    gibHours: sum(workloads, (w) => w.gibHours),
+    nodeInstanceHours: sum(nodegroups, (n) => n.instanceHours),
+  };
+  const kubernetesUsd = prices.kubernetes
+    ? totals.vcpuHours * prices.kubernetes.vcpuHour + totals.gibHours * prices.kubernetes.gibHour
+    : null;
+  const toolUsd = prices.tool
+    ? stateTransitions * prices.tool.stateTransition + lambdaGbSeconds * prices.tool.lambdaGbSecond
+    : null;
+  const classes = [...new Set(unpricedLabels)].sort();
+
+  const assumptions = [
+    `Prices: on-demand, ${prices.currency}, from ${prices.source} (taken ${prices.date})${
+      prices.overrides ? `, with negotiated rates from ${prices.overrides}` : ''
+    }.`,
+    'Hours asleep are measured from the end of a successful down to the start of the next up (any trigger), in real elapsed time (UTC); a failed or refused down saves nothing.',
+    'Reserved instances and Savings Plans save nothing when stopped: their hours are paid whether the database runs or not. The estimate assumes on-demand databases.',
+    'Database money: hours asleep × the hourly price of the class, engine, region and deployment; Multi-AZ from its own Multi-AZ price; Aurora: every member by its class; Serverless v2 members at their minimum ACU.',
+    `Still paying while asleep: allocated storage and provisioned IOPS at their monthly prices × hours asleep / ${HOURS_PER_MONTH}; backup storage, Aurora's cluster volume and gp3 IOPS above the baseline are billed too and are not included.`,
+    'Kubernetes: freed requests × the assumed $/vCPU-hour and $/GiB-hour. This saves money only when the cluster autoscaler (or a node group scaled down) removes nodes; it is kept out of the net total.',
+    toolUsd === null
+      ? 'The tool’s own cost (state transitions, Lambda time) has no price in the table: not subtracted.'
+      : `The tool’s own cost: ${stateTransitions} state transitions × $${prices.tool?.stateTransition} and ${lambdaGbSeconds} Lambda GB-seconds × $${prices.tool?.lambdaGbSecond}, subtracted (free tiers ignored).`,
+  ];
+  if (estimatedRuns > 0)
+    assumptions.push(
+      `${estimatedRuns} run(s) did not record the tool's usage: each estimated at ${ESTIMATED_TOOL_USAGE_PER_RUN.stateTransitions} state transitions (measured for one up) and ${ESTIMATED_TOOL_USAGE_PER_RUN.lambdaGbSeconds} Lambda GB-seconds (17 invocations × 0.25 GB × an assumed 1 s).`,
+    );
+  if (unpricedCount > 0)
+    assumptions.push(
+      `${unpricedCount} database instance(s) have no price (${classes.join(', ')}): left out of the total, not counted as 0.`,
+    );
+  if (stillPayingUnknown > 0)
+    assumptions.push(
+      `${stillPayingUnknown} database(s) have storage with no price or not recorded: their still-paying cost is not included.`,
+    );
+  if (missingRequests > 0)
+    assumptions.push(
+      `${missingRequests} workload(s) set no CPU or memory requests: they free nothing countable.`,
+    );
+
+  return {
+    facts: { databases, workloads, nodegroups, totals },
+    estimate: {
+      currency: 'USD',
+      prices: { source: prices.source, date: prices.date, overrides: prices.overrides ?? null },
+      databasesUsd,
+      unpriced: { count: unpricedCount, classes },
+      stillPayingUsd,
+      kubernetesUsd,
+      toolCost: { stateTransitions, lambdaGbSeconds, usd: toolUsd },
+      netUsd: databasesUsd - (toolUsd ?? 0),
+      assumptions,
+    },
+  };
+}
