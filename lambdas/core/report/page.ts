@@ -216,11 +216,24 @@ function timelineSvg(model: ReportModel, t: TimelineRow, title: string): string 
         `<g>${marker(x(r.at), ROW / 2, r.trigger, r.outcome)}<title>${e(`${r.action} ${r.outcome} (${r.trigger}) ${r.at}`)}</title></g>`,
     )
     .join('');
-  return `<svg class="timeline" viewBox="0 0 ${W} ${ROW}" width="100%" role="img" aria-label="${e(title)}" preserveAspectRatio="none">${grid}${asleep}${runs}</svg>`;
+  return `<svg class="timeline" viewBox="0 0 ${W} ${ROW}" width="100%" role="img" aria-label="${e(title)}">${grid}${asleep}${runs}</svg>`;
 }
 
 function hoursIn(intervals: { from: string; to: string }[]): number {
   return intervals.reduce((h, i) => h + (Date.parse(i.to) - Date.parse(i.from)) / 3_600_000, 0);
+}
+
+/** Day labels over the timelines, at most about ten so they never overlap. */
+function axis(model: ReportModel): string {
+  const from = Date.parse(model.range.from);
+  const days = Math.max(1, Math.round(model.range.days));
+  const step = Math.ceil(days / 10);
+  const labels: string[] = [];
+  for (let i = 0; i < days; i += step) {
+    const day = new Date(from + i * 86_400_000).toISOString().slice(5, 10);
+    labels.push(`<span style="left:${Math.round((i / days) * 1000) / 10}%">${day}</span>`);
+  }
+  return labels.join('');
 }
 
 function timelinesSection(model: ReportModel, a: Anchors): string {
@@ -250,7 +263,7 @@ function timelinesSection(model: ReportModel, a: Anchors): string {
 <p class="muted">Each environment from ${time(model.range.from)} to ${time(model.range.to)} (${e(String(model.range.days))} days), one grid line a day.</p>
 <figure>
 <figcaption>${legend}</figcaption>
-<table class="timelines"><caption>Timeline of each environment</caption><tbody>${rows.join('\n')}</tbody></table>
+<table class="timelines"><caption>Timeline of each environment</caption><thead><tr><th scope="col">environment</th><td class="axis">${axis(model)}</td></tr></thead><tbody>${rows.join('\n')}</tbody></table>
 ${table('The timelines in numbers', ['environment', 'asleep intervals', 'hours asleep', 'manual runs', 'guard runs', 'failures', 'runs'], data)}
 </figure>
 </section>`;
@@ -364,7 +377,10 @@ code{font:12px ui-monospace,monospace;word-break:break-all}
 .list{margin-left:.5rem}.list table,.list p{margin:.2rem 0}
 table.timelines th{width:12rem;white-space:nowrap;font-weight:normal}
 td.chart{padding:0;width:100%}
-svg.timeline{display:block;height:22px}
+figure{margin:0}
+td.axis{position:relative;height:1.4em;padding:0}
+td.axis span{position:absolute;top:.1rem;font-size:11px;color:var(--muted);padding-left:2px;border-left:1px solid var(--line)}
+svg.timeline{display:block;height:auto}
 .grid{stroke:var(--line);stroke-width:.5}
 .asleep{fill:var(--asleep);opacity:.55}
 .run{fill:var(--run);stroke:var(--run)}
