@@ -20,7 +20,7 @@ function chromiumPath(): string {
   const fromEnv = process.env.CHROMIUM_PATH;
   if (fromEnv) return fromEnv;
   try {
-    return execFileSync('which', ['chromium'], { encoding: 'utf8' }).trim();
+    return execFileSync('sh', ['-c', 'command -v chromium'], { encoding: 'utf8' }).trim();
   } catch {
     throw new Error('no Chromium: set CHROMIUM_PATH or run sandbox/browser.sh (installs Debian chromium)');
   }
