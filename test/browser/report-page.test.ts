@@ -11,6 +11,7 @@ import { pathToFileURL } from 'node:url';
 import type { Browser, Page } from 'puppeteer-core';
 import puppeteer from 'puppeteer-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { ReportModel, Trigger } from '#core/report/model';
 import { renderReportPage } from '#core/report/page';
 import { HOSTILE_REASON, reportModel } from '#test/support/report-model';
 
@@ -27,14 +28,34 @@ function chromiumPath(): string {
 }
 
 const model = reportModel();
+
+/** Records anyone with write access to the bucket shaped: times that do not parse, a trigger that is markup. */
+function brokenModel(): ReportModel {
+  const m = reportModel();
+  const t = m.timelines[0];
+  if (t === undefined) throw new Error('the fixture has timelines');
+  t.asleep.push({ from: 'yesterday', to: '2026-13-45T99:00:00Z' });
+  t.runs.push({
+    at: 'not a time',
+    action: 'up',
+    trigger: '"><script>x()</script>' as Trigger,
+    outcome: 'failed',
+  });
+  m.range.days = Number.NaN;
+  return m;
+}
+
 let dir: string;
 let url: string;
+let brokenUrl: string;
 let browser: Browser;
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'cim-report-'));
   writeFileSync(join(dir, 'index.html'), renderReportPage(model));
   url = pathToFileURL(join(dir, 'index.html')).href;
+  writeFileSync(join(dir, 'broken.html'), renderReportPage(brokenModel()));
+  brokenUrl = pathToFileURL(join(dir, 'broken.html')).href;
   mkdirSync(SHOTS, { recursive: true });
   // --no-sandbox: CI containers run as root, where Chromium's sandbox cannot start.
   browser = await puppeteer.launch({
@@ -57,14 +78,15 @@ interface Opened {
   errors: string[];
 }
 
-async function open(options: { javaScript?: boolean } = {}): Promise<Opened> {
+async function open(options: { javaScript?: boolean; url?: string } = {}): Promise<Opened> {
+  const target = options.url ?? url;
   const page = await browser.newPage();
   const outside: string[] = [];
   const errors: string[] = [];
   await page.setJavaScriptEnabled(options.javaScript ?? true);
   await page.setRequestInterception(true);
   page.on('request', (req) => {
-    if (req.url() === url || req.url().startsWith('data:')) void req.continue();
+    if (req.url() === target || req.url().startsWith('data:')) void req.continue();
     else {
       outside.push(req.url());
       void req.abort();
@@ -75,7 +97,7 @@ async function open(options: { javaScript?: boolean } = {}): Promise<Opened> {
   });
   page.on('pageerror', (err) => errors.push(String(err)));
   await page.setViewport({ width: 1200, height: 900 });
-  await page.goto(url, { waitUntil: 'load' });
+  await page.goto(target, { waitUntil: 'load' });
   return { page, outside, errors };
 }
 
@@ -92,7 +114,7 @@ function readNumbers(page: Page) {
       Object.fromEntries(keys.map((k) => [k, read(`[${attr}="${k}"]`)]));
     return {
       fleet: byAttr('data-count', ['asleep', 'awake', 'waking', 'failed', 'drifted', 'held']),
-      lastNight: byAttr('data-count', ['succeeded', 'refused', 'skipped']),
+      lastNight: byAttr('data-outcome', ['succeeded', 'failed', 'refused', 'skipped']),
       durations: byAttr('data-duration', ['p50', 'p95']),
       totals: byAttr('data-total', ['databaseInstanceHours', 'vcpuHours', 'gibHours', 'nodeInstanceHours']),
       usd: byAttr('data-usd', ['databasesUsd', 'toolCost', 'netUsd', 'stillPayingUsd', 'kubernetesUsd']),
@@ -120,10 +142,9 @@ describe('the report page in headless Chromium', () => {
     for (const [state, count] of Object.entries(model.fleet.counts)) {
       expect(seen.fleet[state]).toEqual({ value: count, text: String(count) });
     }
-    // `failed` is both a fleet state and a run outcome: the outcome's tile is the second.
-    expect(seen.lastNight.succeeded?.value).toBe(model.lastNight.counts.succeeded);
-    expect(seen.lastNight.refused?.value).toBe(model.lastNight.counts.refused);
-    expect(seen.lastNight.skipped?.text).toBe(String(model.lastNight.counts.skipped));
+    for (const [outcome, count] of Object.entries(model.lastNight.counts)) {
+      expect(seen.lastNight[outcome]).toEqual({ value: count, text: String(count) });
+    }
     expect(seen.durations.p50).toEqual({ value: 270, text: '4 min 30 s' });
     expect(seen.durations.p95).toEqual({ value: 1200, text: '20 min 0 s' });
     for (const [key, value] of Object.entries(model.savings.facts.totals)) {
@@ -150,6 +171,16 @@ describe('the report page in headless Chromium', () => {
     expect(seen.scripts).toBe(0);
     expect(seen.title).toBe('Fleet report 2026-11-29 – 2026-12-06');
     expect(errors).toEqual([]);
+    await page.close();
+  });
+
+  it('renders records with unparsable times and markup in a trigger without a browser error', async () => {
+    const { page, outside, errors } = await open({ url: brokenUrl });
+    const seen = await readNumbers(page);
+    expect(outside).toEqual([]);
+    expect(errors).toEqual([]);
+    expect(seen.scripts).toBe(0);
+    expect(seen.timelines).toBe(model.timelines.length);
     await page.close();
   });
 

@@ -117,7 +117,7 @@ function lastNightSection(model: ReportModel, a: Anchors): string {
   const n = model.lastNight;
   const counts = OUTCOMES.map(
     (o) =>
-      `<li class="tile outcome-${o}" data-count="${o}">${num(n.counts[o], String(n.counts[o]))}<span>${o}</span></li>`,
+      `<li class="tile outcome-${o}" data-outcome="${o}">${num(n.counts[o], String(n.counts[o]))}<span>${o}</span></li>`,
   ).join('\n');
   const dur = (s: number | null, label: string) =>
     `<dt>${label}</dt><dd data-duration="${label}">${s === null ? '<span class="muted">no finished run</span>' : num(s, formatDuration(s))}</dd>`;
@@ -180,7 +180,8 @@ const ROW = 22;
 
 /** Manual (CLI) and guard runs and failures each have their own shape, so colour is never the only cue. */
 function marker(x: number, y: number, trigger: Trigger, outcome: RunOutcome): string {
-  const cls = `run trigger-${trigger} outcome-${outcome}`;
+  // The model comes from JSON: its union types are not a promise about the text.
+  const cls = e(`run trigger-${trigger} outcome-${outcome}`);
   if (outcome === 'failed') {
     return `<path class="${cls}" d="M${x - 4} ${y - 4}L${x + 4} ${y + 4}M${x + 4} ${y - 4}L${x - 4} ${y + 4}"/>`;
   }
@@ -194,9 +195,10 @@ function marker(x: number, y: number, trigger: Trigger, outcome: RunOutcome): st
 function timelineSvg(model: ReportModel, t: TimelineRow, title: string): string {
   const from = Date.parse(model.range.from);
   const span = Math.max(1, Date.parse(model.range.to) - from);
-  const x = (iso: string) => {
+  /** Null for a time that does not parse: left out, since a NaN attribute is an error in the browser. */
+  const x = (iso: string): number | null => {
     const f = Math.min(1, Math.max(0, (Date.parse(iso) - from) / span));
-    return Math.round((LABEL + f * (W - LABEL)) * 10) / 10;
+    return Number.isFinite(f) ? Math.round((LABEL + f * (W - LABEL)) * 10) / 10 : null;
   };
   const days = Math.max(1, Math.round(model.range.days));
   const grid = Array.from({ length: days + 1 }, (_, i) => {
@@ -206,21 +208,27 @@ function timelineSvg(model: ReportModel, t: TimelineRow, title: string): string 
   const asleep = t.asleep
     .map((i) => {
       const x1 = x(i.from);
-      const w = Math.max(0.5, x(i.to) - x1);
+      const x2 = x(i.to);
+      if (x1 === null || x2 === null) return '';
+      const w = Math.max(0.5, x2 - x1);
       return `<rect class="asleep" x="${x1}" y="4" width="${w}" height="${ROW - 8}"><title>asleep ${e(i.from)} – ${e(i.to)}</title></rect>`;
     })
     .join('');
   const runs = t.runs
-    .map(
-      (r) =>
-        `<g>${marker(x(r.at), ROW / 2, r.trigger, r.outcome)}<title>${e(`${r.action} ${r.outcome} (${r.trigger}) ${r.at}`)}</title></g>`,
-    )
+    .map((r) => {
+      const at = x(r.at);
+      if (at === null) return '';
+      return `<g>${marker(at, ROW / 2, r.trigger, r.outcome)}<title>${e(`${r.action} ${r.outcome} (${r.trigger}) ${r.at}`)}</title></g>`;
+    })
     .join('');
   return `<svg class="timeline" viewBox="0 0 ${W} ${ROW}" width="100%" role="img" aria-label="${e(title)}">${grid}${asleep}${runs}</svg>`;
 }
 
 function hoursIn(intervals: { from: string; to: string }[]): number {
-  return intervals.reduce((h, i) => h + (Date.parse(i.to) - Date.parse(i.from)) / 3_600_000, 0);
+  return intervals.reduce((h, i) => {
+    const ms = Date.parse(i.to) - Date.parse(i.from);
+    return Number.isFinite(ms) ? h + ms / 3_600_000 : h;
+  }, 0);
 }
 
 /** Day labels over the timelines, at most about ten so they never overlap. */

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { renderSavingsCsv, SAVINGS_CSV_HEADER } from '#core/report/csv';
+import type { Trigger } from '#core/report/model';
 import { escapeHtml, formatDuration, renderReportJson, renderReportPage } from '#core/report/page';
 import { HOSTILE_REASON, reportModel } from '#test/support/report-model';
 
@@ -107,6 +108,24 @@ describe('the report page', () => {
     expect(renderReportPage(model)).toContain(
       '<dd data-duration="p50"><span class="muted">no finished run</span>',
     );
+  });
+
+  it('leaves out a time that does not parse, and escapes a trigger that is markup', () => {
+    const model = reportModel();
+    const t = model.timelines[0];
+    if (t === undefined) throw new Error('the fixture has timelines');
+    t.asleep.push({ from: 'yesterday', to: '2026-12-01T00:00:00Z' });
+    t.runs.push({
+      at: 'never',
+      action: 'up',
+      trigger: '"><script>x()</script>' as Trigger,
+      outcome: 'failed',
+    });
+    t.runs.push({ at: '2026-12-02T00:00:00Z', action: 'up', trigger: '"><b>' as Trigger, outcome: 'failed' });
+    const page = renderReportPage(model);
+    expect(page).not.toContain('NaN');
+    expect(page).not.toContain('<script');
+    expect(page).toContain('class="run trigger-&quot;&gt;&lt;b&gt; outcome-failed"');
   });
 
   it('formats durations in seconds, minutes and hours', () => {
