@@ -52,7 +52,7 @@ export function formatDuration(seconds: number): string {
 
 /** A number with its exact value kept in `<data value>`, so readers (and tests) need no parsing. */
 function num(n: number, text = formatNumber(n)): string {
-  return `<data value="${n}">${e(text)}</data>`;
+  return `<data value="${e(String(n))}">${e(text)}</data>`;
 }
 
 function time(iso: string | null): string {
@@ -178,6 +178,12 @@ const W = 720;
 const LABEL = 0;
 const ROW = 22;
 
+/** Days drawn on the timelines: one grid line each, so bounded whatever the model says. */
+function gridDays(model: ReportModel): number {
+  const days = Math.round(model.range.days);
+  return Number.isFinite(days) ? Math.min(366, Math.max(1, days)) : 1;
+}
+
 /** Manual (CLI) and guard runs and failures each have their own shape, so colour is never the only cue. */
 function marker(x: number, y: number, trigger: Trigger, outcome: RunOutcome): string {
   // The model comes from JSON: its union types are not a promise about the text.
@@ -200,7 +206,7 @@ function timelineSvg(model: ReportModel, t: TimelineRow, title: string): string 
     const f = Math.min(1, Math.max(0, (Date.parse(iso) - from) / span));
     return Number.isFinite(f) ? Math.round((LABEL + f * (W - LABEL)) * 10) / 10 : null;
   };
-  const days = Math.max(1, Math.round(model.range.days));
+  const days = gridDays(model);
   const grid = Array.from({ length: days + 1 }, (_, i) => {
     const gx = Math.round((LABEL + (i / days) * (W - LABEL)) * 10) / 10;
     return `<line class="grid" x1="${gx}" x2="${gx}" y1="0" y2="${ROW}"/>`;
@@ -234,7 +240,8 @@ function hoursIn(intervals: { from: string; to: string }[]): number {
 /** Day labels over the timelines, at most about ten so they never overlap. */
 function axis(model: ReportModel): string {
   const from = Date.parse(model.range.from);
-  const days = Math.max(1, Math.round(model.range.days));
+  const days = gridDays(model);
+  if (!Number.isFinite(from)) return '';
   const step = Math.ceil(days / 10);
   const labels: string[] = [];
   for (let i = 0; i < days; i += step) {
@@ -338,7 +345,7 @@ ${table('Node groups', ['environment', 'node group', 'instance types', 'hours as
 </dl>
 <p class="warning">Kubernetes requests freed save money only when the cluster's autoscaler removes nodes; they are not in the net.</p>
 <p class="warning">Reserved instances save nothing when stopped: a reserved database's hours are paid for either way.</p>
-<p data-unpriced="${unpriced.count}">Instances with no price, left out of the total: ${num(unpriced.count)}${unpriced.classes.length > 0 ? ` (${unpriced.classes.map((c) => `<code>${e(c)}</code>`).join(', ')})` : ''}.</p>
+<p data-unpriced="${e(String(unpriced.count))}">Instances with no price, left out of the total: ${num(unpriced.count)}${unpriced.classes.length > 0 ? ` (${unpriced.classes.map((c) => `<code>${e(c)}</code>`).join(', ')})` : ''}.</p>
 <h4>Assumptions</h4>
 <ul class="assumptions">${estimate.assumptions.map((s) => `<li>${e(s)}</li>`).join('')}</ul>
 <p class="prices">Prices: ${e(p.source)}, taken on <time datetime="${e(p.date)}">${e(p.date)}</time>, in ${e(estimate.currency)}${p.overrides === null ? '' : `; overridden by <code>${e(p.overrides)}</code>`}.</p>
@@ -429,7 +436,7 @@ export function renderReportPage(model: ReportModel): string {
 <meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'; img-src data:; form-action 'none'; base-uri 'none'">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <meta name="color-scheme" content="light dark">
-<meta name="generator" content="customer-infra-manager report v${model.schemaVersion}">
+<meta name="generator" content="customer-infra-manager report v${e(String(model.schemaVersion))}">
 <title>Fleet report ${e(model.range.from.slice(0, 10))} – ${e(model.range.to.slice(0, 10))}</title>
 <style>${CSS}</style>
 </head>

@@ -128,6 +128,14 @@ describe('the report page', () => {
     expect(page).toContain('class="run trigger-&quot;&gt;&lt;b&gt; outcome-failed"');
   });
 
+  it('renders a range that does not parse or spans a billion days, without a crash or NaN', () => {
+    const model = reportModel();
+    model.range = { from: 'soon', to: 'later', days: 1e9 };
+    const page = renderReportPage(model);
+    expect(page).not.toContain('NaN');
+    expect(page.match(/<line class="grid"/g)).toHaveLength(4 * 367);
+  });
+
   it('formats durations in seconds, minutes and hours', () => {
     expect([formatDuration(42), formatDuration(270), formatDuration(3 * 3600 + 65)]).toEqual([
       '42 s',
