@@ -207,27 +207,38 @@ function timelineSvg(model: ReportModel, t: TimelineRow, title: string): string 
     return Number.isFinite(f) ? Math.round((LABEL + f * (W - LABEL)) * 10) / 10 : null;
   };
   const days = gridDays(model);
-  const grid = Array.from({ length: days + 1 }, (_, i) => {
-    const gx = Math.round((LABEL + (i / days) * (W - LABEL)) * 10) / 10;
-    return `<line class="grid" x1="${gx}" x2="${gx}" y1="0" y2="${ROW}"/>`;
-  }).join('');
-  const asleep = t.asleep
-    .map((i) => {
-      const x1 = x(i.from);
-      const x2 = x(i.to);
-      if (x1 === null || x2 === null) return '';
-      const w = Math.max(0.5, x2 - x1);
-      return `<rect class="asleep" x="${x1}" y="4" width="${w}" height="${ROW - 8}"><title>asleep ${e(i.from)} – ${e(i.to)}</title></rect>`;
-    })
-    .join('');
+  // One path for the grid and one for the asleep intervals: 2,000 environments × 30 nights
+  // stay a page of a few MiB (an element with a title per interval made it ~30 MiB).
+  const round = (n: number) => Math.round(n * 10) / 10;
+  const grid = Array.from(
+    { length: days + 1 },
+    (_, i) => `M${round(LABEL + (i / days) * (W - LABEL))} 0V${ROW}`,
+  );
+  const asleep = t.asleep.flatMap((i) => {
+    const x1 = x(i.from);
+    const x2 = x(i.to);
+    if (x1 === null || x2 === null) return [];
+    const w = round(Math.max(0.5, x2 - x1));
+    return [`M${x1} 4h${w}v${ROW - 8}h-${w}Z`];
+  });
+  const asleepTitle = `${t.asleep.length} times asleep, ${formatNumber(hoursIn(t.asleep))} hours`;
+  // Scheduled and fleet runs that succeeded are the edges of the asleep intervals already.
   const runs = t.runs
+    .filter((r) => r.trigger === 'cli' || r.trigger === 'guard' || r.outcome !== 'succeeded')
     .map((r) => {
       const at = x(r.at);
       if (at === null) return '';
       return `<g>${marker(at, ROW / 2, r.trigger, r.outcome)}<title>${e(`${r.action} ${r.outcome} (${r.trigger}) ${r.at}`)}</title></g>`;
     })
     .join('');
-  return `<svg class="timeline" viewBox="0 0 ${W} ${ROW}" width="100%" role="img" aria-label="${e(title)}">${grid}${asleep}${runs}</svg>`;
+  return [
+    `<svg class="timeline" viewBox="0 0 ${W} ${ROW}" width="100%" role="img" aria-label="${e(title)}">`,
+    `<path class="grid" d="${grid.join('')}"/>`,
+    asleep.length > 0
+      ? `<path class="asleep" d="${asleep.join('')}"><title>${e(asleepTitle)}</title></path>`
+      : '',
+    `${runs}</svg>`,
+  ].join('');
 }
 
 function hoursIn(intervals: { from: string; to: string }[]): number {
@@ -253,7 +264,7 @@ function axis(model: ReportModel): string {
 
 function timelinesSection(model: ReportModel, a: Anchors): string {
   const legend = `<span class="legend"><svg viewBox="0 0 14 10" width="14" height="10" aria-hidden="true"><rect class="asleep" x="0" y="1" width="14" height="8"/></svg> asleep
-<svg viewBox="-6 -6 12 12" width="12" height="12" aria-hidden="true">${marker(0, 0, 'schedule', 'succeeded')}</svg> scheduled or fleet run
+<svg viewBox="-6 -6 12 12" width="12" height="12" aria-hidden="true">${marker(0, 0, 'schedule', 'refused')}</svg> refused or skipped run
 <svg viewBox="-6 -6 12 12" width="12" height="12" aria-hidden="true">${marker(0, 0, 'cli', 'succeeded')}</svg> manual run
 <svg viewBox="-6 -6 12 12" width="12" height="12" aria-hidden="true">${marker(0, 0, 'guard', 'succeeded')}</svg> guard run
 <svg viewBox="-6 -6 12 12" width="12" height="12" aria-hidden="true">${marker(0, 0, 'schedule', 'failed')}</svg> failure</span>`;

@@ -91,10 +91,16 @@ describe('the report page', () => {
     expect(html.indexOf('Facts, measured from the records')).toBeLessThan(html.indexOf('Money: an estimate'));
   });
 
-  it('draws one timeline per environment with its asleep intervals and runs', () => {
+  it('draws one timeline per environment: its asleep intervals, manual and guard runs and failures', () => {
     expect(html.match(/<svg class="timeline"/g)).toHaveLength(4);
-    expect(html.match(/<rect class="asleep" x=/g)).toHaveLength(5 + 1);
+    // acme/staging: three intervals in one path; its two scheduled runs are their edges, not drawn.
+    expect(html).toMatch(
+      /<path class="asleep" d="(M[\d.]+ 4h[\d.]+v14h-[\d.]+Z){3}"><title>3 times asleep, 17.7 hours<\/title>/,
+    );
+    expect(html).not.toContain('class="run trigger-schedule outcome-succeeded"');
+    expect(html.match(/class="run trigger-cli outcome-succeeded"/g)).toHaveLength(1 + 1);
     expect(html).toContain('<path class="run trigger-cli outcome-failed"');
+    expect(html).toContain('<path class="run trigger-guard outcome-refused"');
   });
 
   it('counts and shows the exclusions', () => {
@@ -133,7 +139,7 @@ describe('the report page', () => {
     model.range = { from: 'soon', to: 'later', days: 1e9 };
     const page = renderReportPage(model);
     expect(page).not.toContain('NaN');
-    expect(page.match(/<line class="grid"/g)).toHaveLength(4 * 367);
+    expect(page.match(/<path class="grid" d="(M[\d.]+ 0V22){367}"\/>/g)).toHaveLength(4);
   });
 
   it('formats durations in seconds, minutes and hours', () => {
