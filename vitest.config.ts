@@ -88,6 +88,19 @@ export default defineConfig({
       {
         extends: true,
         test: {
+          // The report page in a real headless Chromium (npm run test:browser; CI installs
+          // Debian's chromium with sandbox/browser.sh). Apart from `npm test`: it needs a browser.
+          name: 'browser',
+          include: ['test/browser/**/*.test.ts'],
+          env: { POWERTOOLS_LOG_LEVEL: 'SILENT' },
+          testTimeout: 60_000,
+          hookTimeout: 60_000,
+          fileParallelism: false,
+        },
+      },
+      {
+        extends: true,
+        test: {
           name: 'scan',
           include: ['test/scan/**/*.test.ts'],
           env: { POWERTOOLS_LOG_LEVEL: 'SILENT' },
