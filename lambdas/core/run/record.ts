@@ -32,6 +32,13 @@ import {
   stateToLegacy,
 } from '../records/legacy-state.ts';
 import { type HeldLock, type LockInfo, readLock, releaseLock } from '../records/lock.ts';
+import {
+  deriveTrigger,
+  outcomeOfError,
+  printableReason,
+  recordedTrigger,
+  writeRunIndex,
+} from '../records/run-index.ts';
 import type { Skip } from '../workloads/kind.ts';
 import { fence } from './fence.ts';
 import { snapshotEnvironment } from './snapshot.ts';
@@ -307,6 +314,7 @@ export async function recordResult(deps: Deps, ctx: RunContext, step: string): P
   const json = actionRecord(deps, ctx, 'succeeded');
   const adopted = (await putOnce(store, keys.historyActions, json, ctx.executionId)).adopted;
   await putLatest(store, env, ctx, (adopted as Record<string, unknown> | null) ?? json);
+  await indexRun(deps, ctx, store, keys.historyActions, adopted ?? json);
   const finalPost = adoptedPost ? stateFromLegacy(adoptedPost, keys.postState) : post;
   return summary(
     ctx,
@@ -314,6 +322,36 @@ export async function recordResult(deps: Deps, ctx: RunContext, step: string): P
     finalPost,
     [keys.preState, keys.postState, keys.historyActions, keys.actions],
     await release(deps, store, ctx.lock),
+  );
+}
+
+/** The run's row in the report's index (records/run-index.ts): one write-once PUT, never throws. */
+async function indexRun(
+  deps: Deps,
+  ctx: RunContext,
+  store: StateStore,
+  recordKey: string,
+  record: unknown,
+  error?: { name: string; message: string },
+): Promise<void> {
+  const { request } = ctx;
+  await writeRunIndex(
+    store,
+    {
+      customer: request.customer,
+      environment: request.environment,
+      action: request.action,
+      build: request.build,
+      trigger: recordedTrigger(record) ?? deriveTrigger(request),
+      user: request.user,
+      startedAt: ctx.startedAt,
+      endedAt: deps.now().toISOString(),
+      outcome: error ? outcomeOfError(error.name) : 'succeeded',
+      ...(error ? { reason: printableReason(`${error.name}: ${error.message}`) } : {}),
+      recordKey,
+    },
+    ctx.executionId,
+    (m, extra) => deps.log.warn(m, extra),
   );
 }
 
@@ -361,8 +399,11 @@ export async function recordFailure(deps: Deps, ctx: RunContext): Promise<RunSum
         ctx.request.action !== 'get_env_state' &&
         writtenByExecution(latest?.json ?? null) === ctx.executionId;
       if (!started) {
-        // Stopped before the intent was written: nothing was changed, so nothing to record.
+        // Stopped before the intent was written: nothing was changed, so nothing to record
+        // but the index row (a refusal or a hold's skip is shown on the report).
         recorded = 'nothing-changed';
+        if (ctx.request.action !== 'get_env_state')
+          await indexRun(deps, ctx, store, keys.historyActions, null, error);
         break;
       }
       const holder = ctx.lock ? await readLock(store, ctx.lock.key) : null;
@@ -385,6 +426,7 @@ export async function recordFailure(deps: Deps, ctx: RunContext): Promise<RunSum
         records.push(keys.actions);
       }
       recorded = true;
+      await indexRun(deps, ctx, store, keys.historyActions, adopted ?? json, error);
     } catch (err) {
       deps.log.warn(`could not record the failure (attempt ${attempt} of 3)`, { error: errorMessage(err) });
     }

@@ -1,0 +1,138 @@
+// Owns the run index (issue 18): one small write-once summary (a RunRow) per run, under a
+// date-partitioned prefix of the environment's state bucket, so a report over N days reads N
+// days of summaries and never lists every environment's history:
+//   index/runs/{YYYY-MM-DD}/{customer}/{environment}/{build}-{action}.json
+// (the UTC day the run started). Written with If-None-Match: * by the run's final record step;
+// a retried Task finds its own object (same execution) and goes on. Reading it back is
+// report/build.ts's business; this module knows the key and the row's shape.
+import { ErrorNames, errorMessage, REFUSAL_ERRORS } from '../errors.ts';
+import { parseRecord, putOnce, type StateStore } from '../gateways/store.ts';
+import type { RunAction, RunOutcome, RunRow, Trigger } from '../report/model.ts';
+
+export const INDEX_PREFIX = 'index/runs/';
+/** A row is a few hundred bytes (its reason at most 500 characters): anything past this is not one. */
+export const MAX_INDEX_ROW_BYTES = 8 * 1024;
+export const MAX_REASON_CHARS = 500;
+
+const TRIGGERS: readonly Trigger[] = ['schedule', 'cli', 'fleet', 'guard', 'unknown'];
+const ACTIONS: readonly RunAction[] = ['up', 'down', 'get_env_state'];
+const OUTCOMES: readonly RunOutcome[] = ['succeeded', 'failed', 'refused', 'skipped'];
+
+/** The UTC day (YYYY-MM-DD) of an ISO time. */
+export const dayOf = (iso: string): string => new Date(iso).toISOString().slice(0, 10);
+
+/** The prefix of one environment's rows of one day: the only thing a report lists. */
+export const indexDayPrefix = (day: string, customer: string, environment: string): string =>
+  `${INDEX_PREFIX}${day}/${customer}/${environment}/`;
+
+export const indexKey = (row: Pick<RunRow, 'startedAt' | 'customer' | 'environment' | 'build' | 'action'>) =>
+  `${indexDayPrefix(dayOf(row.startedAt), row.customer, row.environment)}${row.build}-${row.action}.json`;
+
+/**
+ * How a run was started, when its record does not say (records before R3's `trigger`, and the
+ * legacy tool's): a fleet child carries its parent execution; the scheduler and the guard run
+ * as `schedule:<name>` and `guard`; anyone else is a person at the CLI.
+ */
+export function deriveTrigger(request: {
+  user?: string | null;
+  AWS_STEP_FUNCTIONS_STARTED_BY_EXECUTION_ID?: string | undefined;
+}): Trigger {
+  if (request.AWS_STEP_FUNCTIONS_STARTED_BY_EXECUTION_ID) return 'fleet';
+  const user = request.user ?? '';
+  if (user.startsWith('schedule:')) return 'schedule';
+  if (user === 'guard') return 'guard';
+  return user ? 'cli' : 'unknown';
+}
+
+/** The trigger an action record states (additive key `trigger`), or null when it states none. */
+export function recordedTrigger(record: unknown): Trigger | null {
+  const t = (record as { trigger?: unknown } | null)?.trigger;
+  if (typeof t === 'string' && (TRIGGERS as readonly string[]).includes(t)) return t as Trigger;
+  // R3 may record it as an object ({ kind, ... }): take its kind.
+  const kind = (t as { kind?: unknown } | null | undefined)?.kind;
+  if (typeof kind === 'string' && (TRIGGERS as readonly string[]).includes(kind)) return kind as Trigger;
+  return null;
+}
+
+/** A failure's outcome: a refusal (or a hold's skip) changed nothing and is not a failure. */
+export function outcomeOfError(name: string | undefined): RunOutcome {
+  if (name === ErrorNames.EnvironmentOnHold) return 'skipped';
+  if (name && (REFUSAL_ERRORS as readonly string[]).includes(name)) return 'refused';
+  return 'failed';
+}
+
+/** A printable reason of at most MAX_REASON_CHARS characters (control characters dropped). */
+export function printableReason(text: string): string {
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: dropping them is the point
+  const clean = text.replace(/[\u0000-\u001f\u007f]+/g, ' ').trim();
+  return clean.length > MAX_REASON_CHARS ? `${clean.slice(0, MAX_REASON_CHARS - 1)}…` : clean;
+}
+
+/**
+ * Writes the run's row once. Never throws: the index serves the report, and a run whose
+ * changes are done must not fail for it (the row is then missing: `cim report --backfill`
+ * rebuilds it from the history record). One PUT per run (a GET more on a retry).
+ */
+export async function writeRunIndex(
+  store: StateStore,
+  row: RunRow,
+  executionId: string,
+  warn: (message: string, extra?: Record<string, unknown>) => void,
+): Promise<string | null> {
+  const key = indexKey(row);
+  try {
+    await putOnce(store, key, row, executionId);
+    return key;
+  } catch (err) {
+    warn('could not write the run index row', { key, error: errorMessage(err) });
+    return null;
+  }
+}
+
+const isIso = (v: unknown): v is string => typeof v === 'string' && !Number.isNaN(Date.parse(v));
+const isName = (v: unknown): v is string => typeof v === 'string' && v.length > 0 && v.length <= 256;
+
+/**
+ * Parses one index object's text into a RunRow, or says why it is not one (the caller shows
+ * and counts it as an exclusion). Bounds first (size, depth), then every field.
+ */
+export function parseRunRow(text: string, where: string): { row: RunRow } | { reason: string } {
+  let json: unknown;
+  try {
+    json = parseRecord(text, where, MAX_INDEX_ROW_BYTES);
+  } catch (err) {
+    return { reason: errorMessage(err) };
+  }
+  const o = json as Record<string, unknown> | null;
+  if (!o || typeof o !== 'object' || Array.isArray(o)) return { reason: 'is not a JSON object' };
+  const bad = (field: string) => ({ reason: `has no valid ${field}` });
+  if (!isName(o.customer)) return bad('customer');
+  if (!isName(o.environment)) return bad('environment');
+  if (!isName(o.build)) return bad('build');
+  if (!isName(o.recordKey)) return bad('recordKey');
+  if (typeof o.action !== 'string' || !(ACTIONS as readonly string[]).includes(o.action))
+    return bad('action');
+  if (typeof o.outcome !== 'string' || !(OUTCOMES as readonly string[]).includes(o.outcome))
+    return bad('outcome');
+  if (!isIso(o.startedAt)) return bad('startedAt');
+  if (o.endedAt !== null && !isIso(o.endedAt)) return bad('endedAt');
+  const trigger =
+    typeof o.trigger === 'string' && (TRIGGERS as readonly string[]).includes(o.trigger)
+      ? (o.trigger as Trigger)
+      : 'unknown';
+  return {
+    row: {
+      customer: o.customer,
+      environment: o.environment,
+      action: o.action as RunAction,
+      build: o.build,
+      trigger,
+      user: typeof o.user === 'string' ? o.user.slice(0, 256) : '',
+      startedAt: new Date(o.startedAt).toISOString(),
+      endedAt: o.endedAt === null ? null : new Date(o.endedAt as string).toISOString(),
+      outcome: o.outcome as RunOutcome,
+      ...(typeof o.reason === 'string' ? { reason: printableReason(o.reason) } : {}),
+      recordKey: o.recordKey,
+    },
+  };
+}
