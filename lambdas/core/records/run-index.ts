@@ -30,17 +30,19 @@ export const indexKey = (row: Pick<RunRow, 'startedAt' | 'customer' | 'environme
 
 /**
  * How a run was started, when its record does not say (records before R3's `trigger`, and the
- * legacy tool's): a fleet child carries its parent execution; the scheduler and the guard run
- * as `schedule:<name>` and `guard`; anyone else is a person at the CLI.
+ * legacy tool's), as R3's run/trigger.ts derives it: the scheduler and the guard run as
+ * `schedule:<name>` and `guard[:why]`; a fleet child carries its parent execution; anyone else is
+ * a person at the CLI.
  */
 export function deriveTrigger(request: {
   user?: string | null;
   AWS_STEP_FUNCTIONS_STARTED_BY_EXECUTION_ID?: string | undefined;
 }): Trigger {
-  if (request.AWS_STEP_FUNCTIONS_STARTED_BY_EXECUTION_ID) return 'fleet';
+  // A schedule's fleet passes `schedule:<name>` to every child: the schedule started it.
   const user = request.user ?? '';
   if (user.startsWith('schedule:')) return 'schedule';
-  if (user === 'guard') return 'guard';
+  if (user === 'guard' || user.startsWith('guard:')) return 'guard';
+  if (request.AWS_STEP_FUNCTIONS_STARTED_BY_EXECUTION_ID) return 'fleet';
   return user ? 'cli' : 'unknown';
 }
 
