@@ -13,6 +13,7 @@ import type { FleetInvocation } from './commands/fleet.ts';
 import type { HistoryInvocation } from './commands/history.ts';
 import type { HoldInvocation } from './commands/hold.ts';
 import type { RbacInvocation } from './commands/rbac.ts';
+import type { ReportInvocation } from './commands/report.ts';
 import type { RunInvocation } from './commands/run.ts';
 import type { UnlockInvocation } from './commands/unlock.ts';
 import { UsageError } from './exit-codes.ts';
@@ -38,6 +39,7 @@ export const COMMAND_KEYS = [
   'environments',
   'schema',
   'rbac',
+  'report',
   'legacy',
 ] as const;
 export type CommandKey = (typeof COMMAND_KEYS)[number];
@@ -97,10 +99,39 @@ export const OPTIONS = {
   select: {
     kind: 'string',
     value: 'SEL',
-    commands: ['hold', 'fleet'],
+    commands: ['hold', 'fleet', 'report'],
     help: "environments: keys, globs and label requirements, comma-separated: 'alpha/dev,beta/staging', '*/dev', 'tier=dev,team!=payments'",
   },
-  all: { kind: 'boolean', commands: ['fleet'], help: 'every configured environment' },
+  all: { kind: 'boolean', commands: ['fleet', 'report'], help: 'every configured environment' },
+  days: { kind: 'string', value: 'N', commands: ['report'], help: 'report: the last N days (default 30)' },
+  out: {
+    kind: 'string',
+    value: 'DIR',
+    commands: ['report'],
+    help: 'report: where to write index.html, report.json and savings.csv (default: ./cim-report)',
+  },
+  prices: {
+    kind: 'string',
+    value: 'FILE',
+    commands: ['report'],
+    help: 'report: a price override file (negotiated rates) applied over the shipped table',
+  },
+  serve: {
+    kind: 'boolean',
+    commands: ['report'],
+    help: 'report: then serve DIR on 127.0.0.1 (--port, default an ephemeral one) until interrupted',
+  },
+  port: {
+    kind: 'string',
+    value: 'N',
+    commands: ['report'],
+    help: 'report --serve: the port (default: any free one)',
+  },
+  backfill: {
+    kind: 'boolean',
+    commands: ['report'],
+    help: 'report: index the older (legacy) history of the selection once, then write the report',
+  },
   'max-concurrency': {
     kind: 'string',
     value: 'N',
@@ -269,6 +300,7 @@ export type Invocation =
   | HistoryInvocation
   | HoldInvocation
   | RbacInvocation
+  | ReportInvocation
   | HelpInvocation
   | SimpleInvocation;
 
@@ -299,6 +331,7 @@ async function parseCommand(
   if (command === 'rbac') return { command, ...base, cluster: values.cluster };
   if (command === 'unlock') return parseUnlock(values, base);
   if (command === 'history') return parseHistory(values, base);
+  if (command === 'report') return parseReport(values, base);
   if (values.limit !== undefined) throw new UsageError('--limit is for history only');
   if (command === 'hold') return parseHold(values, base, env);
   for (const o of ['until', 'reason', 'skip-next', 'list', 'clear'] as const)
@@ -360,6 +393,29 @@ function parseHistory(values: Values, base: Base): HistoryInvocation {
     customer: values.customer,
     environment: values.env,
     limit: parseLimit(values.limit),
+  };
+}
+
+function parseReport(values: Values, base: Base): ReportInvocation {
+  if (values.select !== undefined && values.all)
+    throw new UsageError('report takes --select or --all, not both');
+  const whole = (name: string, raw: string | undefined, min: number, max: number, dflt: number) => {
+    if (raw === undefined) return dflt;
+    if (!/^[0-9]{1,6}$/.test(raw) || Number(raw) < min || Number(raw) > max)
+      throw new UsageError(`--${name} "${raw}" must be a whole number from ${min} to ${max}`);
+    return Number(raw);
+  };
+  if (values.port !== undefined && !values.serve) throw new UsageError('--port is for report --serve');
+  return {
+    command: 'report',
+    ...base,
+    select: values.all ? '*' : (values.select ?? '*'),
+    days: whole('days', values.days, 1, 366, 30),
+    outDir: values.out ?? 'cim-report',
+    pricesFile: values.prices,
+    serve: values.serve,
+    port: whole('port', values.port, 0, 65535, 0),
+    backfill: values.backfill,
   };
 }
 

@@ -31,6 +31,8 @@ async function dispatch(inv: Invocation): Promise<number> {
       return (await import('./commands/history.ts')).history(inv);
     case 'hold':
       return (await import('./commands/hold.ts')).hold(inv);
+    case 'report':
+      return (await import('./commands/report.ts')).report(inv);
     case 'help':
       process.stdout.write(`${commandUsage(inv.topic)}\n`);
       return ExitCode.Done;

@@ -58,6 +58,12 @@ export const COMMAND_HELP: Record<Exclude<CommandKey, 'legacy'>, CommandHelp> = 
   },
   environments: { usage: ['environments [options]'], does: 'list the configured environments, resolved' },
   schema: { usage: ['schema'], does: "print the configuration's JSON Schema" },
+  report: {
+    usage: [
+      'report [--select SEL | --all] [--days N] [--out DIR] [--prices FILE] [--serve [--port N]] [--backfill]',
+    ],
+    does: 'write the fleet report (index.html, report.json, savings.csv) from the run index of the last N days; read-only but for --backfill, which indexes older history once',
+  },
   rbac: {
     usage: ['rbac [--cluster NAME]'],
     does: "print the Roles and RoleBindings that give the stack's Kubernetes groups access to the configured namespaces of one cluster (kubectl apply -f -)",

@@ -5,9 +5,12 @@
 // (the UTC day the run started). Written with If-None-Match: * by the run's final record step;
 // a retried Task finds its own object (same execution) and goes on. Reading it back is
 // report/build.ts's business; this module knows the key and the row's shape.
+
+import type { Environment } from '../config/schema.ts';
 import { ErrorNames, errorMessage, REFUSAL_ERRORS } from '../errors.ts';
-import { parseRecord, putOnce, type StateStore } from '../gateways/store.ts';
+import { PreconditionFailed, parseRecord, putOnce, recordKeys, type StateStore } from '../gateways/store.ts';
 import type { RunAction, RunOutcome, RunRow, Trigger } from '../report/model.ts';
+import { readActionRecord } from './actions.ts';
 
 export const INDEX_PREFIX = 'index/runs/';
 /** A row is a few hundred bytes (its reason at most 500 characters): anything past this is not one. */
@@ -137,4 +140,83 @@ export function parseRunRow(text: string, where: string): { row: RunRow } | { re
       recordKey: o.recordKey,
     },
   };
+}
+
+export interface BackfillResult {
+  written: number;
+  /** Rows already in the index (written by the run, or by an earlier backfill): left alone. */
+  existing: number;
+  /** Builds with no row to make (a run still running, a status), or whose record is unreadable. */
+  skipped: { key: string; reason: string }[];
+}
+
+const BACKFILL_WRITER = 'cim-report-backfill';
+
+/**
+ * Indexes an environment's older history once: each history/{build}/actions.json becomes a
+ * row (legacy records have no result: the legacy tool wrote only runs that succeeded). Its end
+ * is the post-state's timestamp when there is one, else its start. Idempotent: a row already
+ * in the index is left alone (If-None-Match: *). Lists the whole history: this is the one-off
+ * migration, never what a report does. S3 requests: 1 LIST per 1,000 keys + per build 1-2 GET
+ * and 1 PUT.
+ */
+export async function backfillRunIndex(store: StateStore, env: Environment): Promise<BackfillResult> {
+  const keys = recordKeys(env, '_');
+  const files = new Set(await store.listKeys(keys.historyPrefix, 1_000_000));
+  const out: BackfillResult = { written: 0, existing: 0, skipped: [] };
+  for (const file of [...files].sort()) {
+    if (!file.endsWith('/actions.json')) continue;
+    const build = file.slice(keys.historyPrefix.length, -'/actions.json'.length);
+    if (build.includes('/')) continue;
+    let row: RunRow;
+    try {
+      const got = await store.getJson(file);
+      if (!got) continue;
+      const rec = readActionRecord(got.json, file, env);
+      if (rec.action === 'get_env_state' || rec.result === 'running') {
+        out.skipped.push({
+          key: file,
+          reason: `a ${rec.result === 'running' ? 'run that did not finish' : 'status'}: no row`,
+        });
+        continue;
+      }
+      const startedAt = new Date(Date.parse(rec.timestamp)).toISOString();
+      let endedAt = startedAt;
+      const postKey = recordKeys(env, build).postState;
+      if (files.has(postKey)) {
+        const ts = (await store.getJson(postKey).catch(() => null))?.json as
+          | { timestamp?: unknown }
+          | undefined;
+        const ms = typeof ts?.timestamp === 'string' ? Date.parse(ts.timestamp) : Number.NaN;
+        if (!Number.isNaN(ms) && ms >= Date.parse(startedAt)) endedAt = new Date(ms).toISOString();
+      }
+      const failed = rec.result === 'failed' || rec.result === 'interrupted';
+      row = {
+        customer: env.customer,
+        environment: env.environment,
+        action: rec.action,
+        build: rec.build,
+        trigger: recordedTrigger(got.json) ?? deriveTrigger({ user: rec.user }),
+        user: rec.user,
+        startedAt,
+        endedAt,
+        outcome: failed ? outcomeOfError(rec.error?.name) : 'succeeded',
+        ...(failed && rec.error
+          ? { reason: printableReason(`${rec.error.name}: ${rec.error.message}`) }
+          : {}),
+        recordKey: file,
+      };
+    } catch (err) {
+      out.skipped.push({ key: file, reason: errorMessage(err) });
+      continue;
+    }
+    try {
+      await store.putJson(indexKey(row), row, { ifNoneMatch: true, writtenBy: BACKFILL_WRITER });
+      out.written++;
+    } catch (err) {
+      if (!(err instanceof PreconditionFailed)) throw err;
+      out.existing++;
+    }
+  }
+  return out;
 }

@@ -20,12 +20,14 @@ const BASE: Record<CommandKey, { argv: string[]; env?: NodeJS.ProcessEnv }> = {
   environments: { argv: ['environments'] },
   schema: { argv: ['schema'] },
   rbac: { argv: ['rbac'] },
+  // --serve: --port is refused without it.
+  report: { argv: ['report', '--serve'] },
   legacy: { argv: [], env: { ACTION: 'down', CUSTOMER: 'a', ENVIRONMENT: 'b' } },
 };
 const withValue = (o: string) =>
   OPTIONS[o as keyof typeof OPTIONS].kind === 'boolean'
     ? [`--${o}`]
-    : [`--${o}`, o.includes('concurrency') || o === 'limit' ? '3' : 'x'];
+    : [`--${o}`, o.includes('concurrency') || ['limit', 'days', 'port'].includes(o) ? '3' : 'x'];
 
 /** What parse says of a command line: accepted, or the usage error's message. */
 async function verdict(argv: string[], env: NodeJS.ProcessEnv = {}): Promise<string> {

@@ -1,0 +1,167 @@
+// `cim report`: the fleet report of the selected environments over the last N days, written
+// as DIR/index.html (self-contained), report.json and savings.csv, built from the run index
+// (lambdas/core/report/build.ts). Read-only, except `--backfill`, which first indexes the
+// older (legacy) history once. `--serve` then serves DIR on 127.0.0.1 until interrupted.
+
+import { readFileSync } from 'node:fs';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { createServer, type Server } from 'node:http';
+import { join, resolve } from 'node:path';
+import { S3StateStore, s3ClientFor } from '#core/clients/s3-store';
+import { resolveEnvironment } from '#core/config/catalog';
+import { loadConfigFile } from '#core/config/file';
+import type { Environment } from '#core/config/schema';
+import { parseSelectionArg, selectEnvironments } from '#core/config/selection';
+import { CimError, ErrorNames, errorMessage, errorName } from '#core/errors';
+import { type BackfillResult, backfillRunIndex } from '#core/records/run-index';
+import { buildReport, type ReportSource } from '#core/report/build';
+import { renderSavingsCsv } from '#core/report/csv';
+import type { ReportModel } from '#core/report/model';
+import { renderReportJson, renderReportPage } from '#core/report/page';
+import { reportPrices } from '#core/report/prices';
+import { cliMessage } from '../error-hints.ts';
+import { ExitCode, exitCodeFor } from '../exit-codes.ts';
+
+export interface ReportInvocation {
+  command: 'report';
+  configPath: string;
+  json: boolean;
+  select: string;
+  days: number;
+  outDir: string;
+  pricesFile: string | undefined;
+  serve: boolean;
+  port: number;
+  backfill: boolean;
+}
+
+/** The files of a report, as written under DIR and served by --serve. */
+export const REPORT_FILES = {
+  'index.html': 'text/html; charset=utf-8',
+  'report.json': 'application/json',
+  'savings.csv': 'text/csv; charset=utf-8',
+} as const;
+
+/** Writes the three files of a report; returns their paths. */
+export async function writeReport(
+  model: ReportModel,
+  outDir: string,
+): Promise<Record<keyof typeof REPORT_FILES, string>> {
+  await mkdir(outDir, { recursive: true });
+  const paths = {
+    'index.html': join(outDir, 'index.html'),
+    'report.json': join(outDir, 'report.json'),
+    'savings.csv': join(outDir, 'savings.csv'),
+  };
+  await writeFile(paths['index.html'], renderReportPage(model));
+  await writeFile(paths['report.json'], renderReportJson(model));
+  await writeFile(paths['savings.csv'], renderSavingsCsv(model));
+  return paths;
+}
+
+/**
+ * Serves a report's files (and nothing else: no directory listing, no other path) on
+ * 127.0.0.1. Port 0: any free one. Resolves once listening, with its URL.
+ */
+export async function serveReport(outDir: string, port: number): Promise<{ server: Server; url: string }> {
+  const dir = resolve(outDir);
+  const server = createServer((req, res) => {
+    const path = (req.url ?? '/').split('?')[0] ?? '/';
+    const name = path === '/' ? 'index.html' : path.slice(1);
+    const type = (REPORT_FILES as Record<string, string>)[name];
+    if ((req.method !== 'GET' && req.method !== 'HEAD') || !type) {
+      res.writeHead(404, { 'content-type': 'text/plain' }).end('not found\n');
+      return;
+    }
+    readFile(join(dir, name)).then(
+      (body) => {
+        res.writeHead(200, { 'content-type': type, 'cache-control': 'no-store' });
+        res.end(req.method === 'HEAD' ? undefined : body);
+      },
+      () => res.writeHead(404, { 'content-type': 'text/plain' }).end('not found\n'),
+    );
+  });
+  await new Promise<void>((ok, fail) => {
+    server.once('error', fail);
+    server.listen(port, '127.0.0.1', () => ok());
+  });
+  const address = server.address();
+  const bound = typeof address === 'object' && address ? address.port : port;
+  return { server, url: `http://127.0.0.1:${bound}/` };
+}
+
+function selected(inv: ReportInvocation, config: ReturnType<typeof loadConfigFile>): Environment[] {
+  const keys = selectEnvironments(config, parseSelectionArg(inv.select), inv.configPath);
+  return keys.map((k) => {
+    const [c = '', e = ''] = k.split('/');
+    return resolveEnvironment(config, c, e, inv.configPath);
+  });
+}
+
+function readPrices(file: string | undefined) {
+  if (file === undefined) return reportPrices();
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new CimError(ErrorNames.InvalidInput, `cannot read the price file ${file}: ${errorMessage(err)}`);
+  }
+  return reportPrices({ text, name: file });
+}
+
+export async function report(inv: ReportInvocation, now: () => Date = () => new Date()): Promise<number> {
+  try {
+    const config = loadConfigFile(inv.configPath);
+    // Prices first: a bad price file is refused before any S3 request.
+    const prices = readPrices(inv.pricesFile);
+    const envs = selected(inv, config);
+    const sources: ReportSource[] = envs.map((env) => ({
+      env,
+      store: new S3StateStore(s3ClientFor(env.bucketRegion), env.bucket),
+    }));
+    const backfilled: Record<string, BackfillResult> = {};
+    if (inv.backfill) {
+      for (const s of sources)
+        backfilled[`${s.env.customer}/${s.env.environment}`] = await backfillRunIndex(s.store, s.env);
+    }
+    const model = await buildReport({ environments: sources, days: inv.days, now: now(), prices });
+    const paths = await writeReport(model, inv.outDir);
+    const served = inv.serve ? await serveReport(inv.outDir, inv.port) : null;
+    if (inv.json) {
+      process.stdout.write(
+        `${JSON.stringify(
+          {
+            files: paths,
+            environments: envs.length,
+            exclusions: model.exclusions.length,
+            ...(inv.backfill ? { backfill: backfilled } : {}),
+            ...(served ? { url: served.url } : {}),
+          },
+          null,
+          2,
+        )}\n`,
+      );
+    } else {
+      const lines: string[] = [];
+      for (const [key, b] of Object.entries(backfilled))
+        lines.push(
+          `backfill ${key}: ${b.written} rows written, ${b.existing} already indexed, ${b.skipped.length} builds without a row`,
+        );
+      lines.push(
+        `report of ${envs.length} environment(s) over ${model.range.days} days written to ${resolve(paths['index.html'])}`,
+        `  also ${resolve(paths['report.json'])} and ${resolve(paths['savings.csv'])}`,
+      );
+      if (model.exclusions.length)
+        lines.push(
+          `  ${model.exclusions.length} object(s) left out (listed on the page, with their keys and reasons)`,
+        );
+      if (served) lines.push(`serving on ${served.url} (Ctrl-C to stop)`);
+      process.stdout.write(`${lines.join('\n')}\n`);
+    }
+    if (served) await new Promise<void>((done) => served.server.once('close', () => done()));
+    return ExitCode.Done;
+  } catch (err) {
+    process.stderr.write(`cim: ${cliMessage(err)}\n`);
+    return exitCodeFor(errorName(err));
+  }
+}
