@@ -92,6 +92,8 @@ export default defineConfig({
           // Debian's chromium with sandbox/browser.sh). Apart from `npm test`: it needs a browser.
           name: 'browser',
           include: ['test/browser/**/*.test.ts'],
+          // report-from-runs runs the synthesized workflow on the local engine.
+          globalSetup: ['test/fast-setup.ts'],
           env: { POWERTOOLS_LOG_LEVEL: 'SILENT' },
           testTimeout: 60_000,
           hookTimeout: 60_000,

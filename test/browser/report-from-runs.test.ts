@@ -1,0 +1,100 @@
+// The report page built by buildReport from real runs (issue 18): a scheduled down, a
+// person's up 10 h later, a refused up and another down, run on the local engine against the
+// test world; the page, opened in headless Chromium with every request intercepted, shows the
+// numbers the test computes from its own actions, loads nothing and logs no error. A
+// screenshot lands in .cache/screenshots/ (git-ignored) for a person to look at.
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import puppeteer, { type Browser } from 'puppeteer-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { renderReportPage } from '#core/report/page';
+import {
+  REPORT_AFTER_HOURS,
+  type ReportRuns,
+  reportFromRealRuns,
+  SLEEP_HOURS,
+} from '#test/support/report-runs';
+import { makeWorld, type World } from '#test/support/world';
+
+const SHOTS = resolve(import.meta.dirname, '..', '..', '.cache', 'screenshots');
+const chromium = () =>
+  process.env.CHROMIUM_PATH ?? execFileSync('sh', ['-c', 'command -v chromium'], { encoding: 'utf8' }).trim();
+
+let w: World;
+let runs: ReportRuns;
+let dir: string;
+let browser: Browser;
+
+beforeAll(async () => {
+  process.env.CIM_CLI_NO_MAIN = '1';
+  w = makeWorld();
+  runs = await reportFromRealRuns(w);
+  dir = mkdtempSync(join(tmpdir(), 'cim-report-runs-'));
+  writeFileSync(join(dir, 'index.html'), renderReportPage(runs.model));
+  mkdirSync(SHOTS, { recursive: true });
+  browser = await puppeteer.launch({ executablePath: chromium(), headless: true, args: ['--no-sandbox'] });
+});
+
+afterAll(async () => {
+  await browser?.close();
+  w?.restore();
+  if (dir) rmSync(dir, { recursive: true, force: true });
+});
+
+describe('the report page of real runs', () => {
+  it('shows the hours asleep and the runs the test made, loading nothing from outside', async () => {
+    const url = pathToFileURL(join(dir, 'index.html')).href;
+    const page = await browser.newPage();
+    const outside: string[] = [];
+    const errors: string[] = [];
+    await page.setRequestInterception(true);
+    page.on('request', (req) => {
+      if (req.url() === url || req.url().startsWith('data:')) void req.continue();
+      else {
+        outside.push(req.url());
+        void req.abort();
+      }
+    });
+    page.on('console', (msg) => {
+      if (msg.type() === 'error') errors.push(msg.text());
+    });
+    page.on('pageerror', (err) => errors.push(String(err)));
+    await page.setViewport({ width: 1200, height: 900 });
+    await page.goto(url, { waitUntil: 'load' });
+    const seen = await page.evaluate(() => {
+      const doc = (globalThis as any).document;
+      const value = (sel: string) => {
+        const el = doc.querySelector(sel);
+        const data = el?.matches('data') ? el : el?.querySelector('data');
+        return data ? Number(data.getAttribute('value')) : null;
+      };
+      return {
+        asleep: value('[data-count="asleep"]'),
+        awake: value('[data-count="awake"]'),
+        succeeded: value('[data-outcome="succeeded"]'),
+        refused: value('[data-outcome="refused"]'),
+        dbHours: value('[data-total="databaseInstanceHours"]'),
+        timelines: doc.querySelectorAll('svg.timeline').length,
+      };
+    });
+    await page.screenshot({ path: join(SHOTS, 'report-from-runs.png'), fullPage: true });
+    await page.close();
+
+    expect(runs.statuses).toEqual(['SUCCEEDED', 'SUCCEEDED', 'FAILED', 'SUCCEEDED']);
+    expect(outside).toEqual([]);
+    expect(errors).toEqual([]);
+    // What the test did: one database instance asleep 10 h, then again from the last down's
+    // end until the report, 3 h later; the environment is asleep now.
+    expect(seen.dbHours).toBeCloseTo(SLEEP_HOURS + REPORT_AFTER_HOURS, 9);
+    expect(seen.asleep).toBe(1);
+    expect(seen.awake).toBe(0);
+    // The 24 h before the report hold the up (15 h before) and the second down; the refused
+    // up wrote nothing (Prepare's refusals never do), so it is not counted.
+    expect(seen.succeeded).toBe(2);
+    expect(seen.refused).toBe(0);
+    expect(seen.timelines).toBe(1);
+  });
+});
