@@ -1,6 +1,7 @@
 // `npm run demo`: the legacy README's scenario on the sandbox, through the real CLI.
 // Starts the real peers, runs `cim down`, `cim status` and `cim up` for alpha/dev as a
-// Jenkins job would (builds 10, 11, 12), then stops everything. Exits non-zero if any
+// Jenkins job would (builds 10, 11, 12), writes the fleet report of those runs (cim report)
+// and prints where it is, then stops everything. Exits non-zero if any
 // step does not end as expected.
 import { spawn } from 'node:child_process';
 import { dirname, resolve } from 'node:path';
@@ -56,6 +57,23 @@ try {
       failed = true;
       break;
     }
+  }
+  if (!failed) {
+    // The report of the demo's own runs (issue 18), from the index rows they wrote.
+    const out = resolve(root, '.cache', 'demo-report');
+    const args = ['report', '--select', 'alpha/dev,omega/dev', '--days', '1', '--out', out];
+    process.stdout.write(
+      `\n\u001b[1m### report: the fleet report of these runs\u001b[0m\n$ cim ${args.join(' ')}\n`,
+    );
+    const child = spawn(process.execPath, [resolve(root, 'bin/cim.mjs'), ...args], {
+      stdio: 'inherit',
+      env: { ...process.env, ...sb.env },
+    });
+    const status = await new Promise<number | null>((res) => child.once('exit', res));
+    if (status !== 0) {
+      process.stderr.write(`demo: "cim ${args.join(' ')}" exited ${status}, expected 0\n`);
+      failed = true;
+    } else process.stdout.write(`\nthe report: ${resolve(out, 'index.html')}\n`);
   }
 } finally {
   await sb.stop();
