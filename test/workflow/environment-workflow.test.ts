@@ -54,7 +54,7 @@ describe('down', () => {
       `${P}/history/10/post-state.json`,
       `${P}/history/10/pre-state.json`,
       // The report's index row (issue 18): one per run, under the day it started.
-      'index/runs/2026-11-26/alpha/dev/10-down.json',
+      `${P}/index/2026-11-26/10-down.json`,
     ]);
     const pre = w.bucket.json(`${P}/history/10/pre-state.json`) as any;
     expect(pre.k8s_deployments['frontend-deployment']).toMatchObject({

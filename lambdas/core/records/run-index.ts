@@ -1,8 +1,10 @@
 // Owns the run index (issue 18): one small write-once summary (a RunRow) per run, under a
-// date-partitioned prefix of the environment's state bucket, so a report over N days reads N
-// days of summaries and never lists every environment's history:
-//   index/runs/{YYYY-MM-DD}/{customer}/{environment}/{build}-{action}.json
-// (the UTC day the run started). Written with If-None-Match: * by the run's final record step;
+// date-partitioned prefix of the environment's key prefix, so a report over N days reads N
+// days of summaries and never lists the environment's history:
+//   {keyPrefix}/index/{YYYY-MM-DD}/{build}-{action}.json
+// (the UTC day the run started). Under the environment's own key prefix, not at the bucket's
+// root: the functions' S3 access is scoped to the key prefixes (docs/deploying.md), so the
+// index needs no new grant, and legacy readers never list `index/`. Written with If-None-Match: * by the run's final record step;
 // a retried Task finds its own object (same execution) and goes on. Reading it back is
 // report/build.ts's business; this module knows the key and the row's shape.
 
@@ -12,7 +14,7 @@ import { PreconditionFailed, parseRecord, putOnce, recordKeys, type StateStore }
 import type { RunAction, RunOutcome, RunRow, Trigger } from '../report/model.ts';
 import { readActionRecord } from './actions.ts';
 
-export const INDEX_PREFIX = 'index/runs/';
+export const INDEX_FOLDER = 'index';
 /** A row is a few hundred bytes (its reason at most 500 characters): anything past this is not one. */
 export const MAX_INDEX_ROW_BYTES = 8 * 1024;
 export const MAX_REASON_CHARS = 500;
@@ -25,11 +27,11 @@ const OUTCOMES: readonly RunOutcome[] = ['succeeded', 'failed', 'refused', 'skip
 export const dayOf = (iso: string): string => new Date(iso).toISOString().slice(0, 10);
 
 /** The prefix of one environment's rows of one day: the only thing a report lists. */
-export const indexDayPrefix = (day: string, customer: string, environment: string): string =>
-  `${INDEX_PREFIX}${day}/${customer}/${environment}/`;
+export const indexDayPrefix = (keyPrefix: string, day: string): string =>
+  `${keyPrefix}/${INDEX_FOLDER}/${day}/`;
 
-export const indexKey = (row: Pick<RunRow, 'startedAt' | 'customer' | 'environment' | 'build' | 'action'>) =>
-  `${indexDayPrefix(dayOf(row.startedAt), row.customer, row.environment)}${row.build}-${row.action}.json`;
+export const indexKey = (keyPrefix: string, row: Pick<RunRow, 'startedAt' | 'build' | 'action'>) =>
+  `${indexDayPrefix(keyPrefix, dayOf(row.startedAt))}${row.build}-${row.action}.json`;
 
 /**
  * How a run was started, when its record does not say (records before R3's `trigger`, and the
@@ -80,11 +82,12 @@ export function printableReason(text: string): string {
  */
 export async function writeRunIndex(
   store: StateStore,
+  keyPrefix: string,
   row: RunRow,
   executionId: string,
   warn: (message: string, extra?: Record<string, unknown>) => void,
 ): Promise<string | null> {
-  const key = indexKey(row);
+  const key = indexKey(keyPrefix, row);
   try {
     await putOnce(store, key, row, executionId);
     return key;
@@ -211,7 +214,10 @@ export async function backfillRunIndex(store: StateStore, env: Environment): Pro
       continue;
     }
     try {
-      await store.putJson(indexKey(row), row, { ifNoneMatch: true, writtenBy: BACKFILL_WRITER });
+      await store.putJson(indexKey(env.keyPrefix, row), row, {
+        ifNoneMatch: true,
+        writtenBy: BACKFILL_WRITER,
+      });
       out.written++;
     } catch (err) {
       if (!(err instanceof PreconditionFailed)) throw err;

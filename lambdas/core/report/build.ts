@@ -2,7 +2,7 @@
 // shown, the latest records for "fleet now" (read-only), the last down's pre-state for the
 // facts the savings are priced from; then sleep.ts and savings.ts do the arithmetic.
 // Never lists an environment's history: S3 requests of one report, per environment, are
-//   (days + 1) LIST of index/runs/{day}/{customer}/{environment}/ (one page each: a day holds
+//   (days + 2) LIST of {keyPrefix}/index/{day}/ (one page each: a day holds
 //   a handful of runs) + 1 GET per run in range
 //   + 3 GET for "fleet now" (actions.json, lock.json, hold.json)
 //   + 1 GET of the last succeeded down's pre-state (facts; 0 when there is none).
@@ -90,7 +90,7 @@ export async function readIndexRows(
   const rows: RunRow[] = [];
   const exclusions: Exclusion[] = [];
   for (const day of days) {
-    const prefix = indexDayPrefix(day, env.customer, env.environment);
+    const prefix = indexDayPrefix(env.keyPrefix, day);
     let keys: string[];
     try {
       keys = await store.listKeys(prefix, MAX_ROWS_PER_DAY + 1);

@@ -314,7 +314,7 @@ export async function recordResult(deps: Deps, ctx: RunContext, step: string): P
   const json = actionRecord(deps, ctx, 'succeeded');
   const adopted = (await putOnce(store, keys.historyActions, json, ctx.executionId)).adopted;
   await putLatest(store, env, ctx, (adopted as Record<string, unknown> | null) ?? json);
-  await indexRun(deps, ctx, store, keys.historyActions, adopted ?? json);
+  await indexRun(deps, ctx, store, env, keys.historyActions, adopted ?? json);
   const finalPost = adoptedPost ? stateFromLegacy(adoptedPost, keys.postState) : post;
   return summary(
     ctx,
@@ -330,6 +330,7 @@ async function indexRun(
   deps: Deps,
   ctx: RunContext,
   store: StateStore,
+  env: Environment,
   recordKey: string,
   record: unknown,
   error?: { name: string; message: string },
@@ -337,6 +338,7 @@ async function indexRun(
   const { request } = ctx;
   await writeRunIndex(
     store,
+    env.keyPrefix,
     {
       customer: request.customer,
       environment: request.environment,
@@ -403,7 +405,7 @@ export async function recordFailure(deps: Deps, ctx: RunContext): Promise<RunSum
         // but the index row (a refusal or a hold's skip is shown on the report).
         recorded = 'nothing-changed';
         if (ctx.request.action !== 'get_env_state')
-          await indexRun(deps, ctx, store, keys.historyActions, null, error);
+          await indexRun(deps, ctx, store, env, keys.historyActions, null, error);
         break;
       }
       const holder = ctx.lock ? await readLock(store, ctx.lock.key) : null;
@@ -426,7 +428,7 @@ export async function recordFailure(deps: Deps, ctx: RunContext): Promise<RunSum
         records.push(keys.actions);
       }
       recorded = true;
-      await indexRun(deps, ctx, store, keys.historyActions, adopted ?? json, error);
+      await indexRun(deps, ctx, store, env, keys.historyActions, adopted ?? json, error);
     } catch (err) {
       deps.log.warn(`could not record the failure (attempt ${attempt} of 3)`, { error: errorMessage(err) });
     }

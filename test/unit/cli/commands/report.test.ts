@@ -67,11 +67,8 @@ describe('cim report --backfill', () => {
     const io = capture();
     const now = () => new Date('2026-12-06T06:00:00.000Z');
     expect(await report(inv({ backfill: true }), now)).toBe(ExitCode.Done);
-    const rows = w.bucket.keys().filter((k) => k.startsWith('index/runs/'));
-    expect(rows).toEqual([
-      'index/runs/2026-12-03/alpha/dev/1-down.json',
-      'index/runs/2026-12-04/alpha/dev/2-up.json',
-    ]);
+    const rows = w.bucket.keys().filter((k) => k.includes('/index/'));
+    expect(rows).toEqual([`${P}/index/2026-12-03/1-down.json`, `${P}/index/2026-12-04/2-up.json`]);
     expect(w.bucket.json(rows[0] as string)).toMatchObject({
       endedAt: '2026-12-03T22:06:00.000Z',
       outcome: 'succeeded',

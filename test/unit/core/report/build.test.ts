@@ -60,7 +60,7 @@ const row = (
   recordKey: `alpha/dev/history/${build}/actions.json`,
   ...over,
 });
-const putRow = (r: RunRow) => bucket.put(indexKey(r), r);
+const putRow = (r: RunRow) => bucket.put(indexKey('alpha/dev', r), r);
 
 function seedTwoNights() {
   putRow(row('down', 'b1', '2026-12-04T22:00:00.000Z', '2026-12-04T22:05:00.000Z'));
@@ -139,7 +139,7 @@ describe('buildReport', () => {
     const prefixes = bucket.mock.commandCalls(ListObjectsV2Command).map((c) => c.args[0].input.Prefix);
     expect(prefixes).toEqual(
       ['2026-12-02', '2026-12-03', '2026-12-04', '2026-12-05', '2026-12-06'].map(
-        (d) => `index/runs/${d}/alpha/dev/`,
+        (d) => `alpha/dev/index/${d}/`,
       ),
     );
   });
@@ -154,7 +154,7 @@ describe('buildReport', () => {
 
   it('turns corrupted, truncated, oversized, future and foreign index objects into counted exclusions', async () => {
     seedTwoNights();
-    const day = 'index/runs/2026-12-05/alpha/dev/';
+    const day = 'alpha/dev/index/2026-12-05/';
     bucket.put(`${day}x1-down.json`, 'not json at all');
     bucket.put(`${day}x2-down.json`, '{"customer":"alpha","environment":"dev","act');
     bucket.put(
@@ -165,7 +165,7 @@ describe('buildReport', () => {
       }),
     );
     bucket.put(
-      'index/runs/2026-12-06/alpha/dev/x4-down.json',
+      'alpha/dev/index/2026-12-06/x4-down.json',
       row('down', 'x4', '2026-12-06T23:00:00.000Z', '2026-12-06T23:05:00.000Z'),
     );
     bucket.put(`${day}x5-down.json`, {
@@ -237,9 +237,12 @@ describe('buildReport', () => {
 
 describe('run index rows', () => {
   it('are filed under the UTC day the run started', () => {
-    expect(indexKey(row('down', '7', '2026-12-05T23:59:59.000Z', '2026-12-06T00:04:00.000Z'))).toBe(
-      'index/runs/2026-12-05/alpha/dev/7-down.json',
-    );
+    expect(
+      indexKey(
+        'eks-dev-cluster/alpha/dev',
+        row('down', '7', '2026-12-05T23:59:59.000Z', '2026-12-06T00:04:00.000Z'),
+      ),
+    ).toBe('eks-dev-cluster/alpha/dev/index/2026-12-05/7-down.json');
   });
 
   it('derive the trigger from the request when the record does not say it', () => {
