@@ -6,7 +6,7 @@
 //   a handful of runs) + 1 GET per run in range
 //   + 3 GET for "fleet now" (actions.json, lock.json, hold.json)
 //   + 1 GET of the last succeeded down's pre-state (facts; 0 when there is none).
-// 2,000 environments × 30 days with 2 runs a night: 62,000 LIST + 120,000 GET + 8,000 GET.
+// 2,000 environments × 30 days with 2 runs a night: 64,000 LIST + 120,000 GET + 8,000 GET.
 // Bad input never crashes the report: an index object that is corrupted, truncated, over the
 // bounds, from the future or of another environment, and a record that cannot be read, each
 // become an Exclusion with its key and reason (shown on the page and counted).
@@ -314,6 +314,11 @@ async function readEnvironment(
   if (lockLive && lockInfo.action === 'up') {
     state = 'waking';
     since = isoOf(lockInfo.acquired_at);
+  } else if (lockLive && lockInfo.action === 'down') {
+    // Still running: nothing is asleep until the down has succeeded.
+    state = 'awake';
+    since = isoOf(lockInfo.acquired_at);
+    detail = `going to sleep (build ${lockInfo.build ?? 'unknown'})`;
   } else if (lc) {
     if (lc.result === 'failed' || (lc.result === 'running' && !lockLive)) {
       state = 'failed';

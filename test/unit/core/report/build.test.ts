@@ -235,6 +235,40 @@ describe('buildReport', () => {
   });
 });
 
+describe('fleet now', () => {
+  it('shows an up holding the lock as waking, and an active hold as held and as drift', async () => {
+    seedTwoNights();
+    bucket.put('alpha/dev/lock.json', {
+      owner: 'exec-9',
+      build: 'b9',
+      execution_id: 'exec-9',
+      action: 'up',
+      user: 'alice',
+      acquired_at: '2026-12-06T05:58:00.000Z',
+      expires_at: '2026-12-06T06:08:00.000Z',
+      heartbeat_at: '2026-12-06T05:59:40.000Z',
+      step: 'Start database',
+    });
+    bucket.put('alpha/dev/hold.json', {
+      user: 'bob',
+      reason: 'load test',
+      created: '2026-12-05T10:00:00.000Z',
+      until: '2026-12-08T10:00:00.000Z',
+      skip_next: null,
+    });
+    const m = await buildReport({ environments: [{ env, store }], days: 7, now, prices });
+    expect(m.fleet.environments.map((e) => [e.state, e.since])).toEqual([
+      ['waking', '2026-12-06T05:58:00.000Z'],
+      ['held', '2026-12-05T10:00:00.000Z'],
+    ]);
+    expect(m.fleet.counts).toMatchObject({ waking: 1, held: 1, asleep: 0 });
+    expect(m.drift).toEqual([
+      expect.objectContaining({ kind: 'on-hold', detail: expect.stringContaining('load test') }),
+    ]);
+    expect(m.exclusions).toEqual([]);
+  });
+});
+
 describe('run index rows', () => {
   it('are filed under the UTC day the run started', () => {
     expect(
