@@ -1,15 +1,12 @@
 // The run index and the report from real runs on the local engine (issue 18): every run
 // that got past Prepare writes one row under the day it started (a refusal writes nothing); the report's sleep, counts
 // and problems are what the test's own clock moves say.
-import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { RunRow } from '#core/report/model';
 import { REPORT_AFTER_HOURS, reportFromRealRuns, SLEEP_HOURS } from '../support/report-runs.ts';
 import { makeWorld, type World } from '../support/world.ts';
 
 const P = 'eks-dev-cluster/alpha/dev';
-beforeAll(() => {
-  process.env.CIM_CLI_NO_MAIN = '1';
-});
 
 let w: World;
 beforeEach(() => {
