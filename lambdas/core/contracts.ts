@@ -14,6 +14,7 @@ import type { NodegroupGateway, NodegroupScaling } from './gateways/nodegroups.t
 import type { Notifier } from './gateways/notifier.ts';
 import type { StateStore } from './gateways/store.ts';
 import type { DatabaseWait, TaskTokens } from './gateways/task-tokens.ts';
+import { DatabaseFactsSchema } from './records/database-facts.ts';
 import type { Hold } from './records/hold.ts';
 import {
   ACTIONS,
@@ -220,6 +221,7 @@ const EnvironmentStateSchema = z.object({
     identifier: z.string(),
     exists: z.boolean(),
     state: z.string().nullable(),
+    facts: DatabaseFactsSchema.optional(),
   }),
   timestamp: z.string(),
   build: z.string(),

@@ -4,6 +4,12 @@
 import * as z from 'zod';
 import { CimError, ErrorNames } from '../errors.ts';
 import {
+  type DatabaseFactsState,
+  databaseFactsFromLegacy,
+  databaseFactsToLegacy,
+  LegacyDatabaseFactKeys,
+} from './database-facts.ts';
+import {
   LegacyNodegroupKeys,
   type NodegroupState,
   nodegroupsFromLegacy,
@@ -37,6 +43,8 @@ export interface DatabaseState {
   identifier: string;
   exists: boolean;
   state: string | null;
+  /** What its bill depends on (issue 18); absent in legacy records and for a missing database. */
+  facts?: DatabaseFactsState;
 }
 
 export interface EnvironmentState {
@@ -116,6 +124,7 @@ export const LegacyState = z.looseObject({
     rds_exists: z.boolean(),
     rds_state: z.string().nullable(),
     rds_kind: z.enum(['instance', 'cluster']).optional(),
+    ...LegacyDatabaseFactKeys,
   }),
   timestamp: z.string(),
   jenkins_build: z.union([z.string(), z.number()]).transform(String),
@@ -169,6 +178,7 @@ export function stateToLegacy(s: EnvironmentState): Record<string, unknown> {
     rds_state: s.database.state,
   };
   if (s.database.kind === 'cluster') rds.rds_kind = 'cluster';
+  Object.assign(rds, databaseFactsToLegacy(s.database.facts));
   return {
     k8s_deployments: deployments,
     ...workloadsToLegacy(s.workloads),
@@ -194,6 +204,8 @@ export function stateFromLegacy(json: unknown, key: string): EnvironmentState {
   const parsed = LegacyState.safeParse(json);
   if (!parsed.success) throw invalidRecord(key, parsed.error);
   const p = parsed.data;
+  // From the raw object: the parse above reads a bad fact as absent, this says why.
+  const { facts } = databaseFactsFromLegacy((json as { aws_rds?: unknown }).aws_rds);
   const workloads = workloadsFromLegacy(p);
   const nodegroups = nodegroupsFromLegacy(p);
   return {
@@ -214,6 +226,7 @@ export function stateFromLegacy(json: unknown, key: string): EnvironmentState {
       identifier: p.aws_rds.rds_identifier,
       exists: p.aws_rds.rds_exists,
       state: p.aws_rds.rds_state,
+      ...(facts ? { facts } : {}),
     },
     timestamp: p.timestamp,
     build: p.jenkins_build,

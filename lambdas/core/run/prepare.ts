@@ -212,6 +212,7 @@ export async function prepare(
       },
       env,
       build,
+      { databaseMembers: true },
     );
   } catch (err) {
     if (errorName(err) === ErrorNames.KubernetesAccessDenied) throw preflightError(env, [errorMessage(err)]);

@@ -65,15 +65,20 @@ async function readNodegroups(deps: SnapshotDeps, env: Environment): Promise<Nod
   );
 }
 
+/**
+ * `databaseMembers`: also read each Aurora member's class (one more RDS request), for the
+ * pre-state the report reads its bill from; the post-state does without.
+ */
 export async function snapshotEnvironment(
   deps: SnapshotDeps,
   env: Environment,
   build: string,
+  o: { databaseMembers?: boolean } = {},
 ): Promise<EnvironmentState> {
   const [deployments, workloads, database, nodegroups] = await Promise.all([
     readDeployments(deps, env),
     readWorkloads(deps.kube, env),
-    deps.db.describe(env.database),
+    deps.db.describe(env.database, o.databaseMembers ? { members: true } : {}),
     env.nodegroups.length ? readNodegroups(deps, env) : Promise.resolve(null),
   ]);
   return {
