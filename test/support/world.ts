@@ -183,6 +183,8 @@ export function makeWorld(o: WorldOptions = {}) {
         clusterName: i.clusterName,
         status,
         scalingConfig: { ...n.scaling },
+        instanceTypes: ['m6i.large', 'm5.large'],
+        capacityType: 'ON_DEMAND',
         health: { issues: (n.issues ?? []).map((code) => ({ code, message: code })) },
       },
     };

@@ -60,6 +60,8 @@ async function readNodegroups(deps: SnapshotDeps, env: Environment): Promise<Nod
         minSize: n.scaling?.minSize ?? 0,
         maxSize: n.scaling?.maxSize ?? 0,
         desiredSize: n.scaling?.desiredSize ?? 0,
+        ...(n.instanceTypes ? { instanceTypes: n.instanceTypes } : {}),
+        ...(n.capacityType !== undefined ? { capacityType: n.capacityType } : {}),
       };
     }),
   );
