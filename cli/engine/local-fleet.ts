@@ -80,7 +80,8 @@ export async function runFleetLocal(o: FleetRunOptions): Promise<FleetRun> {
     try {
       const run = await runLocal({
         deps: o.deps,
-        input: p.Input,
+        // As Step Functions does for a child started with associateWithParent (the run's trigger).
+        input: { ...p.Input, AWS_STEP_FUNCTIONS_STARTED_BY_EXECUTION_ID: id },
         executionId: executionArn,
         executionName: p.Name,
         ...(o.environmentDefinition ? { definition: o.environmentDefinition } : {}),

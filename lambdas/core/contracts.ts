@@ -27,6 +27,7 @@ import type { HeldLock, LockInfo } from './records/lock.ts';
 import { NodegroupStateSchema } from './records/nodegroup-state.ts';
 import type { RestorePoint } from './records/restore-point.ts';
 import { WorkloadStateSchema } from './records/workload-state.ts';
+import { RUN_TRIGGERS, type RunTrigger } from './run/trigger.ts';
 import type { Poll } from './waits.ts';
 import type { Skip } from './workloads/kind.ts';
 import type { WorkloadChange } from './workloads/kinds.ts';
@@ -149,6 +150,8 @@ export interface RunContext {
   holder: Partial<LockInfo> | null;
   /** The environment's active hold (cim hold), if any: a manual run goes ahead and says so. */
   hold?: Hold | null;
+  /** How the run was started (run/trigger.ts), recorded in its action records; set by Prepare. */
+  trigger?: RunTrigger;
   changes?: ScaleChange[];
   skipped?: Skip[];
   /** StatefulSets and CronJobs this run changed, in the order it changed them. */
@@ -242,6 +245,7 @@ export const RunContextSchema = z.looseObject({
   restore: z.unknown(),
   preState: EnvironmentStateSchema,
   holder: z.unknown(),
+  trigger: z.enum(RUN_TRIGGERS as [RunTrigger, ...RunTrigger[]]).optional(),
 });
 
 export function parseContext(raw: unknown, step: string): RunContext {

@@ -90,6 +90,7 @@ describe('down', () => {
     expect(post.aws_rds.rds_state).toBe('stopped');
     const action = w.bucket.json(`${P}/actions.json`) as any;
     expect(action).toMatchObject({
+      trigger: 'cli',
       jenkins_build: '10',
       jenkins_user: 'jenkins-user',
       customer: 'alpha',

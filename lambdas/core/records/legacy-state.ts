@@ -3,6 +3,7 @@
 // with what the Python tool wrote. New fields are additive and never change old meanings.
 import * as z from 'zod';
 import { CimError, ErrorNames } from '../errors.ts';
+import { RUN_TRIGGERS, type RunTrigger } from '../run/trigger.ts';
 import {
   type DatabaseFactsState,
   databaseFactsFromLegacy,
@@ -90,6 +91,8 @@ export interface ActionRecord {
   skipped?: { deployment: string; reason: string }[];
   lastChange?: LastChange;
   configDigest?: string;
+  /** How the run was started (issue 18); absent in older records (read as unknown). */
+  trigger?: RunTrigger;
 }
 
 /** UTC in the legacy format: YYYY-MM-DDTHH:MM:SSZ. */
@@ -156,6 +159,11 @@ export const LegacyActionRecord = z.looseObject({
   skipped: z.array(z.object({ deployment: z.string(), reason: z.string() })).optional(),
   last_change: LegacyLastChange.optional(),
   config_digest: z.string().optional(),
+  // Additive (issue 18): a value this version does not know reads as absent (unknown).
+  trigger: z
+    .enum(RUN_TRIGGERS as [RunTrigger, ...RunTrigger[]])
+    .optional()
+    .catch(undefined),
 });
 
 export function stateToLegacy(s: EnvironmentState): Record<string, unknown> {
@@ -256,6 +264,7 @@ export function actionToLegacy(a: ActionRecord): Record<string, unknown> {
       restore_point_build: a.lastChange.restorePointBuild,
     };
   }
+  if (a.trigger) out.trigger = a.trigger;
   return out;
 }
 
@@ -282,6 +291,7 @@ export function actionFromLegacy(json: unknown, key: string): ActionRecord {
   if (p.restored_from_build) rec.restoredFromBuild = p.restored_from_build;
   if (p.skipped) rec.skipped = p.skipped;
   if (p.config_digest) rec.configDigest = p.config_digest;
+  if (p.trigger) rec.trigger = p.trigger;
   if (p.last_change) {
     rec.lastChange = {
       action: p.last_change.desired_state,

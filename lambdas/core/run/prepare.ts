@@ -30,6 +30,7 @@ import { changedSinceDown, preflightProblem } from '../workloads/kinds.ts';
 import { withTargets } from '../workloads/targets.ts';
 import { checkPayloadLimit } from './payload-limit.ts';
 import { snapshotEnvironment } from './snapshot.ts';
+import { triggerOf } from './trigger.ts';
 
 /** The legacy rules, plus: a change that never finished does not count as done. */
 function refusal(req: RunRequest, previous: LastChange | null, env: Environment): string | null {
@@ -158,6 +159,12 @@ export async function prepare(
   raw: { input: unknown; executionId?: string },
 ): Promise<RunContext> {
   const req = parseRequest(raw?.input);
+  const parent = (raw?.input as { AWS_STEP_FUNCTIONS_STARTED_BY_EXECUTION_ID?: unknown })
+    .AWS_STEP_FUNCTIONS_STARTED_BY_EXECUTION_ID;
+  const trigger = triggerOf({
+    user: req.user,
+    ...(typeof parent === 'string' ? { startedByExecution: parent } : {}),
+  });
   let env = resolveEnvironment(deps.config, req.customer, req.environment, deps.configSource);
   const now = deps.now();
   const build = req.build ?? generateBuildId(now);
@@ -236,6 +243,7 @@ export async function prepare(
     preState,
     holder: null,
     hold,
+    trigger,
     phases: {
       nodegroups: env.nodegroups.length > 0,
       autoscalers: Object.keys(restore?.workloads?.hpas ?? {}).length > 0,

@@ -177,6 +177,7 @@ function actionRecord(
     ...(ctx.restore && ctx.request.action === 'up' ? { restoredFromBuild: ctx.restore.fromBuild } : {}),
     ...(allSkipped(ctx).length ? { skipped: allSkipped(ctx) } : {}),
     ...(deps.configDigest ? { configDigest: deps.configDigest } : {}),
+    ...(ctx.trigger ? { trigger: ctx.trigger } : {}),
   };
   const lastChange = nextLastChange(
     ctx,
