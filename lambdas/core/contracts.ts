@@ -31,6 +31,7 @@ import { RUN_TRIGGERS, type RunTrigger } from './run/trigger.ts';
 import type { Poll } from './waits.ts';
 import type { Skip } from './workloads/kind.ts';
 import type { WorkloadChange } from './workloads/kinds.ts';
+import { PodRequestsSchema } from './workloads/requests.ts';
 import { type Targets, withTargets } from './workloads/targets.ts';
 
 export { BUILD_PATTERN };
@@ -213,6 +214,7 @@ const DeploymentStateSchema = z.object({
   replicas: z.number().int().min(0),
   appStatus: z.enum(['up', 'down']),
   appUrl: z.string().nullable(),
+  requests: PodRequestsSchema.optional(),
 });
 
 const EnvironmentStateSchema = z.object({

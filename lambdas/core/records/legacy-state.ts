@@ -5,6 +5,12 @@ import * as z from 'zod';
 import { CimError, ErrorNames } from '../errors.ts';
 import { RUN_TRIGGERS, type RunTrigger } from '../run/trigger.ts';
 import {
+  legacyPodRequestsKey,
+  type PodRequests,
+  podRequestsFromLegacy,
+  podRequestsToLegacy,
+} from '../workloads/requests.ts';
+import {
   type DatabaseFactsState,
   databaseFactsFromLegacy,
   databaseFactsToLegacy,
@@ -37,6 +43,8 @@ export interface DeploymentState {
   replicas: number;
   appStatus: 'up' | 'down';
   appUrl: string | null;
+  /** One pod's requests (issue 18); absent in legacy records and for a missing deployment. */
+  requests?: PodRequests;
 }
 
 export interface DatabaseState {
@@ -115,6 +123,7 @@ const LegacyDeployment = z.looseObject({
   deployment_replicas: z.number().int().min(0).nullable(),
   app_status: z.string(),
   app_url: z.string().nullable().optional(),
+  ...legacyPodRequestsKey,
 });
 
 export const LegacyState = z.looseObject({
@@ -177,6 +186,7 @@ export function stateToLegacy(s: EnvironmentState): Record<string, unknown> {
       deployment_replicas: d.replicas,
       app_status: d.appStatus,
       app_url: d.appUrl,
+      ...podRequestsToLegacy(d.requests),
     };
   }
   const rds: Record<string, unknown> = {
@@ -228,6 +238,7 @@ export function stateFromLegacy(json: unknown, key: string): EnvironmentState {
       replicas: d.deployment_replicas ?? 0,
       appStatus: d.app_status === 'up' ? 'up' : 'down',
       appUrl: d.app_url ?? null,
+      ...podRequestsFromLegacy(d.pod_requests),
     })),
     database: {
       kind: p.aws_rds.rds_kind ?? 'instance',

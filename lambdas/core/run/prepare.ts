@@ -28,7 +28,7 @@ import { discoverTargets, newSinceRestorePoint, targetsFromRecord } from '../wor
 import type { Skip } from '../workloads/kind.ts';
 import { changedSinceDown, preflightProblem } from '../workloads/kinds.ts';
 import { withTargets } from '../workloads/targets.ts';
-import { checkPayloadLimit } from './payload-limit.ts';
+import { fitPayload } from './payload-limit.ts';
 import { snapshotEnvironment } from './snapshot.ts';
 import { triggerOf } from './trigger.ts';
 
@@ -159,7 +159,8 @@ export async function prepare(
   raw: { input: unknown; executionId?: string },
 ): Promise<RunContext> {
   const req = parseRequest(raw?.input);
-  const parent = (raw?.input as { AWS_STEP_FUNCTIONS_STARTED_BY_EXECUTION_ID?: unknown })
+  // parseRequest checked that the input is an object; it drops the parent's id, read it here.
+  const parent = (raw.input as { AWS_STEP_FUNCTIONS_STARTED_BY_EXECUTION_ID?: unknown })
     .AWS_STEP_FUNCTIONS_STARTED_BY_EXECUTION_ID;
   const trigger = triggerOf({
     user: req.user,
@@ -232,7 +233,7 @@ export async function prepare(
       ...changedSinceDown(restore.workloads, preState.workloads ?? [], restore.fromBuild),
     ];
 
-  const base: RunContext = {
+  let base: RunContext = {
     request,
     executionId,
     startedAt: now.toISOString(),
@@ -252,7 +253,16 @@ export async function prepare(
     ...(newSince.length ? { workloadSkipped: newSince } : {}),
   };
   // Measured with the lock it will hold (same size as a holder), before taking it.
-  checkPayloadLimit({ ...base, lock: { key: keys.lock, owner: executionId } }, env);
+  const fitted = fitPayload({ ...base, lock: { key: keys.lock, owner: executionId } }, env);
+  if (fitted.requestsDropped) {
+    deps.log.warn(
+      "the pods' requests are left out of the pre-state: the run context would be too large with them",
+      {
+        workloads: env.deployments.length + env.workloads.length,
+      },
+    );
+    base = { ...fitted.ctx, lock: null };
+  }
   if (!writing) return { ...base, holder: (await readLock(store, keys.lock))?.info ?? null };
 
   const where = { customer: env.customer, environment: env.environment };

@@ -41,6 +41,7 @@ export async function readDeployments(deps: SnapshotDeps, env: Environment): Pro
         replicas: s.exists ? s.replicas : 0,
         appStatus,
         appUrl: d.healthUrl,
+        ...(s.exists && s.requests ? { requests: s.requests } : {}),
       };
     }),
   );
