@@ -27,6 +27,7 @@ import type { HeldLock, LockInfo } from './records/lock.ts';
 import { NodegroupStateSchema } from './records/nodegroup-state.ts';
 import type { RestorePoint } from './records/restore-point.ts';
 import { WorkloadStateSchema } from './records/workload-state.ts';
+import type { PhaseTimes } from './run/phase-times.ts';
 import { RUN_TRIGGERS, type RunTrigger } from './run/trigger.ts';
 import type { Poll } from './waits.ts';
 import type { Skip } from './workloads/kind.ts';
@@ -153,6 +154,8 @@ export interface RunContext {
   hold?: Hold | null;
   /** How the run was started (run/trigger.ts), recorded in its action records; set by Prepare. */
   trigger?: RunTrigger;
+  /** When each phase started and ended (run/phase-times.ts), recorded in its action records. */
+  phaseTimes?: PhaseTimes;
   changes?: ScaleChange[];
   skipped?: Skip[];
   /** StatefulSets and CronJobs this run changed, in the order it changed them. */
@@ -248,6 +251,7 @@ export const RunContextSchema = z.looseObject({
   preState: EnvironmentStateSchema,
   holder: z.unknown(),
   trigger: z.enum(RUN_TRIGGERS as [RunTrigger, ...RunTrigger[]]).optional(),
+  phaseTimes: z.record(z.string(), z.string()).optional(),
 });
 
 export function parseContext(raw: unknown, step: string): RunContext {

@@ -101,7 +101,45 @@ export interface ActionRecord {
   configDigest?: string;
   /** How the run was started (issue 18); absent in older records (read as unknown). */
   trigger?: RunTrigger;
+  /** When the run and each of its phases started and ended (issue 18); absent in older records. */
+  phaseTimes?: RecordedPhaseTimes;
 }
+
+/** `phase_times` of an action record: UTC timestamps (YYYY-MM-DDTHH:MM:SSZ), each optional. */
+export const PHASE_TIME_KEYS = [
+  'run_started',
+  'workloads_started',
+  'workloads_ended',
+  'database_started',
+  'database_ended',
+  'nodegroups_started',
+  'nodegroups_ended',
+  'run_ended',
+] as const;
+export type RecordedPhaseTimes = Partial<Record<(typeof PHASE_TIME_KEYS)[number], string>>;
+
+const UTC_SECONDS = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$/;
+const PhaseTime = z
+  .string()
+  .regex(UTC_SECONDS, 'a UTC timestamp YYYY-MM-DDTHH:MM:SSZ')
+  .refine((t) => Number.isFinite(Date.parse(t)), 'a real date');
+/** Each phase ends after it starts (timestamps of this one format compare as strings). */
+export const LegacyPhaseTimes = z
+  .object(
+    Object.fromEntries(PHASE_TIME_KEYS.map((k) => [k, PhaseTime.optional()])) as Record<
+      (typeof PHASE_TIME_KEYS)[number],
+      z.ZodOptional<typeof PhaseTime>
+    >,
+  )
+  .refine((t) => {
+    const pairs: [string | undefined, string | undefined][] = [
+      [t.run_started, t.run_ended],
+      [t.workloads_started, t.workloads_ended],
+      [t.database_started, t.database_ended],
+      [t.nodegroups_started, t.nodegroups_ended],
+    ];
+    return pairs.every(([a, b]) => a === undefined || b === undefined || a <= b);
+  }, 'a phase ends before it starts');
 
 /** UTC in the legacy format: YYYY-MM-DDTHH:MM:SSZ. */
 export const legacyTimestamp = (d: Date) => `${d.toISOString().slice(0, 19)}Z`;
@@ -173,6 +211,7 @@ export const LegacyActionRecord = z.looseObject({
     .enum(RUN_TRIGGERS as [RunTrigger, ...RunTrigger[]])
     .optional()
     .catch(undefined),
+  phase_times: LegacyPhaseTimes.optional().catch(undefined),
 });
 
 export function stateToLegacy(s: EnvironmentState): Record<string, unknown> {
@@ -276,6 +315,7 @@ export function actionToLegacy(a: ActionRecord): Record<string, unknown> {
     };
   }
   if (a.trigger) out.trigger = a.trigger;
+  if (a.phaseTimes) out.phase_times = a.phaseTimes;
   return out;
 }
 
@@ -303,6 +343,7 @@ export function actionFromLegacy(json: unknown, key: string): ActionRecord {
   if (p.skipped) rec.skipped = p.skipped;
   if (p.config_digest) rec.configDigest = p.config_digest;
   if (p.trigger) rec.trigger = p.trigger;
+  if (p.phase_times) rec.phaseTimes = p.phase_times as RecordedPhaseTimes;
   if (p.last_change) {
     rec.lastChange = {
       action: p.last_change.desired_state,
