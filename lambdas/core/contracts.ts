@@ -27,7 +27,6 @@ import type { HeldLock, LockInfo } from './records/lock.ts';
 import { NodegroupStateSchema } from './records/nodegroup-state.ts';
 import type { RestorePoint } from './records/restore-point.ts';
 import { WorkloadStateSchema } from './records/workload-state.ts';
-import type { PhaseTimes } from './run/phase-times.ts';
 import { RUN_TRIGGERS, type RunTrigger } from './run/trigger.ts';
 import type { Poll } from './waits.ts';
 import type { Skip } from './workloads/kind.ts';
@@ -176,6 +175,10 @@ export interface RunContext {
   /** Set by the state that caught a failure: which step failed. */
   failedStep?: string;
 }
+
+/** The phases of a run whose start and end its action record keeps (run/phase-times.ts). */
+export type Phase = 'workloads' | 'database' | 'nodegroups';
+export type PhaseTimes = Partial<Record<`${Phase}Started` | `${Phase}Ended`, string>>;
 
 /** Does this run write anything (lock, records, changes)? */
 export const writes = (r: ResolvedRequest) => !r.dryRun && (r.action !== 'get_env_state' || r.record);

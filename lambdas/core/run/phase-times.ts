@@ -9,13 +9,12 @@
 // Task that receives it: ended at the time of that last check. Retry-safe: a retried Task
 // receives the same input and sets the same keys again (the attempt that succeeded counts); a
 // time is only ever moved earlier for a start and later for an end, never duplicated.
-import type { RunContext } from '../contracts.ts';
+import type { Phase, PhaseTimes, RunContext } from '../contracts.ts';
 import type { TaskFunctionId } from '../steps.ts';
 import type { Poll } from '../waits.ts';
 
-export type Phase = 'workloads' | 'database' | 'nodegroups';
+export type { Phase, PhaseTimes };
 export const PHASES: readonly Phase[] = ['workloads', 'database', 'nodegroups'];
-export type PhaseTimes = Partial<Record<`${Phase}Started` | `${Phase}Ended`, string>>;
 
 /** The phase each Task function acts in (the others: Prepare, the records, the dry run). */
 export const PHASE_OF: Partial<Record<TaskFunctionId, Phase>> = {
