@@ -227,14 +227,6 @@ export function grantStatements(scope: IamScope, needs: Needs, arns: ArnFormat):
   if (needs.rdsDescribe) {
     rds(['rds:DescribeDBInstances'], dbArns('instance'));
     rds(['rds:DescribeDBClusters'], dbArns('cluster'));
-    // The pre-state reads the class of each Aurora member (issue 18) with one DescribeDBInstances
-    // filtered by the cluster, which IAM authorizes on every instance of the region (read-only);
-    // the members' names are not in the configuration.
-    const clusterRegions = [...new Set(scope.rds.filter((r) => r.kind === 'cluster').map((r) => r.region))];
-    rds(
-      ['rds:DescribeDBInstances'],
-      clusterRegions.sort().map((r) => arns.arn('rds', r, 'db:*')),
-    );
   }
   if (needs.rdsStartStop) {
     rds(['rds:StartDBInstance', 'rds:StopDBInstance'], dbArns('instance'));

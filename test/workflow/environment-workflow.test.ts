@@ -1,4 +1,4 @@
-import { DescribeDBInstancesCommand } from '@aws-sdk/client-rds';
+import { DescribeDBInstancesCommand, RDSServiceException } from '@aws-sdk/client-rds';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { RUN_REQUESTS } from '#core/fleet/capacity';
 import { caughtState, Steps } from '#core/steps';
@@ -163,6 +163,35 @@ describe('down', () => {
     const post = w.bucket.json('eks-dev-cluster/beta/staging/history/1/post-state.json') as any;
     expect(post.aws_rds.rds_members).toBeUndefined();
     expect(post.aws_rds.rds_engine).toBe('aurora-postgresql');
+  });
+
+  it("still stops an Aurora cluster when RDS refuses to list its members' classes: each is of unknown class", async () => {
+    const statusRead = w.rds.commandCalls(DescribeDBInstancesCommand).length;
+    w.rds
+      .on(DescribeDBInstancesCommand, {
+        Filters: [{ Name: 'db-cluster-id', Values: ['beta-staging-aurora'] }],
+      })
+      .rejects(
+        new RDSServiceException({
+          name: 'AccessDenied',
+          $fault: 'client',
+          $metadata: {},
+          message: 'not authorized',
+        }),
+      );
+    const run = await runWorkflow(w, {
+      action: 'down',
+      customer: 'beta',
+      environment: 'staging',
+      build: '2',
+    });
+    expect(run.status, JSON.stringify(run.error)).toBe('SUCCEEDED');
+    expect(w.rds.commandCalls(DescribeDBInstancesCommand).length).toBe(statusRead + 1);
+    const pre = w.bucket.json('eks-dev-cluster/beta/staging/history/2/pre-state.json') as any;
+    expect(pre.aws_rds.rds_members).toEqual([
+      { identifier: 'beta-staging-aurora-1', instance_class: null, writer: true },
+      { identifier: 'beta-staging-aurora-2', instance_class: null, writer: false },
+    ]);
   });
 });
 

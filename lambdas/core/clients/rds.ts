@@ -82,10 +82,12 @@ export class RdsDatabaseGateway implements DatabaseGateway {
         );
         const c = out.DBClusters?.[0];
         if (!c) return { kind: 'cluster', identifier: db.identifier, exists: false, state: null };
+        // Refused (the deployed roles may describe the configured identifiers only): the
+        // members are still listed, each of unknown class.
         const classes = !o.members
           ? null
           : c.DBClusterMembers?.length
-            ? await this.memberClasses(db.identifier)
+            ? ((await this.memberClasses(db.identifier)) ?? new Map<string, string>())
             : new Map<string, string>();
         return {
           kind: 'cluster',
@@ -124,7 +126,9 @@ export class RdsDatabaseGateway implements DatabaseGateway {
   /**
    * The class of each member of a cluster: one DescribeDBInstances filtered by the cluster
    * (up to 100 instances a page; Aurora has at most 16 members), counted in the RDS budget.
-   * Null when RDS refused it.
+   * Null when RDS refused it: IAM authorizes a filtered DescribeDBInstances on every instance
+   * of the region (db:*), which the deployed policies do not grant (the member names are not
+   * in the configuration); sandbox and local runs with wider credentials get the classes.
    */
   private async memberClasses(cluster: string): Promise<Map<string, string> | null> {
     let out: { DBInstances?: DBInstance[] | undefined };
