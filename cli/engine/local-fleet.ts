@@ -91,12 +91,14 @@ async function runChild(
   environment: string,
   executionArn: string,
   rows: Map<string, Row>,
+  fleetId: string,
 ) {
   o.onChildStart?.(environment);
   const startDate = Date.now();
   const run = await runLocal({
     deps: o.deps,
-    input: p.Input,
+    // As Step Functions does for a child started with associateWithParent (the run's trigger).
+    input: { ...p.Input, AWS_STEP_FUNCTIONS_STARTED_BY_EXECUTION_ID: fleetId },
     executionId: executionArn,
     executionName: p.Name,
     ...(o.environmentDefinition ? { definition: o.environmentDefinition } : {}),
@@ -140,7 +142,7 @@ async function runChild(
 }
 
 /** The child Task's handler, counting the children in flight at once. */
-function childTask(o: FleetRunOptions, rows: Map<string, Row>) {
+function childTask(o: FleetRunOptions, rows: Map<string, Row>, fleetId: string) {
   const counts = { inFlight: 0, maxInFlight: 0 };
   const child = async (payload: unknown) => {
     const p = payload as { Name: string; Input: Record<string, unknown> };
@@ -149,7 +151,7 @@ function childTask(o: FleetRunOptions, rows: Map<string, Row>) {
     counts.inFlight++;
     counts.maxInFlight = Math.max(counts.maxInFlight, counts.inFlight);
     try {
-      return await runChild(o, p, environment, executionArn, rows);
+      return await runChild(o, p, environment, executionArn, rows, fleetId);
     } finally {
       counts.inFlight--;
     }
@@ -180,8 +182,8 @@ export async function runFleetLocal(o: FleetRunOptions): Promise<FleetRun> {
   const local = forLocalDistributedMaps(o.fleetDefinition ?? (await workflowDefinition('fleet')));
   const machine = machineFor(local.definition);
   const rows = new Map<string, Row>();
-  const { child, counts } = childTask(o, rows);
   const id = o.executionId ?? `local:${hostname()}:${process.pid}:fleet:${randomBytes(3).toString('hex')}`;
+  const { child, counts } = childTask(o, rows, id);
   const maps = localDistributedMapHandlers(local, {
     deps: o.deps,
     handlers: { [FleetSteps.runEnvironment]: child },

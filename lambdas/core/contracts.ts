@@ -14,6 +14,7 @@ import type { NodegroupGateway, NodegroupScaling } from './gateways/nodegroups.t
 import type { Notifier } from './gateways/notifier.ts';
 import type { StateStore } from './gateways/store.ts';
 import type { DatabaseWait, TaskTokens } from './gateways/task-tokens.ts';
+import { DatabaseFactsSchema } from './records/database-facts.ts';
 import type { Hold } from './records/hold.ts';
 import {
   ACTIONS,
@@ -26,9 +27,11 @@ import type { HeldLock, LockInfo } from './records/lock.ts';
 import { NodegroupStateSchema } from './records/nodegroup-state.ts';
 import type { RestorePoint } from './records/restore-point.ts';
 import { WorkloadStateSchema } from './records/workload-state.ts';
+import { RUN_TRIGGERS, type RunTrigger } from './run/trigger.ts';
 import type { Poll } from './waits.ts';
 import type { Skip } from './workloads/kind.ts';
 import type { WorkloadChange } from './workloads/kinds.ts';
+import { PodRequestsSchema } from './workloads/requests.ts';
 import { type Targets, withTargets } from './workloads/targets.ts';
 
 export { BUILD_PATTERN };
@@ -148,6 +151,10 @@ export interface RunContext {
   holder: Partial<LockInfo> | null;
   /** The environment's active hold (cim hold), if any: a manual run goes ahead and says so. */
   hold?: Hold | null;
+  /** How the run was started (run/trigger.ts), recorded in its action records; set by Prepare. */
+  trigger?: RunTrigger;
+  /** When each phase started and ended (run/phase-times.ts), recorded in its action records. */
+  phaseTimes?: PhaseTimes;
   changes?: ScaleChange[];
   skipped?: Skip[];
   /** StatefulSets and CronJobs this run changed, in the order it changed them. */
@@ -168,6 +175,10 @@ export interface RunContext {
   /** Set by the state that caught a failure: which step failed. */
   failedStep?: string;
 }
+
+/** The phases of a run whose start and end its action record keeps (run/phase-times.ts). */
+export type Phase = 'workloads' | 'database' | 'nodegroups';
+export type PhaseTimes = Partial<Record<`${Phase}Started` | `${Phase}Ended`, string>>;
 
 /** Does this run write anything (lock, records, changes)? */
 export const writes = (r: ResolvedRequest) => !r.dryRun && (r.action !== 'get_env_state' || r.record);
@@ -209,6 +220,7 @@ const DeploymentStateSchema = z.object({
   replicas: z.number().int().min(0),
   appStatus: z.enum(['up', 'down']),
   appUrl: z.string().nullable(),
+  requests: PodRequestsSchema.optional(),
 });
 
 const EnvironmentStateSchema = z.object({
@@ -220,6 +232,7 @@ const EnvironmentStateSchema = z.object({
     identifier: z.string(),
     exists: z.boolean(),
     state: z.string().nullable(),
+    facts: DatabaseFactsSchema.optional(),
   }),
   timestamp: z.string(),
   build: z.string(),
@@ -240,6 +253,8 @@ export const RunContextSchema = z.looseObject({
   restore: z.unknown(),
   preState: EnvironmentStateSchema,
   holder: z.unknown(),
+  trigger: z.enum(RUN_TRIGGERS as [RunTrigger, ...RunTrigger[]]).optional(),
+  phaseTimes: z.record(z.string(), z.string()).optional(),
 });
 
 export function parseContext(raw: unknown, step: string): RunContext {

@@ -7,6 +7,7 @@ import { setCurrentExecution } from '#core/clients/assume-role';
 import { notifierFromEnvironment } from '#core/clients/sns';
 import { loadDeployedConfig } from '#core/config/deployed';
 import { type Deps, parseContext, type RunContext } from '#core/contracts';
+import { foldPoll, markPhase } from '#core/run/phase-times';
 import type { FunctionId, TaskFunctionId } from '#core/steps';
 import { type KubeFactory, makeDeps } from '#core/wiring';
 
@@ -114,5 +115,14 @@ export function defineStep(
   run: (deps: Deps, ctx: RunContext, step: string) => Promise<unknown> | unknown,
   options: TaskOptions = {},
 ): TaskHandler {
-  return defineTask(id, label, (deps, event) => run(deps, parseContext(event, label), label), options);
+  return defineTask(
+    id,
+    label,
+    async (deps, event) => {
+      const started = deps.now();
+      const out = await run(deps, foldPoll(parseContext(event, label)), label);
+      return markPhase(id, out, started, deps.now());
+    },
+    options,
+  );
 }

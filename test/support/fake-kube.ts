@@ -27,6 +27,10 @@ interface FakeDeployment {
   readsLeft: number;
 }
 
+/** One pod's requests of every fake deployment and StatefulSet (issue 18's records). */
+export const FAKE_DEPLOYMENT_REQUESTS = { cpuCores: 0.35, memoryBytes: 320 * 2 ** 20 };
+export const FAKE_STATEFULSET_REQUESTS = { cpuCores: 1, memoryBytes: 2 * 2 ** 30 };
+
 export class FakeKube implements KubeGateway, WorkloadGateway, NodeLister {
   readonly deployments = new Map<string, FakeDeployment>();
   readonly statefulSets = new Map<string, FakeDeployment>();
@@ -75,6 +79,8 @@ export class FakeKube implements KubeGateway, WorkloadGateway, NodeLister {
         status: ok ? 'True' : 'False',
         reason: ok ? 'MinimumReplicasAvailable' : 'MinimumReplicasUnavailable',
       },
+      // Two containers of 250m + 100m CPU and 256Mi + 64Mi memory (what the template says).
+      requests: FAKE_DEPLOYMENT_REQUESTS,
     };
   }
 
@@ -229,6 +235,7 @@ export class FakeKube implements KubeGateway, WorkloadGateway, NodeLister {
       availableReplicas: s.available,
       currentReplicas: s.available,
       observed: true,
+      requests: FAKE_STATEFULSET_REQUESTS,
     };
   }
 

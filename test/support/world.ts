@@ -85,13 +85,58 @@ export function makeWorld(o: WorldOptions = {}) {
       faults.onMutation?.(`rds:${name}`);
       return {};
     };
-  rds.on(DescribeDBInstancesCommand).callsFake((i) => ({
-    DBInstances: [
-      { DBInstanceIdentifier: i.DBInstanceIdentifier, DBInstanceStatus: describe(i.DBInstanceIdentifier) },
-    ],
-  }));
+  // What the bill depends on (issue 18): an instance's own facts; a cluster of two members,
+  // whose classes only a DescribeDBInstances filtered by the cluster says (no status read).
+  rds.on(DescribeDBInstancesCommand).callsFake((i) => {
+    const cluster = i.Filters?.find((f: { Name?: string }) => f.Name === 'db-cluster-id')?.Values?.[0];
+    if (cluster) {
+      alive();
+      return {
+        DBInstances: [
+          {
+            DBInstanceIdentifier: `${cluster}-1`,
+            DBInstanceClass: 'db.r6g.large',
+            DBClusterIdentifier: cluster,
+          },
+          {
+            DBInstanceIdentifier: `${cluster}-2`,
+            DBInstanceClass: 'db.r6g.xlarge',
+            DBClusterIdentifier: cluster,
+          },
+        ],
+      };
+    }
+    return {
+      DBInstances: [
+        {
+          DBInstanceIdentifier: i.DBInstanceIdentifier,
+          DBInstanceStatus: describe(i.DBInstanceIdentifier),
+          Engine: 'postgres',
+          DBInstanceClass: 'db.t3.medium',
+          MultiAZ: true,
+          AllocatedStorage: 100,
+          StorageType: 'io1',
+          Iops: 1000,
+        },
+      ],
+    };
+  });
   rds.on(DescribeDBClustersCommand).callsFake((i) => ({
-    DBClusters: [{ DBClusterIdentifier: i.DBClusterIdentifier, Status: describe(i.DBClusterIdentifier) }],
+    DBClusters: [
+      {
+        DBClusterIdentifier: i.DBClusterIdentifier,
+        Status: describe(i.DBClusterIdentifier),
+        Engine: 'aurora-postgresql',
+        MultiAZ: true,
+        AllocatedStorage: 1,
+        StorageType: 'aurora',
+        DBClusterMembers: [
+          { DBInstanceIdentifier: `${i.DBClusterIdentifier}-1`, IsClusterWriter: true },
+          { DBInstanceIdentifier: `${i.DBClusterIdentifier}-2`, IsClusterWriter: false },
+        ],
+        ServerlessV2ScalingConfiguration: { MinCapacity: 0.5, MaxCapacity: 4 },
+      },
+    ],
   }));
   rds.on(StopDBInstanceCommand).callsFake(act('StopDBInstance', 'stopped'));
   rds.on(StartDBInstanceCommand).callsFake(act('StartDBInstance', 'available'));
@@ -138,6 +183,8 @@ export function makeWorld(o: WorldOptions = {}) {
         clusterName: i.clusterName,
         status,
         scalingConfig: { ...n.scaling },
+        instanceTypes: ['m6i.large', 'm5.large'],
+        capacityType: 'ON_DEMAND',
         health: { issues: (n.issues ?? []).map((code) => ({ code, message: code })) },
       },
     };

@@ -1,4 +1,6 @@
+import { DescribeDBInstancesCommand, RDSServiceException } from '@aws-sdk/client-rds';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { RUN_REQUESTS } from '#core/fleet/capacity';
 import { caughtState, Steps } from '#core/steps';
 import { runWorkflow } from '../support/run-workflow.ts';
 import { fixtureJson, makeWorld, type World } from '../support/world.ts';
@@ -63,12 +65,23 @@ describe('down', () => {
       app_status: 'up',
     });
     expect(pre.k8s_deployments['backend-deployment'].deployment_replicas).toBe(2);
+    // The legacy keys first, in their order; then what the bill depends on (issue 18).
     expect(pre.aws_rds).toEqual({
       message: "RDS instance 'alpha-dev-rds' is in state 'available'.",
       rds_identifier: 'alpha-dev-rds',
       rds_exists: true,
       rds_state: 'available',
+      rds_engine: 'postgres',
+      rds_instance_class: 'db.t3.medium',
+      rds_multi_az: true,
+      rds_storage: { allocated_gb: 100, type: 'io1', iops: 1000 },
     });
+    expect(Object.keys(pre.aws_rds).slice(0, 4)).toEqual([
+      'message',
+      'rds_identifier',
+      'rds_exists',
+      'rds_state',
+    ]);
     const post = w.bucket.json(`${P}/history/10/post-state.json`) as any;
     expect(post.k8s_deployments['backend-deployment']).toMatchObject({
       deployment_replicas: 0,
@@ -79,6 +92,7 @@ describe('down', () => {
     expect(post.aws_rds.rds_state).toBe('stopped');
     const action = w.bucket.json(`${P}/actions.json`) as any;
     expect(action).toMatchObject({
+      trigger: 'cli',
       jenkins_build: '10',
       jenkins_user: 'jenkins-user',
       customer: 'alpha',
@@ -133,7 +147,53 @@ describe('down', () => {
     expect(run.status).toBe('SUCCEEDED');
     expect(w.rdsCalls).toEqual(['StopDBCluster']);
     const pre = w.bucket.json('eks-dev-cluster/beta/staging/history/1/pre-state.json') as any;
-    expect(pre.aws_rds).toMatchObject({ rds_identifier: 'beta-staging-aurora', rds_kind: 'cluster' });
+    expect(pre.aws_rds).toMatchObject({
+      rds_identifier: 'beta-staging-aurora',
+      rds_kind: 'cluster',
+      rds_engine: 'aurora-postgresql',
+      rds_members: [
+        { identifier: 'beta-staging-aurora-1', instance_class: 'db.r6g.large', writer: true },
+        { identifier: 'beta-staging-aurora-2', instance_class: 'db.r6g.xlarge', writer: false },
+      ],
+      rds_serverless_v2: { min_acu: 0.5, max_acu: 4 },
+    });
+    // The members' classes are read once, for the pre-state only (RDS requests are budgeted).
+    const memberReads = w.rds
+      .commandCalls(DescribeDBInstancesCommand)
+      .filter((c) => c.args[0].input.Filters !== undefined);
+    expect(memberReads).toHaveLength(RUN_REQUESTS.auroraMembers);
+    const post = w.bucket.json('eks-dev-cluster/beta/staging/history/1/post-state.json') as any;
+    expect(post.aws_rds.rds_members).toBeUndefined();
+    expect(post.aws_rds.rds_engine).toBe('aurora-postgresql');
+  });
+
+  it("still stops an Aurora cluster when RDS refuses to list its members' classes: each is of unknown class", async () => {
+    const statusRead = w.rds.commandCalls(DescribeDBInstancesCommand).length;
+    w.rds
+      .on(DescribeDBInstancesCommand, {
+        Filters: [{ Name: 'db-cluster-id', Values: ['beta-staging-aurora'] }],
+      })
+      .rejects(
+        new RDSServiceException({
+          name: 'AccessDenied',
+          $fault: 'client',
+          $metadata: {},
+          message: 'not authorized',
+        }),
+      );
+    const run = await runWorkflow(w, {
+      action: 'down',
+      customer: 'beta',
+      environment: 'staging',
+      build: '2',
+    });
+    expect(run.status, JSON.stringify(run.error)).toBe('SUCCEEDED');
+    expect(w.rds.commandCalls(DescribeDBInstancesCommand).length).toBe(statusRead + 1);
+    const pre = w.bucket.json('eks-dev-cluster/beta/staging/history/2/pre-state.json') as any;
+    expect(pre.aws_rds.rds_members).toEqual([
+      { identifier: 'beta-staging-aurora-1', instance_class: null, writer: true },
+      { identifier: 'beta-staging-aurora-2', instance_class: null, writer: false },
+    ]);
   });
 });
 

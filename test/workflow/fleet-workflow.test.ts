@@ -92,6 +92,7 @@ describe('fleet', () => {
       expect(w.bucket.json(`eks-dev-cluster/${k}/actions.json`)).toMatchObject({
         jenkins_build: '42',
         result: 'succeeded',
+        trigger: 'fleet',
       });
       expect(w.kube.replicas(k.replace('/', '-'), 'web')).toBe(0);
     }
@@ -128,6 +129,8 @@ describe('fleet', () => {
     expect(first.summary?.build).toBe('nightly-20261126T1900Z');
     const claim = w.bucket.json('fleet/nightly-20261126T1900Z/claim.json') as { executionId: string };
     const actions = w.bucket.json('eks-dev-cluster/c1/dev/actions.json');
+    // A schedule's child says so, whoever's fleet it runs in.
+    expect(actions).toMatchObject({ jenkins_user: 'schedule:nightly', trigger: 'schedule' });
     const again = await fleet(input);
     expect(again.status).toBe('FAILED');
     expect(again.path).toEqual([FleetSteps.select, FleetSteps.refused]);

@@ -47,6 +47,9 @@ describe('EKS node groups', () => {
         min_size: 2,
         max_size: 5,
         desired_size: 3,
+        // What its nodes are billed by (issue 18), from the same DescribeNodegroup.
+        instance_types: ['m6i.large', 'm5.large'],
+        capacity_type: 'ON_DEMAND',
       },
     });
     const post = w.bucket.json(`${P}/history/1/post-state.json`) as any;

@@ -2,6 +2,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { parseConfig } from '#core/config/catalog';
 import { LegacyState } from '#core/records/legacy-state';
 import { Steps } from '#core/steps';
+import { FAKE_DEPLOYMENT_REQUESTS, FAKE_STATEFULSET_REQUESTS } from '../support/fake-kube.ts';
 import { runWorkflow } from '../support/run-workflow.ts';
 import { fixtureJson, makeWorld, type World } from '../support/world.ts';
 
@@ -88,15 +89,25 @@ describe('down of a whole environment', () => {
     await down('20');
     const pre = w.bucket.json(`${P}/history/20/pre-state.json`) as any;
     const legacy = fixtureJson('legacy-pre-state-build-10.json') as any;
-    expect(Object.keys(pre.k8s_deployments['frontend-deployment']).sort()).toEqual(
-      Object.keys(legacy.k8s_deployments['frontend-deployment']).sort(),
-    );
+    // The legacy keys in their order, then only the additive pod_requests (issue 18).
+    expect(Object.keys(pre.k8s_deployments['frontend-deployment'])).toEqual([
+      ...Object.keys(legacy.k8s_deployments['frontend-deployment']),
+      'pod_requests',
+    ]);
+    expect(pre.k8s_deployments['frontend-deployment'].pod_requests).toEqual({
+      cpu_cores: FAKE_DEPLOYMENT_REQUESTS.cpuCores,
+      memory_bytes: FAKE_DEPLOYMENT_REQUESTS.memoryBytes,
+    });
     expect(pre.k8s_statefulsets).toEqual({
       redis: {
         statefulset_namespace: NS,
         statefulset_exists: true,
         statefulset_replicas: 3,
         statefulset_ready_replicas: 3,
+        pod_requests: {
+          cpu_cores: FAKE_STATEFULSET_REQUESTS.cpuCores,
+          memory_bytes: FAKE_STATEFULSET_REQUESTS.memoryBytes,
+        },
       },
     });
     expect(pre.k8s_cronjobs).toEqual({

@@ -34,6 +34,7 @@ export class EksNodegroupGateway implements NodegroupGateway {
           ? { minSize: s.minSize ?? 0, maxSize: s.maxSize ?? 0, desiredSize: s.desiredSize ?? 0 }
           : null,
         issues: (n?.health?.issues ?? []).map((i) => `${i.code ?? '?'}: ${i.message ?? ''}`.trim()),
+        ...(n ? { instanceTypes: n.instanceTypes ?? [], capacityType: n.capacityType ?? null } : {}),
       };
     } catch (err) {
       if (errorName(err) === 'ResourceNotFoundException')

@@ -21,6 +21,7 @@ import {
   type StatefulSetStatus,
   type WorkloadGateway,
 } from '../gateways/workloads.ts';
+import { podRequests } from '../workloads/requests.ts';
 
 export function statefulSetStatus(s: V1StatefulSet): StatefulSetStatus {
   return {
@@ -31,6 +32,7 @@ export function statefulSetStatus(s: V1StatefulSet): StatefulSetStatus {
     availableReplicas: s.status?.availableReplicas ?? 0,
     currentReplicas: s.status?.currentReplicas ?? 0,
     observed: (s.status?.observedGeneration ?? 0) >= (s.metadata?.generation ?? 0),
+    requests: podRequests(s.spec?.template?.spec?.containers),
   };
 }
 

@@ -28,6 +28,7 @@ import {
   type NodeStatus,
 } from '../gateways/kubernetes.ts';
 import type { WorkloadGateway } from '../gateways/workloads.ts';
+import { podRequests } from '../workloads/requests.ts';
 import {
   assumeRoleCredentials,
   type CredentialsFor,
@@ -48,6 +49,7 @@ export function deploymentStatus(d: V1Deployment): DeploymentStatus {
     updatedReplicas: d.status?.updatedReplicas ?? 0,
     observed: (d.status?.observedGeneration ?? 0) >= (d.metadata?.generation ?? 0),
     availableCondition: cond ? { status: cond.status, reason: cond.reason ?? null } : null,
+    requests: podRequests(d.spec?.template?.spec?.containers),
   };
 }
 

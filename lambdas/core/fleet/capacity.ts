@@ -45,8 +45,9 @@ export const MAX_EXECUTION_SECONDS = 365 * 86_400;
  * events on or off): Prepare describes (1); Start/Stop database describes and acts (2);
  * Record result describes (1). The wait then adds one describe per check when polling, or
  * two with database events (Await database … event looks once; the check after the event).
+ * An Aurora cluster's Prepare also reads its members' classes for the pre-state (1).
  */
-export const RUN_REQUESTS = { outsideWait: 4, eventWait: 2 } as const;
+export const RUN_REQUESTS = { outsideWait: 4, eventWait: 2, auroraMembers: 1 } as const;
 /**
  * Most requests one run sends within a second: Start/Stop database and the first look of the
  * wait (3); an up also runs Prepare right before (4).
@@ -80,7 +81,9 @@ export interface RunCost {
  * the configured usual duration). Database events serve central-account databases only.
  */
 export function runCost(
-  env: Pick<Environment, 'waits' | 'nodegroups' | 'target'>,
+  env: Pick<Environment, 'waits' | 'nodegroups' | 'target'> & {
+    database?: Pick<Environment['database'], 'kind'>;
+  },
   action: 'up' | 'down',
   o: { databaseEvents: boolean; databaseSeconds?: number },
 ): RunCost {
@@ -94,7 +97,13 @@ export function runCost(
     action === 'down'
       ? w.deployments.expectedSeconds + db + nodegroups
       : nodegroups + db + w.deployments.expectedSeconds + w.health.expectedSeconds;
-  return { requests: RUN_REQUESTS.outsideWait + waitRequests, peakRequests: PEAK_REQUESTS[action], seconds };
+  const members = env.database?.kind === 'cluster' ? RUN_REQUESTS.auroraMembers : 0;
+  return {
+    requests: RUN_REQUESTS.outsideWait + members + waitRequests,
+    // An up runs Prepare right before it starts the database: its members' read is in the peak.
+    peakRequests: PEAK_REQUESTS[action] + (action === 'up' ? members : 0),
+    seconds,
+  };
 }
 
 export interface FleetCapacity {

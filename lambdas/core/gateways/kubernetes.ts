@@ -1,5 +1,6 @@
 // Owns what the domain needs from Kubernetes (read a deployment, scale it) and when a
 // deployment counts as settled. No client library here: see kube.ts for the implementation.
+import type { PodRequests } from '../workloads/requests.ts';
 
 export interface DeploymentStatus {
   exists: boolean;
@@ -12,6 +13,8 @@ export interface DeploymentStatus {
   /** The controller has seen the latest spec (status.observedGeneration >= metadata.generation). */
   observed: boolean;
   availableCondition: { status: string; reason: string | null } | null;
+  /** One pod's requests, from the pod template (absent when it does not exist). */
+  requests?: PodRequests;
 }
 
 export interface KubeGateway {

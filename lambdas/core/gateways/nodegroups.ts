@@ -14,6 +14,9 @@ export interface NodegroupStatus {
   scaling: NodegroupScaling | null;
   /** Health issue codes EKS reports (a DEGRADED node group says why). */
   issues: string[];
+  /** What its nodes are billed by (issue 18): instance types, ON_DEMAND or SPOT. */
+  instanceTypes?: string[];
+  capacityType?: string | null;
 }
 
 export interface NodegroupGateway {

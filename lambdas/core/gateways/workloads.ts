@@ -3,8 +3,10 @@
 // KEDA ScaledObjects annotated, HPAs read). When each kind counts as settled is the kind's
 // own rule (workloads/kinds.ts). The client-node implementation is in
 // clients/kubernetes-workloads.ts; the KubeGateway of an environment provides these methods too.
+
 import type { WorkloadTarget } from '../config/schema.ts';
 import { CimError, ErrorNames } from '../errors.ts';
+import type { PodRequests } from '../workloads/requests.ts';
 import type { KubeGateway } from './kubernetes.ts';
 
 export type WorkloadKind = WorkloadTarget['kind'];
@@ -20,6 +22,8 @@ export interface StatefulSetStatus {
   /** Pods at the current revision (status.currentReplicas). */
   currentReplicas: number;
   observed: boolean;
+  /** One pod's requests, from the pod template (absent when it does not exist). */
+  requests?: PodRequests;
 }
 
 export interface CronJobStatus {

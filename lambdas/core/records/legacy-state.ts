@@ -3,6 +3,19 @@
 // with what the Python tool wrote. New fields are additive and never change old meanings.
 import * as z from 'zod';
 import { CimError, ErrorNames } from '../errors.ts';
+import { RUN_TRIGGERS, type RunTrigger } from '../run/trigger.ts';
+import {
+  legacyPodRequestsKey,
+  type PodRequests,
+  podRequestsFromLegacy,
+  podRequestsToLegacy,
+} from '../workloads/requests.ts';
+import {
+  type DatabaseFactsState,
+  databaseFactsFromLegacy,
+  databaseFactsToLegacy,
+  LegacyDatabaseFactKeys,
+} from './database-facts.ts';
 import {
   LegacyNodegroupKeys,
   type NodegroupState,
@@ -30,6 +43,8 @@ export interface DeploymentState {
   replicas: number;
   appStatus: 'up' | 'down';
   appUrl: string | null;
+  /** One pod's requests (issue 18); absent in legacy records and for a missing deployment. */
+  requests?: PodRequests;
 }
 
 export interface DatabaseState {
@@ -37,6 +52,8 @@ export interface DatabaseState {
   identifier: string;
   exists: boolean;
   state: string | null;
+  /** What its bill depends on (issue 18); absent in legacy records and for a missing database. */
+  facts?: DatabaseFactsState;
 }
 
 export interface EnvironmentState {
@@ -82,7 +99,47 @@ export interface ActionRecord {
   skipped?: { deployment: string; reason: string }[];
   lastChange?: LastChange;
   configDigest?: string;
+  /** How the run was started (issue 18); absent in older records (read as unknown). */
+  trigger?: RunTrigger;
+  /** When the run and each of its phases started and ended (issue 18); absent in older records. */
+  phaseTimes?: RecordedPhaseTimes;
 }
+
+/** `phase_times` of an action record: UTC timestamps (YYYY-MM-DDTHH:MM:SSZ), each optional. */
+export const PHASE_TIME_KEYS = [
+  'run_started',
+  'workloads_started',
+  'workloads_ended',
+  'database_started',
+  'database_ended',
+  'nodegroups_started',
+  'nodegroups_ended',
+  'run_ended',
+] as const;
+export type RecordedPhaseTimes = Partial<Record<(typeof PHASE_TIME_KEYS)[number], string>>;
+
+const UTC_SECONDS = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$/;
+const PhaseTime = z
+  .string()
+  .regex(UTC_SECONDS, 'a UTC timestamp YYYY-MM-DDTHH:MM:SSZ')
+  .refine((t) => Number.isFinite(Date.parse(t)), 'a real date');
+/** Each phase ends after it starts (timestamps of this one format compare as strings). */
+export const LegacyPhaseTimes = z
+  .object(
+    Object.fromEntries(PHASE_TIME_KEYS.map((k) => [k, PhaseTime.optional()])) as Record<
+      (typeof PHASE_TIME_KEYS)[number],
+      z.ZodOptional<typeof PhaseTime>
+    >,
+  )
+  .refine((t) => {
+    const pairs: [string | undefined, string | undefined][] = [
+      [t.run_started, t.run_ended],
+      [t.workloads_started, t.workloads_ended],
+      [t.database_started, t.database_ended],
+      [t.nodegroups_started, t.nodegroups_ended],
+    ];
+    return pairs.every(([a, b]) => a === undefined || b === undefined || a <= b);
+  }, 'a phase ends before it starts');
 
 /** UTC in the legacy format: YYYY-MM-DDTHH:MM:SSZ. */
 export const legacyTimestamp = (d: Date) => `${d.toISOString().slice(0, 19)}Z`;
@@ -104,6 +161,7 @@ const LegacyDeployment = z.looseObject({
   deployment_replicas: z.number().int().min(0).nullable(),
   app_status: z.string(),
   app_url: z.string().nullable().optional(),
+  ...legacyPodRequestsKey,
 });
 
 export const LegacyState = z.looseObject({
@@ -116,6 +174,7 @@ export const LegacyState = z.looseObject({
     rds_exists: z.boolean(),
     rds_state: z.string().nullable(),
     rds_kind: z.enum(['instance', 'cluster']).optional(),
+    ...LegacyDatabaseFactKeys,
   }),
   timestamp: z.string(),
   jenkins_build: z.union([z.string(), z.number()]).transform(String),
@@ -147,6 +206,12 @@ export const LegacyActionRecord = z.looseObject({
   skipped: z.array(z.object({ deployment: z.string(), reason: z.string() })).optional(),
   last_change: LegacyLastChange.optional(),
   config_digest: z.string().optional(),
+  // Additive (issue 18): a value this version does not know reads as absent (unknown).
+  trigger: z
+    .enum(RUN_TRIGGERS as [RunTrigger, ...RunTrigger[]])
+    .optional()
+    .catch(undefined),
+  phase_times: LegacyPhaseTimes.optional().catch(undefined),
 });
 
 export function stateToLegacy(s: EnvironmentState): Record<string, unknown> {
@@ -160,6 +225,7 @@ export function stateToLegacy(s: EnvironmentState): Record<string, unknown> {
       deployment_replicas: d.replicas,
       app_status: d.appStatus,
       app_url: d.appUrl,
+      ...podRequestsToLegacy(d.requests),
     };
   }
   const rds: Record<string, unknown> = {
@@ -169,6 +235,7 @@ export function stateToLegacy(s: EnvironmentState): Record<string, unknown> {
     rds_state: s.database.state,
   };
   if (s.database.kind === 'cluster') rds.rds_kind = 'cluster';
+  Object.assign(rds, databaseFactsToLegacy(s.database.facts));
   return {
     k8s_deployments: deployments,
     ...workloadsToLegacy(s.workloads),
@@ -194,6 +261,8 @@ export function stateFromLegacy(json: unknown, key: string): EnvironmentState {
   const parsed = LegacyState.safeParse(json);
   if (!parsed.success) throw invalidRecord(key, parsed.error);
   const p = parsed.data;
+  // From the raw object: the parse above reads a bad fact as absent, this says why.
+  const { facts } = databaseFactsFromLegacy((json as { aws_rds?: unknown }).aws_rds);
   const workloads = workloadsFromLegacy(p);
   const nodegroups = nodegroupsFromLegacy(p);
   return {
@@ -208,12 +277,14 @@ export function stateFromLegacy(json: unknown, key: string): EnvironmentState {
       replicas: d.deployment_replicas ?? 0,
       appStatus: d.app_status === 'up' ? 'up' : 'down',
       appUrl: d.app_url ?? null,
+      ...podRequestsFromLegacy(d.pod_requests),
     })),
     database: {
       kind: p.aws_rds.rds_kind ?? 'instance',
       identifier: p.aws_rds.rds_identifier,
       exists: p.aws_rds.rds_exists,
       state: p.aws_rds.rds_state,
+      ...(facts ? { facts } : {}),
     },
     timestamp: p.timestamp,
     build: p.jenkins_build,
@@ -243,6 +314,8 @@ export function actionToLegacy(a: ActionRecord): Record<string, unknown> {
       restore_point_build: a.lastChange.restorePointBuild,
     };
   }
+  if (a.trigger) out.trigger = a.trigger;
+  if (a.phaseTimes) out.phase_times = a.phaseTimes;
   return out;
 }
 
@@ -269,6 +342,8 @@ export function actionFromLegacy(json: unknown, key: string): ActionRecord {
   if (p.restored_from_build) rec.restoredFromBuild = p.restored_from_build;
   if (p.skipped) rec.skipped = p.skipped;
   if (p.config_digest) rec.configDigest = p.config_digest;
+  if (p.trigger) rec.trigger = p.trigger;
+  if (p.phase_times) rec.phaseTimes = p.phase_times as RecordedPhaseTimes;
   if (p.last_change) {
     rec.lastChange = {
       action: p.last_change.desired_state,

@@ -16,9 +16,17 @@ export interface NodegroupState {
   minSize: number;
   maxSize: number;
   desiredSize: number;
+  /** What its nodes are billed by (issue 18); absent in older records. */
+  instanceTypes?: string[];
+  /** ON_DEMAND or SPOT; absent in older records. */
+  capacityType?: string | null;
 }
 
 const size = z.number().int('must be an integer').min(0);
+
+// Additive keys (issue 18): a bad value reads as absent (nothing an up does depends on them).
+const InstanceTypes = z.array(z.string().min(1).max(64)).max(64);
+const CapacityType = z.string().min(1).max(32).nullable();
 
 export const LegacyNodegroup = z.looseObject({
   nodegroup_cluster: z.string(),
@@ -27,6 +35,8 @@ export const LegacyNodegroup = z.looseObject({
   min_size: size,
   max_size: size,
   desired_size: size,
+  instance_types: InstanceTypes.optional().catch(undefined),
+  capacity_type: CapacityType.optional().catch(undefined),
 });
 
 export const LegacyNodegroupKeys = {
@@ -41,6 +51,8 @@ export const NodegroupStateSchema = z.object({
   minSize: z.number().int().min(0),
   maxSize: z.number().int().min(0),
   desiredSize: z.number().int().min(0),
+  instanceTypes: z.array(z.string()).optional(),
+  capacityType: z.string().nullable().optional(),
 });
 
 export function nodegroupsToLegacy(n: readonly NodegroupState[] | undefined): Record<string, unknown> {
@@ -56,6 +68,8 @@ export function nodegroupsToLegacy(n: readonly NodegroupState[] | undefined): Re
           min_size: g.minSize,
           max_size: g.maxSize,
           desired_size: g.desiredSize,
+          ...(g.instanceTypes ? { instance_types: g.instanceTypes } : {}),
+          ...(g.capacityType !== undefined ? { capacity_type: g.capacityType } : {}),
         },
       ]),
     ),
@@ -74,6 +88,8 @@ export function nodegroupsFromLegacy(p: {
     minSize: g.min_size,
     maxSize: g.max_size,
     desiredSize: g.desired_size,
+    ...(g.instance_types ? { instanceTypes: g.instance_types } : {}),
+    ...(g.capacity_type !== undefined ? { capacityType: g.capacity_type } : {}),
   }));
 }
 

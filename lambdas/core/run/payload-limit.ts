@@ -65,6 +65,39 @@ export function projectPayload(ctx: RunContext, env: Environment): PayloadProjec
   };
 }
 
+/**
+ * The pre-state without its pods' requests (issue 18): about 50 bytes a workload that no step
+ * needs, recorded only for the report. An environment near the limit records them as unknown
+ * rather than being refused for them, so the largest environment that fits stays the same.
+ */
+export function withoutPodRequests(ctx: RunContext): RunContext {
+  const strip = <T extends object>(w: T): T => {
+    if (!('requests' in w)) return w;
+    const { requests: _r, ...rest } = w as T & { requests?: unknown };
+    return rest as T;
+  };
+  const pre = ctx.preState;
+  return {
+    ...ctx,
+    preState: {
+      ...pre,
+      deployments: pre.deployments.map(strip),
+      ...(pre.workloads ? { workloads: pre.workloads.map(strip) } : {}),
+    },
+  };
+}
+
+/**
+ * The context to hand on: as read when it fits, else without the pods' requests when that
+ * fits (`requestsDropped`). Refuses a context that does not fit either way.
+ */
+export function fitPayload(ctx: RunContext, env: Environment): { ctx: RunContext; requestsDropped: boolean } {
+  if (projectPayload(ctx, env).projected <= STATE_PAYLOAD_LIMIT) return { ctx, requestsDropped: false };
+  const slim = withoutPodRequests(ctx);
+  checkPayloadLimit(slim, env);
+  return { ctx: slim, requestsDropped: true };
+}
+
 /** Refuses (PreflightFailed, nothing changed) a run whose context could go over the limit. */
 export function checkPayloadLimit(ctx: RunContext, env: Environment): PayloadProjection {
   const p = projectPayload(ctx, env);

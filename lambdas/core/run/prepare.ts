@@ -28,8 +28,9 @@ import { discoverTargets, newSinceRestorePoint, targetsFromRecord } from '../wor
 import type { Skip } from '../workloads/kind.ts';
 import { changedSinceDown, preflightProblem } from '../workloads/kinds.ts';
 import { withTargets } from '../workloads/targets.ts';
-import { checkPayloadLimit } from './payload-limit.ts';
+import { fitPayload } from './payload-limit.ts';
 import { snapshotEnvironment } from './snapshot.ts';
+import { triggerOf } from './trigger.ts';
 
 /** The legacy rules, plus: a change that never finished does not count as done. */
 function refusal(req: RunRequest, previous: LastChange | null, env: Environment): string | null {
@@ -215,6 +216,7 @@ async function readState(deps: Deps, configured: Environment, restore: RestorePo
       },
       env,
       build,
+      { databaseMembers: true },
     );
     return { env, preState, newSince };
   } catch (err) {
@@ -287,6 +289,13 @@ export async function prepare(
   raw: { input: unknown; executionId?: string },
 ): Promise<RunContext> {
   const req = parseRequest(raw?.input);
+  // parseRequest checked that the input is an object; it drops the parent's id, read it here.
+  const parent = (raw.input as { AWS_STEP_FUNCTIONS_STARTED_BY_EXECUTION_ID?: unknown })
+    .AWS_STEP_FUNCTIONS_STARTED_BY_EXECUTION_ID;
+  const trigger = triggerOf({
+    user: req.user,
+    ...(typeof parent === 'string' ? { startedByExecution: parent } : {}),
+  });
   const configured = resolveEnvironment(deps.config, req.customer, req.environment, deps.configSource);
   const now = deps.now();
   const build = req.build ?? generateBuildId(now);
@@ -309,7 +318,7 @@ export async function prepare(
     ? [...discovered, ...changedSinceDown(restore.workloads, preState.workloads ?? [], restore.fromBuild)]
     : discovered;
 
-  const base: RunContext = {
+  let base: RunContext = {
     request,
     executionId,
     startedAt: now.toISOString(),
@@ -320,6 +329,7 @@ export async function prepare(
     preState,
     holder: null,
     hold,
+    trigger,
     phases: {
       nodegroups: env.nodegroups.length > 0,
       autoscalers: Object.keys(restore?.workloads?.hpas ?? {}).length > 0,
@@ -328,7 +338,16 @@ export async function prepare(
     ...(newSince.length ? { workloadSkipped: newSince } : {}),
   };
   // Measured with the lock it will hold (same size as a holder), before taking it.
-  checkPayloadLimit({ ...base, lock: { key: keys.lock, owner: executionId } }, env);
+  const fitted = fitPayload({ ...base, lock: { key: keys.lock, owner: executionId } }, env);
+  if (fitted.requestsDropped) {
+    deps.log.warn(
+      "the pods' requests are left out of the pre-state: the run context would be too large with them",
+      {
+        workloads: env.deployments.length + env.workloads.length,
+      },
+    );
+    base = { ...fitted.ctx, lock: null };
+  }
   if (!writing) return { ...base, holder: (await readLock(store, keys.lock))?.info ?? null };
   return lockFor(deps, store, env, base, keys, now);
 }

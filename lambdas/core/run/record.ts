@@ -28,6 +28,7 @@ import {
   type EnvironmentState,
   type LastChange,
   legacyTimestamp,
+  type RecordedPhaseTimes,
   stateFromLegacy,
   stateToLegacy,
 } from '../records/legacy-state.ts';
@@ -41,6 +42,7 @@ import {
 } from '../records/run-index.ts';
 import type { Skip } from '../workloads/kind.ts';
 import { fence } from './fence.ts';
+import { PHASES } from './phase-times.ts';
 import { snapshotEnvironment } from './snapshot.ts';
 
 export interface RunSummary {
@@ -162,6 +164,20 @@ export function nextLastChange(ctx: RunContext, result: LastChange['result']): L
   };
 }
 
+/** The run's start, its phases' (run/phase-times.ts) and, once it has a result, its end. */
+function recordedPhaseTimes(ctx: RunContext, ended: Date | null): RecordedPhaseTimes {
+  const t = ctx.phaseTimes ?? {};
+  const out: RecordedPhaseTimes = { run_started: legacyTimestamp(new Date(ctx.startedAt)) };
+  for (const phase of PHASES) {
+    const started = t[`${phase}Started`];
+    const end = t[`${phase}Ended`];
+    if (started) out[`${phase}_started`] = started;
+    if (end) out[`${phase}_ended`] = end;
+  }
+  if (ended) out.run_ended = legacyTimestamp(ended);
+  return out;
+}
+
 /** Deployments and the other workloads left alone, in one list (the legacy `skipped`). */
 const allSkipped = (ctx: RunContext): Skip[] => [...(ctx.skipped ?? []), ...(ctx.workloadSkipped ?? [])];
 
@@ -184,6 +200,8 @@ function actionRecord(
     ...(ctx.restore && ctx.request.action === 'up' ? { restoredFromBuild: ctx.restore.fromBuild } : {}),
     ...(allSkipped(ctx).length ? { skipped: allSkipped(ctx) } : {}),
     ...(deps.configDigest ? { configDigest: deps.configDigest } : {}),
+    ...(ctx.trigger ? { trigger: ctx.trigger } : {}),
+    phaseTimes: recordedPhaseTimes(ctx, result === 'running' ? null : deps.now()),
   };
   const lastChange = nextLastChange(
     ctx,

@@ -41,6 +41,7 @@ export async function readDeployments(deps: SnapshotDeps, env: Environment): Pro
         replicas: s.exists ? s.replicas : 0,
         appStatus,
         appUrl: d.healthUrl,
+        ...(s.exists && s.requests ? { requests: s.requests } : {}),
       };
     }),
   );
@@ -60,20 +61,27 @@ async function readNodegroups(deps: SnapshotDeps, env: Environment): Promise<Nod
         minSize: n.scaling?.minSize ?? 0,
         maxSize: n.scaling?.maxSize ?? 0,
         desiredSize: n.scaling?.desiredSize ?? 0,
+        ...(n.instanceTypes ? { instanceTypes: n.instanceTypes } : {}),
+        ...(n.capacityType !== undefined ? { capacityType: n.capacityType } : {}),
       };
     }),
   );
 }
 
+/**
+ * `databaseMembers`: also read each Aurora member's class (one more RDS request), for the
+ * pre-state the report reads its bill from; the post-state does without.
+ */
 export async function snapshotEnvironment(
   deps: SnapshotDeps,
   env: Environment,
   build: string,
+  o: { databaseMembers?: boolean } = {},
 ): Promise<EnvironmentState> {
   const [deployments, workloads, database, nodegroups] = await Promise.all([
     readDeployments(deps, env),
     readWorkloads(deps.kube, env),
-    deps.db.describe(env.database),
+    deps.db.describe(env.database, o.databaseMembers ? { members: true } : {}),
     env.nodegroups.length ? readNodegroups(deps, env) : Promise.resolve(null),
   ]);
   return {

@@ -4,6 +4,13 @@
 import * as z from 'zod';
 import type { StatefulSetStatus } from '../gateways/workloads.ts';
 import type { PlannedStatefulSet, TargetKind } from './kind.ts';
+import {
+  legacyPodRequestsKey,
+  type PodRequests,
+  PodRequestsSchema,
+  podRequestsFromLegacy,
+  podRequestsToLegacy,
+} from './requests.ts';
 
 export interface StatefulSetState {
   kind: 'StatefulSet';
@@ -12,6 +19,8 @@ export interface StatefulSetState {
   exists: boolean;
   replicas: number;
   readyReplicas: number;
+  /** One pod's requests (issue 18); absent in older records and for a missing StatefulSet. */
+  requests?: PodRequests;
 }
 
 export const LegacyStatefulSet = z.looseObject({
@@ -19,6 +28,7 @@ export const LegacyStatefulSet = z.looseObject({
   statefulset_exists: z.boolean(),
   statefulset_replicas: z.number().int('must be an integer').min(0),
   statefulset_ready_replicas: z.number().int().min(0).optional(),
+  ...legacyPodRequestsKey,
 });
 type Legacy = z.output<typeof LegacyStatefulSet>;
 
@@ -57,12 +67,14 @@ export const statefulSets: TargetKind<StatefulSetState, Legacy, number, 'statefu
     exists: z.boolean(),
     replicas: z.number().int().min(0),
     readyReplicas: z.number().int().min(0),
+    requests: PodRequestsSchema.optional(),
   }),
   toLegacy: (w) => ({
     statefulset_namespace: w.namespace,
     statefulset_exists: w.exists,
     statefulset_replicas: w.replicas,
     statefulset_ready_replicas: w.readyReplicas,
+    ...podRequestsToLegacy(w.requests),
   }),
   fromLegacy: (name, s) => ({
     kind: 'StatefulSet',
@@ -71,6 +83,7 @@ export const statefulSets: TargetKind<StatefulSetState, Legacy, number, 'statefu
     exists: s.statefulset_exists,
     replicas: s.statefulset_replicas,
     readyReplicas: s.statefulset_ready_replicas ?? 0,
+    ...podRequestsFromLegacy(s.pod_requests),
   }),
   restoreKey: 'statefulSets',
   scalable: true,
@@ -85,6 +98,7 @@ export const statefulSets: TargetKind<StatefulSetState, Legacy, number, 'statefu
       exists: s.exists,
       replicas: s.exists ? s.replicas : 0,
       readyReplicas: s.readyReplicas,
+      ...(s.exists && s.requests ? { requests: s.requests } : {}),
     };
   },
   restoreValue(name, s, env, refuse) {

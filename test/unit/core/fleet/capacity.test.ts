@@ -35,6 +35,16 @@ describe('capacity model', () => {
     expect(runCost(target, 'down', { databaseEvents: true, databaseSeconds: 480 }).requests).toBe(15);
   });
 
+  it("counts one more request for an Aurora cluster: Prepare reads its members' classes for the pre-state", () => {
+    const aurora = { ...env, database: { kind: 'cluster' as const } };
+    expect(runCost(aurora, 'down', { databaseEvents: true }).requests).toBe(7);
+    expect(runCost(aurora, 'up', { databaseEvents: true }).peakRequests).toBe(5);
+    expect(runCost(aurora, 'down', { databaseEvents: true }).peakRequests).toBe(3);
+    expect(
+      runCost({ ...env, database: { kind: 'instance' as const } }, 'up', { databaseEvents: true }).requests,
+    ).toBe(runCost(env, 'up', { databaseEvents: true }).requests);
+  });
+
   for (const n of [200, 2000, 10_000])
     for (const action of ['down', 'up'] as const)
       it(`keeps a ${action} of ${n} environments inside the account's RDS budget`, () => {
