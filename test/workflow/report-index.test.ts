@@ -3,6 +3,7 @@
 // and problems are what the test's own clock moves say.
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { RunRow } from '#core/report/model';
+import { FAKE_DEPLOYMENT_REQUESTS } from '../support/fake-kube.ts';
 import { REPORT_AFTER_HOURS, reportFromRealRuns, SLEEP_HOURS } from '../support/report-runs.ts';
 import { makeWorld, type World } from '../support/world.ts';
 
@@ -45,6 +46,23 @@ describe('the run index written by real runs', () => {
       ['frontend-deployment', 1, expectedHoursAsleep],
       ['backend-deployment', 2, expectedHoursAsleep],
     ]);
+    // The facts the down recorded (the world's database: postgres db.t3.medium Multi-AZ, which
+    // the shipped table has no price for; every fake pod requests 0.35 CPU and 320 MiB).
+    expect(model.savings.facts.databases[0]).toMatchObject({
+      engine: 'postgres',
+      instances: [{ instanceClass: 'db.t3.medium', deployment: 'multi-az' }],
+      usd: null,
+    });
+    expect(model.savings.estimate.unpriced.count).toBe(1);
+    const pods = 1 + 2;
+    expect(model.savings.facts.totals.vcpuHours).toBeCloseTo(
+      pods * FAKE_DEPLOYMENT_REQUESTS.cpuCores * expectedHoursAsleep,
+      9,
+    );
+    expect(model.savings.facts.totals.gibHours).toBeCloseTo(
+      ((pods * FAKE_DEPLOYMENT_REQUESTS.memoryBytes) / 2 ** 30) * expectedHoursAsleep,
+      9,
+    );
     expect(model.fleet.counts.asleep).toBe(1);
     // Prepare's refusal (up after up) writes nothing at all, by design: not even its row.
     expect(model.problems).toEqual([]);

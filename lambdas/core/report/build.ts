@@ -16,6 +16,7 @@ import { MAX_RECORD_BYTES, type StateStore } from '../gateways/store.ts';
 import { readHold } from '../records/hold.ts';
 import { actionFromLegacy } from '../records/legacy-state.ts';
 import { readLock } from '../records/lock.ts';
+import { stateFacts } from '../records/report-facts.ts';
 import { dayOf, indexDayPrefix, MAX_INDEX_ROW_BYTES, parseRunRow } from '../records/run-index.ts';
 import type {
   DatabaseFacts,
@@ -152,86 +153,37 @@ export async function readIndexRows(
   return { rows, exclusions };
 }
 
-const obj = (v: unknown): Record<string, unknown> | null =>
-  v && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : null;
-const str = (v: unknown): string | null => (typeof v === 'string' && v.length > 0 ? v : null);
-const num = (v: unknown): number | null => (typeof v === 'number' && Number.isFinite(v) && v >= 0 ? v : null);
-
 /**
- * The facts of a pre-state (raw legacy JSON), read defensively: the additive keys (issue 18)
- * are absent in legacy records and may be malformed; what is missing reads as unknown (null).
+ * The facts of a pre-state, read by records/report-facts.ts (legacy records: unknown). A
+ * legacy record's database has no facts but is there: it is kept, of unknown engine and class,
+ * so its hours asleep are shown and it is counted as unpriced rather than dropped.
  */
 export function factsFromPreState(
   json: unknown,
+  key: string,
   env: Environment,
-): { database: DatabaseFacts | null; workloads: WorkloadFacts[]; nodegroups: NodegroupFacts[] } {
-  const root = obj(json) ?? {};
-  const rds = obj(root.aws_rds);
-  let database: DatabaseFacts | null = null;
-  if (rds) {
-    const storage = obj(rds.rds_storage);
-    const sv2 = obj(rds.rds_serverless_v2);
-    const members = Array.isArray(rds.rds_members) ? rds.rds_members : [];
-    database = {
-      identifier: str(rds.rds_identifier) ?? env.database.identifier,
-      kind: rds.rds_kind === 'cluster' ? 'cluster' : env.database.kind,
-      engine: str(rds.rds_engine),
-      instanceClass: str(rds.rds_instance_class),
-      multiAz: rds.rds_multi_az === true,
-      storage:
-        storage && num(storage.allocated_gb) !== null && str(storage.type)
-          ? {
-              allocatedGb: num(storage.allocated_gb) as number,
-              type: storage.type as string,
-              iops: num(storage.iops),
-            }
-          : null,
-      members: members.flatMap((m) => {
-        const o = obj(m);
-        const id = str(o?.identifier);
-        const cls = str(o?.instance_class);
-        if (!id || !cls) return [];
-        const min = num(sv2?.min_acu);
-        const max = num(sv2?.max_acu);
-        return [
-          {
-            identifier: id,
-            instanceClass: cls,
-            ...(cls === 'db.serverless' && min !== null && max !== null
-              ? { serverlessV2: { minAcu: min, maxAcu: max } }
-              : {}),
-          },
-        ];
-      }),
-    };
-  }
-  const workloads: WorkloadFacts[] = [];
-  for (const [name, d] of Object.entries(obj(root.k8s_deployments) ?? {})) {
-    const o = obj(d);
-    const replicas = num(o?.deployment_replicas);
-    if (!o || replicas === null || o.deployment_exists === false) continue;
-    const req = obj(o.pod_requests);
-    const mem = num(req?.memory_bytes);
-    workloads.push({
-      kind: 'Deployment',
-      namespace: str(o.deployment_namespace) ?? env.namespace,
-      name,
-      replicas,
-      cpuCores: num(req?.cpu_cores),
-      memoryGiB: mem === null ? null : mem / 1024 ** 3,
-    });
-  }
-  const nodegroups: NodegroupFacts[] = [];
-  for (const [name, g] of Object.entries(obj(root.eks_nodegroups) ?? {})) {
-    const o = obj(g);
-    const desired = num(o?.desired_size);
-    if (!o || desired === null) continue;
-    const types = Array.isArray(o.instance_types)
-      ? o.instance_types.filter((t) => typeof t === 'string')
-      : [];
-    nodegroups.push({ name, instanceTypes: types as string[], desiredSize: desired });
-  }
-  return { database, workloads, nodegroups };
+): {
+  database: DatabaseFacts | null;
+  workloads: WorkloadFacts[];
+  nodegroups: NodegroupFacts[];
+  ignored: string[];
+} {
+  const facts = stateFacts(json, key);
+  const rds = (json as { aws_rds?: { rds_identifier?: unknown; rds_kind?: unknown } } | null)?.aws_rds;
+  const database: DatabaseFacts | null =
+    facts.database ??
+    (rds && typeof rds.rds_identifier === 'string'
+      ? {
+          identifier: rds.rds_identifier,
+          kind: rds.rds_kind === 'cluster' ? 'cluster' : env.database.kind,
+          engine: null,
+          instanceClass: null,
+          multiAz: false,
+          storage: null,
+          members: [],
+        }
+      : null);
+  return { ...facts, database };
 }
 
 interface EnvironmentRead {
@@ -337,12 +289,21 @@ async function readEnvironment(
 
   // Facts: the pre-state of the last succeeded down (in range, else the one before it).
   const lastDown = [...runs].reverse().find((r) => r.action === 'down' && r.outcome === 'succeeded');
-  let facts: ReturnType<typeof factsFromPreState> = { database: null, workloads: [], nodegroups: [] };
+  let facts: Omit<ReturnType<typeof factsFromPreState>, 'ignored'> = {
+    database: null,
+    workloads: [],
+    nodegroups: [],
+  };
   if (lastDown) {
     const preKey = `${env.keyPrefix}/history/${lastDown.build}/pre-state.json`;
     try {
       const pre = await store.getJson(preKey, { maxBytes: MAX_RECORD_BYTES });
-      if (pre) facts = factsFromPreState(pre.json, env);
+      if (pre) {
+        const { ignored, ...read } = factsFromPreState(pre.json, preKey, env);
+        facts = read;
+        // A bad new key loses only itself: shown and counted with the record's key.
+        for (const why of ignored) exclusions.push({ key: preKey, reason: why });
+      }
     } catch (err) {
       exclusions.push({ key: preKey, reason: errorMessage(err) });
     }

@@ -362,7 +362,7 @@ async function indexRun(
       environment: request.environment,
       action: request.action,
       build: request.build,
-      trigger: recordedTrigger(record) ?? deriveTrigger(request),
+      trigger: ctx.trigger ?? recordedTrigger(record) ?? deriveTrigger(request),
       user: request.user,
       startedAt: ctx.startedAt,
       endedAt: deps.now().toISOString(),
