@@ -11,6 +11,7 @@ import { pathToFileURL } from 'node:url';
 import puppeteer, { type Browser } from 'puppeteer-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { renderReportPage } from '#core/report/page';
+import { FAKE_DEPLOYMENT_REQUESTS } from '#test/support/fake-kube';
 import {
   REPORT_AFTER_HOURS,
   type ReportRuns,
@@ -77,6 +78,7 @@ describe('the report page of real runs', () => {
         succeeded: value('[data-outcome="succeeded"]'),
         refused: value('[data-outcome="refused"]'),
         dbHours: value('[data-total="databaseInstanceHours"]'),
+        vcpuHours: value('[data-total="vcpuHours"]'),
         timelines: doc.querySelectorAll('svg.timeline').length,
       };
     });
@@ -89,6 +91,11 @@ describe('the report page of real runs', () => {
     // What the test did: one database instance asleep 10 h, then again from the last down's
     // end until the report, 3 h later; the environment is asleep now.
     expect(seen.dbHours).toBeCloseTo(SLEEP_HOURS + REPORT_AFTER_HOURS, 9);
+    // Three pods (1 + 2 replicas) of 0.35 CPU each, freed for those hours.
+    expect(seen.vcpuHours).toBeCloseTo(
+      3 * FAKE_DEPLOYMENT_REQUESTS.cpuCores * (SLEEP_HOURS + REPORT_AFTER_HOURS),
+      9,
+    );
     expect(seen.asleep).toBe(1);
     expect(seen.awake).toBe(0);
     // The 24 h before the report hold the up (15 h before) and the second down; the refused
