@@ -83,7 +83,7 @@ export async function fleetBench(table: Table, results: Record<string, unknown>,
       peakRss = Math.max(peakRss, process.memoryUsage().rss);
     }, 100);
     let build = 0;
-    for (const concurrency of [10, 25]) {
+    for (const concurrency of (process.env.CIM_BENCH_FLEET_CONCURRENCY ?? '10,25').split(',').map(Number)) {
       for (const action of ['down', 'up'] as const) {
         counter.counts.kube = 0;
         counter.counts.s3 = 0;
@@ -99,6 +99,10 @@ export async function fleetBench(table: Table, results: Record<string, unknown>,
           },
         });
         const seconds = (performance.now() - t0) / 1000;
+        if (!run.summary)
+          process.stderr.write(
+            `[bench] fleet ${action}@${concurrency} ended without a summary: ${JSON.stringify(run.error)}\n`,
+          );
         const c = run.summary?.counts;
         const ok = (c?.succeeded ?? 0) + (c?.skipped ?? 0);
         const row = {

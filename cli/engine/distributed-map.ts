@@ -122,6 +122,11 @@ export function forLocalDistributedMaps(definition: Json): LocalDefinition {
     const task: Json = {
       Type: 'Task',
       Resource: LOCAL_MAP_RESOURCE,
+      // A Map state has no timeout of its own on AWS (the execution's bounds it), while the
+      // engine gives a Task without TimeoutSeconds the ASL spec's 60 s: a fleet longer than a
+      // minute ended in States.Timeout. The engine arms a setTimeout, which holds at most
+      // 2^31 - 1 ms (a larger value fires at once): about 24.8 days, unless the Map sets less.
+      TimeoutSeconds: typeof s.TimeoutSeconds === 'number' ? s.TimeoutSeconds : LOCAL_MAP_TIMEOUT_SECONDS,
       Parameters: {
         reader: reader.Parameters,
         writer: writer.Parameters,
@@ -136,6 +141,9 @@ export function forLocalDistributedMaps(definition: Json): LocalDefinition {
   rewritten.set(definition, out);
   return out;
 }
+
+/** The longest timeout the engine can arm (setTimeout's 2^31 - 1 ms). */
+export const LOCAL_MAP_TIMEOUT_SECONDS = Math.floor((2 ** 31 - 1) / 1000);
 
 export interface DistributedMapRunOptions {
   deps: Deps;

@@ -1,7 +1,11 @@
 // The local Distributed Map adapter against the memory bucket: items from S3, one child
 // execution per item, results written as ResultWriter does, the tolerated-failure threshold.
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { forLocalDistributedMaps, localDistributedMapHandlers } from '#cli/engine/distributed-map';
+import {
+  forLocalDistributedMaps,
+  LOCAL_MAP_TIMEOUT_SECONDS,
+  localDistributedMapHandlers,
+} from '#cli/engine/distributed-map';
 import { machineFor } from '#cli/engine/local-environment';
 import { makeWorld, type World } from '../../../support/world.ts';
 
@@ -100,6 +104,20 @@ describe('the local Distributed Map', () => {
     expect(m.ResultFiles.SUCCEEDED).toHaveLength(1);
     const pending = w.bucket.json(m.ResultFiles.PENDING[0].Key) as unknown as any[];
     expect(pending.map((e) => e.Input)).toEqual(['{"ok":true}', '{"ok":true}']);
+  });
+
+  it('gives the Task that runs the map no 60 s timeout: a map runs as long as its items, as on AWS', () => {
+    // The engine gives a Task without TimeoutSeconds the ASL spec's 60 s (a fleet of 200 on the
+    // sandbox ended in States.Timeout after a minute), and arms it with setTimeout, for which more
+    // than 2^31 - 1 ms fires at once.
+    const each = (d: { definition: unknown }) =>
+      (d.definition as { States: Record<string, { Type: string; TimeoutSeconds?: number }> }).States.Each;
+    const task = each(forLocalDistributedMaps(definition(100)));
+    expect(task?.Type).toBe('Task');
+    expect(task?.TimeoutSeconds).toBe(LOCAL_MAP_TIMEOUT_SECONDS);
+    expect(LOCAL_MAP_TIMEOUT_SECONDS * 1000).toBeLessThanOrEqual(2 ** 31 - 1);
+    expect(LOCAL_MAP_TIMEOUT_SECONDS).toBeGreaterThan(24 * 3600);
+    expect(each(forLocalDistributedMaps(definition(100, { TimeoutSeconds: 600 })))?.TimeoutSeconds).toBe(600);
   });
 
   it('refuses a Distributed Map it cannot run as AWS would, naming what', () => {
