@@ -1,0 +1,317 @@
+// The report benchmark (issue 18, `npm run bench -- report`): N environments (2,000) × 30
+// nights (a scheduled down and a person's up each night) seeded as index rows, plus the
+// records buildReport reads (actions.json, the last down's pre-state), into moto_server (the
+// sandbox's S3 peer, started alone: the report needs neither Kubernetes nor RDS). Then
+// buildReport over 30 days for all of them and the page rendered: wall time, peak RSS, S3
+// requests by kind. Then 60 older nights are seeded and the report timed again: its requests
+// must not grow (it lists days, never an environment's history).
+// One bucket per environment: moto lists a prefix by scanning the whole bucket, which real S3
+// does not; with one bucket of 360,000 keys the figure would be moto's scan, not the report's.
+// The same report is also built over an in-memory store, to separate buildReport's own time
+// from the time spent waiting on S3 (here: moto, one Python process).
+import { type ChildProcess, spawn } from 'node:child_process';
+import { realpathSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
+import { S3StateStore } from '#core/clients/s3-store';
+import type { Environment } from '#core/config/schema';
+import type { StateStore, StoredJson } from '#core/gateways/store';
+import { indexKey } from '#core/records/run-index';
+import { buildReport, type ReportSource } from '#core/report/build';
+import type { RunRow } from '#core/report/model';
+import { renderReportPage } from '#core/report/page';
+import { reportPrices } from '#core/report/prices';
+
+type Table = (title: string, head: string[], rows: (string | number)[][]) => void;
+
+const here = dirname(fileURLToPath(import.meta.url));
+const DAY_MS = 86_400_000;
+const NOW = new Date('2026-12-06T06:00:00.000Z');
+const SEED_CONCURRENCY = Number(process.env.CIM_BENCH_REPORT_SEED_CONCURRENCY ?? 32);
+
+const freePort = () =>
+  new Promise<number>((res, rej) => {
+    const s = createServer();
+    s.once('error', rej);
+    s.listen(0, '127.0.0.1', () => {
+      const port = (s.address() as { port: number }).port;
+      s.close(() => res(port));
+    });
+  });
+
+async function startMoto(): Promise<{ endpoint: string; proc: ChildProcess }> {
+  const { buildPeers, waitFor } = await import('../sandbox/sandbox.ts');
+  const bin = buildPeers();
+  const port = await freePort();
+  const python = join(dirname(realpathSync(join(bin, 'moto_server'))), 'python');
+  const proc = spawn(
+    python,
+    [resolve(here, '../sandbox/moto-serialized.py'), '-H', '127.0.0.1', '-p', String(port)],
+    {
+      stdio: 'ignore',
+    },
+  );
+  const endpoint = `http://127.0.0.1:${port}`;
+  await waitFor('moto', async () => (await fetch(`${endpoint}/moto-api/`)).status < 500);
+  return { endpoint, proc };
+}
+
+/** Counts the S3 commands a client sends, by name (ListObjectsV2, GetObject, PutObject). */
+function countingClient(endpoint: string) {
+  const counts: Record<string, number> = {};
+  const s3 = new S3Client({
+    region: 'us-east-1',
+    endpoint,
+    forcePathStyle: true,
+    credentials: { accessKeyId: 'bench', secretAccessKey: 'bench' },
+    maxAttempts: 1,
+  });
+  s3.middlewareStack.add(
+    (next, ctx) => (args) => {
+      const name = ctx.commandName ?? 'unknown';
+      counts[name] = (counts[name] ?? 0) + 1;
+      return next(args);
+    },
+    { step: 'initialize', name: 'benchCount' },
+  );
+  return { s3, counts };
+}
+
+/** A Map-backed store: buildReport's own cost, without any S3. */
+class MemoryStore implements StateStore {
+  readonly objects = new Map<string, string>();
+  constructor(readonly bucket: string) {}
+  async getJson(key: string): Promise<StoredJson | null> {
+    const t = this.objects.get(key);
+    return t === undefined ? null : { json: JSON.parse(t), etag: '"x"' };
+  }
+  async putJson(key: string, value: unknown) {
+    this.objects.set(key, JSON.stringify(value));
+    return { etag: '"x"' };
+  }
+  async deleteObject(key: string) {
+    this.objects.delete(key);
+  }
+  async listKeys(prefix: string, limit = 1000) {
+    const out: string[] = [];
+    for (const k of this.objects.keys()) if (k.startsWith(prefix) && out.length < limit) out.push(k);
+    return out.sort();
+  }
+}
+
+const envOf = (i: number): Environment =>
+  ({
+    customer: `c${Math.floor(i / 10)}`,
+    environment: `e${i % 10}`,
+    region: 'us-east-1',
+    bucket: `cim-bench-${i}`,
+    bucketRegion: 'us-east-1',
+    keyPrefix: `c${Math.floor(i / 10)}/e${i % 10}`,
+    namespace: `c${Math.floor(i / 10)}-e${i % 10}`,
+    database: { kind: 'instance', identifier: `c${i}-db` },
+  }) as Environment;
+
+const iso = (ms: number) => new Date(ms).toISOString();
+
+/** The objects of one environment's nights [fromNight, toNight) counted back from NOW. */
+function nightObjects(env: Environment, fromNight: number, toNight: number) {
+  const out: { key: string; value: unknown }[] = [];
+  const who = { customer: env.customer, environment: env.environment };
+  for (let n = fromNight; n < toNight; n++) {
+    // Night n: a down at 22:00 the evening n+1 days before NOW's day, an up at 07:00 after it.
+    const evening = Date.parse(`${NOW.toISOString().slice(0, 10)}T22:00:00.000Z`) - (n + 1) * DAY_MS;
+    const down: RunRow = {
+      ...who,
+      action: 'down',
+      build: `d${n}`,
+      trigger: 'schedule',
+      user: 'schedule:nightly',
+      startedAt: iso(evening),
+      endedAt: iso(evening + 240_000 + (n % 7) * 10_000),
+      outcome: 'succeeded',
+      recordKey: `${env.keyPrefix}/history/d${n}/actions.json`,
+    };
+    const upAt = evening + 9 * 3_600_000;
+    const up: RunRow = {
+      ...down,
+      action: 'up',
+      build: `u${n}`,
+      user: 'alice',
+      trigger: 'cli',
+      startedAt: iso(upAt),
+      endedAt: iso(upAt + 480_000),
+      recordKey: `${env.keyPrefix}/history/u${n}/actions.json`,
+    };
+    // NOW is 06:00: last night's up has not happened yet.
+    out.push({ key: indexKey(env.keyPrefix, down), value: down });
+    if (upAt < NOW.getTime()) out.push({ key: indexKey(env.keyPrefix, up), value: up });
+  }
+  return out;
+}
+
+/** The latest records: asleep since last night's down, whose pre-state gives the facts. */
+function latestObjects(env: Environment) {
+  return [
+    {
+      key: `${env.keyPrefix}/actions.json`,
+      value: {
+        timestamp: NOW.toISOString().replace(/\.\d+Z$/, 'Z'),
+        jenkins_build: 'd0',
+        jenkins_user: 'schedule:nightly',
+        customer: env.customer,
+        environment: env.environment,
+        desired_state: 'down',
+        result: 'succeeded',
+        last_change: {
+          desired_state: 'down',
+          jenkins_build: 'd0',
+          result: 'succeeded',
+          restore_point_build: 'd0',
+        },
+      },
+    },
+    {
+      key: `${env.keyPrefix}/history/d0/pre-state.json`,
+      value: {
+        k8s_deployments: {
+          api: {
+            deployment_namespace: env.namespace,
+            deployment_exists: true,
+            deployment_replicas: 2,
+            pod_requests: { cpu_cores: 0.5, memory_bytes: 1024 ** 3 },
+          },
+        },
+        aws_rds: {
+          rds_identifier: env.database.identifier,
+          rds_exists: true,
+          rds_state: 'available',
+          rds_engine: 'postgres',
+          rds_instance_class: 'db.m5.large',
+          rds_multi_az: false,
+        },
+        timestamp: NOW.toISOString().replace(/\.\d+Z$/, 'Z'),
+        jenkins_build: 'd0',
+      },
+    },
+  ];
+}
+
+async function mapBounded<T>(items: readonly T[], n: number, fn: (t: T) => Promise<unknown>) {
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) await fn(items[next++] as T);
+  };
+  await Promise.all(Array.from({ length: Math.min(n, items.length) }, worker));
+}
+
+async function seed(stores: StateStore[], envs: Environment[], from: number, to: number, latest: boolean) {
+  const jobs: { store: StateStore; key: string; value: unknown }[] = [];
+  envs.forEach((env, i) => {
+    const store = stores[i] as StateStore;
+    for (const o of nightObjects(env, from, to)) jobs.push({ store, ...o });
+    if (latest) for (const o of latestObjects(env)) jobs.push({ store, ...o });
+  });
+  const t0 = performance.now();
+  await mapBounded(jobs, SEED_CONCURRENCY, (j) => j.store.putJson(j.key, j.value));
+  return { objects: jobs.length, seconds: (performance.now() - t0) / 1000 };
+}
+
+async function timeReport(sources: ReportSource[], days: number) {
+  if (global.gc) global.gc();
+  const base = process.memoryUsage().rss;
+  let peak = base;
+  const sampler = setInterval(() => {
+    peak = Math.max(peak, process.memoryUsage().rss);
+  }, 50);
+  const t0 = performance.now();
+  const model = await buildReport({ environments: sources, days, now: NOW, prices: reportPrices() });
+  const built = performance.now();
+  const page = renderReportPage(model);
+  const t1 = performance.now();
+  clearInterval(sampler);
+  peak = Math.max(peak, process.memoryUsage().rss);
+  const runs = model.timelines.reduce((n, t) => n + t.runs.length, 0);
+  return {
+    buildSeconds: (built - t0) / 1000,
+    renderSeconds: (t1 - built) / 1000,
+    seconds: (t1 - t0) / 1000,
+    peakRssMiB: peak / 2 ** 20,
+    rssBeforeMiB: base / 2 ** 20,
+    pageBytes: Buffer.byteLength(page),
+    runsInRange: runs,
+    exclusions: model.exclusions.length,
+  };
+}
+
+export async function reportBench(table: Table, results: Record<string, unknown>) {
+  const n = Number(process.env.CIM_BENCH_REPORT_ENVS ?? 2000);
+  const nights = 30;
+  const older = Number(process.env.CIM_BENCH_REPORT_OLDER ?? 60);
+  const envs = Array.from({ length: n }, (_, i) => envOf(i));
+  const rows: (string | number)[][] = [];
+  const data: Record<string, unknown> = { environments: n, nights, olderNights: older };
+
+  // In memory first: buildReport's own time and memory, no S3.
+  const mem = envs.map((e) => new MemoryStore(e.bucket));
+  await seed(mem, envs, 0, nights, true);
+  const inMemory = await timeReport(
+    envs.map((env, i) => ({ env, store: mem[i] as StateStore })),
+    nights,
+  );
+  mem.length = 0;
+  data.inMemory = inMemory;
+  rows.push([
+    'in-memory store',
+    nights,
+    inMemory.runsInRange,
+    inMemory.buildSeconds.toFixed(1),
+    inMemory.renderSeconds.toFixed(1),
+    inMemory.peakRssMiB.toFixed(0),
+    '-',
+    '-',
+  ]);
+
+  const moto = await startMoto();
+  try {
+    const { s3, counts } = countingClient(moto.endpoint);
+    await mapBounded(envs, 16, (e) => s3.send(new CreateBucketCommand({ Bucket: e.bucket })));
+    const stores = envs.map((e) => new S3StateStore(s3, e.bucket));
+    const sources = envs.map((env, i) => ({ env, store: stores[i] as StateStore }));
+    const seeded = await seed(stores, envs, 0, nights, true);
+    data.seed30 = seeded;
+    process.stderr.write(`[bench] seeded ${seeded.objects} objects in ${seeded.seconds.toFixed(0)} s\n`);
+    const measure = async (label: string, history: number) => {
+      for (const k of Object.keys(counts)) delete counts[k];
+      const r = await timeReport(sources, nights);
+      const req = { list: counts.ListObjectsV2Command ?? 0, get: counts.GetObjectCommand ?? 0 };
+      rows.push([
+        label,
+        history,
+        r.runsInRange,
+        r.buildSeconds.toFixed(1),
+        r.renderSeconds.toFixed(1),
+        r.peakRssMiB.toFixed(0),
+        req.list,
+        req.get,
+      ]);
+      return { ...r, requests: { ...counts } };
+    };
+    data.moto30 = await measure('moto, 30 nights stored', nights);
+    if (older > 0) {
+      const more = await seed(stores, envs, nights, nights + older, false);
+      data.seedOlder = more;
+      process.stderr.write(`[bench] seeded ${more.objects} older objects in ${more.seconds.toFixed(0)} s\n`);
+      data.motoAll = await measure(`moto, +${older} older nights`, nights + older);
+    }
+  } finally {
+    moto.proc.kill();
+  }
+  table(
+    `R5. cim report over 30 days: ${n} environments, a down and an up a night (goals: ≤ 30 s, ≤ 500 MiB; seeding not counted)`,
+    ['store', 'nights stored', 'runs in range', 'build s', 'render s', 'peak RSS MiB', 'S3 LIST', 'S3 GET'],
+    rows,
+  );
+  results.report = data;
+}
