@@ -9,6 +9,9 @@
 // does not; with one bucket of 360,000 keys the figure would be moto's scan, not the report's.
 // The same report is also built over an in-memory store, to separate buildReport's own time
 // from the time spent waiting on S3 (here: moto, one Python process).
+// Measured 2026-12-06, 2 shared cores (CIM_BENCH_REPORT_MOTO_ENVS=150): in memory, 2,000
+// environments: build 2.4 s + render 0.9 s, peak RSS 449 MiB; moto, 150 environments: 68.5 s for
+// 4,800 LIST + 9,450 GET (~210 requests/s, moto-bound), unchanged LIST with 60 older nights.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { realpathSync } from 'node:fs';
 import { createServer } from 'node:net';
