@@ -108,6 +108,16 @@ export async function keys(prefix = '') {
   const out = await s3.send(new ListObjectsV2Command({ Bucket: sandbox.bucket, Prefix: prefix }));
   return (out.Contents ?? []).map((o) => o.Key as string).sort();
 }
+/** The records under a prefix, without the report's index rows (each run adds one: see indexKeys). */
+export async function recordKeys(prefix = '') {
+  return (await keys(prefix)).filter((k) => !k.includes('/index/'));
+}
+/** The report's index rows under an environment's prefix, as `{build}-{action}` (one per run past Prepare). */
+export async function indexRuns(prefix: string) {
+  return (await keys(`${prefix}/index/`))
+    .map((k) => k.replace(/^.*\/index\/\d{4}-\d{2}-\d{2}\//, '').replace(/\.json$/, ''))
+    .sort();
+}
 export async function etags(prefix = '') {
   const out = await s3.send(new ListObjectsV2Command({ Bucket: sandbox.bucket, Prefix: prefix }));
   return Object.fromEntries((out.Contents ?? []).map((o) => [o.Key as string, o.ETag as string]));

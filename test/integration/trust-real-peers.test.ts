@@ -9,8 +9,9 @@ import {
   apps,
   cim,
   exists,
+  indexRuns,
   json,
-  keys,
+  recordKeys,
   replicas,
   sandbox,
   cimProcess as startCim,
@@ -120,7 +121,8 @@ describe('a cim down killed with SIGKILL once its deployments are at 0', () => {
       result: 'succeeded',
       restored_from_build: '1',
     });
-    expect(await keys(t.P)).toEqual([...t.records('2', '3'), `${t.P}/history/1/pre-state.json`].sort());
+    expect(await recordKeys(t.P)).toEqual([...t.records('2', '3'), `${t.P}/history/1/pre-state.json`].sort());
+    expect(await indexRuns(t.P)).toEqual(['2-down', '3-up']);
     expect(await json(`${t.P}/history/2/actions.json`)).toMatchObject({
       result: 'succeeded',
       last_change: { restore_point_build: '1' },
@@ -230,7 +232,8 @@ describe('two cim down --build 77 at the same time', () => {
     expect(await countsOf(t.namespace)).toEqual({ 'frontend-deployment': 0, 'backend-deployment': 0 });
     // One scale call per deployment: the spec changed once.
     expect(await generation()).toEqual(before.map((g) => g + 1));
-    expect(await keys(t.P)).toEqual(t.records('77'));
+    expect(await recordKeys(t.P)).toEqual(t.records('77'));
+    expect(await indexRuns(t.P)).toEqual(['77-down']);
     const written = (await versions(t.P)).filter((v) => !v.key.endsWith('/lock.json'));
     const count = (key: string) => written.filter((v) => v.key === key).length;
     for (const f of ['pre-state', 'post-state', 'actions'])
@@ -287,7 +290,8 @@ describe('20 cim status --json while a cim down runs', () => {
       });
     }
     // Nothing but what the down alone writes: its records, the intent then the result.
-    expect(await keys(t.P)).toEqual(t.records('1'));
+    expect(await recordKeys(t.P)).toEqual(t.records('1'));
+    expect(await indexRuns(t.P)).toEqual(['1-down']);
     const written = (await versions(t.P)).filter((v) => !v.key.endsWith('/lock.json'));
     expect(written.map((v) => v.key).sort()).toEqual([`${t.P}/actions.json`, ...t.records('1')].sort());
     expect(written.every((v) => !v.deleteMarker)).toBe(true);

@@ -113,6 +113,9 @@ describe('a whole environment found by discovery on the real peers (omega/dev)',
       min_size: 1,
       max_size: 4,
       desired_size: 2,
+      // What the nodes are billed by (issue 18), from the DescribeNodegroup already made.
+      instance_types: ['t3.medium'],
+      capacity_type: 'ON_DEMAND',
     });
     expect(pre.k8s_hpas).toEqual({
       'frontend-hpa': {
