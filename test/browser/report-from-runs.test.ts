@@ -3,7 +3,6 @@
 // test world; the page, opened in headless Chromium with every request intercepted, shows the
 // numbers the test computes from its own actions, loads nothing and logs no error. A
 // screenshot lands in .cache/screenshots/ (git-ignored) for a person to look at.
-import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -11,6 +10,7 @@ import { pathToFileURL } from 'node:url';
 import puppeteer, { type Browser } from 'puppeteer-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { renderReportPage } from '#core/report/page';
+import { chromiumPath, openOffline } from '#test/support/browser';
 import { FAKE_DEPLOYMENT_REQUESTS } from '#test/support/fake-kube';
 import {
   REPORT_AFTER_HOURS,
@@ -21,8 +21,6 @@ import {
 import { makeWorld, type World } from '#test/support/world';
 
 const SHOTS = resolve(import.meta.dirname, '..', '..', '.cache', 'screenshots');
-const chromium = () =>
-  process.env.CHROMIUM_PATH ?? execFileSync('sh', ['-c', 'command -v chromium'], { encoding: 'utf8' }).trim();
 
 let w: World;
 let runs: ReportRuns;
@@ -36,7 +34,11 @@ beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'cim-report-runs-'));
   writeFileSync(join(dir, 'index.html'), renderReportPage(runs.model));
   mkdirSync(SHOTS, { recursive: true });
-  browser = await puppeteer.launch({ executablePath: chromium(), headless: true, args: ['--no-sandbox'] });
+  browser = await puppeteer.launch({
+    executablePath: chromiumPath(),
+    headless: true,
+    args: ['--no-sandbox'],
+  });
 });
 
 afterAll(async () => {
@@ -48,23 +50,7 @@ afterAll(async () => {
 describe('the report page of real runs', () => {
   it('shows the hours asleep and the runs the test made, loading nothing from outside', async () => {
     const url = pathToFileURL(join(dir, 'index.html')).href;
-    const page = await browser.newPage();
-    const outside: string[] = [];
-    const errors: string[] = [];
-    await page.setRequestInterception(true);
-    page.on('request', (req) => {
-      if (req.url() === url || req.url().startsWith('data:')) void req.continue();
-      else {
-        outside.push(req.url());
-        void req.abort();
-      }
-    });
-    page.on('console', (msg) => {
-      if (msg.type() === 'error') errors.push(msg.text());
-    });
-    page.on('pageerror', (err) => errors.push(String(err)));
-    await page.setViewport({ width: 1200, height: 900 });
-    await page.goto(url, { waitUntil: 'load' });
+    const { page, outside, errors } = await openOffline(browser, url);
     const seen = await page.evaluate(() => {
       const doc = (globalThis as any).document;
       const value = (sel: string) => {

@@ -3,7 +3,6 @@
 // theme with the system, read the same with JavaScript off and print on A4. Screenshots (light
 // and dark) and the PDF land in .cache/screenshots/ (git-ignored) for a person to look at.
 // Chromium: $CHROMIUM_PATH, else `chromium` on the PATH (sandbox/browser.sh installs it).
-import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -13,19 +12,10 @@ import puppeteer from 'puppeteer-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ReportModel, Trigger } from '#core/report/model';
 import { renderReportPage } from '#core/report/page';
+import { chromiumPath, type Opened, openOffline } from '#test/support/browser';
 import { HOSTILE_REASON, reportModel } from '#test/support/report-model';
 
 const SHOTS = resolve(import.meta.dirname, '..', '..', '.cache', 'screenshots');
-
-function chromiumPath(): string {
-  const fromEnv = process.env.CHROMIUM_PATH;
-  if (fromEnv) return fromEnv;
-  try {
-    return execFileSync('sh', ['-c', 'command -v chromium'], { encoding: 'utf8' }).trim();
-  } catch {
-    throw new Error('no Chromium: set CHROMIUM_PATH or run sandbox/browser.sh (installs Debian chromium)');
-  }
-}
 
 const model = reportModel();
 
@@ -70,35 +60,8 @@ afterAll(async () => {
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
 
-interface Opened {
-  page: Page;
-  /** Every request that was not for the page itself or a data: URL (each was aborted). */
-  outside: string[];
-  /** Console errors and uncaught page errors. */
-  errors: string[];
-}
-
 async function open(options: { javaScript?: boolean; url?: string } = {}): Promise<Opened> {
-  const target = options.url ?? url;
-  const page = await browser.newPage();
-  const outside: string[] = [];
-  const errors: string[] = [];
-  await page.setJavaScriptEnabled(options.javaScript ?? true);
-  await page.setRequestInterception(true);
-  page.on('request', (req) => {
-    if (req.url() === target || req.url().startsWith('data:')) void req.continue();
-    else {
-      outside.push(req.url());
-      void req.abort();
-    }
-  });
-  page.on('console', (msg) => {
-    if (msg.type() === 'error') errors.push(msg.text());
-  });
-  page.on('pageerror', (err) => errors.push(String(err)));
-  await page.setViewport({ width: 1200, height: 900 });
-  await page.goto(target, { waitUntil: 'load' });
-  return { page, outside, errors };
+  return openOffline(browser, options.url ?? url, options);
 }
 
 /** What a reader sees, read from the DOM: each number's visible text and its exact value. */
