@@ -196,8 +196,19 @@ describe('two SIGTERMs 50 ms apart during a cim down --json', () => {
         );
         expect(landed.first, said(exit)).toBe(true);
         const { out } = await checkAgainstTable(t, exit, build, allowed);
-        if (landed.second && phase !== 'after')
+        // Before Record result the run is far from its end 50 ms later: the second signal is handled.
+        if (landed.second && phase !== 'after' && phase !== 'recording')
           expect(exit.stderr).toMatch(/SIGTERM again: still stopping at the next safe point and recording/);
+        // At Record result the run may finish inside those 50 ms: `kill` succeeds on a process that is
+        // already exiting (seen in CI: no second line). Whatever it saw, the second signal is either noted
+        // as such or after the result, never anything else, and the exit stays the table's (checked above).
+        if (phase === 'recording') {
+          const lines = exit.stderr.split('\n').filter((l) => /SIGTERM/.test(l));
+          expect(lines[0], said(exit)).toMatch(/SIGTERM: stopping at the next safe point/);
+          for (const l of lines.slice(1))
+            expect(l, said(exit)).toMatch(/SIGTERM (again: still stopping at the next safe point|after the result was final: ignored)/);
+          expect(lines.length, said(exit)).toBeLessThanOrEqual(landed.second ? 2 : 1);
+        }
         // Handled (the note) or landing while the process already exits: either way not killed.
         if (phase === 'after' && exit.stderr)
           expect(exit.stderr).toMatch(/SIGTERM after the result was final: ignored/);
