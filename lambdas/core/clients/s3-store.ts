@@ -7,7 +7,9 @@ import {
   PutObjectCommand,
   S3Client,
 } from '@aws-sdk/client-s3';
+import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import { AWS_REQUEST_TIMEOUTS, CimError, ErrorNames, errorName, wrapAwsError } from '../errors.ts';
+import type { ReportFiles } from '../gateways/report-files.ts';
 import {
   MAX_RECORD_BYTES,
   PreconditionFailed,
@@ -30,7 +32,7 @@ export function s3ClientFor(region: string): S3Client {
   });
 }
 
-export class S3StateStore implements StateStore {
+export class S3StateStore implements StateStore, ReportFiles {
   constructor(
     private readonly s3: S3Client,
     readonly bucket: string,
@@ -93,6 +95,28 @@ export class S3StateStore implements StateStore {
     }
   }
 
+  /** A whole text object (the deployed report's files), overwritten unconditionally. */
+  async putText(key: string, body: string, contentType: string): Promise<void> {
+    try {
+      await this.s3.send(
+        new PutObjectCommand({ Bucket: this.bucket, Key: key, Body: body, ContentType: contentType }),
+      );
+    } catch (err) {
+      throw this.wrap(err, `writing s3://${this.bucket}/${key}`);
+    }
+  }
+
+  /** A GET link to one object, signed with this identity's credentials, valid `seconds`. */
+  async signedGetUrl(key: string, seconds: number): Promise<string> {
+    try {
+      return await getSignedUrl(this.s3, new GetObjectCommand({ Bucket: this.bucket, Key: key }), {
+        expiresIn: seconds,
+      });
+    } catch (err) {
+      throw this.wrap(err, `signing a link to s3://${this.bucket}/${key}`);
+    }
+  }
+
   async deleteObject(key: string, ifMatch?: string): Promise<void> {
     try {
       await this.s3.send(
@@ -145,4 +169,9 @@ export class S3StateStore implements StateStore {
     }
     return keys;
   }
+}
+
+/** The deployed report's writer for one state bucket (the report function's only S3 writes). */
+export function reportFilesFor(bucket: string, region: string): ReportFiles {
+  return new S3StateStore(s3ClientFor(region), bucket);
 }
