@@ -7,6 +7,7 @@ import { readFileSync } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import { join, resolve } from 'node:path';
+import { signedGetUrl } from '#core/clients/s3-presign';
 import { S3StateStore, s3ClientFor } from '#core/clients/s3-store';
 import { resolveEnvironment } from '#core/config/catalog';
 import { loadConfigFile } from '#core/config/file';
@@ -125,8 +126,7 @@ async function printLinks(inv: ReportInvocation, envs: Environment[]): Promise<n
   for (const env of envs) if (!buckets.has(env.bucket)) buckets.set(env.bucket, env);
   const links: { bucket: string; key: string; url: string; expiresInSeconds: number }[] = [];
   for (const env of buckets.values()) {
-    const store = new S3StateStore(s3ClientFor(env.bucketRegion), env.bucket);
-    const url = await store.signedGetUrl(REPORT_PAGE_KEY, REPORT_URL_SECONDS);
+    const url = await signedGetUrl(env.bucket, env.bucketRegion, REPORT_PAGE_KEY, REPORT_URL_SECONDS);
     links.push({ bucket: env.bucket, key: REPORT_PAGE_KEY, url, expiresInSeconds: REPORT_URL_SECONDS });
   }
   if (inv.json) process.stdout.write(`${JSON.stringify({ links }, null, 2)}\n`);

@@ -7,7 +7,6 @@ import {
   PutObjectCommand,
   S3Client,
 } from '@aws-sdk/client-s3';
-import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import { AWS_REQUEST_TIMEOUTS, CimError, ErrorNames, errorName, wrapAwsError } from '../errors.ts';
 import type { ReportFiles } from '../gateways/report-files.ts';
 import {
@@ -103,17 +102,6 @@ export class S3StateStore implements StateStore, ReportFiles {
       );
     } catch (err) {
       throw this.wrap(err, `writing s3://${this.bucket}/${key}`);
-    }
-  }
-
-  /** A GET link to one object, signed with this identity's credentials, valid `seconds`. */
-  async signedGetUrl(key: string, seconds: number): Promise<string> {
-    try {
-      return await getSignedUrl(this.s3, new GetObjectCommand({ Bucket: this.bucket, Key: key }), {
-        expiresIn: seconds,
-      });
-    } catch (err) {
-      throw this.wrap(err, `signing a link to s3://${this.bucket}/${key}`);
     }
   }
 
