@@ -17,7 +17,7 @@ import { reportPrices } from './prices.ts';
 
 /** Where the deployed report lives in a state bucket (the function may write only here). */
 export const REPORT_PREFIX = 'report/';
-/** The deployed report's page: what `cim report --url` signs. */
+/** The deployed report's page: what the CLI signs a link to. */
 export const REPORT_PAGE_KEY = `${REPORT_PREFIX}index.html`;
 /** The deployed report's days, as `cim report`'s default. */
 export const DEPLOYED_REPORT_DAYS = 30;
