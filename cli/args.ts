@@ -132,6 +132,11 @@ export const OPTIONS = {
     commands: ['report'],
     help: 'report: index the older (legacy) history of the selection once, then write the report',
   },
+  url: {
+    kind: 'boolean',
+    commands: ['report'],
+    help: "report: instead, print a link (valid 1 hour) to the deployed report of the selection's state buckets",
+  },
   'max-concurrency': {
     kind: 'string',
     value: 'N',
@@ -406,6 +411,10 @@ function parseReport(values: Values, base: Base): ReportInvocation {
     return Number(raw);
   };
   if (values.port !== undefined && !values.serve) throw new UsageError('--port is for report --serve');
+  if (values.url && (values.serve || values.backfill))
+    throw new UsageError(
+      'report --url only signs a link to the deployed report: not with --serve or --backfill',
+    );
   return {
     command: 'report',
     ...base,
@@ -416,6 +425,7 @@ function parseReport(values: Values, base: Base): ReportInvocation {
     serve: values.serve,
     port: whole('port', values.port, 0, 65535, 0),
     backfill: values.backfill,
+    url: values.url,
   };
 }
 

@@ -7,6 +7,7 @@ import { readFileSync } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import { join, resolve } from 'node:path';
+import { signedGetUrl } from '#core/clients/s3-presign';
 import { S3StateStore, s3ClientFor } from '#core/clients/s3-store';
 import { resolveEnvironment } from '#core/config/catalog';
 import { loadConfigFile } from '#core/config/file';
@@ -19,6 +20,7 @@ import { renderSavingsCsv } from '#core/report/csv';
 import type { ReportModel } from '#core/report/model';
 import { renderReportJson, renderReportPage } from '#core/report/page';
 import { reportPrices } from '#core/report/prices';
+import { REPORT_PAGE_KEY } from '#core/report/publish';
 import { cliMessage } from '../error-hints.ts';
 import { ExitCode, exitCodeFor } from '../exit-codes.ts';
 
@@ -33,7 +35,12 @@ export interface ReportInvocation {
   serve: boolean;
   port: number;
   backfill: boolean;
+  /** Print a presigned link to the deployed report (report/index.html) instead of building one. */
+  url: boolean;
 }
+
+/** How long a `--url` link is valid: an hour, as the link is meant to be opened now. */
+export const REPORT_URL_SECONDS = 3600;
 
 /** The files of a report, as written under DIR and served by --serve. */
 export const REPORT_FILES = {
@@ -109,9 +116,33 @@ function readPrices(file: string | undefined) {
   return reportPrices({ text, name: file });
 }
 
+/**
+ * `--url`: one link per state bucket of the selection to its deployed report/index.html,
+ * signed with the caller's credentials (so valid an hour at most, less if they expire sooner).
+ * Signing makes no request: a bucket whose report was never written answers the link with 404.
+ */
+async function printLinks(inv: ReportInvocation, envs: Environment[]): Promise<number> {
+  const buckets = new Map<string, Environment>();
+  for (const env of envs) if (!buckets.has(env.bucket)) buckets.set(env.bucket, env);
+  const links: { bucket: string; key: string; url: string; expiresInSeconds: number }[] = [];
+  for (const env of buckets.values()) {
+    const url = await signedGetUrl(env.bucket, env.bucketRegion, REPORT_PAGE_KEY, REPORT_URL_SECONDS);
+    links.push({ bucket: env.bucket, key: REPORT_PAGE_KEY, url, expiresInSeconds: REPORT_URL_SECONDS });
+  }
+  if (inv.json) process.stdout.write(`${JSON.stringify({ links }, null, 2)}\n`);
+  else
+    process.stdout.write(
+      links
+        .map((l) => `s3://${l.bucket}/${l.key} (valid 1 hour; rebuilt after each fleet run):\n  ${l.url}\n`)
+        .join(''),
+    );
+  return ExitCode.Done;
+}
+
 export async function report(inv: ReportInvocation, now: () => Date = () => new Date()): Promise<number> {
   try {
     const config = loadConfigFile(inv.configPath);
+    if (inv.url) return await printLinks(inv, selected(inv, config));
     // Prices first: a bad price file is refused before any S3 request.
     const prices = readPrices(inv.pricesFile);
     const envs = selected(inv, config);

@@ -55,3 +55,9 @@ export const GUARD_NEEDS: Record<GuardFunctionId, Needs> = {
   'guard-step': { s3: true, rdsDescribe: true, rdsStartStop: true },
   'guard-summary': {},
 };
+
+/**
+ * The report function (after each fleet run): reads the records and the run index under the
+ * environments' prefixes, never changes them; writes only the deployed report (report/*).
+ */
+export const REPORT_NEEDS: Needs = { s3Read: true, reportWrite: true };

@@ -4,10 +4,15 @@
 // the stack renders the statements with its tokens, the tests call them directly.
 import { DEFAULT_SETTINGS, fillTemplate, listEnvironments, resolveEnvironment } from '#core/config/catalog';
 import type { Config, Environment } from '#core/config/schema';
+import { REPORT_PREFIX } from '#core/report/publish';
 
 /** What a function touches; IAM is granted from this and nothing else. */
 export interface Needs {
   s3?: boolean;
+  /** Read-only: s3:GetObject under the environments' prefixes and listing them (the report). */
+  s3Read?: boolean;
+  /** s3:PutObject on the deployed report's objects (report/*) in the state buckets, nothing else. */
+  reportWrite?: boolean;
   rdsDescribe?: boolean;
   rdsStartStop?: boolean;
   eks?: boolean;
@@ -212,6 +217,21 @@ export function grantStatements(scope: IamScope, needs: Needs, arns: ArnFormat):
         condition: { StringLike: { 's3:prefix': prefixes.map((p) => `${p}*`) } },
       });
     }
+  }
+  if (needs.s3Read && !needs.s3) {
+    for (const { bucket, prefixes } of scope.s3) {
+      const bucketArn = arns.bucketArn(bucket);
+      out.push({ actions: ['s3:GetObject'], resources: prefixes.map((p) => `${bucketArn}/${p}*`) });
+      out.push({
+        actions: ['s3:ListBucket'],
+        resources: [bucketArn],
+        condition: { StringLike: { 's3:prefix': prefixes.map((p) => `${p}*`) } },
+      });
+    }
+  }
+  if (needs.reportWrite) {
+    const resources = scope.s3.map(({ bucket }) => `${arns.bucketArn(bucket)}/${REPORT_PREFIX}*`);
+    if (resources.length) out.push({ actions: ['s3:PutObject'], resources });
   }
   const dbArns = (kind: 'instance' | 'cluster') =>
     scope.rds

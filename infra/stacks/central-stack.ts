@@ -31,6 +31,7 @@ import {
   functionNetwork,
   grantAssumeTargetRoles,
 } from '../constructs/organization.ts';
+import { addDeployedReport, type DeployedReport } from '../constructs/report.ts';
 import { stateBuckets } from '../constructs/state-buckets.ts';
 import { ScopedGrants } from '../iam/grants.ts';
 import { GUARD_NEEDS, NEEDS } from '../iam/needs.ts';
@@ -65,6 +66,8 @@ export class CimStack extends Stack {
   readonly eventFailures: IQueue;
   /** The function that records an environment execution that ended without its Catch, its rule and dead-letter queue. */
   readonly executionStatus: { function: NodejsFunction; rule: Rule; deadLetters: Queue };
+  /** The function that rebuilds report/ in the state buckets after each fleet run, and its rule. */
+  readonly report: DeployedReport;
 
   constructor(scope: Construct, id: string, props: CimStackProps) {
     super(scope, id, props);
@@ -123,6 +126,12 @@ export class CimStack extends Stack {
     this.fleetFunctions = fleet.functions;
     this.fleetStateMachine = fleet.stateMachine;
     const schedules = addFleetSchedules(this, config, this.fleetStateMachine);
+    this.report = addDeployedReport(this, {
+      makeFunction,
+      grants,
+      fleetWorkflow: this.fleetStateMachine,
+      eventFailures: this.eventFailures,
+    });
 
     if (config.stack.eksAccessEntry) addEksAccessEntries(this, envs, fns);
 
@@ -181,6 +190,7 @@ export class CimStack extends Stack {
         ...Object.values(this.functions),
         this.databaseEvents.function,
         this.executionStatus.function,
+        this.report.function,
         ...Object.values(this.fleetFunctions),
         ...Object.values(this.guard.functions),
       ],

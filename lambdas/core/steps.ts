@@ -179,6 +179,8 @@ export const FUNCTIONS = {
   'database-event': { workflow: null, on: 'RDS started/stopped events' },
   // Records an environment run that ended without its Catch (ABORTED, TIMED_OUT, FAILED).
   'execution-status': { workflow: null, on: 'environment executions ABORTED/TIMED_OUT/FAILED' },
+  // Rebuilds the deployed report (report/ in the state buckets) after each fleet run.
+  report: { workflow: null, on: 'fleet executions SUCCEEDED/FAILED/TIMED_OUT/ABORTED' },
 } as const satisfies Record<string, FunctionEntry>;
 
 type Catalog = typeof FUNCTIONS;
@@ -217,6 +219,9 @@ export const DATABASE_EVENT_FUNCTION = 'database-event' satisfies FunctionId;
 
 /** The function on the environment executions' status changes (ABORTED, TIMED_OUT, FAILED): records a run that ended without its Catch. */
 export const EXECUTION_STATUS_FUNCTION = 'execution-status' satisfies FunctionId;
+
+/** The function that rebuilds the deployed report after each fleet run (not a Task of any workflow). */
+export const REPORT_FUNCTION = 'report' satisfies FunctionId;
 
 /** Every Task state, in no particular order: what the fault-injection tests enumerate. */
 export const TaskSteps: readonly StepName[] = Object.values(TaskFunctions).flat();

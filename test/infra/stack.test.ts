@@ -119,7 +119,8 @@ describe('functions', () => {
         Object.keys(FleetFunctions).length +
         Object.keys(GuardFunctions).length +
         1 + // database-event, on the RDS events
-        1, // execution-status, on the environment executions that end without their Catch
+        1 + // execution-status, on the environment executions that end without their Catch
+        1, // report, on the fleet executions' ends
     );
     for (const f of fns as any[]) {
       expect(f.Properties.Runtime).toBe('nodejs22.x');
@@ -176,6 +177,14 @@ describe('least privilege', () => {
       // functions read and write them, the state machine's Distributed Map reads the items and
       // writes the results, in parts for large ones).
       // The guard's item lists and map run results likewise, under guard/.
+      // The report function: only the deployed report's objects, and PutObject alone.
+      if (r.includes('"/report/*"')) {
+        expect(r).toMatch(
+          /^\{"Fn::Join":\["",\[\{"Fn::GetAtt":\["StateBucket[^"]+","Arn"\]\},"\/report\/\*"\]\]\}$/,
+        );
+        expect((s as any).Action).toBe('s3:PutObject');
+        continue;
+      }
       if (r.includes('"/fleet/*"') || r.includes('"/guard/*"')) {
         expect(r).toMatch(
           /^\{"Fn::Join":\["",\[\{"Fn::GetAtt":\["StateBucket[^"]+","Arn"\]\},"\/(fleet|guard)\/\*"\]\]\}$/,

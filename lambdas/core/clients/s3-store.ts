@@ -8,6 +8,7 @@ import {
   S3Client,
 } from '@aws-sdk/client-s3';
 import { AWS_REQUEST_TIMEOUTS, CimError, ErrorNames, errorName, wrapAwsError } from '../errors.ts';
+import type { ReportFiles } from '../gateways/report-files.ts';
 import {
   MAX_RECORD_BYTES,
   PreconditionFailed,
@@ -30,7 +31,7 @@ export function s3ClientFor(region: string): S3Client {
   });
 }
 
-export class S3StateStore implements StateStore {
+export class S3StateStore implements StateStore, ReportFiles {
   constructor(
     private readonly s3: S3Client,
     readonly bucket: string,
@@ -93,6 +94,17 @@ export class S3StateStore implements StateStore {
     }
   }
 
+  /** A whole text object (the deployed report's files), overwritten unconditionally. */
+  async putText(key: string, body: string, contentType: string): Promise<void> {
+    try {
+      await this.s3.send(
+        new PutObjectCommand({ Bucket: this.bucket, Key: key, Body: body, ContentType: contentType }),
+      );
+    } catch (err) {
+      throw this.wrap(err, `writing s3://${this.bucket}/${key}`);
+    }
+  }
+
   async deleteObject(key: string, ifMatch?: string): Promise<void> {
     try {
       await this.s3.send(
@@ -145,4 +157,9 @@ export class S3StateStore implements StateStore {
     }
     return keys;
   }
+}
+
+/** The deployed report's writer for one state bucket (the report function's only S3 writes). */
+export function reportFilesFor(bucket: string, region: string): ReportFiles {
+  return new S3StateStore(s3ClientFor(region), bucket);
 }

@@ -53,6 +53,7 @@ const inv = (over: Partial<Parameters<typeof report>[0]> = {}): Parameters<typeo
   serve: false,
   port: 0,
   backfill: false,
+  url: false,
   ...over,
 });
 
@@ -133,6 +134,43 @@ describe('cim report at the command line', () => {
     );
     expect(await main(['report', '--prices', file, '--out', out, ...CONFIG], {})).toBe(ExitCode.Usage);
     expect(io.err()).toContain(file);
+    expect(w.bucket.mock.calls().length).toBe(0);
+  });
+});
+
+describe('cim report --url', () => {
+  it('prints a link to the deployed report/index.html signed for one hour, without any S3 request', async () => {
+    vi.stubEnv('AWS_ACCESS_KEY_ID', 'AKIDEXAMPLE');
+    vi.stubEnv('AWS_SECRET_ACCESS_KEY', 'secret');
+    vi.stubEnv('AWS_SESSION_TOKEN', '');
+    const io = capture();
+    try {
+      expect(await main(['report', '--url', '--json', '--select', 'alpha/dev', ...CONFIG], {})).toBe(
+        ExitCode.Done,
+      );
+    } finally {
+      vi.unstubAllEnvs();
+    }
+    const { links } = JSON.parse(io.out()) as { links: { bucket: string; key: string; url: string }[] };
+    expect(links).toHaveLength(1);
+    const [link] = links;
+    expect(link?.bucket).toBe('customer-infra-manager');
+    const url = new URL(link?.url ?? '');
+    expect(url.pathname).toMatch(/(^|\/)report\/index\.html$/);
+    expect(`${url.hostname}${url.pathname}`).toContain('customer-infra-manager');
+    expect(url.searchParams.get('X-Amz-Expires')).toBe('3600');
+    expect(url.searchParams.get('X-Amz-Signature')).toMatch(/^[0-9a-f]{64}$/);
+    expect(url.searchParams.get('X-Amz-Credential')).toMatch(/^AKIDEXAMPLE\//);
+    // Signing is local: nothing is read or written, and no local report is built.
+    expect(w.bucket.mock.calls().length).toBe(0);
+    expect(() => readFileSync(join(out, 'index.html'))).toThrow();
+  });
+
+  it('refuses --url with --serve or --backfill (exit 64)', async () => {
+    const io = capture();
+    expect(await main(['report', '--url', '--serve', ...CONFIG], {})).toBe(ExitCode.Usage);
+    expect(await main(['report', '--url', '--backfill', ...CONFIG], {})).toBe(ExitCode.Usage);
+    expect(io.err()).toMatch(/--url only signs a link/);
     expect(w.bucket.mock.calls().length).toBe(0);
   });
 });
