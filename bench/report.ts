@@ -1,17 +1,17 @@
 // The report benchmark (issue 18, `npm run bench -- report`): N environments (2,000) × 30
 // nights (a scheduled down and a person's up each night) seeded as index rows, plus the
-// records buildReport reads (actions.json, the last down's pre-state), into moto_server (the
-// sandbox's S3 peer, started alone: the report needs neither Kubernetes nor RDS). Then
-// buildReport over 30 days for all of them and the page rendered: wall time, peak RSS, S3
-// requests by kind. Then 60 older nights are seeded and the report timed again: its requests
-// must not grow (it lists days, never an environment's history).
-// One bucket per environment: moto lists a prefix by scanning the whole bucket, which real S3
-// does not; with one bucket of 360,000 keys the figure would be moto's scan, not the report's.
-// The same report is also built over an in-memory store, to separate buildReport's own time
-// from the time spent waiting on S3 (here: moto, one Python process).
-// Measured 2026-12-06, 2 shared cores (CIM_BENCH_REPORT_MOTO_ENVS=150): in memory, 2,000
-// environments: build 2.4 s + render 0.9 s, peak RSS 449 MiB; moto, 150 environments: 68.5 s for
-// 4,800 LIST + 9,450 GET (~210 requests/s, moto-bound), unchanged LIST with 60 older nights.
+// records buildReport reads (actions.json, the last down's pre-state), in ONE state bucket (as
+// deployed). The report is built twice: cold (every day listed per environment, the past days
+// then sealed) and warm (the sealed days read per bucket: day-seals.ts). Wall time, peak RSS
+// and S3 requests by kind, and the time those requests take on S3 at 48 in flight
+// (read-budget.ts) for two per-request latencies. First in memory (buildReport's own cost), then
+// in moto_server (the sandbox's S3 peer, alone; ~250 requests/s, one Python process: its
+// figures are moto's, so it runs on CIM_BENCH_REPORT_MOTO_ENVS environments, default 150);
+// then 60 older nights are added and the warm report run again: its requests must not grow.
+// Measured 2026-12-06, 2 shared cores (CI running beside it), 2,000 environments in memory:
+// cold 64,030 LIST + 126,000 GET + 30 PUT (79 s on S3 at 20 ms), warm 4,030 LIST + 12,030 GET
+// (7 s at 20 ms), build 3-6 s, peak RSS ~590 MiB with the 190,000 objects in the same process;
+// moto, 150 environments: cold 158 s, warm 14 s, warm with 60 older nights the same requests.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { realpathSync } from 'node:fs';
 import { createServer } from 'node:net';
@@ -22,10 +22,11 @@ import { S3StateStore } from '#core/clients/s3-store';
 import type { Environment } from '#core/config/schema';
 import type { StateStore, StoredJson } from '#core/gateways/store';
 import { indexKey } from '#core/records/run-index';
-import { buildReport, type ReportSource } from '#core/report/build';
+import { buildReport, type IndexRead, type ReportSource } from '#core/report/build';
 import type { RunRow } from '#core/report/model';
 import { renderReportPage } from '#core/report/page';
 import { reportPrices } from '#core/report/prices';
+import { REQUESTS_IN_FLIGHT } from '#core/report/read-budget';
 
 type Table = (title: string, head: string[], rows: (string | number)[][]) => void;
 
@@ -61,9 +62,8 @@ async function startMoto(): Promise<{ endpoint: string; proc: ChildProcess }> {
   return { endpoint, proc };
 }
 
-/** Counts the S3 commands a client sends, by name (ListObjectsV2, GetObject, PutObject). */
-function countingClient(endpoint: string) {
-  const counts: Record<string, number> = {};
+/** A client of the moto peer (the report counts its own requests: IndexRead.requests). */
+function motoClient(endpoint: string) {
   const s3 = new S3Client({
     region: 'us-east-1',
     endpoint,
@@ -71,20 +71,16 @@ function countingClient(endpoint: string) {
     credentials: { accessKeyId: 'bench', secretAccessKey: 'bench' },
     maxAttempts: 1,
   });
-  s3.middlewareStack.add(
-    (next, ctx) => (args) => {
-      const name = ctx.commandName ?? 'unknown';
-      counts[name] = (counts[name] ?? 0) + 1;
-      return next(args);
-    },
-    { step: 'initialize', name: 'benchCount' },
-  );
-  return { s3, counts };
+  return { s3 };
 }
 
-/** A Map-backed store: buildReport's own cost, without any S3. */
+/**
+ * A Map-backed store: buildReport's own cost, without any S3. Keys are also indexed by their
+ * folder, so listing a day's folder is not a scan of the 190,000 keys (S3 does not scan either).
+ */
 class MemoryStore implements StateStore {
   readonly objects = new Map<string, string>();
+  private readonly folders = new Map<string, Set<string>>();
   constructor(readonly bucket: string) {}
   async getJson(key: string): Promise<StoredJson | null> {
     const t = this.objects.get(key);
@@ -92,24 +88,30 @@ class MemoryStore implements StateStore {
   }
   async putJson(key: string, value: unknown) {
     this.objects.set(key, JSON.stringify(value));
+    const folder = key.slice(0, key.lastIndexOf('/') + 1);
+    const set = this.folders.get(folder) ?? new Set<string>();
+    set.add(key);
+    this.folders.set(folder, set);
     return { etag: '"x"' };
   }
   async deleteObject(key: string) {
     this.objects.delete(key);
+    this.folders.get(key.slice(0, key.lastIndexOf('/') + 1))?.delete(key);
   }
+  /** The keys directly in a folder (what the report lists: a day's rows, a day's seals). */
   async listKeys(prefix: string, limit = 1000) {
-    const out: string[] = [];
-    for (const k of this.objects.keys()) if (k.startsWith(prefix) && out.length < limit) out.push(k);
-    return out.sort();
+    return [...(this.folders.get(prefix) ?? [])].sort().slice(0, limit);
   }
 }
+
+const BUCKET = 'cim-bench';
 
 const envOf = (i: number): Environment =>
   ({
     customer: `c${Math.floor(i / 10)}`,
     environment: `e${i % 10}`,
     region: 'us-east-1',
-    bucket: `cim-bench-${i}`,
+    bucket: BUCKET,
     bucketRegion: 'us-east-1',
     keyPrefix: `c${Math.floor(i / 10)}/e${i % 10}`,
     namespace: `c${Math.floor(i / 10)}-e${i % 10}`,
@@ -229,7 +231,16 @@ async function timeReport(sources: ReportSource[], days: number) {
     peak = Math.max(peak, process.memoryUsage().rss);
   }, 50);
   const t0 = performance.now();
-  const model = await buildReport({ environments: sources, days, now: NOW, prices: reportPrices() });
+  let index: IndexRead | undefined;
+  const model = await buildReport({
+    environments: sources,
+    days,
+    now: NOW,
+    prices: reportPrices(),
+    onIndexRead: (r) => {
+      index = r;
+    },
+  });
   const built = performance.now();
   const page = renderReportPage(model);
   const t1 = performance.now();
@@ -245,8 +256,31 @@ async function timeReport(sources: ReportSource[], days: number) {
     pageBytes: Buffer.byteLength(page),
     runsInRange: runs,
     exclusions: model.exclusions.length,
+    index: index as IndexRead,
   };
 }
+
+/** Seconds the report's requests take on S3 at REQUESTS_IN_FLIGHT, at a per-request latency. */
+const onS3 = (r: IndexRead, latencyMs: number) => {
+  const q = r.requests;
+  return (((q.list + q.get + q.put) / REQUESTS_IN_FLIGHT) * latencyMs) / 1000;
+};
+
+type Timed = Awaited<ReturnType<typeof timeReport>>;
+const row = (label: string, history: number, r: Timed): (string | number)[] => [
+  label,
+  history,
+  r.runsInRange,
+  r.buildSeconds.toFixed(1),
+  r.renderSeconds.toFixed(1),
+  r.peakRssMiB.toFixed(0),
+  `${r.index.sealedDays}/${r.index.listedDays}`,
+  r.index.requests.list,
+  r.index.requests.get,
+  r.index.requests.put,
+  onS3(r.index, 20).toFixed(0),
+  onS3(r.index, 100).toFixed(0),
+];
 
 export async function reportBench(table: Table, results: Record<string, unknown>) {
   const n = Number(process.env.CIM_BENCH_REPORT_ENVS ?? 2000);
@@ -256,69 +290,84 @@ export async function reportBench(table: Table, results: Record<string, unknown>
   const rows: (string | number)[][] = [];
   const data: Record<string, unknown> = { environments: n, nights, olderNights: older };
 
-  // In memory first: buildReport's own time and memory, no S3.
-  const mem = envs.map((e) => new MemoryStore(e.bucket));
-  await seed(mem, envs, 0, nights, true);
-  const inMemory = await timeReport(
-    envs.map((env, i) => ({ env, store: mem[i] as StateStore })),
+  // In memory first: buildReport's own time and memory, no S3; cold, then warm (sealed).
+  const mem = new MemoryStore(BUCKET);
+  await seed(
+    envs.map(() => mem),
+    envs,
+    0,
     nights,
+    true,
   );
-  mem.length = 0;
-  data.inMemory = inMemory;
-  rows.push([
-    `in-memory store (${n} envs)`,
-    nights,
-    inMemory.runsInRange,
-    inMemory.buildSeconds.toFixed(1),
-    inMemory.renderSeconds.toFixed(1),
-    inMemory.peakRssMiB.toFixed(0),
-    '-',
-    '-',
-  ]);
+  const memSources = envs.map((env) => ({ env, store: mem as StateStore }));
+  const cold = await timeReport(memSources, nights);
+  const warm = await timeReport(memSources, nights);
+  data.inMemory = { cold, warm };
+  rows.push(
+    row(`in memory, cold (${n} envs)`, nights, cold),
+    row(`in memory, warm (${n} envs)`, nights, warm),
+  );
 
   // moto answers ~250 requests/s on this machine: CIM_BENCH_REPORT_MOTO_ENVS runs the S3 part
   // on fewer environments when the full seeding (360,000 PUTs) does not fit the time there is.
-  const m = Number(process.env.CIM_BENCH_REPORT_MOTO_ENVS ?? n);
+  const m = Number(process.env.CIM_BENCH_REPORT_MOTO_ENVS ?? 150);
   envs.length = Math.min(m, n);
   data.motoEnvironments = envs.length;
   const moto = await startMoto();
   try {
-    const { s3, counts } = countingClient(moto.endpoint);
-    await mapBounded(envs, 16, (e) => s3.send(new CreateBucketCommand({ Bucket: e.bucket })));
-    const stores = envs.map((e) => new S3StateStore(s3, e.bucket));
-    const sources = envs.map((env, i) => ({ env, store: stores[i] as StateStore }));
-    const seeded = await seed(stores, envs, 0, nights, true);
+    const { s3 } = motoClient(moto.endpoint);
+    await s3.send(new CreateBucketCommand({ Bucket: BUCKET }));
+    const store = new S3StateStore(s3, BUCKET);
+    const sources = envs.map((env) => ({ env, store: store as StateStore }));
+    const seeded = await seed(
+      envs.map(() => store),
+      envs,
+      0,
+      nights,
+      true,
+    );
     data.seed30 = seeded;
     process.stderr.write(`[bench] seeded ${seeded.objects} objects in ${seeded.seconds.toFixed(0)} s\n`);
-    const measure = async (label: string, history: number) => {
-      for (const k of Object.keys(counts)) delete counts[k];
-      const r = await timeReport(sources, nights);
-      const req = { list: counts.ListObjectsV2Command ?? 0, get: counts.GetObjectCommand ?? 0 };
-      rows.push([
-        `${label} (${envs.length} envs)`,
-        history,
-        r.runsInRange,
-        r.buildSeconds.toFixed(1),
-        r.renderSeconds.toFixed(1),
-        r.peakRssMiB.toFixed(0),
-        req.list,
-        req.get,
-      ]);
-      return { ...r, requests: { ...counts } };
-    };
-    data.moto30 = await measure('moto, 30 nights stored', nights);
+    const motoCold = await timeReport(sources, nights);
+    const motoWarm = await timeReport(sources, nights);
+    rows.push(
+      row(`moto, cold (${envs.length} envs)`, nights, motoCold),
+      row(`moto, warm (${envs.length} envs)`, nights, motoWarm),
+    );
+    data.moto30 = { cold: motoCold, warm: motoWarm };
     if (older > 0) {
-      const more = await seed(stores, envs, nights, nights + older, false);
+      const more = await seed(
+        envs.map(() => store),
+        envs,
+        nights,
+        nights + older,
+        false,
+      );
       data.seedOlder = more;
       process.stderr.write(`[bench] seeded ${more.objects} older objects in ${more.seconds.toFixed(0)} s\n`);
-      data.motoAll = await measure(`moto, +${older} older nights`, nights + older);
+      const again = await timeReport(sources, nights);
+      rows.push(row(`moto, warm, +${older} older nights`, nights + older, again));
+      data.motoAll = again;
     }
   } finally {
     moto.proc.kill();
   }
   table(
-    `R5. cim report over 30 days: ${n} environments, a down and an up a night (goals: ≤ 30 s, ≤ 500 MiB; seeding not counted)`,
-    ['store', 'nights stored', 'runs in range', 'build s', 'render s', 'peak RSS MiB', 'S3 LIST', 'S3 GET'],
+    `R5. cim report over 30 days: ${n} environments, a down and an up a night (goals: warm ≤ 30 s on S3 at 20 ms, ≤ 500 MiB; seeding not counted)`,
+    [
+      'store',
+      'nights stored',
+      'runs in range',
+      'build s',
+      'render s',
+      'peak RSS MiB',
+      'env-days sealed/listed',
+      'LIST',
+      'GET',
+      'PUT',
+      's on S3 @20 ms',
+      's on S3 @100 ms',
+    ],
     rows,
   );
   results.report = data;

@@ -23,8 +23,16 @@ import type { MakeFunction } from './function.ts';
 /** Every way a fleet execution ends: the report follows each run, whatever its outcome. */
 export const FLEET_END_STATUSES = ['SUCCEEDED', 'FAILED', 'TIMED_OUT', 'ABORTED'] as const;
 
-/** Seconds the report may take: reading a large fleet's index is many small requests. */
-export const REPORT_TIMEOUT_SECONDS = 300;
+/**
+ * Seconds the report may take: Lambda's most (15 min). The first report of 2,000 environments
+ * over 30 days, before any day is sealed, is ~190,000 small S3 requests: 79 s at 20 ms each
+ * and 48 in flight, 396 s at 100 ms (`npm run bench -- report`). Its seals are written at its
+ * end, so a report that timed out would leave the next one just as slow: the margin matters.
+ * Once sealed: ~16,000 requests, 7 s at 20 ms.
+ */
+export const REPORT_TIMEOUT_SECONDS = 900;
+/** MiB: the model and page of 2,000 environments × 30 days (118,000 runs, a 950 KB page) took ~430 MiB in the bench's process. */
+export const REPORT_MEMORY_MIB = 1024;
 
 export interface DeployedReport {
   function: NodejsFunction;
@@ -42,7 +50,7 @@ export function addDeployedReport(
 ): DeployedReport {
   const fn = o.makeFunction(REPORT_FUNCTION);
   (fn.node.defaultChild as CfnFunction).timeout = REPORT_TIMEOUT_SECONDS;
-  (fn.node.defaultChild as CfnFunction).memorySize = 512;
+  (fn.node.defaultChild as CfnFunction).memorySize = REPORT_MEMORY_MIB;
   o.grants.grant(fn, REPORT_NEEDS);
   withDeadLetterQueue(fn, o.eventFailures);
   const rule = new Rule(scope, 'ReportAfterFleet', {

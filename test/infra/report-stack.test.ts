@@ -4,6 +4,8 @@
 // seals and the refreshed prices there (no delete, no
 // Kubernetes, no RDS). The fleet and environment definitions are not changed for it.
 import { beforeAll, describe, expect, it } from 'vitest';
+import { REQUESTS_IN_FLIGHT } from '#core/report/read-budget';
+import { REPORT_MEMORY_MIB, REPORT_TIMEOUT_SECONDS } from '#infra/constructs/report';
 import { matches } from '../support/event-pattern.ts';
 import { synthesizeStack } from '../support/synthesized.ts';
 
@@ -96,5 +98,16 @@ describe('the report after each fleet run', () => {
       else expect(actions(st).every((a: string) => a.startsWith('sqs:'))).toBe(true);
     }
     expect(JSON.stringify(s.template.findResources('AWS::EKS::AccessEntry'))).not.toContain(roleId);
+  });
+
+  it('has the time and memory for the first, unsealed report of 2,000 environments over 30 days', () => {
+    const fn = s.template.findResources('AWS::Lambda::Function')[logicalId(s.stack.report.function)] as any;
+    expect(fn.Properties.Timeout).toBe(REPORT_TIMEOUT_SECONDS);
+    expect(fn.Properties.MemorySize).toBe(REPORT_MEMORY_MIB);
+    // Unsealed: per environment (30 + 2) days × (1 LIST + 2 GET) + 4 GET; 48 in flight; 100 ms each.
+    const requests = 2_000 * ((30 + 2) * 3 + 4);
+    const seconds = (requests / REQUESTS_IN_FLIGHT) * 0.1;
+    expect(seconds).toBeGreaterThan(300); // what the first version's 300 s would not have held
+    expect(seconds * 2).toBeLessThan(REPORT_TIMEOUT_SECONDS);
   });
 });
