@@ -413,6 +413,11 @@ describe('the report with a refreshed table in the bucket', () => {
     const page = bucket.objects.get(REPORT_OBJECTS.page.key)?.body ?? '';
     expect(page).toContain('Prices: AWS Price List API, taken on');
     expect(page).toContain('where it has none: <code>prices/default.json');
+    // Each price used, with its table's source and date.
+    expect(page).toContain('<caption>Prices used, and where each came from</caption>');
+    expect(page).toMatch(
+      /<code>databaseHours\|us-east-1\|postgres\|db\.t4g\.micro\|single-az<\/code>[\s\S]*?AWS Price List API, <time datetime="2026-12-06">/,
+    );
     expect(m.exclusions).toEqual([]);
   });
 
