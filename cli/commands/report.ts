@@ -1,7 +1,9 @@
 // `cim report`: the fleet report of the selected environments over the last N days, written
 // as DIR/index.html (self-contained), report.json and savings.csv, built from the run index
-// (lambdas/core/report/build.ts). Read-only, except `--backfill`, which first indexes the
-// older (legacy) history once. `--serve` then serves DIR on 127.0.0.1 until interrupted.
+// (lambdas/core/report/build.ts). It changes no record: it may add the seals of past days
+// under report/index/ (when its credentials allow; day-seals.ts), and `--backfill` first indexes
+// the older (legacy) history once, deleting the seals of the days it adds rows to.
+// `--serve` then serves DIR on 127.0.0.1 until interrupted.
 
 import { readFileSync } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
@@ -15,8 +17,9 @@ import type { Environment } from '#core/config/schema';
 import { parseSelectionArg, selectEnvironments } from '#core/config/selection';
 import { CimError, ErrorNames, errorMessage, errorName } from '#core/errors';
 import { type BackfillResult, backfillRunIndex } from '#core/records/run-index';
-import { buildReport, type ReportSource } from '#core/report/build';
+import { buildReport, type IndexRead, type ReportSource } from '#core/report/build';
 import { renderSavingsCsv } from '#core/report/csv';
+import { unsealDays } from '#core/report/day-seals';
 import type { Exclusion, PriceTable, ReportModel } from '#core/report/model';
 import { renderReportJson, renderReportPage } from '#core/report/page';
 import { newestRefreshed, readRefreshedPrices } from '#core/report/price-refresh';
@@ -162,6 +165,18 @@ async function printLinks(inv: ReportInvocation, envs: Environment[]): Promise<n
   return ExitCode.Done;
 }
 
+const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
+
+/** What reading the index cost, for whoever wonders why a report took long. */
+function indexSummary(r: IndexRead): string {
+  const q = r.requests;
+  const sealed =
+    r.sealsWritten || r.sealsRefused
+      ? `; ${plural(r.sealsWritten, 'day seal')} written${r.sealsRefused ? `, ${r.sealsRefused} not allowed (no write access to report/index/: later reports list those days again)` : ''}`
+      : '';
+  return `index: ${r.sealedDays} environment-day(s) read from seals, ${r.listedDays} listed; ${q.list} LIST + ${q.get} GET${sealed}`;
+}
+
 export async function report(inv: ReportInvocation, now: () => Date = () => new Date()): Promise<number> {
   try {
     const config = loadConfigFile(inv.configPath);
@@ -176,10 +191,23 @@ export async function report(inv: ReportInvocation, now: () => Date = () => new 
     }));
     const backfilled: Record<string, BackfillResult> = {};
     if (inv.backfill) {
-      for (const s of sources)
-        backfilled[`${s.env.customer}/${s.env.environment}`] = await backfillRunIndex(s.store, s.env);
+      for (const s of sources) {
+        const b = await backfillRunIndex(s.store, s.env);
+        backfilled[`${s.env.customer}/${s.env.environment}`] = b;
+        // Rows added to a sealed day: the seal no longer holds all of them.
+        await unsealDays(s.store, b.days);
+      }
     }
-    const model = await buildReport({ environments: sources, days: inv.days, now: now(), prices });
+    let index: IndexRead | undefined;
+    const model = await buildReport({
+      environments: sources,
+      days: inv.days,
+      now: now(),
+      prices,
+      onIndexRead: (r) => {
+        index = r;
+      },
+    });
     model.exclusions.push(...priceExclusions);
     const paths = await writeReport(model, inv.outDir);
     const served = inv.serve ? await serveReport(inv.outDir, inv.port) : null;
@@ -190,6 +218,7 @@ export async function report(inv: ReportInvocation, now: () => Date = () => new 
             files: paths,
             environments: envs.length,
             exclusions: model.exclusions.length,
+            ...(index ? { index } : {}),
             ...(inv.backfill ? { backfill: backfilled } : {}),
             ...(served ? { url: served.url } : {}),
           },
@@ -204,9 +233,10 @@ export async function report(inv: ReportInvocation, now: () => Date = () => new 
           `backfill ${key}: ${b.written} rows written, ${b.existing} already indexed, ${b.skipped.length} builds without a row`,
         );
       lines.push(
-        `report of ${envs.length} environment(s) over ${model.range.days} days written to ${resolve(paths['index.html'])}`,
+        `report of ${envs.length} environment(s) over ${plural(model.range.days, 'day')} written to ${resolve(paths['index.html'])}`,
         `  also ${resolve(paths['report.json'])} and ${resolve(paths['savings.csv'])}`,
       );
+      if (index) lines.push(`  ${indexSummary(index)}`);
       if (model.exclusions.length)
         lines.push(
           `  ${model.exclusions.length} object(s) left out (listed on the page, with their keys and reasons)`,

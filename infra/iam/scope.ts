@@ -4,7 +4,8 @@
 // the stack renders the statements with its tokens, the tests call them directly.
 import { DEFAULT_SETTINGS, fillTemplate, listEnvironments, resolveEnvironment } from '#core/config/catalog';
 import type { Config, Environment } from '#core/config/schema';
-import { REPORT_PREFIX } from '#core/report/publish';
+import { SEALS_PREFIX } from '#core/report/day-seals';
+import { REPORT_PREFIX, REPORT_READS } from '#core/report/publish';
 
 /** What a function touches; IAM is granted from this and nothing else. */
 export interface Needs {
@@ -232,6 +233,15 @@ export function grantStatements(scope: IamScope, needs: Needs, arns: ArnFormat):
   if (needs.reportWrite) {
     const resources = scope.s3.map(({ bucket }) => `${arns.bucketArn(bucket)}/${REPORT_PREFIX}*`);
     if (resources.length) out.push({ actions: ['s3:PutObject'], resources });
+    // It reads back only what it keeps for itself: the day seals and the refreshed prices.
+    const own = scope.s3.flatMap(({ bucket }) => REPORT_READS.map((k) => `${arns.bucketArn(bucket)}/${k}`));
+    if (own.length) out.push({ actions: ['s3:GetObject'], resources: own });
+    for (const { bucket } of scope.s3)
+      out.push({
+        actions: ['s3:ListBucket'],
+        resources: [arns.bucketArn(bucket)],
+        condition: { StringLike: { 's3:prefix': [`${SEALS_PREFIX}*`] } },
+      });
   }
   const dbArns = (kind: 'instance' | 'cluster') =>
     scope.rds

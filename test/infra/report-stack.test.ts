@@ -1,6 +1,7 @@
 // The deployed report: a rule on the fleet state machine's status changes (every end) reaches
 // the report function, retried, its failures in the stack's event dead-letter queue; the
-// function may read the environments' records and write only report/* (no delete, no
+// function may read the environments' records, write only report/* and read back only its day
+// seals and the refreshed prices there (no delete, no
 // Kubernetes, no RDS). The fleet and environment definitions are not changed for it.
 import { beforeAll, describe, expect, it } from 'vitest';
 import { matches } from '../support/event-pattern.ts';
@@ -82,9 +83,16 @@ describe('the report after each fleet run', () => {
         expect(text).toMatch(/"\/report\/\*"\]\]\}$/);
       } else if (actions(st).includes('s3:GetObject')) {
         expect(actions(st)).toEqual(['s3:GetObject']);
-        expect(text).toMatch(/"\/eks-dev-cluster\/\*"\]\]\}$/);
+        // The records, and of report/ only what it keeps for itself: the day seals and the prices.
+        if (text.includes('/report/'))
+          expect(text).toMatch(
+            /"\/report\/index\/\*"\]\]\},\{"Fn::Join":\["",\[\{"Fn::GetAtt":\["StateBucket[^"]+","Arn"\]\},"\/report\/prices\.json"\]\]\}\]$/,
+          );
+        else expect(text).toMatch(/"\/eks-dev-cluster\/\*"\]\]\}$/);
       } else if (actions(st).includes('s3:ListBucket'))
-        expect(st.Condition.StringLike['s3:prefix']).toEqual(['eks-dev-cluster/*']);
+        expect([['eks-dev-cluster/*'], ['report/index/*']]).toContainEqual(
+          st.Condition.StringLike['s3:prefix'],
+        );
       else expect(actions(st).every((a: string) => a.startsWith('sqs:'))).toBe(true);
     }
     expect(JSON.stringify(s.template.findResources('AWS::EKS::AccessEntry'))).not.toContain(roleId);

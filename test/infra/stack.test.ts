@@ -202,9 +202,17 @@ describe('least privilege', () => {
         /^\{"Fn::Join":\["",\[\{"Fn::GetAtt":\["StateBucket[^"]+","Arn"\]\},"\/eks-dev-cluster\/\*(actions\.json|lock\.json)?"\]\]\}$/,
       );
     }
+    // The environments' prefix; and the report function's own day seals (report-stack.test.ts).
     for (const s of statementsWith('s3:ListBucket')) {
-      expect((s as any).Condition.StringLike['s3:prefix']).toEqual(['eks-dev-cluster/*']);
+      expect([['eks-dev-cluster/*'], ['report/index/*']]).toContainEqual(
+        (s as any).Condition.StringLike['s3:prefix'],
+      );
     }
+    expect(
+      statementsWith('s3:ListBucket').filter(
+        (s: any) => s.Condition.StringLike['s3:prefix'][0] === 'report/index/*',
+      ),
+    ).toHaveLength(1);
     expect(statementsWith('s3:*')).toEqual([]);
   });
 

@@ -206,7 +206,9 @@ describe('two SIGTERMs 50 ms apart during a cim down --json', () => {
           const lines = exit.stderr.split('\n').filter((l) => /SIGTERM/.test(l));
           expect(lines[0], said(exit)).toMatch(/SIGTERM: stopping at the next safe point/);
           for (const l of lines.slice(1))
-            expect(l, said(exit)).toMatch(/SIGTERM (again: still stopping at the next safe point|after the result was final: ignored)/);
+            expect(l, said(exit)).toMatch(
+              /SIGTERM (again: still stopping at the next safe point|after the result was final: ignored)/,
+            );
           expect(lines.length, said(exit)).toBeLessThanOrEqual(landed.second ? 2 : 1);
         }
         // Handled (the note) or landing while the process already exits: either way not killed.

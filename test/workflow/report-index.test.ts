@@ -19,7 +19,7 @@ describe('the run index written by real runs', () => {
   it('holds one row per run and the report measures the sleep the test made', async () => {
     const { statuses, model, expectedHoursAsleep } = await reportFromRealRuns(w);
     expect(statuses).toEqual(['SUCCEEDED', 'SUCCEEDED', 'FAILED', 'SUCCEEDED']);
-    const keys = w.bucket.keys().filter((k) => k.includes('/index/'));
+    const keys = w.bucket.keys().filter((k) => k.startsWith(`${P}/index/`));
     expect(keys).toEqual([
       `${P}/index/2026-11-26/r1-down.json`,
       `${P}/index/2026-11-27/r2-up.json`,
@@ -32,7 +32,7 @@ describe('the run index written by real runs', () => {
       ['r4', 'schedule', 'succeeded'],
     ]);
     // Each row is written once, with If-None-Match.
-    const indexWrites = w.bucket.writes.filter((x) => x.key.includes('/index/'));
+    const indexWrites = w.bucket.writes.filter((x) => x.key.startsWith(`${P}/index/`));
     expect(indexWrites).toHaveLength(3);
 
     // The sleeps: r1's end → r2's start (the test's 10 h), r4's end → the report (3 h).

@@ -147,6 +147,8 @@ export function parseRunRow(text: string, where: string): { row: RunRow } | { re
 
 export interface BackfillResult {
   written: number;
+  /** The UTC days rows were written under: their report seals are out of date (day-seals.ts). */
+  days: string[];
   /** Rows already in the index (written by the run, or by an earlier backfill): left alone. */
   existing: number;
   /** Builds with no row to make (a run still running, a status), or whose record is unreadable. */
@@ -166,7 +168,7 @@ const BACKFILL_WRITER = 'cim-report-backfill';
 export async function backfillRunIndex(store: StateStore, env: Environment): Promise<BackfillResult> {
   const keys = recordKeys(env, '_');
   const files = new Set(await store.listKeys(keys.historyPrefix, 1_000_000));
-  const out: BackfillResult = { written: 0, existing: 0, skipped: [] };
+  const out: BackfillResult = { written: 0, days: [], existing: 0, skipped: [] };
   for (const file of [...files].sort()) {
     if (!file.endsWith('/actions.json')) continue;
     const build = file.slice(keys.historyPrefix.length, -'/actions.json'.length);
@@ -219,6 +221,7 @@ export async function backfillRunIndex(store: StateStore, env: Environment): Pro
         writtenBy: BACKFILL_WRITER,
       });
       out.written++;
+      if (!out.days.includes(dayOf(row.startedAt))) out.days.push(dayOf(row.startedAt));
     } catch (err) {
       if (!(err instanceof PreconditionFailed)) throw err;
       out.existing++;

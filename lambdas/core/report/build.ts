@@ -1,23 +1,27 @@
 // Owns reading the records into the report's model (issue 18): the index rows of the days
 // shown, the latest records for "fleet now" (read-only), the last down's pre-state for the
 // facts the savings are priced from; then sleep.ts and savings.ts do the arithmetic.
-// Never lists an environment's history: S3 requests of one report, per environment, are
-//   (days + 2) LIST of {keyPrefix}/index/{day}/ (one page each: a day holds
-//   a handful of runs) + 1 GET per run in range
-//   + 3 GET for "fleet now" (actions.json, lock.json, hold.json)
-//   + 1 GET of the last succeeded down's pre-state (facts; 0 when there is none).
-// 2,000 environments × 30 days with 2 runs a night: 64,000 LIST + 120,000 GET + 8,000 GET.
+// Never lists an environment's history. S3 requests of one report over D days (D + 2 days read):
+//   per bucket and day old enough to be sealed (day-seals.ts): 1 LIST + 1 GET per seal part;
+//   per environment and day not sealed yet: 1 LIST of {keyPrefix}/index/{day}/ + 1 GET per run
+//     (and, once the day can be sealed, 1 PUT per bucket and day: the seal);
+//   per environment: 3 GET for "fleet now" (actions.json, lock.json, hold.json)
+//     + 1 GET of the last succeeded down's pre-state (facts; 0 when there is none).
+// 2,000 environments × 30 days with 2 runs a night: the first report reads ~64,000 LIST +
+// ~128,000 GET; once sealed ~6,000 LIST + ~20,000 GET (2-3 recent days and "fleet now"),
+// measured by bench/report.ts. All share REQUESTS_IN_FLIGHT (read-budget.ts).
 // Bad input never crashes the report: an index object that is corrupted, truncated, over the
 // bounds, from the future or of another environment, and a record that cannot be read, each
 // become an Exclusion with its key and reason (shown on the page and counted).
 import type { Environment } from '../config/schema.ts';
-import { errorMessage } from '../errors.ts';
+import { ErrorNames, errorMessage, errorName } from '../errors.ts';
 import { MAX_RECORD_BYTES, type StateStore } from '../gateways/store.ts';
 import { readHold } from '../records/hold.ts';
 import { actionFromLegacy } from '../records/legacy-state.ts';
 import { readLock } from '../records/lock.ts';
 import { stateFacts } from '../records/report-facts.ts';
 import { dayOf, indexDayPrefix, MAX_INDEX_ROW_BYTES, parseRunRow } from '../records/run-index.ts';
+import { readSeals, type SealedDay, sealable, writeSeal } from './day-seals.ts';
 import type {
   DatabaseFacts,
   DriftRow,
@@ -35,14 +39,21 @@ import type {
   WorkloadFacts,
 } from './model.ts';
 import { REPORT_SCHEMA_VERSION } from './model.ts';
+import {
+  budgetedStore,
+  noRequests,
+  REQUESTS_IN_FLIGHT,
+  type ReportRequests,
+  requestBudget,
+} from './read-budget.ts';
 import { computeSavings } from './savings.ts';
 import { sleepIntervals } from './sleep.ts';
 
 const DAY_MS = 86_400_000;
 /** Rows listed per environment and day: far above a real day's runs; past it the rest is excluded. */
 export const MAX_ROWS_PER_DAY = 1_000;
-/** How many environments are read at once (each read is a few small requests). */
-const CONCURRENCY = 16;
+/** Environments read at once: their requests share REQUESTS_IN_FLIGHT; this bounds memory. */
+const ENVIRONMENTS_AT_ONCE = 64;
 /** How many of the slowest runs of last night are shown. */
 const SLOWEST = 5;
 /** A row that starts later than now by more than this is from the future (clock skew allowed). */
@@ -58,6 +69,93 @@ export interface BuildReportInput {
   days: number;
   now: Date;
   prices: PriceTable;
+  /** Counts the report's S3 requests (the bench, the CLI's summary). */
+  requests?: ReportRequests;
+  /** How the index was read: days from seals, days listed, seals written. */
+  onIndexRead?: (read: IndexRead) => void;
+}
+
+export interface IndexRead {
+  /** Environment-days read from a bucket's seal (1 LIST + 1 GET per bucket and day, shared). */
+  sealedDays: number;
+  /** Environment-days read from their rows (1 LIST + 1 GET per row each). */
+  listedDays: number;
+  sealsWritten: number;
+  /** Seals not written: the reader may not write report/ (the report is complete all the same). */
+  sealsRefused: number;
+  requests: ReportRequests;
+}
+
+interface BucketSeals {
+  store: StateStore;
+  /** day → key prefix → what the seal kept */
+  days: Map<string, Map<string, SealedDay>>;
+  parts: Map<string, number>;
+  exclusions: Exclusion[];
+}
+
+/** The seals of the sealable days shown, per bucket: 1 LIST + 1 GET per part, per bucket and day. */
+async function readBucketSeals(
+  sources: readonly ReportSource[],
+  dayList: readonly string[],
+  now: Date,
+): Promise<Map<string, BucketSeals>> {
+  const out = new Map<string, BucketSeals>();
+  for (const s of sources)
+    if (!out.has(s.store.bucket))
+      out.set(s.store.bucket, { store: s.store, days: new Map(), parts: new Map(), exclusions: [] });
+  await Promise.all(
+    [...out.values()].flatMap((b) =>
+      dayList
+        .filter((day) => sealable(day, now))
+        .map(async (day) => {
+          const read = await readSeals(b.store, day);
+          b.days.set(day, read.sealed);
+          b.parts.set(day, read.parts);
+          b.exclusions.push(...read.exclusions);
+        }),
+    ),
+  );
+  return out;
+}
+
+/**
+ * Seals, per bucket, each sealable day this report read from its rows for environments whose
+ * every read succeeded: one write-once part per bucket and day (day-seals.ts).
+ */
+async function sealWhatWasListed(
+  days: number,
+  reads: readonly { source: ReportSource; fresh: Map<string, DayRead> }[],
+  seals: Map<string, BucketSeals>,
+  now: Date,
+): Promise<Omit<IndexRead, 'requests'>> {
+  const out = { sealedDays: 0, listedDays: 0, sealsWritten: 0, sealsRefused: 0 };
+  const toSeal = new Map<string, Map<string, Map<string, SealedDay>>>(); // bucket → day → prefix
+  for (const r of reads) {
+    const bucket = r.source.store.bucket;
+    out.listedDays += r.fresh.size;
+    out.sealedDays += days - r.fresh.size;
+    for (const [day, read] of r.fresh) {
+      if (!read.sealable || !sealable(day, now)) continue;
+      const byDay = toSeal.get(bucket) ?? new Map<string, Map<string, SealedDay>>();
+      toSeal.set(bucket, byDay);
+      const envs = byDay.get(day) ?? new Map<string, SealedDay>();
+      byDay.set(day, envs);
+      envs.set(r.source.env.keyPrefix, { rows: read.rows, excluded: read.excluded });
+    }
+  }
+  await Promise.all(
+    [...toSeal].flatMap(([bucket, byDay]) =>
+      [...byDay].map(async ([day, envs]) => {
+        const b = seals.get(bucket);
+        if (!b) return;
+        const status = await writeSeal(b.store, day, now, envs, b.parts.get(day) ?? 0);
+        if (status === 'written') out.sealsWritten++;
+        if (status === 'refused') out.sealsRefused++;
+      }),
+    ),
+  );
+  return out;
 }
 
 async function mapBounded<T, R>(items: readonly T[], n: number, fn: (t: T) => Promise<R>): Promise<R[]> {
@@ -81,76 +179,120 @@ export function daysBetween(from: Date, to: Date): string[] {
   return out;
 }
 
-/** The index rows of one environment for the days given, with what was left out and why. */
+/** One environment's day as read: its rows and exclusions; `sealable` when no read failed. */
+export interface DayRead {
+  rows: RunRow[];
+  excluded: Exclusion[];
+  /** Every exclusion is of the content (permanent): the day may be sealed as read. */
+  sealable: boolean;
+}
+
+/** A row read back (listed or from a seal), checked as untrusted: the row, or why it is excluded. */
+function checkRow(json: unknown, key: string, bucket: string, env: Environment, day: string, now: Date) {
+  const parsed = parseRunRow(JSON.stringify(json), `s3://${bucket}/${key}`);
+  if ('reason' in parsed) return { key, reason: parsed.reason };
+  const row = parsed.row;
+  if (row.customer !== env.customer || row.environment !== env.environment)
+    return { key, reason: `is the row of ${row.customer}/${row.environment}, not of this environment` };
+  if (dayOf(row.startedAt) !== day)
+    return { key, reason: `starts on ${dayOf(row.startedAt)}, not on the day it is filed under` };
+  const future = Math.max(Date.parse(row.startedAt), row.endedAt ? Date.parse(row.endedAt) : 0);
+  if (future > now.getTime() + FUTURE_SKEW_MS)
+    return { key, reason: `is from the future (${new Date(future).toISOString()})` };
+  if (row.endedAt !== null && Date.parse(row.endedAt) < Date.parse(row.startedAt))
+    return { key, reason: 'ends before it starts' };
+  return row;
+}
+
+const isExclusion = (r: RunRow | Exclusion): r is Exclusion => 'reason' in r && !('build' in r);
+
+/** One environment's day from its index rows: 1 LIST + 1 GET per row. */
+export async function readDayRows(source: ReportSource, day: string, now: Date): Promise<DayRead> {
+  const { env, store } = source;
+  const prefix = indexDayPrefix(env.keyPrefix, day);
+  let keys: string[];
+  try {
+    keys = await store.listKeys(prefix, MAX_ROWS_PER_DAY + 1);
+  } catch (err) {
+    return {
+      rows: [],
+      excluded: [{ key: prefix, reason: `could not be listed: ${errorMessage(err)}` }],
+      sealable: false,
+    };
+  }
+  const out: DayRead = { rows: [], excluded: [], sealable: true };
+  if (keys.length > MAX_ROWS_PER_DAY) {
+    out.excluded.push({
+      key: prefix,
+      reason: `holds more than ${MAX_ROWS_PER_DAY} rows; the rest were not read`,
+    });
+    keys = keys.slice(0, MAX_ROWS_PER_DAY);
+  }
+  const got = await Promise.all(
+    keys.map((key) =>
+      store.getJson(key, { maxBytes: MAX_INDEX_ROW_BYTES }).then(
+        (g) => ({ key, json: g ? g.json : undefined }),
+        (err: unknown) => ({ key, err }),
+      ),
+    ),
+  );
+  for (const g of got) {
+    if ('err' in g) {
+      out.excluded.push({ key: g.key, reason: errorMessage(g.err) });
+      // A bad object stays bad; a request that failed may pass next time: not sealed then.
+      if (errorName(g.err) !== ErrorNames.StateRecordInvalid) out.sealable = false;
+      continue;
+    }
+    if (g.json === undefined) continue; // deleted between the list and the read
+    const r = checkRow(g.json, g.key, store.bucket, env, day, now);
+    if (isExclusion(r)) out.excluded.push(r);
+    else out.rows.push(r);
+  }
+  return out;
+}
+
+/** One environment's day from a seal: every row checked again, as if listed. */
+export function readSealedDay(source: ReportSource, day: string, sealed: SealedDay, now: Date): DayRead {
+  const out: DayRead = { rows: [], excluded: [...sealed.excluded], sealable: false };
+  for (const json of sealed.rows.slice(0, MAX_ROWS_PER_DAY)) {
+    const r = checkRow(json, sealKeyOfRow(source, json, day), source.store.bucket, source.env, day, now);
+    if (isExclusion(r)) out.excluded.push(r);
+    else out.rows.push(r);
+  }
+  return out;
+}
+
+/** A sealed row's own index key when it names its build and action, else its day's prefix. */
+function sealKeyOfRow(source: ReportSource, json: unknown, day: string): string {
+  const o = json as { build?: unknown; action?: unknown } | null;
+  return o && typeof o.build === 'string' && typeof o.action === 'string'
+    ? `${indexDayPrefix(source.env.keyPrefix, day)}${o.build.slice(0, 256)}-${o.action.slice(0, 32)}.json`
+    : indexDayPrefix(source.env.keyPrefix, day);
+}
+
+/**
+ * The index rows of one environment for the days given, with what was left out and why:
+ * from the bucket's seal of a day when it covers this environment, else from the day's rows
+ * (`fresh` keeps those reads, for sealing).
+ */
 export async function readIndexRows(
   source: ReportSource,
   days: readonly string[],
   now: Date,
-): Promise<{ rows: RunRow[]; exclusions: Exclusion[] }> {
-  const { env, store } = source;
-  const rows: RunRow[] = [];
-  const exclusions: Exclusion[] = [];
-  for (const day of days) {
-    const prefix = indexDayPrefix(env.keyPrefix, day);
-    let keys: string[];
-    try {
-      keys = await store.listKeys(prefix, MAX_ROWS_PER_DAY + 1);
-    } catch (err) {
-      exclusions.push({ key: prefix, reason: `could not be listed: ${errorMessage(err)}` });
-      continue;
-    }
-    if (keys.length > MAX_ROWS_PER_DAY) {
-      exclusions.push({
-        key: prefix,
-        reason: `holds more than ${MAX_ROWS_PER_DAY} rows; the rest were not read`,
-      });
-      keys = keys.slice(0, MAX_ROWS_PER_DAY);
-    }
-    for (const key of keys) {
-      const where = `s3://${store.bucket}/${key}`;
-      let text: string;
-      try {
-        const got = await store.getJson(key, { maxBytes: MAX_INDEX_ROW_BYTES });
-        if (!got) continue; // deleted between the list and the read
-        text = JSON.stringify(got.json);
-      } catch (err) {
-        exclusions.push({ key, reason: errorMessage(err) });
-        continue;
-      }
-      const parsed = parseRunRow(text, where);
-      if ('reason' in parsed) {
-        exclusions.push({ key, reason: parsed.reason });
-        continue;
-      }
-      const row = parsed.row;
-      if (row.customer !== env.customer || row.environment !== env.environment) {
-        exclusions.push({
-          key,
-          reason: `is the row of ${row.customer}/${row.environment}, not of this environment`,
-        });
-        continue;
-      }
-      if (dayOf(row.startedAt) !== day) {
-        exclusions.push({
-          key,
-          reason: `starts on ${dayOf(row.startedAt)}, not on the day it is filed under`,
-        });
-        continue;
-      }
-      const future = Math.max(Date.parse(row.startedAt), row.endedAt ? Date.parse(row.endedAt) : 0);
-      if (future > now.getTime() + FUTURE_SKEW_MS) {
-        exclusions.push({ key, reason: `is from the future (${new Date(future).toISOString()})` });
-        continue;
-      }
-      if (row.endedAt !== null && Date.parse(row.endedAt) < Date.parse(row.startedAt)) {
-        exclusions.push({ key, reason: 'ends before it starts' });
-        continue;
-      }
-      rows.push(row);
-    }
-  }
-  rows.sort((a, b) => a.startedAt.localeCompare(b.startedAt));
-  return { rows, exclusions };
+  seals: ReadonlyMap<string, ReadonlyMap<string, SealedDay>> = new Map(),
+): Promise<{ rows: RunRow[]; exclusions: Exclusion[]; fresh: Map<string, DayRead> }> {
+  const fresh = new Map<string, DayRead>();
+  const reads = await Promise.all(
+    days.map(async (day) => {
+      const sealed = seals.get(day)?.get(source.env.keyPrefix);
+      if (sealed) return readSealedDay(source, day, sealed, now);
+      const read = await readDayRows(source, day, now);
+      fresh.set(day, read);
+      return read;
+    }),
+  );
+  const rows = reads.flatMap((r) => r.rows).sort((a, b) => a.startedAt.localeCompare(b.startedAt));
+  return { rows, exclusions: reads.flatMap((r) => r.excluded), fresh };
 }
 
 /**
@@ -188,6 +330,8 @@ export function factsFromPreState(
 
 interface EnvironmentRead {
   source: ReportSource;
+  /** The days read from their rows (not from a seal): what this report may seal. */
+  fresh: Map<string, DayRead>;
   facts: EnvironmentFacts;
   now: EnvironmentNowRow[];
   drift: DriftRow[];
@@ -206,10 +350,11 @@ async function readEnvironment(
   days: string[],
   range: Interval,
   now: Date,
+  seals: ReadonlyMap<string, ReadonlyMap<string, SealedDay>>,
 ): Promise<EnvironmentRead> {
   const { env, store } = source;
   const who = { customer: env.customer, environment: env.environment };
-  const { rows, exclusions } = await readIndexRows(source, days, now);
+  const { rows, exclusions, fresh } = await readIndexRows(source, days, now, seals);
   const latestKey = `${env.keyPrefix}/actions.json`;
 
   // Fleet now, from the latest records (read-only).
@@ -310,6 +455,7 @@ async function readEnvironment(
   }
   return {
     source,
+    fresh,
     facts: { ...who, region: env.region, runs, ...facts },
     now: nowRows,
     drift,
@@ -341,9 +487,18 @@ export async function buildReport(input: BuildReportInput): Promise<ReportModel>
   // One day more than the range: the row of a down that started the day before the range
   // and ended in it.
   const dayList = daysBetween(new Date(now.getTime() - (days + 1) * DAY_MS), now);
-  const reads = await mapBounded(input.environments, CONCURRENCY, (s) =>
-    readEnvironment(s, dayList, range, now),
+  const requests = input.requests ?? noRequests();
+  const budget = requestBudget(REQUESTS_IN_FLIGHT);
+  const sources = input.environments.map((s) => ({
+    env: s.env,
+    store: budgetedStore(s.store, budget, requests),
+  }));
+  const seals = await readBucketSeals(sources, dayList, now);
+  const reads = await mapBounded(sources, ENVIRONMENTS_AT_ONCE, (s) =>
+    readEnvironment(s, dayList, range, now, seals.get(s.store.bucket)?.days ?? new Map()),
   );
+  const sealing = await sealWhatWasListed(dayList.length, reads, seals, now);
+  if (input.onIndexRead) input.onIndexRead({ ...sealing, requests });
 
   const inRange = (r: RunRow) => r.startedAt >= range.from && r.startedAt < range.to;
   const allRuns = reads.flatMap((e) => e.facts.runs).filter(inRange);
@@ -402,6 +557,6 @@ export async function buildReport(input: BuildReportInput): Promise<ReportModel>
       prices,
       now.toISOString(),
     ),
-    exclusions: reads.flatMap((e) => e.exclusions),
+    exclusions: [...[...seals.values()].flatMap((b) => b.exclusions), ...reads.flatMap((e) => e.exclusions)],
   };
 }

@@ -11,6 +11,7 @@ import type { ReportFiles } from '../gateways/report-files.ts';
 import type { StateStore } from '../gateways/store.ts';
 import { buildReport } from './build.ts';
 import { renderSavingsCsv } from './csv.ts';
+import { SEALS_PREFIX } from './day-seals.ts';
 import type { PriceTable } from './model.ts';
 import { renderReportJson, renderReportPage } from './page.ts';
 import { readRefreshedPrices } from './price-refresh.ts';
@@ -18,6 +19,10 @@ import { defaultPriceTable, layerPrices, type PriceOverride } from './prices.ts'
 
 /** Where the deployed report lives in a state bucket (the function may write only here). */
 export const REPORT_PREFIX = 'report/';
+/** The refreshed price table (`cim prices refresh`), read by every report of the bucket. */
+export const REPORT_PRICES_KEY = `${REPORT_PREFIX}prices.json`;
+/** What the report function reads back of report/ (IAM: infra/iam/scope.ts): its seals and the prices. */
+export const REPORT_READS = [`${SEALS_PREFIX}*`, REPORT_PRICES_KEY] as const;
 /** The deployed report's page: what the CLI signs a link to. */
 export const REPORT_PAGE_KEY = `${REPORT_PREFIX}index.html`;
 /** The deployed report's days, as `cim report`'s default. */
@@ -87,8 +92,9 @@ export async function publishReport(input: PublishInput): Promise<Published[]> {
 
 /**
  * The function's work: the report of every environment of the deployed configuration, at
- * the bucket's refreshed prices where it has them, else the shipped ones. The triggering event is not read: whatever run ended, the report is
- * rebuilt from the records, so a late or repeated event is harmless.
+ * the bucket's refreshed prices where it has them, else the shipped ones. The triggering event
+ * is not read: whatever run ended, the report is rebuilt from the records, so a late or
+ * repeated event is harmless.
  */
 export async function publishDeployedReport(
   deps: Pick<Deps, 'config' | 'configSource' | 'store' | 'now' | 'log'>,

@@ -68,7 +68,7 @@ describe('cim report --backfill', () => {
     const io = capture();
     const now = () => new Date('2026-12-06T06:00:00.000Z');
     expect(await report(inv({ backfill: true }), now)).toBe(ExitCode.Done);
-    const rows = w.bucket.keys().filter((k) => k.includes('/index/'));
+    const rows = w.bucket.keys().filter((k) => k.startsWith(`${P}/index/`));
     expect(rows).toEqual([`${P}/index/2026-12-03/1-down.json`, `${P}/index/2026-12-04/2-up.json`]);
     expect(w.bucket.json(rows[0] as string)).toMatchObject({
       endedAt: '2026-12-03T22:06:00.000Z',
@@ -77,7 +77,14 @@ describe('cim report --backfill', () => {
       recordKey: `${P}/history/1/actions.json`,
     });
     const printed = JSON.parse(io.out());
-    expect(printed.backfill['alpha/dev']).toEqual({ written: 2, existing: 0, skipped: [] });
+    expect(printed.backfill['alpha/dev']).toEqual({
+      written: 2,
+      days: ['2026-12-03', '2026-12-04'],
+      existing: 0,
+      skipped: [],
+    });
+    // The report then sealed the days no run can reach any more (2026-11-28 … 2026-12-04).
+    expect(printed.index).toMatchObject({ sealedDays: 0, listedDays: 9, sealsWritten: 7 });
     const model = JSON.parse(readFileSync(join(out, 'report.json'), 'utf8')) as ReportModel;
     // Asleep from the down's end (22:06) to the up's start (07:00): 8 h 54 min.
     expect(model.timelines[0]?.asleep).toEqual([
@@ -97,11 +104,22 @@ describe('cim report --backfill', () => {
     expect(w.bucket.writes.length).toBe(writes);
   });
 
-  it('writes nothing to the bucket without --backfill', async () => {
-    capture();
+  it('changes no record without --backfill: it writes only the seals of past days under report/index/', async () => {
+    const io = capture();
     const writes = w.bucket.writes.length;
     expect(await report(inv(), () => new Date('2026-12-06T06:00:00.000Z'))).toBe(ExitCode.Done);
-    expect(w.bucket.writes.length).toBe(writes);
+    const written = w.bucket.writes.slice(writes).map((x) => x.key);
+    expect(written.length).toBe(7);
+    expect(written.every((k) => /^report\/index\/2026-1[12]-\d\d\/[0-9a-f]{16}\.json$/.test(k))).toBe(true);
+    // A second report reads those days from the seals and writes nothing.
+    const first = io.out().length;
+    expect(await report(inv(), () => new Date('2026-12-06T06:00:00.000Z'))).toBe(ExitCode.Done);
+    expect(w.bucket.writes.length).toBe(writes + 7);
+    expect(JSON.parse(io.out().slice(first)).index).toMatchObject({
+      sealedDays: 7,
+      listedDays: 2,
+      sealsWritten: 0,
+    });
   });
 });
 

@@ -132,16 +132,125 @@ describe('buildReport', () => {
     expect(m.exclusions).toEqual([]);
   });
 
-  it('lists only the index prefixes of the days in range, never the history', async () => {
+  it('lists only the index prefixes of the days in range and their seals, never the history', async () => {
     seedTwoNights();
     putRow(row('down', 'old', '2026-09-01T22:00:00.000Z', '2026-09-01T22:05:00.000Z'));
     await buildReport({ environments: [{ env, store }], days: 3, now, prices });
     const prefixes = bucket.mock.commandCalls(ListObjectsV2Command).map((c) => c.args[0].input.Prefix);
-    expect(prefixes).toEqual(
-      ['2026-12-02', '2026-12-03', '2026-12-04', '2026-12-05', '2026-12-06'].map(
-        (d) => `alpha/dev/index/${d}/`,
+    const days = ['2026-12-02', '2026-12-03', '2026-12-04', '2026-12-05', '2026-12-06'];
+    // Sealable: ended 7 h (the run timeout + 1 h) before 2026-12-06T06:00, i.e. up to 2026-12-04.
+    expect([...(prefixes as string[])].sort()).toEqual(
+      [
+        ...days.map((d) => `alpha/dev/index/${d}/`),
+        ...days.slice(0, 3).map((d) => `report/index/${d}/`),
+      ].sort(),
+    );
+  });
+
+  it('seals the days no run can reach any more, and a second report reads them from the seal with the same result', async () => {
+    seedTwoNights();
+    putRow(row('down', 'b0', '2026-12-01T22:00:00.000Z', '2026-12-01T22:05:00.000Z'));
+    putRow(row('up', 'b0u', '2026-12-02T07:00:00.000Z', '2026-12-02T07:06:00.000Z'));
+    const reads: unknown[] = [];
+    const first = await buildReport({
+      environments: [{ env, store }],
+      days: 7,
+      now,
+      prices,
+      onIndexRead: (r) => reads.push(r),
+    });
+    // 2026-11-28 … 2026-12-04 can be sealed (7 days); 2026-12-05 and 2026-12-06 cannot yet.
+    const seals = [...bucket.objects.keys()].filter((k) => k.startsWith('report/index/')).sort();
+    expect(seals.map((k) => k.slice('report/index/'.length, 'report/index/'.length + 10))).toEqual([
+      '2026-11-28',
+      '2026-11-29',
+      '2026-11-30',
+      '2026-12-01',
+      '2026-12-02',
+      '2026-12-03',
+      '2026-12-04',
+    ]);
+    expect(reads[0]).toMatchObject({ sealedDays: 0, listedDays: 9, sealsWritten: 7, sealsRefused: 0 });
+    bucket.mock.resetHistory();
+    const second = await buildReport({
+      environments: [{ env, store }],
+      days: 7,
+      now,
+      prices,
+      onIndexRead: (r) => reads.push(r),
+    });
+    expect(reads[1]).toMatchObject({ sealedDays: 7, listedDays: 2, sealsWritten: 0 });
+    const listed = bucket.mock
+      .commandCalls(ListObjectsV2Command)
+      .map((c) => c.args[0].input.Prefix as string);
+    expect(listed.filter((p) => p.startsWith('alpha/dev/index/')).sort()).toEqual([
+      'alpha/dev/index/2026-12-05/',
+      'alpha/dev/index/2026-12-06/',
+    ]);
+    expect(second).toEqual(first);
+    expect(second.timelines[0]?.runs.map((r) => r.at)).toContain('2026-12-02T07:00:00.000Z');
+  });
+
+  it('checks a sealed row as a listed one: a foreign or malformed row in a seal is excluded, a bad part is listed around', async () => {
+    seedTwoNights();
+    const day = '2026-12-04';
+    bucket.put(`report/index/${day}/0000000000000000.json`, {
+      schema: 1,
+      day,
+      sealedAt: now.toISOString(),
+      environments: {
+        'alpha/dev': {
+          rows: [
+            row('down', 'b1', '2026-12-04T22:00:00.000Z', '2026-12-04T22:05:00.000Z'),
+            row('down', 'evil', '2026-12-04T23:00:00.000Z', '2026-12-04T23:05:00.000Z', {
+              customer: 'omega',
+            }),
+            { build: 'broken', action: 'down' },
+          ],
+          excluded: [],
+        },
+      },
+    });
+    bucket.put(`report/index/2026-12-03/0000000000000000.json`, '{"schema":1,"day":"2026-12-03","environ');
+    const m = await buildReport({ environments: [{ env, store }], days: 3, now, prices });
+    const reasons = m.exclusions.map((e) => `${e.key}: ${e.reason}`);
+    expect(reasons).toContainEqual(
+      expect.stringMatching(/^alpha\/dev\/index\/2026-12-04\/evil-down\.json: is the row of omega\/dev/),
+    );
+    expect(reasons).toContainEqual(
+      expect.stringMatching(/^alpha\/dev\/index\/2026-12-04\/broken-down\.json: has no valid/),
+    );
+    expect(reasons).toContainEqual(
+      expect.stringMatching(
+        /^report\/index\/2026-12-03\/0000000000000000\.json: .*not valid JSON.*read from its rows instead/,
       ),
     );
+    // b1 counted once, from the seal; the sleep it starts is measured as before.
+    expect(m.timelines[0]?.runs.filter((r) => r.at === '2026-12-04T22:00:00.000Z')).toHaveLength(1);
+  });
+
+  it('still reports when it may not write seals (a read-only operator): the seal is counted as refused', async () => {
+    seedTwoNights();
+    const reads: { sealsRefused: number; sealsWritten: number }[] = [];
+    const readOnly = {
+      bucket: store.bucket,
+      getJson: store.getJson.bind(store),
+      listKeys: store.listKeys.bind(store),
+      deleteObject: store.deleteObject.bind(store),
+      putJson: async () => {
+        throw new Error('AccessDenied: not allowed to write report/');
+      },
+    };
+    const m = await buildReport({
+      environments: [{ env, store: readOnly }],
+      days: 3,
+      now,
+      prices,
+      onIndexRead: (r) => reads.push(r),
+    });
+    expect(reads[0]).toMatchObject({ sealsWritten: 0, sealsRefused: 3 });
+    expect(m.exclusions).toEqual([]);
+    expect(m.fleet.counts.asleep).toBe(1);
   });
 
   it('counts a sleep that began before the range from the latest record', async () => {

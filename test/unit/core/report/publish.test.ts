@@ -67,10 +67,17 @@ describe('publishReport', () => {
     expect(bucket.objects.get(REPORT_OBJECTS.csv.key)?.body.split(/\r?\n/)[0]).toBe(
       SAVINGS_CSV_HEADER.join(','),
     );
-    // Only report/ was written: the records and the index are read, never changed.
-    expect(bucket.writes.map((w) => w.key).sort()).toEqual(
+    // Only report/ was written: the records and the index are read, never changed; past the
+    // three files, only the seals of the days no run can reach any more (report/index/{day}/).
+    const written = bucket.writes.map((w) => w.key).sort();
+    expect(written.filter((k) => !k.startsWith('report/index/'))).toEqual(
       ['report/index.html', 'report/report.json', 'report/savings.csv'].sort(),
     );
+    expect(
+      written
+        .filter((k) => k.startsWith('report/index/'))
+        .every((k) => /^report\/index\/\d{4}-\d\d-\d\d\/[0-9a-f]{16}\.json$/.test(k)),
+    ).toBe(true);
   });
 
   it('writes the same report again on a repeated delivery (retry-safe: overwritten, no condition)', async () => {
