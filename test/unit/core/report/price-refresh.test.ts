@@ -433,6 +433,15 @@ describe('the report with a refreshed table in the bucket', () => {
     expect(page).toContain(`<code>${REFRESHED_PRICES_KEY}</code>`);
   });
 
+  it('refuses a report/prices.json over its size bound without parsing it', async () => {
+    const big = { ...refreshed(), source: 'x'.repeat(300 * 1024) };
+    bucket.put(REFRESHED_PRICES_KEY, big);
+    const got = await readRefreshedPrices(store);
+    expect(got.table).toBeNull();
+    expect(got.exclusion?.key).toBe(REFRESHED_PRICES_KEY);
+    expect(got.exclusion?.reason).toMatch(/the shipped prices were used$/);
+  });
+
   it('reads no table when none was written', async () => {
     expect(await readRefreshedPrices(store)).toEqual({ table: null });
   });
