@@ -18,6 +18,7 @@ export const ISOLATED = [
   'test/unit/cli/error-hints.test.ts',
   'test/unit/cli/exit-codes.test.ts',
   'test/unit/core/clients/assume-role.test.ts',
+  'test/unit/core/clients/pricing.test.ts',
   'test/unit/core/database/rules.test.ts',
   'test/unit/docs.test.ts',
   'test/unit/handlers/*.test.ts',

@@ -12,6 +12,7 @@ import type { RunRequest } from '#core/contracts';
 import type { FleetInvocation } from './commands/fleet.ts';
 import type { HistoryInvocation } from './commands/history.ts';
 import type { HoldInvocation } from './commands/hold.ts';
+import type { PricesInvocation } from './commands/prices.ts';
 import type { RbacInvocation } from './commands/rbac.ts';
 import type { ReportInvocation } from './commands/report.ts';
 import type { RunInvocation } from './commands/run.ts';
@@ -40,6 +41,7 @@ export const COMMAND_KEYS = [
   'schema',
   'rbac',
   'report',
+  'prices',
   'legacy',
 ] as const;
 export type CommandKey = (typeof COMMAND_KEYS)[number];
@@ -99,10 +101,10 @@ export const OPTIONS = {
   select: {
     kind: 'string',
     value: 'SEL',
-    commands: ['hold', 'fleet', 'report'],
+    commands: ['hold', 'fleet', 'report', 'prices'],
     help: "environments: keys, globs and label requirements, comma-separated: 'alpha/dev,beta/staging', '*/dev', 'tier=dev,team!=payments'",
   },
-  all: { kind: 'boolean', commands: ['fleet', 'report'], help: 'every configured environment' },
+  all: { kind: 'boolean', commands: ['fleet', 'report', 'prices'], help: 'every configured environment' },
   days: { kind: 'string', value: 'N', commands: ['report'], help: 'report: the last N days (default 30)' },
   out: {
     kind: 'string',
@@ -178,7 +180,7 @@ export const OPTIONS = {
   },
   'dry-run': {
     kind: 'boolean',
-    commands: ['unlock', 'hold', 'up', 'down', 'status', 'fleet', 'legacy'],
+    commands: ['unlock', 'hold', 'up', 'down', 'status', 'fleet', 'prices', 'legacy'],
     help: 'read the state and print what would change; change and record nothing',
   },
   remote: {
@@ -306,6 +308,7 @@ export type Invocation =
   | HoldInvocation
   | RbacInvocation
   | ReportInvocation
+  | PricesInvocation
   | HelpInvocation
   | SimpleInvocation;
 
@@ -330,6 +333,7 @@ async function parseCommand(
   const [command, ...extra] = positionals;
   if (values.help || command === 'help')
     return { command: 'help', topic: command === 'help' ? extra[0] : command, configPath, json: values.json };
+  if (command === 'prices') return parsePrices(values, extra, { configPath, json: values.json });
   if (extra.length) throw new UsageError(`unexpected argument "${extra[0]}"`);
   const base = { configPath, json: values.json };
   if (command === 'schema' || command === 'environments') return { command, ...base };
@@ -426,6 +430,23 @@ function parseReport(values: Values, base: Base): ReportInvocation {
     port: whole('port', values.port, 0, 65535, 0),
     backfill: values.backfill,
     url: values.url,
+  };
+}
+
+function parsePrices(values: Values, extra: string[], base: Base): PricesInvocation {
+  if (extra[0] !== 'refresh' || extra.length > 1)
+    throw new UsageError(
+      extra[0] === undefined || extra[0] === 'refresh'
+        ? `prices takes one subcommand: refresh${extra[1] ? ` (unexpected argument "${extra[1]}")` : ''}`
+        : `unknown prices subcommand "${extra[0]}": it takes refresh`,
+    );
+  if (values.select !== undefined && values.all)
+    throw new UsageError('prices refresh takes --select or --all, not both');
+  return {
+    command: 'prices',
+    ...base,
+    select: values.all ? '*' : (values.select ?? '*'),
+    dryRun: values['dry-run'],
   };
 }
 

@@ -33,6 +33,8 @@ async function dispatch(inv: Invocation): Promise<number> {
       return (await import('./commands/hold.ts')).hold(inv);
     case 'report':
       return (await import('./commands/report.ts')).report(inv);
+    case 'prices':
+      return (await import('./commands/prices.ts')).prices(inv);
     case 'help':
       process.stdout.write(`${commandUsage(inv.topic)}\n`);
       return ExitCode.Done;

@@ -20,9 +20,10 @@ import { type BackfillResult, backfillRunIndex } from '#core/records/run-index';
 import { buildReport, type IndexRead, type ReportSource } from '#core/report/build';
 import { renderSavingsCsv } from '#core/report/csv';
 import { unsealDays } from '#core/report/day-seals';
-import type { ReportModel } from '#core/report/model';
+import type { Exclusion, PriceTable, ReportModel } from '#core/report/model';
 import { renderReportJson, renderReportPage } from '#core/report/page';
-import { reportPrices } from '#core/report/prices';
+import { newestRefreshed, readRefreshedPrices } from '#core/report/price-refresh';
+import { defaultPriceTable, layerPrices, type PriceOverride, parsePriceOverride } from '#core/report/prices';
 import { REPORT_PAGE_KEY } from '#core/report/publish';
 import { cliMessage } from '../error-hints.ts';
 import { ExitCode, exitCodeFor } from '../exit-codes.ts';
@@ -108,15 +109,37 @@ function selected(inv: ReportInvocation, config: ReturnType<typeof loadConfigFil
   });
 }
 
-function readPrices(file: string | undefined) {
-  if (file === undefined) return reportPrices();
+function readOverride(file: string | undefined): PriceOverride | undefined {
+  if (file === undefined) return undefined;
   let text: string;
   try {
     text = readFileSync(file, 'utf8');
   } catch (err) {
     throw new CimError(ErrorNames.InvalidInput, `cannot read the price file ${file}: ${errorMessage(err)}`);
   }
-  return reportPrices({ text, name: file });
+  return parsePriceOverride(text, file);
+}
+
+/**
+ * The prices of a report: the override file's > the refreshed table in the selection's state
+ * buckets (`cim prices refresh`; the newest one when the selection spans several) > the
+ * shipped table. A refreshed table that cannot be used is an exclusion, and the shipped
+ * prices are used in its place.
+ */
+async function layeredPrices(
+  envs: Environment[],
+  override: PriceOverride | undefined,
+): Promise<{ prices: PriceTable; exclusions: Exclusion[] }> {
+  const buckets = new Map<string, Environment>();
+  for (const env of envs) if (!buckets.has(env.bucket)) buckets.set(env.bucket, env);
+  const tables: PriceTable[] = [];
+  const exclusions: Exclusion[] = [];
+  for (const env of buckets.values()) {
+    const got = await readRefreshedPrices(new S3StateStore(s3ClientFor(env.bucketRegion), env.bucket));
+    if (got.table) tables.push(got.table);
+    if (got.exclusion) exclusions.push(got.exclusion);
+  }
+  return { prices: layerPrices(defaultPriceTable(), newestRefreshed(tables), override), exclusions };
 }
 
 /**
@@ -158,9 +181,10 @@ export async function report(inv: ReportInvocation, now: () => Date = () => new 
   try {
     const config = loadConfigFile(inv.configPath);
     if (inv.url) return await printLinks(inv, selected(inv, config));
-    // Prices first: a bad price file is refused before any S3 request.
-    const prices = readPrices(inv.pricesFile);
+    // The override first: a bad price file is refused before any S3 request.
+    const override = readOverride(inv.pricesFile);
     const envs = selected(inv, config);
+    const { prices, exclusions: priceExclusions } = await layeredPrices(envs, override);
     const sources: ReportSource[] = envs.map((env) => ({
       env,
       store: new S3StateStore(s3ClientFor(env.bucketRegion), env.bucket),
@@ -184,6 +208,7 @@ export async function report(inv: ReportInvocation, now: () => Date = () => new 
         index = r;
       },
     });
+    model.exclusions.push(...priceExclusions);
     const paths = await writeReport(model, inv.outDir);
     const served = inv.serve ? await serveReport(inv.outDir, inv.port) : null;
     if (inv.json) {

@@ -64,6 +64,10 @@ export const COMMAND_HELP: Record<Exclude<CommandKey, 'legacy'>, CommandHelp> = 
     ],
     does: 'write the fleet report (index.html, report.json, savings.csv) from the run index of the last N days; read-only but for --backfill, which indexes older history once',
   },
+  prices: {
+    usage: ['prices refresh [--select SEL | --all] [--dry-run]'],
+    does: "ask the AWS Price List API for the on-demand prices of the selection's recorded databases (class, engine, deployment, storage) and write them to each state bucket as report/prices.json, which the report prefers to the shipped table (--dry-run: print the table, write nothing)",
+  },
   rbac: {
     usage: ['rbac [--cluster NAME]'],
     does: "print the Roles and RoleBindings that give the stack's Kubernetes groups access to the configured namespaces of one cluster (kubectl apply -f -)",

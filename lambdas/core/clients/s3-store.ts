@@ -105,6 +105,26 @@ export class S3StateStore implements StateStore, ReportFiles {
     }
   }
 
+  /** A whole text object (the refreshed price table), or null when there is none. */
+  async getText(key: string, maxBytes: number): Promise<string | null> {
+    try {
+      const out = await this.s3.send(new GetObjectCommand({ Bucket: this.bucket, Key: key }));
+      if ((out.ContentLength ?? 0) > maxBytes) {
+        (out.Body as { destroy?: () => void } | undefined)?.destroy?.();
+        throw tooLarge(this.bucket, key, out.ContentLength ?? 0, maxBytes);
+      }
+      const text = (await out.Body?.transformToString('utf8')) ?? '';
+      // A body longer than its announced length (or none announced) is refused all the same.
+      if (Buffer.byteLength(text) > maxBytes)
+        throw tooLarge(this.bucket, key, Buffer.byteLength(text), maxBytes);
+      return text;
+    } catch (err) {
+      if (err instanceof CimError) throw err;
+      if (errorName(err) === 'NoSuchKey' || errorName(err) === 'NotFound') return null;
+      throw this.wrap(err, `reading s3://${this.bucket}/${key}`);
+    }
+  }
+
   async deleteObject(key: string, ifMatch?: string): Promise<void> {
     try {
       await this.s3.send(

@@ -120,6 +120,28 @@ export interface PriceTable {
   tool: { stateTransition: number; lambdaGbSecond: number } | null;
   /** Set when an override file (negotiated rates) replaced some prices: its source and date. */
   overrides?: string;
+  /**
+   * Set when the table is layered (a refreshed table from the bucket under an override file,
+   * over the shipped table): the table its prices fall back to, as `source (date)`.
+   */
+  fallback?: string;
+  /**
+   * Set when the table is layered: where each price came from, by `databaseHours|${key}` or
+   * `storage|${key}`, so the page can say the source and date of every price it used.
+   */
+  origins?: Record<string, PriceOrigin>;
+}
+
+/** Where one price came from: its table's source and the day it was taken. */
+export interface PriceOrigin {
+  source: string;
+  date: string;
+}
+
+/** A price the estimate used, with where it came from (shown on the page). */
+export interface UsedPrice extends Price, PriceOrigin {
+  /** `databaseHours|${key}` or `storage|${key}`. */
+  key: string;
 }
 
 export interface DatabaseSaving {
@@ -170,7 +192,15 @@ export interface Savings {
   /** Money, an estimate, with what it assumes. */
   estimate: {
     currency: 'USD';
-    prices: { source: string; date: string; overrides: string | null };
+    prices: {
+      source: string;
+      date: string;
+      overrides: string | null;
+      /** Layered tables: the table missing prices fell back to. */
+      fallback?: string;
+      /** Layered tables: each price used, with its source and date. */
+      used?: UsedPrice[];
+    };
     databasesUsd: number;
     /** Instances with no price: left out of the total, counted and named. */
     unpriced: { count: number; classes: string[] };

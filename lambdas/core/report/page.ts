@@ -295,6 +295,18 @@ ${table('The timelines in numbers', ['environment', 'asleep intervals', 'hours a
 </section>`;
 }
 
+/** Each price the estimate used, with the table it came from and that table's date. */
+function pricesUsed(used: ReportModel['savings']['estimate']['prices']['used']): string {
+  if (!used || used.length === 0) return '';
+  const rows = used.map((u) => [
+    `<code>${e(u.key)}</code>`,
+    num(u.usd, `$${u.usd}`),
+    e(u.unit),
+    `${e(u.source)}, <time datetime="${e(u.date)}">${e(u.date)}</time>`,
+  ]);
+  return table('Prices used, and where each came from', ['price', 'USD', 'per', 'from'], rows);
+}
+
 function savingsSection(model: ReportModel, a: Anchors): string {
   const { facts, estimate } = model.savings;
   const totals = `<ul class="tiles facts">
@@ -359,7 +371,8 @@ ${table('Node groups', ['environment', 'node group', 'instance types', 'hours as
 <p data-unpriced="${e(String(unpriced.count))}">Instances with no price, left out of the total: ${num(unpriced.count)}${unpriced.classes.length > 0 ? ` (${unpriced.classes.map((c) => `<code>${e(c)}</code>`).join(', ')})` : ''}.</p>
 <h4>Assumptions</h4>
 <ul class="assumptions">${estimate.assumptions.map((s) => `<li>${e(s)}</li>`).join('')}</ul>
-<p class="prices">Prices: ${e(p.source)}, taken on <time datetime="${e(p.date)}">${e(p.date)}</time>, in ${e(estimate.currency)}${p.overrides === null ? '' : `; overridden by <code>${e(p.overrides)}</code>`}.</p>
+<p class="prices">Prices: ${e(p.source)}, taken on <time datetime="${e(p.date)}">${e(p.date)}</time>, in ${e(estimate.currency)}${p.fallback ? `; where it has none: <code>${e(p.fallback)}</code>` : ''}${p.overrides === null ? '' : `; overridden by <code>${e(p.overrides)}</code>`}.</p>
+${pricesUsed(p.used)}
 </section>`;
 }
 

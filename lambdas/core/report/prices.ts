@@ -4,7 +4,7 @@
 // price the estimate cannot trust would make every total on the page wrong without a sign.
 import * as z from 'zod';
 import { CimError, ErrorNames } from '../errors.ts';
-import type { PriceTable } from './model.ts';
+import type { Price, PriceOrigin, PriceTable } from './model.ts';
 import shipped from './prices/default.json' with { type: 'json' };
 
 /**
@@ -22,6 +22,15 @@ const DATABASE_KEY = new RegExp(
 );
 /** `${region}|${storageType}` or `…|multi-az` (gb-month) or `…|iops` (iops-month). */
 const STORAGE_KEY = new RegExp(`^${REGION}\\|${NAME}(?:\\|(?:multi-az|iops))?$`);
+
+/**
+ * Why a price of this unit cannot be written (not a number, not above 0, absurd), or null
+ * when it is sane: the rule every table is validated with, for a price from the Price List API.
+ */
+export function priceProblem(usd: unknown, unit: Price['unit']): string | null {
+  const parsed = price(`the price in USD per ${unit}`, CEILING[unit]).safeParse(usd);
+  return parsed.success ? null : parsed.error.issues.map((i) => i.message).join('; ');
+}
 
 /** A price: a finite number above 0 (an unknown price is left out, never written as 0) and sane. */
 const price = (what: string, ceiling: number) =>
@@ -41,10 +50,8 @@ const PriceEntry = z
   })
   .strict()
   .superRefine((p, ctx) => {
-    const parsed = price(`the price in USD per ${p.unit}`, CEILING[p.unit]).safeParse(p.usd);
-    if (!parsed.success)
-      for (const i of parsed.error.issues)
-        ctx.addIssue({ code: 'custom', message: i.message, path: ['usd'] });
+    const problem = priceProblem(p.usd, p.unit);
+    if (problem !== null) ctx.addIssue({ code: 'custom', message: problem, path: ['usd'] });
   })
   .transform((p) => ({ usd: p.usd as number, unit: p.unit }));
 
@@ -186,4 +193,62 @@ export function defaultPriceTable(): PriceTable {
 export function reportPrices(override?: { text: string; name: string }): PriceTable {
   const table = defaultPriceTable();
   return override ? applyOverride(table, parsePriceOverride(override.text, override.name)) : table;
+}
+
+/** The shipped table as an origin: its file and date (its long source is on the page's line). */
+export const SHIPPED_NAME = 'prices/default.json';
+
+/**
+ * The prices a report uses, layered: each price from the override file when it names it, else
+ * from the table refreshed into the bucket (`cim prices refresh`) when there is one, else from
+ * the shipped table. Every price keeps its origin (source and date) for the page. Kubernetes
+ * and the tool's own prices: the override's, else the refreshed table's when it has them,
+ * else the shipped ones (a refresh asks only for database prices).
+ */
+export function layerPrices(
+  shipped: PriceTable,
+  refreshed: PriceTable | null,
+  override?: PriceOverride,
+): PriceTable {
+  const origins: Record<string, PriceOrigin> = {};
+  const take = (
+    section: 'databaseHours' | 'storage',
+    entries: Record<string, Price> | undefined,
+    origin: PriceOrigin,
+    into: Record<string, Price>,
+  ) => {
+    for (const [key, p] of Object.entries(entries ?? {})) {
+      into[key] = p;
+      origins[`${section}|${key}`] = origin;
+    }
+  };
+  const databaseHours: Record<string, Price> = {};
+  const storage: Record<string, Price> = {};
+  type Layer = {
+    origin: PriceOrigin;
+    t: { databaseHours?: Record<string, Price> | undefined; storage?: Record<string, Price> | undefined };
+  };
+  const layers: Layer[] = [{ origin: { source: SHIPPED_NAME, date: shipped.date }, t: shipped }];
+  if (refreshed) layers.push({ origin: { source: refreshed.source, date: refreshed.date }, t: refreshed });
+  if (override) layers.push({ origin: { source: override.source, date: override.date }, t: override });
+  for (const { origin, t } of layers) {
+    take('databaseHours', t.databaseHours, origin, databaseHours);
+    take('storage', t.storage, origin, storage);
+  }
+  const base = refreshed ?? shipped;
+  return {
+    source: base.source,
+    date: base.date,
+    currency: 'USD',
+    databaseHours,
+    storage,
+    kubernetes:
+      override?.kubernetes !== undefined
+        ? override.kubernetes
+        : (refreshed?.kubernetes ?? shipped.kubernetes),
+    tool: override?.tool !== undefined ? override.tool : (refreshed?.tool ?? shipped.tool),
+    ...(override ? { overrides: `${override.source} (${override.date})` } : {}),
+    ...(refreshed ? { fallback: `${SHIPPED_NAME} (${shipped.date})` } : {}),
+    origins,
+  };
 }

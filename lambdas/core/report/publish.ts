@@ -14,7 +14,8 @@ import { renderSavingsCsv } from './csv.ts';
 import { SEALS_PREFIX } from './day-seals.ts';
 import type { PriceTable } from './model.ts';
 import { renderReportJson, renderReportPage } from './page.ts';
-import { reportPrices } from './prices.ts';
+import { readRefreshedPrices } from './price-refresh.ts';
+import { defaultPriceTable, layerPrices, type PriceOverride } from './prices.ts';
 
 /** Where the deployed report lives in a state bucket (the function may write only here). */
 export const REPORT_PREFIX = 'report/';
@@ -38,7 +39,13 @@ export interface PublishInput {
   store(env: Environment): StateStore;
   files(bucket: string, region: string): ReportFiles;
   now: Date;
+  /**
+   * The table under everything: the shipped one. Each bucket's refreshed table
+   * (report/prices.json, `cim prices refresh`) is layered over it when present and valid,
+   * and `override` over both.
+   */
   prices: PriceTable;
+  override?: PriceOverride;
   days?: number;
 }
 
@@ -59,13 +66,16 @@ export async function publishReport(input: PublishInput): Promise<Published[]> {
   const out: Published[] = [];
   for (const envs of byBucket.values()) {
     const first = envs[0] as Environment;
+    const files = input.files(first.bucket, first.bucketRegion);
+    const refreshed = await readRefreshedPrices(files);
     const model = await buildReport({
       environments: envs.map((env) => ({ env, store: input.store(env) })),
       days: input.days ?? DEPLOYED_REPORT_DAYS,
       now: input.now,
-      prices: input.prices,
+      prices: layerPrices(input.prices, refreshed.table, input.override),
     });
-    const files = input.files(first.bucket, first.bucketRegion);
+    // A refreshed table that could not be used is shown and counted like any record left out.
+    if (refreshed.exclusion) model.exclusions.push(refreshed.exclusion);
     // The page last: a reader of index.html then finds the JSON and CSV it links to.
     await files.putText(REPORT_OBJECTS.json.key, renderReportJson(model), REPORT_OBJECTS.json.type);
     await files.putText(REPORT_OBJECTS.csv.key, renderSavingsCsv(model), REPORT_OBJECTS.csv.type);
@@ -82,8 +92,9 @@ export async function publishReport(input: PublishInput): Promise<Published[]> {
 
 /**
  * The function's work: the report of every environment of the deployed configuration, at
- * the shipped prices. The triggering event is not read: whatever run ended, the report is
- * rebuilt from the records, so a late or repeated event is harmless.
+ * the bucket's refreshed prices where it has them, else the shipped ones. The triggering event
+ * is not read: whatever run ended, the report is rebuilt from the records, so a late or
+ * repeated event is harmless.
  */
 export async function publishDeployedReport(
   deps: Pick<Deps, 'config' | 'configSource' | 'store' | 'now' | 'log'>,
@@ -98,7 +109,7 @@ export async function publishDeployedReport(
     store: (env) => deps.store(env),
     files,
     now: deps.now(),
-    prices: reportPrices(),
+    prices: defaultPriceTable(),
   });
   for (const p of published) deps.log.info('report published', { ...p });
   return published;

@@ -12,6 +12,7 @@ import type {
   RunRow,
   Savings,
   ToolUsage,
+  UsedPrice,
   WorkloadSaving,
 } from './model.ts';
 import { hoursIn, sleepIntervals } from './sleep.ts';
@@ -51,11 +52,17 @@ interface Billed {
   label: string;
 }
 
-function billedInstances(db: DatabaseFacts, region: string, prices: PriceTable): Billed[] {
+/** Notes each price the estimate takes, by `databaseHours|${key}` or `storage|${key}`. */
+type Use = (key: string) => void;
+
+function billedInstances(db: DatabaseFacts, region: string, prices: PriceTable, use: Use): Billed[] {
   const engine = db.engine ?? 'unknown engine';
   const lookup = (instanceClass: string | null, deployment: Deployment) => {
     if (db.engine === null || instanceClass === null) return null;
-    return prices.databaseHours[`${region}|${db.engine}|${instanceClass}|${deployment}`] ?? null;
+    const key = `${region}|${db.engine}|${instanceClass}|${deployment}`;
+    const p = prices.databaseHours[key] ?? null;
+    if (p) use(`databaseHours|${key}`);
+    return p;
   };
   const label = (instanceClass: string | null, deployment: Deployment) =>
     `${instanceClass ?? 'unknown class'} (${engine}, ${deployment}, ${region})`;
@@ -118,12 +125,19 @@ function billedInstances(db: DatabaseFacts, region: string, prices: PriceTable):
  * provisioned IOPS at their monthly prices prorated by hours / 730. Null when any part has no
  * price or the storage is not recorded (Aurora's cluster volume is billed by use, not recorded).
  */
-function stillPaying(db: DatabaseFacts, region: string, prices: PriceTable, hours: number): number | null {
+function stillPaying(
+  db: DatabaseFacts,
+  region: string,
+  prices: PriceTable,
+  hours: number,
+  use: Use,
+): number | null {
   const s = db.storage;
   if (s === null) return null;
   const gbKey = db.kind === 'instance' && db.multiAz ? `${region}|${s.type}|multi-az` : `${region}|${s.type}`;
   const gb = prices.storage[gbKey];
   if (gb?.unit !== 'gb-month') return null;
+  use(`storage|${gbKey}`);
   let monthly = s.allocatedGb * gb.usd;
   // Provisioned IOPS are billed apart for io1/io2 only. gp2's IOPS come with its size, and the
   // figure RDS reports for gp3 includes its free baseline (3,000 IOPS): pricing it would invent
@@ -131,9 +145,19 @@ function stillPaying(db: DatabaseFacts, region: string, prices: PriceTable, hour
   if (s.type.startsWith('io') && s.iops !== null && s.iops > 0) {
     const iops = prices.storage[`${region}|${s.type}|iops`];
     if (iops?.unit !== 'iops-month') return null;
+    use(`storage|${region}|${s.type}|iops`);
     monthly += s.iops * iops.usd;
   }
   return (monthly * hours) / HOURS_PER_MONTH;
+}
+
+function usedPrices(prices: PriceTable, keys: readonly string[]): UsedPrice[] {
+  return keys.flatMap((key) => {
+    const [section, ...rest] = key.split('|');
+    const p = (section === 'storage' ? prices.storage : prices.databaseHours)[rest.join('|')];
+    const origin = prices.origins?.[key];
+    return p && origin ? [{ key, ...p, ...origin }] : [];
+  });
 }
 
 /**
@@ -159,13 +183,15 @@ export function computeSavings(
   let stateTransitions = 0;
   let lambdaGbSeconds = 0;
   let estimatedRuns = 0;
+  const usedKeys = new Set<string>();
+  const use: Use = (key) => usedKeys.add(key);
 
   for (const env of envs) {
     const hours = hoursIn(sleepIntervals(env.runs, range, now));
     const who = { customer: env.customer, environment: env.environment };
 
     if (env.database) {
-      const billed = billedInstances(env.database, env.region, prices);
+      const billed = billedInstances(env.database, env.region, prices, use);
       const priced = billed.every((b) => b.hourly !== null);
       for (const b of billed)
         if (b.hourly === null) {
@@ -176,7 +202,7 @@ export function computeSavings(
       // Priced members still count when a sibling has no price: the total takes what is known,
       // and the unpriced ones are named; the database's own line says null (incomplete).
       databasesUsd += billed.reduce((sum, b) => sum + (b.hourly ?? 0) * hours, 0);
-      const still = stillPaying(env.database, env.region, prices, hours);
+      const still = stillPaying(env.database, env.region, prices, hours, use);
       if (still === null) {
         stillPayingUnknown += 1;
       } else stillPayingUsd += still;
@@ -247,8 +273,8 @@ export function computeSavings(
 
   const assumptions = [
     `Prices: on-demand, ${prices.currency}, from ${prices.source} (taken ${prices.date})${
-      prices.overrides ? `, with negotiated rates from ${prices.overrides}` : ''
-    }.`,
+      prices.fallback ? `, where it has none from ${prices.fallback}` : ''
+    }${prices.overrides ? `, with negotiated rates from ${prices.overrides}` : ''}.`,
     'Hours asleep are measured from the end of a successful down to the start of the next up (any trigger), in real elapsed time (UTC); a failed or refused down saves nothing.',
     'Reserved instances and Savings Plans save nothing when stopped: their hours are paid whether the database runs or not. The estimate assumes on-demand databases.',
     'Database money: hours asleep × the hourly price of the class, engine, region and deployment; Multi-AZ from its own Multi-AZ price; Aurora: every member by its class; Serverless v2 members at their minimum ACU.',
@@ -279,7 +305,14 @@ export function computeSavings(
     facts: { databases, workloads, nodegroups, totals },
     estimate: {
       currency: 'USD',
-      prices: { source: prices.source, date: prices.date, overrides: prices.overrides ?? null },
+      prices: {
+        source: prices.source,
+        date: prices.date,
+        overrides: prices.overrides ?? null,
+        ...(prices.fallback ? { fallback: prices.fallback } : {}),
+        // A layered table says where each price it used came from (the page lists them).
+        ...(prices.origins ? { used: usedPrices(prices, [...usedKeys].sort()) } : {}),
+      },
       databasesUsd,
       unpriced: { count: unpricedCount, classes },
       stillPayingUsd,

@@ -22,6 +22,7 @@ const BASE: Record<CommandKey, { argv: string[]; env?: NodeJS.ProcessEnv }> = {
   rbac: { argv: ['rbac'] },
   // --serve: --port is refused without it.
   report: { argv: ['report', '--serve'] },
+  prices: { argv: ['prices', 'refresh'] },
   legacy: { argv: [], env: { ACTION: 'down', CUSTOMER: 'a', ENVIRONMENT: 'b' } },
 };
 const withValue = (o: string) =>

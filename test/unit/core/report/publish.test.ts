@@ -102,6 +102,7 @@ describe('publishReport', () => {
       putText: async (key: string, body: string) => {
         written.push({ bucket: name, key, body });
       },
+      getText: async () => null,
     });
     const published = await publishReport({
       environments: [envOf('alpha', 'dev'), envOf('beta', 'dev', 'other-bucket'), envOf('gamma', 'dev')],
