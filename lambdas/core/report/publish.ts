@@ -14,15 +14,13 @@ import { renderSavingsCsv } from './csv.ts';
 import { SEALS_PREFIX } from './day-seals.ts';
 import type { PriceTable } from './model.ts';
 import { renderReportJson, renderReportPage } from './page.ts';
-import { readRefreshedPrices } from './price-refresh.ts';
+import { REFRESHED_PRICES_KEY, readRefreshedPrices } from './price-refresh.ts';
 import { defaultPriceTable, layerPrices, type PriceOverride } from './prices.ts';
 
 /** Where the deployed report lives in a state bucket (the function may write only here). */
 export const REPORT_PREFIX = 'report/';
-/** The refreshed price table (`cim prices refresh`), read by every report of the bucket. */
-export const REPORT_PRICES_KEY = `${REPORT_PREFIX}prices.json`;
-/** What the report function reads back of report/ (IAM: infra/iam/scope.ts): its seals and the prices. */
-export const REPORT_READS = [`${SEALS_PREFIX}*`, REPORT_PRICES_KEY] as const;
+/** What the report function reads back of report/ (IAM: infra/iam/scope.ts): its seals and the refreshed prices. */
+export const REPORT_READS = [`${SEALS_PREFIX}*`, REFRESHED_PRICES_KEY] as const;
 /** The deployed report's page: what the CLI signs a link to. */
 export const REPORT_PAGE_KEY = `${REPORT_PREFIX}index.html`;
 /** The deployed report's days, as `cim report`'s default. */
