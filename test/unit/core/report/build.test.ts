@@ -132,16 +132,18 @@ describe('buildReport', () => {
     expect(m.exclusions).toEqual([]);
   });
 
-  it('lists only the index prefixes of the days in range, never the history', async () => {
+  it('lists only the index prefixes of the days in range and the guard re-stops since the down, never the history', async () => {
     seedTwoNights();
     putRow(row('down', 'old', '2026-09-01T22:00:00.000Z', '2026-09-01T22:05:00.000Z'));
     await buildReport({ environments: [{ env, store }], days: 3, now, prices });
     const prefixes = bucket.mock.commandCalls(ListObjectsV2Command).map((c) => c.args[0].input.Prefix);
-    expect(prefixes).toEqual(
-      ['2026-12-02', '2026-12-03', '2026-12-04', '2026-12-05', '2026-12-06'].map(
+    expect(prefixes).toEqual([
+      ...['2026-12-02', '2026-12-03', '2026-12-04', '2026-12-05', '2026-12-06'].map(
         (d) => `alpha/dev/index/${d}/`,
       ),
-    );
+      // Asleep since 2026-12-05T22:04: only guard builds named from then to now share it.
+      'alpha/dev/history/guard-2026120',
+    ]);
   });
 
   it('counts a sleep that began before the range from the latest record', async () => {
