@@ -37,8 +37,12 @@ export const MAX_GUARD_RECORDS = 1_000;
 /** Workloads named in one drift row; the rest are counted. */
 export const DRIFT_NAMES_SHOWN = 10;
 
-/** The skip reasons of an up that mean "changed since the down, left as it is". */
-const CHANGED_WHILE_DOWN = /changed while down|changed since the down/;
+/**
+ * An up's skip reason that means "changed since the down, left as it is" (the producers'
+ * wording; test/unit/core/report/drift.test.ts feeds it their real reasons).
+ */
+export const changedWhileDown = (reason: string): boolean =>
+  /changed while down|changed since the down/.test(reason);
 /** A database that is none of these after a succeeded down is awake when it should sleep. */
 const ASLEEP_STATES = new Set(['stopped', 'stopping']);
 /** guard-YYYYMMDDTHHMMSSZ-hex (guard/guard.ts names its builds so). */
@@ -109,7 +113,7 @@ async function workloadsDrift(input: DriftInput, lc: LastChange, out: DriftRead)
       return;
     }
   }
-  const changed = (rec.skipped ?? []).filter((s) => CHANGED_WHILE_DOWN.test(s.reason));
+  const changed = (rec.skipped ?? []).filter((s) => changedWhileDown(s.reason));
   if (changed.length === 0) return;
   const row = input.runs.findLast((r) => r.build === lc.build);
   const names = changed.slice(0, DRIFT_NAMES_SHOWN).map((s) => `${s.deployment}: ${s.reason}`);
