@@ -120,6 +120,27 @@ describe('drift in the report', () => {
     expect(mine).toEqual([key]);
   });
 
+  it('keeps the guard re-stop as put right when a later recorded status found the database stopped', async () => {
+    await run('down', '10');
+    w.clock.advance(7 * 86_400);
+    w.scriptDb(['available', 'stopping', 'stopped']);
+    expect((await guard()).status).toBe('SUCCEEDED');
+    w.clock.advance(3600);
+    await run('get_env_state', '12', { record: true });
+    const { model } = await report();
+    expect(model.drift).toEqual([
+      expect.objectContaining({
+        kind: 'database-available-while-asleep',
+        detail: expect.stringMatching(
+          /acted 1 time\(s\); a later recorded status \(build 12\) found it stopped$/,
+        ),
+        resolvedAt: expect.any(String),
+      }),
+    ]);
+    expect(model.fleet.counts.drifted).toBe(0);
+    expect(renderReportPage(model)).toContain('put right');
+  });
+
   it('counts the database the guard could not stop as drifted now', async () => {
     await run('down', '10');
     w.scriptDb(['available', 'incompatible-parameters']);

@@ -245,12 +245,26 @@ async function databaseDrift(input: DriftInput, lc: LastChange, now: Date, out: 
       return;
     }
     const rds = p.data.aws_rds;
+    const seenAt = iso(p.data.timestamp) ?? status.at;
+    if (rds.rds_exists && rds.rds_state !== null && ASLEEP_STATES.has(rds.rds_state) && guard) {
+      // The guard records only what it acted on: each of its records since the down is a
+      // database found not stopped. The later status saw it stopped: put right, unread.
+      out.rows.push({
+        ...who,
+        kind: 'database-available-while-asleep',
+        detail: `the seven-day guard found database '${rds.rds_identifier}' not stopped while the environment was down (since build ${lc.build}) and acted ${guards.length} time(s); a later recorded status (build ${status.build}) found it ${rds.rds_state}`,
+        since: guardAt,
+        recordKey: guard.key,
+        resolvedAt: seenAt,
+      });
+      return;
+    }
     if (!rds.rds_exists || rds.rds_state === null || ASLEEP_STATES.has(rds.rds_state)) return;
     out.rows.push({
       ...who,
       kind: 'database-available-while-asleep',
       detail: `a recorded status (build ${status.build}) found database '${rds.rds_identifier}' ${rds.rds_state} while the environment is down (since build ${lc.build}): started by AWS's 7-day restart or by hand, and no later record shows it stopped`,
-      since: iso(p.data.timestamp) ?? status.at,
+      since: seenAt,
       recordKey: key,
     });
   }
