@@ -85,6 +85,7 @@ function readNumbers(page: Page) {
       exclusions: read('[data-exclusions]'),
       problems: doc.querySelectorAll('#problems tbody tr').length,
       timelines: doc.querySelectorAll('svg.timeline').length,
+      drift: [...doc.querySelectorAll('#drift tbody tr')].map((el: any) => String(el.textContent)),
       reasons: [...doc.querySelectorAll('#problems .reason')].map((el: any) => String(el.textContent)),
       scripts: doc.scripts.length,
       title: String(doc.title),
@@ -124,6 +125,11 @@ describe('the report page in headless Chromium', () => {
     expect(seen.exclusions?.value).toBe(model.exclusions.length);
     expect(seen.problems).toBe(model.problems.length);
     expect(seen.timelines).toBe(model.timelines.length);
+    // Each drift row says what, and names the record that shows it (and when it was put right).
+    expect(seen.drift).toHaveLength(model.drift.length);
+    expect(seen.drift[0]).toContain('database available while it should sleep');
+    expect(seen.drift[0]).toContain('gamma/perf/history/guard-20261203T040000Z-abcdef/keep-stopped.json');
+    expect(seen.drift[0]).toContain('put right');
     await page.close();
   });
 

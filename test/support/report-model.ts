@@ -89,6 +89,8 @@ export function reportModel(): ReportModel {
         kind: 'database-available-while-asleep',
         detail: 'perf-db available: AWS 7-day restart',
         since: '2026-12-03T04:00:00.000Z',
+        recordKey: 'gamma/perf/history/guard-20261203T040000Z-abcdef/keep-stopped.json',
+        resolvedAt: '2026-12-03T04:20:00.000Z',
       },
       { customer: 'beta', environment: 'dev', kind: 'on-hold', detail: 'held by bob', since: null },
     ],

@@ -22,6 +22,7 @@ import { readLock } from '../records/lock.ts';
 import { stateFacts } from '../records/report-facts.ts';
 import { dayOf, indexDayPrefix, MAX_INDEX_ROW_BYTES, parseRunRow } from '../records/run-index.ts';
 import { readSeals, type SealedDay, sealable, writeSeal } from './day-seals.ts';
+import { readDrift } from './drift.ts';
 import type {
   DatabaseFacts,
   DriftRow,
@@ -431,6 +432,11 @@ async function readEnvironment(
     nowRows.push({ ...who, state: 'held', since: hold.hold.created, detail: held });
     drift.push({ ...who, kind: 'on-hold', detail: held, since: hold.hold.created });
   }
+  // Drift the records show (report/drift.ts); one that still stands makes it drifted now.
+  const found = await readDrift({ env, store, latest, runs }, now);
+  drift.push(...found.rows);
+  exclusions.push(...found.exclusions);
+  if (found.drifted) nowRows.push({ ...who, state: 'drifted', ...found.drifted });
 
   // Facts: the pre-state of the last succeeded down (in range, else the one before it).
   const lastDown = [...runs].reverse().find((r) => r.action === 'down' && r.outcome === 'succeeded');

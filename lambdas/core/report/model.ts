@@ -230,6 +230,10 @@ export interface DriftRow {
   kind: 'database-available-while-asleep' | 'workloads-changed-while-down' | 'on-hold';
   detail: string;
   since: string | null;
+  /** The S3 key of the record that shows it (report/drift.ts); absent for a hold. */
+  recordKey?: string;
+  /** Set when a later step already put it right (the guard stopped the database again). */
+  resolvedAt?: string;
 }
 
 export interface TimelineRow {

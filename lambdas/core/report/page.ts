@@ -165,11 +165,11 @@ function driftSection(model: ReportModel, a: Anchors): string {
   const rows = model.drift.map((d) => [
     a.link(d.customer, d.environment),
     e(DRIFT_LABEL[d.kind] ?? d.kind),
-    e(d.detail),
+    `${e(d.detail)}${d.resolvedAt ? ` <span class="muted">(put right ${time(d.resolvedAt)})</span>` : ''}${d.recordKey ? ` <code>${e(d.recordKey)}</code>` : ''}`,
     time(d.since),
   ]);
   return `<section id="drift"><h2>Drift</h2>
-<p class="muted">Where the desired state differs from the actual one: a database started by hand or by AWS's 7-day restart, workloads changed while down, environments on hold.</p>
+<p class="muted">Where the desired state differs from the actual one, as far as the records show it: workloads the last up found changed while down (its action record), a parked database the seven-day guard found started again (its keep-stopped record) or a recorded status saw available (its pre-state), environments on hold. Not visible here: RDS start events (not recorded), a database started and stopped again between two records, workloads changed while an environment is still down (seen at its next up).</p>
 ${table(`Drift (${model.drift.length})`, ['environment', 'what', 'detail', 'since'], rows)}
 </section>`;
 }

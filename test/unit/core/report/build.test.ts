@@ -132,7 +132,7 @@ describe('buildReport', () => {
     expect(m.exclusions).toEqual([]);
   });
 
-  it('lists only the index prefixes of the days in range and their seals, never the history', async () => {
+  it('lists only the index prefixes of the days in range, their seals and the guard re-stops since the down, never the history', async () => {
     seedTwoNights();
     putRow(row('down', 'old', '2026-09-01T22:00:00.000Z', '2026-09-01T22:05:00.000Z'));
     await buildReport({ environments: [{ env, store }], days: 3, now, prices });
@@ -143,6 +143,8 @@ describe('buildReport', () => {
       [
         ...days.map((d) => `alpha/dev/index/${d}/`),
         ...days.slice(0, 3).map((d) => `report/index/${d}/`),
+        // Asleep since 2026-12-05T22:04: only guard builds named from then to now share it.
+        'alpha/dev/history/guard-2026120',
       ].sort(),
     );
   });
