@@ -25,10 +25,10 @@ export const FLEET_END_STATUSES = ['SUCCEEDED', 'FAILED', 'TIMED_OUT', 'ABORTED'
 
 /**
  * Seconds the report may take: Lambda's most (15 min). The first report of 2,000 environments
- * over 30 days, before any day is sealed, is ~190,000 small S3 requests: 79 s at 20 ms each
- * and 48 in flight, 396 s at 100 ms (`npm run bench -- report`). Its seals are written at its
+ * over 30 days, before any day is sealed, is ~192,000 small S3 requests: 80 s at 20 ms each
+ * and 48 in flight, 400 s at 100 ms (`npm run bench -- report`). Its seals are written at its
  * end, so a report that timed out would leave the next one just as slow: the margin matters.
- * Once sealed: ~16,000 requests, 7 s at 20 ms.
+ * Once sealed: ~18,000 requests, 8 s at 20 ms.
  */
 export const REPORT_TIMEOUT_SECONDS = 900;
 /** MiB: the model and page of 2,000 environments × 30 days (118,000 runs, a 950 KB page) took ~430 MiB in the bench's process. */

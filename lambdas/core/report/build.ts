@@ -6,10 +6,12 @@
 //   per environment and day not sealed yet: 1 LIST of {keyPrefix}/index/{day}/ + 1 GET per run
 //     (and, once the day can be sealed, 1 PUT per bucket and day: the seal);
 //   per environment: 3 GET for "fleet now" (actions.json, lock.json, hold.json)
-//     + 1 GET of the last succeeded down's pre-state (facts; 0 when there is none).
-// 2,000 environments × 30 days with 2 runs a night: the first report reads ~64,000 LIST +
-// ~128,000 GET; once sealed ~6,000 LIST + ~20,000 GET (2-3 recent days and "fleet now"),
-// measured by bench/report.ts. All share REQUESTS_IN_FLIGHT (read-budget.ts).
+//     + 1 GET of the last succeeded down's pre-state (facts; 0 when there is none)
+//     + drift (drift.ts): at most 1 LIST and 1 GET;
+//   per bucket: 1 GET of report/prices.json (prices.ts).
+// 2,000 environments × 30 days with 2 runs a night (bench/report.ts): the first report reads
+// 66,030 LIST + 126,000 GET; once sealed 6,030 LIST + 12,030 GET (the 2 recent days, "fleet now"
+// and drift). All share REQUESTS_IN_FLIGHT (read-budget.ts).
 // Bad input never crashes the report: an index object that is corrupted, truncated, over the
 // bounds, from the future or of another environment, and a record that cannot be read, each
 // become an Exclusion with its key and reason (shown on the page and counted).
