@@ -10,7 +10,7 @@ import { pathToFileURL } from 'node:url';
 import puppeteer, { type Browser } from 'puppeteer-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { renderReportPage } from '#core/report/page';
-import { chromiumPath, openOffline } from '#test/support/browser';
+import { chromiumPath, openOffline, reportFigures } from '#test/support/browser';
 import { FAKE_DEPLOYMENT_REQUESTS } from '#test/support/fake-kube';
 import {
   REPORT_AFTER_HOURS,
@@ -51,23 +51,7 @@ describe('the report page of real runs', () => {
   it('shows the hours asleep and the runs the test made, loading nothing from outside', async () => {
     const url = pathToFileURL(join(dir, 'index.html')).href;
     const { page, outside, errors } = await openOffline(browser, url);
-    const seen = await page.evaluate(() => {
-      const doc = (globalThis as any).document;
-      const value = (sel: string) => {
-        const el = doc.querySelector(sel);
-        const data = el?.matches('data') ? el : el?.querySelector('data');
-        return data ? Number(data.getAttribute('value')) : null;
-      };
-      return {
-        asleep: value('[data-count="asleep"]'),
-        awake: value('[data-count="awake"]'),
-        succeeded: value('[data-outcome="succeeded"]'),
-        refused: value('[data-outcome="refused"]'),
-        dbHours: value('[data-total="databaseInstanceHours"]'),
-        vcpuHours: value('[data-total="vcpuHours"]'),
-        timelines: doc.querySelectorAll('svg.timeline').length,
-      };
-    });
+    const seen = await reportFigures(page);
     await page.screenshot({ path: join(SHOTS, 'report-from-runs.png'), fullPage: true });
     await page.close();
 

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { DeleteObjectsCommand, ListObjectVersionsCommand } from '@aws-sdk/client-s3';
-import puppeteer, { type Browser, type Page } from 'puppeteer-core';
+import puppeteer, { type Browser } from 'puppeteer-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { S3StateStore } from '#core/clients/s3-store';
 import { resolveEnvironment } from '#core/config/catalog';
@@ -17,7 +17,7 @@ import { loadConfigFile } from '#core/config/file';
 import type { ReportModel, RunRow } from '#core/report/model';
 import { reportPrices } from '#core/report/prices';
 import { publishReport, REPORT_PAGE_KEY } from '#core/report/publish';
-import { chromiumPath, openOffline } from '#test/support/browser';
+import { chromiumPath, openOffline, reportFigures } from '#test/support/browser';
 import { SANDBOX_ENVIRONMENTS } from '../../sandbox/sandbox.ts';
 import { apps, cim, json, keys, s3, sandbox } from './peers.ts';
 
@@ -47,27 +47,6 @@ async function fresh() {
       name,
       body: [{ op: 'replace', path: '/spec/replicas', value }],
     });
-}
-
-/** The page's figures, read as a person reads them (the <data> values behind the text). */
-async function figures(page: Page) {
-  return page.evaluate(() => {
-    const doc = (globalThis as any).document;
-    const value = (sel: string) => {
-      const el = doc.querySelector(sel);
-      const data = el?.matches('data') ? el : el?.querySelector('data');
-      return data ? Number(data.getAttribute('value')) : null;
-    };
-    return {
-      awake: value('[data-count="awake"]'),
-      asleep: value('[data-count="asleep"]'),
-      succeeded: value('[data-outcome="succeeded"]'),
-      dbHours: value('[data-total="databaseInstanceHours"]'),
-      vcpuHours: value('[data-total="vcpuHours"]'),
-      timelines: doc.querySelectorAll('svg.timeline').length,
-      text: doc.body.innerText as string,
-    };
-  });
 }
 
 beforeAll(async () => {
@@ -121,7 +100,7 @@ describe('the report of real runs on the real peers', () => {
     );
 
     const { page, outside, errors } = await openOffline(browser, pathToFileURL(join(dir, 'index.html')).href);
-    const seen = await figures(page);
+    const seen = await reportFigures(page);
     await page.screenshot({ path: join(SHOTS, 'report-real-peers.png'), fullPage: true });
     await page.close();
     expect(outside).toEqual([]);
@@ -151,7 +130,7 @@ describe('the report of real runs on the real peers', () => {
     const url = links[0]?.url ?? '';
     expect(new URL(url).searchParams.get('X-Amz-Expires')).toBe('3600');
     const { page, outside, errors } = await openOffline(browser, url);
-    const seen = await figures(page);
+    const seen = await reportFigures(page);
     await page.screenshot({ path: join(SHOTS, 'report-deployed-link.png'), fullPage: true });
     await page.close();
     expect(outside).toEqual([]);

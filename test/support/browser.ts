@@ -48,3 +48,25 @@ export async function openOffline(
   await page.goto(target, { waitUntil: 'load' });
   return { page, outside, errors };
 }
+
+/** The report page's figures as a person reads them: the <data> values behind the numbers shown. */
+export async function reportFigures(page: Page) {
+  return page.evaluate(() => {
+    const doc = (globalThis as any).document;
+    const value = (sel: string) => {
+      const el = doc.querySelector(sel);
+      const data = el?.matches('data') ? el : el?.querySelector('data');
+      return data ? Number(data.getAttribute('value')) : null;
+    };
+    return {
+      asleep: value('[data-count="asleep"]') as number | null,
+      awake: value('[data-count="awake"]') as number | null,
+      succeeded: value('[data-outcome="succeeded"]') as number | null,
+      refused: value('[data-outcome="refused"]') as number | null,
+      dbHours: value('[data-total="databaseInstanceHours"]') as number | null,
+      vcpuHours: value('[data-total="vcpuHours"]') as number | null,
+      timelines: doc.querySelectorAll('svg.timeline').length as number,
+      text: doc.body.innerText as string,
+    };
+  });
+}
