@@ -348,6 +348,122 @@ const isoOf = (t: string | null | undefined): string | null => {
   return Number.isNaN(ms) ? null : new Date(ms).toISOString();
 };
 
+type Latest = ReturnType<typeof actionFromLegacy>;
+
+/** "Fleet now" reads the latest records (read-only), all three at once; an unreadable one is excluded. */
+async function readLatestRecords(source: ReportSource, exclusions: Exclusion[]) {
+  const { env, store } = source;
+  const excluded = (key: string) => (err: unknown) => {
+    exclusions.push({ key, reason: errorMessage(err) });
+    return null;
+  };
+  const latestKey = `${env.keyPrefix}/actions.json`;
+  const [latest, lock, hold] = await Promise.all([
+    store
+      .getJson(latestKey, { maxBytes: MAX_RECORD_BYTES })
+      .then((got): Latest | null =>
+        got ? actionFromLegacy(got.json, `s3://${store.bucket}/${latestKey}`) : null,
+      )
+      .catch(excluded(latestKey)),
+    readLock(store, `${env.keyPrefix}/lock.json`).catch(excluded(`${env.keyPrefix}/lock.json`)),
+    readHold(store, env).catch(excluded(`${env.keyPrefix}/hold.json`)),
+  ]);
+  return { latest, lock, hold };
+}
+
+/**
+ * The runs, with a sleep that began before the range: the latest record says the last change
+ * was a succeeded down that has no row. Its start stands in for its end: both are before the
+ * range, which clips the interval at its start anyway.
+ */
+function withSleepBeforeRange(
+  rows: RunRow[],
+  latest: Latest | null,
+  range: Interval,
+  env: Environment,
+): RunRow[] {
+  const lc = latest?.lastChange;
+  if (
+    !latest ||
+    !lc ||
+    lc.action !== 'down' ||
+    lc.result !== 'succeeded' ||
+    rows.some((r) => r.build === lc.build)
+  )
+    return [...rows];
+  const before = isoOf(latest.build === lc.build ? latest.timestamp : null) ?? range.from;
+  if (Date.parse(before) > Date.parse(range.from)) return [...rows];
+  return [
+    {
+      customer: env.customer,
+      environment: env.environment,
+      action: 'down',
+      build: lc.build,
+      trigger: 'unknown',
+      user: latest.user,
+      startedAt: before,
+      endedAt: before,
+      outcome: 'succeeded',
+      recordKey: `${env.keyPrefix}/history/${lc.build}/actions.json`,
+    },
+    ...rows,
+  ];
+}
+
+/** Asleep, awake, waking or failed now: from a live lock first, else the last change. */
+function stateNow(
+  lock: Awaited<ReturnType<typeof readLock>> | null,
+  latest: Latest | null,
+  runs: readonly RunRow[],
+  now: Date,
+): { state: EnvironmentNow; since: string | null; detail?: string } {
+  const lockInfo = lock?.info;
+  const lockLive = lockInfo && Date.parse(lockInfo.expires_at ?? '') > now.getTime();
+  if (lockLive && lockInfo.action === 'up') return { state: 'waking', since: isoOf(lockInfo.acquired_at) };
+  if (lockLive && lockInfo.action === 'down')
+    // Still running: nothing is asleep until the down has succeeded.
+    return {
+      state: 'awake',
+      since: isoOf(lockInfo.acquired_at),
+      detail: `going to sleep (build ${lockInfo.build ?? 'unknown'})`,
+    };
+  const lc = latest?.lastChange;
+  if (!lc) return { state: 'awake', since: null };
+  const row = [...runs].reverse().find((r) => r.build === lc.build);
+  const since = row ? (row.endedAt ?? row.startedAt) : isoOf(latest?.timestamp);
+  if (lc.result === 'failed' || (lc.result === 'running' && !lockLive))
+    return {
+      state: 'failed',
+      since,
+      detail: `${lc.action} ${lc.result === 'running' ? 'did not finish' : 'failed'} (build ${lc.build})`,
+    };
+  return { state: lc.action === 'down' ? 'asleep' : 'awake', since };
+}
+
+/** The facts the savings are priced from: the pre-state of the last succeeded down (1 GET). */
+async function readFactsOfLastDown(source: ReportSource, runs: readonly RunRow[], exclusions: Exclusion[]) {
+  const { env, store } = source;
+  const none: Omit<ReturnType<typeof factsFromPreState>, 'ignored'> = {
+    database: null,
+    workloads: [],
+    nodegroups: [],
+  };
+  const lastDown = [...runs].reverse().find((r) => r.action === 'down' && r.outcome === 'succeeded');
+  if (!lastDown) return none;
+  const preKey = `${env.keyPrefix}/history/${lastDown.build}/pre-state.json`;
+  try {
+    const pre = await store.getJson(preKey, { maxBytes: MAX_RECORD_BYTES });
+    if (!pre) return none;
+    const { ignored, ...read } = factsFromPreState(pre.json, preKey, env);
+    // A bad new key loses only itself: shown and counted with the record's key.
+    for (const why of ignored) exclusions.push({ key: preKey, reason: why });
+    return read;
+  } catch (err) {
+    exclusions.push({ key: preKey, reason: errorMessage(err) });
+    return none;
+  }
+}
+
 async function readEnvironment(
   source: ReportSource,
   days: string[],
@@ -357,76 +473,17 @@ async function readEnvironment(
 ): Promise<EnvironmentRead> {
   const { env, store } = source;
   const who = { customer: env.customer, environment: env.environment };
-  const { rows, exclusions, fresh } = await readIndexRows(source, days, now, seals);
-  const latestKey = `${env.keyPrefix}/actions.json`;
-
-  // Fleet now, from the latest records (read-only).
-  let latest: ReturnType<typeof actionFromLegacy> | null = null;
-  try {
-    const got = await store.getJson(latestKey, { maxBytes: MAX_RECORD_BYTES });
-    if (got) latest = actionFromLegacy(got.json, `s3://${store.bucket}/${latestKey}`);
-  } catch (err) {
-    exclusions.push({ key: latestKey, reason: errorMessage(err) });
-  }
-  const lock = await readLock(store, `${env.keyPrefix}/lock.json`).catch((err) => {
-    exclusions.push({ key: `${env.keyPrefix}/lock.json`, reason: errorMessage(err) });
-    return null;
-  });
-  const hold = await readHold(store, env).catch((err) => {
-    exclusions.push({ key: `${env.keyPrefix}/hold.json`, reason: errorMessage(err) });
-    return null;
-  });
-
-  // A sleep that began before the range: the latest record says the last change was a
-  // succeeded down. Its start stands in for its end: both are before the range, which
-  // clips the interval at its start anyway.
-  const runs = [...rows];
-  const lc = latest?.lastChange;
-  if (
-    latest &&
-    lc &&
-    lc.action === 'down' &&
-    lc.result === 'succeeded' &&
-    !rows.some((r) => r.build === lc.build)
-  ) {
-    const at = isoOf(latest.build === lc.build ? latest.timestamp : null);
-    const before = at ?? range.from;
-    if (Date.parse(before) <= Date.parse(range.from)) {
-      runs.unshift({
-        ...who,
-        action: 'down',
-        build: lc.build,
-        trigger: 'unknown',
-        user: latest.user,
-        startedAt: before,
-        endedAt: before,
-        outcome: 'succeeded',
-        recordKey: `${env.keyPrefix}/history/${lc.build}/actions.json`,
-      });
-    }
-  }
-
-  let state: EnvironmentNow = 'awake';
-  let since: string | null = null;
-  let detail: string | undefined;
-  const lockInfo = lock?.info;
-  const lockLive = lockInfo && Date.parse(lockInfo.expires_at ?? '') > now.getTime();
-  if (lockLive && lockInfo.action === 'up') {
-    state = 'waking';
-    since = isoOf(lockInfo.acquired_at);
-  } else if (lockLive && lockInfo.action === 'down') {
-    // Still running: nothing is asleep until the down has succeeded.
-    state = 'awake';
-    since = isoOf(lockInfo.acquired_at);
-    detail = `going to sleep (build ${lockInfo.build ?? 'unknown'})`;
-  } else if (lc) {
-    if (lc.result === 'failed' || (lc.result === 'running' && !lockLive)) {
-      state = 'failed';
-      detail = `${lc.action} ${lc.result === 'running' ? 'did not finish' : 'failed'} (build ${lc.build})`;
-    } else state = lc.action === 'down' ? 'asleep' : 'awake';
-    const row = [...runs].reverse().find((r) => r.build === lc.build);
-    since = row ? (row.endedAt ?? row.startedAt) : isoOf(latest?.timestamp);
-  }
+  const [{ rows, exclusions, fresh }, latestRead] = await Promise.all([
+    readIndexRows(source, days, now, seals),
+    (async () => {
+      const excluded: Exclusion[] = [];
+      return { ...(await readLatestRecords(source, excluded)), excluded };
+    })(),
+  ]);
+  const { latest, lock, hold } = latestRead;
+  exclusions.push(...latestRead.excluded);
+  const runs = withSleepBeforeRange(rows, latest, range, env);
+  const { state, since, detail } = stateNow(lock, latest, runs, now);
   const nowRows: EnvironmentNowRow[] = [{ ...who, state, since, ...(detail ? { detail } : {}) }];
   const drift: DriftRow[] = [];
   if (hold && Date.parse(hold.hold.until) > now.getTime()) {
@@ -439,28 +496,7 @@ async function readEnvironment(
   drift.push(...found.rows);
   exclusions.push(...found.exclusions);
   if (found.drifted) nowRows.push({ ...who, state: 'drifted', ...found.drifted });
-
-  // Facts: the pre-state of the last succeeded down (in range, else the one before it).
-  const lastDown = [...runs].reverse().find((r) => r.action === 'down' && r.outcome === 'succeeded');
-  let facts: Omit<ReturnType<typeof factsFromPreState>, 'ignored'> = {
-    database: null,
-    workloads: [],
-    nodegroups: [],
-  };
-  if (lastDown) {
-    const preKey = `${env.keyPrefix}/history/${lastDown.build}/pre-state.json`;
-    try {
-      const pre = await store.getJson(preKey, { maxBytes: MAX_RECORD_BYTES });
-      if (pre) {
-        const { ignored, ...read } = factsFromPreState(pre.json, preKey, env);
-        facts = read;
-        // A bad new key loses only itself: shown and counted with the record's key.
-        for (const why of ignored) exclusions.push({ key: preKey, reason: why });
-      }
-    } catch (err) {
-      exclusions.push({ key: preKey, reason: errorMessage(err) });
-    }
-  }
+  const facts = await readFactsOfLastDown(source, runs, exclusions);
   return {
     source,
     fresh,
