@@ -160,6 +160,120 @@ function usedPrices(prices: PriceTable, keys: readonly string[]): UsedPrice[] {
   });
 }
 
+/** What the environments add up to, past their own lines. */
+interface Tally {
+  unpricedLabels: string[];
+  unpricedCount: number;
+  databasesUsd: number;
+  stillPayingUsd: number;
+  stillPayingUnknown: number;
+  missingRequests: number;
+  stateTransitions: number;
+  lambdaGbSeconds: number;
+  estimatedRuns: number;
+}
+
+type Who = { customer: string; environment: string };
+
+function databaseSaving(
+  env: EnvironmentFacts & { database: NonNullable<EnvironmentFacts['database']> },
+  who: Who,
+  hours: number,
+  prices: PriceTable,
+  use: Use,
+  t: Tally,
+): DatabaseSaving {
+  const billed = billedInstances(env.database, env.region, prices, use);
+  for (const b of billed)
+    if (b.hourly === null) {
+      t.unpricedCount += 1;
+      t.unpricedLabels.push(b.label);
+    }
+  const priced = billed.every((b) => b.hourly !== null);
+  const known = billed.reduce((sum, b) => sum + (b.hourly ?? 0) * hours, 0);
+  // Priced members still count when a sibling has no price: the total takes what is known,
+  // and the unpriced ones are named; the database's own line says null (incomplete).
+  t.databasesUsd += known;
+  const still = stillPaying(env.database, env.region, prices, hours, use);
+  if (still === null) t.stillPayingUnknown += 1;
+  else t.stillPayingUsd += still;
+  return {
+    ...who,
+    identifier: env.database.identifier,
+    engine: env.database.engine,
+    instances: billed.map((b) => ({
+      identifier: b.identifier,
+      instanceClass: b.instanceClass,
+      deployment: b.deployment,
+    })),
+    hoursAsleep: hours,
+    instanceHours: hours * billed.length,
+    usd: priced ? known : null,
+    stillPayingUsd: still,
+  };
+}
+
+function workloadSavings(env: EnvironmentFacts, who: Who, hours: number, t: Tally): WorkloadSaving[] {
+  return env.workloads.map((w) => {
+    if (w.cpuCores === null || w.memoryGiB === null) t.missingRequests += 1;
+    return {
+      ...who,
+      kind: w.kind,
+      namespace: w.namespace,
+      name: w.name,
+      replicas: w.replicas,
+      hoursAsleep: hours,
+      vcpuHours: w.replicas * (w.cpuCores ?? 0) * hours,
+      gibHours: w.replicas * (w.memoryGiB ?? 0) * hours,
+    };
+  });
+}
+
+/** The tool's own usage: recorded, else estimated per run in range (and counted as estimated). */
+function tallyToolUsage(env: EnvironmentFacts, range: Interval, t: Tally): void {
+  if (env.toolUsage) {
+    t.stateTransitions += env.toolUsage.stateTransitions;
+    t.lambdaGbSeconds += env.toolUsage.lambdaGbSeconds;
+    return;
+  }
+  const n = runsIn(env.runs, range);
+  t.estimatedRuns += n;
+  t.stateTransitions += n * ESTIMATED_TOOL_USAGE_PER_RUN.stateTransitions;
+  t.lambdaGbSeconds += n * ESTIMATED_TOOL_USAGE_PER_RUN.lambdaGbSeconds;
+}
+
+/** The page's assumptions: every number of the estimate says what it rests on. */
+function assumptionsOf(prices: PriceTable, t: Tally, toolUsd: number | null, classes: string[]): string[] {
+  const out = [
+    `Prices: on-demand, ${prices.currency}, from ${prices.source} (taken ${prices.date})${
+      prices.fallback ? `, where it has none from ${prices.fallback}` : ''
+    }${prices.overrides ? `, with negotiated rates from ${prices.overrides}` : ''}.`,
+    'Hours asleep are measured from the end of a successful down to the start of the next up (any trigger), in real elapsed time (UTC); a failed or refused down saves nothing.',
+    'Reserved instances and Savings Plans save nothing when stopped: their hours are paid whether the database runs or not. The estimate assumes on-demand databases.',
+    'Database money: hours asleep × the hourly price of the class, engine, region and deployment; Multi-AZ from its own Multi-AZ price; Aurora: every member by its class; Serverless v2 members at their minimum ACU.',
+    `Still paying while asleep: allocated storage and provisioned IOPS at their monthly prices × hours asleep / ${HOURS_PER_MONTH}; backup storage, Aurora's cluster volume and gp3 IOPS above the baseline are billed too and are not included.`,
+    'Kubernetes: freed requests × the assumed $/vCPU-hour and $/GiB-hour. This saves money only when the cluster autoscaler (or a node group scaled down) removes nodes; it is kept out of the net total.',
+    toolUsd === null
+      ? 'The tool’s own cost (state transitions, Lambda time) has no price in the table: not subtracted.'
+      : `The tool’s own cost: ${t.stateTransitions} state transitions × $${prices.tool?.stateTransition} and ${t.lambdaGbSeconds} Lambda GB-seconds × $${prices.tool?.lambdaGbSecond}, subtracted (free tiers ignored).`,
+  ];
+  if (t.estimatedRuns > 0)
+    out.push(
+      `${t.estimatedRuns} run(s) did not record the tool's usage: each estimated at ${ESTIMATED_TOOL_USAGE_PER_RUN.stateTransitions} state transitions (measured for one up) and ${ESTIMATED_TOOL_USAGE_PER_RUN.lambdaGbSeconds} Lambda GB-seconds (17 invocations × 0.25 GB × an assumed 1 s).`,
+    );
+  if (t.unpricedCount > 0)
+    out.push(
+      `${t.unpricedCount} database instance(s) have no price (${classes.join(', ')}): left out of the total, not counted as 0.`,
+    );
+  if (t.stillPayingUnknown > 0)
+    out.push(
+      `${t.stillPayingUnknown} database(s) have storage with no price or not recorded: their still-paying cost is not included.`,
+    );
+  if (t.missingRequests > 0)
+    out.push(`${t.missingRequests} workload(s) set no CPU or memory requests: they free nothing countable.`);
+  return out;
+}
+
 /**
  * The savings over `range` (clipped at `now`) of every environment given. Money is an estimate:
  * an instance without a price is left out of the total and counted in `unpriced`, never taken
@@ -174,68 +288,26 @@ export function computeSavings(
   const databases: DatabaseSaving[] = [];
   const workloads: WorkloadSaving[] = [];
   const nodegroups: NodegroupSaving[] = [];
-  const unpricedLabels: string[] = [];
-  let unpricedCount = 0;
-  let databasesUsd = 0;
-  let stillPayingUsd = 0;
-  let stillPayingUnknown = 0;
-  let missingRequests = 0;
-  let stateTransitions = 0;
-  let lambdaGbSeconds = 0;
-  let estimatedRuns = 0;
+  const t: Tally = {
+    unpricedLabels: [],
+    unpricedCount: 0,
+    databasesUsd: 0,
+    stillPayingUsd: 0,
+    stillPayingUnknown: 0,
+    missingRequests: 0,
+    stateTransitions: 0,
+    lambdaGbSeconds: 0,
+    estimatedRuns: 0,
+  };
   const usedKeys = new Set<string>();
   const use: Use = (key) => usedKeys.add(key);
 
   for (const env of envs) {
     const hours = hoursIn(sleepIntervals(env.runs, range, now));
     const who = { customer: env.customer, environment: env.environment };
-
-    if (env.database) {
-      const billed = billedInstances(env.database, env.region, prices, use);
-      const priced = billed.every((b) => b.hourly !== null);
-      for (const b of billed)
-        if (b.hourly === null) {
-          unpricedCount += 1;
-          unpricedLabels.push(b.label);
-        }
-      const usd = priced ? billed.reduce((sum, b) => sum + (b.hourly ?? 0) * hours, 0) : null;
-      // Priced members still count when a sibling has no price: the total takes what is known,
-      // and the unpriced ones are named; the database's own line says null (incomplete).
-      databasesUsd += billed.reduce((sum, b) => sum + (b.hourly ?? 0) * hours, 0);
-      const still = stillPaying(env.database, env.region, prices, hours, use);
-      if (still === null) {
-        stillPayingUnknown += 1;
-      } else stillPayingUsd += still;
-      databases.push({
-        ...who,
-        identifier: env.database.identifier,
-        engine: env.database.engine,
-        instances: billed.map((b) => ({
-          identifier: b.identifier,
-          instanceClass: b.instanceClass,
-          deployment: b.deployment,
-        })),
-        hoursAsleep: hours,
-        instanceHours: hours * billed.length,
-        usd,
-        stillPayingUsd: still,
-      });
-    }
-
-    for (const w of env.workloads) {
-      if (w.cpuCores === null || w.memoryGiB === null) missingRequests += 1;
-      workloads.push({
-        ...who,
-        kind: w.kind,
-        namespace: w.namespace,
-        name: w.name,
-        replicas: w.replicas,
-        hoursAsleep: hours,
-        vcpuHours: w.replicas * (w.cpuCores ?? 0) * hours,
-        gibHours: w.replicas * (w.memoryGiB ?? 0) * hours,
-      });
-    }
-
+    if (env.database)
+      databases.push(databaseSaving({ ...env, database: env.database }, who, hours, prices, use, t));
+    workloads.push(...workloadSavings(env, who, hours, t));
     for (const n of env.nodegroups)
       nodegroups.push({
         ...who,
@@ -244,16 +316,7 @@ export function computeSavings(
         hoursAsleep: hours,
         instanceHours: n.desiredSize * hours,
       });
-
-    if (env.toolUsage) {
-      stateTransitions += env.toolUsage.stateTransitions;
-      lambdaGbSeconds += env.toolUsage.lambdaGbSeconds;
-    } else {
-      const n = runsIn(env.runs, range);
-      estimatedRuns += n;
-      stateTransitions += n * ESTIMATED_TOOL_USAGE_PER_RUN.stateTransitions;
-      lambdaGbSeconds += n * ESTIMATED_TOOL_USAGE_PER_RUN.lambdaGbSeconds;
-    }
+    tallyToolUsage(env, range, t);
   }
 
   const sum = <T>(rows: T[], f: (r: T) => number) => rows.reduce((s, r) => s + f(r), 0);
@@ -267,39 +330,9 @@ export function computeSavings(
     ? totals.vcpuHours * prices.kubernetes.vcpuHour + totals.gibHours * prices.kubernetes.gibHour
     : null;
   const toolUsd = prices.tool
-    ? stateTransitions * prices.tool.stateTransition + lambdaGbSeconds * prices.tool.lambdaGbSecond
+    ? t.stateTransitions * prices.tool.stateTransition + t.lambdaGbSeconds * prices.tool.lambdaGbSecond
     : null;
-  const classes = [...new Set(unpricedLabels)].sort();
-
-  const assumptions = [
-    `Prices: on-demand, ${prices.currency}, from ${prices.source} (taken ${prices.date})${
-      prices.fallback ? `, where it has none from ${prices.fallback}` : ''
-    }${prices.overrides ? `, with negotiated rates from ${prices.overrides}` : ''}.`,
-    'Hours asleep are measured from the end of a successful down to the start of the next up (any trigger), in real elapsed time (UTC); a failed or refused down saves nothing.',
-    'Reserved instances and Savings Plans save nothing when stopped: their hours are paid whether the database runs or not. The estimate assumes on-demand databases.',
-    'Database money: hours asleep × the hourly price of the class, engine, region and deployment; Multi-AZ from its own Multi-AZ price; Aurora: every member by its class; Serverless v2 members at their minimum ACU.',
-    `Still paying while asleep: allocated storage and provisioned IOPS at their monthly prices × hours asleep / ${HOURS_PER_MONTH}; backup storage, Aurora's cluster volume and gp3 IOPS above the baseline are billed too and are not included.`,
-    'Kubernetes: freed requests × the assumed $/vCPU-hour and $/GiB-hour. This saves money only when the cluster autoscaler (or a node group scaled down) removes nodes; it is kept out of the net total.',
-    toolUsd === null
-      ? 'The tool’s own cost (state transitions, Lambda time) has no price in the table: not subtracted.'
-      : `The tool’s own cost: ${stateTransitions} state transitions × $${prices.tool?.stateTransition} and ${lambdaGbSeconds} Lambda GB-seconds × $${prices.tool?.lambdaGbSecond}, subtracted (free tiers ignored).`,
-  ];
-  if (estimatedRuns > 0)
-    assumptions.push(
-      `${estimatedRuns} run(s) did not record the tool's usage: each estimated at ${ESTIMATED_TOOL_USAGE_PER_RUN.stateTransitions} state transitions (measured for one up) and ${ESTIMATED_TOOL_USAGE_PER_RUN.lambdaGbSeconds} Lambda GB-seconds (17 invocations × 0.25 GB × an assumed 1 s).`,
-    );
-  if (unpricedCount > 0)
-    assumptions.push(
-      `${unpricedCount} database instance(s) have no price (${classes.join(', ')}): left out of the total, not counted as 0.`,
-    );
-  if (stillPayingUnknown > 0)
-    assumptions.push(
-      `${stillPayingUnknown} database(s) have storage with no price or not recorded: their still-paying cost is not included.`,
-    );
-  if (missingRequests > 0)
-    assumptions.push(
-      `${missingRequests} workload(s) set no CPU or memory requests: they free nothing countable.`,
-    );
+  const classes = [...new Set(t.unpricedLabels)].sort();
 
   return {
     facts: { databases, workloads, nodegroups, totals },
@@ -313,13 +346,13 @@ export function computeSavings(
         // A layered table says where each price it used came from (the page lists them).
         ...(prices.origins ? { used: usedPrices(prices, [...usedKeys].sort()) } : {}),
       },
-      databasesUsd,
-      unpriced: { count: unpricedCount, classes },
-      stillPayingUsd,
+      databasesUsd: t.databasesUsd,
+      unpriced: { count: t.unpricedCount, classes },
+      stillPayingUsd: t.stillPayingUsd,
       kubernetesUsd,
-      toolCost: { stateTransitions, lambdaGbSeconds, usd: toolUsd },
-      netUsd: databasesUsd - (toolUsd ?? 0),
-      assumptions,
+      toolCost: { stateTransitions: t.stateTransitions, lambdaGbSeconds: t.lambdaGbSeconds, usd: toolUsd },
+      netUsd: t.databasesUsd - (toolUsd ?? 0),
+      assumptions: assumptionsOf(prices, t, toolUsd, classes),
     },
   };
 }
