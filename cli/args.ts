@@ -162,7 +162,7 @@ export const OPTIONS = {
     kind: 'string',
     value: 'down|up',
     commands: ['hold'],
-    help: 'hold back only the scheduled runs of this action',
+    help: 'skip exactly the next scheduled run of this action, then the hold ends (--until: at the latest)',
   },
   list: { kind: 'boolean', commands: ['hold'], help: 'list the holds, active and expired' },
   clear: { kind: 'boolean', commands: ['hold'], help: 'lift the holds of --select' },
