@@ -14,7 +14,7 @@ import { listEnvironments, resolveEnvironment } from '../config/catalog.ts';
 import type { Environment } from '../config/schema.ts';
 import type { Deps } from '../contracts.ts';
 import { classifyDatabaseState, label } from '../database/rules.ts';
-import { CimError, ErrorNames, errorMessage, errorName } from '../errors.ts';
+import { CimError, ErrorNames, errorMessage, errorName, unprintableCharacter } from '../errors.ts';
 import { isMapRunOutput, type MapRunOutput, readMapResults, storeForBucket } from '../fleet/map-results.ts';
 import { putOnce, recordKeys } from '../gateways/store.ts';
 import { findLastChange } from '../records/actions.ts';
@@ -106,7 +106,9 @@ const GuardRequest = z.union([
       // `cim guard`: who started the sweep, said in its trigger (printable, short).
       by: z
         .string()
-        .regex(/^[\x20-\x7e]{1,128}$/, 'by must be 1-128 printable ASCII characters')
+        .min(1)
+        .max(128)
+        .refine((s) => !unprintableCharacter(s), 'by must be printable')
         .optional(),
     })
     .loose(),
