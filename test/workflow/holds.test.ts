@@ -2,6 +2,7 @@
 // environment under an active hold is refused by Prepare as EnvironmentOnHold and counted
 // as skipped by the fleet, with the hold's reason; a manual run goes ahead and says so; an
 // expired hold is ignored; --skip-next holds back one action only; status shows the hold.
+import { S3ServiceException } from '@aws-sdk/client-s3';
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { noRetryWaits } from '#cli/engine/local-environment';
 import { runFleetLocal } from '#cli/engine/local-fleet';
@@ -156,6 +157,31 @@ describe('cim hold --skip-next down (ends after one skip)', () => {
     const next = await runWorkflow(w, { action: 'down', build: '11', user: 'schedule:weeknights-down' });
     expect(next.status, JSON.stringify(next.error)).toBe('SUCCEEDED');
     expect(w.kube.replicas('alpha-dev', 'backend-deployment')).toBe(0);
+  });
+
+  it('consumes it once when Prepare is retried after its write (SlowDown on hold.json): the retry skips again', async () => {
+    await hold({ skipNext: 'down', endsAfterSkip: true });
+    let failed = false;
+    w.faults.onMutation = (what) => {
+      if (!failed && what === `s3:put:${HOLD}`) {
+        failed = true;
+        throw new S3ServiceException({
+          name: 'SlowDown',
+          $fault: 'server',
+          $metadata: {},
+          message: 'slow down',
+        });
+      }
+    };
+    const run = await runWorkflow(w, { action: 'down', build: '10', user: 'schedule:weeknights-down' });
+    expect(failed).toBe(true);
+    expect(
+      run.events.filter((e) => e.type === 'StateRetried' && e.state.name === Steps.prepare),
+    ).toHaveLength(1);
+    expect(run.error?.Error).toBe('EnvironmentOnHold');
+    expect(run.error?.Cause).toContain('the hold was consumed by this build (10)');
+    expect(holdWrites()).toBe(2);
+    expect(w.kube.replicas('alpha-dev', 'backend-deployment')).toBe(2);
   });
 
   it('never skips a manual down, a scheduled up or a dry run, and none of them consumes it', async () => {
