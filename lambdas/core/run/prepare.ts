@@ -188,7 +188,7 @@ async function activeHold(
   const where = `${env.customer}/${env.environment}`;
   const run = { action: req.action, build: req.build, executionId };
   const scheduled = isScheduledUser(req.user);
-  // Two rounds at most: a lost race with another run leaves a consumed hold, decided without a write.
+  // Three reads at most: a lost race with another run leaves a consumed hold, decided without a write.
   for (let round = 0; ; round++) {
     const read = await readHold(store, env);
     const held = read?.hold ?? null;
