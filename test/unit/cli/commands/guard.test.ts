@@ -145,4 +145,25 @@ describe('cim guard', () => {
     expect(io.out()).toContain('gamma/dev\tleft alone: not parked');
     expect(io.out()).toContain('guard: 2 environment(s) looked at, 1 database(s) stopped again, 0 failed');
   });
+
+  it('exits 1 and names the environment when a database cannot be stopped, its failure recorded', async () => {
+    await parkedAndRestarted('alpha', 'dev', '10', 'alpha-dev-rds');
+    w.setDbStateOf('alpha-dev-rds', 'incompatible-network');
+    const io = capture();
+    const inv = {
+      command: 'guard' as const,
+      configPath: 'test/fixtures/environments.yaml',
+      json: false,
+      select: 'alpha/dev',
+      dryRun: false,
+      user: 'carol',
+    };
+    expect(await guardWith(inv, w.deps, { waitMs: 0 })).toBe(ExitCode.Failed);
+    expect(io.err()).toMatch(
+      /GuardHadFailures: .*the guard could not keep 1 database\(s\) stopped: alpha\/dev .*incompatible-network/,
+    );
+    const records = w.bucket.keys().filter((k) => k.endsWith('/keep-stopped.json'));
+    expect(records.map((k) => (w.bucket.json(k) as { result: string }).result)).toEqual(['failed']);
+    expect(w.bucket.objects.has('eks-dev-cluster/alpha/dev/lock.json')).toBe(false);
+  });
 });
