@@ -107,12 +107,11 @@ async function listHolds(inv: HoldInvocation, envs: Environment[], now: Date): P
 /** Everything a real command reads, nothing it writes. */
 async function dryRun(inv: HoldInvocation, envs: Environment[], now: Date): Promise<number> {
   if (inv.mode === 'place') {
-    const until = parseUntil(inv.until ?? '', now);
-    checkReason(inv.reason);
-    checkUser(inv.user);
+    // The same checks as the real command (--skip-next included), before any read.
+    const h = requestedHold(inv, now);
     const plans = await Promise.all(envs.map((env) => planHold(storeOf(env), env)));
     process.stdout.write(
-      `${envs.map((env, i) => `dry run: would place a hold on ${env.customer}/${env.environment} until ${until.toISOString()}${plans[i]?.existing ? ` (replacing one until ${plans[i]?.existing?.until})` : ''}`).join('\n')}\nNothing was changed.\n`,
+      `${envs.map((env, i) => `dry run: would place a hold on ${env.customer}/${env.environment} until ${h.until} (${holdScope(h)})${plans[i]?.existing ? ` (replacing one until ${plans[i]?.existing?.until})` : ''}`).join('\n')}\nNothing was changed.\n`,
     );
   } else {
     const found = await Promise.all(envs.map((env) => readHold(storeOf(env), env).catch(() => null)));

@@ -100,6 +100,21 @@ describe('cim hold', () => {
     );
   });
 
+  it('--dry-run says what a --skip-next hold would do and writes nothing; a bad --skip-next is refused there too', async () => {
+    const io = capture();
+    expect(
+      await cim('hold', '--select', 'alpha/dev', '--until', '+1h', '--skip-next', 'down', '--dry-run'),
+    ).toBe(0);
+    expect(io.out()).toMatch(
+      /dry run: would place a hold on alpha\/dev until .* \(skips the next scheduled down, then ends\)\nNothing was changed\.\n/,
+    );
+    expect(
+      await cim('hold', '--select', 'alpha/dev', '--until', '+1h', '--skip-next', 'sideways', '--dry-run'),
+    ).toBe(ExitCode.Usage);
+    expect(io.err()).toMatch(/must be down or up/);
+    expect(w.bucket.writes).toEqual([]);
+  });
+
   it('holds every environment of a selection, each with the same until, and names them all', async () => {
     const io = capture();
     expect(await cim('hold', '--select', 'alpha/dev,beta/staging', '--until', '+1d', '--user', 'carol')).toBe(
