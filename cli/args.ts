@@ -10,6 +10,7 @@ import { parseArgs } from 'node:util';
 import { MAX_DISTRIBUTED_MAP_CONCURRENCY } from '#core/aws-limits';
 import type { RunRequest } from '#core/contracts';
 import type { FleetInvocation } from './commands/fleet.ts';
+import type { GuardInvocation } from './commands/guard.ts';
 import type { HistoryInvocation } from './commands/history.ts';
 import type { HoldInvocation } from './commands/hold.ts';
 import type { PricesInvocation } from './commands/prices.ts';
@@ -42,6 +43,7 @@ export const COMMAND_KEYS = [
   'rbac',
   'report',
   'prices',
+  'guard',
   'legacy',
 ] as const;
 export type CommandKey = (typeof COMMAND_KEYS)[number];
@@ -101,10 +103,14 @@ export const OPTIONS = {
   select: {
     kind: 'string',
     value: 'SEL',
-    commands: ['hold', 'fleet', 'report', 'prices'],
+    commands: ['hold', 'fleet', 'report', 'prices', 'guard'],
     help: "environments: keys, globs and label requirements, comma-separated: 'alpha/dev,beta/staging', '*/dev', 'tier=dev,team!=payments'",
   },
-  all: { kind: 'boolean', commands: ['fleet', 'report', 'prices'], help: 'every configured environment' },
+  all: {
+    kind: 'boolean',
+    commands: ['fleet', 'report', 'prices', 'guard'],
+    help: 'every configured environment',
+  },
   days: { kind: 'string', value: 'N', commands: ['report'], help: 'report: the last N days (default 30)' },
   out: {
     kind: 'string',
@@ -162,7 +168,7 @@ export const OPTIONS = {
     kind: 'string',
     value: 'down|up',
     commands: ['hold'],
-    help: 'hold back only the scheduled runs of this action',
+    help: 'skip exactly the next scheduled run of this action, then the hold ends (--until: at the latest)',
   },
   list: { kind: 'boolean', commands: ['hold'], help: 'list the holds, active and expired' },
   clear: { kind: 'boolean', commands: ['hold'], help: 'lift the holds of --select' },
@@ -175,12 +181,12 @@ export const OPTIONS = {
   user: {
     kind: 'string',
     value: 'U',
-    commands: ['hold', 'up', 'down', 'status', 'fleet'],
+    commands: ['hold', 'up', 'down', 'status', 'fleet', 'guard'],
     help: 'who runs it (default: BUILD_USER, then the OS user)',
   },
   'dry-run': {
     kind: 'boolean',
-    commands: ['unlock', 'hold', 'up', 'down', 'status', 'fleet', 'prices', 'legacy'],
+    commands: ['unlock', 'hold', 'up', 'down', 'status', 'fleet', 'prices', 'guard', 'legacy'],
     help: 'read the state and print what would change; change and record nothing',
   },
   remote: {
@@ -309,6 +315,7 @@ export type Invocation =
   | RbacInvocation
   | ReportInvocation
   | PricesInvocation
+  | GuardInvocation
   | HelpInvocation
   | SimpleInvocation;
 
@@ -341,6 +348,7 @@ async function parseCommand(
   if (command === 'unlock') return parseUnlock(values, base);
   if (command === 'history') return parseHistory(values, base);
   if (command === 'report') return parseReport(values, base);
+  if (command === 'guard') return parseGuard(values, base, env);
   if (values.limit !== undefined) throw new UsageError('--limit is for history only');
   if (command === 'hold') return parseHold(values, base, env);
   for (const o of ['until', 'reason', 'skip-next', 'list', 'clear'] as const)
@@ -447,6 +455,18 @@ function parsePrices(values: Values, extra: string[], base: Base): PricesInvocat
     ...base,
     select: values.all ? '*' : (values.select ?? '*'),
     dryRun: values['dry-run'],
+  };
+}
+
+function parseGuard(values: Values, base: Base, env: NodeJS.ProcessEnv): GuardInvocation {
+  if (values.select !== undefined && values.all)
+    throw new UsageError('guard takes --select or --all, not both');
+  return {
+    command: 'guard',
+    ...base,
+    select: values.all ? '*' : (values.select ?? '*'),
+    dryRun: values['dry-run'],
+    user: values.user ?? defaultUser(env),
   };
 }
 

@@ -35,6 +35,8 @@ async function dispatch(inv: Invocation): Promise<number> {
       return (await import('./commands/report.ts')).report(inv);
     case 'prices':
       return (await import('./commands/prices.ts')).prices(inv);
+    case 'guard':
+      return (await import('./commands/guard.ts')).guard(inv);
     case 'help':
       process.stdout.write(`${commandUsage(inv.topic)}\n`);
       return ExitCode.Done;

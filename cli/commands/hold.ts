@@ -14,6 +14,7 @@ import {
   type Hold,
   type HoldPlan,
   holdActive,
+  holdScope,
   parseUntil,
   placeHold,
   planHold,
@@ -59,8 +60,9 @@ function checkUser(user: string): void {
 const storeOf = (env: Environment) => new S3StateStore(s3ClientFor(env.bucketRegion), env.bucket);
 
 function line(env: Environment, hold: Hold, now: Date): string {
-  const state = holdActive(hold, now) ? 'active' : 'expired';
-  return `${env.customer}/${env.environment}\t${state}\tuntil ${hold.until}\tby ${hold.user}\tsince ${hold.created}${hold.skipNext ? `\tscheduled ${hold.skipNext} only` : ''}${hold.reason ? `\t${hold.reason}` : ''}`;
+  const state = hold.consumed ? 'ended' : holdActive(hold, now) ? 'active' : 'expired';
+  const until = hold.consumed ? hold.consumed.untilBefore : hold.until;
+  return `${env.customer}/${env.environment}\t${state}\tuntil ${until}\tby ${hold.user}\tsince ${hold.created}\t${holdScope(hold)}${hold.reason ? `\t${hold.reason}` : ''}`;
 }
 
 export async function hold(inv: HoldInvocation, now = new Date()): Promise<number> {
@@ -105,12 +107,11 @@ async function listHolds(inv: HoldInvocation, envs: Environment[], now: Date): P
 /** Everything a real command reads, nothing it writes. */
 async function dryRun(inv: HoldInvocation, envs: Environment[], now: Date): Promise<number> {
   if (inv.mode === 'place') {
-    const until = parseUntil(inv.until ?? '', now);
-    checkReason(inv.reason);
-    checkUser(inv.user);
+    // The same checks as the real command (--skip-next included), before any read.
+    const h = requestedHold(inv, now);
     const plans = await Promise.all(envs.map((env) => planHold(storeOf(env), env)));
     process.stdout.write(
-      `${envs.map((env, i) => `dry run: would place a hold on ${env.customer}/${env.environment} until ${until.toISOString()}${plans[i]?.existing ? ` (replacing one until ${plans[i]?.existing?.until})` : ''}`).join('\n')}\nNothing was changed.\n`,
+      `${envs.map((env, i) => `dry run: would place a hold on ${env.customer}/${env.environment} until ${h.until} (${holdScope(h)})${plans[i]?.existing ? ` (replacing one until ${plans[i]?.existing?.until})` : ''}`).join('\n')}\nNothing was changed.\n`,
     );
   } else {
     const found = await Promise.all(envs.map((env) => readHold(storeOf(env), env).catch(() => null)));
@@ -149,6 +150,8 @@ function requestedHold(inv: HoldInvocation, now: Date): Hold {
     created: now.toISOString(),
     until: until.toISOString(),
     skipNext: (inv.skipNext as 'down' | 'up' | undefined) ?? null,
+    // --skip-next skips exactly the next scheduled run of that action, then the hold ends.
+    ...(inv.skipNext ? { endsAfterSkip: true } : {}),
   };
   checkUser(inv.user);
   return h;
@@ -175,9 +178,16 @@ async function placeHolds(inv: HoldInvocation, envs: Environment[], now: Date): 
   process.stdout.write(
     inv.json
       ? `${JSON.stringify(out, null, 2)}\n`
-      : `${out.map((o) => `${line(envs.find((e) => `${e.customer}/${e.environment}` === o.environment) as Environment, o.hold, now)}${o.replaced ? `\t(replaced a hold until ${o.replaced.until} by ${o.replaced.user})` : ''}`).join('\n')}\nScheduled ${h.skipNext ?? 'up and down'} runs of ${out.length === 1 ? 'this environment' : `these ${out.length} environments`} are skipped until ${h.until}; manual runs go ahead.\n`,
+      : `${out.map((o) => `${line(envs.find((e) => `${e.customer}/${e.environment}` === o.environment) as Environment, o.hold, now)}${o.replaced ? `\t(replaced a hold until ${o.replaced.until} by ${o.replaced.user})` : ''}`).join('\n')}\n${placedMeaning(h, out.length)}\n`,
   );
   return ExitCode.Done;
+}
+
+function placedMeaning(h: Hold, n: number): string {
+  const which = n === 1 ? 'this environment' : `these ${n} environments`;
+  if (h.skipNext && h.endsAfterSkip)
+    return `The next scheduled ${h.skipNext} of ${which} is skipped, then the hold ends (at the latest at ${h.until}); manual runs go ahead.`;
+  return `Scheduled ${h.skipNext ?? 'up and down'} runs of ${which} are skipped until ${h.until}; manual runs go ahead.`;
 }
 
 /** A write failed: undo the holds placed before it; the error says which could not be. */

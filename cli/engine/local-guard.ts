@@ -28,6 +28,8 @@ export async function runGuardLocal(o: {
   /** Called before each "Keep database stopped" (tests advance their clock by the wait). */
   beforeStep?: (input: unknown) => void;
   waitMs?: number;
+  /** Wait as the definition says (GUARD_WAIT_SECONDS between looks): `cim guard`. Else waitMs (default 0). */
+  realWaits?: boolean;
   /** Every event of the guard execution and of its map run's child executions. */
   onEvent?: (e: EventLog, execution: string) => void;
 }): Promise<GuardRun> {
@@ -42,7 +44,7 @@ export async function runGuardLocal(o: {
     };
   const id = o.executionId ?? `arn:aws:states:local:000000000000:execution:cim-guard:${Date.now()}`;
   const itemPath: string[] = [];
-  const waitTimeOverrides = { [GuardSteps.wait]: o.waitMs ?? 0 };
+  const waitTimeOverrides: Record<string, number> = o.realWaits ? {} : { [GuardSteps.wait]: o.waitMs ?? 0 };
   const maps = localDistributedMapHandlers(local, {
     deps: o.deps,
     handlers,

@@ -50,7 +50,11 @@ export const COMMAND_HELP: Record<Exclude<CommandKey, 'legacy'>, CommandHelp> = 
       'hold --list [--select SEL]',
       'hold --clear --select SEL',
     ],
-    does: 'skip scheduled runs of SEL until TIME (manual runs go ahead); list holds, active and expired; lift them',
+    does: 'skip scheduled runs of SEL until TIME (--skip-next down|up: only the next scheduled run of that action, then the hold ends; manual runs go ahead); list holds, active and expired; lift them',
+  },
+  guard: {
+    usage: ['guard [--select SEL | --all] [--dry-run] [options]'],
+    does: "run the seven-day guard's sweep over SEL (default: every environment) on the local engine: stop again each parked environment's database that AWS restarted, and record it (--dry-run: say per environment what it would do, change nothing)",
   },
   unlock: {
     usage: ['unlock --customer C --env E [options]'],

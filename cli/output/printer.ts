@@ -73,7 +73,7 @@ const recorded = (key: string) => ({
 function printHold(p: Printer, s: RunSummary): void {
   if (s.hold) {
     p.warn(
-      `\non hold until ${s.hold.until} by ${s.hold.user}${s.hold.reason ? ` (${s.hold.reason})` : ''}: scheduled ${s.hold.skipNext ?? 'up and down'} runs are skipped, manual runs go ahead`,
+      `\non hold until ${s.hold.until} by ${s.hold.user}${s.hold.reason ? ` (${s.hold.reason})` : ''}: ${s.hold.skipNext && s.hold.endsAfterSkip ? `the next scheduled ${s.hold.skipNext} is skipped, then the hold ends` : `scheduled ${s.hold.skipNext ?? 'up and down'} runs are skipped`}, manual runs go ahead`,
     );
   }
 }

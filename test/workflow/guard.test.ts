@@ -151,6 +151,28 @@ describe('the seven-day guard', () => {
     expect(guardRecords()).toHaveLength(2);
   });
 
+  it('a sweep of named environments (cim guard --select) looks at those only, and says who started it', async () => {
+    await parked();
+    w.setDbState('available');
+    const run = await guard({ sweep: true, environments: ['gamma/dev', 'alpha/dev'], by: 'carol' });
+    expect(run.status, JSON.stringify(run.error)).toBe('SUCCEEDED');
+    expect(run.summary?.trigger).toBe('sweep by carol (cim guard)');
+    const by = Object.fromEntries((run.summary?.environments ?? []).map((e) => [e.environment, e.phase]));
+    expect(by).toEqual({ 'alpha/dev': 'done', 'gamma/dev': 'noop' });
+    expect(w.rdsCalls).toEqual(['StopDBInstance']);
+  });
+
+  it('refuses a sweep that names an environment not configured, nothing done', async () => {
+    await parked();
+    w.setDbState('available');
+    const before = snapshot();
+    const run = await guard({ sweep: true, environments: ['alpha/dev', 'zeta/dev'] });
+    expect(run.status).toBe('FAILED');
+    expect(run.error?.Cause).toMatch(/zeta\/dev is not configured/);
+    expect(w.rdsCalls).toEqual([]);
+    expect(snapshot()).toEqual(before);
+  });
+
   it('ignores a forged event for a database that is not configured: nothing done, nothing recorded', async () => {
     await parked();
     w.setDbState('available');

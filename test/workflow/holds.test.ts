@@ -2,6 +2,7 @@
 // environment under an active hold is refused by Prepare as EnvironmentOnHold and counted
 // as skipped by the fleet, with the hold's reason; a manual run goes ahead and says so; an
 // expired hold is ignored; --skip-next holds back one action only; status shows the hold.
+import { S3ServiceException } from '@aws-sdk/client-s3';
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { noRetryWaits } from '#cli/engine/local-environment';
 import { runFleetLocal } from '#cli/engine/local-fleet';
@@ -86,7 +87,7 @@ describe('a scheduled run under an active hold', () => {
     expect(w.warnings.join('\n')).not.toMatch(/hold/);
   });
 
-  it('with --skip-next down holds back scheduled downs only', async () => {
+  it('with a skip_next down written before (no ends_after_skip) holds back scheduled downs only, until its until', async () => {
     await runWorkflow(w, { action: 'down', build: '9' });
     await hold({ skipNext: 'down' });
     const up = await runWorkflow(w, { action: 'up', build: '10', user: 'schedule:mornings-up' });
@@ -94,6 +95,114 @@ describe('a scheduled run under an active hold', () => {
     const down = await runWorkflow(w, { action: 'down', build: '11', user: 'schedule:weeknights-down' });
     expect(down.error?.Error).toBe('EnvironmentOnHold');
     expect(down.error?.Cause).toContain('holding back scheduled down runs only');
+    const again = await runWorkflow(w, { action: 'down', build: '12', user: 'schedule:weeknights-down' });
+    expect(again.error?.Error).toBe('EnvironmentOnHold');
+    expect(w.bucket.json(`${P}/hold.json`)).not.toHaveProperty('consumed');
+  });
+});
+
+describe('cim hold --skip-next down (ends after one skip)', () => {
+  const HOLD = `${P}/hold.json`;
+  const holdWrites = () => w.bucket.writes.filter((x) => x.key === HOLD).length;
+  const scheduledDown = (scheduledTime: string) =>
+    runFleetLocal({
+      deps: w.deps,
+      input: {
+        action: 'down',
+        selection: 'alpha/dev',
+        user: 'schedule:weeknights-down',
+        schedule: 'weeknights-down',
+        scheduledTime,
+      },
+      waitOverrides: Object.fromEntries(WaitSteps.map((s) => [s, 0])),
+      retryOverrides: noRetryWaits(),
+    });
+
+  it('skips the next scheduled down (skipped, recorded, the hold consumed by its build), and the one after goes ahead', async () => {
+    await hold({ skipNext: 'down', endsAfterSkip: true });
+    const first = await scheduledDown('2026-11-26T19:00:00Z');
+    expect(first.summary?.counts).toEqual({ succeeded: 0, skipped: 1, refused: 0, failed: 0 });
+    const record = w.bucket.json('fleet/history/weeknights-down-20261126T1900Z/summary.json') as any;
+    expect(record.environments[0]).toMatchObject({ environment: 'alpha/dev', result: 'skipped' });
+    expect(record.environments[0].error.message).toContain('this skip ends the hold');
+    expect(w.kube.replicas('alpha-dev', 'backend-deployment')).toBe(2);
+    expect(w.bucket.json(HOLD)).toMatchObject({
+      skip_next: 'down',
+      ends_after_skip: true,
+      consumed: { build: 'weeknights-down-20261126T1900Z' },
+    });
+
+    w.clock.advance(24 * 3600);
+    const second = await scheduledDown('2026-11-27T19:00:00Z');
+    expect(second.summary?.counts).toEqual({ succeeded: 1, skipped: 0, refused: 0, failed: 0 });
+    expect(w.kube.replicas('alpha-dev', 'backend-deployment')).toBe(0);
+    // The hold ended by itself: nothing more was written to it.
+    expect(holdWrites()).toBe(2);
+  });
+
+  it('consumes it once when the same build runs twice (a retry skips again, writes nothing more)', async () => {
+    await hold({ skipNext: 'down', endsAfterSkip: true });
+    const first = await runWorkflow(w, { action: 'down', build: '10', user: 'schedule:weeknights-down' });
+    expect(first.error?.Error).toBe('EnvironmentOnHold');
+    expect(holdWrites()).toBe(2);
+    const consumed = JSON.stringify(w.bucket.json(HOLD));
+    w.clock.advance(60);
+    const retry = await runWorkflow(w, { action: 'down', build: '10', user: 'schedule:weeknights-down' });
+    expect(retry.error?.Error).toBe('EnvironmentOnHold');
+    expect(retry.error?.Cause).toContain('the hold was consumed by this build (10)');
+    expect(holdWrites()).toBe(2);
+    expect(JSON.stringify(w.bucket.json(HOLD))).toBe(consumed);
+    expect(w.kube.replicas('alpha-dev', 'backend-deployment')).toBe(2);
+
+    const next = await runWorkflow(w, { action: 'down', build: '11', user: 'schedule:weeknights-down' });
+    expect(next.status, JSON.stringify(next.error)).toBe('SUCCEEDED');
+    expect(w.kube.replicas('alpha-dev', 'backend-deployment')).toBe(0);
+  });
+
+  it('consumes it once when Prepare is retried after its write (SlowDown on hold.json): the retry skips again', async () => {
+    await hold({ skipNext: 'down', endsAfterSkip: true });
+    let failed = false;
+    w.faults.onMutation = (what) => {
+      if (!failed && what === `s3:put:${HOLD}`) {
+        failed = true;
+        throw new S3ServiceException({
+          name: 'SlowDown',
+          $fault: 'server',
+          $metadata: {},
+          message: 'slow down',
+        });
+      }
+    };
+    const run = await runWorkflow(w, { action: 'down', build: '10', user: 'schedule:weeknights-down' });
+    expect(failed).toBe(true);
+    expect(
+      run.events.filter((e) => e.type === 'StateRetried' && e.state.name === Steps.prepare),
+    ).toHaveLength(1);
+    expect(run.error?.Error).toBe('EnvironmentOnHold');
+    expect(run.error?.Cause).toContain('the hold was consumed by this build (10)');
+    expect(holdWrites()).toBe(2);
+    expect(w.kube.replicas('alpha-dev', 'backend-deployment')).toBe(2);
+  });
+
+  it('never skips a manual down, a scheduled up or a dry run, and none of them consumes it', async () => {
+    await hold({ skipNext: 'down', endsAfterSkip: true });
+    const dry = await runWorkflow(w, {
+      action: 'down',
+      build: '9',
+      user: 'schedule:weeknights-down',
+      dryRun: true,
+    });
+    expect(dry.error?.Error).toBe('EnvironmentOnHold');
+    const manual = await runWorkflow(w, { action: 'down', build: '10', user: 'bob' });
+    expect(manual.status, JSON.stringify(manual.error)).toBe('SUCCEEDED');
+    expect(w.kube.replicas('alpha-dev', 'backend-deployment')).toBe(0);
+    const up = await runWorkflow(w, { action: 'up', build: '11', user: 'schedule:mornings-up' });
+    expect(up.status, JSON.stringify(up.error)).toBe('SUCCEEDED');
+    expect(holdWrites()).toBe(1);
+    expect(w.bucket.json(HOLD)).not.toHaveProperty('consumed');
+    const down = await runWorkflow(w, { action: 'down', build: '12', user: 'schedule:weeknights-down' });
+    expect(down.error?.Error).toBe('EnvironmentOnHold');
+    expect(w.bucket.json(HOLD)).toMatchObject({ consumed: { build: '12' } });
   });
 });
 

@@ -14,7 +14,7 @@ import { listEnvironments, resolveEnvironment } from '../config/catalog.ts';
 import type { Environment } from '../config/schema.ts';
 import type { Deps } from '../contracts.ts';
 import { classifyDatabaseState, label } from '../database/rules.ts';
-import { CimError, ErrorNames, errorMessage, errorName } from '../errors.ts';
+import { CimError, ErrorNames, errorMessage, errorName, unprintableCharacter } from '../errors.ts';
 import { isMapRunOutput, type MapRunOutput, readMapResults, storeForBucket } from '../fleet/map-results.ts';
 import { putOnce, recordKeys } from '../gateways/store.ts';
 import { findLastChange } from '../records/actions.ts';
@@ -98,7 +98,20 @@ const RdsEvent = z.looseObject({
 });
 
 const GuardRequest = z.union([
-  z.object({ sweep: z.literal(true) }).loose(),
+  z
+    .object({
+      sweep: z.literal(true),
+      // `cim guard --select`: sweep these configured environments only ("customer/environment").
+      environments: z.array(z.string()).optional(),
+      // `cim guard`: who started the sweep, said in its trigger (printable, short).
+      by: z
+        .string()
+        .min(1)
+        .max(128)
+        .refine((s) => !unprintableCharacter(s), 'by must be printable')
+        .optional(),
+    })
+    .loose(),
   z.object({ customer: z.string(), environment: z.string() }).strict(),
 ]);
 
@@ -151,10 +164,17 @@ export function guardSelect(deps: Deps, raw: unknown): GuardSelection {
     );
   }
   if ('sweep' in req.data) {
-    return {
-      trigger: 'daily sweep',
-      items: listEnvironments(deps.config).map((k) => item(k, 'guard:sweep', 'daily sweep')),
-    };
+    const configured = listEnvironments(deps.config);
+    const wanted = req.data.environments;
+    const unknown = (wanted ?? []).filter((k) => !configured.includes(k));
+    if (unknown.length)
+      throw new CimError(
+        ErrorNames.InvalidInput,
+        `guard sweep: ${unknown.slice(0, 5).join(', ')} ${unknown.length === 1 ? 'is' : 'are'} not configured`,
+      );
+    const trigger = req.data.by ? `sweep by ${req.data.by} (cim guard)` : 'daily sweep';
+    const keys = wanted ? configured.filter((k) => wanted.includes(k)) : configured;
+    return { trigger, items: keys.map((k) => item(k, 'guard:sweep', trigger)) };
   }
   const env = resolveEnvironment(deps.config, req.data.customer, req.data.environment, deps.configSource);
   return { trigger: 'manual', items: [item(`${env.customer}/${env.environment}`, 'guard:manual', 'manual')] };
@@ -230,6 +250,36 @@ async function record(
 }
 
 /**
+ * The guard's reads before it acts on an environment, in its order (the last change, the
+ * hold, the database): why it leaves the environment alone, or the down it keeps and the
+ * database's state. Reads only; `cim guard --dry-run` stops here (with a look at the lock).
+ */
+export async function parkedDatabase(
+  deps: Deps,
+  env: Environment,
+  now: Date,
+): Promise<
+  | { why: string; skip: 'up' | 'on-hold' | 'missing' | 'stopped' }
+  | { last: { build: string }; first: { state: string | null } }
+> {
+  const store = deps.store(env);
+  // actions.json's key does not depend on the build.
+  const last = await findLastChange(store, env, await store.getJson(recordKeys(env, '-').actions));
+  if (last?.action !== 'down' || last.result !== 'succeeded') {
+    return {
+      skip: 'up',
+      why: `not parked: the last change is ${last ? `${last.action} build ${last.build} (${last.result})` : 'none'}`,
+    };
+  }
+  const held = (await readHold(store, env))?.hold;
+  if (held && holdActive(held, now)) return { skip: 'on-hold', why: `${describeHold(held)}; left as it is` };
+  const first = await deps.db(env).describe(env.database);
+  if (!first.exists) return { skip: 'missing', why: `${label(env.database)} does not exist` };
+  if (first.state === 'stopped') return { skip: 'stopped', why: `${label(env.database)} is stopped` };
+  return { last, first };
+}
+
+/**
  * Keep database stopped: one look at the environment per call; the state machine waits
  * `waitSeconds` and calls again while `phase` is `wait`.
  */
@@ -243,17 +293,9 @@ export async function guardStep(deps: Deps, raw: unknown): Promise<GuardContext>
   const noop = (why: string): GuardContext => ({ ...ctx, phase: 'noop', why, waitSeconds: 0 });
 
   if (ctx.phase === 'start') {
-    const last = await findLastChange(store, env, await store.getJson(keys.actions));
-    if (last?.action !== 'down' || last.result !== 'succeeded') {
-      return noop(
-        `not parked: the last change is ${last ? `${last.action} build ${last.build} (${last.result})` : 'none'}`,
-      );
-    }
-    const held = (await readHold(store, env))?.hold;
-    if (held && holdActive(held, now)) return noop(`${describeHold(held)}; left as it is`);
-    const first = await db.describe(env.database);
-    if (!first.exists) return noop(`${label(env.database)} does not exist`);
-    if (first.state === 'stopped') return noop(`${label(env.database)} is stopped`);
+    const parked = await parkedDatabase(deps, env, now);
+    if ('why' in parked) return noop(parked.why);
+    const { last, first } = parked;
     let lock: HeldLock;
     try {
       lock = await acquireLock(

@@ -4,6 +4,14 @@
 // action only it holds back (`skip_next`). A scheduled run (user `schedule:*`) of an
 // environment under an active hold is refused by Prepare as EnvironmentOnHold, which the
 // fleet counts as skipped; a manual run goes ahead and says so. An expired hold is ignored.
+//
+// `cim hold --skip-next` writes `ends_after_skip: true`: it skips exactly the next scheduled
+// run of that action and then ends. The run that skips consumes it with a conditional write
+// (If-Match on the hold read) that records its build and execution (`consumed`) and moves
+// `until` to that moment, so that every reader, an older one too, sees the hold ended. A
+// retry of that run (same build or same execution) finds it consumed by itself and skips
+// again without writing; any other run finds it ended. A hold without `ends_after_skip`
+// (written before) keeps its meaning: scheduled runs of that action held back until `until`.
 import * as z from 'zod';
 import type { Environment } from '../config/schema.ts';
 import { CimError, ErrorNames, unprintableCharacter } from '../errors.ts';
@@ -18,6 +26,22 @@ export interface Hold {
   until: string;
   /** Only scheduled runs of this action are held back; null: every scheduled up and down. */
   skipNext: 'down' | 'up' | null;
+  /**
+   * With skipNext: the hold skips the next scheduled run of that action only and then ends
+   * (`until` stays its safety bound). False for holds written before (absent key).
+   */
+  endsAfterSkip?: boolean;
+  /** The scheduled run that consumed an `endsAfterSkip` hold, or null while none has. */
+  consumed?: HoldConsumed | null;
+}
+
+export interface HoldConsumed {
+  build: string;
+  executionId: string;
+  /** When it was consumed (the hold's `until` from then on). */
+  at: string;
+  /** The `until` the hold was placed with. */
+  untilBefore: string;
 }
 
 /** The longest hold: a forgotten one must not keep an environment up (or down) for months. */
@@ -30,6 +54,11 @@ const StoredHold = z.looseObject({
   created: z.string(),
   until: z.string().refine((s) => Number.isFinite(Date.parse(s)), 'until must be a timestamp'),
   skip_next: z.enum(['down', 'up']).nullable(),
+  ends_after_skip: z.boolean().optional(),
+  consumed: z
+    .object({ build: z.string(), execution_id: z.string(), at: z.string(), until_before: z.string() })
+    .nullable()
+    .optional(),
 });
 
 export const holdKey = (env: Environment) => `${env.keyPrefix}/hold.json`;
@@ -42,6 +71,18 @@ const toStored = (h: Hold) => ({
   created: h.created,
   until: h.until,
   skip_next: h.skipNext,
+  // Additive keys, written only when they say something: a plain hold stays as before.
+  ...(h.endsAfterSkip ? { ends_after_skip: true } : {}),
+  ...(h.consumed
+    ? {
+        consumed: {
+          build: h.consumed.build,
+          execution_id: h.consumed.executionId,
+          at: h.consumed.at,
+          until_before: h.consumed.untilBefore,
+        },
+      }
+    : {}),
 });
 
 /**
@@ -129,6 +170,17 @@ export async function readHold(
       created: p.created,
       until: new Date(Date.parse(p.until)).toISOString(),
       skipNext: p.skip_next,
+      ...(p.ends_after_skip ? { endsAfterSkip: true } : {}),
+      ...(p.consumed
+        ? {
+            consumed: {
+              build: p.consumed.build,
+              executionId: p.consumed.execution_id,
+              at: p.consumed.at,
+              untilBefore: p.consumed.until_before,
+            },
+          }
+        : {}),
     },
     etag: obj.etag,
   };
@@ -136,14 +188,82 @@ export async function readHold(
 
 export const holdActive = (hold: Hold, now: Date) => Date.parse(hold.until) > now.getTime();
 
-/** Does this hold keep a scheduled run of `action` from running now? */
+/** Does this hold keep a scheduled run of `action` from running now? (Not for a run that consumed it: see holdDecision.) */
 export function holdsBack(hold: Hold, now: Date, action: Action): boolean {
   if (action === 'get_env_state' || !holdActive(hold, now)) return false;
   return hold.skipNext === null || hold.skipNext === action;
 }
 
+/** The run a hold is judged for: its build and execution tell a retry of the consuming run. */
+export interface HeldRun {
+  action: Action;
+  build: string;
+  executionId: string;
+}
+
+/**
+ * What a hold means for a scheduled run: `skip` (held back), `consume` (held back, and this
+ * run ends an `endsAfterSkip` hold by consuming it), or `none`. The run that consumed a hold
+ * (same build or same execution: a retried Task, the same build run again) is held back
+ * again, whatever the time, so that it never skips once and then runs.
+ */
+export function holdDecision(hold: Hold, now: Date, run: HeldRun): 'skip' | 'consume' | 'none' {
+  if (run.action === 'get_env_state') return 'none';
+  if (hold.consumed) {
+    const mine = hold.consumed.build === run.build || hold.consumed.executionId === run.executionId;
+    return mine && hold.skipNext === run.action ? 'skip' : 'none';
+  }
+  if (!holdsBack(hold, now, run.action)) return 'none';
+  return hold.endsAfterSkip && hold.skipNext !== null ? 'consume' : 'skip';
+}
+
+/** The hold once `run` has consumed it: ended now, saying by which build. */
+export function consumedHold(hold: Hold, now: Date, run: HeldRun): Hold {
+  const at = now.toISOString();
+  return {
+    ...hold,
+    until: at,
+    consumed: { build: run.build, executionId: run.executionId, at, untilBefore: hold.until },
+  };
+}
+
+/**
+ * Consumes an `endsAfterSkip` hold for `run`: a write over exactly the hold read (If-Match),
+ * so that of two runs only one consumes it. False when the hold changed meanwhile (read it
+ * again and decide again).
+ */
+export async function consumeHold(
+  store: StateStore,
+  env: Environment,
+  read: { hold: Hold; etag: string },
+  run: HeldRun,
+  now: Date,
+): Promise<boolean> {
+  try {
+    await store.putJson(holdKey(env), toStored(consumedHold(read.hold, now, run)), { ifMatch: read.etag });
+    return true;
+  } catch (err) {
+    if (err instanceof PreconditionFailed) return false;
+    throw err;
+  }
+}
+
 export function describeHold(hold: Hold): string {
-  return `on hold until ${hold.until} by ${hold.user}${hold.reason ? ` (${hold.reason})` : ''}${hold.skipNext ? `, holding back scheduled ${hold.skipNext} runs only` : ''}`;
+  const scope = hold.skipNext
+    ? hold.endsAfterSkip
+      ? `, skipping the next scheduled ${hold.skipNext} only, then ending`
+      : `, holding back scheduled ${hold.skipNext} runs only`
+    : '';
+  return `on hold until ${hold.until} by ${hold.user}${hold.reason ? ` (${hold.reason})` : ''}${scope}`;
+}
+
+/** A hold's one-line meaning for `cim hold --list`. */
+export function holdScope(hold: Hold): string {
+  if (hold.consumed)
+    return `consumed by build ${hold.consumed.build} at ${hold.consumed.at} (skipped that scheduled ${hold.skipNext ?? 'run'}), ended`;
+  if (hold.skipNext && hold.endsAfterSkip) return `skips the next scheduled ${hold.skipNext}, then ends`;
+  if (hold.skipNext) return `scheduled ${hold.skipNext} runs only`;
+  return 'scheduled up and down runs';
 }
 
 /** What placing a hold over an environment will replace: read before anything is written. */

@@ -9,6 +9,7 @@ import {
   type Deps,
   generateBuildId,
   parseRequest,
+  type ResolvedRequest,
   type RunContext,
   type RunRequest,
   writes,
@@ -20,7 +21,14 @@ import { NODE_READER_ROLE, NODE_READERS_GROUP, nodegroupInError, scalingError } 
 import { nodeLister } from '../nodegroups/steps.ts';
 import { findLastChange } from '../records/actions.ts';
 import { loadChosenRestorePoint } from '../records/history.ts';
-import { describeHold, holdActive, holdsBack, isScheduledUser, readHold } from '../records/hold.ts';
+import {
+  consumeHold,
+  describeHold,
+  holdActive,
+  holdDecision,
+  isScheduledUser,
+  readHold,
+} from '../records/hold.ts';
 import type { EnvironmentState, LastChange } from '../records/legacy-state.ts';
 import { acquireLock, readLock, releaseLock } from '../records/lock.ts';
 import { type RestorePoint, validateRestorePoint } from '../records/restore-point.ts';
@@ -163,21 +171,52 @@ async function refuseRecordedBuild(store: StateStore, buildPrefix: string, build
   }
 }
 
-/** The active hold: it skips a scheduled run, and a manual run is warned but goes on. */
-async function activeHold(deps: Deps, store: StateStore, env: Environment, req: RunRequest, now: Date) {
-  const held = (await readHold(store, env))?.hold ?? null;
-  const hold = held && holdActive(held, now) ? held : null;
-  if (hold && holdsBack(hold, now, req.action)) {
-    const where = `${env.customer}/${env.environment}`;
-    if (isScheduledUser(req.user)) {
-      throw new CimError(
-        ErrorNames.EnvironmentOnHold,
-        `scheduled ${req.action} of ${where} skipped: ${describeHold(hold)}. Nothing was changed. Lift it with: cim hold --clear --select ${where}`,
-      );
+/**
+ * The active hold: it skips a scheduled run, and a manual run is warned but goes on. A
+ * scheduled run that meets an `endsAfterSkip` hold consumes it (a conditional write on
+ * hold.json, the one write before the lock) and is skipped; when another run consumed it
+ * first, the write fails and this run decides again on what that run wrote.
+ */
+async function activeHold(
+  deps: Deps,
+  store: StateStore,
+  env: Environment,
+  req: ResolvedRequest,
+  executionId: string,
+  now: Date,
+) {
+  const where = `${env.customer}/${env.environment}`;
+  const run = { action: req.action, build: req.build, executionId };
+  const scheduled = isScheduledUser(req.user);
+  // Three reads at most: a lost race with another run leaves a consumed hold, decided without a write.
+  for (let round = 0; ; round++) {
+    const read = await readHold(store, env);
+    const held = read?.hold ?? null;
+    const decision = held ? holdDecision(held, now, run) : 'none';
+    const hold = held && (holdActive(held, now) || decision !== 'none') ? held : null;
+    if (!read || !hold || decision === 'none') return hold;
+    if (!scheduled) {
+      deps.log.warn(`${where} is ${describeHold(hold)}; a manual ${req.action} ignores the hold`);
+      return hold;
     }
-    deps.log.warn(`${where} is ${describeHold(hold)}; a manual ${req.action} ignores the hold`);
+    let ends = `. Nothing was changed. Lift it with: cim hold --clear --select ${where}`;
+    if (decision === 'consume' && writes(req)) {
+      if (!(await consumeHold(store, env, read, run, now))) {
+        if (round < 2) continue;
+        throw new CimError(
+          ErrorNames.ConditionalWriteConflict,
+          `the hold of ${where} kept changing while this scheduled ${req.action} read it; nothing was changed`,
+        );
+      }
+      ends = `; this skip ends the hold (consumed by build ${req.build}). Nothing else was changed.`;
+    } else if (hold.consumed) {
+      ends = `; the hold was consumed by this build (${hold.consumed.build}) at ${hold.consumed.at} and has ended. Nothing else was changed.`;
+    }
+    throw new CimError(
+      ErrorNames.EnvironmentOnHold,
+      `scheduled ${req.action} of ${where} skipped: ${describeHold(hold.consumed ? { ...hold, until: hold.consumed.untilBefore } : hold)}${ends}`,
+    );
   }
-  return hold;
 }
 
 /** What an up restores: the chosen build's restore point, or the last down's (with what discovery found then). */
@@ -306,7 +345,7 @@ export async function prepare(
   const writing = writes(request);
 
   if (writing) await refuseRecordedBuild(store, keys.buildPrefix, build);
-  const hold = await activeHold(deps, store, configured, req, now);
+  const hold = await activeHold(deps, store, configured, request, executionId, now);
   const latest = await store.getJson(keys.actions);
   const previous = await findLastChange(store, configured, latest);
   const refused = refusal(req, previous, configured);

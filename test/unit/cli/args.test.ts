@@ -23,6 +23,7 @@ const BASE: Record<CommandKey, { argv: string[]; env?: NodeJS.ProcessEnv }> = {
   // --serve: --port is refused without it.
   report: { argv: ['report', '--serve'] },
   prices: { argv: ['prices', 'refresh'] },
+  guard: { argv: ['guard'] },
   legacy: { argv: [], env: { ACTION: 'down', CUSTOMER: 'a', ENVIRONMENT: 'b' } },
 };
 const withValue = (o: string) =>

@@ -64,10 +64,55 @@ describe('cim hold', () => {
     expect(
       await cim('hold', '--select', 'alpha/dev', '--until', '+2h', '--skip-next', 'down', '--user', 'bob'),
     ).toBe(0);
-    expect(w.bucket.json(HOLD)).toMatchObject({ user: 'bob', skip_next: 'down' });
+    expect(w.bucket.json(HOLD)).toMatchObject({ user: 'bob', skip_next: 'down', ends_after_skip: true });
     expect(io.out()).toMatch(/replaced a hold until .* by alice/);
+    expect(io.out()).toMatch(
+      /The next scheduled down of this environment is skipped, then the hold ends \(at the latest at .*\); manual runs go ahead\./,
+    );
     const puts = w.bucket.writes.filter((x) => x.key === HOLD);
     expect(puts).toHaveLength(2);
+  });
+
+  it('lists a --skip-next hold as skipping the next scheduled down, and a consumed one with its build', async () => {
+    const io = capture();
+    expect(
+      await cim('hold', '--select', 'alpha/dev', '--until', '+2d', '--skip-next', 'down', '--user', 'bob'),
+    ).toBe(0);
+    expect(await cim('hold', '--list')).toBe(0);
+    expect(io.out()).toMatch(
+      /alpha\/dev\tactive\tuntil .*\tby bob\t.*\tskips the next scheduled down, then ends\n/,
+    );
+    const placed = w.bucket.json(HOLD) as { until: string };
+    w.bucket.put(HOLD, {
+      ...placed,
+      until: '2026-11-26T19:00:00.000Z',
+      consumed: {
+        build: 'weeknights-down-20261126T1900Z',
+        execution_id: 'x',
+        at: '2026-11-26T19:00:00.000Z',
+        until_before: placed.until,
+      },
+    });
+    expect(await cim('hold', '--list')).toBe(0);
+    expect(io.out()).toContain(`alpha/dev\tended\tuntil ${placed.until}\tby bob`);
+    expect(io.out()).toContain(
+      'consumed by build weeknights-down-20261126T1900Z at 2026-11-26T19:00:00.000Z (skipped that scheduled down), ended',
+    );
+  });
+
+  it('--dry-run says what a --skip-next hold would do and writes nothing; a bad --skip-next is refused there too', async () => {
+    const io = capture();
+    expect(
+      await cim('hold', '--select', 'alpha/dev', '--until', '+1h', '--skip-next', 'down', '--dry-run'),
+    ).toBe(0);
+    expect(io.out()).toMatch(
+      /dry run: would place a hold on alpha\/dev until .* \(skips the next scheduled down, then ends\)\nNothing was changed\.\n/,
+    );
+    expect(
+      await cim('hold', '--select', 'alpha/dev', '--until', '+1h', '--skip-next', 'sideways', '--dry-run'),
+    ).toBe(ExitCode.Usage);
+    expect(io.err()).toMatch(/must be down or up/);
+    expect(w.bucket.writes).toEqual([]);
   });
 
   it('holds every environment of a selection, each with the same until, and names them all', async () => {
