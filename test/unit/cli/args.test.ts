@@ -23,6 +23,7 @@ const BASE: Record<CommandKey, { argv: string[]; env?: NodeJS.ProcessEnv }> = {
   // --serve: --port is refused without it.
   report: { argv: ['report', '--serve'] },
   prices: { argv: ['prices', 'refresh'] },
+  wake: { argv: ['wake', '--customer', 'a', '--env', 'b'] },
   legacy: { argv: [], env: { ACTION: 'down', CUSTOMER: 'a', ENVIRONMENT: 'b' } },
 };
 const withValue = (o: string) =>
