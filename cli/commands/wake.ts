@@ -158,10 +158,13 @@ async function wakeOne(inv: WakeInvocation, env: Environment, minutes: number, n
     return ExitCode.Refused;
   }
   if (decision.kind === 'existing') return answerExisting(inv, env, decision.wake);
+  const until = new Date(now.getTime() + minutes * 60_000).toISOString();
+  if (decision.kind === 'renew')
+    return renew(inv, env, store, decision.wake, facts.wake?.etag ?? '', now, until);
   const w: Wake = {
     user: inv.user,
     created: now.toISOString(),
-    until: new Date(now.getTime() + minutes * 60_000).toISOString(),
+    until,
     build: generateBuildId(now),
     wokeFrom: facts.last?.build ?? null,
     source: 'cli',
@@ -191,6 +194,45 @@ async function wakeOne(inv: WakeInvocation, env: Environment, minutes: number, n
       `${where(env)} is ${describeWake(w)}; then it goes back to sleep (cim wake --sweep, run from cron, puts it down). Extend: cim wake --customer ${env.customer} --env ${env.environment} --extend 1h; end now: --end\n`,
     );
   return code;
+}
+
+/** Still up from an expired wake: a new wake over the same up, no run. */
+async function renew(
+  inv: WakeInvocation,
+  env: Environment,
+  store: StateStore,
+  old: Wake,
+  etag: string,
+  now: Date,
+  until: string,
+): Promise<number> {
+  const w: Wake = {
+    user: inv.user,
+    created: now.toISOString(),
+    until,
+    build: old.build,
+    wokeFrom: old.wokeFrom,
+    source: 'cli',
+  };
+  const claimed = await claimWake(store, env, w, etag);
+  if (!claimed) {
+    const winner = await readWake(store, env);
+    if (winner) return answerExisting(inv, env, winner.wake);
+    throw new CimError(
+      ErrorNames.ConditionalWriteConflict,
+      `the wake of ${where(env)} changed while this one was placed; nothing was changed, wake it again`,
+    );
+  }
+  say(
+    inv,
+    `${where(env)} is ${describeWake(w)} (still up from the wake by ${old.user}, build ${old.build}: no up needed)`,
+    {
+      environment: where(env),
+      outcome: 'renewed',
+      wake: w,
+    },
+  );
+  return ExitCode.Done;
 }
 
 /** Extends every selected wake, or none: each must be in effect and its new until within the maximum. */

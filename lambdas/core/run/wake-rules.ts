@@ -41,6 +41,11 @@ export type WakeDecision =
   | { kind: 'up' }
   /** A wake is in effect: answer with it, no second up. */
   | { kind: 'existing'; wake: Wake }
+  /**
+   * The environment is still up from an expired wake the sweep has not put to sleep yet: a new
+   * wake takes that up over (its build) with a new until, and runs no up.
+   */
+  | { kind: 'renew'; wake: Wake }
   /** Refused, nothing changed (a hold, or up for another reason than a wake). */
   | { kind: 'refused'; why: string };
 
@@ -56,6 +61,7 @@ export function decideWake(input: {
   if (hold && holdActive(hold, now) && holdsBack(hold, now, 'up'))
     return { kind: 'refused', why: `${where} is ${describeHold(hold)}: a hold wins over a wake` };
   if (wakeInEffect(wake, last, now)) return { kind: 'existing', wake };
+  if (wake && wakePhase(wake, last) === 'awake') return { kind: 'renew', wake };
   if (last?.action === 'up' && last.result !== 'failed')
     return {
       kind: 'refused',

@@ -184,6 +184,25 @@ describe('cim wake', () => {
     expect(w.bucket.json(WAKE)).toBeUndefined();
   });
 
+  it('takes over an expired wake still up (the sweep not run yet) with no second up', async () => {
+    await asleep();
+    const io = capture();
+    expect(await cim('wake', ...ENV, '--user', 'alice')).toBe(0);
+    const stored = w.bucket.json(WAKE) as Record<string, string>;
+    const t = Date.now();
+    w.bucket.put(WAKE, {
+      ...stored,
+      created: new Date(t - 3 * 3600_000).toISOString(),
+      until: new Date(t - 60_000).toISOString(),
+    });
+    expect(await cim('wake', ...ENV, '--user', 'bob', '--for', '1h')).toBe(0);
+    expect(starts()).toBe(1);
+    const renewed = w.bucket.json(WAKE) as Record<string, string>;
+    expect(renewed).toMatchObject({ user: 'bob', build: stored.build });
+    expect(Date.parse(renewed.until as string)).toBeGreaterThan(t);
+    expect(io.out()).toContain('still up from the wake by alice');
+  });
+
   it('is refused, nothing written, while the environment is on hold', async () => {
     await asleep();
     const now = Date.now();
