@@ -234,6 +234,34 @@ describe('cim wake', () => {
     expect(w.bucket.writes.length).toBe(writes);
   });
 
+  it('wakes every environment of a selection, each with its own up and record', async () => {
+    await asleep();
+    const io = capture();
+    expect(await cim('down', '--customer', 'beta', '--env', 'staging', '--user', 'jenkins')).toBe(0);
+    expect(await cim('wake', '--select', 'alpha/dev,beta/staging', '--user', 'alice'), io.err()).toBe(0);
+    // One database in this world: count the ups by their records.
+    for (const prefix of [P, 'eks-dev-cluster/beta/staging'])
+      expect(w.bucket.json(`${prefix}/actions.json`)).toMatchObject({
+        desired_state: 'up',
+        jenkins_user: 'wake:alice',
+      });
+    expect(w.bucket.json(WAKE)).toMatchObject({ user: 'alice' });
+    expect(w.bucket.json('eks-dev-cluster/beta/staging/wake.json')).toMatchObject({ user: 'alice' });
+  });
+
+  it('refuses a wake over a wake.json that is not a wake, naming its key; the sweep goes on past it', async () => {
+    await asleep();
+    w.bucket.put(WAKE, { user: 'alice', until: 'soon' });
+    const io = capture();
+    expect(await cim('wake', ...ENV, '--user', 'bob')).toBe(ExitCode.Refused);
+    expect(io.err()).toContain(
+      's3://customer-infra-manager/eks-dev-cluster/alpha/dev/wake.json is not a wake',
+    );
+    expect(starts()).toBe(0);
+    expect(await cim('wake', '--sweep')).toBe(ExitCode.Refused);
+    expect(io.out()).toContain('alpha/dev\twake record unreadable');
+  });
+
   it.each([
     [['wake', ...ENV, '--for', '0']],
     [['wake', ...ENV, '--for', '99h']],
