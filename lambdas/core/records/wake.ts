@@ -16,7 +16,7 @@ import { BUILD_PATTERN } from './legacy-state.ts';
 export type WakeSource = 'cli' | 'http';
 
 export interface Wake {
-  /** Who woke it (a person, as the CLI's --user or an identity provider's subject). */
+  /** Who woke it (a person, as the CLI names its user, or an identity provider's subject). */
   user: string;
   /** ISO timestamps (UTC). */
   created: string;
@@ -26,7 +26,7 @@ export interface Wake {
   /** The build of the last change before the wake (its down), null when there was none. */
   wokeFrom: string | null;
   source: WakeSource;
-  /** When `until` was last moved (cim wake --extend); the maximum counts from then. */
+  /** When until was last moved (an extension); the maximum counts from then. */
   extended?: string;
   /** HTTP wakes only (a later part): where the request came from. */
   address?: string;

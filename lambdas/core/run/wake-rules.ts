@@ -84,7 +84,7 @@ export function wakeSkips(
   return wakeInEffect(wake, last, now) ? describeWake(wake) : null;
 }
 
-/** `--extend`: the new until, or why not. Bounded by the maximum from now. */
+/** An extension: the new until, or why not. Bounded by the maximum from now. */
 export function extendedUntil(
   wake: Wake,
   byMinutes: number,
