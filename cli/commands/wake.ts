@@ -75,14 +75,16 @@ function selected(inv: WakeInvocation, config: ReturnType<typeof loadConfigFile>
 const storeOf = (env: Environment) => new S3StateStore(s3ClientFor(env.bucketRegion), env.bucket);
 const where = (env: Environment) => `${env.customer}/${env.environment}`;
 
+const lastChange = async (store: StateStore, env: Environment): Promise<LastChange | null> =>
+  findLastChange(store, env, await store.getJson(recordKeys(env, '_').actions));
+
 /** What a wake decision reads: the hold, the wake (with its etag) and the last change. */
 async function readFacts(store: StateStore, env: Environment) {
-  const [hold, wake, latest] = await Promise.all([
+  const [hold, wake, last] = await Promise.all([
     readHold(store, env),
     readWake(store, env),
-    store.getJson(recordKeys(env, '_').actions),
+    lastChange(store, env),
   ]);
-  const last: LastChange | null = await findLastChange(store, env, latest);
   return { hold: hold?.hold ?? null, wake, last };
 }
 
@@ -298,9 +300,11 @@ async function sweep(inv: WakeInvocation, envs: Environment[], now: () => Date):
   const rows: { environment: string; outcome: string; wake?: Wake; error?: string }[] = [];
   for (const env of envs) {
     const store = storeOf(env);
-    let facts: Awaited<ReturnType<typeof readFacts>>;
+    // From cron over the whole fleet: one read per environment without a wake.
+    let facts: { wake: Awaited<ReturnType<typeof readWake>>; last: LastChange | null };
     try {
-      facts = await readFacts(store, env);
+      const found = await readWake(store, env);
+      facts = { wake: found, last: found ? await lastChange(store, env) : null };
     } catch (err) {
       // One unreadable record does not keep the other environments from sleeping.
       rows.push({ environment: where(env), outcome: 'unreadable', error: cliMessage(err) });
