@@ -152,6 +152,16 @@ describe('cim wake', () => {
     expect(w.bucket.json(WAKE)).toBeUndefined();
   });
 
+  it('refuses an --extend past 12h from now with exit 64, saying how much is left, writing nothing', async () => {
+    await asleep();
+    const io = capture();
+    expect(await cim('wake', ...ENV, '--for', '2h', '--user', 'alice')).toBe(0);
+    const writes = w.bucket.writes.length;
+    expect(await cim('wake', ...ENV, '--extend', '11h', '--user', 'alice')).toBe(ExitCode.Usage);
+    expect(io.err()).toMatch(/more than 12h from now; it can be extended by at most (599|600)m/);
+    expect(w.bucket.writes.length).toBe(writes);
+  });
+
   it('--sweep puts an expired wake to sleep, clears one already asleep, and keeps one in effect', async () => {
     await asleep();
     capture();
