@@ -18,6 +18,7 @@ import type { RbacInvocation } from './commands/rbac.ts';
 import type { ReportInvocation } from './commands/report.ts';
 import type { RunInvocation } from './commands/run.ts';
 import type { UnlockInvocation } from './commands/unlock.ts';
+import type { WakeInvocation } from './commands/wake.ts';
 import { UsageError } from './exit-codes.ts';
 import {
   ACTION_ALIASES,
@@ -44,6 +45,7 @@ export const COMMAND_KEYS = [
   'report',
   'prices',
   'guard',
+  'wake',
   'legacy',
 ] as const;
 export type CommandKey = (typeof COMMAND_KEYS)[number];
@@ -62,7 +64,9 @@ export interface OptionSpec {
 }
 
 const RUN: readonly CommandKey[] = ['up', 'down', 'status', 'fleet', 'legacy'];
-const ONE_ENV: readonly CommandKey[] = ['up', 'down', 'status', 'unlock', 'history'];
+const ONE_ENV: readonly CommandKey[] = ['up', 'down', 'status', 'unlock', 'history', 'wake'];
+/** Local runs (the kubeconfig): the runs and the wake's up and down. */
+const LOCAL_RUN: readonly CommandKey[] = [...RUN, 'wake'];
 
 /**
  * Every option. Its order is the order a refusal lists a command's options in ("it takes
@@ -103,7 +107,7 @@ export const OPTIONS = {
   select: {
     kind: 'string',
     value: 'SEL',
-    commands: ['hold', 'fleet', 'report', 'prices', 'guard'],
+    commands: ['hold', 'fleet', 'report', 'prices', 'guard', 'wake'],
     help: "environments: keys, globs and label requirements, comma-separated: 'alpha/dev,beta/staging', '*/dev', 'tier=dev,team!=payments'",
   },
   all: {
@@ -170,6 +174,24 @@ export const OPTIONS = {
     commands: ['hold'],
     help: 'skip exactly the next scheduled run of this action, then the hold ends (--until: at the latest)',
   },
+  for: {
+    kind: 'string',
+    value: 'DURATION',
+    commands: ['wake'],
+    help: 'wake: how long it stays awake, 90m or 2h (default 2h, at most 12h)',
+  },
+  extend: {
+    kind: 'string',
+    value: 'DURATION',
+    commands: ['wake'],
+    help: "wake: move the wake's end this much later (at most 12h from now)",
+  },
+  end: { kind: 'boolean', commands: ['wake'], help: 'wake: put it back to sleep now (the ordinary down)' },
+  sweep: {
+    kind: 'boolean',
+    commands: ['wake'],
+    help: 'wake: put the environments whose wake has expired back to sleep (safe to run from cron)',
+  },
   list: { kind: 'boolean', commands: ['hold'], help: 'list the holds, active and expired' },
   clear: { kind: 'boolean', commands: ['hold'], help: 'lift the holds of --select' },
   build: {
@@ -181,7 +203,7 @@ export const OPTIONS = {
   user: {
     kind: 'string',
     value: 'U',
-    commands: ['hold', 'up', 'down', 'status', 'fleet', 'guard'],
+    commands: ['hold', 'up', 'down', 'status', 'fleet', 'guard', 'wake'],
     help: 'who runs it (default: BUILD_USER, then the OS user)',
   },
   'dry-run': {
@@ -197,13 +219,13 @@ export const OPTIONS = {
   kubeconfig: {
     kind: 'string',
     value: 'FILE',
-    commands: RUN,
+    commands: LOCAL_RUN,
     help: 'local runs: kubeconfig to use (default: the configuration, then KUBECONFIG)',
   },
   context: {
     kind: 'string',
     value: 'NAME',
-    commands: RUN,
+    commands: LOCAL_RUN,
     help: "local runs: the kubeconfig's context (default: the configuration, then the current one)",
   },
   cluster: {
@@ -316,6 +338,7 @@ export type Invocation =
   | ReportInvocation
   | PricesInvocation
   | GuardInvocation
+  | WakeInvocation
   | HelpInvocation
   | SimpleInvocation;
 
@@ -351,6 +374,7 @@ async function parseCommand(
   if (command === 'guard') return parseGuard(values, base, env);
   if (values.limit !== undefined) throw new UsageError('--limit is for history only');
   if (command === 'hold') return parseHold(values, base, env);
+  if (command === 'wake') return parseWake(values, base, env);
   for (const o of ['until', 'reason', 'skip-next', 'list', 'clear'] as const)
     if (values[o]) throw new UsageError(`--${o} is for hold only`);
   const color = !values['no-color'] && !values.json && !env.NO_COLOR && Boolean(process.stdout.isTTY);
@@ -493,6 +517,40 @@ function parseHold(values: Values, base: Base, env: NodeJS.ProcessEnv): HoldInvo
     skipNext: values['skip-next'],
     user: values.user ?? defaultUser(env),
     dryRun: values['dry-run'],
+  };
+}
+
+function parseWake(values: Values, base: Base, env: NodeJS.ProcessEnv): WakeInvocation {
+  const modes = (['extend', 'end', 'sweep'] as const).filter(
+    (m) => values[m] !== undefined && values[m] !== false,
+  );
+  if (modes.length > 1)
+    throw new UsageError(
+      `wake takes one of --extend, --end, --sweep, not ${modes.map((m) => `--${m}`).join(' and ')}`,
+    );
+  const mode = modes[0] ?? 'wake';
+  if (values.for !== undefined && mode !== 'wake')
+    throw new UsageError(`--for is for a new wake, not with --${mode}`);
+  if ((values.customer === undefined) !== (values.env === undefined))
+    throw new UsageError('wake needs both --customer and --env (or --select)');
+  if (values.customer !== undefined && values.select !== undefined)
+    throw new UsageError('wake takes --customer and --env, or --select, not both');
+  if (mode !== 'sweep' && values.customer === undefined && values.select === undefined)
+    throw new UsageError(
+      `wake${mode === 'wake' ? '' : ` --${mode}`} needs --customer and --env (or --select)`,
+    );
+  return {
+    command: 'wake',
+    ...base,
+    color: !values['no-color'] && !values.json && !env.NO_COLOR && Boolean(process.stdout.isTTY),
+    mode,
+    customer: values.customer,
+    environment: values.env,
+    select: values.select,
+    duration: mode === 'extend' ? values.extend : values.for,
+    user: values.user ?? defaultUser(env),
+    kubeconfig: values.kubeconfig,
+    context: values.context,
   };
 }
 

@@ -37,6 +37,8 @@ async function dispatch(inv: Invocation): Promise<number> {
       return (await import('./commands/prices.ts')).prices(inv);
     case 'guard':
       return (await import('./commands/guard.ts')).guard(inv);
+    case 'wake':
+      return (await import('./commands/wake.ts')).wake(inv);
     case 'help':
       process.stdout.write(`${commandUsage(inv.topic)}\n`);
       return ExitCode.Done;
@@ -64,6 +66,7 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
     return ExitCode.Usage;
   }
   // Nothing of these is left half-done by exiting; a run and a fleet route their own.
+  // A wake routes them itself while its up or down runs (the run path's own handling).
   if (inv.command !== 'run' && inv.command !== 'fleet') routeCommandSignals(exitOnSignal);
   return dispatch(inv);
 }

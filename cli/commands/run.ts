@@ -83,7 +83,8 @@ async function checkRun(inv: RunInvocation): Promise<CheckedRun | number> {
   return { request, config };
 }
 
-export async function runCommand(inv: RunInvocation): Promise<number> {
+/** `extraJson`: keys a command running this one (cim wake) adds to the one JSON result. */
+export async function runCommand(inv: RunInvocation, extraJson?: Record<string, unknown>): Promise<number> {
   const checked = await checkRun(inv);
   if (typeof checked === 'number') return checked;
   const { request, config } = checked;
@@ -148,7 +149,7 @@ export async function runCommand(inv: RunInvocation): Promise<number> {
   const r = runResult(outcome, request, !inv.remote, causeMessage);
   finalCode = r.code;
   if (inv.json) {
-    printJsonResult(r, outcome);
+    printJsonResult(r, outcome, extraJson);
     return r.code;
   }
   if (printPlanned(p, r, request, seconds)) return r.code;

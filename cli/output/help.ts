@@ -56,6 +56,14 @@ export const COMMAND_HELP: Record<Exclude<CommandKey, 'legacy'>, CommandHelp> = 
     usage: ['guard [--select SEL | --all] [--dry-run] [options]'],
     does: "run the seven-day guard's sweep over SEL (default: every environment) on the local engine: stop again each parked environment's database that AWS restarted, and record it (--dry-run: say per environment what it would do, change nothing)",
   },
+  wake: {
+    usage: [
+      'wake --customer C --env E [--for 2h] [options]',
+      'wake --customer C --env E --extend 1h | --end',
+      'wake --sweep [--select SEL]',
+    ],
+    does: 'wake a sleeping environment on demand: an up that goes back to sleep when its time is up (default 2h, at most 12h); a second wake answers with the first; scheduled downs skip it meanwhile; --extend moves its end, --end puts it to sleep now, --sweep (cron) puts the expired ones to sleep',
+  },
   unlock: {
     usage: ['unlock --customer C --env E [options]'],
     does: 'remove the environment lock when the run holding it has died (a killed CI job); refused while that run is alive',

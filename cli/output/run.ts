@@ -72,9 +72,9 @@ export function runResult(
   return { result, code: RUN_OUTCOMES[result].code, errName, message, out };
 }
 
-export function printJsonResult(r: RunResult, outcome: Outcome): void {
+export function printJsonResult(r: RunResult, outcome: Outcome, extra?: Record<string, unknown>): void {
   process.stdout.write(
-    `${JSON.stringify({ ...outcomeFields(r.result, { summary: r.out }), ...(outcome.error ? { error: { name: r.errName, message: r.message } } : {}), output: outcome.output, path: outcome.path }, null, 2)}\n`,
+    `${JSON.stringify({ ...outcomeFields(r.result, { summary: r.out }), ...(outcome.error ? { error: { name: r.errName, message: r.message } } : {}), output: outcome.output, path: outcome.path, ...extra }, null, 2)}\n`,
   );
 }
 

@@ -19,7 +19,7 @@ export const INDEX_FOLDER = 'index';
 export const MAX_INDEX_ROW_BYTES = 8 * 1024;
 export const MAX_REASON_CHARS = 500;
 
-const TRIGGERS: readonly Trigger[] = ['schedule', 'cli', 'fleet', 'guard', 'unknown'];
+const TRIGGERS: readonly Trigger[] = ['schedule', 'cli', 'fleet', 'guard', 'wake', 'unknown'];
 const ACTIONS: readonly RunAction[] = ['up', 'down', 'get_env_state'];
 const OUTCOMES: readonly RunOutcome[] = ['succeeded', 'failed', 'refused', 'skipped'];
 
@@ -47,6 +47,7 @@ export function deriveTrigger(request: {
   const user = request.user ?? '';
   if (user.startsWith('schedule:')) return 'schedule';
   if (user === 'guard' || user.startsWith('guard:')) return 'guard';
+  if (user.startsWith('wake:')) return 'wake';
   if (request.AWS_STEP_FUNCTIONS_STARTED_BY_EXECUTION_ID) return 'fleet';
   return user ? 'cli' : 'unknown';
 }

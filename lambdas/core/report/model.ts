@@ -6,7 +6,7 @@
 export const REPORT_SCHEMA_VERSION = 1;
 
 /** How a run was started. Legacy records (no trigger recorded) read as `unknown`. */
-export type Trigger = 'schedule' | 'cli' | 'fleet' | 'guard' | 'unknown';
+export type Trigger = 'schedule' | 'cli' | 'fleet' | 'guard' | 'wake' | 'unknown';
 export type RunAction = 'up' | 'down' | 'get_env_state';
 export type RunOutcome = 'succeeded' | 'failed' | 'refused' | 'skipped';
 

@@ -191,7 +191,8 @@ function marker(x: number, y: number, trigger: Trigger, outcome: RunOutcome): st
   if (outcome === 'failed') {
     return `<path class="${cls}" d="M${x - 4} ${y - 4}L${x + 4} ${y + 4}M${x + 4} ${y - 4}L${x - 4} ${y + 4}"/>`;
   }
-  if (trigger === 'cli')
+  // A wake on demand is a person's run too (cim wake): the same shape.
+  if (trigger === 'cli' || trigger === 'wake')
     return `<path class="${cls}" d="M${x} ${y - 5}L${x + 5} ${y + 4}L${x - 5} ${y + 4}Z"/>`;
   if (trigger === 'guard')
     return `<path class="${cls}" d="M${x} ${y - 5}L${x + 5} ${y}L${x} ${y + 5}L${x - 5} ${y}Z"/>`;
@@ -224,7 +225,10 @@ function timelineSvg(model: ReportModel, t: TimelineRow, title: string): string 
   const asleepTitle = `${t.asleep.length} times asleep, ${formatNumber(hoursIn(t.asleep))} hours`;
   // Scheduled and fleet runs that succeeded are the edges of the asleep intervals already.
   const runs = t.runs
-    .filter((r) => r.trigger === 'cli' || r.trigger === 'guard' || r.outcome !== 'succeeded')
+    .filter(
+      (r) =>
+        r.trigger === 'cli' || r.trigger === 'wake' || r.trigger === 'guard' || r.outcome !== 'succeeded',
+    )
     .map((r) => {
       const at = x(r.at);
       if (at === null) return '';
@@ -279,7 +283,7 @@ function timelinesSection(model: ReportModel, a: Anchors): string {
       a.link(t.customer, t.environment),
       num(t.asleep.length),
       num(hoursIn(t.asleep)),
-      count((r) => r.trigger === 'cli'),
+      count((r) => r.trigger === 'cli' || r.trigger === 'wake'),
       count((r) => r.trigger === 'guard'),
       count((r) => r.outcome === 'failed'),
       num(t.runs.length),

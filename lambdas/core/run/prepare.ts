@@ -32,6 +32,7 @@ import {
 import type { EnvironmentState, LastChange } from '../records/legacy-state.ts';
 import { acquireLock, readLock, releaseLock } from '../records/lock.ts';
 import { type RestorePoint, validateRestorePoint } from '../records/restore-point.ts';
+import { readWake } from '../records/wake.ts';
 import { discoverTargets, newSinceRestorePoint, targetsFromRecord } from '../workloads/discovery.ts';
 import type { Skip } from '../workloads/kind.ts';
 import { changedSinceDown, preflightProblem } from '../workloads/kinds.ts';
@@ -39,6 +40,7 @@ import { withTargets } from '../workloads/targets.ts';
 import { fitPayload } from './payload-limit.ts';
 import { snapshotEnvironment } from './snapshot.ts';
 import { triggerOf } from './trigger.ts';
+import { wakeSkips } from './wake-rules.ts';
 
 /** The legacy rules, plus: a change that never finished does not count as done. */
 function refusal(req: RunRequest, previous: LastChange | null, env: Environment): string | null {
@@ -219,6 +221,29 @@ async function activeHold(
   }
 }
 
+/**
+ * A scheduled down of an environment woken on demand is skipped, as a hold skips it (the
+ * fleet counts it as skipped). Only scheduled downs read the wake: a manual down goes ahead
+ * and, recorded after the wake's up, ends the wake.
+ */
+async function refuseDuringWake(
+  store: StateStore,
+  env: Environment,
+  req: RunRequest,
+  previous: LastChange | null,
+  now: Date,
+): Promise<void> {
+  if (req.action !== 'down' || !isScheduledUser(req.user)) return;
+  const wake = (await readWake(store, env))?.wake ?? null;
+  const skip = wakeSkips(req, wake, previous, now);
+  if (skip) {
+    throw new CimError(
+      ErrorNames.EnvironmentOnHold,
+      `scheduled down of ${env.customer}/${env.environment} skipped: ${skip}. Nothing was changed.`,
+    );
+  }
+}
+
 /** What an up restores: the chosen build's restore point, or the last down's (with what discovery found then). */
 async function restoreFor(
   store: StateStore,
@@ -348,6 +373,7 @@ export async function prepare(
   const hold = await activeHold(deps, store, configured, request, executionId, now);
   const latest = await store.getJson(keys.actions);
   const previous = await findLastChange(store, configured, latest);
+  await refuseDuringWake(store, configured, req, previous, now);
   const refused = refusal(req, previous, configured);
   if (refused) throw new CimError(ErrorNames.ActionRefused, refused);
   const { restore, env: restoring } = await restoreFor(store, configured, req, previous);

@@ -24,6 +24,7 @@ const BASE: Record<CommandKey, { argv: string[]; env?: NodeJS.ProcessEnv }> = {
   report: { argv: ['report', '--serve'] },
   prices: { argv: ['prices', 'refresh'] },
   guard: { argv: ['guard'] },
+  wake: { argv: ['wake', '--customer', 'a', '--env', 'b'] },
   legacy: { argv: [], env: { ACTION: 'down', CUSTOMER: 'a', ENVIRONMENT: 'b' } },
 };
 const withValue = (o: string) =>

@@ -144,7 +144,7 @@ describe("the report's reading of an action record", () => {
     expect(bad.trigger).toBe('unknown');
     expect(bad.phaseTimes).toBeNull();
     expect(bad.ignored).toEqual([
-      'a/actions.json: trigger ignored ("cron" is not one of schedule, cli, fleet, guard)',
+      'a/actions.json: trigger ignored ("cron" is not one of schedule, cli, fleet, guard, wake)',
       'a/actions.json: phase_times ignored (value: a phase ends before it starts)',
     ]);
   });

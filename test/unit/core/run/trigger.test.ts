@@ -13,6 +13,10 @@ describe('how a run was started', () => {
     expect(triggerOf({ user: 'schedule:nightly', startedByExecution: 'arn:fleet' })).toBe('schedule');
     expect(triggerOf({ user: 'guard:sweep' })).toBe('guard');
     expect(triggerOf({ user: 'guardian' })).toBe('cli');
+    // A wake on demand's up, end and TTL down (cim wake).
+    expect(triggerOf({ user: 'wake:alice' })).toBe('wake');
+    expect(triggerOf({ user: 'wake:ttl:alice' })).toBe('wake');
+    expect(triggerOf({ user: 'wakefield' })).toBe('cli');
   });
 
   it('is written last in the action record and read back; a legacy record has none (unknown)', () => {
