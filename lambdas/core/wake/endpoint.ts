@@ -16,6 +16,7 @@ import type { Environment } from '../config/schema.ts';
 import { hostEntry, ruleFor, type WakeSettings } from '../config/wake.ts';
 import type { SigningKeys } from '../gateways/signing-keys.ts';
 import type { StateStore } from '../gateways/store.ts';
+import type { LastChange } from '../records/legacy-state.ts';
 import { clockTime, DEFAULT_WAKE_MINUTES, parseWakeDuration } from '../records/wake.ts';
 import { csrfToken, csrfValid } from './csrf.ts';
 import { type Eta, readEta } from './eta.ts';
@@ -73,12 +74,14 @@ export function wakeEndpoint(deps: WakeEndpointDeps) {
   const minutes = parseWakeDuration(deps.settings.ttl ?? `${DEFAULT_WAKE_MINUTES}m`, 'wake.ttl');
   const etas = new Map<string, { at: number; eta: Eta | null }>();
 
-  async function etaOf(env: Environment, store: StateStore): Promise<Eta | null> {
-    const key = `${env.customer}/${env.environment}`;
+  /** The estimate reads 30 days of rows: kept a minute, and until the environment's last change moves on. */
+  async function etaOf(env: Environment, store: StateStore, last: LastChange | null): Promise<Eta | null> {
+    const key = `${env.customer}/${env.environment} ${last?.build ?? ''} ${last?.result ?? ''}`;
     const now = deps.now().getTime();
     const hit = etas.get(key);
     if (hit && now - hit.at < ETA_CACHE_MS) return hit.eta;
     const eta = await readEta(store, env, deps.now());
+    if (etas.size > 1000) etas.clear();
     etas.set(key, { at: now, eta });
     return eta;
   }
@@ -128,7 +131,7 @@ export function wakeEndpoint(deps: WakeEndpointDeps) {
     const env = deps.environment(entry.key);
     const store = deps.store(env);
     const appUrl = applicationUrl(env, entry.url);
-    const view = async () => readWakeView(store, env, await etaOf(env, store), deps.now());
+    const view = () => readWakeView(store, env, (last) => etaOf(env, store, last), deps.now());
     const cookie = auth.fromHeader
       ? { 'set-cookie': `${COOKIE}=${auth.fromHeader}; Path=/; HttpOnly; SameSite=Strict; Max-Age=3600` }
       : {};

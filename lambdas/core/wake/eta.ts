@@ -46,7 +46,7 @@ export async function readEta(store: StateStore, env: Environment, now: Date): P
 
 /** "about 4 min (up to 7 min)": how the page says it. */
 export function describeEta(eta: Eta | null): string {
-  if (!eta) return 'no estimate yet';
+  if (!eta) return 'an unknown time (no estimate yet: it has not been woken in the last 30 days)';
   const say = (s: number) => (s < 90 ? `${s} s` : `${Math.round(s / 60)} min`);
   return `about ${say(eta.p50)} (up to ${say(eta.p90)}), from ${eta.samples} past wake${eta.samples === 1 ? '' : 's'}`;
 }

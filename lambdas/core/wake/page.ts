@@ -74,7 +74,7 @@ export function renderWakePage(p: PageInput): string {
   const body: string[] = [
     `<h1>${e(v.environment)}</h1>`,
     `<p>State: <strong id="state">${e(describeState(v))}</strong></p>`,
-    `<p class="muted">Waking takes ${e(describeEta(v.eta))}.</p>`,
+    `<p class="muted">Waking it takes ${e(describeEta(v.eta))}.</p>`,
   ];
   if (p.refused) body.push(`<p class="refused">${e(p.refused)}</p>`);
   if (waking)

@@ -65,7 +65,8 @@ function stateOf(wake: Wake | null, last: LastChange | null, now: Date): WakeSta
 export async function readWakeView(
   store: StateStore,
   env: Environment,
-  eta: Eta | null,
+  /** The estimate, asked for once the state is known (a cache may key it by the last change). */
+  etaFor: (last: LastChange | null) => Promise<Eta | null>,
   now: Date,
 ): Promise<WakeView> {
   const keys = recordKeys(env, '_');
@@ -75,6 +76,7 @@ export async function readWakeView(
     readLock(store, keys.lock),
   ]);
   const last = await findLastChange(store, env, latest);
+  const eta = await etaFor(last);
   const wake = wakeRead?.wake ?? null;
   const state = stateOf(wake, last, now);
   const runStep = typeof lock?.info.step === 'string' ? lock.info.step : null;
