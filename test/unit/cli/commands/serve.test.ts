@@ -240,6 +240,12 @@ describe('cim serve: the wake page', () => {
     const after = await ask('GET', '/?waking=1', { cookie });
     expect(after.body).toContain(`<meta http-equiv="refresh" content="0;url=${APP}">`);
     expect(after.body).toContain(`href="${APP}"`);
+    // cim history notes the requester on the wake's up.
+    const io = capture();
+    expect(await cim('history', '--customer', 'alpha', '--env', 'dev')).toBe(0);
+    expect(io.out()).toContain(
+      `wake:alice@example.test  up      succeeded  woken from the wake page by alice@example.test at 127.0.0.1 (test-browser/1.0) until ${wake.until}`,
+    );
     // Its succeeded up is the next estimate.
     const next = await ask('GET', '/', { cookie });
     expect(next.body).toMatch(/Waking it takes about \d+ s \(up to \d+ s\), from 1 past wake\./);
