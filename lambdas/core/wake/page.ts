@@ -14,8 +14,10 @@ import type { WakeView } from './progress.ts';
 export const REFRESH_SECONDS = 5;
 export const POLL_SECONDS = 2;
 
-export const contentSecurityPolicy = (nonce: string) =>
-  `default-src 'none'; style-src 'unsafe-inline'; script-src 'nonce-${nonce}'; connect-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'`;
+/** The page's policy; the header adds frame-ancestors (ignored, and warned about, in a <meta>). */
+const pagePolicy = (nonce: string) =>
+  `default-src 'none'; style-src 'unsafe-inline'; script-src 'nonce-${nonce}'; connect-src 'self'; form-action 'self'; base-uri 'none'`;
+export const contentSecurityPolicy = (nonce: string) => `${pagePolicy(nonce)}; frame-ancestors 'none'`;
 
 const CSS = `body{font:16px/1.5 system-ui,sans-serif;max-width:36rem;margin:3rem auto;padding:0 1rem}
 h1{font-size:1.4rem}.muted{color:#666}ol{padding-left:1.2rem}li.done{color:#2a7a2a}li.done::after{content:" ✓"}
@@ -96,7 +98,7 @@ export function renderWakePage(p: PageInput): string {
 <html lang="en">
 <head>
 <meta charset="utf-8">
-<meta http-equiv="Content-Security-Policy" content="${contentSecurityPolicy(p.nonce)}">
+<meta http-equiv="Content-Security-Policy" content="${pagePolicy(p.nonce)}">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <meta name="robots" content="noindex, nofollow">
 ${refresh}<title>${e(v.environment)}: ${e(describeState(v))}</title>
