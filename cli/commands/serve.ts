@@ -16,6 +16,7 @@ import type { SigningKeys } from '#core/gateways/signing-keys';
 import { type WakeHttpRequest, type WakeStart, wakeEndpoint } from '#core/wake/endpoint';
 import { cliMessage } from '../error-hints.ts';
 import { ExitCode, exitCodeFor } from '../exit-codes.ts';
+import { exitOnSignal, routeCommandSignals } from '../signals.ts';
 import { type WakeInvocation, wakeOne } from './wake.ts';
 
 export interface ServeInvocation {
@@ -121,7 +122,12 @@ export async function startWakeServer(inv: ServeInvocation, o: ServeOptions = {}
             answer({ kind: 'refused', why: `the wake failed: ${cliMessage(err)}` });
           },
         )
-        .finally(() => running.delete(run));
+        .finally(() => {
+          running.delete(run);
+          // A wake's run routes Ctrl-C to itself (to stop safely) and, once its result is final,
+          // to "ignored": with no wake left running, Ctrl-C stops the server again.
+          if (running.size === 0) routeCommandSignals(exitOnSignal);
+        });
       running.add(run);
     });
   };
