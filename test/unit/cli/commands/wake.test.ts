@@ -289,6 +289,39 @@ describe('cim wake', () => {
     expect(starts()).toBe(1);
   });
 
+  it('shows in cim status while in effect, as text and as the summary’s wake key, and no more after --end', async () => {
+    await asleep();
+    capture();
+    expect(await cim('wake', ...ENV, '--for', '90m', '--user', 'alice')).toBe(0);
+    const stored = w.bucket.json(WAKE) as { until: string; build: string };
+    vi.restoreAllMocks();
+    let io = capture();
+    expect(await cim('status', ...ENV), io.err()).toBe(0);
+    expect(io.out()).toContain(
+      `awake on demand until ${stored.until.slice(11, 16)} UTC by alice (build ${stored.build})`,
+    );
+    vi.restoreAllMocks();
+    io = capture();
+    expect(await cim('status', ...ENV, '--json')).toBe(0);
+    const json = JSON.parse(io.out()) as { output: { wake?: { user: string; until: string } } };
+    expect(json.output.wake).toMatchObject({ user: 'alice', until: stored.until });
+    vi.restoreAllMocks();
+    capture();
+    expect(await cim('wake', ...ENV, '--end', '--user', 'alice')).toBe(0);
+    vi.restoreAllMocks();
+    io = capture();
+    expect(await cim('status', ...ENV, '--json')).toBe(0);
+    expect((JSON.parse(io.out()) as { output: { wake?: unknown } }).output.wake).toBeUndefined();
+  });
+
+  it('leaves status answering over a wake.json that is not a wake', async () => {
+    await asleep();
+    w.bucket.put(WAKE, { user: 'alice' });
+    const io = capture();
+    expect(await cim('status', ...ENV), io.err()).toBe(0);
+    expect(io.out()).not.toContain('awake on demand');
+  });
+
   it('is refused, nothing written, when the environment is already up, not by a wake', async () => {
     await asleep();
     capture();
