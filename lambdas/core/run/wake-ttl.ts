@@ -17,6 +17,9 @@ import { findLastChange } from '../records/actions.ts';
 import { readWake, type Wake } from '../records/wake.ts';
 import { sweepDecision, wakeExpired } from './wake-rules.ts';
 
+/** The wake TTL function's environment variable naming the environment workflow (set by the stack). */
+export const STATE_MACHINE_ARN_VARIABLE = 'CIM_ENVIRONMENT_STATE_MACHINE_ARN';
+
 /** The schedule group every wake's schedule is in (its own: nothing else is in it). */
 export const WAKE_SCHEDULE_GROUP = 'cim-wakes';
 const SCHEDULE_NAME_MAX = 64;
