@@ -60,7 +60,7 @@ export function addWakeTtl(
       },
     }),
     description:
-      'customer-infra-manager: a wake's one-time schedule invokes the wake TTL function, nothing else',
+      "customer-infra-manager: a wake's one-time schedule invokes the wake TTL function, nothing else",
   });
   // The function itself, not its versions (ARN:*): the schedules target the function's ARN.
   schedulerRole.addToPolicy(
