@@ -19,6 +19,7 @@ export const ISOLATED = [
   'test/unit/cli/exit-codes.test.ts',
   'test/unit/core/clients/assume-role.test.ts',
   'test/unit/core/clients/pricing.test.ts',
+  'test/unit/core/clients/scheduler.test.ts',
   'test/unit/core/database/rules.test.ts',
   'test/unit/docs.test.ts',
   'test/unit/handlers/*.test.ts',

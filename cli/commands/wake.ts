@@ -29,8 +29,16 @@ import {
   replaceWake,
   type Wake,
 } from '#core/records/wake';
+import { environmentLedgerKey, personLedgerKey, readLedger, recordInLedger } from '#core/records/wake-ledger';
 import { wakeUser } from '#core/run/trigger';
-import { decideWake, extendedUntil, sweepDecision, wakeInEffect } from '#core/run/wake-rules';
+import {
+  decideWake,
+  extendedUntil,
+  rateLimited,
+  sweepDecision,
+  WAKE_RATE_LIMITS,
+  wakeInEffect,
+} from '#core/run/wake-rules';
 import { cliMessage } from '../error-hints.ts';
 import { ExitCode, exitCodeFor } from '../exit-codes.ts';
 import { type RunInvocation, runCommand } from './run.ts';
@@ -142,6 +150,48 @@ export async function wake(inv: WakeInvocation, now = () => new Date()): Promise
   }
 }
 
+/** Why the rate limits refuse a new wake of this environment by this person, or null. */
+async function rateRefusal(store: StateStore, env: Environment, user: string, now: Date) {
+  const [byEnv, byPerson] = await Promise.all([
+    readLedger(store, environmentLedgerKey(env)),
+    readLedger(store, personLedgerKey(user)),
+  ]);
+  return (
+    rateLimited(byEnv.wakes, now, WAKE_RATE_LIMITS.perEnvironment, `of ${where(env)}`) ??
+    rateLimited(
+      byPerson.wakes.filter((e) => e.user === user),
+      now,
+      WAKE_RATE_LIMITS.perPerson,
+      `by ${user}`,
+    )
+  );
+}
+
+/**
+ * Counts the claimed wake in both ledgers. When that fails before its up, the claim is taken
+ * back: a wake the limits do not see must not run. (A renewal runs no up and is kept: clearing
+ * it would leave the environment up with no wake to put it to sleep.)
+ */
+async function countWake(
+  store: StateStore,
+  env: Environment,
+  w: Wake,
+  etag: string,
+  now: Date,
+  renewal = false,
+): Promise<void> {
+  const entry = { at: now.toISOString(), user: w.user, environment: where(env), build: w.build };
+  try {
+    // A renewal keeps the up's build: its entry is told apart by its time.
+    const counted = renewal ? { ...entry, build: generateBuildId(now) } : entry;
+    await recordInLedger(store, environmentLedgerKey(env), counted, now);
+    await recordInLedger(store, personLedgerKey(w.user), counted, now);
+  } catch (err) {
+    if (!renewal) await clearWake(store, env, etag).catch(() => undefined);
+    throw err;
+  }
+}
+
 function answerExisting(inv: WakeInvocation, env: Environment, w: Wake): number {
   say(inv, `${where(env)} is already ${describeWake(w)} (build ${w.build}): no second up`, {
     environment: where(env),
@@ -175,9 +225,19 @@ export async function wakeOne(
     process.stderr.write(`cim: wake refused: ${decision.why}. Nothing was changed.\n`);
     return ExitCode.Refused;
   }
-  if (decision.kind !== 'up') decided({ kind: decision.kind === 'renew' ? 'claimed' : 'existing' });
-  if (decision.kind === 'existing') return answerExisting(inv, env, decision.wake);
+  if (decision.kind === 'existing') {
+    decided({ kind: 'existing' });
+    return answerExisting(inv, env, decision.wake);
+  }
+  // A new wake (an up, or a renewal): within the limits, before anything is written.
+  const limited = await rateRefusal(store, env, inv.user, now);
+  if (limited) {
+    decided({ kind: 'refused', why: limited });
+    process.stderr.write(`cim: wake refused: ${limited}. Nothing was changed.\n`);
+    return ExitCode.Refused;
+  }
   const until = new Date(now.getTime() + minutes * 60_000).toISOString();
+  if (decision.kind === 'renew') decided({ kind: 'claimed' });
   if (decision.kind === 'renew')
     return renew(inv, env, store, decision.wake, facts.wake?.etag ?? '', now, until, origin);
   const w: Wake = {
@@ -199,6 +259,7 @@ export async function wakeOne(
       `the wake of ${where(env)} changed while this one was placed; nothing was changed, wake it again`,
     );
   }
+  await countWake(store, env, w, claimed.etag, now);
   const code = await runCommand(runOf(inv, env, 'up', wakeUser(inv.user), w.build), {
     wake: { environment: where(env), ...w },
   });
@@ -244,6 +305,7 @@ async function renew(
       `the wake of ${where(env)} changed while this one was placed; nothing was changed, wake it again`,
     );
   }
+  await countWake(store, env, w, claimed.etag, now, true);
   say(
     inv,
     `${where(env)} is ${describeWake(w)} (still up from the wake by ${old.user}, build ${old.build}: no up needed)`,

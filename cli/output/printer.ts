@@ -1,6 +1,7 @@
 // Human output: live progress from the engine's events, and the legacy tool's colour-coded
 // sections (`[=== get_environment_state: Current ===]`, `[=== record_state_s3: ... ===]`).
 
+import { describeWake } from '#core/records/wake';
 import type { DryRunPlan, PlannedChange } from '#core/run/plan';
 import type { RunSummary } from '#core/run/record';
 import { Steps, WaitSteps } from '#core/steps';
@@ -164,6 +165,10 @@ export function renderPlan(plan: DryRunPlan): string[] {
 export function printStatus(p: Printer, s: RunSummary): void {
   if (s.preState) p.section('get_environment_state: Current', s.preState);
   printHold(p, s);
+  if (s.wake)
+    p.warn(
+      `\n${describeWake(s.wake)} (build ${s.wake.build}): scheduled downs skip it until then; extend with cim wake --extend, end with cim wake --end`,
+    );
   const h = s.inProgress;
   if (h) {
     p.warn(

@@ -61,3 +61,10 @@ export const GUARD_NEEDS: Record<GuardFunctionId, Needs> = {
  * environments' prefixes, never changes them; writes only the deployed report (report/*).
  */
 export const REPORT_NEEDS: Needs = { s3Read: true, reportWrite: true };
+
+/**
+ * The wake TTL function (a wake's one-time schedule): reads the wake and the records under the
+ * environments' prefixes, writes nothing; its one other permission, starting the environment
+ * workflow, is granted on that state machine alone (constructs/wake-ttl.ts).
+ */
+export const WAKE_TTL_NEEDS: Needs = { s3Read: true };

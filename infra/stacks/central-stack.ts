@@ -33,6 +33,7 @@ import {
 } from '../constructs/organization.ts';
 import { addDeployedReport, type DeployedReport } from '../constructs/report.ts';
 import { stateBuckets } from '../constructs/state-buckets.ts';
+import { addWakeTtl, type WakeTtl } from '../constructs/wake-ttl.ts';
 import { ScopedGrants } from '../iam/grants.ts';
 import { GUARD_NEEDS, NEEDS } from '../iam/needs.ts';
 import { type IamScope, iamScope, scopedEnvironments } from '../iam/scope.ts';
@@ -68,6 +69,8 @@ export class CimStack extends Stack {
   readonly executionStatus: { function: NodejsFunction; rule: Rule; deadLetters: Queue };
   /** The function that rebuilds report/ in the state buckets after each fleet run, and its rule. */
   readonly report: DeployedReport;
+  /** The function a wake's one-time schedule invokes, its schedule group and the scheduler's role. */
+  readonly wakeTtl: WakeTtl;
 
   constructor(scope: Construct, id: string, props: CimStackProps) {
     super(scope, id, props);
@@ -132,6 +135,11 @@ export class CimStack extends Stack {
       fleetWorkflow: this.fleetStateMachine,
       eventFailures: this.eventFailures,
     });
+    this.wakeTtl = addWakeTtl(this, {
+      makeFunction,
+      grants,
+      environmentWorkflow: this.stateMachine,
+    });
 
     if (config.stack.eksAccessEntry) addEksAccessEntries(this, envs, fns);
 
@@ -191,6 +199,7 @@ export class CimStack extends Stack {
         this.databaseEvents.function,
         this.executionStatus.function,
         this.report.function,
+        this.wakeTtl.function,
         ...Object.values(this.fleetFunctions),
         ...Object.values(this.guard.functions),
       ],

@@ -26,6 +26,7 @@ import {
 import type { HeldLock, LockInfo } from './records/lock.ts';
 import { NodegroupStateSchema } from './records/nodegroup-state.ts';
 import type { RestorePoint } from './records/restore-point.ts';
+import type { Wake } from './records/wake.ts';
 import { WorkloadStateSchema } from './records/workload-state.ts';
 import { RUN_TRIGGERS, type RunTrigger } from './run/trigger.ts';
 import type { Poll } from './waits.ts';
@@ -151,6 +152,8 @@ export interface RunContext {
   holder: Partial<LockInfo> | null;
   /** The environment's active hold (cim hold), if any: a manual run goes ahead and says so. */
   hold?: Hold | null;
+  /** Status only: the wake on demand keeping the environment awake now (cim wake), if any. */
+  wake?: Wake;
   /** How the run was started (run/trigger.ts), recorded in its action records; set by Prepare. */
   trigger?: RunTrigger;
   /** When each phase started and ended (run/phase-times.ts), recorded in its action records. */

@@ -181,6 +181,8 @@ export const FUNCTIONS = {
   'execution-status': { workflow: null, on: 'environment executions ABORTED/TIMED_OUT/FAILED' },
   // Rebuilds the deployed report (report/ in the state buckets) after each fleet run.
   report: { workflow: null, on: 'fleet executions SUCCEEDED/FAILED/TIMED_OUT/ABORTED' },
+  // Puts an expired wake's environment to sleep: starts the environment workflow's down.
+  'wake-ttl': { workflow: null, on: "a wake's one-time schedule (EventBridge Scheduler)" },
 } as const satisfies Record<string, FunctionEntry>;
 
 type Catalog = typeof FUNCTIONS;
@@ -222,6 +224,9 @@ export const EXECUTION_STATUS_FUNCTION = 'execution-status' satisfies FunctionId
 
 /** The function that rebuilds the deployed report after each fleet run (not a Task of any workflow). */
 export const REPORT_FUNCTION = 'report' satisfies FunctionId;
+
+/** The function a wake's one-time schedule invokes at its until (run/wake-ttl.ts). */
+export const WAKE_TTL_FUNCTION = 'wake-ttl' satisfies FunctionId;
 
 /** Every Task state, in no particular order: what the fault-injection tests enumerate. */
 export const TaskSteps: readonly StepName[] = Object.values(TaskFunctions).flat();

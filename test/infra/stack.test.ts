@@ -120,17 +120,23 @@ describe('functions', () => {
         Object.keys(GuardFunctions).length +
         1 + // database-event, on the RDS events
         1 + // execution-status, on the environment executions that end without their Catch
-        1, // report, on the fleet executions' ends
+        1 + // report, on the fleet executions' ends
+        1, // wake-ttl, on a wake's one-time schedule
     );
     for (const f of fns as any[]) {
       expect(f.Properties.Runtime).toBe('nodejs22.x');
       const vars = f.Properties.Environment.Variables;
       // The publishers of notifications also get the topic's ARN (a deploy-time value); the
-      // database-event function its own account, to ignore events from any other.
+      // database-event function its own account, to ignore events from any other; the
+      // wake-ttl function the environment workflow's ARN, to start its down.
       expect(
         Object.keys(vars)
           .filter(
-            (k) => k !== 'CIM_NOTIFY_TOPIC_ARN' && k !== 'CIM_DATABASE_EVENTS' && k !== 'CIM_ACCOUNT_ID',
+            (k) =>
+              k !== 'CIM_NOTIFY_TOPIC_ARN' &&
+              k !== 'CIM_DATABASE_EVENTS' &&
+              k !== 'CIM_ACCOUNT_ID' &&
+              k !== 'CIM_ENVIRONMENT_STATE_MACHINE_ARN',
           )
           .sort(),
       ).toEqual(['NODE_OPTIONS', 'POWERTOOLS_SERVICE_NAME']);

@@ -1,4 +1,4 @@
-import { DescribeDBInstancesCommand, RDSServiceException } from '@aws-sdk/client-rds';
+import { DescribeDBInstancesCommand, RDSServiceException, StartDBInstanceCommand } from '@aws-sdk/client-rds';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { RUN_REQUESTS } from '#core/fleet/capacity';
 import { caughtState, Steps } from '#core/steps';
@@ -198,6 +198,28 @@ describe('down', () => {
 });
 
 describe('up', () => {
+  it('waits for a database still stopping, then starts it, instead of failing (a wake right after a down)', async () => {
+    await down('10');
+    // Prepare, Start database and the first checks see it still stopping: no start is issued
+    // until it is stopped; then one start, and the up goes on as usual.
+    w.scriptDb(['stopping', 'stopping', 'stopping', 'stopped', 'starting', 'available']);
+    // RDS refuses a start while stopping: the state each start met is what this test is about.
+    // The world's dbState() is the state the NEXT describe reports; 'starting' follows 'stopped'.
+    const metBy: string[] = [];
+    w.rds.on(StartDBInstanceCommand).callsFake(() => {
+      metBy.push(w.dbState());
+      w.rdsCalls.push('StartDBInstance');
+      return {};
+    });
+    const run = await runWorkflow(w, { action: 'up', build: '11' });
+    expect(run.status, JSON.stringify(run.error)).toBe('SUCCEEDED');
+    expect(metBy).toEqual(['starting']);
+    expect(w.rdsCalls).toEqual(['StopDBInstance', 'StartDBInstance']);
+    expect(run.path.filter((s) => s === Steps.checkDatabaseAvailable).length).toBeGreaterThanOrEqual(3);
+    expect(replicas('alpha-dev', 'frontend-deployment')).toBe(1);
+    expect((w.bucket.json(`${P}/actions.json`) as any).result).toBe('succeeded');
+  });
+
   it('starts the database and restores the counts recorded before the last down', async () => {
     await down('10');
     w.scriptDb(['stopped', 'stopped', 'starting', 'starting', 'starting', 'available']);

@@ -40,7 +40,7 @@ import { withTargets } from '../workloads/targets.ts';
 import { fitPayload } from './payload-limit.ts';
 import { snapshotEnvironment } from './snapshot.ts';
 import { triggerOf } from './trigger.ts';
-import { wakeSkips } from './wake-rules.ts';
+import { wakeInEffect, wakeSkips } from './wake-rules.ts';
 
 /** The legacy rules, plus: a change that never finished does not count as done. */
 function refusal(req: RunRequest, previous: LastChange | null, env: Environment): string | null {
@@ -244,6 +244,26 @@ async function refuseDuringWake(
   }
 }
 
+/**
+ * Status: the wake in effect, said beside the hold. A wake.json that does not read as one is
+ * warned about, not fatal: a status must answer whatever the records say.
+ */
+async function wakeForStatus(
+  deps: Deps,
+  store: StateStore,
+  env: Environment,
+  previous: LastChange | null,
+  now: Date,
+) {
+  try {
+    const wake = (await readWake(store, env))?.wake ?? null;
+    return wakeInEffect(wake, previous, now) ? wake : null;
+  } catch (err) {
+    deps.log.warn(`the wake record is not shown: ${errorMessage(err)}`);
+    return null;
+  }
+}
+
 /** What an up restores: the chosen build's restore point, or the last down's (with what discovery found then). */
 async function restoreFor(
   store: StateStore,
@@ -376,6 +396,8 @@ export async function prepare(
   await refuseDuringWake(store, configured, req, previous, now);
   const refused = refusal(req, previous, configured);
   if (refused) throw new CimError(ErrorNames.ActionRefused, refused);
+  const wake =
+    req.action === 'get_env_state' ? await wakeForStatus(deps, store, configured, previous, now) : null;
   const { restore, env: restoring } = await restoreFor(store, configured, req, previous);
   const { env, preState, newSince: discovered } = await readState(deps, restoring, restore, build);
   if (req.action !== 'get_env_state') await preflight(deps, env, req, preState);
@@ -394,6 +416,7 @@ export async function prepare(
     preState,
     holder: null,
     hold,
+    ...(wake ? { wake } : {}),
     trigger,
     phases: {
       nodegroups: env.nodegroups.length > 0,

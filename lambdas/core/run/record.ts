@@ -40,6 +40,7 @@ import {
   recordedTrigger,
   writeRunIndex,
 } from '../records/run-index.ts';
+import type { Wake } from '../records/wake.ts';
 import type { Skip } from '../workloads/kind.ts';
 import { fence } from './fence.ts';
 import { PHASES } from './phase-times.ts';
@@ -74,6 +75,8 @@ export interface RunSummary {
   inProgress?: Partial<LockInfo> | null;
   /** The environment's active hold (cim hold), if any. */
   hold?: Hold;
+  /** Status only: the wake on demand in effect (cim wake), if any. */
+  wake?: Wake;
   /** Read back from a compact output: how many changes and skips there were (the lists may be cut). */
   counts?: { changes: number; workloadChanges: number; skipped: number };
 }
@@ -303,6 +306,7 @@ function summary(
     records,
     lock,
     ...(ctx.hold ? { hold: ctx.hold } : {}),
+    ...(ctx.wake ? { wake: ctx.wake } : {}),
     ...extra,
   };
 }

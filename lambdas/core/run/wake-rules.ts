@@ -10,7 +10,7 @@
 //   and clears it.
 import { describeHold, type Hold, holdActive, holdsBack, isScheduledUser } from '../records/hold.ts';
 import type { Action, LastChange } from '../records/legacy-state.ts';
-import { describeWake, type Wake } from '../records/wake.ts';
+import { clockTime, describeWake, type Wake } from '../records/wake.ts';
 
 /**
  * What a wake record means now, from the environment's last change:
@@ -117,4 +117,38 @@ export function sweepDecision(wake: Wake, last: LastChange | null, now: Date): S
   // An up still running past its TTL: its down comes at the next sweep, after it ends.
   if (phase === 'waking' && last?.build === wake.build) return { kind: 'keep' };
   return { kind: 'clear' };
+}
+
+/**
+ * The rate limits of wakes, in one place: per environment (its wakes in the window, whoever
+ * placed them) and per person (their wakes of any environment in the same bucket). A wake
+ * that answers with the wake in effect places nothing and counts nothing.
+ */
+export const WAKE_RATE_LIMITS = {
+  windowMinutes: 60,
+  perEnvironment: 4,
+  perPerson: 10,
+} as const;
+
+/**
+ * Why a new wake is refused by a limit, or null: `limit` wakes already placed in the window
+ * before `now`. The next one is allowed when the oldest of those that keep the count at the
+ * limit leaves the window.
+ */
+export function rateLimited(
+  placed: readonly { at: string }[],
+  now: Date,
+  limit: number,
+  whose: string,
+  windowMinutes: number = WAKE_RATE_LIMITS.windowMinutes,
+): string | null {
+  const window = windowMinutes * 60_000;
+  const inWindow = placed
+    .map((p) => Date.parse(p.at))
+    .filter((t) => t > now.getTime() - window && t <= now.getTime())
+    .sort((a, b) => a - b);
+  if (inWindow.length < limit) return null;
+  const next = new Date((inWindow[inWindow.length - limit] ?? now.getTime()) + window).toISOString();
+  const span = windowMinutes === 60 ? 'the last hour' : `the last ${windowMinutes} minutes`;
+  return `rate limited: ${inWindow.length} wakes ${whose} in ${span}; next allowed at ${clockTime(next)}`;
 }

@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { stringify as toYaml } from 'yaml';
 import { ExitCode } from '#cli/exit-codes';
+import { personLedgerKey } from '#core/records/wake-ledger';
 import { capture } from '../../../support/capture.ts';
 import { makeWorld, type World } from '../../../support/world.ts';
 
@@ -229,6 +230,96 @@ describe('cim wake', () => {
     expect(io.err()).toMatch(/wake refused: alpha\/dev is on hold until .* by dana \(database migration\)/);
     expect(starts()).toBe(0);
     expect(w.bucket.writes.length).toBe(writes);
+  });
+
+  it('counts each wake in the environment’s and the person’s ledgers, once, and a collapsed wake not at all', async () => {
+    await asleep();
+    capture();
+    expect(await cim('wake', ...ENV, '--user', 'alice')).toBe(0);
+    expect(await cim('wake', ...ENV, '--user', 'bob')).toBe(0);
+    const build = (w.bucket.json(WAKE) as { build: string }).build;
+    const env = w.bucket.json(`${P}/wake-ledger.json`) as { wakes: { user: string; build: string }[] };
+    expect(env.wakes).toEqual([expect.objectContaining({ user: 'alice', environment: 'alpha/dev', build })]);
+    expect(w.bucket.json(personLedgerKey('alice'))).toEqual(env);
+    expect(w.bucket.json(personLedgerKey('bob'))).toBeUndefined();
+  });
+
+  it('is rate limited per environment: exit 2 saying how many and when, nothing written', async () => {
+    await asleep();
+    const t = Date.now();
+    const at = (m: number) => new Date(t - m * 60_000).toISOString();
+    w.bucket.put(`${P}/wake-ledger.json`, {
+      wakes: [50, 40, 30, 20].map((m, i) => ({
+        at: at(m),
+        user: `person-${i}`,
+        environment: 'alpha/dev',
+        build: `20261206T19000${i}Z-aaaaaa`,
+      })),
+    });
+    const io = capture();
+    const writes = w.bucket.writes.length;
+    expect(await cim('wake', ...ENV, '--user', 'alice')).toBe(ExitCode.Refused);
+    const next = new Date(t + 10 * 60_000).toISOString().slice(11, 16);
+    expect(io.err()).toContain(
+      `wake refused: rate limited: 4 wakes of alpha/dev in the last hour; next allowed at ${next} UTC. Nothing was changed`,
+    );
+    expect(starts()).toBe(0);
+    expect(w.bucket.writes.length).toBe(writes);
+  });
+
+  it('is rate limited per person across environments, and another person still wakes', async () => {
+    await asleep();
+    const t = Date.now();
+    w.bucket.put(personLedgerKey('alice'), {
+      wakes: Array.from({ length: 10 }, (_, i) => ({
+        at: new Date(t - (55 - i) * 60_000).toISOString(),
+        user: 'alice',
+        environment: 'beta/staging',
+        build: `20261206T1900${String(i).padStart(2, '0')}Z-aaaaaa`,
+      })),
+    });
+    const io = capture();
+    const writes = w.bucket.writes.length;
+    expect(await cim('wake', ...ENV, '--user', 'alice')).toBe(ExitCode.Refused);
+    expect(io.err()).toMatch(
+      /rate limited: 10 wakes by alice in the last hour; next allowed at \d\d:\d\d UTC/,
+    );
+    expect(w.bucket.writes.length).toBe(writes);
+    expect(await cim('wake', ...ENV, '--user', 'bob'), io.err()).toBe(0);
+    expect(starts()).toBe(1);
+  });
+
+  it('shows in cim status while in effect, as text and as the summary’s wake key, and no more after --end', async () => {
+    await asleep();
+    capture();
+    expect(await cim('wake', ...ENV, '--for', '90m', '--user', 'alice')).toBe(0);
+    const stored = w.bucket.json(WAKE) as { until: string; build: string };
+    vi.restoreAllMocks();
+    let io = capture();
+    expect(await cim('status', ...ENV), io.err()).toBe(0);
+    expect(io.out()).toContain(
+      `awake on demand until ${stored.until.slice(11, 16)} UTC by alice (build ${stored.build})`,
+    );
+    vi.restoreAllMocks();
+    io = capture();
+    expect(await cim('status', ...ENV, '--json')).toBe(0);
+    const json = JSON.parse(io.out()) as { output: { wake?: { user: string; until: string } } };
+    expect(json.output.wake).toMatchObject({ user: 'alice', until: stored.until });
+    vi.restoreAllMocks();
+    capture();
+    expect(await cim('wake', ...ENV, '--end', '--user', 'alice')).toBe(0);
+    vi.restoreAllMocks();
+    io = capture();
+    expect(await cim('status', ...ENV, '--json')).toBe(0);
+    expect((JSON.parse(io.out()) as { output: { wake?: unknown } }).output.wake).toBeUndefined();
+  });
+
+  it('leaves status answering over a wake.json that is not a wake', async () => {
+    await asleep();
+    w.bucket.put(WAKE, { user: 'alice' });
+    const io = capture();
+    expect(await cim('status', ...ENV), io.err()).toBe(0);
+    expect(io.out()).not.toContain('awake on demand');
   });
 
   it('is refused, nothing written, when the environment is already up, not by a wake', async () => {

@@ -8,7 +8,9 @@ import type { Wake } from '#core/records/wake';
 import {
   decideWake,
   extendedUntil,
+  rateLimited,
   sweepDecision,
+  WAKE_RATE_LIMITS,
   wakeInEffect,
   wakePhase,
   wakeSkips,
@@ -163,5 +165,35 @@ describe('the sweep', () => {
     ['an expired wake whose up was never recorded', expired, downD1, 'clear'],
   ] as const)('%s: %s', (_, w, last, kind) => {
     expect(sweepDecision(w, last, now)).toEqual({ kind });
+  });
+});
+
+describe('the rate limits', () => {
+  const at = (minutesAgo: number) => ({ at: new Date(now.getTime() - minutesAgo * 60_000).toISOString() });
+
+  it('lets a wake through below the limit, counting only the last hour', () => {
+    expect(rateLimited([at(10), at(20), at(30), at(61), at(90)], now, 4, 'of alpha/dev')).toBeNull();
+  });
+
+  it('refuses at the limit, saying how many, whose, and when the next is allowed', () => {
+    expect(rateLimited([at(50), at(10), at(40), at(20)], now, 4, 'of alpha/dev')).toBe(
+      'rate limited: 4 wakes of alpha/dev in the last hour; next allowed at 20:10 UTC',
+    );
+  });
+
+  it('past the limit, the next is allowed when enough have left the hour to be below it', () => {
+    // Five in the hour, limit 4: two must leave; the second oldest (40 min ago) leaves at 20:20.
+    expect(rateLimited([at(50), at(40), at(30), at(20), at(10)], now, 4, 'by alice')).toMatch(
+      /^rate limited: 5 wakes by alice in the last hour; next allowed at 20:20 UTC$/,
+    );
+  });
+
+  it('ignores an entry from the future (a skewed clock) and one exactly an hour old', () => {
+    expect(rateLimited([at(-5), at(60), at(10), at(20)], now, 3, 'of alpha/dev')).toBeNull();
+  });
+
+  it('keeps its constants in one place, the person’s limit above the environment’s', () => {
+    expect(WAKE_RATE_LIMITS.windowMinutes).toBe(60);
+    expect(WAKE_RATE_LIMITS.perPerson).toBeGreaterThan(WAKE_RATE_LIMITS.perEnvironment);
   });
 });

@@ -1,0 +1,77 @@
+// The deployed time to live of wakes on demand (issue 19): the function a wake's one-time
+// EventBridge Scheduler schedule invokes at its until (lambdas/core/run/wake-ttl.ts), the
+// schedule group the schedules are created in, and the role the scheduler invokes the
+// function as. The schedules themselves are made per wake, at run time, by whoever wakes
+// (run/wake-ttl.ts scheduleWakeDown), in this group, with this role and this function.
+// Least privilege: the scheduler's role may only invoke this function; the function may only
+// read the records (WAKE_TTL_NEEDS) and start executions of the environment workflow.
+import { CfnOutput, Stack } from 'aws-cdk-lib';
+import { Effect, PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
+import type { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
+import { CfnScheduleGroup } from 'aws-cdk-lib/aws-scheduler';
+import type { IStateMachine } from 'aws-cdk-lib/aws-stepfunctions';
+import type { Construct } from 'constructs';
+import { STATE_MACHINE_ARN_VARIABLE, WAKE_SCHEDULE_GROUP } from '#core/run/wake-ttl';
+import { WAKE_TTL_FUNCTION } from '#core/steps';
+import type { ScopedGrants } from '../iam/grants.ts';
+import { WAKE_TTL_NEEDS } from '../iam/needs.ts';
+import type { MakeFunction } from './function.ts';
+
+export interface WakeTtl {
+  function: NodejsFunction;
+  /** The role EventBridge Scheduler assumes to invoke the function. */
+  schedulerRole: Role;
+  group: CfnScheduleGroup;
+  /** The group's name: one per stack, so two deployments in an account keep their wakes apart. */
+  groupName: string;
+}
+
+/** A schedule group's name: letters, digits, `.`, `-`, `_`, at most 64. */
+export const wakeScheduleGroupName = (stackName: string) =>
+  `${WAKE_SCHEDULE_GROUP}-${stackName}`.replace(/[^A-Za-z0-9._-]/g, '-').slice(0, 64);
+
+export function addWakeTtl(
+  scope: Construct,
+  o: { makeFunction: MakeFunction; grants: ScopedGrants; environmentWorkflow: IStateMachine },
+): WakeTtl {
+  const stack = Stack.of(scope);
+  const fn = o.makeFunction(WAKE_TTL_FUNCTION);
+  o.grants.grant(fn, WAKE_TTL_NEEDS);
+  // StartExecution on the environment workflow only (not its executions, not the fleet's).
+  fn.addToRolePolicy(
+    new PolicyStatement({
+      effect: Effect.ALLOW,
+      actions: ['states:StartExecution'],
+      resources: [o.environmentWorkflow.stateMachineArn],
+    }),
+  );
+  fn.addEnvironment(STATE_MACHINE_ARN_VARIABLE, o.environmentWorkflow.stateMachineArn);
+
+  const groupName = wakeScheduleGroupName(stack.stackName);
+  const group = new CfnScheduleGroup(scope, 'WakeSchedules', { name: groupName });
+  const schedulerRole = new Role(scope, 'WakeSchedulerRole', {
+    // Only schedules of this account in this group may use it (no confused deputy).
+    assumedBy: new ServicePrincipal('scheduler.amazonaws.com', {
+      conditions: {
+        StringEquals: { 'aws:SourceAccount': stack.account },
+        ArnLike: {
+          'aws:SourceArn': `arn:${stack.partition}:scheduler:${stack.region}:${stack.account}:schedule/${groupName}/*`,
+        },
+      },
+    }),
+    description:
+      "customer-infra-manager: a wake's one-time schedule invokes the wake TTL function, nothing else",
+  });
+  // The function itself, not its versions (ARN:*): the schedules target the function's ARN.
+  schedulerRole.addToPolicy(
+    new PolicyStatement({
+      effect: Effect.ALLOW,
+      actions: ['lambda:InvokeFunction'],
+      resources: [fn.functionArn],
+    }),
+  );
+  new CfnOutput(scope, 'WakeTtlFunctionArn', { value: fn.functionArn });
+  new CfnOutput(scope, 'WakeSchedulerRoleArn', { value: schedulerRole.roleArn });
+  new CfnOutput(scope, 'WakeScheduleGroup', { value: groupName });
+  return { function: fn, schedulerRole, group, groupName };
+}

@@ -1,0 +1,137 @@
+// Owns the deployed time to live of a wake (issue 19): one one-time EventBridge Scheduler
+// schedule per environment woken, at the wake's until, that deletes itself after it fires.
+// It does not start the environment's down itself: a schedule firing after a manual down and
+// a new up would put down an environment the wake no longer holds. It invokes the wake TTL
+// function, which decides again from the records (sweepDecision, for that one environment)
+// and only then starts the environment workflow's down, under a name made from the wake's
+// build, so a retried invocation (or a schedule that fires twice) starts it once.
+import { createHash } from 'node:crypto';
+import { resolveEnvironment } from '../config/catalog.ts';
+import type { Config, Environment } from '../config/schema.ts';
+import { CimError, ErrorNames } from '../errors.ts';
+import { executionName } from '../fleet/fleet.ts';
+import type { Executions } from '../gateways/executions.ts';
+import { recordKeys, type StateStore } from '../gateways/store.ts';
+import type { WakeSchedules } from '../gateways/wake-schedules.ts';
+import { findLastChange } from '../records/actions.ts';
+import { readWake, type Wake } from '../records/wake.ts';
+import { sweepDecision, wakeExpired } from './wake-rules.ts';
+
+/** The wake TTL function's environment variable naming the environment workflow (set by the stack). */
+export const STATE_MACHINE_ARN_VARIABLE = 'CIM_ENVIRONMENT_STATE_MACHINE_ARN';
+
+/** The schedule group every wake's schedule is in (its own: nothing else is in it). */
+export const WAKE_SCHEDULE_GROUP = 'cim-wakes';
+const SCHEDULE_NAME_MAX = 64;
+
+/**
+ * `cim-wake-<hash of customer/environment>`: one per environment (one wake at a time), the
+ * same for the wake, its extensions and its end, within the scheduler's 64 characters
+ * whatever the names' lengths.
+ */
+export function wakeScheduleName(customer: string, environment: string): string {
+  const hash = createHash('sha256').update(`${customer}/${environment}`).digest('hex').slice(0, 40);
+  return `cim-wake-${hash}`.slice(0, SCHEDULE_NAME_MAX);
+}
+
+/** The scheduler's one-time expression, in UTC to the second (its `at()` takes no zone suffix). */
+export const atExpression = (iso: string) => `at(${new Date(iso).toISOString().slice(0, 19)})`;
+
+export interface WakeScheduleTarget {
+  /** The wake TTL function's ARN and the role the scheduler invokes it as. */
+  functionArn: string;
+  roleArn: string;
+}
+
+/** On a wake and on each --extend: the schedule at the wake's until (created or moved). */
+export async function scheduleWakeDown(
+  schedules: WakeSchedules,
+  target: WakeScheduleTarget,
+  env: Pick<Environment, 'customer' | 'environment'>,
+  wake: Pick<Wake, 'until'>,
+): Promise<string> {
+  const name = wakeScheduleName(env.customer, env.environment);
+  await schedules.put({
+    name,
+    group: WAKE_SCHEDULE_GROUP,
+    expression: atExpression(wake.until),
+    targetArn: target.functionArn,
+    roleArn: target.roleArn,
+    input: { customer: env.customer, environment: env.environment },
+  });
+  return name;
+}
+
+/** On --end: the schedule is not needed any more (already gone is fine). */
+export async function cancelWakeDown(
+  schedules: WakeSchedules,
+  env: Pick<Environment, 'customer' | 'environment'>,
+): Promise<void> {
+  await schedules.remove(wakeScheduleName(env.customer, env.environment), WAKE_SCHEDULE_GROUP);
+}
+
+/** The TTL down's build: from the wake's, so the same wake always names the same down. */
+export const ttlDownBuild = (wake: Pick<Wake, 'build'>) => `${wake.build.slice(0, 60)}-ttl`;
+
+export type TtlOutcome =
+  | { outcome: 'no-wake' }
+  /** Not expired: an extension, or a newer wake, moved the schedule; that firing decides. */
+  | { outcome: 'not-due'; wake: Wake }
+  /** The wake had ended (a manual down, --end) or its up failed: nothing to put down. */
+  | { outcome: 'ended'; wake: Wake }
+  | { outcome: 'down-started'; wake: Wake; executionArn: string; started: boolean };
+
+/**
+ * The wake TTL function: for the ONE environment the schedule names, decide from the records
+ * and start its down if the wake is expired and still holds the environment. Reads only; the
+ * down records itself as any run does (user `wake:ttl:<user>`), which ends the wake.
+ */
+export async function ttlDown(
+  deps: {
+    config: Config;
+    configSource: string;
+    store: (env: Environment) => StateStore;
+    executions: Executions;
+    environmentStateMachineArn: string;
+    now: () => Date;
+  },
+  input: unknown,
+): Promise<TtlOutcome> {
+  const i = input as { customer?: unknown; environment?: unknown } | null;
+  if (typeof i?.customer !== 'string' || typeof i.environment !== 'string')
+    throw new CimError(
+      ErrorNames.InvalidInput,
+      'the wake TTL function expects {"customer": "...", "environment": "..."} (its schedule says which environment)',
+    );
+  const env = resolveEnvironment(deps.config, i.customer, i.environment, deps.configSource);
+  const store = deps.store(env);
+  const found = await readWake(store, env);
+  if (!found) return { outcome: 'no-wake' };
+  const { wake } = found;
+  const last = await findLastChange(store, env, await store.getJson(recordKeys(env, '_').actions));
+  const now = deps.now();
+  const decision = sweepDecision(wake, last, now);
+  if (!wakeExpired(wake, now)) return { outcome: 'not-due', wake };
+  if (decision.kind === 'keep') {
+    // Expired while its up is still running: the scheduler retries a failed invocation
+    // (infra/constructs/wake-ttl.ts), so fail and come back rather than leave it awake.
+    throw new CimError(
+      ErrorNames.ActionRefused,
+      `the wake of ${env.customer}/${env.environment} expired at ${wake.until} while its up (build ${wake.build}) is still running; its down comes when the schedule retries`,
+    );
+  }
+  if (decision.kind === 'clear') return { outcome: 'ended', wake };
+  const build = ttlDownBuild(wake);
+  const started = await deps.executions.start({
+    stateMachineArn: deps.environmentStateMachineArn,
+    name: executionName(env.customer, env.environment, 'down', build),
+    input: {
+      action: 'down',
+      customer: env.customer,
+      environment: env.environment,
+      build,
+      user: `wake:ttl:${wake.user}`.slice(0, 128),
+    },
+  });
+  return { outcome: 'down-started', wake, ...started };
+}
