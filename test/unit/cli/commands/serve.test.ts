@@ -371,6 +371,27 @@ describe('cim serve: hostile requests change nothing', () => {
     expect(w.bucket.json('eks-dev-cluster/beta/staging/wake.json')).toBeUndefined();
   });
 
+  it('shows a rate-limit refusal on the page, with nothing written', async () => {
+    await asleep();
+    const at = new Date(Date.now() - 10 * 60_000).toISOString();
+    w.bucket.put(`${P}/wake-ledger.json`, {
+      wakes: [1, 2, 3, 4].map((i) => ({
+        at,
+        user: 'x',
+        environment: 'alpha/dev',
+        build: `2026120${i}-000000-0000`,
+      })),
+    });
+    const page = await ask('GET', '/', { token: alice() });
+    const check = unchanged();
+    capture();
+    const post = await ask('POST', '/wake', { token: alice(), form: { csrf: csrfOf(page.body) } });
+    expect(post.status).toBe(409);
+    expect(post.body).toMatch(/<p class="refused">rate limited: 4 wakes of alpha\/dev in the last hour/);
+    await s.idle();
+    check();
+  });
+
   it('collapses 20 concurrent POSTs into one up', async () => {
     await asleep();
     capture();
