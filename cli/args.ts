@@ -17,6 +17,7 @@ import type { PricesInvocation } from './commands/prices.ts';
 import type { RbacInvocation } from './commands/rbac.ts';
 import type { ReportInvocation } from './commands/report.ts';
 import type { RunInvocation } from './commands/run.ts';
+import type { ServeInvocation } from './commands/serve.ts';
 import type { UnlockInvocation } from './commands/unlock.ts';
 import type { WakeInvocation } from './commands/wake.ts';
 import { UsageError } from './exit-codes.ts';
@@ -46,6 +47,7 @@ export const COMMAND_KEYS = [
   'prices',
   'guard',
   'wake',
+  'serve',
   'legacy',
 ] as const;
 export type CommandKey = (typeof COMMAND_KEYS)[number];
@@ -65,8 +67,8 @@ export interface OptionSpec {
 
 const RUN: readonly CommandKey[] = ['up', 'down', 'status', 'fleet', 'legacy'];
 const ONE_ENV: readonly CommandKey[] = ['up', 'down', 'status', 'unlock', 'history', 'wake'];
-/** Local runs (the kubeconfig): the runs and the wake's up and down. */
-const LOCAL_RUN: readonly CommandKey[] = [...RUN, 'wake'];
+/** Local runs (the kubeconfig): the runs, the wake's up and down, and the wake page's ups. */
+const LOCAL_RUN: readonly CommandKey[] = [...RUN, 'wake', 'serve'];
 
 /**
  * Every option. Its order is the order a refusal lists a command's options in ("it takes
@@ -136,8 +138,8 @@ export const OPTIONS = {
   port: {
     kind: 'string',
     value: 'N',
-    commands: ['report'],
-    help: 'report --serve: the port (default: any free one)',
+    commands: ['report', 'serve'],
+    help: 'report --serve, serve: the port on 127.0.0.1 (default: any free one)',
   },
   backfill: {
     kind: 'boolean',
@@ -339,6 +341,7 @@ export type Invocation =
   | PricesInvocation
   | GuardInvocation
   | WakeInvocation
+  | ServeInvocation
   | HelpInvocation
   | SimpleInvocation;
 
@@ -375,6 +378,7 @@ async function parseCommand(
   if (values.limit !== undefined) throw new UsageError('--limit is for history only');
   if (command === 'hold') return parseHold(values, base, env);
   if (command === 'wake') return parseWake(values, base, env);
+  if (command === 'serve') return parseServe(values, base);
   for (const o of ['until', 'reason', 'skip-next', 'list', 'clear'] as const)
     if (values[o]) throw new UsageError(`--${o} is for hold only`);
   const color = !values['no-color'] && !values.json && !env.NO_COLOR && Boolean(process.stdout.isTTY);
@@ -517,6 +521,19 @@ function parseHold(values: Values, base: Base, env: NodeJS.ProcessEnv): HoldInvo
     skipNext: values['skip-next'],
     user: values.user ?? defaultUser(env),
     dryRun: values['dry-run'],
+  };
+}
+
+function parseServe(values: Values, base: Base): ServeInvocation {
+  const raw = values.port;
+  if (raw !== undefined && (!/^[0-9]{1,5}$/.test(raw) || Number(raw) > 65535))
+    throw new UsageError(`--port "${raw}" must be a whole number from 0 to 65535`);
+  return {
+    command: 'serve',
+    ...base,
+    port: raw === undefined ? 0 : Number(raw),
+    kubeconfig: values.kubeconfig,
+    context: values.context,
   };
 }
 

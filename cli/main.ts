@@ -39,6 +39,8 @@ async function dispatch(inv: Invocation): Promise<number> {
       return (await import('./commands/guard.ts')).guard(inv);
     case 'wake':
       return (await import('./commands/wake.ts')).wake(inv);
+    case 'serve':
+      return (await import('./commands/serve.ts')).serve(inv);
     case 'help':
       process.stdout.write(`${commandUsage(inv.topic)}\n`);
       return ExitCode.Done;

@@ -6,6 +6,7 @@ import { resolveEnvironment } from '#core/config/catalog';
 import { loadConfigFile } from '#core/config/file';
 import { errorName } from '#core/errors';
 import { type HistoryEntry, listHistory } from '#core/records/history';
+import { readWake, type Wake } from '#core/records/wake';
 import { cliMessage } from '../error-hints.ts';
 import { ExitCode, exitCodeFor } from '../exit-codes.ts';
 
@@ -18,10 +19,17 @@ export interface HistoryInvocation {
   limit: number | undefined;
 }
 
-export function renderHistory(entries: HistoryEntry[], total: number): string {
+/** A build of the history, with the wake whose up it was when wake.json still names it (the latest wake only). */
+export type ShownEntry = HistoryEntry & { wake?: Wake };
+
+const wakeNote = (w: Wake) =>
+  `woken ${w.source === 'http' ? 'from the wake page' : 'from the CLI'} by ${w.user}${w.address ? ` at ${w.address}` : ''}${w.userAgent ? ` (${w.userAgent.slice(0, 60)})` : ''} until ${w.until}`;
+
+export function renderHistory(entries: ShownEntry[], total: number): string {
   if (entries.length === 0) return 'no history recorded\n';
   const rows = entries.map((e) => {
     const notes: string[] = [];
+    if (e.wake) notes.push(wakeNote(e.wake));
     if (e.legacy) notes.push('legacy record');
     if (e.restoredFromBuild) notes.push(`restored from build ${e.restoredFromBuild}`);
     if (e.skipped?.length)
@@ -46,7 +54,14 @@ export async function history(inv: HistoryInvocation): Promise<number> {
     const config = loadConfigFile(inv.configPath);
     const env = resolveEnvironment(config, inv.customer, inv.environment, inv.configPath);
     const store = new S3StateStore(s3ClientFor(env.bucketRegion), env.bucket);
-    const { entries, total } = await listHistory(store, env, inv.limit);
+    const [{ entries: listed, total }, wake] = await Promise.all([
+      listHistory(store, env, inv.limit),
+      // The wake record is a note on its up: one that does not read leaves the history as it is.
+      readWake(store, env).catch(() => null),
+    ]);
+    const entries: ShownEntry[] = listed.map((e) =>
+      wake && e.build === wake.wake.build ? { ...e, wake: wake.wake } : e,
+    );
     process.stdout.write(
       inv.json
         ? `${JSON.stringify({ environment: `${env.customer}/${env.environment}`, total, entries }, null, 2)}\n`

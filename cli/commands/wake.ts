@@ -201,34 +201,56 @@ function answerExisting(inv: WakeInvocation, env: Environment, w: Wake): number 
   return ExitCode.Done;
 }
 
-async function wakeOne(inv: WakeInvocation, env: Environment, minutes: number, now: Date): Promise<number> {
+/** Where a wake came from, as recorded: the CLI, or the wake page (`cim serve`) with its request's address and user agent. */
+export type WakeOrigin = Pick<Wake, 'source' | 'address' | 'userAgent'>;
+
+/**
+ * One environment's wake; also the wake page's (cli/commands/serve.ts), with its origin and
+ * told as soon as the wake is decided (claimed, answered by the one in effect, or refused),
+ * long before the up ends.
+ */
+export async function wakeOne(
+  inv: WakeInvocation,
+  env: Environment,
+  minutes: number,
+  now: Date,
+  origin: WakeOrigin = { source: 'cli' },
+  decided: (d: { kind: 'claimed' | 'existing' } | { kind: 'refused'; why: string }) => void = () => {},
+): Promise<number> {
   const store = storeOf(env);
   const facts = await readFacts(store, env);
   const decision = decideWake({ now, where: where(env), ...facts, wake: facts.wake?.wake ?? null });
   if (decision.kind === 'refused') {
+    decided({ kind: 'refused', why: decision.why });
     process.stderr.write(`cim: wake refused: ${decision.why}. Nothing was changed.\n`);
     return ExitCode.Refused;
   }
-  if (decision.kind === 'existing') return answerExisting(inv, env, decision.wake);
+  if (decision.kind === 'existing') {
+    decided({ kind: 'existing' });
+    return answerExisting(inv, env, decision.wake);
+  }
   // A new wake (an up, or a renewal): within the limits, before anything is written.
   const limited = await rateRefusal(store, env, inv.user, now);
   if (limited) {
+    decided({ kind: 'refused', why: limited });
     process.stderr.write(`cim: wake refused: ${limited}. Nothing was changed.\n`);
     return ExitCode.Refused;
   }
   const until = new Date(now.getTime() + minutes * 60_000).toISOString();
+  if (decision.kind === 'renew') decided({ kind: 'claimed' });
   if (decision.kind === 'renew')
-    return renew(inv, env, store, decision.wake, facts.wake?.etag ?? '', now, until);
+    return renew(inv, env, store, decision.wake, facts.wake?.etag ?? '', now, until, origin);
   const w: Wake = {
     user: inv.user,
     created: now.toISOString(),
     until,
     build: generateBuildId(now),
     wokeFrom: facts.last?.build ?? null,
-    source: 'cli',
+    ...origin,
   };
   // The conditional write decides: one claim of many wins and runs the up.
   const claimed = await claimWake(store, env, w, facts.wake?.etag ?? null);
+  decided({ kind: claimed ? 'claimed' : 'existing' });
   if (!claimed) {
     const winner = await readWake(store, env);
     if (winner) return answerExisting(inv, env, winner.wake);
@@ -264,6 +286,7 @@ async function renew(
   etag: string,
   now: Date,
   until: string,
+  origin: WakeOrigin,
 ): Promise<number> {
   const w: Wake = {
     user: inv.user,
@@ -271,7 +294,7 @@ async function renew(
     until,
     build: old.build,
     wokeFrom: old.wokeFrom,
-    source: 'cli',
+    ...origin,
   };
   const claimed = await claimWake(store, env, w, etag);
   if (!claimed) {

@@ -64,6 +64,10 @@ export const COMMAND_HELP: Record<Exclude<CommandKey, 'legacy'>, CommandHelp> = 
     ],
     does: 'wake a sleeping environment on demand: an up that goes back to sleep when its time is up (default 2h, at most 12h); a second wake answers with the first; scheduled downs skip it meanwhile; --extend moves its end, --end puts it to sleep now, --sweep (cron) puts the expired ones to sleep',
   },
+  serve: {
+    usage: ['serve [--port N] [options]'],
+    does: "serve the wake page of the configuration's wake.hosts on 127.0.0.1 (behind a proxy that keeps the Host): a person signed in with the configured OpenID Connect issuer sees the environment's state and ETA, presses Wake, and follows the run's steps to the application; API clients get 503 with Retry-After",
+  },
   unlock: {
     usage: ['unlock --customer C --env E [options]'],
     does: 'remove the environment lock when the run holding it has died (a killed CI job); refused while that run is alive',

@@ -13,6 +13,7 @@ import { scheduleSelection } from './schedules.ts';
 import { type Config, ConfigSchema, type Environment, NAME_PATTERN, Settings } from './schema.ts';
 import { selectEnvironments } from './selection.ts';
 import { resolveTarget, type Target } from './targets.ts';
+import { checkWakeSettings } from './wake.ts';
 
 export const DEFAULT_SETTINGS: Omit<Settings, 'cluster' | 'region' | 'bucket' | 'deployments'> = {
   keyPrefix: '{cluster}/{customer}/{environment}',
@@ -73,6 +74,7 @@ export function parseConfig(data: unknown, source: string): Config {
   const config = parsed.data;
   checkOwnership(resolveAll(config, source), source);
   checkSchedules(config, source);
+  checkWakeSettings(config.wake, Object.keys(config.environments), source);
   return config;
 }
 

@@ -14,6 +14,7 @@ import {
 import { KmsSetting, VpcSettings } from './organization.ts';
 import { Calendars, Schedules } from './schedules.ts';
 import { type Target, TargetSettings } from './targets.ts';
+import { WakeSettings } from './wake.ts';
 
 /** Names that end up in S3 keys and Kubernetes names: no '/', '..' or control characters. */
 export const NAME_PATTERN = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
@@ -242,6 +243,7 @@ export const ConfigSchema = z
     }),
     schedules: Schedules,
     calendars: Calendars,
+    wake: WakeSettings.optional(),
     kubernetes: z
       .object({ kubeconfig: z.string().optional(), context: z.string().optional() })
       .strict()

@@ -25,6 +25,7 @@ const BASE: Record<CommandKey, { argv: string[]; env?: NodeJS.ProcessEnv }> = {
   prices: { argv: ['prices', 'refresh'] },
   guard: { argv: ['guard'] },
   wake: { argv: ['wake', '--customer', 'a', '--env', 'b'] },
+  serve: { argv: ['serve'] },
   legacy: { argv: [], env: { ACTION: 'down', CUSTOMER: 'a', ENVIRONMENT: 'b' } },
 };
 const withValue = (o: string) =>
