@@ -131,6 +131,25 @@ describe('the seven-day guard', () => {
     expect(guardRecords()).toEqual([]);
   });
 
+  it('still re-stops a database while a hold holds back only scheduled ups (it keeps the environment asleep)', async () => {
+    await parked();
+    const env = resolveEnvironment(w.deps.config, 'alpha', 'dev', 'test');
+    const now = w.clock.now();
+    await placeHold(w.deps.store(env), env, {
+      user: 'alice',
+      reason: 'stay down over the weekend',
+      created: now.toISOString(),
+      until: new Date(now.getTime() + 3600_000).toISOString(),
+      skipNext: 'up',
+    });
+    w.scriptDb(['available', 'stopping', 'stopped']);
+    const run = await guard(rdsEvent('alpha-dev-rds'));
+    expect(run.status, JSON.stringify(run.error)).toBe('SUCCEEDED');
+    expect(run.summary).toMatchObject({ restopped: 1, failed: 0 });
+    expect(run.summary?.environments[0]).toMatchObject({ environment: 'alpha/dev', phase: 'done' });
+    expect(guardRecords()).toHaveLength(1);
+  });
+
   it('the daily sweep re-stops every parked environment whose database is not stopped, and only those', async () => {
     await parked();
     const beta = await runWorkflow(w, {

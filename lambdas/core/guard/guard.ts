@@ -2,7 +2,8 @@
 // after 7 days; an environment parked by `down` would silently come back to full cost. The
 // guard (its own small state machine, triggered by the RDS events and a daily sweep) finds
 // the environments of the database, and for each one whose last change is a successful
-// down and that no active hold covers: takes the lock, waits until the database can be
+// down and that no active hold covers (a hold of scheduled ups only keeps it asleep, so it
+// does not count): takes the lock, waits until the database can be
 // stopped (not while `starting`), stops it, waits until `stopped`, and writes a new record
 // history/{build}/keep-stopped.json. It never touches actions.json, so `last_change` still
 // names the down and the next `up` restores the down's counts. An environment that is up,
@@ -272,7 +273,10 @@ export async function parkedDatabase(
     };
   }
   const held = (await readHold(store, env))?.hold;
-  if (held && holdActive(held, now)) return { skip: 'on-hold', why: `${describeHold(held)}; left as it is` };
+  // A hold that holds back only scheduled ups keeps the environment asleep: AWS's restart of
+  // its database goes against the hold as much as against the down, so the guard still acts.
+  if (held && holdActive(held, now) && held.skipNext !== 'up')
+    return { skip: 'on-hold', why: `${describeHold(held)}; left as it is` };
   const first = await deps.db(env).describe(env.database);
   if (!first.exists) return { skip: 'missing', why: `${label(env.database)} does not exist` };
   if (first.state === 'stopped') return { skip: 'stopped', why: `${label(env.database)} is stopped` };
