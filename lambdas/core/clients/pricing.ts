@@ -1,7 +1,7 @@
 // Owns the AWS Price List API client (@aws-sdk/client-pricing): the only module that imports it.
 // The API answers from us-east-1 (and ap-south-1) only, whatever region is priced.
 import { GetProductsCommand, PricingClient } from '@aws-sdk/client-pricing';
-import { wrapAwsError } from '../errors.ts';
+import { AWS_REQUEST_TIMEOUTS, wrapAwsError } from '../errors.ts';
 import type { PriceFilter, PriceList } from '../gateways/price-list.ts';
 
 /** The Price List API's endpoint region. */
@@ -9,7 +9,9 @@ export const PRICE_LIST_REGION = 'us-east-1';
 /** Pages read at most per query: a filtered RDS query answers in one or two pages of 100. */
 const MAX_PAGES = 50;
 
-export function priceListClient(client = new PricingClient({ region: PRICE_LIST_REGION })): PriceList {
+export function priceListClient(
+  client = new PricingClient({ region: PRICE_LIST_REGION, requestHandler: AWS_REQUEST_TIMEOUTS }),
+): PriceList {
   return {
     async products(serviceCode: string, filters: readonly PriceFilter[]) {
       const out: string[] = [];

@@ -11,13 +11,15 @@ import {
   SchedulerClient,
   UpdateScheduleCommand,
 } from '@aws-sdk/client-scheduler';
+import { AWS_REQUEST_TIMEOUTS } from '../errors.ts';
 import type { WakeSchedule, WakeSchedules } from '../gateways/wake-schedules.ts';
 
 /** How long the scheduler keeps retrying a failed invocation (a wake's up running long). */
 const RETRY_MAX_EVENT_AGE_SECONDS = 6 * 3600;
 const RETRY_ATTEMPTS = 60;
 
-export const schedulerClient = (region?: string) => new SchedulerClient(region ? { region } : {});
+export const schedulerClient = (region?: string) =>
+  new SchedulerClient({ requestHandler: AWS_REQUEST_TIMEOUTS, ...(region ? { region } : {}) });
 
 export class EventBridgeWakeSchedules implements WakeSchedules {
   constructor(private readonly client: SchedulerClient = schedulerClient()) {}

@@ -2,10 +2,11 @@
 // ExecutionAlreadyExists is how a retried start with the same name and input answers: the
 // execution is there, which is what the caller wanted.
 import { SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
+import { AWS_REQUEST_TIMEOUTS } from '../errors.ts';
 import type { Executions } from '../gateways/executions.ts';
 
 export class SfnExecutions implements Executions {
-  constructor(private readonly sfn: SFNClient = new SFNClient({})) {}
+  constructor(private readonly sfn: SFNClient = new SFNClient({ requestHandler: AWS_REQUEST_TIMEOUTS })) {}
 
   async start(i: { stateMachineArn: string; name: string; input: unknown }) {
     try {
