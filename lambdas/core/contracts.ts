@@ -29,6 +29,7 @@ import type { RestorePoint } from './records/restore-point.ts';
 import type { Wake } from './records/wake.ts';
 import { WorkloadStateSchema } from './records/workload-state.ts';
 import { RUN_TRIGGERS, type RunTrigger } from './run/trigger.ts';
+import { WakeRequest } from './run/wake-request.ts';
 import type { Poll } from './waits.ts';
 import type { Skip } from './workloads/kind.ts';
 import type { WorkloadChange } from './workloads/kinds.ts';
@@ -112,10 +113,21 @@ export const RunRequest = z
         'restoreFromBuild must be 1-64 letters, digits, ".", "_" or "-", starting with a letter or digit',
       )
       .optional(),
+    /**
+     * up only (issue 19): this up is a wake on demand started through the deployed wake
+     * endpoint (or `cim wake --remote`). The workflow itself records the wake (wake.json, the
+     * rate-limit ledgers, the requester in the action record) and schedules its time to live,
+     * so that the endpoint's function needs no write permission.
+     */
+    wake: WakeRequest.optional(),
     /** Set by Step Functions on a child execution started by the fleet: links them in the console. */
     AWS_STEP_FUNCTIONS_STARTED_BY_EXECUTION_ID: z.string().optional(),
   })
-  .strict();
+  .strict()
+  .refine((r) => r.wake === undefined || r.action === 'up', {
+    message: 'wake is only for action up (a wake on demand is an up with a time to live)',
+    path: ['wake'],
+  });
 export type RunRequest = z.output<typeof RunRequest>;
 export type ResolvedRequest = Omit<RunRequest, 'build'> & { build: string };
 
