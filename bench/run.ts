@@ -221,6 +221,7 @@ if (want('wall')) await wallTime();
 if (want('fleet-model')) await (await import('./fleet-model.ts')).fleetModelBench(table, results);
 // R5 (bench/report.ts, `report`): buildReport over 30 days for 2,000 environments seeded in moto.
 if (only.includes('report')) await (await import('./report.ts')).reportBench(table, results);
+if (only.includes('wake')) await (await import('./wake.ts')).wakeBench(table, results);
 if (want('synth-fleet')) (await import('./fleet.ts')).synthFleet(table, results, 2000);
 // The fleet benchmark starts a sandbox of 200 environments: minutes, so last.
 if (want('fleet'))

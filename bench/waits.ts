@@ -17,7 +17,7 @@ import type { DeploymentStatus, KubeGateway } from '#core/gateways/kubernetes';
 import { TaskFunctions, WaitSteps } from '#core/steps';
 import { handler as databaseEvent } from '#handlers/database-event';
 import { synthesizedDefinition } from '../test/support/synthesized.ts';
-import { makeWorld, seedLegacyDown } from '../test/support/world.ts';
+import { makeWorld, seedLegacyDown, type World } from '../test/support/world.ts';
 
 type Table = (title: string, head: string[], rows: (string | number)[][]) => void;
 
@@ -76,10 +76,12 @@ export async function simulate(
   appSeconds: number,
   /** Sees every RDS request: which Task (or the event function) sent it, and when (virtual seconds). */
   observe?: (call: { command: string; state: string; atSeconds: number }) => void,
+  /** A world that outlives this run (bench/wake.ts: one environment's history of runs). */
+  shared?: { world: World; build: string },
 ): Promise<WaitRun> {
   const definition = synthesizedDefinition();
-  const w = makeWorld();
-  if (action === 'up') {
+  const w = shared?.world ?? makeWorld();
+  if (action === 'up' && !shared) {
     seedLegacyDown(w);
   }
   const nowMs = () => w.clock.now().getTime();
@@ -141,7 +143,7 @@ export async function simulate(
   const run = await runLocal({
     deps,
     definition,
-    input: { action, customer: 'alpha', environment: 'dev', build: '20', user: 'bench' },
+    input: { action, customer: 'alpha', environment: 'dev', build: shared?.build ?? '20', user: 'bench' },
     waitOverrides: Object.fromEntries(WaitSteps.map((s) => [s, 0])),
     ...(events ? { taskTokens: tokens } : {}),
     wrapTask: (s, fn) => async (event) => {
@@ -151,7 +153,7 @@ export async function simulate(
       return fn(event);
     },
   });
-  w.restore();
+  if (!shared) w.restore();
   if (run.status !== 'SUCCEEDED') throw new Error(JSON.stringify(run.error));
   const taskNames = new Set<string>(Object.values(TaskFunctions).flat());
   const entered = run.events.filter((e) => e.type === 'StateEntered') as { state: { name: string } }[];

@@ -10,9 +10,16 @@ import { escapeHtml as e } from '../report/page.ts';
 import { describeEta } from './eta.ts';
 import type { WakeView } from './progress.ts';
 
-/** Seconds between reloads (no JavaScript) and polls (JavaScript) while waking. */
+/** Seconds between reloads without JavaScript while waking. */
 export const REFRESH_SECONDS = 5;
-export const POLL_SECONDS = 2;
+/**
+ * Milliseconds between polls with JavaScript: a twentieth of the time the estimate says is left,
+ * between these bounds, and the shortest once nothing is left by the estimate (or there is
+ * none), so the person lands on the application within a fraction of a second of its up ending
+ * (`npm run bench -- wake`). Each poll reads three small records: a person watching a wake
+ * costs a few S3 GETs a second, for minutes.
+ */
+export const POLL_MS = { min: 250, max: 5000 } as const;
 
 /** The page's policy; the header adds frame-ancestors (ignored, and warned about, in a <meta>). */
 const pagePolicy = (nonce: string) =>
@@ -47,8 +54,9 @@ function poll(){fetch('status',{headers:{accept:'application/json'},credentials:
 var ol=document.getElementById('steps');if(ol){ol.textContent='';v.steps.forEach(function(t){var li=document.createElement('li');li.className=t.status;li.textContent=t.name;ol.appendChild(li)})}
 var el=document.getElementById('elapsed');if(el)el.textContent=s(v.elapsedSeconds);var lf=document.getElementById('left');if(lf)lf.textContent=s(v.leftSeconds);
 var st=document.getElementById('state');if(st)st.textContent=v.stateText;
-if(v.state==='awake'&&v.url){location.assign(v.url);return}if(v.state==='awake'){location.reload();return}setTimeout(poll,${POLL_SECONDS * 1000})}).catch(function(){setTimeout(poll,${POLL_SECONDS * 1000 * 2})})}
-setTimeout(poll,${POLL_SECONDS * 1000})})();`;
+if(v.state==='awake'&&v.url){location.assign(v.url);return}if(v.state==='awake'){location.reload();return}setTimeout(poll,next(v.leftSeconds))}).catch(function(){setTimeout(poll,${POLL_MS.max})})}
+function next(left){return left==null||left<=0?${POLL_MS.min}:Math.max(${POLL_MS.min},Math.min(${POLL_MS.max},left*50))}
+setTimeout(poll,${POLL_MS.min})})();`;
 
 export interface PageInput {
   view: WakeView;
