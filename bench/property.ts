@@ -1,7 +1,8 @@
 // The randomized down/up property (test/integration/property-cycle.ts) for many cycles:
 //   npx tsx bench/property.ts --cycles 80 --seed 7
 // Starts its own sandbox of real peers, prints one line per cycle and a summary table
-// (cycles, kills, drifts, restored deployments, failures), exits 1 on the first violation.
+// (cycles, kills, drifts, wakes, TTL downs, restored deployments, failures), exits 1 on the
+// first violation.
 import { parseArgs } from 'node:util';
 import { startSandbox } from '../sandbox/sandbox.ts';
 import {

@@ -5,7 +5,10 @@
 // The property: after every `up`, each deployment is at the count it had before the cycle's
 // first `down`, whatever happened in between (a `cim down` SIGKILLed at a random point, an
 // unlock, a second down), except a deployment someone scaled while the environment was
-// down, which is left at that count and reported in the action record's `skipped`.
+// down, which is left at that count and reported in the action record's `skipped`. The up
+// may be a wake on demand (`cim wake`, issue 19), and the wake may then expire: its TTL's down
+// (`cim wake --sweep` once its until has passed) puts every deployment to 0, and the next up
+// brings back the counts the wake's up had restored.
 //
 // Every random draw of a cycle is made up front, in a fixed order, so a seed replays the same
 // plan (the exact instant a kill lands still depends on the machine).
@@ -14,8 +17,9 @@ import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { GetObjectCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
+import { DeleteObjectCommand, GetObjectCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
 import { AppsV1Api, KubeConfig } from '@kubernetes/client-node';
+import { wake as wakeCommand } from '#cli/commands/wake';
 import { type LocalRun, runLocal } from '#cli/engine/local-environment';
 import { kubeconfigKube } from '#core/clients/kubernetes';
 import { S3StateStore, s3ClientFor } from '#core/clients/s3-store';
@@ -23,6 +27,7 @@ import { resolveEnvironment } from '#core/config/catalog';
 import { loadConfigFile } from '#core/config/file';
 import { recordKeys } from '#core/gateways/store';
 import { type UnlockOutcome, unlockEnvironment } from '#core/records/lock';
+import { environmentLedgerKey } from '#core/records/wake-ledger';
 import { WaitSteps } from '#core/steps';
 import { makeDeps } from '#core/wiring';
 import { SANDBOX_ENVIRONMENTS, type SandboxInfo, waitFor } from '../../sandbox/sandbox.ts';
@@ -160,6 +165,10 @@ export interface PropertyWorld {
   unlock(): Promise<UnlockOutcome>;
   json(key: string): Promise<any>;
   keys(prefix: string): Promise<string[]>;
+  /** Arrange: empties the environment's wake rate-limit ledger (long runs wake it more than 4 times an hour). */
+  clearWakeLedger(): Promise<void>;
+  /** `cim wake --sweep` in this process as its clock says it is `at`: the TTL's down of an expired wake. */
+  sweep(at: Date): Promise<number>;
   /** A run id that keeps build ids unique when the same sandbox sees several runs. */
   runId: string;
 }
@@ -233,6 +242,34 @@ export function propertyWorld(info: SandboxInfo): PropertyWorld {
       const out = await s3.send(new ListObjectsV2Command({ Bucket: info.bucket, Prefix: prefix }));
       return (out.Contents ?? []).map((o) => o.Key as string).sort();
     },
+    clearWakeLedger: async () => {
+      await s3.send(new DeleteObjectCommand({ Bucket: info.bucket, Key: environmentLedgerKey(env) }));
+    },
+    sweep: async (at) => {
+      const write = process.stdout.write;
+      process.stdout.write = () => true;
+      try {
+        return await wakeCommand(
+          {
+            command: 'wake',
+            configPath: info.configFile,
+            json: true,
+            color: false,
+            mode: 'sweep',
+            customer: PROPERTY_ENV.customer,
+            environment: PROPERTY_ENV.environment,
+            select: undefined,
+            duration: undefined,
+            user: 'property-test',
+            kubeconfig: info.orchestratorKubeconfig,
+            context: undefined,
+          },
+          () => at,
+        );
+      } finally {
+        process.stdout.write = write;
+      }
+    },
   };
 }
 
@@ -244,6 +281,8 @@ export interface CyclePlan {
   /** Kill `cim down` with SIGKILL `delayMs` after it printed stdout line `afterLine`. */
   kill: { afterLine: number; delayMs: number } | null;
   drift: { deployment: string; to: number } | null;
+  /** The up is a `cim wake`; `expires`: its TTL's down follows, then an ordinary up. */
+  wake: { expires: boolean } | null;
 }
 
 export function planCycle(w: PropertyWorld, r: Random): CyclePlan {
@@ -256,10 +295,13 @@ export function planCycle(w: PropertyWorld, r: Random): CyclePlan {
   const driftIt = r.chance(0.5);
   const deployment = r.pick(w.deployments);
   const to = r.int(0, 4);
+  const wakeIt = r.chance(0.5);
+  const expires = r.chance(0.5);
   return {
     counts,
     kill: killIt ? { afterLine, delayMs } : null,
     drift: driftIt ? { deployment, to } : null,
+    wake: wakeIt ? { expires } : null,
   };
 }
 
@@ -417,11 +459,35 @@ export async function runCycle(w: PropertyWorld, r: Random, cycle: number): Prom
     report.effectiveDrift = plan.drift.to !== 0 && plan.drift.to !== plan.counts[plan.drift.deployment];
   }
 
-  const upBuild = build('u');
-  const up = await w.run('up', upBuild);
-  if (up.status !== 'SUCCEEDED') {
-    violations.push(`up ${upBuild} failed: ${JSON.stringify(up.error)}`);
-    return done();
+  let upBuild = build('u');
+  let woke: { build: string; until: string; user: string } | null = null;
+  if (plan.wake) {
+    // The up is a wake on demand, a `cim wake` process as a person runs it.
+    await w.clearWakeLedger();
+    const user = `prop-${w.runId}-c${cycle}`;
+    const exit = await cimRun(w.info, [
+      'wake',
+      '--customer',
+      'prop',
+      '--env',
+      'dev',
+      '--for',
+      '1h',
+      '--user',
+      user,
+    ]);
+    woke = await w.json(`${w.prefix}/wake.json`);
+    if (exit.code !== 0 || woke?.user !== user) {
+      violations.push(`cim wake exited ${exit.code} (wake.json ${JSON.stringify(woke)}): ${exit.stderr}`);
+      return done();
+    }
+    upBuild = woke.build;
+  } else {
+    const up = await w.run('up', upBuild);
+    if (up.status !== 'SUCCEEDED') {
+      violations.push(`up ${upBuild} failed: ${JSON.stringify(up.error)}`);
+      return done();
+    }
   }
 
   // Assert: counts back, drift left and reported, records complete, no lock.
@@ -455,7 +521,53 @@ export async function runCycle(w: PropertyWorld, r: Random, cycle: number): Prom
       if (!history.includes(`${w.prefix}/history/${b}/${f}`)) violations.push(`history/${b}/${f} missing`);
   }
   if ((await w.keys(lockKey)).length) violations.push('lock.json left after up');
+  if (woke && plan.wake?.expires && !violations.length) await expireWake(w, woke, build('u2'), violations);
   return done();
+}
+
+/**
+ * The wake expires: its TTL's down (the sweep, a second after its until) puts every deployment
+ * to 0 and ends the wake; the next ordinary up brings back the counts the wake's up restored.
+ */
+async function expireWake(
+  w: PropertyWorld,
+  woke: { build: string; until: string; user: string },
+  upBuild: string,
+  violations: string[],
+) {
+  const awake = Object.fromEntries(
+    await Promise.all(w.deployments.map(async (name) => [name, (await specOf(w, name)).spec] as const)),
+  );
+  const swept = await w.sweep(new Date(Date.parse(woke.until) + 1000));
+  const ttlDown = await w.json(`${w.prefix}/actions.json`);
+  if (swept !== 0) violations.push(`the sweep of the expired wake exited ${swept}`);
+  if (
+    ttlDown?.desired_state !== 'down' ||
+    ttlDown?.result !== 'succeeded' ||
+    ttlDown?.jenkins_user !== `wake:ttl:${woke.user}`
+  )
+    violations.push(`actions.json is not the wake's TTL down: ${JSON.stringify(ttlDown)}`);
+  if ((await w.keys(`${w.prefix}/wake.json`)).length) violations.push('wake.json left after its TTL down');
+  for (const name of w.deployments) {
+    const s = await specOf(w, name);
+    if (s.spec !== 0) violations.push(`${name} at ${s.spec} after the wake's TTL down, not 0`);
+  }
+  if (violations.length) return;
+  const up = await w.run('up', upBuild);
+  if (up.status !== 'SUCCEEDED') {
+    violations.push(`up ${upBuild} after the TTL down failed: ${JSON.stringify(up.error)}`);
+    return;
+  }
+  const record = await w.json(`${w.prefix}/actions.json`);
+  if (record?.restored_from_build !== ttlDown?.jenkins_build)
+    violations.push(
+      `up ${upBuild} restored from ${record?.restored_from_build}, want the TTL down ${ttlDown?.jenkins_build}`,
+    );
+  for (const name of w.deployments) {
+    const s = await specOf(w, name);
+    if (s.spec !== awake[name])
+      violations.push(`${name} at ${s.spec} after the up that followed the TTL down, want ${awake[name]}`);
+  }
 }
 
 export interface PropertySummary {
@@ -463,6 +575,9 @@ export interface PropertySummary {
   kills: number;
   drifts: number;
   restored: number;
+  /** Cycles whose up was a wake, and those whose wake then expired (its TTL's down, then an up). */
+  wakes: number;
+  ttlDowns: number;
   failures: number;
 }
 
@@ -472,6 +587,8 @@ export function summarize(reports: CycleReport[]): PropertySummary {
     kills: reports.filter((c) => c.kill?.landed).length,
     drifts: reports.filter((c) => c.effectiveDrift).length,
     restored: reports.reduce((n, c) => n + c.restored, 0),
+    wakes: reports.filter((c) => c.plan.wake).length,
+    ttlDowns: reports.filter((c) => c.plan.wake?.expires).length,
     failures: reports.filter((c) => c.violations.length).length,
   };
 }
@@ -496,13 +613,14 @@ export function formatReports(reports: CycleReport[], seed: number): string {
     c.plan.drift
       ? `${c.plan.drift.deployment.replace('-deployment', '')}=${c.plan.drift.to}${c.effectiveDrift ? '' : ' (restored)'}`
       : '-',
+    c.plan.wake ? (c.plan.wake.expires ? 'wake, TTL down, up' : 'wake') : 'up',
     c.restored,
     c.seconds.toFixed(1),
     c.violations.join('; ') || 'ok',
   ]);
   const s = summarize(reports);
-  return `${table(['cycle', 'counts', 'kill', 'downs', 'drift', 'restored', 's', 'result'], rows)}\n${table(
-    ['seed', 'cycles', 'kills', 'drifts', 'restored deployments', 'failures'],
-    [[seed, s.cycles, s.kills, s.drifts, s.restored, s.failures]],
+  return `${table(['cycle', 'counts', 'kill', 'downs', 'drift', 'up', 'restored', 's', 'result'], rows)}\n${table(
+    ['seed', 'cycles', 'kills', 'drifts', 'wakes', 'TTL downs', 'restored deployments', 'failures'],
+    [[seed, s.cycles, s.kills, s.drifts, s.wakes, s.ttlDowns, s.restored, s.failures]],
   )}`;
 }
