@@ -4,9 +4,7 @@
 // back by the test, and lands on the application once the up has ended. The host name maps to
 // 127.0.0.1 in Chromium, so the page is asked for by its configured Host; the application's
 // answer is the test's own (intercepted). Records and starts are checked after.
-import { createSign, generateKeyPairSync } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { StartDBInstanceCommand } from '@aws-sdk/client-rds';
@@ -15,6 +13,7 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { stringify as toYaml } from 'yaml';
 import type { WakeServer } from '#cli/commands/serve';
 import { chromiumPath } from '#test/support/browser';
+import { startTestIssuer, type TestIssuer } from '#test/support/oidc';
 import { makeWorld, type World } from '#test/support/world';
 
 const fake = vi.hoisted(() => ({ kube: undefined as unknown }));
@@ -26,40 +25,20 @@ vi.mock('#core/clients/kubernetes', async (importOriginal) => ({
 const HOST = 'alpha-dev.example.test';
 const APP = 'http://app.example.test/';
 const P = 'eks-dev-cluster/alpha/dev';
-const key = generateKeyPairSync('rsa', { modulusLength: 2048 });
 
-let idp: Server;
+let idp: TestIssuer;
 let issuer: string;
 let dir: string;
 let w: World;
 let s: WakeServer;
 let browser: Browser;
 
-function token(): string {
-  const part = (o: unknown) => Buffer.from(JSON.stringify(o)).toString('base64url');
-  const now = Math.floor(Date.now() / 1000);
-  const h = part({ alg: 'RS256', kid: 'k1' });
-  const b = part({
-    iss: issuer,
-    aud: 'cim-wake',
-    sub: 'u-alice',
-    email: 'alice@example.test',
-    exp: now + 900,
-    groups: ['devs'],
-  });
-  return `${h}.${b}.${createSign('RSA-SHA256').update(`${h}.${b}`).sign(key.privateKey).toString('base64url')}`;
-}
+const token = () =>
+  idp.token({ aud: 'cim-wake', sub: 'u-alice', email: 'alice@example.test', groups: ['devs'] });
 
 beforeAll(async () => {
-  idp = createServer((req, res) => {
-    const body =
-      req.url === '/.well-known/openid-configuration'
-        ? { issuer, jwks_uri: `${issuer}/jwks` }
-        : { keys: [{ ...key.publicKey.export({ format: 'jwk' }), kid: 'k1', use: 'sig' }] };
-    res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(body));
-  });
-  await new Promise<void>((ok) => idp.listen(0, '127.0.0.1', ok));
-  issuer = `http://127.0.0.1:${(idp.address() as { port: number }).port}`;
+  idp = await startTestIssuer();
+  issuer = idp.issuer;
   process.env.CIM_CLI_NO_MAIN = '1';
   dir = mkdtempSync(join(tmpdir(), 'cim-wake-page-'));
   const config = join(dir, 'environments.yaml');
@@ -114,7 +93,7 @@ afterAll(async () => {
   await s?.idle();
   await s?.close();
   w?.restore();
-  await new Promise<void>((ok) => idp.close(() => ok()));
+  await idp?.close();
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
 
