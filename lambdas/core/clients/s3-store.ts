@@ -54,7 +54,7 @@ export class S3StateStore implements StateStore, ReportFiles {
       writtenBy = out.Metadata?.[WRITTEN_BY];
     } catch (err) {
       if (err instanceof CimError) throw err;
-      if (errorName(err) === 'NoSuchKey' || errorName(err) === 'NotFound') return null;
+      if (await this.missing(key, err)) return null;
       throw this.wrap(err, `reading s3://${this.bucket}/${key}`);
     }
     return {
@@ -120,8 +120,30 @@ export class S3StateStore implements StateStore, ReportFiles {
       return text;
     } catch (err) {
       if (err instanceof CimError) throw err;
-      if (errorName(err) === 'NoSuchKey' || errorName(err) === 'NotFound') return null;
+      if (await this.missing(key, err)) return null;
       throw this.wrap(err, `reading s3://${this.bucket}/${key}`);
+    }
+  }
+
+  /**
+   * Did this read fail because the object does not exist? S3 answers a missing key with 404
+   * only to a caller allowed to list the bucket; the stack grants s3:ListBucket under an
+   * s3:prefix condition (infra/iam/scope.ts), which a GetObject's context does not carry, so
+   * deployed a missing record (no hold, no wake yet) can come back as 403. Then one listing of
+   * exactly that key, which the prefix condition allows, tells missing from denied: a key that
+   * is there but unreadable stays an access error, and so does a listing that is denied too.
+   */
+  private async missing(key: string, err: unknown): Promise<boolean> {
+    const name = errorName(err);
+    if (name === 'NoSuchKey' || name === 'NotFound') return true;
+    if (name !== 'AccessDenied' && name !== 'Forbidden') return false;
+    try {
+      const out = await this.s3.send(
+        new ListObjectsV2Command({ Bucket: this.bucket, Prefix: key, MaxKeys: 1 }),
+      );
+      return out.Contents?.[0]?.Key !== key;
+    } catch {
+      return false;
     }
   }
 

@@ -1,4 +1,4 @@
-import { ListObjectsV2Command, S3Client, S3ServiceException } from '@aws-sdk/client-s3';
+import { GetObjectCommand, ListObjectsV2Command, S3Client, S3ServiceException } from '@aws-sdk/client-s3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { S3StateStore } from '#core/clients/s3-store';
 import { putOnce } from '#core/gateways/store';
@@ -57,5 +57,38 @@ describe('write-once records', () => {
       name: 'PreflightFailed',
       message: expect.stringMatching(/bucket "customer-infra-manager" does not exist.*stack.createBucket/),
     });
+  });
+});
+
+describe('a missing record read without a 404', () => {
+  const denied = () =>
+    new S3ServiceException({ name: 'AccessDenied', $fault: 'client', $metadata: { httpStatusCode: 403 } });
+
+  it('is missing when S3 answers 403 and a listing of exactly that key finds nothing (ListBucket under a prefix condition)', async () => {
+    bucket.mock.on(GetObjectCommand, { Key: 'a/hold.json' }).rejects(denied());
+    bucket.mock.on(ListObjectsV2Command, { Prefix: 'a/hold.json' }).resolves({ Contents: [] });
+    expect(await store.getJson('a/hold.json')).toBeNull();
+    expect(bucket.mock.commandCalls(ListObjectsV2Command)[0]?.args[0].input).toMatchObject({
+      Prefix: 'a/hold.json',
+      MaxKeys: 1,
+    });
+  });
+
+  it('is an access error when the key is listed but cannot be read, or the listing is denied too', async () => {
+    bucket.mock.on(GetObjectCommand, { Key: 'a/hold.json' }).rejects(denied());
+    bucket.mock
+      .on(ListObjectsV2Command, { Prefix: 'a/hold.json' })
+      .resolves({ Contents: [{ Key: 'a/hold.json' }] });
+    await expect(store.getJson('a/hold.json')).rejects.toMatchObject({
+      name: 'PreflightFailed',
+      message: expect.stringContaining('access denied by S3'),
+    });
+    bucket.mock.on(ListObjectsV2Command, { Prefix: 'a/hold.json' }).rejects(denied());
+    await expect(store.getJson('a/hold.json')).rejects.toMatchObject({ name: 'PreflightFailed' });
+    // A key that only starts with the one asked for is not it.
+    bucket.mock
+      .on(ListObjectsV2Command, { Prefix: 'a/hold.json' })
+      .resolves({ Contents: [{ Key: 'a/hold.json.bak' }] });
+    expect(await store.getJson('a/hold.json')).toBeNull();
   });
 });
