@@ -123,11 +123,7 @@ export const RunRequest = z
     /** Set by Step Functions on a child execution started by the fleet: links them in the console. */
     AWS_STEP_FUNCTIONS_STARTED_BY_EXECUTION_ID: z.string().optional(),
   })
-  .strict()
-  .refine((r) => r.wake === undefined || r.action === 'up', {
-    message: 'wake is only for action up (a wake on demand is an up with a time to live)',
-    path: ['wake'],
-  });
+  .strict();
 export type RunRequest = z.output<typeof RunRequest>;
 export type ResolvedRequest = Omit<RunRequest, 'build'> & { build: string };
 
@@ -221,6 +217,12 @@ export function parseRequest(raw: unknown): RunRequest {
     throw new CimError(
       ErrorNames.InvalidInput,
       `invalid run request: restoreFromBuild is for up only (action is ${request.action})`,
+    );
+  }
+  if (request.wake !== undefined && request.action !== 'up') {
+    throw new CimError(
+      ErrorNames.InvalidInput,
+      `invalid run request: wake is for up only (a wake on demand is an up with a time to live; action is ${request.action})`,
     );
   }
   return request;
