@@ -45,7 +45,7 @@ export const SCAN_ACKNOWLEDGEMENTS: readonly ScanAcknowledgement[] = [
     id: 'CKV_AWS_173',
     type: 'AWS::Lambda::Function',
     reason:
-      'stack.kms is none: the environment holds no secrets (service name, NODE_OPTIONS; the configuration is in the bundle) and is encrypted with the AWS-managed key; set stack.kms for a customer key.',
+      "stack.kms is none: the environment holds no secrets (service name, NODE_OPTIONS; the configuration is in the bundle) but the wake page's CSRF key, and is encrypted with the AWS-managed key; set stack.kms for a customer key.",
     when: (_r, p) => !has(p, 'kmsKeyArn'),
   },
   {
