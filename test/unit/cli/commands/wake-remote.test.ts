@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import {
   DescribeExecutionCommand,
   ExecutionAlreadyExists,
+  GetExecutionHistoryCommand,
   SFNClient,
   StartExecutionCommand,
 } from '@aws-sdk/client-sfn';
@@ -117,6 +118,39 @@ describe('cim wake --remote', () => {
     );
     expect(io.err()).toMatch(/wake refused: .*hold wins over a wake\. Nothing was started\./);
     expect(sfn.commandCalls(StartExecutionCommand)).toHaveLength(0);
+  });
+
+  it('ends a wake with --end --remote: the down through the deployed workflow, followed, then the wake record removed', async () => {
+    // Awake from a wake whose up (build wake-10) succeeded.
+    bucket.put(`${P}/actions.json`, {
+      ...fixtureJson('legacy-actions-build-10.json'),
+      jenkins_build: 'wake-10',
+      desired_state: 'up',
+    });
+    bucket.put(`${P}/wake.json`, {
+      user: 'alice',
+      created: new Date(Date.now() - 600_000).toISOString(),
+      until: new Date(Date.now() + 3600_000).toISOString(),
+      build: 'wake-10',
+      woke_from: '10',
+      source: 'cli',
+    });
+    sfn
+      .on(GetExecutionHistoryCommand)
+      .resolves({ events: [{ id: 1, type: 'ExecutionSucceeded', timestamp: new Date() }] });
+    sfn.on(DescribeExecutionCommand).resolves({ status: 'SUCCEEDED', output: '{}' });
+    capture();
+    expect(await cim('wake', ...ENV, '--end', '--user', 'bob', '--remote', '--state-machine-arn', ARN)).toBe(
+      ExitCode.Done,
+    );
+    expect(started).toHaveLength(1);
+    expect(started[0]?.input).toMatchObject({
+      action: 'down',
+      customer: 'alpha',
+      environment: 'dev',
+      user: 'wake:bob',
+    });
+    expect(bucket.json(`${P}/wake.json`)).toBeUndefined();
   });
 
   it.each([
