@@ -63,6 +63,13 @@ export const SCAN_ACKNOWLEDGEMENTS: readonly ScanAcknowledgement[] = [
     when: (_r, p) => p.sqsManagedSseEnabled === true && !has(p, 'kmsMasterKeyId'),
   },
   {
+    id: 'CKV_AWS_149',
+    type: 'AWS::SecretsManager::Secret',
+    reason:
+      "stack.kms is none: the wake page's CSRF secret is encrypted with the AWS-managed key (aws/secretsmanager); set stack.kms for a customer key.",
+    when: (_r, p) => !has(p, 'kmsKeyId'),
+  },
+  {
     id: 'CKV_AWS_18',
     type: 'AWS::S3::Bucket',
     reason:
