@@ -21,6 +21,7 @@ export const ISOLATED = [
   'test/unit/core/clients/pricing.test.ts',
   'test/unit/core/clients/scheduler.test.ts',
   'test/unit/core/database/rules.test.ts',
+  'test/unit/core/wake/start.test.ts',
   'test/unit/docs.test.ts',
   'test/unit/handlers/*.test.ts',
   'test/workflow/bad-input-catalog.test.ts',

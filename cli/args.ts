@@ -92,7 +92,7 @@ export const OPTIONS = {
   'state-machine-arn': {
     kind: 'string',
     value: 'ARN',
-    commands: ['up', 'down', 'status', 'legacy'],
+    commands: ['up', 'down', 'status', 'legacy', 'wake'],
     help: '--remote: the state machine to start (default: CIM_STATE_MACHINE_ARN, then the stack outputs)',
   },
   'restore-from-build': {
@@ -215,8 +215,8 @@ export const OPTIONS = {
   },
   remote: {
     kind: 'boolean',
-    commands: RUN,
-    help: 'start the deployed state machine and follow it (its ARN: --state-machine-arn or --fleet-state-machine-arn, else the stack outputs)',
+    commands: [...RUN, 'wake'],
+    help: "start the deployed state machine and follow it (its ARN: --state-machine-arn or --fleet-state-machine-arn, else the stack outputs); wake: start or join the wake's execution and return, --end: the down followed",
   },
   kubeconfig: {
     kind: 'string',
@@ -568,6 +568,8 @@ function parseWake(values: Values, base: Base, env: NodeJS.ProcessEnv): WakeInvo
     user: values.user ?? defaultUser(env),
     kubeconfig: values.kubeconfig,
     context: values.context,
+    remote: values.remote,
+    stateMachineArn: values['state-machine-arn'] ?? env.CIM_STATE_MACHINE_ARN,
   };
 }
 

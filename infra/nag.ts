@@ -86,9 +86,26 @@ export function acknowledgeNagFindings(stack: Stack, o: NagSubjects): void {
         ? 'RDS access is scoped to the identifier template of the configured databases (its placeholders become "*"), per region and kind, so the policy does not grow with the fleet.'
         : resource.includes(':nodegroup/')
           ? 'A managed node group ARN ends in an id EKS generates: access is scoped to the configured node groups by cluster and name (nodegroup/<cluster>/<name>/*).'
-          : "S3 object access is scoped to the literal start of the environments' key prefixes in the state bucket: each build writes new keys under them.",
+          : resource.includes('/wake-ledger/users/')
+            ? 'The wake page reads the per-person wake ledgers (one object per person, named by a hash) of the rate limits; it writes nothing.'
+            : "S3 object access is scoped to the literal start of the environments' key prefixes in the state bucket: each build writes new keys under them.",
     });
   }
+}
+
+/** The deployed wake page's deliberate findings (constructs/wake-endpoint.ts). */
+export function acknowledgeWakeEndpointNagFindings(stack: Stack, environmentWorkflow: IStateMachine): void {
+  const v = Validations.of(stack);
+  v.acknowledge({
+    id: `AwsSolutions::AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:states:${stack.region}:${Token.isUnresolved(stack.account) ? '<AWS::AccountId>' : stack.account}:execution:{"Fn::Select":[6,{"Fn::Split":[":",{"Ref":"${stack.getLogicalId(environmentWorkflow.node.defaultChild as never)}"}]}]}:*]`,
+    reason:
+      'The wake page reads back the execution of a wake it started (is it still running?): DescribeExecution on executions of the environment workflow only, whose names are made per wake.',
+  });
+  v.acknowledge({
+    id: 'AwsSolutions::AwsSolutions-SMG4',
+    reason:
+      "The wake page's CSRF key: CloudFormation resolves it into the function's environment at deploy, so a rotation would only take effect at the next deploy; replace it by redeploying after changing the secret (open pages then reload).",
+  });
 }
 
 /** A resolved CloudFormation value written as cdk-nag writes it in finding ids. */

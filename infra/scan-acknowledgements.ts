@@ -45,7 +45,7 @@ export const SCAN_ACKNOWLEDGEMENTS: readonly ScanAcknowledgement[] = [
     id: 'CKV_AWS_173',
     type: 'AWS::Lambda::Function',
     reason:
-      'stack.kms is none: the environment holds no secrets (service name, NODE_OPTIONS; the configuration is in the bundle) and is encrypted with the AWS-managed key; set stack.kms for a customer key.',
+      "stack.kms is none: the environment holds no secrets (service name, NODE_OPTIONS; the configuration is in the bundle) but the wake page's CSRF key, and is encrypted with the AWS-managed key; set stack.kms for a customer key.",
     when: (_r, p) => !has(p, 'kmsKeyArn'),
   },
   {
@@ -61,6 +61,13 @@ export const SCAN_ACKNOWLEDGEMENTS: readonly ScanAcknowledgement[] = [
     reason:
       'Dead-letter queues of rule targets, encrypted at rest with SQS-managed keys (SqsManagedSseEnabled), which EventBridge delivers to without a KMS key policy (the AWS-managed aws/sqs key policy cannot allow it); checkov recognises only KmsMasterKeyId.',
     when: (_r, p) => p.sqsManagedSseEnabled === true && !has(p, 'kmsMasterKeyId'),
+  },
+  {
+    id: 'CKV_AWS_149',
+    type: 'AWS::SecretsManager::Secret',
+    reason:
+      "stack.kms is none: the wake page's CSRF secret is encrypted with the AWS-managed key (aws/secretsmanager); set stack.kms for a customer key.",
+    when: (_r, p) => !has(p, 'kmsKeyId'),
   },
   {
     id: 'CKV_AWS_18',

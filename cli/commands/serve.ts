@@ -98,6 +98,8 @@ export async function startWakeServer(inv: ServeInvocation, o: ServeOptions = {}
       user: r.user,
       kubeconfig: inv.kubeconfig,
       context: inv.context,
+      remote: false,
+      stateMachineArn: undefined,
     };
     return new Promise<WakeStart>((answer) => {
       const run = wakeOne(

@@ -42,6 +42,7 @@ import {
 import { cliMessage } from '../error-hints.ts';
 import { ExitCode, exitCodeFor } from '../exit-codes.ts';
 import { type RunInvocation, runCommand } from './run.ts';
+import { refuseRemoteMode, wakeRemote } from './wake-remote.ts';
 
 export interface WakeInvocation {
   command: 'wake';
@@ -57,6 +58,9 @@ export interface WakeInvocation {
   user: string;
   kubeconfig: string | undefined;
   context: string | undefined;
+  /** Through the deployed environment workflow (cli/commands/wake-remote.ts). */
+  remote: boolean;
+  stateMachineArn: string | undefined;
 }
 
 /** The user goes into the wake record and, as `wake:<user>`, into the run's records: printable, and short enough for both. */
@@ -112,8 +116,8 @@ function runOf(inv: WakeInvocation, env: Environment, action: 'up' | 'down', use
     configPath: inv.configPath,
     legacy: {},
     json: inv.json,
-    remote: false,
-    stateMachineArn: undefined,
+    remote: inv.remote,
+    stateMachineArn: inv.stateMachineArn,
     kubeconfig: inv.kubeconfig,
     context: inv.context,
     color: inv.color,
@@ -134,8 +138,10 @@ export async function wake(inv: WakeInvocation, now = () => new Date()): Promise
           ? parseWakeDuration(inv.duration ?? '', '--extend')
           : 0;
     checkUser(inv.user);
+    if (inv.remote && (inv.mode === 'extend' || inv.mode === 'sweep')) refuseRemoteMode(inv.mode);
     const config = loadConfigFile(inv.configPath);
     const envs = selected(inv, config);
+    if (inv.remote && inv.mode === 'wake') return await wakeRemote(inv, config, envs, minutes);
     if (inv.mode === 'sweep') return await sweep(inv, envs, now);
     if (inv.mode === 'extend') return await extendAll(inv, envs, minutes, now());
     const codes: number[] = [];

@@ -48,8 +48,11 @@ export function deployedConfigFile(scope: Construct, config: Config): { digest: 
   return { digest, file: writeDeployedConfig(dir, config, `${digest}.json`) };
 }
 
-/** Makes the function of one catalog id (its constructs are children of the stack). */
-export type MakeFunction = (id: FunctionId) => NodejsFunction;
+/**
+ * Makes the function of one catalog id (its constructs are children of the stack).
+ * `decryptOnly`: the customer key only decrypts for it (a function that writes nothing).
+ */
+export type MakeFunction = (id: FunctionId, o?: { decryptOnly?: boolean }) => NodejsFunction;
 
 /** What the function's description names: the Task states that invoke it, or what does. */
 export function invokedBy(id: FunctionId): string {
@@ -60,7 +63,7 @@ export function invokedBy(id: FunctionId): string {
 /** Every function's construct ids (Logs-, Role-, Fn-<id>) are the stack's children, as deployed. */
 export function functionFactory(scope: Construct, s: FunctionSettings): MakeFunction {
   const stack = Stack.of(scope);
-  return (id) => {
+  return (id, o = {}) => {
     // Own role instead of AWSLambdaBasicExecutionRole: logs only to this function's group.
     const logGroup = new LogGroup(stack, `Logs-${id}`, {
       ...(s.key ? { encryptionKey: s.key } : {}),
@@ -80,7 +83,8 @@ export function functionFactory(scope: Construct, s: FunctionSettings): MakeFunc
       }),
     );
     // The key decrypts the function's environment and the state records it reads and writes.
-    s.key?.grantEncryptDecrypt(role);
+    if (o.decryptOnly) s.key?.grantDecrypt(role);
+    else s.key?.grantEncryptDecrypt(role);
     return new NodejsFunction(stack, `Fn-${id}`, {
       role,
       entry: `${s.handlersDir}/${id}.ts`,

@@ -68,3 +68,11 @@ export const REPORT_NEEDS: Needs = { s3Read: true, reportWrite: true };
  * workflow, is granted on that state machine alone (constructs/wake-ttl.ts).
  */
 export const WAKE_TTL_NEEDS: Needs = { s3Read: true };
+
+/**
+ * The wake endpoint function (the deployed wake page): reads the hold, the wake, the last
+ * change and the run index under the environments' prefixes, and the per-person ledgers of
+ * the rate limits; writes nothing. Starting the environment workflow and reading its
+ * executions are granted on that state machine alone (constructs/wake-endpoint.ts).
+ */
+export const WAKE_ENDPOINT_NEEDS: Needs = { s3Read: true, wakeLedgerRead: true };

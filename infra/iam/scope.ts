@@ -4,6 +4,7 @@
 // the stack renders the statements with its tokens, the tests call them directly.
 import { DEFAULT_SETTINGS, fillTemplate, listEnvironments, resolveEnvironment } from '#core/config/catalog';
 import type { Config, Environment } from '#core/config/schema';
+import { PERSON_LEDGER_PREFIX } from '#core/records/wake-ledger';
 import { SEALS_PREFIX } from '#core/report/day-seals';
 import { REPORT_PREFIX, REPORT_READS } from '#core/report/publish';
 
@@ -14,6 +15,8 @@ export interface Needs {
   s3Read?: boolean;
   /** s3:PutObject on the deployed report's objects (report/*) in the state buckets, nothing else. */
   reportWrite?: boolean;
+  /** s3:GetObject on the per-person wake ledgers (wake-ledger/users/*) in the state buckets: the rate limits. */
+  wakeLedgerRead?: boolean;
   rdsDescribe?: boolean;
   rdsStartStop?: boolean;
   eks?: boolean;
@@ -242,6 +245,10 @@ export function grantStatements(scope: IamScope, needs: Needs, arns: ArnFormat):
         resources: [arns.bucketArn(bucket)],
         condition: { StringLike: { 's3:prefix': [`${SEALS_PREFIX}*`] } },
       });
+  }
+  if (needs.wakeLedgerRead) {
+    const resources = scope.s3.map(({ bucket }) => `${arns.bucketArn(bucket)}/${PERSON_LEDGER_PREFIX}*`);
+    if (resources.length) out.push({ actions: ['s3:GetObject'], resources });
   }
   const dbArns = (kind: 'instance' | 'cluster') =>
     scope.rds

@@ -33,11 +33,12 @@ import {
 } from '../constructs/organization.ts';
 import { addDeployedReport, type DeployedReport } from '../constructs/report.ts';
 import { stateBuckets } from '../constructs/state-buckets.ts';
+import { addWakeEndpoint, type WakeEndpoint } from '../constructs/wake-endpoint.ts';
 import { addWakeTtl, type WakeTtl } from '../constructs/wake-ttl.ts';
 import { ScopedGrants } from '../iam/grants.ts';
 import { GUARD_NEEDS, NEEDS } from '../iam/needs.ts';
 import { type IamScope, iamScope, scopedEnvironments } from '../iam/scope.ts';
-import { acknowledgeNagFindings } from '../nag.ts';
+import { acknowledgeNagFindings, acknowledgeWakeEndpointNagFindings } from '../nag.ts';
 import { acknowledgeScanFindings } from '../scan-acknowledgements.ts';
 import type { WorkflowFunctions } from '../workflows/environment.ts';
 
@@ -71,6 +72,8 @@ export class CimStack extends Stack {
   readonly report: DeployedReport;
   /** The function a wake's one-time schedule invokes, its schedule group and the scheduler's role. */
   readonly wakeTtl: WakeTtl;
+  /** The deployed wake page (its HTTP API and function), when the configuration has a wake section. */
+  readonly wakeEndpoint: WakeEndpoint | undefined;
 
   constructor(scope: Construct, id: string, props: CimStackProps) {
     super(scope, id, props);
@@ -140,6 +143,15 @@ export class CimStack extends Stack {
       grants,
       environmentWorkflow: this.stateMachine,
     });
+    this.wakeEndpoint = config.wake
+      ? addWakeEndpoint(this, {
+          settings: config.wake,
+          makeFunction,
+          grants,
+          environmentWorkflow: this.stateMachine,
+          key,
+        })
+      : undefined;
 
     if (config.stack.eksAccessEntry) addEksAccessEntries(this, envs, fns);
 
@@ -200,6 +212,7 @@ export class CimStack extends Stack {
         this.executionStatus.function,
         this.report.function,
         this.wakeTtl.function,
+        ...(this.wakeEndpoint ? [this.wakeEndpoint.function] : []),
         ...Object.values(this.fleetFunctions),
         ...Object.values(this.guard.functions),
       ],
@@ -209,6 +222,7 @@ export class CimStack extends Stack {
       buckets,
       wildcardResources: wildcards,
     });
+    if (this.wakeEndpoint) acknowledgeWakeEndpointNagFindings(this, this.stateMachine);
     acknowledgeKeyFindings(this, key);
     acknowledgeScanFindings(this);
   }

@@ -183,6 +183,8 @@ export const FUNCTIONS = {
   report: { workflow: null, on: 'fleet executions SUCCEEDED/FAILED/TIMED_OUT/ABORTED' },
   // Puts an expired wake's environment to sleep: starts the environment workflow's down.
   'wake-ttl': { workflow: null, on: "a wake's one-time schedule (EventBridge Scheduler)" },
+  // The deployed wake page: reads the records, starts the environment workflow's up with a wake.
+  'wake-endpoint': { workflow: null, on: 'the wake page (API Gateway HTTP API, JWT authorizer)' },
 } as const satisfies Record<string, FunctionEntry>;
 
 type Catalog = typeof FUNCTIONS;
@@ -227,6 +229,9 @@ export const REPORT_FUNCTION = 'report' satisfies FunctionId;
 
 /** The function a wake's one-time schedule invokes at its until (run/wake-ttl.ts). */
 export const WAKE_TTL_FUNCTION = 'wake-ttl' satisfies FunctionId;
+
+/** The deployed wake page's function (wake/deployed.ts), behind the HTTP API. */
+export const WAKE_ENDPOINT_FUNCTION = 'wake-endpoint' satisfies FunctionId;
 
 /** Every Task state, in no particular order: what the fault-injection tests enumerate. */
 export const TaskSteps: readonly StepName[] = Object.values(TaskFunctions).flat();

@@ -35,6 +35,8 @@ const VARIANTS: Record<string, () => string> = {
   // VPC, a customer-managed key, the dashboard, an environment in another account.
   organization: () => join(root, 'test', 'fixtures', 'organization.yaml'),
   nodegroups: withNodegroups,
+  // The deployed wake page's function: reads, StartExecution, DescribeExecution on executions.
+  wake: () => join(root, 'test', 'fixtures', 'wake-endpoint.yaml'),
 };
 
 let reference: IamReference;

@@ -14,6 +14,8 @@ const VARIANTS: Record<string, string> = {
   default: join(root, 'environments.yaml'),
   // VPC, a customer-managed key, the dashboard, an environment in another account (two templates).
   organization: join(root, 'test', 'fixtures', 'organization.yaml'),
+  // The deployed wake page: its HTTP API, custom domains, function and secret, with a customer key.
+  wake: join(root, 'test', 'fixtures', 'wake-endpoint.yaml'),
 };
 
 let bin = '';

@@ -1,11 +1,17 @@
 // Starting a workflow's execution through the Step Functions API (gateways/executions.ts).
-// ExecutionAlreadyExists is how a retried start with the same name and input answers: the
-// execution is there, which is what the caller wanted.
-import { SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
+// ExecutionAlreadyExists is how a start of a name already taken answers (a retried start
+// whose execution has closed, or one with other input): the execution is there. Reading an
+// execution's status is a separate method: only the wake endpoint's role may call it.
+import { DescribeExecutionCommand, SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
 import { AWS_REQUEST_TIMEOUTS } from '../errors.ts';
-import type { Executions } from '../gateways/executions.ts';
+import {
+  type ExecutionReader,
+  type ExecutionStatus,
+  type Executions,
+  executionArnOf,
+} from '../gateways/executions.ts';
 
-export class SfnExecutions implements Executions {
+export class SfnExecutions implements Executions, ExecutionReader {
   constructor(private readonly sfn: SFNClient = new SFNClient({ requestHandler: AWS_REQUEST_TIMEOUTS })) {}
 
   async start(i: { stateMachineArn: string; name: string; input: unknown }) {
@@ -20,10 +26,18 @@ export class SfnExecutions implements Executions {
       return { executionArn: out.executionArn ?? '', started: true };
     } catch (err) {
       if ((err as { name?: string }).name !== 'ExecutionAlreadyExists') throw err;
-      // The ARN of an execution is its machine's ARN with `execution` and its name.
-      // (No DescribeExecution: the function may only start executions.)
-      const executionArn = `${i.stateMachineArn.replace(':stateMachine:', ':execution:')}:${i.name}`;
-      return { executionArn, started: false };
+      // (No DescribeExecution here: the wake TTL function may only start executions.)
+      return { executionArn: executionArnOf(i.stateMachineArn, i.name), started: false };
+    }
+  }
+
+  async status(executionArn: string): Promise<ExecutionStatus | null> {
+    try {
+      const out = await this.sfn.send(new DescribeExecutionCommand({ executionArn }));
+      return (out.status as ExecutionStatus | undefined) ?? null;
+    } catch (err) {
+      if ((err as { name?: string }).name === 'ExecutionDoesNotExist') return null;
+      throw err;
     }
   }
 }

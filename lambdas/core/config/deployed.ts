@@ -1,5 +1,5 @@
 // Owns the configuration as the Lambdas receive it. At synth the stack writes the validated
-// `defaults` and `environments` (nothing else: no stack, schedules or kubernetes settings)
+// `defaults` and `environments` (and `wake`, the wake page's; no stack, schedules or kubernetes settings)
 // to deployed-config.json and copies that file into every function's bundle, next to the
 // handler; the bundle also carries the file's digest (esbuild `define`). No environment
 // variable is involved, so the size of the fleet is not limited by Lambda's 4 KB.
@@ -18,8 +18,14 @@ export const DIGEST_DEFINE = '__CIM_CONFIG_DIGEST__';
 declare const __CIM_CONFIG_DIGEST__: string | undefined;
 
 /** The part of the configuration the functions use. */
-function deployedPart(config: Config): Pick<Config, 'defaults' | 'environments'> {
-  return { defaults: config.defaults, environments: config.environments };
+function deployedPart(config: Config): Pick<Config, 'defaults' | 'environments' | 'wake'> {
+  // The wake page's section (issuer, hosts, rules: nothing secret) for its function; it does
+  // not change the digest, which stays the settings the runs depend on.
+  return {
+    defaults: config.defaults,
+    environments: config.environments,
+    ...(config.wake ? { wake: config.wake } : {}),
+  };
 }
 
 /** The content of deployed-config.json: a valid configuration file on its own. */

@@ -56,6 +56,16 @@ export const WakeSettings = z
       .describe(
         'Who may wake: "default", or an environment key for a rule of its own (replaces the default).',
       ),
+    certificateArn: z
+      .string()
+      .regex(
+        /^arn:aws[a-z-]*:acm:[a-z0-9-]+:[0-9]{12}:certificate\/[A-Za-z0-9-]+$/,
+        'must be an ACM certificate ARN (arn:aws:acm:REGION:ACCOUNT:certificate/ID)',
+      )
+      .optional()
+      .describe(
+        "Deployed page: an ACM certificate (in the stack's region) covering every host; each host then becomes a custom domain of the wake API.",
+      ),
     ttl: z
       .string()
       .regex(/^[1-9][0-9]{0,4}[mh]$/, 'must be whole minutes or hours such as 90m or 2h')
@@ -65,7 +75,7 @@ export const WakeSettings = z
       .describe('How long a wake from the page lasts (default 2h, at most 12h).'),
   })
   .strict()
-  .describe('The wake page served by `cim serve` (issue 19).');
+  .describe('The wake page served by `cim serve` and by the deployed wake API (issue 19).');
 export type WakeSettings = z.infer<typeof WakeSettings>;
 
 /** A host's environment and where the application answers (configured, or null: from its health URL). */

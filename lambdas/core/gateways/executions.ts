@@ -10,3 +10,22 @@ export interface StartedExecution {
 export interface Executions {
   start(input: { stateMachineArn: string; name: string; input: unknown }): Promise<StartedExecution>;
 }
+
+/** Step Functions' execution statuses; every one but RUNNING (and PENDING_REDRIVE) is closed. */
+export type ExecutionStatus =
+  | 'RUNNING'
+  | 'SUCCEEDED'
+  | 'FAILED'
+  | 'TIMED_OUT'
+  | 'ABORTED'
+  | 'PENDING_REDRIVE';
+
+/** Reading one execution back (the wake endpoint: is the execution of that name still running?). */
+export interface ExecutionReader {
+  /** Its status, or null when there is no execution of that ARN. */
+  status(executionArn: string): Promise<ExecutionStatus | null>;
+}
+
+/** The ARN of a state machine's execution of that name (Step Functions' own form). */
+export const executionArnOf = (stateMachineArn: string, name: string) =>
+  `${stateMachineArn.replace(':stateMachine:', ':execution:')}:${name}`;
