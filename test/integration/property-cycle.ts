@@ -263,6 +263,8 @@ export function propertyWorld(info: SandboxInfo): PropertyWorld {
             user: 'property-test',
             kubeconfig: info.orchestratorKubeconfig,
             context: undefined,
+            remote: false,
+            stateMachineArn: undefined,
           },
           () => at,
         );
