@@ -47,6 +47,12 @@ interface Builders {
   fns: WorkflowFunctions;
 }
 
+/** Prepare found Ingresses to point (down) or restore (up); absent in a context from an older Prepare. */
+const ingressPhase = Condition.and(
+  Condition.isPresent('$.phases.ingresses'),
+  Condition.booleanEquals('$.phases.ingresses', true),
+);
+
 /** Builds the states inside `scope` and returns the start state. */
 export function buildWorkflow(scope: Construct, fns: WorkflowFunctions): State {
   const b = builders(scope, fns);
@@ -138,8 +144,8 @@ function databaseWait(b: Builders, choice: StepName, wait: StepName, loop: Chain
 // StatefulSets, then the database, then node groups; up runs the same phases the other way
 // round, with the health URLs answering before the CronJobs resume.
 
-/** Down: CronJobs, KEDA, deployments, StatefulSets, the database, then node groups. */
-function downPhases(b: Builders): Chain {
+/** Down: (Ingresses,) CronJobs, KEDA, deployments, StatefulSets, the database, then node groups. */
+function downPhases(b: Builders): IChainable {
   const { task, recordResult } = b;
   const nodegroupsDown = task(Steps.scaleNodegroupsDown, 'scale-nodegroups-down').next(
     pollLoop(
@@ -183,7 +189,12 @@ function downPhases(b: Builders): Chain {
       stopDatabase,
     ),
   );
-  return task(Steps.suspendCronJobs, 'suspend-cronjobs').next(
+  const cronJobsDown = task(Steps.suspendCronJobs, 'suspend-cronjobs');
+  // Environments with sleepingBackend: the Ingresses point at the wake page before anything stops.
+  const ingressesDown = new Choice(b.scope, Steps.ingressesToPoint)
+    .when(ingressPhase, task(Steps.pointIngresses, 'point-ingresses').next(cronJobsDown))
+    .otherwise(cronJobsDown);
+  cronJobsDown.next(
     task(Steps.pauseScaledObjects, 'pause-keda')
       .next(task(Steps.scaleDown, 'scale-down'))
       .next(
@@ -199,16 +210,22 @@ function downPhases(b: Builders): Chain {
         ),
       ),
   );
+  return ingressesDown;
 }
 
-/** Up: (node groups,) the database, KEDA, StatefulSets, deployments, autoscalers, health, CronJobs. */
+/** Up: (node groups,) the database, KEDA, StatefulSets, deployments, autoscalers, (Ingresses,) health, CronJobs. */
 function upPhases(b: Builders): { up: Chain; nodegroupsUp: Chain } {
   const { task, recordResult } = b;
-  const healthLoop = pollLoop(
+  const health = pollLoop(
     b,
     { check: Steps.checkHealth, fn: 'check-health', choice: Steps.appsHealthy, wait: Steps.waitHealth },
     task(Steps.resumeCronJobs, 'resume-cronjobs').next(recordResult),
   );
+  // The workloads are ready: the Ingresses (recorded by the down) serve them again before the
+  // health checks, which go through them.
+  const healthLoop = new Choice(b.scope, Steps.ingressesToRestore)
+    .when(ingressPhase, task(Steps.restoreIngresses, 'restore-ingresses').next(health))
+    .otherwise(health);
   // Kubernetes ignores an HPA while its target is at 0: wait until it acts again.
   const autoscalersLoop = pollLoop(
     b,
@@ -277,7 +294,7 @@ function upPhases(b: Builders): { up: Chain; nodegroupsUp: Chain } {
 }
 
 /** The input check, Prepare, the dry-run branch and the choice of action: the start state. */
-function entry(b: Builders, phases: { down: Chain; up: Chain; nodegroupsUp: Chain }): State {
+function entry(b: Builders, phases: { down: IChainable; up: Chain; nodegroupsUp: Chain }): State {
   const { scope, task, recordResult } = b;
   // Prepare changes nothing but the lock (which it releases itself on a refusal): its
   // errors end the run at once. The Catch has no ResultPath (the error replaces the input),

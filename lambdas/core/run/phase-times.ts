@@ -26,6 +26,8 @@ export const PHASE_OF: Partial<Record<TaskFunctionId, Phase>> = {
   'restore-statefulsets': 'workloads',
   'restore-replicas': 'workloads',
   'resume-cronjobs': 'workloads',
+  'point-ingresses': 'workloads',
+  'restore-ingresses': 'workloads',
   'stop-database': 'database',
   'start-database': 'database',
   'scale-nodegroups-down': 'nodegroups',
