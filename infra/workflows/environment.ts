@@ -47,12 +47,6 @@ interface Builders {
   fns: WorkflowFunctions;
 }
 
-/** Prepare found Ingresses to point (down) or restore (up); absent in a context from an older Prepare. */
-const ingressPhase = Condition.and(
-  Condition.isPresent('$.phases.ingresses'),
-  Condition.booleanEquals('$.phases.ingresses', true),
-);
-
 /** Builds the states inside `scope` and returns the start state. */
 export function buildWorkflow(scope: Construct, fns: WorkflowFunctions): State {
   const b = builders(scope, fns);
@@ -97,21 +91,23 @@ function builders(scope: Construct, fns: WorkflowFunctions): Builders {
 /**
  * Check (its result at $.poll) -> Choice(stable?) -> Wait(SecondsPath) -> Check, then `next`;
  * with `phase`, a stable check goes to `phase.next` instead when Prepare marked that phase
- * as needed ($.phases.<name>): skipping a phase that has nothing to do costs no state.
+ * as needed ($.phases.<name>; several: the first marked): skipping a phase that has nothing
+ * to do costs no state.
  */
 function pollLoop(
   b: Builders,
   states: { check: StepName; fn: TaskFunctionId; choice: StepName; wait: StepName },
   next: IChainable,
-  phase?: { name: keyof Phases; next: IChainable },
+  phase?: { name: keyof Phases; next: IChainable } | readonly { name: keyof Phases; next: IChainable }[],
 ): Chain {
   const checkTask = b.task(states.check, states.fn, { resultPath: '$.poll' });
   const waitState = new Wait(b.scope, states.wait, { time: WaitTime.secondsPath('$.poll.waitSeconds') });
   waitState.next(checkTask);
   const stable = Condition.booleanEquals('$.poll.stable', true);
   const decide = new Choice(b.scope, states.choice);
-  if (phase)
-    decide.when(Condition.and(stable, Condition.booleanEquals(`$.phases.${phase.name}`, true)), phase.next);
+  // The first needed phase wins (an up with HPAs and Ingresses: the autoscalers' loop, then the Ingresses).
+  for (const p of phase ? [phase].flat() : [])
+    decide.when(Condition.and(stable, Condition.booleanEquals(`$.phases.${p.name}`, true)), p.next);
   return checkTask.next(decide.when(stable, next).otherwise(waitState));
 }
 
@@ -144,8 +140,8 @@ function databaseWait(b: Builders, choice: StepName, wait: StepName, loop: Chain
 // StatefulSets, then the database, then node groups; up runs the same phases the other way
 // round, with the health URLs answering before the CronJobs resume.
 
-/** Down: (Ingresses,) CronJobs, KEDA, deployments, StatefulSets, the database, then node groups. */
-function downPhases(b: Builders): IChainable {
+/** Down: CronJobs, KEDA, deployments, StatefulSets, the database, then node groups. */
+function downPhases(b: Builders): Chain {
   const { task, recordResult } = b;
   const nodegroupsDown = task(Steps.scaleNodegroupsDown, 'scale-nodegroups-down').next(
     pollLoop(
@@ -189,12 +185,7 @@ function downPhases(b: Builders): IChainable {
       stopDatabase,
     ),
   );
-  const cronJobsDown = task(Steps.suspendCronJobs, 'suspend-cronjobs');
-  // Environments with sleepingBackend: the Ingresses point at the wake page before anything stops.
-  const ingressesDown = new Choice(b.scope, Steps.ingressesToPoint)
-    .when(ingressPhase, task(Steps.pointIngresses, 'point-ingresses').next(cronJobsDown))
-    .otherwise(cronJobsDown);
-  cronJobsDown.next(
+  return task(Steps.suspendCronJobs, 'suspend-cronjobs').next(
     task(Steps.pauseScaledObjects, 'pause-keda')
       .next(task(Steps.scaleDown, 'scale-down'))
       .next(
@@ -210,22 +201,22 @@ function downPhases(b: Builders): IChainable {
         ),
       ),
   );
-  return ingressesDown;
 }
 
 /** Up: (node groups,) the database, KEDA, StatefulSets, deployments, autoscalers, (Ingresses,) health, CronJobs. */
 function upPhases(b: Builders): { up: Chain; nodegroupsUp: Chain } {
   const { task, recordResult } = b;
-  const health = pollLoop(
+  const healthLoop = pollLoop(
     b,
     { check: Steps.checkHealth, fn: 'check-health', choice: Steps.appsHealthy, wait: Steps.waitHealth },
     task(Steps.resumeCronJobs, 'resume-cronjobs').next(recordResult),
   );
-  // The workloads are ready: the Ingresses (recorded by the down) serve them again before the
-  // health checks, which go through them.
-  const healthLoop = new Choice(b.scope, Steps.ingressesToRestore)
-    .when(ingressPhase, task(Steps.restoreIngresses, 'restore-ingresses').next(health))
-    .otherwise(health);
+  // Environments with sleepingBackend: once the workloads are ready, the Ingresses serve them
+  // again, before the health checks (which go through them).
+  const ingressesUp = {
+    name: 'ingresses',
+    next: task(Steps.restoreIngresses, 'ingresses').next(healthLoop),
+  } as const;
   // Kubernetes ignores an HPA while its target is at 0: wait until it acts again.
   const autoscalersLoop = pollLoop(
     b,
@@ -236,6 +227,7 @@ function upPhases(b: Builders): { up: Chain; nodegroupsUp: Chain } {
       wait: Steps.waitAutoscalers,
     },
     healthLoop,
+    ingressesUp,
   );
   const deploymentsLoop = pollLoop(
     b,
@@ -246,7 +238,7 @@ function upPhases(b: Builders): { up: Chain; nodegroupsUp: Chain } {
       wait: Steps.waitDeploymentsStart,
     },
     healthLoop,
-    { name: 'autoscalers', next: autoscalersLoop },
+    [{ name: 'autoscalers', next: autoscalersLoop }, ingressesUp],
   );
   const statefulSetsUp = task(Steps.restoreStatefulSets, 'restore-statefulsets').next(
     pollLoop(
@@ -294,7 +286,7 @@ function upPhases(b: Builders): { up: Chain; nodegroupsUp: Chain } {
 }
 
 /** The input check, Prepare, the dry-run branch and the choice of action: the start state. */
-function entry(b: Builders, phases: { down: IChainable; up: Chain; nodegroupsUp: Chain }): State {
+function entry(b: Builders, phases: { down: Chain; up: Chain; nodegroupsUp: Chain }): State {
   const { scope, task, recordResult } = b;
   // Prepare changes nothing but the lock (which it releases itself on a refusal): its
   // errors end the run at once. The Catch has no ResultPath (the error replaces the input),
@@ -310,6 +302,14 @@ function entry(b: Builders, phases: { down: IChainable; up: Chain; nodegroupsUp:
   });
 
   const whichAction = new Choice(scope, Steps.whichAction)
+    // Environments with sleepingBackend: the Ingresses point at the wake page before anything stops.
+    .when(
+      Condition.and(
+        Condition.stringEquals('$.request.action', 'down'),
+        Condition.booleanEquals('$.phases.ingresses', true),
+      ),
+      task(Steps.pointIngresses, 'ingresses').next(phases.down),
+    )
     .when(Condition.stringEquals('$.request.action', 'down'), phases.down)
     .when(
       Condition.and(

@@ -145,10 +145,10 @@ export interface Phases {
   /** Up: the restore point recorded HPAs, to wait for after the deployments. */
   autoscalers: boolean;
   /**
-   * The Ingress Tasks run (issue 19): down, the environment has sleepingBackend; up, the
-   * restore point recorded Ingresses. Absent in a context from before: false.
+   * The Ingress Tasks run (issue 19): down, Prepare recorded Ingresses to point (the
+   * environment has sleepingBackend); up, the restore point recorded Ingresses.
    */
-  ingresses?: boolean;
+  ingresses: boolean;
 }
 
 export interface RunContext {

@@ -9,7 +9,6 @@ export const Steps = {
   planDryRun: 'Plan dry run',
   recordIntent: 'Record intent',
   whichAction: 'Which action?',
-  ingressesToPoint: 'Ingresses to point?',
   pointIngresses: 'Point Ingresses to sleeping backend',
   suspendCronJobs: 'Suspend CronJobs',
   pauseScaledObjects: 'Pause KEDA ScaledObjects',
@@ -53,7 +52,6 @@ export const Steps = {
   checkAutoscalers: 'Check autoscalers active',
   autoscalersActive: 'Autoscalers active?',
   waitAutoscalers: 'Wait for autoscalers',
-  ingressesToRestore: 'Ingresses to restore?',
   restoreIngresses: 'Restore Ingresses',
   checkHealth: 'Check health',
   appsHealthy: 'Applications healthy?',
@@ -172,8 +170,7 @@ export const FUNCTIONS = {
   'pause-keda': { workflow: 'environment', states: [Steps.pauseScaledObjects] },
   'restore-keda': { workflow: 'environment', states: [Steps.restoreScaledObjects] },
   // Environments with sleepingBackend (issue 19): Ingresses to the wake page while down.
-  'point-ingresses': { workflow: 'environment', states: [Steps.pointIngresses] },
-  'restore-ingresses': { workflow: 'environment', states: [Steps.restoreIngresses] },
+  ingresses: { workflow: 'environment', states: [Steps.pointIngresses, Steps.restoreIngresses] },
   'record-result': { workflow: 'environment', states: [Steps.recordResult] },
   'record-failure': { workflow: 'environment', states: [Steps.recordFailure] },
   // The fleet's Lambda Tasks; its child runs are a Step Functions integration.

@@ -20,14 +20,13 @@ import { handler as fleetSelect } from './fleet-select.ts';
 import { handler as guardSelect } from './guard-select.ts';
 import { handler as guardStep } from './guard-step.ts';
 import { handler as guardSummary } from './guard-summary.ts';
+import { handler as ingresses } from './ingresses.ts';
 import { handler as pauseKeda } from './pause-keda.ts';
 import { handler as planDryRun } from './plan-dry-run.ts';
-import { handler as pointIngresses } from './point-ingresses.ts';
 import { handler as prepare } from './prepare.ts';
 import { handler as recordFailure } from './record-failure.ts';
 import { handler as recordIntent } from './record-intent.ts';
 import { handler as recordResult } from './record-result.ts';
-import { handler as restoreIngresses } from './restore-ingresses.ts';
 import { handler as restoreKeda } from './restore-keda.ts';
 import { handler as restoreNodegroups } from './restore-nodegroups.ts';
 import { handler as restoreReplicas } from './restore-replicas.ts';
@@ -65,8 +64,7 @@ export const taskHandlers: Record<WorkflowFunctionId, TaskHandler> = {
   'check-nodegroups': checkNodegroups,
   'pause-keda': pauseKeda,
   'restore-keda': restoreKeda,
-  'point-ingresses': pointIngresses,
-  'restore-ingresses': restoreIngresses,
+  ingresses,
   'record-result': recordResult,
   'record-failure': recordFailure,
   'fleet-select': fleetSelect,
