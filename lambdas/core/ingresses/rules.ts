@@ -8,6 +8,7 @@
 // wrote from that record; anything else was changed while asleep and is reported, like drift.
 import { createHash } from 'node:crypto';
 import type { IngressObject } from '../gateways/ingresses.ts';
+import { jsonDepth } from '../gateways/store.ts';
 import type { Skip } from '../workloads/kind.ts';
 
 /** Set on an Ingress by the down that pointed it; removed by the up that restores it. */
@@ -17,6 +18,12 @@ export const SLEEPING_ANNOTATION = 'customer-infra-manager/sleeping-backend';
 export const MAX_INGRESSES = 40;
 /** At most this many bytes (JSON, UTF-8) of one Ingress's spec are recorded. */
 export const MAX_INGRESS_SPEC_BYTES = 8_192;
+/**
+ * At most this deep (objects and arrays) is a recorded spec: a record nests it 3 levels down and
+ * is read only up to 16 (gateways/store.ts MAX_RECORD_DEPTH), so a deeper one would make the
+ * pre-state unreadable. A real spec is 9 deep (rules, http, paths, backend, service, port).
+ */
+export const MAX_INGRESS_SPEC_DEPTH = 12;
 /** At most this many bytes of Ingress specs in all (inside the run context's margin; run/payload-limit.ts). */
 export const MAX_INGRESS_TOTAL_BYTES = 65_536;
 
@@ -121,11 +128,13 @@ export function withinBounds(all: readonly IngressState[]): { kept: IngressState
     const why =
       n > MAX_INGRESS_SPEC_BYTES
         ? `has a spec of ${n} bytes, above the ${MAX_INGRESS_SPEC_BYTES} a record holds`
-        : kept.length >= MAX_INGRESSES
-          ? `is one more than the ${MAX_INGRESSES} Ingresses a record holds`
-          : total + n > MAX_INGRESS_TOTAL_BYTES
-            ? `would take the recorded Ingress specs above ${MAX_INGRESS_TOTAL_BYTES} bytes`
-            : null;
+        : jsonDepth(JSON.stringify(i.spec), MAX_INGRESS_SPEC_DEPTH) > MAX_INGRESS_SPEC_DEPTH
+          ? `has a spec nested deeper than the ${MAX_INGRESS_SPEC_DEPTH} levels a record holds`
+          : kept.length >= MAX_INGRESSES
+            ? `is one more than the ${MAX_INGRESSES} Ingresses a record holds`
+            : total + n > MAX_INGRESS_TOTAL_BYTES
+              ? `would take the recorded Ingress specs above ${MAX_INGRESS_TOTAL_BYTES} bytes`
+              : null;
     if (why) skipped.push(ingressSkip(i, `${why}: left as it is, not pointed at the sleeping backend`));
     else {
       kept.push(i);
