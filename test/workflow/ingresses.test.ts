@@ -218,4 +218,56 @@ describe('up of an environment with sleepingBackend', () => {
     expect(ingress('web')?.spec).not.toEqual(WEB);
     expect(summaryOf(r).skipped.map((s: any) => s.deployment)).toEqual([`${NS}/api`, `${NS}/web`]);
   });
+
+  it('is safe to run again: each Ingress Task run twice on the same input (a retry after it succeeded) changes nothing more', async () => {
+    const twice = {
+      wrapTask: (state: string, fn: (e: unknown) => Promise<unknown>) => async (e: unknown) => {
+        if (state !== Steps.pointIngresses && state !== Steps.restoreIngresses) return fn(e);
+        await fn(e);
+        const before = w.kube.log.length;
+        const out = await fn(e);
+        expect(w.kube.log.slice(before), `${state} again`).toEqual([]);
+        return out;
+      },
+    };
+    const down = await runWorkflow(w, { action: 'down', build: 'd1' }, twice);
+    expect(down.status, JSON.stringify(down.error)).toBe('SUCCEEDED');
+    expect(summaryOf(down).skipped).toEqual([]);
+    const up = await runWorkflow(w, { action: 'up', build: 'u1' }, twice);
+    expect(up.status, JSON.stringify(up.error)).toBe('SUCCEEDED');
+    expect(summaryOf(up).skipped).toEqual([]);
+    expect(JSON.stringify(ingress('web')?.spec)).toBe(JSON.stringify(WEB));
+    expect(ingress('web')?.annotations).toEqual(WEB_ANNOTATIONS);
+  });
+});
+
+describe('an Ingress changed during the down', () => {
+  it('is left as it is and reported, since its record would no longer be what it is', async () => {
+    const changed = { ...WEB, ingressClassName: 'traefik' };
+    const r = await runWorkflow(
+      w,
+      { action: 'down', build: 'd1' },
+      {
+        wrapTask: (state, fn) => async (e) => {
+          if (state === Steps.pointIngresses) w.kube.editIngress(NS, 'web', { spec: changed });
+          return fn(e);
+        },
+      },
+    );
+    expect(r.status, JSON.stringify(r.error)).toBe('SUCCEEDED');
+    expect(ingress('web')?.spec).toEqual(changed);
+    expect(ingress('web')?.annotations).toEqual(WEB_ANNOTATIONS);
+    expect(ingress('api')?.annotations[SLEEPING_ANNOTATION]).toBeDefined();
+    expect(summaryOf(r).skipped).toEqual([
+      {
+        deployment: `${NS}/web`,
+        kind: 'Ingress',
+        reason: `Ingress ${NS}/web changed after the run recorded it: left as it is, not pointed at the sleeping backend`,
+      },
+    ]);
+    // The up then finds it not pointed and not as recorded: reported, left alone.
+    const up = await ok('up', 'u1');
+    expect(ingress('web')?.spec).toEqual(changed);
+    expect(summaryOf(up).skipped.map((s: any) => s.deployment)).toEqual([`${NS}/web`]);
+  });
 });
