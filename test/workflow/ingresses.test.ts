@@ -4,6 +4,7 @@
 // left alone; an environment without it takes the states it always took.
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { SLEEPING_ANNOTATION } from '#core/ingresses/rules';
+import { changedWhileDown } from '#core/report/drift';
 import { Steps } from '#core/steps';
 import { runWorkflow } from '../support/run-workflow.ts';
 import { makeWorld, type World } from '../support/world.ts';
@@ -202,6 +203,8 @@ describe('up of an environment with sleepingBackend', () => {
         reason: `Ingress ${NS}/web changed since the down of build d1 pointed it at the sleeping backend: left as it is`,
       },
     ]);
+    // The fleet report shows it as drift, like a workload changed while down.
+    expect(changedWhileDown(summaryOf(r).skipped[0].reason)).toBe(true);
     expect((w.bucket.json(`${P}/actions.json`) as Record<string, any>).skipped).toContainEqual(
       expect.objectContaining({
         deployment: `${NS}/web`,
