@@ -187,6 +187,15 @@ describe('up of an environment with sleepingBackend', () => {
     expect(summaryOf(r).skipped).toEqual([]);
   });
 
+  it('restores them even when the environment no longer opts in: they would still point at the wake page', async () => {
+    await ok('down', 'd1');
+    (w.config.environments as Record<string, unknown>)['alpha/dev'] = {};
+    const r = await ok('up', 'u1');
+    expect(r.path).toContain(Steps.restoreIngresses);
+    expect(JSON.stringify(ingress('web')?.spec)).toBe(JSON.stringify(WEB));
+    expect(ingress('web')?.annotations).toEqual(WEB_ANNOTATIONS);
+  });
+
   it('reports an Ingress changed while asleep and leaves it exactly as it was changed', async () => {
     await ok('down', 'd1');
     const edited = { ...(ingress('web')?.spec as object), ingressClassName: 'traefik' };
