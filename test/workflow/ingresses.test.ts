@@ -3,8 +3,10 @@
 // on down and restored exactly as recorded on up; one changed while asleep is reported and
 // left alone; an environment without it takes the states it always took.
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { renderPlan } from '#cli/output/printer';
 import { SLEEPING_ANNOTATION } from '#core/ingresses/rules';
 import { changedWhileDown } from '#core/report/drift';
+import type { DryRunPlan } from '#core/run/plan';
 import { Steps } from '#core/steps';
 import { runWorkflow } from '../support/run-workflow.ts';
 import { makeWorld, type World } from '../support/world.ts';
@@ -281,5 +283,28 @@ describe('an Ingress changed during the down', () => {
     const up = await ok('up', 'u1');
     expect(ingress('web')?.spec).toEqual(changed);
     expect(summaryOf(up).skipped.map((s: any) => s.deployment)).toEqual([`${NS}/web`]);
+  });
+});
+
+describe('a dry run', () => {
+  it('lists the Ingresses a down would point and an up would give back, and changes none', async () => {
+    const plan = async (action: string, build: string) => {
+      const r = await runWorkflow(w, { action, build, dryRun: true });
+      expect(r.status, JSON.stringify(r.error)).toBe('SUCCEEDED');
+      return renderPlan(r.output as DryRunPlan);
+    };
+    expect(await plan('down', 'p1')).toEqual(
+      expect.arrayContaining([
+        `Ingress ${NS}/api: record its spec and point its backends at wake:8080`,
+        `Ingress ${NS}/web: record its spec and point its backends at wake:8080`,
+      ]),
+    );
+    expect(ingress('web')?.resourceVersion).toBe(1);
+    await ok('down', 'd1');
+    const up = await plan('up', 'p2');
+    const at = (l: string) => up.indexOf(l);
+    const web = `Ingress ${NS}/web: give back its spec recorded by build d1 (if still as the down left it)`;
+    expect(at(web)).toBeGreaterThan(at('wait until the deployments have exactly their new counts'));
+    expect(at(web)).toBeLessThan(at('wait until the health URLs answer'));
   });
 });
