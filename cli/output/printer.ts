@@ -143,6 +143,12 @@ export function renderPlan(plan: DryRunPlan): string[] {
           ? `node group ${c.cluster}/${c.name}: ${cfg(c.from)} -> ${cfg(c.to)}, wait until ACTIVE${c.to.desiredSize > 0 ? ' with its nodes Ready' : ''}`
           : `node group ${c.cluster}/${c.name}: ${c.reason}, would be reported and left as it is (${cfg(c.from)})`;
       }
+      case 'ingress':
+        return c.reason
+          ? `Ingress ${c.namespace}/${c.name}: ${c.reason}, would be left as it is`
+          : 'sleeping' in c.to
+            ? `Ingress ${c.namespace}/${c.name}: record its spec and point its backends at ${c.to.sleeping}`
+            : `Ingress ${c.namespace}/${c.name}: give back its spec recorded by build ${c.to.fromBuild} (if still as the down left it)`;
       case 'wait':
         return c.for === 'deployments'
           ? 'wait until the deployments have exactly their new counts'

@@ -28,6 +28,7 @@ export const NEEDS: Record<TaskFunctionId, Needs> = {
   'check-nodegroups': { s3: true, eks: true, nodegroupsDescribe: true, nodegroupsUpdate: true },
   'pause-keda': { s3: true, eks: true },
   'restore-keda': { s3: true, eks: true },
+  ingresses: { s3: true, eks: true },
   'record-result': { s3: true, rdsDescribe: true, eks: true, nodegroupsDescribe: true },
   'record-failure': { s3: true, rdsDescribe: true, eks: true, nodegroupsDescribe: true },
 };
@@ -47,6 +48,7 @@ export const KUBERNETES_WRITERS: ReadonlySet<TaskFunctionId> = new Set<TaskFunct
   'resume-cronjobs',
   'pause-keda',
   'restore-keda',
+  'ingresses',
 ]);
 
 /** The guard's functions: only guard-step touches S3 and RDS. */

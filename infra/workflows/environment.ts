@@ -91,21 +91,23 @@ function builders(scope: Construct, fns: WorkflowFunctions): Builders {
 /**
  * Check (its result at $.poll) -> Choice(stable?) -> Wait(SecondsPath) -> Check, then `next`;
  * with `phase`, a stable check goes to `phase.next` instead when Prepare marked that phase
- * as needed ($.phases.<name>): skipping a phase that has nothing to do costs no state.
+ * as needed ($.phases.<name>; several: the first marked): skipping a phase that has nothing
+ * to do costs no state.
  */
 function pollLoop(
   b: Builders,
   states: { check: StepName; fn: TaskFunctionId; choice: StepName; wait: StepName },
   next: IChainable,
-  phase?: { name: keyof Phases; next: IChainable },
+  phase?: { name: keyof Phases; next: IChainable } | readonly { name: keyof Phases; next: IChainable }[],
 ): Chain {
   const checkTask = b.task(states.check, states.fn, { resultPath: '$.poll' });
   const waitState = new Wait(b.scope, states.wait, { time: WaitTime.secondsPath('$.poll.waitSeconds') });
   waitState.next(checkTask);
   const stable = Condition.booleanEquals('$.poll.stable', true);
   const decide = new Choice(b.scope, states.choice);
-  if (phase)
-    decide.when(Condition.and(stable, Condition.booleanEquals(`$.phases.${phase.name}`, true)), phase.next);
+  // The first needed phase wins (an up with HPAs and Ingresses: the autoscalers' loop, then the Ingresses).
+  for (const p of phase ? [phase].flat() : [])
+    decide.when(Condition.and(stable, Condition.booleanEquals(`$.phases.${p.name}`, true)), p.next);
   return checkTask.next(decide.when(stable, next).otherwise(waitState));
 }
 
@@ -201,7 +203,7 @@ function downPhases(b: Builders): Chain {
   );
 }
 
-/** Up: (node groups,) the database, KEDA, StatefulSets, deployments, autoscalers, health, CronJobs. */
+/** Up: (node groups,) the database, KEDA, StatefulSets, deployments, autoscalers, (Ingresses,) health, CronJobs. */
 function upPhases(b: Builders): { up: Chain; nodegroupsUp: Chain } {
   const { task, recordResult } = b;
   const healthLoop = pollLoop(
@@ -209,6 +211,12 @@ function upPhases(b: Builders): { up: Chain; nodegroupsUp: Chain } {
     { check: Steps.checkHealth, fn: 'check-health', choice: Steps.appsHealthy, wait: Steps.waitHealth },
     task(Steps.resumeCronJobs, 'resume-cronjobs').next(recordResult),
   );
+  // Environments with sleepingBackend: once the workloads are ready, the Ingresses serve them
+  // again, before the health checks (which go through them).
+  const ingressesUp = {
+    name: 'ingresses',
+    next: task(Steps.restoreIngresses, 'ingresses').next(healthLoop),
+  } as const;
   // Kubernetes ignores an HPA while its target is at 0: wait until it acts again.
   const autoscalersLoop = pollLoop(
     b,
@@ -219,6 +227,7 @@ function upPhases(b: Builders): { up: Chain; nodegroupsUp: Chain } {
       wait: Steps.waitAutoscalers,
     },
     healthLoop,
+    ingressesUp,
   );
   const deploymentsLoop = pollLoop(
     b,
@@ -229,7 +238,7 @@ function upPhases(b: Builders): { up: Chain; nodegroupsUp: Chain } {
       wait: Steps.waitDeploymentsStart,
     },
     healthLoop,
-    { name: 'autoscalers', next: autoscalersLoop },
+    [{ name: 'autoscalers', next: autoscalersLoop }, ingressesUp],
   );
   const statefulSetsUp = task(Steps.restoreStatefulSets, 'restore-statefulsets').next(
     pollLoop(
@@ -293,6 +302,14 @@ function entry(b: Builders, phases: { down: Chain; up: Chain; nodegroupsUp: Chai
   });
 
   const whichAction = new Choice(scope, Steps.whichAction)
+    // Environments with sleepingBackend: the Ingresses point at the wake page before anything stops.
+    .when(
+      Condition.and(
+        Condition.stringEquals('$.request.action', 'down'),
+        Condition.booleanEquals('$.phases.ingresses', true),
+      ),
+      task(Steps.pointIngresses, 'ingresses').next(phases.down),
+    )
     .when(Condition.stringEquals('$.request.action', 'down'), phases.down)
     .when(
       Condition.and(

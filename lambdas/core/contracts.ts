@@ -16,6 +16,7 @@ import type { StateStore } from './gateways/store.ts';
 import type { DatabaseWait, TaskTokens } from './gateways/task-tokens.ts';
 import { DatabaseFactsSchema } from './records/database-facts.ts';
 import type { Hold } from './records/hold.ts';
+import { IngressStateSchema } from './records/ingress-state.ts';
 import {
   ACTIONS,
   type Action,
@@ -143,6 +144,11 @@ export interface Phases {
   nodegroups: boolean;
   /** Up: the restore point recorded HPAs, to wait for after the deployments. */
   autoscalers: boolean;
+  /**
+   * The Ingress Tasks run (issue 19): down, Prepare recorded Ingresses to point (the
+   * environment has sleepingBackend); up, the restore point recorded Ingresses.
+   */
+  ingresses: boolean;
 }
 
 export interface RunContext {
@@ -244,6 +250,7 @@ const EnvironmentStateSchema = z.object({
   deployments: z.array(DeploymentStateSchema),
   workloads: z.array(WorkloadStateSchema).optional(),
   nodegroups: z.array(NodegroupStateSchema).optional(),
+  ingresses: z.array(IngressStateSchema).optional(),
   database: z.object({
     kind: z.enum(['instance', 'cluster']),
     identifier: z.string(),

@@ -9,6 +9,7 @@ export const Steps = {
   planDryRun: 'Plan dry run',
   recordIntent: 'Record intent',
   whichAction: 'Which action?',
+  pointIngresses: 'Point Ingresses to sleeping backend',
   suspendCronJobs: 'Suspend CronJobs',
   pauseScaledObjects: 'Pause KEDA ScaledObjects',
   scaleDown: 'Scale deployments to zero',
@@ -51,6 +52,7 @@ export const Steps = {
   checkAutoscalers: 'Check autoscalers active',
   autoscalersActive: 'Autoscalers active?',
   waitAutoscalers: 'Wait for autoscalers',
+  restoreIngresses: 'Restore Ingresses',
   checkHealth: 'Check health',
   appsHealthy: 'Applications healthy?',
   waitHealth: 'Wait for health',
@@ -167,6 +169,8 @@ export const FUNCTIONS = {
   },
   'pause-keda': { workflow: 'environment', states: [Steps.pauseScaledObjects] },
   'restore-keda': { workflow: 'environment', states: [Steps.restoreScaledObjects] },
+  // Environments with sleepingBackend (issue 19): Ingresses to the wake page while down.
+  ingresses: { workflow: 'environment', states: [Steps.pointIngresses, Steps.restoreIngresses] },
   'record-result': { workflow: 'environment', states: [Steps.recordResult] },
   'record-failure': { workflow: 'environment', states: [Steps.recordFailure] },
   // The fleet's Lambda Tasks; its child runs are a Step Functions integration.

@@ -20,6 +20,7 @@ import { handler as fleetSelect } from './fleet-select.ts';
 import { handler as guardSelect } from './guard-select.ts';
 import { handler as guardStep } from './guard-step.ts';
 import { handler as guardSummary } from './guard-summary.ts';
+import { handler as ingresses } from './ingresses.ts';
 import { handler as pauseKeda } from './pause-keda.ts';
 import { handler as planDryRun } from './plan-dry-run.ts';
 import { handler as prepare } from './prepare.ts';
@@ -63,6 +64,7 @@ export const taskHandlers: Record<WorkflowFunctionId, TaskHandler> = {
   'check-nodegroups': checkNodegroups,
   'pause-keda': pauseKeda,
   'restore-keda': restoreKeda,
+  ingresses,
   'record-result': recordResult,
   'record-failure': recordFailure,
   'fleet-select': fleetSelect,

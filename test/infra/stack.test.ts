@@ -274,6 +274,7 @@ describe('least privilege', () => {
       'resume-cronjobs': [...s3, ...eks],
       'pause-keda': [...s3, ...eks],
       'restore-keda': [...s3, ...eks],
+      ingresses: [...s3, ...eks],
       'await-database': [...s3, ...rdsDescribe, 'states:SendTaskSuccess'],
       'check-autoscalers': eks,
       // The test configuration has no node groups: no eks:*Nodegroup grant at all.
@@ -405,7 +406,13 @@ describe('schedules, alarm and access', () => {
       'record-result',
     ] as const)
       expect(KUBERNETES_WRITERS.has(id), id).toBe(false);
-    for (const id of ['scale-down', 'restore-replicas', 'suspend-cronjobs', 'pause-keda'] as const)
+    for (const id of [
+      'scale-down',
+      'restore-replicas',
+      'suspend-cronjobs',
+      'pause-keda',
+      'ingresses',
+    ] as const)
       expect(KUBERNETES_WRITERS.has(id), id).toBe(true);
     for (const e of entries) {
       expect(e.Properties.AccessPolicies).toBeUndefined();

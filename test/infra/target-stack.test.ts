@@ -72,8 +72,8 @@ describe('the target stack', () => {
     const assume = of(central, 'AWS::IAM::Policy')
       .flatMap((p) => p.Properties.PolicyDocument.Statement)
       .filter((s: any) => list(s.Action).includes('sts:AssumeRole'));
-    // Every function that calls RDS or EKS: the environment workflow's (with the database event wait), the whole-environment phases' (autoscalers and node groups too), the guard's step.
-    expect(assume.length).toBe(22);
+    // Every function that calls RDS or EKS: the environment workflow's (with the database event wait), the whole-environment phases' (autoscalers and node groups too), the Ingresses' (issue 19), the guard's step.
+    expect(assume.length).toBe(23);
     for (const s of assume)
       expect(s.Resource).toEqual('arn:aws:iam::444455556666:role/customer-infra-manager-target');
     // The guard re-stops databases there too: its step may assume the role it is trusted for.

@@ -3,6 +3,7 @@
 
 import { matchesLabels, parseLabelSelector } from '#core/config/label-selector';
 import { CimError, ErrorNames } from '#core/errors';
+import type { IngressGateway, IngressObject } from '#core/gateways/ingresses';
 import {
   type DeploymentStatus,
   type KubeGateway,
@@ -31,7 +32,7 @@ interface FakeDeployment {
 export const FAKE_DEPLOYMENT_REQUESTS = { cpuCores: 0.35, memoryBytes: 320 * 2 ** 20 };
 export const FAKE_STATEFULSET_REQUESTS = { cpuCores: 1, memoryBytes: 2 * 2 ** 30 };
 
-export class FakeKube implements KubeGateway, WorkloadGateway, NodeLister {
+export class FakeKube implements KubeGateway, WorkloadGateway, NodeLister, IngressGateway {
   readonly deployments = new Map<string, FakeDeployment>();
   readonly statefulSets = new Map<string, FakeDeployment>();
   readonly cronJobs = new Map<string, { suspend: boolean; schedule: string; activeJobs?: number }>();
@@ -264,6 +265,86 @@ export class FakeKube implements KubeGateway, WorkloadGateway, NodeLister {
     this.log.push(`${suspend ? 'suspend' : 'resume'} cronjob ${namespace}/${name}`);
     c.suspend = suspend;
     this.afterScale?.(namespace, name);
+  }
+
+  /**
+   * Ingresses by "namespace/name", as an API server keeps them: every change bumps the
+   * resourceVersion, and a replace at an older one is refused (409) with nothing changed.
+   */
+  readonly ingresses = new Map<
+    string,
+    { resourceVersion: number; annotations: Record<string, string>; spec: Record<string, unknown> }
+  >();
+
+  addIngress(
+    namespace: string,
+    name: string,
+    spec: Record<string, unknown>,
+    annotations: Record<string, string> = {},
+  ): this {
+    this.ingresses.set(`${namespace}/${name}`, {
+      resourceVersion: 1,
+      annotations: { ...annotations },
+      spec: structuredClone(spec),
+    });
+    return this;
+  }
+
+  /** Changes an Ingress as a person would (kubectl edit): a new spec and/or annotations, a new version. */
+  editIngress(
+    namespace: string,
+    name: string,
+    change: { spec?: Record<string, unknown>; annotations?: Record<string, string> },
+  ) {
+    const i = this.ingresses.get(`${namespace}/${name}`);
+    if (!i) throw new Error(`no fake Ingress ${namespace}/${name}`);
+    if (change.spec) i.spec = structuredClone(change.spec);
+    if (change.annotations) i.annotations = { ...change.annotations };
+    i.resourceVersion++;
+  }
+
+  private ingressObject(key: string): IngressObject | null {
+    const i = this.ingresses.get(key);
+    if (!i) return null;
+    const [namespace = '', name = ''] = key.split('/');
+    return {
+      name,
+      namespace,
+      resourceVersion: String(i.resourceVersion),
+      annotations: { ...i.annotations },
+      spec: structuredClone(i.spec),
+    };
+  }
+
+  async listIngresses(namespace: string): Promise<IngressObject[]> {
+    this.guard(namespace);
+    return [...this.ingresses.keys()]
+      .filter((k) => k.startsWith(`${namespace}/`))
+      .map((k) => this.ingressObject(k) as IngressObject);
+  }
+
+  async readIngress(namespace: string, name: string): Promise<IngressObject | null> {
+    this.guard(namespace);
+    return this.ingressObject(`${namespace}/${name}`);
+  }
+
+  async replaceIngressSpec(
+    current: IngressObject,
+    spec: Record<string, unknown>,
+    annotation: { key: string; value: string | null },
+  ): Promise<void> {
+    this.guard(current.namespace);
+    const key = `${current.namespace}/${current.name}`;
+    const i = this.ingresses.get(key);
+    if (!i) throw new CimError(ErrorNames.KubernetesError, `ingress ${key} not found`);
+    if (String(i.resourceVersion) !== current.resourceVersion)
+      throw new CimError(ErrorNames.KubernetesError, `ingress ${key}: the object has been modified (409)`);
+    this.log.push(`${annotation.value === null ? 'restore' : 'point'} ingress ${key}`);
+    i.spec = structuredClone(spec);
+    if (annotation.value === null) delete i.annotations[annotation.key];
+    else i.annotations[annotation.key] = annotation.value;
+    i.resourceVersion++;
+    this.afterScale?.(current.namespace, current.name);
   }
 
   private guard(namespace: string) {

@@ -41,6 +41,12 @@ function observe() {
 
 const nested = (n: number) => `${'{"a":'.repeat(n)}1${'}'.repeat(n)}`;
 const preState = () => structuredClone(w.bucket.json(PRE_STATE_10)) as Record<string, any>;
+const ingressEntry = (spec: Record<string, unknown> = { rules: [] }) => ({
+  ingress_namespace: 'alpha-dev',
+  ingress_name: 'web',
+  ingress_spec: spec,
+  ingress_pointed: false,
+});
 
 // ---------------------------------------------------------------- hostile records
 
@@ -91,6 +97,64 @@ const recordCases: {
     error: 'StateRecordInvalid',
     exit: ExitCode.Refused,
     message: /deployment backend-deployment contradicts itself: recorded as not existing, yet available/,
+  },
+  // Issue 19: the Ingress specs an up would write back come from the record too.
+  {
+    title: 'a restore point whose recorded Ingress spec is 9,000 bytes',
+    key: PRE_STATE_10,
+    body: () => ({
+      ...preState(),
+      k8s_ingresses: { 'alpha-dev/web': ingressEntry({ rules: [{ host: 'x'.repeat(9_000) }] }) },
+    }),
+    error: 'StateRecordInvalid',
+    exit: ExitCode.Refused,
+    message: /Ingress alpha-dev\/web has a recorded spec of 9\d{3} bytes, above 8192/,
+  },
+  {
+    title: "a restore point with an Ingress in a namespace not the environment's",
+    key: PRE_STATE_10,
+    body: () => ({
+      ...preState(),
+      k8s_ingresses: { 'kube-system/web': { ...ingressEntry(), ingress_namespace: 'kube-system' } },
+    }),
+    error: 'StateRecordInvalid',
+    exit: ExitCode.Refused,
+    message: /Ingress kube-system\/web is recorded in namespace "kube-system", not one of the environment's/,
+  },
+  {
+    title: 'a restore point whose Ingress entry is keyed by another Ingress',
+    key: PRE_STATE_10,
+    body: () => ({ ...preState(), k8s_ingresses: { 'alpha-dev/api': ingressEntry() } }),
+    error: 'StateRecordInvalid',
+    exit: ExitCode.Refused,
+    message: /Ingress entry "alpha-dev\/api" names alpha-dev\/web/,
+  },
+  {
+    title: 'a restore point whose recorded Ingress spec is a string',
+    key: PRE_STATE_10,
+    body: () => ({
+      ...preState(),
+      k8s_ingresses: { 'alpha-dev/web': { ...ingressEntry(), ingress_spec: 'rules: []' } },
+    }),
+    error: 'StateRecordInvalid',
+    exit: ExitCode.Refused,
+    message: /not a state record \(k8s_ingresses\.alpha-dev\/web\.ingress_spec/,
+  },
+  {
+    title: 'a restore point with 41 recorded Ingresses',
+    key: PRE_STATE_10,
+    body: () => ({
+      ...preState(),
+      k8s_ingresses: Object.fromEntries(
+        Array.from({ length: 41 }, (_, i) => [
+          `alpha-dev/web${i}`,
+          { ...ingressEntry(), ingress_name: `web${i}` },
+        ]),
+      ),
+    }),
+    error: 'StateRecordInvalid',
+    exit: ExitCode.Refused,
+    message: /it records 41 Ingresses, more than the 40 a down records/,
   },
   {
     title: 'actions.json nested 10,000 levels deep',

@@ -31,6 +31,49 @@ const WORKLOADS = [
 ];
 export const MODES: Mode[] = ['crash', 'retryable', 'fatal'];
 const NODEGROUP = { minSize: 1, desiredSize: 2, maxSize: 4 };
+/** Its Ingresses (sleepingBackend): pointed by every down, given these exact specs back by the up. */
+const INGRESSES = {
+  web: {
+    spec: {
+      ingressClassName: 'nginx',
+      defaultBackend: { service: { name: 'frontend', port: { number: 80 } } },
+      rules: [
+        {
+          host: 'dev.alpha.example.com',
+          http: {
+            paths: [
+              {
+                path: '/',
+                pathType: 'Prefix',
+                backend: { service: { name: 'frontend', port: { number: 80 } } },
+              },
+            ],
+          },
+        },
+      ],
+    },
+    annotations: { 'nginx.ingress.kubernetes.io/proxy-body-size': '8m' },
+  },
+  api: {
+    spec: {
+      rules: [
+        {
+          host: 'api.alpha.example.com',
+          http: {
+            paths: [
+              {
+                path: '/',
+                pathType: 'Prefix',
+                backend: { service: { name: 'backend', port: { name: 'http' } } },
+              },
+            ],
+          },
+        },
+      ],
+    },
+    annotations: {},
+  },
+};
 
 export type FaultWorld = World & { failNextStop?: boolean };
 
@@ -153,7 +196,10 @@ function world(): FaultWorld {
     workloads: WORKLOADS,
     keda: true,
     nodegroups: ['alpha-workers'],
+    sleepingBackend: { service: 'wake', port: 8080 },
   };
+  for (const [name, i] of Object.entries(INGRESSES))
+    w.kube.addIngress('alpha-dev', name, i.spec, i.annotations);
   // Its node group answers UPDATING for one describe after each change.
   w.addNodegroup('eks-dev-cluster', 'alpha-workers', NODEGROUP, 1);
   w.kube.scaledObjects.set('alpha-dev/backend-scaler', {
@@ -340,6 +386,11 @@ async function recover(w: FaultWorld): Promise<void> {
   expect(w.kube.scaledObjects.get('alpha-dev/redis-scaler')?.pausedReplicas, 'its own annotation').toBe('3');
   expect(w.dbState()).toBe('available');
   expect(w.nodegroups.get('eks-dev-cluster/alpha-workers')?.scaling, 'node group').toEqual(NODEGROUP);
+  for (const [name, i] of Object.entries(INGRESSES)) {
+    const now = w.kube.ingresses.get(`alpha-dev/${name}`);
+    expect(JSON.stringify(now?.spec), `Ingress ${name}: its spec byte for byte`).toBe(JSON.stringify(i.spec));
+    expect(now?.annotations, `Ingress ${name}: its annotations, ours gone`).toEqual(i.annotations);
+  }
   expect(w.bucket.objects.has(`${P}/lock.json`), 'no lock left').toBe(false);
   // Every record under history/ was written exactly once: never overwritten.
   const puts = new Map<string, number>();

@@ -20,6 +20,7 @@ import { HttpRequest } from '@smithy/protocol-http';
 import { SignatureV4 } from '@smithy/signature-v4';
 import type { Config, Environment } from '../config/schema.ts';
 import { AWS_REQUEST_TIMEOUTS, CimError, ErrorNames, errorMessage } from '../errors.ts';
+import type { IngressGateway, IngressObject } from '../gateways/ingresses.ts';
 import {
   type DeploymentStatus,
   type KubeGateway,
@@ -35,6 +36,7 @@ import {
   currentExecution,
   type TemporaryCredentials,
 } from './assume-role.ts';
+import { ingressClient } from './kubernetes-ingresses.ts';
 import { clientNodeWorkloads } from './kubernetes-workloads.ts';
 import { memo } from './memo.ts';
 
@@ -124,7 +126,7 @@ function kubeError(err: unknown, what: string): Error {
   if (code === 401 || code === 403) {
     return new CimError(
       ErrorNames.KubernetesAccessDenied,
-      `${what}: access denied (HTTP ${code}). Grant the orchestrator's identity get/list on deployments (statefulsets, cronjobs, horizontalpodautoscalers) and get/patch on deployments/scale (statefulsets/scale, cronjobs) in that namespace, and get/list on nodes for nodegroups (see README "Kubernetes access").`,
+      `${what}: access denied (HTTP ${code}). Grant the orchestrator's identity get/list on deployments (statefulsets, cronjobs, horizontalpodautoscalers) and get/patch on deployments/scale (statefulsets/scale, cronjobs; ingresses with sleepingBackend) in that namespace, and get/list on nodes for nodegroups (see README "Kubernetes access").`,
       { cause: err },
     );
   }
@@ -188,7 +190,7 @@ export function nodeReader(kc: KubeConfig): NodeReader {
   };
 }
 
-export class ClientNodeKubeGateway implements KubeGateway, WorkloadGateway, NodeLister {
+export class ClientNodeKubeGateway implements KubeGateway, WorkloadGateway, NodeLister, IngressGateway {
   private readonly workloads: WorkloadGateway;
   constructor(
     apps: () => Promise<AppsV1Api>,
@@ -205,6 +207,9 @@ export class ClientNodeKubeGateway implements KubeGateway, WorkloadGateway, Node
       throw new CimError(ErrorNames.KubernetesError, 'this gateway has no core/v1 client (nodes)');
     },
     retryAfter: RetryAfterOptions = {},
+    ingresses: () => Promise<IngressGateway> = async () => {
+      throw new CimError(ErrorNames.KubernetesError, 'this gateway has no networking/v1 client (Ingresses)');
+    },
   ) {
     // Every call of every client honours a bounded Retry-After (see RETRY_AFTER_MAX_SECONDS).
     const honouring =
@@ -213,6 +218,7 @@ export class ClientNodeKubeGateway implements KubeGateway, WorkloadGateway, Node
         withRetryAfter(await client(), retryAfter);
     this.apps = honouring(apps);
     this.core = honouring(core);
+    this.ingresses = honouring(ingresses);
     this.workloads = clientNodeWorkloads(
       this.apps,
       honouring(batch),
@@ -223,6 +229,33 @@ export class ClientNodeKubeGateway implements KubeGateway, WorkloadGateway, Node
   }
   private readonly apps: () => Promise<AppsV1Api>;
   private readonly core: () => Promise<NodeReader>;
+  private readonly ingresses: () => Promise<IngressGateway>;
+
+  async listIngresses(namespace: string): Promise<IngressObject[]> {
+    try {
+      return await (await this.ingresses()).listIngresses(namespace);
+    } catch (err) {
+      throw kubeError(err, `listing the Ingresses of namespace ${namespace}`);
+    }
+  }
+  async readIngress(namespace: string, name: string): Promise<IngressObject | null> {
+    try {
+      return await (await this.ingresses()).readIngress(namespace, name);
+    } catch (err) {
+      throw kubeError(err, `reading Ingress ${namespace}/${name}`);
+    }
+  }
+  async replaceIngressSpec(
+    current: IngressObject,
+    spec: Record<string, unknown>,
+    annotation: { key: string; value: string | null },
+  ): Promise<void> {
+    try {
+      await (await this.ingresses()).replaceIngressSpec(current, spec, annotation);
+    } catch (err) {
+      throw kubeError(err, `changing the spec of Ingress ${current.namespace}/${current.name}`);
+    }
+  }
 
   async listNodes(labelSelector: string): Promise<NodeStatus[]> {
     try {
@@ -342,6 +375,7 @@ export function kubeGatewayFromKubeconfig(
   const custom = kc.makeApiClient(CustomObjectsApi);
   const autoscaling = kc.makeApiClient(AutoscalingV2Api);
   const core = nodeReader(kc);
+  const ingresses = ingressClient(kc);
   return new ClientNodeKubeGateway(
     async () => apps,
     async () => batch,
@@ -349,6 +383,7 @@ export function kubeGatewayFromKubeconfig(
     async () => autoscaling,
     async () => core,
     retryAfter,
+    async () => ingresses,
   );
 }
 
@@ -401,6 +436,7 @@ export function kubeGatewayForEks(
         custom: CustomObjectsApi;
         autoscaling: AutoscalingV2Api;
         core: NodeReader;
+        ingresses: IngressGateway;
         until: number;
       }
     | undefined;
@@ -430,6 +466,7 @@ export function kubeGatewayForEks(
       custom: kc.makeApiClient(CustomObjectsApi),
       autoscaling: kc.makeApiClient(AutoscalingV2Api),
       core: nodeReader(kc),
+      ingresses: ingressClient(kc),
       until: Date.now() + TOKEN_TTL_MS,
     };
     return cached;
@@ -440,6 +477,8 @@ export function kubeGatewayForEks(
     async () => (await clients()).custom,
     async () => (await clients()).autoscaling,
     async () => (await clients()).core,
+    {},
+    async () => (await clients()).ingresses,
   );
 }
 

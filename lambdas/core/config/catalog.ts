@@ -254,6 +254,7 @@ function resolveNames(
     maxReplicas: s.maxReplicas,
     jobsGraceSeconds: s.jobsGraceSeconds,
     keda: s.keda,
+    sleepingBackend: s.sleepingBackend ?? null,
     labels: s.labels ?? {},
     ...withTarget(resolveTarget(s, (k) => at(k), refuse)),
   };

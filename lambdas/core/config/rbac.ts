@@ -39,6 +39,16 @@ export const READER_RULES: readonly PolicyRule[] = WRITER_RULES.map((r) => ({
   verbs: r.verbs.filter((v) => v === 'get' || v === 'list' || v === 'watch'),
 }));
 
+/**
+ * The writers' rule in the namespaces of environments with sleepingBackend only (issue 19):
+ * Prepare lists the Ingresses, the Ingress steps read and patch them. The readers need none.
+ */
+export const INGRESS_WRITER_RULE: PolicyRule = {
+  apiGroups: ['networking.k8s.io'],
+  resources: ['ingresses'],
+  verbs: ['get', 'list', 'patch'],
+};
+
 /** Every namespace an environment's steps touch: its own, its deployments', workloads' and discovery's. */
 export function environmentNamespaces(env: Environment): string[] {
   return [
@@ -57,8 +67,8 @@ type Manifest = Record<string, unknown>;
 const RBAC = 'rbac.authorization.k8s.io/v1';
 const LABELS = { 'app.kubernetes.io/managed-by': 'customer-infra-manager' };
 
-/** Per namespace: the writer and reader Roles, each bound to its group. */
-export function namespaceRbac(namespace: string): Manifest[] {
+/** Per namespace: the writer and reader Roles, each bound to its group (with `ingresses`, the writers may patch Ingresses). */
+export function namespaceRbac(namespace: string, o: { ingresses?: boolean } = {}): Manifest[] {
   const pair = (role: string, group: string, rules: readonly PolicyRule[]): Manifest[] => [
     { apiVersion: RBAC, kind: 'Role', metadata: { name: role, namespace, labels: LABELS }, rules },
     {
@@ -70,7 +80,7 @@ export function namespaceRbac(namespace: string): Manifest[] {
     },
   ];
   return [
-    ...pair(WRITER_ROLE, WRITERS_GROUP, WRITER_RULES),
+    ...pair(WRITER_ROLE, WRITERS_GROUP, o.ingresses ? [...WRITER_RULES, INGRESS_WRITER_RULE] : WRITER_RULES),
     ...pair(READER_ROLE, READERS_GROUP, READER_RULES),
   ];
 }
@@ -98,9 +108,14 @@ export function nodeReaderRbac(): Manifest[] {
 export function clusterRbac(envs: readonly Environment[]): Map<string, Manifest[]> {
   const namespaces = new Map<string, Set<string>>();
   const withNodegroups = new Set<string>();
+  // "cluster namespace" of the environments with sleepingBackend.
+  const withIngresses = new Set<string>();
   for (const e of envs) {
     const set = namespaces.get(e.cluster) ?? new Set<string>();
-    for (const ns of environmentNamespaces(e)) set.add(ns);
+    for (const ns of environmentNamespaces(e)) {
+      set.add(ns);
+      if (e.sleepingBackend) withIngresses.add(`${e.cluster} ${ns}`);
+    }
     namespaces.set(e.cluster, set);
     if (e.nodegroups.length) withNodegroups.add(e.cluster);
   }
@@ -109,7 +124,12 @@ export function clusterRbac(envs: readonly Environment[]): Map<string, Manifest[
       .sort(([a], [b]) => a.localeCompare(b))
       .map(([cluster, set]) => [
         cluster,
-        [...[...set].sort().flatMap(namespaceRbac), ...(withNodegroups.has(cluster) ? nodeReaderRbac() : [])],
+        [
+          ...[...set]
+            .sort()
+            .flatMap((ns) => namespaceRbac(ns, { ingresses: withIngresses.has(`${cluster} ${ns}`) })),
+          ...(withNodegroups.has(cluster) ? nodeReaderRbac() : []),
+        ],
       ]),
   );
 }

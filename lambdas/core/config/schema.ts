@@ -128,6 +128,25 @@ const Discover = z
     'Instead of listing workloads: every Deployment/StatefulSet/CronJob found at down, minus those annotated customer-infra-manager/exclude: "true".',
   );
 
+/** The shared "sleeping" backend an opted-in environment's Ingresses point at while down (issue 19). */
+const SleepingBackend = z
+  .object({
+    service: z
+      .string()
+      .regex(
+        NAME_PATTERN,
+        'must be a Service name (lower-case letters, digits and "-", at most 63) in the Ingress namespace',
+      )
+      .describe(
+        'A Service in each namespace of the environment (e.g. an ExternalName Service naming the shared wake page).',
+      ),
+    port: z.number().int().min(1).max(65_535).describe('Its port number.'),
+  })
+  .strict()
+  .describe(
+    'Opt-in: on down, every Ingress of the namespace is recorded and pointed at this Service (the wake page); on up it is restored exactly as recorded.',
+  );
+
 const Database = z
   .object({
     kind: z.enum(['instance', 'cluster']).describe('"instance" for RDS, "cluster" for Aurora.'),
@@ -193,6 +212,7 @@ export const Settings = z
       .describe(
         'Pause KEDA ScaledObjects that target the scaled workloads (autoscaling.keda.sh/paused-replicas: "0") while down (default false).',
       ),
+    sleepingBackend: SleepingBackend.optional(),
     jobsGraceSeconds: z
       .number()
       .int()
@@ -334,6 +354,8 @@ export interface Environment {
   jobsGraceSeconds: number;
   /** Pause KEDA ScaledObjects targeting the scaled workloads while down. */
   keda: boolean;
+  /** Opt-in (issue 19): the Service the namespace's Ingresses point at while down (null: left alone). */
+  sleepingBackend: { service: string; port: number } | null;
   labels: Record<string, string>;
   /** Set when the cluster and database live in another account: the role the functions assume there. */
   target?: Target;

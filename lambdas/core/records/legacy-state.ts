@@ -17,6 +17,12 @@ import {
   LegacyDatabaseFactKeys,
 } from './database-facts.ts';
 import {
+  type IngressState,
+  ingressesFromLegacy,
+  ingressesToLegacy,
+  LegacyIngressKeys,
+} from './ingress-state.ts';
+import {
   LegacyNodegroupKeys,
   type NodegroupState,
   nodegroupsFromLegacy,
@@ -62,6 +68,8 @@ export interface EnvironmentState {
   workloads?: WorkloadState[];
   /** EKS managed node groups; absent for an environment without them (and in legacy records). */
   nodegroups?: NodegroupState[];
+  /** Ingresses of an environment with sleepingBackend, in the pre-state of a down (issue 19); absent otherwise. */
+  ingresses?: IngressState[];
   database: DatabaseState;
   timestamp: string;
   build: string;
@@ -168,6 +176,7 @@ export const LegacyState = z.looseObject({
   k8s_deployments: z.record(z.string(), LegacyDeployment),
   ...LegacyWorkloadKeys,
   ...LegacyNodegroupKeys,
+  ...LegacyIngressKeys,
   aws_rds: z.looseObject({
     message: z.string().optional(),
     rds_identifier: z.string(),
@@ -240,6 +249,7 @@ export function stateToLegacy(s: EnvironmentState): Record<string, unknown> {
     k8s_deployments: deployments,
     ...workloadsToLegacy(s.workloads),
     ...nodegroupsToLegacy(s.nodegroups),
+    ...ingressesToLegacy(s.ingresses),
     aws_rds: rds,
     timestamp: s.timestamp,
     jenkins_build: s.build,
@@ -265,9 +275,11 @@ export function stateFromLegacy(json: unknown, key: string): EnvironmentState {
   const { facts } = databaseFactsFromLegacy((json as { aws_rds?: unknown }).aws_rds);
   const workloads = workloadsFromLegacy(p);
   const nodegroups = nodegroupsFromLegacy(p);
+  const ingresses = ingressesFromLegacy(p);
   return {
     ...(workloads ? { workloads } : {}),
     ...(nodegroups ? { nodegroups } : {}),
+    ...(ingresses ? { ingresses } : {}),
     deployments: Object.entries(p.k8s_deployments).map(([name, d]) => ({
       name,
       namespace: d.deployment_namespace,

@@ -5,6 +5,7 @@ import type { Environment } from '../config/schema.ts';
 import { CimError, ErrorNames } from '../errors.ts';
 import type { NodegroupScaling } from '../gateways/nodegroups.ts';
 import { TARGET_KINDS } from '../workloads/kinds.ts';
+import { type IngressState, validateIngressRecords } from './ingress-state.ts';
 import { LegacyState } from './legacy-state.ts';
 import { validateNodegroupRecords } from './nodegroup-state.ts';
 import { type RestoredWorkloads, validateWorkloadRecords } from './workload-restore-point.ts';
@@ -25,6 +26,8 @@ export interface RestorePoint {
   workloads?: RestoredWorkloads;
   /** Scaling config to restore by node group name (none in a legacy record). */
   nodegroups?: Record<string, NodegroupScaling>;
+  /** Ingresses a down pointed at the sleeping backend, with their specs to restore (issue 19). */
+  ingresses?: IngressState[];
 }
 
 function refuse(key: string, why: string): CimError {
@@ -111,5 +114,15 @@ export function validateRestorePoint(
   }
   const workloads = validateWorkloadRecords(rec, env, (why) => refuse(key, why));
   const nodegroups = validateNodegroupRecords(rec, env, (why) => refuse(key, why));
-  return { fromBuild, key, record: json, replicas, notConfigured, workloads, nodegroups };
+  const ingresses = validateIngressRecords(rec, env, (why) => refuse(key, why));
+  return {
+    fromBuild,
+    key,
+    record: json,
+    replicas,
+    notConfigured,
+    workloads,
+    nodegroups,
+    ...(ingresses?.length ? { ingresses } : {}),
+  };
 }

@@ -26,6 +26,7 @@ export const PHASE_OF: Partial<Record<TaskFunctionId, Phase>> = {
   'restore-statefulsets': 'workloads',
   'restore-replicas': 'workloads',
   'resume-cronjobs': 'workloads',
+  ingresses: 'workloads',
   'stop-database': 'database',
   'start-database': 'database',
   'scale-nodegroups-down': 'nodegroups',

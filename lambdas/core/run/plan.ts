@@ -49,6 +49,16 @@ export type PlannedChange =
       to: NodegroupScaling | null;
       reason?: string;
     }
+  | {
+      /** Environments with sleepingBackend (issue 19): down points it, up gives its recorded spec back. */
+      kind: 'ingress';
+      namespace: string;
+      name: string;
+      /** Down: the sleeping Service ("name:port"); up: the build whose record it gets back. */
+      to: { sleeping: string } | { fromBuild: string };
+      /** Set when it is left as it is: why. */
+      reason?: string;
+    }
   | { kind: 'wait'; for: 'deployments' | NonNullable<AnyTargetKind['waitFor']> | 'health' }
   | { kind: 'read-only' };
 
@@ -114,8 +124,21 @@ const planDatabase = (
 });
 
 /** Down, in the order the workflow runs it: outer kinds, deployments, inner kinds, database, node groups. */
-function planDown(plan: PlannedChange[], pre: EnvironmentState, database: string): void {
+function planDown(
+  plan: PlannedChange[],
+  pre: EnvironmentState,
+  database: string,
+  sleeping: { service: string; port: number } | null,
+): void {
   const workloads = pre.workloads ?? [];
+  for (const i of sleeping ? (pre.ingresses ?? []) : [])
+    plan.push({
+      kind: 'ingress',
+      namespace: i.namespace,
+      name: i.name,
+      to: { sleeping: `${sleeping?.service}:${sleeping?.port}` },
+      ...(i.pointed ? { reason: 'already pointed at the sleeping backend by an earlier down' } : {}),
+    });
   planKinds(plan, workloads, 'outer', (k, w) => k.planDown(w));
   for (const d of pre.deployments) {
     plan.push(
@@ -159,7 +182,16 @@ function planUp(plan: PlannedChange[], pre: EnvironmentState, database: string, 
           },
     );
   }
-  plan.push({ kind: 'wait', for: 'deployments' }, { kind: 'wait', for: 'health' });
+  plan.push({ kind: 'wait', for: 'deployments' });
+  for (const i of restore.ingresses ?? [])
+    plan.push({
+      kind: 'ingress',
+      namespace: i.namespace,
+      name: i.name,
+      to: { fromBuild: restore.fromBuild },
+      ...(i.pointed ? { reason: 'recorded already pointed at the sleeping backend' } : {}),
+    });
+  plan.push({ kind: 'wait', for: 'health' });
   planKinds(plan, workloads, 'outer', up);
 }
 
@@ -168,7 +200,7 @@ export function planDryRun(deps: Deps, ctx: RunContext): DryRunPlan {
   const env = envOf(deps, ctx);
   const plan: PlannedChange[] = [];
   const database = label(env.database);
-  if (ctx.request.action === 'down') planDown(plan, ctx.preState, database);
+  if (ctx.request.action === 'down') planDown(plan, ctx.preState, database, env.sleepingBackend);
   else if (ctx.request.action === 'up' && ctx.restore) planUp(plan, ctx.preState, database, ctx.restore);
   else plan.push({ kind: 'read-only' });
   const h = ctx.holder;

@@ -17,6 +17,7 @@ import {
 import { classifyDatabaseState, label } from '../database/rules.ts';
 import { CimError, ErrorNames, errorMessage, errorName } from '../errors.ts';
 import { recordKeys, type StateStore } from '../gateways/store.ts';
+import { ingressPhase, withinBounds } from '../ingresses/rules.ts';
 import { NODE_READER_ROLE, NODE_READERS_GROUP, nodegroupInError, scalingError } from '../nodegroups/rules.ts';
 import { nodeLister } from '../nodegroups/steps.ts';
 import { findLastChange } from '../records/actions.ts';
@@ -283,7 +284,13 @@ async function restoreFor(
  * The environment's state now, with the targets discovery finds (or the workloads new since
  * the restore point); an API server that refuses the reads fails the preflight.
  */
-async function readState(deps: Deps, configured: Environment, restore: RestorePoint | null, build: string) {
+async function readState(
+  deps: Deps,
+  configured: Environment,
+  restore: RestorePoint | null,
+  build: string,
+  action: RunRequest['action'],
+) {
   let env = configured;
   let newSince: Skip[] = [];
   try {
@@ -300,9 +307,12 @@ async function readState(deps: Deps, configured: Environment, restore: RestorePo
       },
       env,
       build,
-      { databaseMembers: true },
+      { databaseMembers: true, ingresses: action === 'down' },
     );
-    return { env, preState, newSince };
+    if (!preState.ingresses) return { env, preState, newSince };
+    // Only what a record can hold is pointed (and so restored); the rest is reported.
+    const { kept, skipped } = withinBounds(preState.ingresses);
+    return { env, preState: { ...preState, ingresses: kept }, newSince: [...newSince, ...skipped] };
   } catch (err) {
     if (errorName(err) === ErrorNames.KubernetesAccessDenied) throw preflightError(env, [errorMessage(err)]);
     throw err;
@@ -399,7 +409,11 @@ export async function prepare(
   const wake =
     req.action === 'get_env_state' ? await wakeForStatus(deps, store, configured, previous, now) : null;
   const { restore, env: restoring } = await restoreFor(store, configured, req, previous);
-  const { env, preState, newSince: discovered } = await readState(deps, restoring, restore, build);
+  const {
+    env,
+    preState,
+    newSince: discovered,
+  } = await readState(deps, restoring, restore, build, req.action);
   if (req.action !== 'get_env_state') await preflight(deps, env, req, preState);
   const newSince = restore
     ? [...discovered, ...changedSinceDown(restore.workloads, preState.workloads ?? [], restore.fromBuild)]
@@ -421,6 +435,7 @@ export async function prepare(
     phases: {
       nodegroups: env.nodegroups.length > 0,
       autoscalers: Object.keys(restore?.workloads?.hpas ?? {}).length > 0,
+      ingresses: ingressPhase(req.action, preState, restore),
     },
     ...(env.discover ? { targets: { deployments: env.deployments, workloads: env.workloads } } : {}),
     ...(newSince.length ? { workloadSkipped: newSince } : {}),

@@ -1,9 +1,13 @@
-// Owns reading the whole state of an environment: deployments, database, app health.
+// Owns reading the whole state of an environment: deployments, database, app health (and,
+// for the pre-state of a down of an environment with sleepingBackend, its Ingresses).
+import { environmentNamespaces } from '../config/rbac.ts';
 import type { Environment } from '../config/schema.ts';
 import type { DatabaseGateway } from '../gateways/database.ts';
 import type { HealthChecker } from '../gateways/health.ts';
+import { ingressesOf } from '../gateways/ingresses.ts';
 import type { KubeGateway } from '../gateways/kubernetes.ts';
 import type { NodegroupGateway } from '../gateways/nodegroups.ts';
+import { type IngressState, SLEEPING_ANNOTATION } from '../ingresses/rules.ts';
 import type { DeploymentState, EnvironmentState } from '../records/legacy-state.ts';
 import { legacyTimestamp } from '../records/legacy-state.ts';
 import type { NodegroupState } from '../records/nodegroup-state.ts';
@@ -68,6 +72,18 @@ async function readNodegroups(deps: SnapshotDeps, env: Environment): Promise<Nod
   );
 }
 
+/** Every Ingress of the environment's namespaces, its spec as read (environments with sleepingBackend). */
+export async function readIngresses(kube: KubeGateway, env: Environment): Promise<IngressState[]> {
+  const gw = ingressesOf(kube);
+  const lists = await Promise.all(environmentNamespaces(env).map((ns) => gw.listIngresses(ns)));
+  return lists.flat().map((i) => ({
+    name: i.name,
+    namespace: i.namespace,
+    spec: i.spec,
+    pointed: SLEEPING_ANNOTATION in i.annotations,
+  }));
+}
+
 /**
  * `databaseMembers`: also read each Aurora member's class (one more RDS request), for the
  * pre-state the report reads its bill from; the post-state does without.
@@ -76,18 +92,21 @@ export async function snapshotEnvironment(
   deps: SnapshotDeps,
   env: Environment,
   build: string,
-  o: { databaseMembers?: boolean } = {},
+  o: { databaseMembers?: boolean; ingresses?: boolean } = {},
 ): Promise<EnvironmentState> {
-  const [deployments, workloads, database, nodegroups] = await Promise.all([
+  const [deployments, workloads, database, nodegroups, ingresses] = await Promise.all([
     readDeployments(deps, env),
     readWorkloads(deps.kube, env),
     deps.db.describe(env.database, o.databaseMembers ? { members: true } : {}),
     env.nodegroups.length ? readNodegroups(deps, env) : Promise.resolve(null),
+    // The pre-state of a down only: what the down points and the up restores (issue 19).
+    o.ingresses && env.sleepingBackend ? readIngresses(deps.kube, env) : Promise.resolve(null),
   ]);
   return {
     deployments,
     ...(wholeEnvironment(env) ? { workloads } : {}),
     ...(nodegroups ? { nodegroups } : {}),
+    ...(ingresses ? { ingresses } : {}),
     database,
     timestamp: legacyTimestamp(deps.now()),
     build,

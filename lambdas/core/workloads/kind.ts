@@ -10,7 +10,7 @@ export interface Skip {
   /** The workload's name (the legacy key says deployment; `kind` tells the others apart). */
   deployment: string;
   reason: string;
-  kind?: WorkloadKind | 'HorizontalPodAutoscaler';
+  kind?: WorkloadKind | 'HorizontalPodAutoscaler' | 'Ingress';
 }
 
 export type PlannedStatefulSet = {

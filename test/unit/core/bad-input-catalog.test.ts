@@ -387,6 +387,45 @@ describe('a restore point that contradicts itself is untrusted', () => {
   });
 });
 
+// ------------------------------------------------------------------------------ sleeping backend
+
+describe('a sleepingBackend (issue 19) is checked at load', () => {
+  const cases: [string, unknown, RegExp][] = [
+    ['a service that is not a Service name', { service: 'Wake_Page', port: 80 }, /sleepingBackend\.service/],
+    [
+      'a service naming another namespace',
+      { service: 'wake.other-ns', port: 80 },
+      /sleepingBackend\.service/,
+    ],
+    ['port 0', { service: 'wake', port: 0 }, /sleepingBackend\.port/],
+    ['port 70000', { service: 'wake', port: 70_000 }, /sleepingBackend\.port/],
+    ['a named port (a number is needed)', { service: 'wake', port: 'http' }, /sleepingBackend\.port/],
+    ['no port', { service: 'wake' }, /sleepingBackend\.port/],
+    ['an unknown key', { service: 'wake', port: 80, namespace: 'wake' }, /sleepingBackend.*namespace/],
+  ];
+  it.each(cases)('refuses %s, naming the key', (_t, sleepingBackend, message) => {
+    const err = refusal(() =>
+      resolveEnvironment(parseConfig(twoEnvs({ sleepingBackend }), 'env.yaml'), 'alpha', 'dev', 'env.yaml'),
+    );
+    expect(err.name).toBe(ErrorNames.ConfigInvalid);
+    expect(err.message).toMatch(message);
+  });
+
+  it('accepts one in defaults, and an environment without it leaves its Ingresses alone', () => {
+    const config = parseConfig(
+      { ...twoEnvs(), defaults: { ...twoEnvs().defaults, sleepingBackend: { service: 'wake', port: 8080 } } },
+      'env.yaml',
+    );
+    expect(resolveEnvironment(config, 'alpha', 'dev', 'env.yaml').sleepingBackend).toEqual({
+      service: 'wake',
+      port: 8080,
+    });
+    expect(
+      resolveEnvironment(parseConfig(twoEnvs(), 'env.yaml'), 'beta', 'dev', 'env.yaml').sleepingBackend,
+    ).toBe(null);
+  });
+});
+
 // ------------------------------------------------------------------------------ names in records
 
 describe('names that go into records are printable', () => {
