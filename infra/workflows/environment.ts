@@ -26,12 +26,16 @@ import {
 import type { Construct } from 'constructs';
 import type { Phases } from '#core/contracts';
 import { DATABASE_EVENTS } from '#core/database/events';
+import { ErrorNames } from '#core/errors';
 import { caughtState, type StepName, Steps, type TaskFunctionId, TaskFunctions } from '#core/steps';
 import type { IamScope } from '../iam/scope.ts';
 import { renderLocal } from './render-local.ts';
 import { lambdaTask, TASK_TIMEOUT_SECONDS } from './states.ts';
 
 export type WorkflowFunctions = Record<TaskFunctionId, IFunction>;
+
+/** How long a wake's up waits for a running change to end: a retry every 30 s for 30 minutes. */
+export const WAKE_WAIT = { intervalSeconds: 30, attempts: 60 } as const;
 
 /** The environment workflow's state builders, bound to its scope and functions. */
 interface Builders {
@@ -86,6 +90,32 @@ function builders(scope: Construct, fns: WorkflowFunctions): Builders {
 
   const recordResult = task(Steps.recordResult, 'record-result').next(new Succeed(scope, Steps.done));
   return { scope, task, recordResult, fns };
+}
+
+/**
+ * After Record intent: a wake's up records its wake (wake.json, the ledgers) and schedules its
+ * time to live before the long waits; their failures are recorded as the up's (the intent
+ * names the wake's build, so a failed up ends the wake). Skipped (one Choice) without a wake.
+ */
+function wakeSteps(b: Builders, whichAction: Choice): Choice {
+  const record = b.task(Steps.recordWake, 'record-wake');
+  record.next(b.task(Steps.scheduleWakeDown, 'schedule-wake-down')).next(whichAction);
+  return new Choice(b.scope, Steps.wakeToRecord)
+    .when(Condition.isPresent('$.wakeRun'), record)
+    .otherwise(whichAction);
+}
+
+/**
+ * A renewal: the environment is still up from an expired wake, so a new wake over that up,
+ * no run and no lock (Prepare's answer): the same two functions, whose errors end the run
+ * (there is no run record to write them in; nothing is changed but wake.json and the ledgers).
+ */
+function renewal(b: Builders): Chain {
+  const notRenewed = new Fail(b.scope, Steps.renewFailed, { errorPath: '$.Error', causePath: '$.Cause' });
+  return b
+    .task(Steps.renewWake, 'record-wake', { catchTo: notRenewed })
+    .next(b.task(Steps.scheduleRenewedWakeDown, 'schedule-wake-down', { catchTo: notRenewed }))
+    .next(new Succeed(b.scope, Steps.renewedDone));
 }
 
 /**
@@ -292,6 +322,16 @@ function entry(b: Builders, phases: { down: Chain; up: Chain; nodegroupsUp: Chai
     catchTo: refused,
   });
 
+  // A wake's up may meet a running change (a down putting the environment to sleep, another
+  // wake's up): Prepare says WakeWaitsForRun and decides again after a wait, up to a deadline
+  // (WAKE_WAIT), instead of failing; then it is refused like any lock. A plain up fails at once.
+  prepare.addRetry({
+    errors: [ErrorNames.WakeWaitsForRun],
+    interval: Duration.seconds(WAKE_WAIT.intervalSeconds),
+    maxAttempts: WAKE_WAIT.attempts,
+    backoffRate: 1,
+  });
+
   const whichAction = new Choice(scope, Steps.whichAction)
     .when(Condition.stringEquals('$.request.action', 'down'), phases.down)
     .when(
@@ -308,9 +348,26 @@ function entry(b: Builders, phases: { down: Chain; up: Chain; nodegroupsUp: Chai
       Condition.booleanEquals('$.request.dryRun', true),
       task(Steps.planDryRun, 'plan-dry-run').next(new Succeed(scope, Steps.dryRunDone)),
     )
-    .otherwise(task(Steps.recordIntent, 'record-intent').next(whichAction));
+    .otherwise(task(Steps.recordIntent, 'record-intent').next(wakeSteps(b, whichAction)));
 
-  prepare.next(dryRun);
+  // A wake that runs no up ends here: joined (nothing changed), or renewed (Record wake).
+  const isWake = Condition.isPresent('$.wakeRun');
+  prepare.next(
+    new Choice(scope, Steps.wakeRequest)
+      .when(
+        isWake,
+        new Choice(scope, Steps.wakeInEffect)
+          .when(
+            Condition.stringEquals('$.wakeRun.outcome', 'joined'),
+            new Succeed(scope, Steps.alreadyAwake, {
+              comment: 'A wake in effect: this run answers with it ($.wakeRun.wake), nothing changed.',
+            }),
+          )
+          .when(Condition.stringEquals('$.wakeRun.outcome', 'renew'), renewal(b))
+          .otherwise(dryRun),
+      )
+      .otherwise(dryRun),
+  );
   // A Task cannot even be given a null, string, number or boolean input on the local engine
   // (and a JSONPath on it fails with States.Runtime, which no Catch catches): refuse those
   // here, by name, before anything runs.

@@ -51,8 +51,10 @@ const Ledger = z.looseObject({
 });
 
 export const environmentLedgerKey = (env: Environment) => `${env.keyPrefix}/wake-ledger.json`;
+/** Where the per-person ledgers are in a state bucket (IAM grants this prefix to whoever counts wakes). */
+export const PERSON_LEDGER_PREFIX = 'wake-ledger/users/';
 export const personLedgerKey = (user: string) =>
-  `wake-ledger/users/${createHash('sha256').update(user).digest('hex').slice(0, 32)}.json`;
+  `${PERSON_LEDGER_PREFIX}${createHash('sha256').update(user).digest('hex').slice(0, 32)}.json`;
 
 /** The ledger's entries (all of them; the rules count the window), with its etag; empty when none. */
 export async function readLedger(

@@ -1,0 +1,61 @@
+// Owns the two Tasks of a wake on demand in the environment workflow (issue 19), after
+// Prepare decided it (run/wake-run.ts): "Record wake" claims wake.json and counts the wake,
+// "Schedule wake down" sets its time to live. Their input is a run context (a wake's up,
+// after "Record intent") or Prepare's answer of a renewal (no run): both carry the request
+// and `wakeRun`, and both pass through what they received with their result added.
+import * as z from 'zod';
+import { resolveEnvironment } from '../config/catalog.ts';
+import type { Deps } from '../contracts.ts';
+import { CimError, ErrorNames } from '../errors.ts';
+import type { WakeSchedules } from '../gateways/wake-schedules.ts';
+import type { Wake } from '../records/wake.ts';
+import { recordRunWake, type WakeRun } from './wake-run.ts';
+import { scheduleRunWakeDown, type WakeScheduleTarget } from './wake-ttl.ts';
+
+const WakeStepInput = z.looseObject({
+  request: z.looseObject({ customer: z.string(), environment: z.string(), build: z.string() }),
+  wakeRun: z.object({
+    outcome: z.enum(['wake', 'renew', 'joined']),
+    wake: z.looseObject({ user: z.string(), created: z.string(), until: z.string(), build: z.string() }),
+    replacing: z.string().nullable(),
+  }),
+});
+
+function parseWakeStep(raw: unknown, step: string) {
+  const parsed = WakeStepInput.safeParse(raw);
+  if (!parsed.success)
+    throw new CimError(
+      ErrorNames.InvalidInput,
+      `${step} expects Prepare's decision of a wake ($.wakeRun): ${parsed.error.issues.map((i) => `${i.path.join('.') || 'input'}: ${i.message}`).join('; ')}`,
+    );
+  const input = parsed.data;
+  return { input, run: input.wakeRun as unknown as WakeRun & { wake: Wake } };
+}
+
+const envOfStep = (
+  deps: Pick<Deps, 'config' | 'configSource'>,
+  r: { customer: string; environment: string },
+) => resolveEnvironment(deps.config, r.customer, r.environment, deps.configSource);
+
+/** "Record wake": wake.json claimed and the wake counted in both ledgers, once however often it runs. */
+export async function recordWakeStep(deps: Deps, raw: unknown, step: string): Promise<unknown> {
+  const { input, run } = parseWakeStep(raw, step);
+  const env = envOfStep(deps, input.request);
+  const wake = await recordRunWake(deps.store(env), env, run);
+  deps.log.info('wake recorded', { outcome: run.outcome, until: wake.until, user: wake.user });
+  return input;
+}
+
+/** "Schedule wake down": the deployed one-time schedule at the wake's until; locally, none. */
+export async function scheduleWakeDownStep(
+  deps: Deps,
+  scheduler: { schedules: WakeSchedules; target: WakeScheduleTarget } | null,
+  raw: unknown,
+  step: string,
+): Promise<unknown> {
+  const { input, run } = parseWakeStep(raw, step);
+  const env = envOfStep(deps, input.request);
+  const wakeSchedule = await scheduleRunWakeDown(scheduler, env, run);
+  if (!wakeSchedule.scheduled) deps.log.info(wakeSchedule.why);
+  return { ...input, wakeSchedule };
+}
