@@ -31,10 +31,9 @@ export const NEEDS: Record<TaskFunctionId, Needs> = {
   'restore-keda': { s3: true, eks: true },
   'record-result': { s3: true, rdsDescribe: true, eks: true, nodegroupsDescribe: true },
   'record-failure': { s3: true, rdsDescribe: true, eks: true, nodegroupsDescribe: true },
-  // wake.json and the ledgers (the person's ledger is in the bucket, beside the environments).
-  'record-wake': { s3: true, wakeLedgers: 'write' },
-  // Its schedule (scheduler:CreateSchedule/UpdateSchedule, iam:PassRole) in constructs/wake-ttl.ts.
-  'schedule-wake-down': {},
+  // wake.json and the ledgers (the person's ledger is in the bucket, beside the environments);
+  // its schedule (scheduler:CreateSchedule/UpdateSchedule, iam:PassRole) in constructs/wake-ttl.ts.
+  'wake-run': { s3: true, wakeLedgers: 'write' },
 };
 
 /**

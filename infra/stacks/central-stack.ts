@@ -18,7 +18,11 @@ import type { FleetFunctionId } from '#core/steps';
 import { buildDashboard } from '../constructs/dashboard.ts';
 import { addDatabaseEvents } from '../constructs/database-events.ts';
 import { addEksAccessEntries } from '../constructs/eks-access.ts';
-import { addEnvironmentFunctions, addEnvironmentWorkflow } from '../constructs/environment-workflow.ts';
+import {
+  addEnvironmentFunctions,
+  addEnvironmentWorkflow,
+  environmentWorkflowName,
+} from '../constructs/environment-workflow.ts';
 import { eventDeadLetterQueue, eventFailuresAlarm } from '../constructs/event-failures.ts';
 import { addExecutionStatus } from '../constructs/execution-status.ts';
 import { addFleet, addFleetSchedules } from '../constructs/fleet.ts';
@@ -139,6 +143,8 @@ export class CimStack extends Stack {
       makeFunction,
       grants,
       environmentWorkflow: this.stateMachine,
+      environmentWorkflowName: environmentWorkflowName(id),
+      scheduler: fns['wake-run'],
     });
 
     if (config.stack.eksAccessEntry) addEksAccessEntries(this, envs, fns);
@@ -208,6 +214,7 @@ export class CimStack extends Stack {
       guardWorkflow: this.guard.stateMachine,
       buckets,
       wildcardResources: wildcards,
+      wakeScheduleGroup: this.wakeTtl.groupName,
     });
     acknowledgeKeyFindings(this, key);
     acknowledgeScanFindings(this);

@@ -12,6 +12,7 @@ import {
   Fail,
   type IChainable,
   IntegrationPattern,
+  JitterType,
   JsonPath,
   Pass,
   Result,
@@ -34,8 +35,11 @@ import { lambdaTask, TASK_TIMEOUT_SECONDS } from './states.ts';
 
 export type WorkflowFunctions = Record<TaskFunctionId, IFunction>;
 
-/** How long a wake's up waits for a running change to end: a retry every 30 s for 30 minutes. */
-export const WAKE_WAIT = { intervalSeconds: 30, attempts: 60 } as const;
+/**
+ * How long a wake's up waits for a running change to end: up to 60 looks, each after a wait of
+ * up to 60 s (full jitter: about 30 minutes in all, at most an hour), then it is refused.
+ */
+export const WAKE_WAIT = { intervalSeconds: 60, attempts: 60 } as const;
 
 /** The environment workflow's state builders, bound to its scope and functions. */
 interface Builders {
@@ -98,8 +102,10 @@ function builders(scope: Construct, fns: WorkflowFunctions): Builders {
  * names the wake's build, so a failed up ends the wake). Skipped (one Choice) without a wake.
  */
 function wakeSteps(b: Builders, whichAction: Choice): Choice {
-  const record = b.task(Steps.recordWake, 'record-wake');
-  record.next(b.task(Steps.scheduleWakeDown, 'schedule-wake-down')).next(whichAction);
+  const record = b.task(Steps.recordWake, 'wake-run', { payload: wakePayload(Steps.recordWake) });
+  record
+    .next(b.task(Steps.scheduleWakeDown, 'wake-run', { payload: wakePayload(Steps.scheduleWakeDown) }))
+    .next(whichAction);
   return new Choice(b.scope, Steps.wakeToRecord)
     .when(Condition.isPresent('$.wakeRun'), record)
     .otherwise(whichAction);
@@ -113,10 +119,18 @@ function wakeSteps(b: Builders, whichAction: Choice): Choice {
 function renewal(b: Builders): Chain {
   const notRenewed = new Fail(b.scope, Steps.renewFailed, { errorPath: '$.Error', causePath: '$.Cause' });
   return b
-    .task(Steps.renewWake, 'record-wake', { catchTo: notRenewed })
-    .next(b.task(Steps.scheduleRenewedWakeDown, 'schedule-wake-down', { catchTo: notRenewed }))
+    .task(Steps.renewWake, 'wake-run', { payload: wakePayload(Steps.renewWake), catchTo: notRenewed })
+    .next(
+      b.task(Steps.scheduleRenewedWakeDown, 'wake-run', {
+        payload: wakePayload(Steps.scheduleRenewedWakeDown),
+        catchTo: notRenewed,
+      }),
+    )
     .next(new Succeed(b.scope, Steps.renewedDone));
 }
+
+/** The wake function runs four steps: it is told which, with the state's input as context. */
+const wakePayload = (step: StepName) => TaskInput.fromObject({ step, context: JsonPath.objectAt('$') });
 
 /**
  * Check (its result at $.poll) -> Choice(stable?) -> Wait(SecondsPath) -> Check, then `next`;
@@ -330,6 +344,9 @@ function entry(b: Builders, phases: { down: Chain; up: Chain; nodegroupsUp: Chai
     interval: Duration.seconds(WAKE_WAIT.intervalSeconds),
     maxAttempts: WAKE_WAIT.attempts,
     backoffRate: 1,
+    // Full jitter like every Task's retries: wakes waiting on one down do not come back together.
+    jitterStrategy: JitterType.FULL,
+    maxDelay: Duration.seconds(WAKE_WAIT.intervalSeconds),
   });
 
   const whichAction = new Choice(scope, Steps.whichAction)

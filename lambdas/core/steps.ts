@@ -179,11 +179,11 @@ export const FUNCTIONS = {
   'restore-keda': { workflow: 'environment', states: [Steps.restoreScaledObjects] },
   'record-result': { workflow: 'environment', states: [Steps.recordResult] },
   'record-failure': { workflow: 'environment', states: [Steps.recordFailure] },
-  // A wake's up (issue 19): wake.json and the ledgers, then its time to live.
-  'record-wake': { workflow: 'environment', states: [Steps.recordWake, Steps.renewWake] },
-  'schedule-wake-down': {
+  // A wake's up (issue 19): wake.json and the ledgers, then its time to live; one function
+  // for the four (it is told its step), so a wake adds one function to the workflow's role.
+  'wake-run': {
     workflow: 'environment',
-    states: [Steps.scheduleWakeDown, Steps.scheduleRenewedWakeDown],
+    states: [Steps.recordWake, Steps.scheduleWakeDown, Steps.renewWake, Steps.scheduleRenewedWakeDown],
   },
   // The fleet's Lambda Tasks; its child runs are a Step Functions integration.
   'fleet-select': { workflow: 'fleet', states: [FleetSteps.select] },

@@ -26,7 +26,6 @@ import { handler as prepare } from './prepare.ts';
 import { handler as recordFailure } from './record-failure.ts';
 import { handler as recordIntent } from './record-intent.ts';
 import { handler as recordResult } from './record-result.ts';
-import { handler as recordWake } from './record-wake.ts';
 import { handler as restoreKeda } from './restore-keda.ts';
 import { handler as restoreNodegroups } from './restore-nodegroups.ts';
 import { handler as restoreReplicas } from './restore-replicas.ts';
@@ -36,10 +35,10 @@ import type { TaskHandler } from './runtime.ts';
 import { handler as scaleDown } from './scale-down.ts';
 import { handler as scaleNodegroupsDown } from './scale-nodegroups-down.ts';
 import { handler as scaleStatefulSetsDown } from './scale-statefulsets-down.ts';
-import { handler as scheduleWakeDown } from './schedule-wake-down.ts';
 import { handler as startDatabase } from './start-database.ts';
 import { handler as stopDatabase } from './stop-database.ts';
 import { handler as suspendCronJobs } from './suspend-cronjobs.ts';
+import { handler as wakeRun } from './wake-run.ts';
 
 /** Every Task function's handler (the functions on events have their own entry points). */
 export const taskHandlers: Record<WorkflowFunctionId, TaskHandler> = {
@@ -67,8 +66,7 @@ export const taskHandlers: Record<WorkflowFunctionId, TaskHandler> = {
   'restore-keda': restoreKeda,
   'record-result': recordResult,
   'record-failure': recordFailure,
-  'record-wake': recordWake,
-  'schedule-wake-down': scheduleWakeDown,
+  'wake-run': wakeRun,
   'fleet-select': fleetSelect,
   'fleet-record': fleetRecord,
   'guard-select': guardSelect,

@@ -1,14 +1,17 @@
-// Owns the two Tasks of a wake on demand in the environment workflow (issue 19), after
-// Prepare decided it (run/wake-run.ts): "Record wake" claims wake.json and counts the wake,
-// "Schedule wake down" sets its time to live. Their input is a run context (a wake's up,
-// after "Record intent") or Prepare's answer of a renewal (no run): both carry the request
-// and `wakeRun`, and both pass through what they received with their result added.
+// Owns the Tasks of a wake on demand in the environment workflow (issue 19), after Prepare
+// decided it (run/wake-run.ts): "Record wake" claims wake.json and counts the wake, "Schedule
+// wake down" sets its time to live (and "Renew wake", "Schedule renewed wake down", the same
+// for a renewal). One function runs them all, told its step by the payload
+// ({step, context}). The context is a run context (a wake's up, after "Record intent") or
+// Prepare's answer of a renewal (no run): both carry the request and `wakeRun`, and each step
+// passes through what it received with its result added.
 import * as z from 'zod';
 import { resolveEnvironment } from '../config/catalog.ts';
 import type { Deps } from '../contracts.ts';
 import { CimError, ErrorNames } from '../errors.ts';
 import type { WakeSchedules } from '../gateways/wake-schedules.ts';
 import type { Wake } from '../records/wake.ts';
+import { Steps } from '../steps.ts';
 import { recordRunWake, type WakeRun } from './wake-run.ts';
 import { scheduleRunWakeDown, type WakeScheduleTarget } from './wake-ttl.ts';
 
@@ -58,4 +61,35 @@ export async function scheduleWakeDownStep(
   const wakeSchedule = await scheduleRunWakeDown(scheduler, env, run);
   if (!wakeSchedule.scheduled) deps.log.info(wakeSchedule.why);
   return { ...input, wakeSchedule };
+}
+
+/** The steps this function runs, by the name the payload gives. */
+export const WAKE_STEPS = {
+  record: [Steps.recordWake, Steps.renewWake],
+  schedule: [Steps.scheduleWakeDown, Steps.scheduleRenewedWakeDown],
+} as const;
+
+/** The one entry point: `{step, context}` from the definition's payload. */
+export async function wakeStep(
+  deps: Deps,
+  scheduler: { schedules: WakeSchedules; target: WakeScheduleTarget } | null,
+  event: unknown,
+): Promise<unknown> {
+  const e = event as { step?: unknown; context?: unknown } | null;
+  const step = typeof e?.step === 'string' ? e.step : '';
+  const label = step || 'Wake step';
+  try {
+    if ((WAKE_STEPS.record as readonly string[]).includes(step))
+      return await recordWakeStep(deps, e?.context, step);
+    if ((WAKE_STEPS.schedule as readonly string[]).includes(step))
+      return await scheduleWakeDownStep(deps, scheduler, e?.context, step);
+    throw new CimError(
+      ErrorNames.InvalidInput,
+      `the wake function expects {"step": one of ${[...WAKE_STEPS.record, ...WAKE_STEPS.schedule].join(', ')}, "context": ...}`,
+    );
+  } catch (err) {
+    if (err instanceof Error && !err.message.startsWith(`${label}: `))
+      err.message = `${label}: ${err.message}`;
+    throw err;
+  }
 }
