@@ -33,8 +33,9 @@ export function renderHistory(entries: ShownEntry[], total: number): string {
   if (entries.length === 0) return 'no history recorded\n';
   const rows = entries.map((e) => {
     const notes: string[] = [];
-    if (e.requester) notes.push(requesterNote(e.requester));
+    // The latest wake says it all (until when); an earlier wake's up keeps its requester.
     if (e.wake) notes.push(wakeNote(e.wake));
+    else if (e.requester) notes.push(requesterNote(e.requester));
     if (e.legacy) notes.push('legacy record');
     if (e.restoredFromBuild) notes.push(`restored from build ${e.restoredFromBuild}`);
     if (e.skipped?.length)
