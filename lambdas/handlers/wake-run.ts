@@ -6,10 +6,10 @@
 import { EventBridgeWakeSchedules } from '#core/clients/scheduler';
 import { wakeStep } from '#core/run/wake-steps';
 import { wakeScheduleTargetFrom } from '#core/run/wake-ttl';
-import { Steps } from '#core/steps';
 import { defineTask } from './runtime.ts';
 
-export const handler = defineTask('wake-run', Steps.recordWake, (deps, event) => {
+// Its errors name the step ("Wake: Schedule wake down: ..."): wakeStep puts it in front.
+export const handler = defineTask('wake-run', 'Wake', (deps, event) => {
   const target = wakeScheduleTargetFrom(process.env);
   const scheduler = target ? { schedules: new EventBridgeWakeSchedules(), target } : null;
   return wakeStep(deps, scheduler, event as unknown);

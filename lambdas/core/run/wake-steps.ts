@@ -24,12 +24,12 @@ const WakeStepInput = z.looseObject({
   }),
 });
 
-function parseWakeStep(raw: unknown, step: string) {
+function parseWakeStep(raw: unknown) {
   const parsed = WakeStepInput.safeParse(raw);
   if (!parsed.success)
     throw new CimError(
       ErrorNames.InvalidInput,
-      `${step} expects Prepare's decision of a wake ($.wakeRun): ${parsed.error.issues.map((i) => `${i.path.join('.') || 'input'}: ${i.message}`).join('; ')}`,
+      `its input must carry Prepare's decision of a wake ($.wakeRun): ${parsed.error.issues.map((i) => `${i.path.join('.') || 'input'}: ${i.message}`).join('; ')}`,
     );
   const input = parsed.data;
   return { input, run: input.wakeRun as unknown as WakeRun & { wake: Wake } };
@@ -41,8 +41,8 @@ const envOfStep = (
 ) => resolveEnvironment(deps.config, r.customer, r.environment, deps.configSource);
 
 /** "Record wake": wake.json claimed and the wake counted in both ledgers, once however often it runs. */
-export async function recordWakeStep(deps: Deps, raw: unknown, step: string): Promise<unknown> {
-  const { input, run } = parseWakeStep(raw, step);
+export async function recordWakeStep(deps: Deps, raw: unknown): Promise<unknown> {
+  const { input, run } = parseWakeStep(raw);
   const env = envOfStep(deps, input.request);
   const wake = await recordRunWake(deps.store(env), env, run);
   deps.log.info('wake recorded', { outcome: run.outcome, until: wake.until, user: wake.user });
@@ -54,9 +54,8 @@ export async function scheduleWakeDownStep(
   deps: Deps,
   scheduler: { schedules: WakeSchedules; target: WakeScheduleTarget } | null,
   raw: unknown,
-  step: string,
 ): Promise<unknown> {
-  const { input, run } = parseWakeStep(raw, step);
+  const { input, run } = parseWakeStep(raw);
   const env = envOfStep(deps, input.request);
   const wakeSchedule = await scheduleRunWakeDown(scheduler, env, run);
   if (!wakeSchedule.scheduled) deps.log.info(wakeSchedule.why);
@@ -80,9 +79,9 @@ export async function wakeStep(
   const label = step || 'Wake step';
   try {
     if ((WAKE_STEPS.record as readonly string[]).includes(step))
-      return await recordWakeStep(deps, e?.context, step);
+      return await recordWakeStep(deps, e?.context);
     if ((WAKE_STEPS.schedule as readonly string[]).includes(step))
-      return await scheduleWakeDownStep(deps, scheduler, e?.context, step);
+      return await scheduleWakeDownStep(deps, scheduler, e?.context);
     throw new CimError(
       ErrorNames.InvalidInput,
       `the wake function expects {"step": one of ${[...WAKE_STEPS.record, ...WAKE_STEPS.schedule].join(', ')}, "context": ...}`,
