@@ -136,7 +136,8 @@ export async function decideRunWake(
   if (decision.kind === 'existing')
     return { outcome: 'joined', wake: decision.wake, replacing: stored?.etag ?? null };
   const user = asked.requester.user;
-  const limited = await wakeRateRefusal(store, env, user, now);
+  // This wake's own entry (its build, counted before the run: `cim wake`) never limits it.
+  const limited = await wakeRateRefusal(store, env, user, now, request.build);
   if (limited)
     throw new CimError(
       ErrorNames.ActionRefused,
