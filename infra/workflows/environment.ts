@@ -97,18 +97,24 @@ function builders(scope: Construct, fns: WorkflowFunctions): Builders {
 }
 
 /**
- * After Record intent: a wake's up records its wake (wake.json, the ledgers) and schedules its
- * time to live before the long waits; their failures are recorded as the up's (the intent
- * names the wake's build, so a failed up ends the wake). Skipped (one Choice) without a wake.
+ * A wake's up records its wake (wake.json, the ledgers) and schedules its time to live after
+ * Record intent, before the long waits: "Which action?" sends it there first (a wake not yet
+ * scheduled), and it comes back once scheduled. Their failures are recorded as the up's (the
+ * intent names the wake's build, so a failed up ends the wake). Other runs pass no more states.
  */
-function wakeSteps(b: Builders, whichAction: Choice): Choice {
+function wakeSteps(b: Builders, whichAction: () => Choice): { needed: Condition; record: TaskStateBase } {
   const record = b.task(Steps.recordWake, 'wake-run', { payload: wakePayload(Steps.recordWake) });
   record
     .next(b.task(Steps.scheduleWakeDown, 'wake-run', { payload: wakePayload(Steps.scheduleWakeDown) }))
-    .next(whichAction);
-  return new Choice(b.scope, Steps.wakeToRecord)
-    .when(Condition.isPresent('$.wakeRun'), record)
-    .otherwise(whichAction);
+    .next(whichAction());
+  return {
+    // Not(IsPresent): the local engine evaluates IsPresent:false as always false.
+    needed: Condition.and(
+      Condition.isPresent('$.wakeRun'),
+      Condition.not(Condition.isPresent('$.wakeSchedule')),
+    ),
+    record,
+  };
 }
 
 /**
@@ -349,7 +355,10 @@ function entry(b: Builders, phases: { down: Chain; up: Chain; nodegroupsUp: Chai
     maxDelay: Duration.seconds(WAKE_WAIT.intervalSeconds),
   });
 
-  const whichAction = new Choice(scope, Steps.whichAction)
+  const whichAction = new Choice(scope, Steps.whichAction);
+  const wake = wakeSteps(b, () => whichAction);
+  whichAction
+    .when(wake.needed, wake.record)
     .when(Condition.stringEquals('$.request.action', 'down'), phases.down)
     .when(
       Condition.and(
@@ -360,31 +369,27 @@ function entry(b: Builders, phases: { down: Chain; up: Chain; nodegroupsUp: Chai
     )
     .when(Condition.stringEquals('$.request.action', 'up'), phases.up)
     .otherwise(recordResult);
+  const recordIntent = task(Steps.recordIntent, 'record-intent').next(whichAction);
+  // A wake (Prepare refuses it on a dry run) that runs no up ends here: joined (nothing
+  // changed), or renewed (no run, no lock); its own up goes on to Record intent.
+  const wakeOutcome = new Choice(scope, Steps.wakeInEffect)
+    .when(
+      Condition.stringEquals('$.wakeRun.outcome', 'joined'),
+      new Succeed(scope, Steps.alreadyAwake, {
+        comment: 'A wake in effect: this run answers with it ($.wakeRun.wake), nothing changed.',
+      }),
+    )
+    .when(Condition.stringEquals('$.wakeRun.outcome', 'renew'), renewal(b))
+    .otherwise(recordIntent);
   const dryRun = new Choice(scope, Steps.dryRun)
+    .when(Condition.isPresent('$.wakeRun'), wakeOutcome)
     .when(
       Condition.booleanEquals('$.request.dryRun', true),
       task(Steps.planDryRun, 'plan-dry-run').next(new Succeed(scope, Steps.dryRunDone)),
     )
-    .otherwise(task(Steps.recordIntent, 'record-intent').next(wakeSteps(b, whichAction)));
+    .otherwise(recordIntent);
 
-  // A wake that runs no up ends here: joined (nothing changed), or renewed (Record wake).
-  const isWake = Condition.isPresent('$.wakeRun');
-  prepare.next(
-    new Choice(scope, Steps.wakeRequest)
-      .when(
-        isWake,
-        new Choice(scope, Steps.wakeInEffect)
-          .when(
-            Condition.stringEquals('$.wakeRun.outcome', 'joined'),
-            new Succeed(scope, Steps.alreadyAwake, {
-              comment: 'A wake in effect: this run answers with it ($.wakeRun.wake), nothing changed.',
-            }),
-          )
-          .when(Condition.stringEquals('$.wakeRun.outcome', 'renew'), renewal(b))
-          .otherwise(dryRun),
-      )
-      .otherwise(dryRun),
-  );
+  prepare.next(dryRun);
   // A Task cannot even be given a null, string, number or boolean input on the local engine
   // (and a JSONPath on it fails with States.Runtime, which no Catch catches): refuse those
   // here, by name, before anything runs.

@@ -51,15 +51,15 @@ describe('a wake carried by the run request', () => {
     expect(run.path.slice(0, 9)).toEqual([
       Steps.inputIsObject,
       Steps.prepare,
-      Steps.wakeRequest,
-      Steps.wakeInEffect,
       Steps.dryRun,
+      Steps.wakeInEffect,
       Steps.recordIntent,
-      Steps.wakeToRecord,
+      Steps.whichAction,
       Steps.recordWake,
       Steps.scheduleWakeDown,
+      Steps.whichAction,
     ]);
-    expect(run.path[9]).toBe(Steps.whichAction);
+    expect(run.path[9]).toBe(Steps.startDatabase);
     expect(run.path.at(-1)).toBe(Steps.done);
     expect(w.kube.replicas('alpha-dev', 'backend-deployment')).toBe(2);
 
@@ -124,7 +124,7 @@ describe('a wake carried by the run request', () => {
     expect(run.path).toEqual([
       Steps.inputIsObject,
       Steps.prepare,
-      Steps.wakeRequest,
+      Steps.dryRun,
       Steps.wakeInEffect,
       Steps.alreadyAwake,
     ]);
@@ -142,7 +142,7 @@ describe('a wake carried by the run request', () => {
     expect(run.path).toEqual([
       Steps.inputIsObject,
       Steps.prepare,
-      Steps.wakeRequest,
+      Steps.dryRun,
       Steps.wakeInEffect,
       Steps.renewWake,
       Steps.scheduleRenewedWakeDown,

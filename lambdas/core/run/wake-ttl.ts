@@ -65,7 +65,7 @@ export function wakeScheduleTargetFrom(vars: Record<string, string | undefined>)
 
 /** Why a wake placed on the local engine has no schedule: the sweep puts it down. */
 export const LOCAL_WAKE_DOWN =
-  'no schedule on the local engine: `cim wake --sweep` (run from cron) puts it to sleep when its time is up';
+  'no schedule on the local engine: the wake sweep (run from cron) puts it to sleep when its time is up';
 
 /**
  * "Schedule wake down": the wake's one-time schedule at its until (created, or moved: safe
