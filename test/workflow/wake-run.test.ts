@@ -233,21 +233,26 @@ describe('a wake refused', () => {
   });
 });
 
+/** A down of another execution holds the environment's lock, for an hour more. */
+function lockedByDown(owner: string) {
+  const now = w.clock.now();
+  w.bucket.put(`${P}/lock.json`, {
+    owner,
+    build: 'd9',
+    execution_id: owner,
+    action: 'down',
+    user: 'schedule:weeknights-down',
+    acquired_at: now.toISOString(),
+    expires_at: new Date(now.getTime() + 3600_000).toISOString(),
+    heartbeat_at: now.toISOString(),
+    step: 'Stop database',
+  });
+}
+
 describe('a wake during a running down', () => {
   it('waits for the down to end (Prepare retried on WakeWaitsForRun), then wakes', async () => {
-    // A down of another execution holds the lock (its records say running).
-    const lock = {
-      owner: 'arn:aws:states:us-east-1:123456789012:execution:cim:down-d9',
-      build: 'd9',
-      execution_id: 'arn:aws:states:us-east-1:123456789012:execution:cim:down-d9',
-      action: 'down',
-      user: 'schedule:weeknights-down',
-      acquired_at: w.clock.now().toISOString(),
-      expires_at: new Date(w.clock.now().getTime() + 3600_000).toISOString(),
-      heartbeat_at: w.clock.now().toISOString(),
-      step: 'Stop database',
-    };
-    w.bucket.put(`${P}/lock.json`, lock);
+    // A down of another execution holds the lock.
+    lockedByDown('arn:aws:states:us-east-1:123456789012:execution:cim:down-d9');
     const attempts: string[] = [];
     const run = await runWorkflow(
       w,
@@ -280,17 +285,7 @@ describe('a wake during a running down', () => {
   });
 
   it('does not make a plain up wait: it is refused at once (EnvironmentLocked)', async () => {
-    w.bucket.put(`${P}/lock.json`, {
-      owner: 'other',
-      build: 'd9',
-      execution_id: 'other',
-      action: 'down',
-      user: 'jenkins',
-      acquired_at: w.clock.now().toISOString(),
-      expires_at: new Date(w.clock.now().getTime() + 3600_000).toISOString(),
-      heartbeat_at: w.clock.now().toISOString(),
-      step: 'Stop database',
-    });
+    lockedByDown('other');
     let prepares = 0;
     const run = await runWorkflow(
       w,
