@@ -14,6 +14,8 @@ export interface NagSubjects {
   buckets: Iterable<IBucket>;
   /** The wildcard resources granted (ScopedGrants.wildcardResources). */
   wildcardResources: Iterable<string>;
+  /** The wakes' schedule group (constructs/wake-ttl.ts), whose schedules "Schedule wake down" creates. */
+  wakeScheduleGroup?: string;
 }
 
 /** cdk-nag (AwsSolutions) findings that are deliberate, each with its reason. */
@@ -77,6 +79,21 @@ export function acknowledgeNagFindings(stack: Stack, o: NagSubjects): void {
       id: `AwsSolutions::AwsSolutions-IAM5[Resource::<${stack.getLogicalId(cfn as never)}.Arn>/guard/*]`,
       reason:
         "The guard writes a new item list per execution under guard/ and its Distributed Map's results beside it, and reads them back.",
+    });
+  }
+  if (o.wakeScheduleGroup)
+    v.acknowledge({
+      id: `AwsSolutions::AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:scheduler:${stack.region}:${Token.isUnresolved(stack.account) ? '<AWS::AccountId>' : stack.account}:schedule/${o.wakeScheduleGroup}/*]`,
+      reason:
+        "A wake's schedule is named per environment at run time: CreateSchedule/UpdateSchedule on the schedules of the stack's own wake group only.",
+    });
+  for (const bucket of o.buckets) {
+    const cfn = bucket.node.defaultChild;
+    if (!cfn) continue;
+    v.acknowledge({
+      id: `AwsSolutions::AwsSolutions-IAM5[Resource::<${stack.getLogicalId(cfn as never)}.Arn>/wake-ledger/users/*]`,
+      reason:
+        "A person's wake ledger is named by a hash of the person, beside the environments: Get/PutObject under wake-ledger/users/ only (Prepare: GetObject).",
     });
   }
   for (const resource of o.wildcardResources) {

@@ -6,6 +6,7 @@ import { resolveEnvironment } from '#core/config/catalog';
 import { loadConfigFile } from '#core/config/file';
 import { errorName } from '#core/errors';
 import { type HistoryEntry, listHistory } from '#core/records/history';
+import type { RecordedRequester } from '#core/records/legacy-state';
 import { readWake, type Wake } from '#core/records/wake';
 import { cliMessage } from '../error-hints.ts';
 import { ExitCode, exitCodeFor } from '../exit-codes.ts';
@@ -25,11 +26,16 @@ export type ShownEntry = HistoryEntry & { wake?: Wake };
 const wakeNote = (w: Wake) =>
   `woken ${w.source === 'http' ? 'from the wake page' : 'from the CLI'} by ${w.user}${w.address ? ` at ${w.address}` : ''}${w.userAgent ? ` (${w.userAgent.slice(0, 60)})` : ''} until ${w.until}`;
 
+const requesterNote = (r: RecordedRequester) =>
+  `requested ${r.source === 'http' ? 'from the wake page' : 'from the CLI'} by ${r.user}${r.subject && r.subject !== r.user ? ` (subject ${r.subject})` : ''}${r.address ? ` at ${r.address}` : ''}${r.userAgent ? ` (${r.userAgent.slice(0, 60)})` : ''}`;
+
 export function renderHistory(entries: ShownEntry[], total: number): string {
   if (entries.length === 0) return 'no history recorded\n';
   const rows = entries.map((e) => {
     const notes: string[] = [];
+    // The latest wake says it all (until when); an earlier wake's up keeps its requester.
     if (e.wake) notes.push(wakeNote(e.wake));
+    else if (e.requester) notes.push(requesterNote(e.requester));
     if (e.legacy) notes.push('legacy record');
     if (e.restoredFromBuild) notes.push(`restored from build ${e.restoredFromBuild}`);
     if (e.skipped?.length)

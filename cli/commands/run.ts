@@ -7,6 +7,7 @@ import type { Config } from '#core/config/schema';
 import type { RunRequest } from '#core/contracts';
 import { ErrorNames, errorName } from '#core/errors';
 import type { RunOutput, RunSummary } from '#core/run/record';
+import type { WakeRequest } from '#core/run/wake-request';
 import { cliMessage } from '../error-hints.ts';
 import { classifyRun, type OutcomeContext, UsageError } from '../exit-codes.ts';
 import { applyLegacy, type LegacySettings } from '../legacy-env.ts';
@@ -34,6 +35,8 @@ export interface RunInvocation {
     dryRun: boolean;
     record: boolean;
     restoreFromBuild?: string;
+    /** A wake's up (cim wake): the run records the wake (issue 19). */
+    wake?: WakeRequest;
   };
   configPath: string;
   legacy: LegacySettings;

@@ -29,16 +29,10 @@ import {
   replaceWake,
   type Wake,
 } from '#core/records/wake';
-import { environmentLedgerKey, personLedgerKey, readLedger, recordInLedger } from '#core/records/wake-ledger';
 import { wakeUser } from '#core/run/trigger';
-import {
-  decideWake,
-  extendedUntil,
-  rateLimited,
-  sweepDecision,
-  WAKE_RATE_LIMITS,
-  wakeInEffect,
-} from '#core/run/wake-rules';
+import type { WakeRequest } from '#core/run/wake-request';
+import { decideWake, extendedUntil, sweepDecision, wakeInEffect } from '#core/run/wake-rules';
+import { countWake as countInLedgers, wakeRateRefusal } from '#core/run/wake-run';
 import { cliMessage } from '../error-hints.ts';
 import { ExitCode, exitCodeFor } from '../exit-codes.ts';
 import { type RunInvocation, runCommand } from './run.ts';
@@ -100,8 +94,19 @@ async function readFacts(store: StateStore, env: Environment) {
   return { hold: hold?.hold ?? null, wake, last };
 }
 
-/** The ordinary run path, on the local engine, as the wake's run. */
-function runOf(inv: WakeInvocation, env: Environment, action: 'up' | 'down', user: string, build?: string) {
+/**
+ * The ordinary run path, on the local engine, as the wake's run. A wake's up carries its wake
+ * in the request, as the deployed endpoint's does: the run records it (its own claim, already
+ * made here), with the requester in its action record.
+ */
+function runOf(
+  inv: WakeInvocation,
+  env: Environment,
+  action: 'up' | 'down',
+  user: string,
+  build?: string,
+  wake?: WakeRequest,
+) {
   const run: RunInvocation = {
     command: 'run',
     request: {
@@ -112,6 +117,7 @@ function runOf(inv: WakeInvocation, env: Environment, action: 'up' | 'down', use
       user: user.slice(0, 128),
       dryRun: false,
       record: false,
+      ...(wake ? { wake } : {}),
     },
     configPath: inv.configPath,
     legacy: {},
@@ -156,42 +162,21 @@ export async function wake(inv: WakeInvocation, now = () => new Date()): Promise
   }
 }
 
-/** Why the rate limits refuse a new wake of this environment by this person, or null. */
-async function rateRefusal(store: StateStore, env: Environment, user: string, now: Date) {
-  const [byEnv, byPerson] = await Promise.all([
-    readLedger(store, environmentLedgerKey(env)),
-    readLedger(store, personLedgerKey(user)),
-  ]);
-  return (
-    rateLimited(byEnv.wakes, now, WAKE_RATE_LIMITS.perEnvironment, `of ${where(env)}`) ??
-    rateLimited(
-      byPerson.wakes.filter((e) => e.user === user),
-      now,
-      WAKE_RATE_LIMITS.perPerson,
-      `by ${user}`,
-    )
-  );
-}
-
 /**
- * Counts the claimed wake in both ledgers. When that fails before its up, the claim is taken
- * back: a wake the limits do not see must not run. (A renewal runs no up and is kept: clearing
- * it would leave the environment up with no wake to put it to sleep.)
+ * Counts the claimed wake in both ledgers (run/wake-run.ts, the run's own count). When that
+ * fails before its up, the claim is taken back: a wake the limits do not see must not run. (A
+ * renewal runs no up and is kept: clearing it would leave the environment up with no wake to
+ * put it to sleep.)
  */
 async function countWake(
   store: StateStore,
   env: Environment,
   w: Wake,
   etag: string,
-  now: Date,
   renewal = false,
 ): Promise<void> {
-  const entry = { at: now.toISOString(), user: w.user, environment: where(env), build: w.build };
   try {
-    // A renewal keeps the up's build: its entry is told apart by its time.
-    const counted = renewal ? { ...entry, build: generateBuildId(now) } : entry;
-    await recordInLedger(store, environmentLedgerKey(env), counted, now);
-    await recordInLedger(store, personLedgerKey(w.user), counted, now);
+    await countInLedgers(store, env, w, renewal);
   } catch (err) {
     if (!renewal) await clearWake(store, env, etag).catch(() => undefined);
     throw err;
@@ -236,7 +221,7 @@ export async function wakeOne(
     return answerExisting(inv, env, decision.wake);
   }
   // A new wake (an up, or a renewal): within the limits, before anything is written.
-  const limited = await rateRefusal(store, env, inv.user, now);
+  const limited = await wakeRateRefusal(store, env, inv.user, now);
   if (limited) {
     decided({ kind: 'refused', why: limited });
     process.stderr.write(`cim: wake refused: ${limited}. Nothing was changed.\n`);
@@ -265,8 +250,17 @@ export async function wakeOne(
       `the wake of ${where(env)} changed while this one was placed; nothing was changed, wake it again`,
     );
   }
-  await countWake(store, env, w, claimed.etag, now);
-  const code = await runCommand(runOf(inv, env, 'up', wakeUser(inv.user), w.build), {
+  await countWake(store, env, w, claimed.etag);
+  const asked: WakeRequest = {
+    minutes,
+    source: w.source,
+    requester: {
+      user: inv.user,
+      ...(w.address !== undefined ? { address: w.address } : {}),
+      ...(w.userAgent !== undefined ? { userAgent: w.userAgent } : {}),
+    },
+  };
+  const code = await runCommand(runOf(inv, env, 'up', wakeUser(inv.user), w.build, asked), {
     wake: { environment: where(env), ...w },
   });
   if (code !== ExitCode.Done) {
@@ -311,7 +305,7 @@ async function renew(
       `the wake of ${where(env)} changed while this one was placed; nothing was changed, wake it again`,
     );
   }
-  await countWake(store, env, w, claimed.etag, now, true);
+  await countWake(store, env, w, claimed.etag, true);
   say(
     inv,
     `${where(env)} is ${describeWake(w)} (still up from the wake by ${old.user}, build ${old.build}: no up needed)`,

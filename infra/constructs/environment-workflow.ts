@@ -27,6 +27,9 @@ export function addEnvironmentFunctions(o: {
   return functions;
 }
 
+/** The environment workflow's name: fixed by the stack's id, so that an ARN can be made from it. */
+export const environmentWorkflowName = (id: string) => `customer-infra-manager-${id}`;
+
 /** `id` is the stack's id: the state machine is customer-infra-manager-<id>. */
 export function addEnvironmentWorkflow(
   scope: Construct,
@@ -35,7 +38,7 @@ export function addEnvironmentWorkflow(
 ): WorkflowStateMachine {
   return workflowStateMachine(scope, {
     ids: { stateMachine: 'Workflow', logs: 'WorkflowLogs', alarm: 'WorkflowFailures' },
-    name: `customer-infra-manager-${id}`,
+    name: environmentWorkflowName(id),
     definition: buildWorkflow(scope, o.functions),
     timeout: Duration.seconds(ENVIRONMENT_RUN_TIMEOUT_SECONDS),
     key: o.key,

@@ -5,13 +5,19 @@
 // (run/wake-ttl.ts scheduleWakeDown), in this group, with this role and this function.
 // Least privilege: the scheduler's role may only invoke this function; the function may only
 // read the records (WAKE_TTL_NEEDS) and start executions of the environment workflow.
-import { CfnOutput, Stack } from 'aws-cdk-lib';
+import { ArnFormat, CfnOutput, Stack } from 'aws-cdk-lib';
 import { Effect, PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import type { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { CfnScheduleGroup } from 'aws-cdk-lib/aws-scheduler';
 import type { IStateMachine } from 'aws-cdk-lib/aws-stepfunctions';
 import type { Construct } from 'constructs';
-import { STATE_MACHINE_ARN_VARIABLE, WAKE_SCHEDULE_GROUP } from '#core/run/wake-ttl';
+import {
+  STATE_MACHINE_ARN_VARIABLE,
+  WAKE_SCHEDULE_GROUP,
+  WAKE_SCHEDULE_GROUP_VARIABLE,
+  WAKE_SCHEDULER_ROLE_ARN_VARIABLE,
+  WAKE_TTL_FUNCTION_ARN_VARIABLE,
+} from '#core/run/wake-ttl';
 import { WAKE_TTL_FUNCTION } from '#core/steps';
 import type { ScopedGrants } from '../iam/grants.ts';
 import { WAKE_TTL_NEEDS } from '../iam/needs.ts';
@@ -32,9 +38,27 @@ export const wakeScheduleGroupName = (stackName: string) =>
 
 export function addWakeTtl(
   scope: Construct,
-  o: { makeFunction: MakeFunction; grants: ScopedGrants; environmentWorkflow: IStateMachine },
+  o: {
+    makeFunction: MakeFunction;
+    grants: ScopedGrants;
+    environmentWorkflow: IStateMachine;
+    /**
+     * Its fixed name: the ARN is made from it, not referenced. The workflow invokes "Schedule
+     * wake down", whose environment names this function, whose policy and environment name
+     * the workflow: a reference would close that circle (CloudFormation refuses the cycle).
+     */
+    environmentWorkflowName: string;
+    /** The environment workflow's "Schedule wake down" function: it creates the schedules. */
+    scheduler?: NodejsFunction;
+  },
 ): WakeTtl {
   const stack = Stack.of(scope);
+  const workflowArn = stack.formatArn({
+    service: 'states',
+    resource: 'stateMachine',
+    resourceName: o.environmentWorkflowName,
+    arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+  });
   const fn = o.makeFunction(WAKE_TTL_FUNCTION);
   o.grants.grant(fn, WAKE_TTL_NEEDS);
   // StartExecution on the environment workflow only (not its executions, not the fleet's).
@@ -42,10 +66,10 @@ export function addWakeTtl(
     new PolicyStatement({
       effect: Effect.ALLOW,
       actions: ['states:StartExecution'],
-      resources: [o.environmentWorkflow.stateMachineArn],
+      resources: [workflowArn],
     }),
   );
-  fn.addEnvironment(STATE_MACHINE_ARN_VARIABLE, o.environmentWorkflow.stateMachineArn);
+  fn.addEnvironment(STATE_MACHINE_ARN_VARIABLE, workflowArn);
 
   const groupName = wakeScheduleGroupName(stack.stackName);
   const group = new CfnScheduleGroup(scope, 'WakeSchedules', { name: groupName });
@@ -70,8 +94,40 @@ export function addWakeTtl(
       resources: [fn.functionArn],
     }),
   );
+  if (o.scheduler) grantScheduling(o.scheduler, { stack, groupName, fn, schedulerRole });
   new CfnOutput(scope, 'WakeTtlFunctionArn', { value: fn.functionArn });
   new CfnOutput(scope, 'WakeSchedulerRoleArn', { value: schedulerRole.roleArn });
   new CfnOutput(scope, 'WakeScheduleGroup', { value: groupName });
   return { function: fn, schedulerRole, group, groupName };
+}
+
+/**
+ * The workflow's "Schedule wake down" creates (or moves) a wake's schedule: in this stack's
+ * group only, naming this function as target and this role, which it may pass to the
+ * scheduler and to nothing else. No GetSchedule or DeleteSchedule: it never reads or removes.
+ */
+function grantScheduling(
+  scheduler: NodejsFunction,
+  o: { stack: Stack; groupName: string; fn: NodejsFunction; schedulerRole: Role },
+): void {
+  scheduler.addToRolePolicy(
+    new PolicyStatement({
+      effect: Effect.ALLOW,
+      actions: ['scheduler:CreateSchedule', 'scheduler:UpdateSchedule'],
+      resources: [
+        `arn:${o.stack.partition}:scheduler:${o.stack.region}:${o.stack.account}:schedule/${o.groupName}/*`,
+      ],
+    }),
+  );
+  scheduler.addToRolePolicy(
+    new PolicyStatement({
+      effect: Effect.ALLOW,
+      actions: ['iam:PassRole'],
+      resources: [o.schedulerRole.roleArn],
+      conditions: { StringEquals: { 'iam:PassedToService': 'scheduler.amazonaws.com' } },
+    }),
+  );
+  scheduler.addEnvironment(WAKE_TTL_FUNCTION_ARN_VARIABLE, o.fn.functionArn);
+  scheduler.addEnvironment(WAKE_SCHEDULER_ROLE_ARN_VARIABLE, o.schedulerRole.roleArn);
+  scheduler.addEnvironment(WAKE_SCHEDULE_GROUP_VARIABLE, o.groupName);
 }

@@ -5,7 +5,8 @@ import type { Needs } from './scope.ts';
 
 /** What each function touches; IAM is granted from this and nothing else. */
 export const NEEDS: Record<TaskFunctionId, Needs> = {
-  prepare: { s3: true, rdsDescribe: true, eks: true, nodegroupsDescribe: true },
+  // Reads the wake ledgers too (a wake's rate limits): wakeLedgers.
+  prepare: { s3: true, rdsDescribe: true, eks: true, nodegroupsDescribe: true, wakeLedgers: 'read' },
   'record-intent': { s3: true },
   'plan-dry-run': {},
   'scale-down': { s3: true, eks: true },
@@ -31,6 +32,9 @@ export const NEEDS: Record<TaskFunctionId, Needs> = {
   ingresses: { s3: true, eks: true },
   'record-result': { s3: true, rdsDescribe: true, eks: true, nodegroupsDescribe: true },
   'record-failure': { s3: true, rdsDescribe: true, eks: true, nodegroupsDescribe: true },
+  // wake.json and the ledgers (the person's ledger is in the bucket, beside the environments);
+  // its schedule (scheduler:CreateSchedule/UpdateSchedule, iam:PassRole) in constructs/wake-ttl.ts.
+  'wake-run': { s3: true, wakeLedgers: 'write' },
 };
 
 /**

@@ -24,6 +24,12 @@ export interface Needs {
   nodegroupsDescribe?: boolean;
   /** eks:UpdateNodegroupConfig on the configured node groups. */
   nodegroupsUpdate?: boolean;
+  /**
+   * Wakes on demand: read and write the per-person wake ledgers (wake-ledger/users/*), which
+   * are beside the environments' prefixes in each state bucket (a person's limit is per bucket).
+   * `read`: s3:GetObject only (Prepare counts them).
+   */
+  wakeLedgers?: 'read' | 'write';
 }
 
 /** An environment and the templates its names were resolved from. */
@@ -232,6 +238,11 @@ export function grantStatements(scope: IamScope, needs: Needs, arns: ArnFormat):
         condition: { StringLike: { 's3:prefix': prefixes.map((p) => `${p}*`) } },
       });
     }
+  }
+  if (needs.wakeLedgers) {
+    const resources = scope.s3.map(({ bucket }) => `${arns.bucketArn(bucket)}/${PERSON_LEDGER_PREFIX}*`);
+    const actions = needs.wakeLedgers === 'write' ? ['s3:GetObject', 's3:PutObject'] : ['s3:GetObject'];
+    if (resources.length) out.push({ actions, resources });
   }
   if (needs.reportWrite) {
     const resources = scope.s3.map(({ bucket }) => `${arns.bucketArn(bucket)}/${REPORT_PREFIX}*`);

@@ -18,7 +18,11 @@ import type { FleetFunctionId } from '#core/steps';
 import { buildDashboard } from '../constructs/dashboard.ts';
 import { addDatabaseEvents } from '../constructs/database-events.ts';
 import { addEksAccessEntries } from '../constructs/eks-access.ts';
-import { addEnvironmentFunctions, addEnvironmentWorkflow } from '../constructs/environment-workflow.ts';
+import {
+  addEnvironmentFunctions,
+  addEnvironmentWorkflow,
+  environmentWorkflowName,
+} from '../constructs/environment-workflow.ts';
 import { eventDeadLetterQueue, eventFailuresAlarm } from '../constructs/event-failures.ts';
 import { addExecutionStatus } from '../constructs/execution-status.ts';
 import { addFleet, addFleetSchedules } from '../constructs/fleet.ts';
@@ -77,6 +81,10 @@ export class CimStack extends Stack {
 
   constructor(scope: Construct, id: string, props: CimStackProps) {
     super(scope, id, props);
+    // One statement per action set, many resources: without it the environment workflow's role
+    // (one lambda:InvokeFunction statement per Task function, 26 of them) spills into an extra
+    // managed policy, one more per-role quota to watch at 2,000 environments.
+    this.node.setContext('@aws-cdk/aws-iam:minimizePolicies', true);
     const { config } = props;
     const scoped = scopedEnvironments(config, props.configSource);
     const envs = scoped.map((s) => s.env);
@@ -142,6 +150,8 @@ export class CimStack extends Stack {
       makeFunction,
       grants,
       environmentWorkflow: this.stateMachine,
+      environmentWorkflowName: environmentWorkflowName(id),
+      scheduler: fns['wake-run'],
     });
     this.wakeEndpoint = config.wake
       ? addWakeEndpoint(this, {
@@ -221,6 +231,7 @@ export class CimStack extends Stack {
       guardWorkflow: this.guard.stateMachine,
       buckets,
       wildcardResources: wildcards,
+      wakeScheduleGroup: this.wakeTtl.groupName,
     });
     if (this.wakeEndpoint) acknowledgeWakeEndpointNagFindings(this, this.stateMachine);
     acknowledgeKeyFindings(this, key);

@@ -12,6 +12,7 @@ import {
   Fail,
   type IChainable,
   IntegrationPattern,
+  JitterType,
   JsonPath,
   Pass,
   Result,
@@ -26,12 +27,19 @@ import {
 import type { Construct } from 'constructs';
 import type { Phases } from '#core/contracts';
 import { DATABASE_EVENTS } from '#core/database/events';
+import { ErrorNames } from '#core/errors';
 import { caughtState, type StepName, Steps, type TaskFunctionId, TaskFunctions } from '#core/steps';
 import type { IamScope } from '../iam/scope.ts';
 import { renderLocal } from './render-local.ts';
 import { lambdaTask, TASK_TIMEOUT_SECONDS } from './states.ts';
 
 export type WorkflowFunctions = Record<TaskFunctionId, IFunction>;
+
+/**
+ * How long a wake's up waits for a running change to end: up to 60 looks, each after a wait of
+ * up to 60 s (full jitter: about 30 minutes in all, at most an hour), then it is refused.
+ */
+export const WAKE_WAIT = { intervalSeconds: 60, attempts: 60 } as const;
 
 /** The environment workflow's state builders, bound to its scope and functions. */
 interface Builders {
@@ -87,6 +95,48 @@ function builders(scope: Construct, fns: WorkflowFunctions): Builders {
   const recordResult = task(Steps.recordResult, 'record-result').next(new Succeed(scope, Steps.done));
   return { scope, task, recordResult, fns };
 }
+
+/**
+ * A wake's up records its wake (wake.json, the ledgers) and schedules its time to live after
+ * Record intent, before the long waits: "Which action?" sends it there first (a wake not yet
+ * scheduled), and it comes back once scheduled. Their failures are recorded as the up's (the
+ * intent names the wake's build, so a failed up ends the wake). Other runs pass no more states.
+ */
+function wakeSteps(b: Builders, whichAction: () => Choice): { needed: Condition; record: TaskStateBase } {
+  const record = b.task(Steps.recordWake, 'wake-run', { payload: wakePayload(Steps.recordWake) });
+  record
+    .next(b.task(Steps.scheduleWakeDown, 'wake-run', { payload: wakePayload(Steps.scheduleWakeDown) }))
+    .next(whichAction());
+  return {
+    // Not(IsPresent): the local engine evaluates IsPresent:false as always false.
+    needed: Condition.and(
+      Condition.isPresent('$.wakeRun'),
+      Condition.not(Condition.isPresent('$.wakeSchedule')),
+    ),
+    record,
+  };
+}
+
+/**
+ * A renewal: the environment is still up from an expired wake, so a new wake over that up,
+ * no run and no lock (Prepare's answer): the same two functions, whose errors end the run
+ * (there is no run record to write them in; nothing is changed but wake.json and the ledgers).
+ */
+function renewal(b: Builders): Chain {
+  const notRenewed = new Fail(b.scope, Steps.renewFailed, { errorPath: '$.Error', causePath: '$.Cause' });
+  return b
+    .task(Steps.renewWake, 'wake-run', { payload: wakePayload(Steps.renewWake), catchTo: notRenewed })
+    .next(
+      b.task(Steps.scheduleRenewedWakeDown, 'wake-run', {
+        payload: wakePayload(Steps.scheduleRenewedWakeDown),
+        catchTo: notRenewed,
+      }),
+    )
+    .next(new Succeed(b.scope, Steps.renewedDone));
+}
+
+/** The wake function runs four steps: it is told which, with the state's input as context. */
+const wakePayload = (step: StepName) => TaskInput.fromObject({ step, context: JsonPath.objectAt('$') });
 
 /**
  * Check (its result at $.poll) -> Choice(stable?) -> Wait(SecondsPath) -> Check, then `next`;
@@ -301,7 +351,23 @@ function entry(b: Builders, phases: { down: Chain; up: Chain; nodegroupsUp: Chai
     catchTo: refused,
   });
 
-  const whichAction = new Choice(scope, Steps.whichAction)
+  // A wake's up may meet a running change (a down putting the environment to sleep, another
+  // wake's up): Prepare says WakeWaitsForRun and decides again after a wait, up to a deadline
+  // (WAKE_WAIT), instead of failing; then it is refused like any lock. A plain up fails at once.
+  prepare.addRetry({
+    errors: [ErrorNames.WakeWaitsForRun],
+    interval: Duration.seconds(WAKE_WAIT.intervalSeconds),
+    maxAttempts: WAKE_WAIT.attempts,
+    backoffRate: 1,
+    // Full jitter like every Task's retries: wakes waiting on one down do not come back together.
+    jitterStrategy: JitterType.FULL,
+    maxDelay: Duration.seconds(WAKE_WAIT.intervalSeconds),
+  });
+
+  const whichAction = new Choice(scope, Steps.whichAction);
+  const wake = wakeSteps(b, () => whichAction);
+  whichAction
+    .when(wake.needed, wake.record)
     // Environments with sleepingBackend: the Ingresses point at the wake page before anything stops.
     .when(
       Condition.and(
@@ -320,12 +386,25 @@ function entry(b: Builders, phases: { down: Chain; up: Chain; nodegroupsUp: Chai
     )
     .when(Condition.stringEquals('$.request.action', 'up'), phases.up)
     .otherwise(recordResult);
+  const recordIntent = task(Steps.recordIntent, 'record-intent').next(whichAction);
+  // A wake (Prepare refuses it on a dry run) that runs no up ends here: joined (nothing
+  // changed), or renewed (no run, no lock); its own up goes on to Record intent.
+  const wakeOutcome = new Choice(scope, Steps.wakeInEffect)
+    .when(
+      Condition.stringEquals('$.wakeRun.outcome', 'joined'),
+      new Succeed(scope, Steps.alreadyAwake, {
+        comment: 'A wake in effect: this run answers with it ($.wakeRun.wake), nothing changed.',
+      }),
+    )
+    .when(Condition.stringEquals('$.wakeRun.outcome', 'renew'), renewal(b))
+    .otherwise(recordIntent);
   const dryRun = new Choice(scope, Steps.dryRun)
+    .when(Condition.isPresent('$.wakeRun'), wakeOutcome)
     .when(
       Condition.booleanEquals('$.request.dryRun', true),
       task(Steps.planDryRun, 'plan-dry-run').next(new Succeed(scope, Steps.dryRunDone)),
     )
-    .otherwise(task(Steps.recordIntent, 'record-intent').next(whichAction));
+    .otherwise(recordIntent);
 
   prepare.next(dryRun);
   // A Task cannot even be given a null, string, number or boolean input on the local engine

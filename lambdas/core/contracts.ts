@@ -31,6 +31,7 @@ import type { Wake } from './records/wake.ts';
 import { WorkloadStateSchema } from './records/workload-state.ts';
 import { RUN_TRIGGERS, type RunTrigger } from './run/trigger.ts';
 import { WakeRequest } from './run/wake-request.ts';
+import type { WakeRun, WakeScheduled } from './run/wake-run.ts';
 import type { Poll } from './waits.ts';
 import type { Skip } from './workloads/kind.ts';
 import type { WorkloadChange } from './workloads/kinds.ts';
@@ -168,6 +169,10 @@ export interface RunContext {
   hold?: Hold | null;
   /** Status only: the wake on demand keeping the environment awake now (cim wake), if any. */
   wake?: Wake;
+  /** An up carrying a wake (issue 19): what Prepare decided, for "Record wake" and "Schedule wake down". */
+  wakeRun?: WakeRun;
+  /** Set by "Schedule wake down": the wake's one-time schedule, or why there is none (local). */
+  wakeSchedule?: WakeScheduled;
   /** How the run was started (run/trigger.ts), recorded in its action records; set by Prepare. */
   trigger?: RunTrigger;
   /** When each phase started and ended (run/phase-times.ts), recorded in its action records. */

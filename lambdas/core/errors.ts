@@ -27,6 +27,11 @@ export const ErrorNames = {
   RecordConflict: 'RecordConflict',
   /** A scheduled run of an environment under an active hold (cim hold): skipped, nothing changed. */
   EnvironmentOnHold: 'EnvironmentOnHold',
+  /**
+   * A wake's up found the environment locked by a running change (a down): Prepare's Retry
+   * waits and decides again (infra/workflows/environment.ts); refused once its deadline passed.
+   */
+  WakeWaitsForRun: 'WakeWaitsForRun',
   /** The seven-day guard could not keep at least one database stopped. */
   GuardHadFailures: 'GuardHadFailures',
   /** AWS's 262,144-byte payload quota; no Retry or Catch matches it (lambdas/core/aws-limits.ts). */
@@ -58,6 +63,7 @@ export const REFUSAL_ERRORS: readonly ErrorName[] = [
   ErrorNames.RestorePointMissing,
   ErrorNames.RecordConflict,
   ErrorNames.EnvironmentOnHold,
+  ErrorNames.WakeWaitsForRun,
   ErrorNames.ExecutionAlreadyExists,
 ];
 

@@ -5,6 +5,14 @@ export const Steps = {
   inputIsObject: 'Input is an object?',
   notAnObject: 'Input is not a JSON object',
   prepare: 'Prepare',
+  wakeInEffect: 'Wake in effect or renewed?',
+  alreadyAwake: 'Already awake',
+  recordWake: 'Record wake',
+  scheduleWakeDown: 'Schedule wake down',
+  renewWake: 'Renew wake',
+  scheduleRenewedWakeDown: 'Schedule renewed wake down',
+  renewedDone: 'Wake renewed',
+  renewFailed: 'Wake not renewed',
   dryRun: 'Dry run?',
   planDryRun: 'Plan dry run',
   recordIntent: 'Record intent',
@@ -173,6 +181,12 @@ export const FUNCTIONS = {
   ingresses: { workflow: 'environment', states: [Steps.pointIngresses, Steps.restoreIngresses] },
   'record-result': { workflow: 'environment', states: [Steps.recordResult] },
   'record-failure': { workflow: 'environment', states: [Steps.recordFailure] },
+  // A wake's up (issue 19): wake.json and the ledgers, then its time to live; one function
+  // for the four (it is told its step), so a wake adds one function to the workflow's role.
+  'wake-run': {
+    workflow: 'environment',
+    states: [Steps.recordWake, Steps.scheduleWakeDown, Steps.renewWake, Steps.scheduleRenewedWakeDown],
+  },
   // The fleet's Lambda Tasks; its child runs are a Step Functions integration.
   'fleet-select': { workflow: 'fleet', states: [FleetSteps.select] },
   'fleet-record': { workflow: 'fleet', states: [FleetSteps.record] },

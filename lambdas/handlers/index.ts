@@ -39,6 +39,7 @@ import { handler as scaleStatefulSetsDown } from './scale-statefulsets-down.ts';
 import { handler as startDatabase } from './start-database.ts';
 import { handler as stopDatabase } from './stop-database.ts';
 import { handler as suspendCronJobs } from './suspend-cronjobs.ts';
+import { handler as wakeRun } from './wake-run.ts';
 
 /** Every Task function's handler (the functions on events have their own entry points). */
 export const taskHandlers: Record<WorkflowFunctionId, TaskHandler> = {
@@ -67,6 +68,7 @@ export const taskHandlers: Record<WorkflowFunctionId, TaskHandler> = {
   ingresses,
   'record-result': recordResult,
   'record-failure': recordFailure,
+  'wake-run': wakeRun,
   'fleet-select': fleetSelect,
   'fleet-record': fleetRecord,
   'guard-select': guardSelect,

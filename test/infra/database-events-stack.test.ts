@@ -118,15 +118,19 @@ describe('event-driven database waits', () => {
     );
     expect(send).toHaveLength(2);
     for (const st of send) {
-      expect(actions(st)).toEqual(['states:SendTaskSuccess']);
+      // Minimized policies merge it with X-Ray's actions, the other ones IAM accepts only on "*".
+      expect(actions(st).filter((a: string) => !a.startsWith('xray:'))).toEqual(['states:SendTaskSuccess']);
       // IAM's service reference: no resource type (test/scan/iam-reference.test.ts checks it).
       expect(st.Resource).toBe('*');
       expect(st.Effect).toBe('Allow');
     }
-    const eventFn = statementsOf(roleId(s.stack.databaseEvents.function)).filter(
-      (st) => !actions(st).some((a: string) => a.startsWith('logs:') || a.startsWith('xray:')),
-    );
-    expect(eventFn.flatMap(actions).sort()).toEqual(
+    const eventFn = statementsOf(roleId(s.stack.databaseEvents.function));
+    expect(
+      eventFn
+        .flatMap(actions)
+        .filter((a: string) => !a.startsWith('logs:') && !a.startsWith('xray:'))
+        .sort(),
+    ).toEqual(
       [
         's3:DeleteObject',
         's3:GetObject',

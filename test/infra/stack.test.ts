@@ -10,6 +10,11 @@ import { configDigest } from '#core/config/deployed';
 import { loadConfigFile } from '#core/config/file';
 import { RETRYABLE_ERRORS } from '#core/errors';
 import {
+  WAKE_SCHEDULE_GROUP_VARIABLE,
+  WAKE_SCHEDULER_ROLE_ARN_VARIABLE,
+  WAKE_TTL_FUNCTION_ARN_VARIABLE,
+} from '#core/run/wake-ttl';
+import {
   caughtState,
   FleetFunctions,
   GuardFunctions,
@@ -76,6 +81,11 @@ describe('state machine', () => {
         expect(s.Catch[0].Next, name).toBe(Steps.refused);
         continue;
       }
+      // A renewal runs no up and holds no lock: its failure ends the run, nothing to record.
+      if (name === Steps.renewWake || name === Steps.scheduleRenewedWakeDown) {
+        expect(s.Catch[0].Next, name).toBe(Steps.renewFailed);
+        continue;
+      }
       expect(s.Catch[0].Next, name).toBe(caughtState(name as StepName));
       expect(asl.States[caughtState(name as StepName)].Next, name).toBe(Steps.recordFailure);
     }
@@ -136,7 +146,11 @@ describe('functions', () => {
               k !== 'CIM_NOTIFY_TOPIC_ARN' &&
               k !== 'CIM_DATABASE_EVENTS' &&
               k !== 'CIM_ACCOUNT_ID' &&
-              k !== 'CIM_ENVIRONMENT_STATE_MACHINE_ARN',
+              k !== 'CIM_ENVIRONMENT_STATE_MACHINE_ARN' &&
+              // Schedule wake down: what its schedules invoke, as whom, in which group.
+              k !== WAKE_TTL_FUNCTION_ARN_VARIABLE &&
+              k !== WAKE_SCHEDULER_ROLE_ARN_VARIABLE &&
+              k !== WAKE_SCHEDULE_GROUP_VARIABLE,
           )
           .sort(),
       ).toEqual(['NODE_OPTIONS', 'POWERTOOLS_SERVICE_NAME']);
@@ -195,11 +209,20 @@ describe('least privilege', () => {
         expect(r).toMatch(
           /^\{"Fn::Join":\["",\[\{"Fn::GetAtt":\["StateBucket[^"]+","Arn"\]\},"\/(fleet|guard)\/\*"\]\]\}$/,
         );
+        // Sorted: the stack minimizes its policies (one statement per resource set).
         expect([
-          's3:PutObject',
+          ['s3:PutObject'],
           ['s3:GetObject', 's3:PutObject'],
-          ['s3:GetObject', 's3:PutObject', 's3:ListMultipartUploadParts', 's3:AbortMultipartUpload'],
-        ]).toContainEqual((s as any).Action);
+          ['s3:AbortMultipartUpload', 's3:GetObject', 's3:ListMultipartUploadParts', 's3:PutObject'],
+        ]).toContainEqual([(s as any).Action].flat().sort());
+        continue;
+      }
+      // The wake function: the per-person wake ledgers beside the environments, Get/Put only.
+      if (r.includes('"/wake-ledger/users/*"')) {
+        expect(r).toMatch(
+          /^\{"Fn::Join":\["",\[\{"Fn::GetAtt":\["StateBucket[^"]+","Arn"\]\},"\/wake-ledger\/users\/\*"\]\]\}$/,
+        );
+        expect((s as any).Action).toEqual(['s3:GetObject', 's3:PutObject']);
         continue;
       }
       // {cluster}/{customer}/{environment} on eks-dev-cluster: everything under eks-dev-cluster/
@@ -284,6 +307,9 @@ describe('least privilege', () => {
       'record-result': [...s3, ...rdsDescribe, ...eks],
       // It also announces the failure: publish to the notifications topic, with its key.
       'record-failure': [...s3, ...rdsDescribe, ...eks, 'kms:Decrypt', 'kms:GenerateDataKey*', 'sns:Publish'],
+      // wake.json and the ledgers; a wake's schedule in the stack's group, as the scheduler's
+      // role (wake-ttl-stack.test.ts).
+      'wake-run': [...s3, 'iam:PassRole', 'scheduler:CreateSchedule', 'scheduler:UpdateSchedule'],
     };
     expect(Object.keys(expected).sort()).toEqual(Object.keys(TaskFunctions).sort());
     const roleOf = (id: TaskFunctionId) =>

@@ -170,12 +170,64 @@ const badValueCases = [
     input: { ...VALID, user: 'jenkins\nrm -rf' } as unknown,
     message: /user: user must not contain control characters/,
   },
+  // A wake (issue 19): only on an up, bounded, printable; refused before anything is read.
+  ...wakeCases(),
   {
     title: 'action missing',
     input: { customer: 'alpha', environment: 'dev', build: '20', user: 'jenkins-user' } as unknown,
     message: /action: action must be one of/,
   },
 ];
+
+function wakeCases() {
+  const wake = { minutes: 60, source: 'http', requester: { user: 'alice' } };
+  const up = (w: unknown) => ({ ...VALID, action: 'up', user: 'wake:alice', wake: w }) as unknown;
+  const requester = (r: Record<string, unknown>) => up({ ...wake, requester: { user: 'alice', ...r } });
+  return [
+    {
+      title: 'wake on a down',
+      input: { ...VALID, action: 'down', wake } as unknown,
+      message: /wake is for up only/,
+    },
+    {
+      title: 'wake of 0 minutes',
+      input: up({ ...wake, minutes: 0 }),
+      message: /wake.minutes must be at least 1/,
+    },
+    {
+      title: 'wake of 721 minutes',
+      input: up({ ...wake, minutes: 721 }),
+      message: /wake.minutes must be at most 720/,
+    },
+    { title: 'wake of 1.5 minutes', input: up({ ...wake, minutes: 1.5 }), message: /whole minutes/ },
+    { title: 'wake from an unknown source', input: up({ ...wake, source: 'sms' }), message: /cli or http/ },
+    {
+      title: 'wake requester with a newline',
+      input: requester({ user: 'alice\nmallory' }),
+      message: /wake.requester.user must not contain control/,
+    },
+    {
+      title: 'wake requester user agent with an escape sequence',
+      input: requester({ userAgent: 'curl/8\u001b[2J' }),
+      message: /wake.requester.userAgent must not contain control/,
+    },
+    {
+      title: 'wake requester address with a bidirectional override',
+      input: requester({ address: '203.0.113.9\u202e' }),
+      message: /wake.requester.address must not contain control, bidirectional/,
+    },
+    {
+      title: 'wake requester with an unknown field',
+      input: requester({ admin: true }),
+      message: /Unrecognized key.*"admin"/,
+    },
+    {
+      title: 'wake on a dry run',
+      input: { ...(up(wake) as object), dryRun: true } as unknown,
+      message: /a wake is not a dry run/,
+    },
+  ];
+}
 
 const nonObjectCases: { title: string; input: unknown; message: RegExp }[] = [
   { title: 'null', input: null, message: /invalid run request: .*JSON object/ },

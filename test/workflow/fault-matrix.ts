@@ -15,6 +15,7 @@ import { S3ServiceException } from '@aws-sdk/client-s3';
 import { expect } from 'vitest';
 import { LocalTaskTokens } from '#cli/engine/task-tokens';
 import { CimError, ErrorNames } from '#core/errors';
+import { personLedgerKey } from '#core/records/wake-ledger';
 import { Steps, TaskSteps } from '#core/steps';
 import { handler as executionStatus } from '#handlers/execution-status';
 import { runWorkflow, type WorkflowInput } from '../support/run-workflow.ts';
@@ -86,7 +87,28 @@ export interface Scenario {
   events?: boolean;
   /** Only these Task states are faulted (the others are covered by another scenario). */
   states?: readonly string[];
+  /** What must hold after the fault and the operator's down/up, beside the counts. */
+  check?(w: FaultWorld): void;
 }
+
+/** A wake's up as the deployed endpoint starts it (issue 19). */
+const WAKE = { minutes: 60, source: 'http', requester: { user: 'alice', address: '203.0.113.9' } };
+const wakeInput = (build: string): WorkflowInput => ({ action: 'up', build, user: 'wake:alice', wake: WAKE });
+const ledgerBuilds = (w: FaultWorld, key: string) =>
+  ((w.bucket.json(key) as { wakes?: { build: string }[] } | undefined)?.wakes ?? []).map((e) => e.build);
+
+/**
+ * After any fault in a wake's Tasks: at most one wake.json write of each wake (a retry adopts
+ * its own claim), and each wake counted at most once in each ledger (a retry counts nothing).
+ */
+const wakeCountedOnce = (wakes: number) => (w: FaultWorld) => {
+  const claims = w.bucket.writes.filter((x) => x.op === 'put' && x.key === `${P}/wake.json`).length;
+  expect(claims, 'wake.json written at most once per wake').toBeLessThanOrEqual(wakes);
+  for (const key of [`${P}/wake-ledger.json`, personLedgerKey('alice')]) {
+    const builds = ledgerBuilds(w, key);
+    expect(builds.length, `${key}: each wake counted once`).toBe(new Set(builds).size);
+  }
+};
 
 const runOptions = (s: Scenario, w: FaultWorld) => {
   if (!s.events) return {};
@@ -119,6 +141,32 @@ export const SCENARIOS: Scenario[] = [
     input: { action: 'down', build: 'f1' },
     events: true,
     states: [Steps.awaitDatabaseStopped],
+  },
+  {
+    // A wake's up: Record wake (wake.json, both ledgers) and Schedule wake down (none locally).
+    name: 'wake',
+    setup: async (w) => {
+      const r = await runWorkflow(w, { action: 'down', build: 's1' });
+      expect(r.status, JSON.stringify(r.error)).toBe('SUCCEEDED');
+    },
+    input: wakeInput('f1'),
+    states: [Steps.recordWake, Steps.scheduleWakeDown],
+    check: wakeCountedOnce(1),
+  },
+  {
+    // A renewal: the environment still up from an expired wake gets a new one, no run.
+    name: 'wake renewal',
+    setup: async (w) => {
+      const r = await runWorkflow(w, { action: 'down', build: 's1' });
+      expect(r.status, JSON.stringify(r.error)).toBe('SUCCEEDED');
+      const up = await runWorkflow(w, wakeInput('s2'));
+      expect(up.status, JSON.stringify(up.error)).toBe('SUCCEEDED');
+      w.clock.advance(61 * 60);
+    },
+    input: wakeInput('f1'),
+    states: [Steps.renewWake, Steps.scheduleRenewedWakeDown],
+    // The wake of its setup, then the renewal.
+    check: wakeCountedOnce(2),
   },
   {
     name: 'up with database events',
@@ -332,6 +380,7 @@ export async function runCase(c: Case): Promise<void> {
     if (run.status === 'FAILED')
       await deliverStatusChange(w, executionId, c.mode === 'crash' ? 'ABORTED' : 'FAILED', c.scenario.input);
     await recover(w);
+    c.scenario.check?.(w);
   } finally {
     w.restore();
   }

@@ -4,7 +4,7 @@
 import type { Environment } from '../config/schema.ts';
 import { CimError, ErrorNames, errorMessage } from '../errors.ts';
 import { recordKeys, type StateStore } from '../gateways/store.ts';
-import { type ActionRecord, actionFromLegacy } from './legacy-state.ts';
+import { type ActionRecord, actionFromLegacy, type RecordedRequester } from './legacy-state.ts';
 import { type RestorePoint, validateRestorePoint } from './restore-point.ts';
 
 export interface HistoryEntry {
@@ -27,6 +27,8 @@ export interface HistoryEntry {
   error?: { name: string; message: string; step?: string };
   /** The files under history/{build}/. */
   records: string[];
+  /** A wake's up: who asked for it, from where (its action record's `requester`). */
+  requester?: RecordedRequester;
 }
 
 const READ_CONCURRENCY = 16;
@@ -126,6 +128,7 @@ export async function listHistory(
         if (rec.restoredFromBuild) entry.restoredFromBuild = rec.restoredFromBuild;
         if (rec.skipped?.length) entry.skipped = rec.skipped;
         if (rec.error) entry.error = rec.error;
+        if (rec.requester) entry.requester = rec.requester;
       } else if (files.includes('pre-state.json')) {
         const pre = await store.getJson(k.preState);
         const ts = (pre?.json as { timestamp?: unknown } | null)?.timestamp;

@@ -2,7 +2,7 @@
 // (`k8s_deployments`, `aws_rds`, actions.json) used at the S3 boundary, byte-compatible
 // with what the Python tool wrote. New fields are additive and never change old meanings.
 import * as z from 'zod';
-import { CimError, ErrorNames } from '../errors.ts';
+import { CimError, ErrorNames, unprintableCharacter } from '../errors.ts';
 import { RUN_TRIGGERS, type RunTrigger } from '../run/trigger.ts';
 import {
   legacyPodRequestsKey,
@@ -111,7 +111,34 @@ export interface ActionRecord {
   trigger?: RunTrigger;
   /** When the run and each of its phases started and ended (issue 18); absent in older records. */
   phaseTimes?: RecordedPhaseTimes;
+  /** A wake's up (issue 19): who asked for it, from where; absent otherwise and in older records. */
+  requester?: RecordedRequester;
 }
+
+/** `requester` of an action record: the person who woke the environment, and from where. */
+export interface RecordedRequester {
+  user: string;
+  /** The identity provider's subject (the wake page), when there is one. */
+  subject?: string;
+  address?: string;
+  userAgent?: string;
+  source: 'cli' | 'http';
+}
+
+const RequesterText = (max: number) =>
+  z
+    .string()
+    .min(1)
+    .max(max)
+    .refine((v) => unprintableCharacter(v) === null, 'printable');
+/** Additive (issue 19); read as untrusted: one that does not check reads as absent. */
+const LegacyRequester = z.looseObject({
+  user: RequesterText(128),
+  subject: RequesterText(255).optional(),
+  address: RequesterText(64).optional(),
+  user_agent: RequesterText(512).optional(),
+  source: z.enum(['cli', 'http']),
+});
 
 /** `phase_times` of an action record: UTC timestamps (YYYY-MM-DDTHH:MM:SSZ), each optional. */
 export const PHASE_TIME_KEYS = [
@@ -221,6 +248,7 @@ export const LegacyActionRecord = z.looseObject({
     .optional()
     .catch(undefined),
   phase_times: LegacyPhaseTimes.optional().catch(undefined),
+  requester: LegacyRequester.optional().catch(undefined),
 });
 
 export function stateToLegacy(s: EnvironmentState): Record<string, unknown> {
@@ -328,6 +356,16 @@ export function actionToLegacy(a: ActionRecord): Record<string, unknown> {
   }
   if (a.trigger) out.trigger = a.trigger;
   if (a.phaseTimes) out.phase_times = a.phaseTimes;
+  if (a.requester) {
+    const r = a.requester;
+    out.requester = {
+      user: r.user,
+      ...(r.subject !== undefined ? { subject: r.subject } : {}),
+      ...(r.address !== undefined ? { address: r.address } : {}),
+      ...(r.userAgent !== undefined ? { user_agent: r.userAgent } : {}),
+      source: r.source,
+    };
+  }
   return out;
 }
 
@@ -356,6 +394,16 @@ export function actionFromLegacy(json: unknown, key: string): ActionRecord {
   if (p.config_digest) rec.configDigest = p.config_digest;
   if (p.trigger) rec.trigger = p.trigger;
   if (p.phase_times) rec.phaseTimes = p.phase_times as RecordedPhaseTimes;
+  if (p.requester) {
+    const r = p.requester;
+    rec.requester = {
+      user: r.user,
+      ...(r.subject !== undefined ? { subject: r.subject } : {}),
+      ...(r.address !== undefined ? { address: r.address } : {}),
+      ...(r.user_agent !== undefined ? { userAgent: r.user_agent } : {}),
+      source: r.source,
+    };
+  }
   if (p.last_change) {
     rec.lastChange = {
       action: p.last_change.desired_state,

@@ -51,7 +51,7 @@ const Ledger = z.looseObject({
 });
 
 export const environmentLedgerKey = (env: Environment) => `${env.keyPrefix}/wake-ledger.json`;
-/** Where the per-person ledgers are, in each bucket (outside every environment's prefix). */
+/** Where the per-person ledgers are in a state bucket (IAM grants this prefix to whoever counts wakes). */
 export const PERSON_LEDGER_PREFIX = 'wake-ledger/users/';
 export const personLedgerKey = (user: string) =>
   `${PERSON_LEDGER_PREFIX}${createHash('sha256').update(user).digest('hex').slice(0, 32)}.json`;

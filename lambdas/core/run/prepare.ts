@@ -31,7 +31,7 @@ import {
   readHold,
 } from '../records/hold.ts';
 import type { EnvironmentState, LastChange } from '../records/legacy-state.ts';
-import { acquireLock, readLock, releaseLock } from '../records/lock.ts';
+import { acquireLock, describeHolder, readLock, releaseLock } from '../records/lock.ts';
 import { type RestorePoint, validateRestorePoint } from '../records/restore-point.ts';
 import { readWake } from '../records/wake.ts';
 import { discoverTargets, newSinceRestorePoint, targetsFromRecord } from '../workloads/discovery.ts';
@@ -42,6 +42,7 @@ import { fitPayload } from './payload-limit.ts';
 import { snapshotEnvironment } from './snapshot.ts';
 import { triggerOf } from './trigger.ts';
 import { wakeInEffect, wakeSkips } from './wake-rules.ts';
+import { decideRunWake, type WakeRun } from './wake-run.ts';
 
 /** The legacy rules, plus: a change that never finished does not count as done. */
 function refusal(req: RunRequest, previous: LastChange | null, env: Environment): string | null {
@@ -377,12 +378,62 @@ async function lockFor(
   }
 }
 
+/**
+ * What Prepare answers for a wake that runs no up: a wake in effect joined, or a renewal (the
+ * environment still up from an expired wake). No lock, no state read: "Record wake" renews,
+ * and the workflow ends without a run record.
+ */
+export interface WakeAnswer {
+  request: ResolvedRequest;
+  executionId: string;
+  startedAt: string;
+  wakeRun: WakeRun;
+}
+
+/**
+ * A wake's up never fails on a lock held by a running change (a down putting it to sleep, or
+ * another wake's up): it waits for that run to end (Prepare's Retry on WakeWaitsForRun, with
+ * a deadline), then decides again. An expired lock is left to acquireLock (taken over).
+ */
+async function waitForRunningChange(
+  store: StateStore,
+  env: Environment,
+  lockKey: string,
+  executionId: string,
+  now: Date,
+): Promise<void> {
+  const held = await readLock(store, lockKey);
+  if (!held || held.info.owner === executionId) return;
+  const expires = Date.parse(held.info.expires_at ?? '');
+  if (Number.isFinite(expires) && expires < now.getTime()) return;
+  throw new CimError(
+    ErrorNames.WakeWaitsForRun,
+    `${env.customer}/${env.environment} is locked by ${describeHolder(held.info)}: the wake waits for that run to end, then wakes it. Nothing was changed.`,
+  );
+}
+
 /** Prepare: everything before the first change. Writes nothing but the lock. */
 export async function prepare(
   deps: Deps,
   raw: { input: unknown; executionId?: string },
 ): Promise<RunContext> {
+  const out = await prepareStep(deps, raw);
+  if ('wakeRun' in out && !('preState' in out))
+    throw new CimError(ErrorNames.InvalidInput, 'a wake is decided by the environment workflow only');
+  return out as RunContext;
+}
+
+/** The Prepare Task: a run context, or the answer of a wake that runs no up. */
+export async function prepareStep(
+  deps: Deps,
+  raw: { input: unknown; executionId?: string },
+): Promise<RunContext | WakeAnswer> {
   const req = parseRequest(raw?.input);
+  if (req.wake && req.dryRun)
+    throw new CimError(
+      ErrorNames.InvalidInput,
+      'invalid run request: a wake is not a dry run (dryRun with wake); plan the up with "dryRun": true and no wake',
+    );
   // parseRequest checked that the input is an object; it drops the parent's id, read it here.
   const parent = (raw.input as { AWS_STEP_FUNCTIONS_STARTED_BY_EXECUTION_ID?: unknown })
     .AWS_STEP_FUNCTIONS_STARTED_BY_EXECUTION_ID;
@@ -404,6 +455,13 @@ export async function prepare(
   const latest = await store.getJson(keys.actions);
   const previous = await findLastChange(store, configured, latest);
   await refuseDuringWake(store, configured, req, previous, now);
+  const wakeRun = request.wake
+    ? await decideRunWake(store, configured, { ...request, wake: request.wake }, previous, now)
+    : null;
+  if (wakeRun && wakeRun.outcome !== 'wake')
+    return { request, executionId, startedAt: now.toISOString(), wakeRun };
+  // A wake joins the one in effect at once; its own up waits for a running change to end.
+  if (wakeRun) await waitForRunningChange(store, configured, keys.lock, executionId, now);
   const refused = refusal(req, previous, configured);
   if (refused) throw new CimError(ErrorNames.ActionRefused, refused);
   const wake =
@@ -431,6 +489,7 @@ export async function prepare(
     holder: null,
     hold,
     ...(wake ? { wake } : {}),
+    ...(wakeRun ? { wakeRun } : {}),
     trigger,
     phases: {
       nodegroups: env.nodegroups.length > 0,
@@ -452,5 +511,14 @@ export async function prepare(
     base = { ...fitted.ctx, lock: null };
   }
   if (!writing) return { ...base, holder: (await readLock(store, keys.lock))?.info ?? null };
-  return lockFor(deps, store, env, base, keys, now);
+  try {
+    return await lockFor(deps, store, env, base, keys, now);
+  } catch (err) {
+    // A run that took the lock (or recorded) since the look above: a wake waits for it too.
+    if (!request.wake || errorName(err) !== ErrorNames.EnvironmentLocked) throw err;
+    throw new CimError(
+      ErrorNames.WakeWaitsForRun,
+      `${errorMessage(err)} The wake waits for that run to end, then decides again.`,
+    );
+  }
 }

@@ -29,6 +29,7 @@ import {
   type LastChange,
   legacyTimestamp,
   type RecordedPhaseTimes,
+  type RecordedRequester,
   stateFromLegacy,
   stateToLegacy,
 } from '../records/legacy-state.ts';
@@ -45,6 +46,7 @@ import type { Skip } from '../workloads/kind.ts';
 import { fence } from './fence.ts';
 import { PHASES } from './phase-times.ts';
 import { snapshotEnvironment } from './snapshot.ts';
+import type { WakeRequest } from './wake-request.ts';
 
 export interface RunSummary {
   result: 'succeeded' | 'failed' | 'interrupted';
@@ -184,6 +186,18 @@ function recordedPhaseTimes(ctx: RunContext, ended: Date | null): RecordedPhaseT
 /** Deployments and the other workloads left alone, in one list (the legacy `skipped`). */
 const allSkipped = (ctx: RunContext): Skip[] => [...(ctx.skipped ?? []), ...(ctx.workloadSkipped ?? [])];
 
+/** A wake's up: who asked, from where, as its action record keeps it. */
+function requesterOf(w: WakeRequest): RecordedRequester {
+  const r = w.requester;
+  return {
+    user: r.user,
+    ...(r.subject !== undefined ? { subject: r.subject } : {}),
+    ...(r.address !== undefined ? { address: r.address } : {}),
+    ...(r.userAgent !== undefined ? { userAgent: r.userAgent } : {}),
+    source: w.source,
+  };
+}
+
 function actionRecord(
   deps: Deps,
   ctx: RunContext,
@@ -205,6 +219,7 @@ function actionRecord(
     ...(deps.configDigest ? { configDigest: deps.configDigest } : {}),
     ...(ctx.trigger ? { trigger: ctx.trigger } : {}),
     phaseTimes: recordedPhaseTimes(ctx, result === 'running' ? null : deps.now()),
+    ...(ctx.request.wake ? { requester: requesterOf(ctx.request.wake) } : {}),
   };
   const lastChange = nextLastChange(
     ctx,

@@ -16,6 +16,7 @@ import type { WakeSchedules } from '../gateways/wake-schedules.ts';
 import { findLastChange } from '../records/actions.ts';
 import { readWake, type Wake } from '../records/wake.ts';
 import { sweepDecision, wakeExpired } from './wake-rules.ts';
+import type { WakeRun, WakeScheduled } from './wake-run.ts';
 
 /** The wake TTL function's environment variable naming the environment workflow (set by the stack). */
 export const STATE_MACHINE_ARN_VARIABLE = 'CIM_ENVIRONMENT_STATE_MACHINE_ARN';
@@ -41,6 +42,50 @@ export interface WakeScheduleTarget {
   /** The wake TTL function's ARN and the role the scheduler invokes it as. */
   functionArn: string;
   roleArn: string;
+  /** The stack's schedule group (infra/constructs/wake-ttl.ts); WAKE_SCHEDULE_GROUP when not given. */
+  group?: string;
+}
+
+/**
+ * Set by the stack on the function of "Schedule wake down" (infra/constructs/wake-ttl.ts):
+ * what its schedules invoke, as whom, in which group. Absent on the local engine.
+ */
+export const WAKE_TTL_FUNCTION_ARN_VARIABLE = 'CIM_WAKE_TTL_FUNCTION_ARN';
+export const WAKE_SCHEDULER_ROLE_ARN_VARIABLE = 'CIM_WAKE_SCHEDULER_ROLE_ARN';
+export const WAKE_SCHEDULE_GROUP_VARIABLE = 'CIM_WAKE_SCHEDULE_GROUP';
+
+/** The deployed target from the function's environment, or null (the local engine has no scheduler). */
+export function wakeScheduleTargetFrom(vars: Record<string, string | undefined>): WakeScheduleTarget | null {
+  const functionArn = vars[WAKE_TTL_FUNCTION_ARN_VARIABLE];
+  const roleArn = vars[WAKE_SCHEDULER_ROLE_ARN_VARIABLE];
+  const group = vars[WAKE_SCHEDULE_GROUP_VARIABLE];
+  if (!functionArn || !roleArn) return null;
+  return { functionArn, roleArn, ...(group ? { group } : {}) };
+}
+
+/** Why a wake placed on the local engine has no schedule: the sweep puts it down. */
+export const LOCAL_WAKE_DOWN =
+  'no schedule on the local engine: the wake sweep (run from cron) puts it to sleep when its time is up';
+
+/**
+ * "Schedule wake down": the wake's one-time schedule at its until (created, or moved: safe
+ * to repeat). Without a scheduler (the local engine) it records nothing remote and says so.
+ */
+export async function scheduleRunWakeDown(
+  scheduler: { schedules: WakeSchedules; target: WakeScheduleTarget } | null,
+  env: Pick<Environment, 'customer' | 'environment'>,
+  run: WakeRun,
+): Promise<WakeScheduled> {
+  if (run.outcome === 'joined')
+    return { scheduled: false, why: 'joined the wake in effect: its own schedule stands' };
+  if (!scheduler) return { scheduled: false, why: LOCAL_WAKE_DOWN };
+  const name = await scheduleWakeDown(scheduler.schedules, scheduler.target, env, run.wake);
+  return {
+    scheduled: true,
+    name,
+    group: scheduler.target.group ?? WAKE_SCHEDULE_GROUP,
+    at: atExpression(run.wake.until),
+  };
 }
 
 /** On a wake and on each --extend: the schedule at the wake's until (created or moved). */
@@ -53,7 +98,7 @@ export async function scheduleWakeDown(
   const name = wakeScheduleName(env.customer, env.environment);
   await schedules.put({
     name,
-    group: WAKE_SCHEDULE_GROUP,
+    group: target.group ?? WAKE_SCHEDULE_GROUP,
     expression: atExpression(wake.until),
     targetArn: target.functionArn,
     roleArn: target.roleArn,

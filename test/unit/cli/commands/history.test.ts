@@ -84,6 +84,47 @@ describe('cim history', () => {
     expect(out.entries[0]).toMatchObject({ action: 'up', result: 'failed', restoredFromBuild: '1' });
   });
 
+  it('notes who asked for a wake’s up and from where, from its action record', async () => {
+    w.bucket.put(
+      `${P}/history/4/actions.json`,
+      record('4', 'up', {
+        jenkins_user: 'wake:alice@example.com',
+        result: 'succeeded',
+        requester: {
+          user: 'alice@example.com',
+          subject: 'sub-123',
+          address: '203.0.113.9',
+          user_agent: 'Mozilla/5.0',
+          source: 'http',
+        },
+      }),
+    );
+    // A requester that does not check (a control character) reads as absent, the row as before.
+    w.bucket.put(
+      `${P}/history/5/actions.json`,
+      record('5', 'up', { result: 'failed', requester: { user: 'mallory\u001b[2J', source: 'http' } }),
+    );
+    const io = capture();
+    expect(await main(['history', '--customer', 'alpha', '--env', 'dev', ...CONFIG], {})).toBe(0);
+    const lines = io.out().trimEnd().split('\n');
+    expect(lines[2]).toMatch(/^4\s/);
+    expect(lines[2]).toContain(
+      'requested from the wake page by alice@example.com (subject sub-123) at 203.0.113.9 (Mozilla/5.0)',
+    );
+    expect(lines[1]).toMatch(/^5\s/);
+    expect(lines[1]).not.toContain('requested');
+    const json = capture();
+    expect(await main(['history', '--customer', 'alpha', '--env', 'dev', '--json', ...CONFIG], {})).toBe(0);
+    const entries = JSON.parse(json.out()).entries as { build: string; requester?: unknown }[];
+    expect(entries.find((e) => e.build === '4')?.requester).toEqual({
+      user: 'alice@example.com',
+      subject: 'sub-123',
+      address: '203.0.113.9',
+      userAgent: 'Mozilla/5.0',
+      source: 'http',
+    });
+  });
+
   it('says so when there is no history', async () => {
     const io = capture();
     expect(await main(['history', '--customer', 'beta', '--env', 'staging', ...CONFIG], {})).toBe(0);

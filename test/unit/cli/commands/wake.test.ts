@@ -86,6 +86,13 @@ describe('cim wake', () => {
     // The up is the wake's: its build, the wake's user and trigger in the action record.
     expect(last()).toEqual({ action: 'up', user: 'wake:alice', trigger: 'wake', build: wake.build });
     expect(io.out()).toMatch(/alpha\/dev is awake on demand until \d\d:\d\d UTC by alice/);
+    // One path with the deployed wake: the run recorded the wake it carried (its own claim,
+    // written once) and its requester, and passed its schedule Task.
+    expect(w.bucket.json(`${P}/history/${wake.build}/actions.json`)).toMatchObject({
+      requester: { user: 'alice', source: 'cli' },
+    });
+    expect(w.bucket.writes.filter((x) => x.op === 'put' && x.key === WAKE)).toHaveLength(1);
+    expect(io.out()).toContain('Schedule wake down');
   });
 
   it('skips a scheduled down while awake, with who and until; a manual down goes ahead and ends it', async () => {
