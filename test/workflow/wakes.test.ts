@@ -1,12 +1,14 @@
 // Wakes on the local engine with the real handlers: a scheduled down of an environment woken
 // on demand is skipped by Prepare like a hold's (outcome skipped in the fleet, "awake on
 // demand until HH:MM UTC by USER"), a manual down goes ahead, and once the wake has expired
-// the scheduled down runs again. The wake's up carries the trigger `wake`.
+// the scheduled down runs again. A scheduled up of an environment up from a wake takes it over
+// (the wake ends). The wake's up carries the trigger `wake`.
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { noRetryWaits } from '#cli/engine/local-environment';
 import { runFleetLocal } from '#cli/engine/local-fleet';
 import { resolveEnvironment } from '#core/config/catalog';
 import { claimWake } from '#core/records/wake';
+import { ttlDown } from '#core/run/wake-ttl';
 import { Steps, WaitSteps } from '#core/steps';
 import { runWorkflow, warmUp } from '../support/run-workflow.ts';
 import { makeWorld, seedLegacyDown, type World } from '../support/world.ts';
@@ -99,5 +101,47 @@ describe('a manual down during a wake', () => {
     const run = await runWorkflow(w, { action: 'down', build: 'd2', user: 'bob' });
     expect(run.status).toBe('SUCCEEDED');
     expect(w.kube.replicas('alpha-dev', 'backend-deployment')).toBe(0);
+  });
+});
+
+describe('a scheduled up during a wake', () => {
+  it('takes the environment over: the wake ends, so its time to live puts nothing to sleep', async () => {
+    await woken();
+    const run = await runWorkflow(w, { action: 'up', build: 'u2', user: 'schedule:weekdays-up' });
+    expect(run.path).toEqual([Steps.inputIsObject, Steps.prepare, Steps.refused]);
+    expect(run.error?.Error).toBe('ActionRefused');
+    expect(run.error?.Cause).toContain(
+      'scheduled up of alpha/dev: it is already awake on demand until 22:00 UTC by alice; the schedule takes it over',
+    );
+    expect(w.bucket.json(`${P}/wake.json`)).toBeUndefined();
+    // The wake's time to live comes: nothing to put down, the environment stays up.
+    w.clock.advance(2 * 3600 + 1);
+    const started: unknown[] = [];
+    const outcome = await ttlDown(
+      {
+        config: w.deps.config,
+        configSource: 'test',
+        store: w.deps.store,
+        executions: {
+          start: async (x) => {
+            started.push(x);
+            return { executionArn: 'arn', started: true };
+          },
+        },
+        environmentStateMachineArn: 'arn:aws:states:us-east-1:123456789012:stateMachine:cim',
+        now: () => w.clock.now(),
+      },
+      { customer: 'alpha', environment: 'dev' },
+    );
+    expect(outcome).toEqual({ outcome: 'no-wake' });
+    expect(started).toEqual([]);
+    expect(w.kube.replicas('alpha-dev', 'backend-deployment')).toBeGreaterThan(0);
+  });
+
+  it('leaves a wake alone when the up is not a scheduled one', async () => {
+    await woken();
+    const run = await runWorkflow(w, { action: 'up', build: 'u2', user: 'bob' });
+    expect(run.error?.Error).toBe('ActionRefused');
+    expect(w.bucket.json(`${P}/wake.json`)).toMatchObject({ user: 'alice', build: 'w1' });
   });
 });

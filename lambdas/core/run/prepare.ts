@@ -33,7 +33,7 @@ import {
 import type { EnvironmentState, LastChange } from '../records/legacy-state.ts';
 import { acquireLock, describeHolder, readLock, releaseLock } from '../records/lock.ts';
 import { type RestorePoint, validateRestorePoint } from '../records/restore-point.ts';
-import { readWake } from '../records/wake.ts';
+import { clearWake, describeWake, readWake } from '../records/wake.ts';
 import { discoverTargets, newSinceRestorePoint, targetsFromRecord } from '../workloads/discovery.ts';
 import type { Skip } from '../workloads/kind.ts';
 import { changedSinceDown, preflightProblem } from '../workloads/kinds.ts';
@@ -41,7 +41,7 @@ import { withTargets } from '../workloads/targets.ts';
 import { fitPayload } from './payload-limit.ts';
 import { snapshotEnvironment } from './snapshot.ts';
 import { triggerOf } from './trigger.ts';
-import { wakeInEffect, wakeSkips } from './wake-rules.ts';
+import { wakeInEffect, wakePhase, wakeSkips } from './wake-rules.ts';
 import { decideRunWake, type WakeRun } from './wake-run.ts';
 
 /** The legacy rules, plus: a change that never finished does not count as done. */
@@ -227,16 +227,33 @@ async function activeHold(
  * A scheduled down of an environment woken on demand is skipped, as a hold skips it (the
  * fleet counts it as skipped). Only scheduled downs read the wake: a manual down goes ahead
  * and, recorded after the wake's up, ends the wake.
+ *
+ * A scheduled up of an environment already up from a wake takes it over: the schedule wants
+ * it up until its next scheduled down, so the wake is ended (its record removed, If-Match) and
+ * its time to live no longer puts it to sleep in working hours. The up itself has nothing to
+ * do and is refused as any up of an environment that is up. (A wake whose up is still running
+ * holds the lock: the scheduled up fails on it and the wake keeps its time to live.)
  */
-async function refuseDuringWake(
+async function applyWakeRules(
   store: StateStore,
   env: Environment,
   req: RunRequest,
   previous: LastChange | null,
   now: Date,
 ): Promise<void> {
-  if (req.action !== 'down' || !isScheduledUser(req.user)) return;
-  const wake = (await readWake(store, env))?.wake ?? null;
+  if (!isScheduledUser(req.user) || (req.action !== 'down' && req.action !== 'up')) return;
+  const found = await readWake(store, env);
+  const wake = found?.wake ?? null;
+  if (req.action === 'up') {
+    if (found && wake && wakeInEffect(wake, previous, now) && wakePhase(wake, previous) === 'awake') {
+      const ended = await clearWake(store, env, found.etag);
+      throw new CimError(
+        ErrorNames.ActionRefused,
+        `scheduled up of ${env.customer}/${env.environment}: it is already ${describeWake(wake)}; ${ended ? 'the schedule takes it over, so the wake ended and its time to live will not put it to sleep' : 'its wake changed meanwhile and was left as it is'}. Nothing else was changed.`,
+      );
+    }
+    return;
+  }
   const skip = wakeSkips(req, wake, previous, now);
   if (skip) {
     throw new CimError(
@@ -454,7 +471,7 @@ export async function prepareStep(
   const hold = await activeHold(deps, store, configured, request, executionId, now);
   const latest = await store.getJson(keys.actions);
   const previous = await findLastChange(store, configured, latest);
-  await refuseDuringWake(store, configured, req, previous, now);
+  await applyWakeRules(store, configured, req, previous, now);
   const wakeRun = request.wake
     ? await decideRunWake(store, configured, { ...request, wake: request.wake }, previous, now)
     : null;
