@@ -50,9 +50,11 @@ export function deployedConfigFile(scope: Construct, config: Config): { digest: 
 
 /**
  * Makes the function of one catalog id (its constructs are children of the stack).
- * `decryptOnly`: the customer key only decrypts for it (a function that writes nothing).
+ * `startsOnly`: it writes no record, so the customer key only decrypts for it (its
+ * environment, the records it reads) and makes data keys, which Step Functions asks of the
+ * caller of StartExecution on a state machine encrypted with that key.
  */
-export type MakeFunction = (id: FunctionId, o?: { decryptOnly?: boolean }) => NodejsFunction;
+export type MakeFunction = (id: FunctionId, o?: { startsOnly?: boolean }) => NodejsFunction;
 
 /** What the function's description names: the Task states that invoke it, or what does. */
 export function invokedBy(id: FunctionId): string {
@@ -83,7 +85,7 @@ export function functionFactory(scope: Construct, s: FunctionSettings): MakeFunc
       }),
     );
     // The key decrypts the function's environment and the state records it reads and writes.
-    if (o.decryptOnly) s.key?.grantDecrypt(role);
+    if (o.startsOnly) s.key?.grant(role, 'kms:Decrypt', 'kms:GenerateDataKey');
     else s.key?.grantEncryptDecrypt(role);
     return new NodejsFunction(stack, `Fn-${id}`, {
       role,

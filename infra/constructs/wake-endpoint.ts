@@ -5,11 +5,13 @@
 // only the configured hosts.
 // - Hosts: with `wake.certificateArn`, each host of `wake.hosts` becomes a custom domain of
 //   the API (its DNS name, a CNAME or alias to the output's target, is the operator's);
-//   without it, the operator maps the hosts (a custom domain made elsewhere, or a proxy that
-//   keeps the Host). The default execute-api address answers 404: it is no configured host.
+//   without it, the operator makes those custom domains elsewhere. The host is the custom
+//   domain API Gateway routed the request on (requestContext.domainName, which it always
+//   sets), never a Host header a proxy passes: the default execute-api address, and a proxy
+//   pointed at it, answer 404 (it is no configured host).
 // - Least privilege: the function reads the records (WAKE_ENDPOINT_NEEDS), starts the
 //   environment workflow and reads its executions; it writes nothing, and the customer key
-//   only decrypts for it.
+//   only decrypts and makes data keys for it (StartExecution on an encrypted workflow).
 // - The CSRF key: a secret the stack generates (Secrets Manager), resolved by CloudFormation
 //   into the function's environment (encrypted with the customer key when there is one), so
 //   every instance agrees; the function needs no permission to read it.
@@ -81,7 +83,7 @@ export function addWakeEndpoint(
   },
 ): WakeEndpoint {
   const stack = Stack.of(scope);
-  const fn = o.makeFunction(WAKE_ENDPOINT_FUNCTION, { decryptOnly: true });
+  const fn = o.makeFunction(WAKE_ENDPOINT_FUNCTION, { startsOnly: true });
   o.grants.grant(fn, WAKE_ENDPOINT_NEEDS);
   fn.addToRolePolicy(
     new PolicyStatement({
@@ -171,8 +173,7 @@ export function addWakeEndpoint(
   }
   new CfnOutput(scope, 'WakeApiEndpoint', {
     value: api.apiEndpoint,
-    description:
-      'the wake page API (answers only the configured wake.hosts, through a custom domain or a proxy)',
+    description: 'the wake page API (answers only the configured wake.hosts, through their custom domains)',
   });
   return { function: fn, api, stage, secret, accessLogs, domains };
 }

@@ -5,7 +5,6 @@
 import { DEFAULT_SETTINGS, fillTemplate, listEnvironments, resolveEnvironment } from '#core/config/catalog';
 import type { Config, Environment } from '#core/config/schema';
 import { PERSON_LEDGER_PREFIX } from '#core/records/wake-ledger';
-import { SEALS_PREFIX } from '#core/report/day-seals';
 import { REPORT_PREFIX, REPORT_READS } from '#core/report/publish';
 
 /** What a function touches; IAM is granted from this and nothing else. */
@@ -239,23 +238,31 @@ export function grantStatements(scope: IamScope, needs: Needs, arns: ArnFormat):
       });
     }
   }
+  // Objects outside the environments' prefixes that a function reads and that may not exist
+  // yet (a person's first wake, a bucket without refreshed prices): S3 answers a missing key
+  // with 404 only to a caller allowed to list it, else 403, which S3StateStore tells apart
+  // from a denial by listing exactly that key. So each gets a listing of its own prefix.
+  const listOwn = (prefixes: string[]) => {
+    for (const { bucket } of scope.s3)
+      out.push({
+        actions: ['s3:ListBucket'],
+        resources: [arns.bucketArn(bucket)],
+        condition: { StringLike: { 's3:prefix': prefixes } },
+      });
+  };
   if (needs.wakeLedgers) {
     const resources = scope.s3.map(({ bucket }) => `${arns.bucketArn(bucket)}/${PERSON_LEDGER_PREFIX}*`);
     const actions = needs.wakeLedgers === 'write' ? ['s3:GetObject', 's3:PutObject'] : ['s3:GetObject'];
     if (resources.length) out.push({ actions, resources });
   }
+  if (needs.wakeLedgers || needs.wakeLedgerRead) listOwn([`${PERSON_LEDGER_PREFIX}*`]);
   if (needs.reportWrite) {
     const resources = scope.s3.map(({ bucket }) => `${arns.bucketArn(bucket)}/${REPORT_PREFIX}*`);
     if (resources.length) out.push({ actions: ['s3:PutObject'], resources });
     // It reads back only what it keeps for itself: the day seals and the refreshed prices.
     const own = scope.s3.flatMap(({ bucket }) => REPORT_READS.map((k) => `${arns.bucketArn(bucket)}/${k}`));
     if (own.length) out.push({ actions: ['s3:GetObject'], resources: own });
-    for (const { bucket } of scope.s3)
-      out.push({
-        actions: ['s3:ListBucket'],
-        resources: [arns.bucketArn(bucket)],
-        condition: { StringLike: { 's3:prefix': [`${SEALS_PREFIX}*`] } },
-      });
+    listOwn([...REPORT_READS]);
   }
   if (needs.wakeLedgerRead) {
     const resources = scope.s3.map(({ bucket }) => `${arns.bucketArn(bucket)}/${PERSON_LEDGER_PREFIX}*`);

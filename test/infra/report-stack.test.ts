@@ -92,7 +92,7 @@ describe('the report after each fleet run', () => {
           );
         else expect(text).toMatch(/"\/eks-dev-cluster\/\*"\]\]\}$/);
       } else if (actions(st).includes('s3:ListBucket'))
-        expect([['eks-dev-cluster/*'], ['report/index/*']]).toContainEqual(
+        expect([['eks-dev-cluster/*'], ['report/index/*', 'report/prices.json']]).toContainEqual(
           st.Condition.StringLike['s3:prefix'],
         );
       else expect(actions(st).every((a: string) => a.startsWith('sqs:'))).toBe(true);

@@ -231,11 +231,14 @@ describe('least privilege', () => {
         /^\{"Fn::Join":\["",\[\{"Fn::GetAtt":\["StateBucket[^"]+","Arn"\]\},"\/eks-dev-cluster\/\*(actions\.json|lock\.json)?"\]\]\}$/,
       );
     }
-    // The environments' prefix; and the report function's own day seals (report-stack.test.ts).
+    // The environments' prefix; the report function's own day seals and prices
+    // (report-stack.test.ts); the per-person wake ledgers of the functions that read them.
     for (const s of statementsWith('s3:ListBucket')) {
-      expect([['eks-dev-cluster/*'], ['report/index/*']]).toContainEqual(
-        (s as any).Condition.StringLike['s3:prefix'],
-      );
+      expect([
+        ['eks-dev-cluster/*'],
+        ['report/index/*', 'report/prices.json'],
+        ['wake-ledger/users/*'],
+      ]).toContainEqual((s as any).Condition.StringLike['s3:prefix']);
     }
     expect(
       statementsWith('s3:ListBucket').filter(

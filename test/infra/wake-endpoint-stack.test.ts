@@ -69,6 +69,8 @@ describe('the wake endpoint in the stack', () => {
     expect([...new Set(statements.flatMap(actions))].sort()).toEqual(
       [
         'kms:Decrypt',
+        // StartExecution on a workflow encrypted with the customer key: a data key for its input.
+        'kms:GenerateDataKey',
         'logs:CreateLogStream',
         'logs:PutLogEvents',
         's3:GetObject',
@@ -88,6 +90,12 @@ describe('the wake endpoint in the stack', () => {
     // The person ledgers of the rate limits, beside the environments' prefixes.
     const reads = statements.filter((st) => actions(st).includes('s3:GetObject'));
     expect(JSON.stringify(reads)).toContain('/wake-ledger/users/*');
+    // A person's first wake reads a ledger that is not there yet: S3 answers 404 only to a
+    // caller allowed to list that key (else 403, a denial), so the function lists that prefix.
+    const lists = statements.filter((st) => actions(st).includes('s3:ListBucket'));
+    expect(lists.map((st) => st.Condition?.StringLike?.['s3:prefix'])).toContainEqual([
+      'wake-ledger/users/*',
+    ]);
   });
 
   it('hands the function the environment workflow and the CSRF secret as a deploy-time reference, never a value', () => {
