@@ -255,6 +255,85 @@ describe('up of an environment with sleepingBackend', () => {
   });
 });
 
+describe('an up restoring the counts of an older build (--restore-from-build)', () => {
+  it('gives each Ingress back the spec recorded by the last down, the one that pointed it', async () => {
+    await ok('down', 'd1');
+    await ok('up', 'u1');
+    // A deploy changes the Ingress while up: the next down records and points this spec.
+    const deployed = { ...WEB, ingressClassName: 'traefik' };
+    w.kube.editIngress(NS, 'web', { spec: deployed });
+    await ok('down', 'd2');
+    expect(ingress('web')?.annotations[SLEEPING_ANNOTATION]).toBeDefined();
+    const plan = await runWorkflow(w, { action: 'up', build: 'p1', restoreFromBuild: 'd1', dryRun: true });
+    expect(renderPlan(plan.output as DryRunPlan)).toContain(
+      `Ingress ${NS}/web: give back its spec recorded by build d2 (if still as the down left it)`,
+    );
+    const r = await runWorkflow(w, { action: 'up', build: 'u2', restoreFromBuild: 'd1' });
+    expect(r.status, JSON.stringify(r.error)).toBe('SUCCEEDED');
+    expect(JSON.stringify(ingress('web')?.spec)).toBe(JSON.stringify(deployed));
+    expect(ingress('web')?.annotations).toEqual(WEB_ANNOTATIONS);
+    expect(JSON.stringify(ingress('api')?.spec)).toBe(JSON.stringify(API));
+    expect(ingress('api')?.annotations).toEqual({});
+    expect(summaryOf(r).skipped).toEqual([]);
+  });
+
+  it('reports an Ingress changed since the last down by that down, not by the chosen build', async () => {
+    await ok('down', 'd1');
+    await ok('up', 'u1');
+    await ok('down', 'd2');
+    const edited = { ...(ingress('web')?.spec as object), ingressClassName: 'traefik' };
+    w.kube.editIngress(NS, 'web', { spec: edited });
+    const r = await runWorkflow(w, { action: 'up', build: 'u2', restoreFromBuild: 'd1' });
+    expect(r.status, JSON.stringify(r.error)).toBe('SUCCEEDED');
+    expect(ingress('web')?.spec).toEqual(edited);
+    expect(summaryOf(r).skipped).toEqual([
+      {
+        deployment: `${NS}/web`,
+        kind: 'Ingress',
+        reason: `Ingress ${NS}/web changed since the down of build d2 pointed it at the sleeping backend: left as it is`,
+      },
+    ]);
+  });
+});
+
+describe("an up restoring another build when the last down's pre-state is lost or untrusted", () => {
+  const downTwice = async () => {
+    await ok('down', 'd1');
+    await ok('up', 'u1');
+    await ok('down', 'd2');
+  };
+
+  it('restores the chosen counts and reports the Ingresses it cannot give back when that pre-state is missing', async () => {
+    await downTwice();
+    w.bucket.objects.delete(`${P}/history/d2/pre-state.json`);
+    const r = await runWorkflow(w, { action: 'up', build: 'u2', restoreFromBuild: 'd1' });
+    expect(r.status, JSON.stringify(r.error)).toBe('SUCCEEDED');
+    expect(r.path).not.toContain(Steps.restoreIngresses);
+    expect(ingress('web')?.annotations[SLEEPING_ANNOTATION]).toBeDefined();
+    expect(summaryOf(r).skipped).toEqual([
+      expect.objectContaining({
+        kind: 'Ingress',
+        reason: expect.stringContaining('build d2 (the last down)'),
+      }),
+    ]);
+  });
+
+  it('is refused, nothing changed, when that pre-state records Ingresses outside the environment', async () => {
+    await downTwice();
+    const key = `${P}/history/d2/pre-state.json`;
+    const pre = structuredClone(w.bucket.json(key)) as Record<string, any>;
+    const web = pre.k8s_ingresses[`${NS}/web`];
+    pre.k8s_ingresses = { 'kube-system/web': { ...web, ingress_namespace: 'kube-system' } };
+    w.bucket.put(key, pre);
+    const before = structuredClone(ingress('web'));
+    const r = await runWorkflow(w, { action: 'up', build: 'u2', restoreFromBuild: 'd1' });
+    expect(r.status).toBe('FAILED');
+    expect(JSON.stringify(r.error)).toContain('StateRecordInvalid');
+    expect(JSON.stringify(r.error)).toContain('of build d2 (the last down, which pointed the Ingresses)');
+    expect(ingress('web')).toEqual(before);
+  });
+});
+
 describe('an Ingress changed during the down', () => {
   it('is left as it is and reported, since its record would no longer be what it is', async () => {
     const changed = { ...WEB, ingressClassName: 'traefik' };

@@ -145,6 +145,14 @@ export function withinBounds(all: readonly IngressState[]): { kept: IngressState
 }
 
 /**
+ * The build whose pre-state holds the Ingress records an up gives back: the last down's restore
+ * point (the down that pointed them, whose record their marker names), whatever build the
+ * workloads' counts come from (--restore-from-build).
+ */
+export const ingressRecordBuild = (lastChange: { build: string; restorePointBuild: string | null }) =>
+  lastChange.restorePointBuild ?? lastChange.build;
+
+/**
  * Do the Ingress Tasks of this run have anything to do? A down: Ingresses were recorded (only
  * for an environment with sleepingBackend). An up: its restore point recorded some (even if
  * the environment no longer opts in: they still point at the sleeping backend).

@@ -13,6 +13,7 @@ import type { Skip } from '../workloads/kind.ts';
 import {
   asDownLeft,
   type IngressState,
+  ingressRecordBuild,
   ingressSkip,
   marker,
   pointedSpec,
@@ -71,7 +72,8 @@ export async function restoreIngresses(deps: Deps, ctx: RunContext, step: string
   if (recorded.length === 0) return ctx;
   const gw = gateway(deps, ctx);
   const skipped: Skip[] = [];
-  const fromBuild = restore.fromBuild;
+  // Recorded by the down that pointed them, whatever build the counts come from (Prepare).
+  const fromBuild = ctx.previous ? ingressRecordBuild(ctx.previous) : restore.fromBuild;
   for (const r of recorded) {
     if (r.pointed) {
       skipped.push(

@@ -113,3 +113,32 @@ export function validateIngressRecords(
     throw refuse(`its Ingress specs take ${total} bytes, above ${MAX_INGRESS_TOTAL_BYTES}`);
   return ingressesFromLegacy(rec);
 }
+
+const IngressesOnly = z.object({
+  jenkins_build: z.union([z.string(), z.number()]).transform(String),
+  ...LegacyIngressKeys,
+});
+
+/**
+ * The Ingresses of a pre-state read for them alone (an up that takes its counts from another
+ * build gives the Ingresses back from the down that pointed them): the same checks as a
+ * restore point's, and the record must say it belongs to that build.
+ */
+export function ingressRecordsOf(
+  json: unknown,
+  build: string,
+  env: Environment,
+  refuse: (why: string) => CimError,
+): IngressState[] | undefined {
+  const parsed = IngressesOnly.safeParse(json);
+  if (!parsed.success) {
+    const detail = parsed.error.issues
+      .slice(0, 3)
+      .map((i) => `${i.path.join('.') || '(top)'}: ${i.message}`)
+      .join('; ');
+    throw refuse(`its Ingresses are not a state record's (${detail})`);
+  }
+  if (parsed.data.jenkins_build !== build)
+    throw refuse(`it says it belongs to build "${parsed.data.jenkins_build}", not ${build}`);
+  return validateIngressRecords(parsed.data, env, refuse);
+}

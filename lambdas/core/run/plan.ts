@@ -5,6 +5,7 @@
 import { type Deps, envOf, type RunContext } from '../contracts.ts';
 import { label } from '../database/rules.ts';
 import type { NodegroupScaling } from '../gateways/nodegroups.ts';
+import { ingressRecordBuild } from '../ingresses/rules.ts';
 import { sameScaling, scaledDown } from '../nodegroups/rules.ts';
 import type { Action } from '../records/legacy-state.ts';
 import type { RestorePoint } from '../records/restore-point.ts';
@@ -154,7 +155,13 @@ function planDown(
 }
 
 /** Up, in the order the workflow runs it: node groups, database, inner kinds, deployments, outer kinds. */
-function planUp(plan: PlannedChange[], pre: EnvironmentState, database: string, restore: RestorePoint): void {
+function planUp(
+  plan: PlannedChange[],
+  pre: EnvironmentState,
+  database: string,
+  restore: RestorePoint,
+  ingressesFrom: string,
+): void {
   const workloads = pre.workloads ?? [];
   // The same rule as the Task: only from the 0/0 the down left (or already restored).
   planNodegroups(plan, pre, (now, name) => {
@@ -188,7 +195,7 @@ function planUp(plan: PlannedChange[], pre: EnvironmentState, database: string, 
       kind: 'ingress',
       namespace: i.namespace,
       name: i.name,
-      to: { fromBuild: restore.fromBuild },
+      to: { fromBuild: ingressesFrom },
       ...(i.pointed ? { reason: 'recorded already pointed at the sleeping backend' } : {}),
     });
   plan.push({ kind: 'wait', for: 'health' });
@@ -201,7 +208,15 @@ export function planDryRun(deps: Deps, ctx: RunContext): DryRunPlan {
   const plan: PlannedChange[] = [];
   const database = label(env.database);
   if (ctx.request.action === 'down') planDown(plan, ctx.preState, database, env.sleepingBackend);
-  else if (ctx.request.action === 'up' && ctx.restore) planUp(plan, ctx.preState, database, ctx.restore);
+  else if (ctx.request.action === 'up' && ctx.restore)
+    // The Ingresses come from the down that pointed them, whatever build the counts come from.
+    planUp(
+      plan,
+      ctx.preState,
+      database,
+      ctx.restore,
+      ctx.previous ? ingressRecordBuild(ctx.previous) : ctx.restore.fromBuild,
+    );
   else plan.push({ kind: 'read-only' });
   const h = ctx.holder;
   return {

@@ -17,7 +17,7 @@ import {
 import { classifyDatabaseState, label } from '../database/rules.ts';
 import { CimError, ErrorNames, errorMessage, errorName } from '../errors.ts';
 import { recordKeys, type StateStore } from '../gateways/store.ts';
-import { ingressPhase, withinBounds } from '../ingresses/rules.ts';
+import { ingressPhase, ingressRecordBuild, withinBounds } from '../ingresses/rules.ts';
 import { NODE_READER_ROLE, NODE_READERS_GROUP, nodegroupInError, scalingError } from '../nodegroups/rules.ts';
 import { nodeLister } from '../nodegroups/steps.ts';
 import { findLastChange } from '../records/actions.ts';
@@ -30,6 +30,7 @@ import {
   isScheduledUser,
   readHold,
 } from '../records/hold.ts';
+import { ingressRecordsOf } from '../records/ingress-state.ts';
 import type { EnvironmentState, LastChange } from '../records/legacy-state.ts';
 import { acquireLock, describeHolder, readLock, releaseLock } from '../records/lock.ts';
 import { type RestorePoint, validateRestorePoint } from '../records/restore-point.ts';
@@ -283,19 +284,64 @@ async function wakeForStatus(
   }
 }
 
+/**
+ * The Ingresses an up gives back come from the down that pointed them (the last down's restore
+ * point: their marker names its record), not from the build chosen for the counts, whose
+ * records would no longer match what that down left. Only their records are carried (within
+ * the same bounds as any restore point's). That pre-state missing does not block the chosen
+ * build's restore (the way out when it is lost): its Ingresses are reported, left as they are.
+ */
+async function withLastDownIngresses(
+  store: StateStore,
+  env: Environment,
+  chosen: RestorePoint,
+  previous: LastChange,
+): Promise<{ restore: RestorePoint; skipped: Skip[] }> {
+  const build = ingressRecordBuild(previous);
+  if (build === chosen.fromBuild) return { restore: chosen, skipped: [] };
+  const { ingresses: _chosen, ...restore } = chosen;
+  const key = recordKeys(env, build).preState;
+  const obj = await store.getJson(key);
+  if (!obj) {
+    const skipped: Skip[] = env.sleepingBackend
+      ? [
+          {
+            deployment: '*',
+            kind: 'Ingress',
+            reason: `the Ingresses pointed by build ${build} (the last down) cannot be given back: its pre-state s3://${store.bucket}/${key} is missing; any still on the sleeping backend need their spec back by hand`,
+          },
+        ]
+      : [];
+    return { restore, skipped };
+  }
+  const ingresses = ingressRecordsOf(
+    obj.json,
+    build,
+    env,
+    (why) =>
+      new CimError(
+        ErrorNames.StateRecordInvalid,
+        `the pre-state ${key} of build ${build} (the last down, which pointed the Ingresses) cannot be trusted: ${why}. Nothing was changed.`,
+      ),
+  );
+  return { restore: { ...restore, ...(ingresses?.length ? { ingresses } : {}) }, skipped: [] };
+}
+
 /** What an up restores: the chosen build's restore point, or the last down's (with what discovery found then). */
 async function restoreFor(
   store: StateStore,
   env: Environment,
   req: RunRequest,
   previous: LastChange | null,
-): Promise<{ restore: RestorePoint | null; env: Environment }> {
-  if (req.action !== 'up' || !previous) return { restore: null, env };
+): Promise<{ restore: RestorePoint | null; env: Environment; skipped: Skip[] }> {
+  if (req.action !== 'up' || !previous) return { restore: null, env, skipped: [] };
   // A chosen build (--restore-from-build) acts on the configured targets; the last down's
   // restore point also names what discovery found then.
-  if (req.restoreFromBuild)
-    return { restore: await loadChosenRestorePoint(store, env, req.restoreFromBuild), env };
-  return loadRestorePoint(store, env, previous);
+  if (req.restoreFromBuild) {
+    const chosen = await loadChosenRestorePoint(store, env, req.restoreFromBuild);
+    return { ...(await withLastDownIngresses(store, env, chosen, previous)), env };
+  }
+  return { ...(await loadRestorePoint(store, env, previous)), skipped: [] };
 }
 
 /**
@@ -483,7 +529,11 @@ export async function prepareStep(
   if (refused) throw new CimError(ErrorNames.ActionRefused, refused);
   const wake =
     req.action === 'get_env_state' ? await wakeForStatus(deps, store, configured, previous, now) : null;
-  const { restore, env: restoring } = await restoreFor(store, configured, req, previous);
+  const {
+    restore,
+    env: restoring,
+    skipped: ingressesLost,
+  } = await restoreFor(store, configured, req, previous);
   const {
     env,
     preState,
@@ -491,7 +541,11 @@ export async function prepareStep(
   } = await readState(deps, restoring, restore, build, req.action);
   if (req.action !== 'get_env_state') await preflight(deps, env, req, preState);
   const newSince = restore
-    ? [...discovered, ...changedSinceDown(restore.workloads, preState.workloads ?? [], restore.fromBuild)]
+    ? [
+        ...discovered,
+        ...changedSinceDown(restore.workloads, preState.workloads ?? [], restore.fromBuild),
+        ...ingressesLost,
+      ]
     : discovered;
 
   let base: RunContext = {
