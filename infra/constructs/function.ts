@@ -54,7 +54,14 @@ export function deployedConfigFile(scope: Construct, config: Config): { digest: 
  * environment, the records it reads) and makes data keys, which Step Functions asks of the
  * caller of StartExecution on a state machine encrypted with that key.
  */
-export type MakeFunction = (id: FunctionId, o?: { startsOnly?: boolean }) => NodejsFunction;
+export type MakeFunction = (
+  id: FunctionId,
+  o?: {
+    startsOnly?: boolean;
+    /** A fixed name, for a function whose own ARN it must know (a reference to itself is a cycle). */
+    functionName?: string;
+  },
+) => NodejsFunction;
 
 /** What the function's description names: the Task states that invoke it, or what does. */
 export function invokedBy(id: FunctionId): string {
@@ -88,6 +95,7 @@ export function functionFactory(scope: Construct, s: FunctionSettings): MakeFunc
     if (o.startsOnly) s.key?.grant(role, 'kms:Decrypt', 'kms:GenerateDataKey');
     else s.key?.grantEncryptDecrypt(role);
     return new NodejsFunction(stack, `Fn-${id}`, {
+      ...(o.functionName ? { functionName: o.functionName } : {}),
       role,
       entry: `${s.handlersDir}/${id}.ts`,
       handler: 'handler',

@@ -4,7 +4,8 @@
 // function as. The schedules themselves are made per wake, at run time, by whoever wakes
 // (run/wake-ttl.ts scheduleWakeDown), in this group, with this role and this function.
 // Least privilege: the scheduler's role may only invoke this function; the function may only
-// read the records (WAKE_TTL_NEEDS) and start executions of the environment workflow.
+// read the records (WAKE_TTL_NEEDS), start executions of the environment workflow, and move
+// its own schedule in this group (passing only the scheduler's role).
 import { ArnFormat, CfnOutput, Stack } from 'aws-cdk-lib';
 import { Effect, PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import type { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
@@ -59,7 +60,16 @@ export function addWakeTtl(
     resourceName: o.environmentWorkflowName,
     arnFormat: ArnFormat.COLON_RESOURCE_NAME,
   });
-  const fn = o.makeFunction(WAKE_TTL_FUNCTION);
+  // A fixed name, so its own ARN is known without a reference to itself: while a wake's up
+  // still runs past its until, the function puts its own schedule back a few minutes on.
+  const functionName = `${stack.stackName}-wake-ttl`.replace(/[^A-Za-z0-9_-]/g, '-').slice(-64);
+  const fnArn = stack.formatArn({
+    service: 'lambda',
+    resource: 'function',
+    resourceName: functionName,
+    arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+  });
+  const fn = o.makeFunction(WAKE_TTL_FUNCTION, { functionName });
   o.grants.grant(fn, WAKE_TTL_NEEDS);
   // StartExecution on the environment workflow only (not its executions, not the fleet's).
   fn.addToRolePolicy(
@@ -94,7 +104,8 @@ export function addWakeTtl(
       resources: [fn.functionArn],
     }),
   );
-  if (o.scheduler) grantScheduling(o.scheduler, { stack, groupName, fn, schedulerRole });
+  if (o.scheduler) grantScheduling(o.scheduler, { stack, groupName, fnArn, schedulerRole });
+  grantScheduling(fn, { stack, groupName, fnArn, schedulerRole });
   new CfnOutput(scope, 'WakeTtlFunctionArn', { value: fn.functionArn });
   new CfnOutput(scope, 'WakeSchedulerRoleArn', { value: schedulerRole.roleArn });
   new CfnOutput(scope, 'WakeScheduleGroup', { value: groupName });
@@ -102,13 +113,14 @@ export function addWakeTtl(
 }
 
 /**
- * The workflow's "Schedule wake down" creates (or moves) a wake's schedule: in this stack's
+ * The workflow's "Schedule wake down" creates (or moves) a wake's schedule, and the TTL
+ * function moves its own a few minutes on while the wake's up still runs: in this stack's
  * group only, naming this function as target and this role, which it may pass to the
  * scheduler and to nothing else. No GetSchedule or DeleteSchedule: it never reads or removes.
  */
 function grantScheduling(
   scheduler: NodejsFunction,
-  o: { stack: Stack; groupName: string; fn: NodejsFunction; schedulerRole: Role },
+  o: { stack: Stack; groupName: string; fnArn: string; schedulerRole: Role },
 ): void {
   scheduler.addToRolePolicy(
     new PolicyStatement({
@@ -127,7 +139,7 @@ function grantScheduling(
       conditions: { StringEquals: { 'iam:PassedToService': 'scheduler.amazonaws.com' } },
     }),
   );
-  scheduler.addEnvironment(WAKE_TTL_FUNCTION_ARN_VARIABLE, o.fn.functionArn);
+  scheduler.addEnvironment(WAKE_TTL_FUNCTION_ARN_VARIABLE, o.fnArn);
   scheduler.addEnvironment(WAKE_SCHEDULER_ROLE_ARN_VARIABLE, o.schedulerRole.roleArn);
   scheduler.addEnvironment(WAKE_SCHEDULE_GROUP_VARIABLE, o.groupName);
 }

@@ -121,17 +121,18 @@ function wakeSteps(b: Builders, whichAction: () => Choice): { needed: Condition;
  * A renewal: the environment is still up from an expired wake, so a new wake over that up,
  * no run and no lock (Prepare's answer): the same two functions, whose errors end the run
  * (there is no run record to write them in; nothing is changed but wake.json and the ledgers).
+ * The schedule first: a renewal written with no schedule at its new until (the old one has
+ * fired) would keep the environment up with nothing to put it to sleep; a schedule with no
+ * renewal fires, finds the old wake expired, and puts it down, which is what it was.
  */
 function renewal(b: Builders): Chain {
   const notRenewed = new Fail(b.scope, Steps.renewFailed, { errorPath: '$.Error', causePath: '$.Cause' });
   return b
-    .task(Steps.renewWake, 'wake-run', { payload: wakePayload(Steps.renewWake), catchTo: notRenewed })
-    .next(
-      b.task(Steps.scheduleRenewedWakeDown, 'wake-run', {
-        payload: wakePayload(Steps.scheduleRenewedWakeDown),
-        catchTo: notRenewed,
-      }),
-    )
+    .task(Steps.scheduleRenewedWakeDown, 'wake-run', {
+      payload: wakePayload(Steps.scheduleRenewedWakeDown),
+      catchTo: notRenewed,
+    })
+    .next(b.task(Steps.renewWake, 'wake-run', { payload: wakePayload(Steps.renewWake), catchTo: notRenewed }))
     .next(new Succeed(b.scope, Steps.renewedDone));
 }
 

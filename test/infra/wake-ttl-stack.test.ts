@@ -46,12 +46,28 @@ const workflowArn = () => {
 };
 
 describe('the wake TTL function', () => {
-  it('may read the records and start the environment workflow, nothing else', () => {
+  it('may read the records, start the environment workflow and move its own schedule, nothing else', () => {
     const statements = statementsOf(logicalId(s.stack.wakeTtl.function.role as never)).filter(
       (st) => !actions(st).some((a: string) => a.startsWith('logs:') || a.startsWith('xray:')),
     );
     expect([...new Set(statements.flatMap(actions))].sort()).toEqual(
-      ['s3:GetObject', 's3:ListBucket', 'states:StartExecution'].sort(),
+      [
+        'iam:PassRole',
+        's3:GetObject',
+        's3:ListBucket',
+        'scheduler:CreateSchedule',
+        'scheduler:UpdateSchedule',
+        'states:StartExecution',
+      ].sort(),
+    );
+    // While a wake's up still runs past its until: its own schedule, in the stack's group only.
+    const scheduling = statements.find((st) => actions(st).includes('scheduler:CreateSchedule'));
+    expect(JSON.stringify(scheduling.Resource)).toContain(
+      `:schedule/${wakeScheduleGroupName(s.stack.stackName)}/*`,
+    );
+    const fn = s.template.findResources('AWS::Lambda::Function')[logicalId(s.stack.wakeTtl.function)] as any;
+    expect(JSON.stringify(fn.Properties.Environment.Variables[WAKE_TTL_FUNCTION_ARN_VARIABLE])).toContain(
+      `:function:${fn.Properties.FunctionName}`,
     );
     const start = statements.filter((st) => actions(st).includes('states:StartExecution'));
     expect(start).toHaveLength(1);
@@ -121,18 +137,21 @@ describe('the workflow’s wake function (Record wake, Schedule wake down)', () 
   it('is told the TTL function, the scheduler’s role and the group', () => {
     const fn = s.template.findResources('AWS::Lambda::Function')[logicalId(scheduler())] as any;
     const vars = fn.Properties.Environment.Variables;
-    expect(vars[WAKE_TTL_FUNCTION_ARN_VARIABLE]).toEqual({
-      'Fn::GetAtt': [logicalId(s.stack.wakeTtl.function), 'Arn'],
-    });
+    // Made from the TTL function's fixed name (the function itself needs it too: no reference to itself).
+    const ttl = s.template.findResources('AWS::Lambda::Function')[logicalId(s.stack.wakeTtl.function)] as any;
+    expect(JSON.stringify(vars[WAKE_TTL_FUNCTION_ARN_VARIABLE])).toContain(
+      `:function:${ttl.Properties.FunctionName}`,
+    );
     expect(vars[WAKE_SCHEDULER_ROLE_ARN_VARIABLE]).toEqual({
       'Fn::GetAtt': [logicalId(s.stack.wakeTtl.schedulerRole), 'Arn'],
     });
     expect(vars[WAKE_SCHEDULE_GROUP_VARIABLE]).toBe(wakeScheduleGroupName(s.stack.stackName));
   });
 
-  it('no other function may create schedules or pass a role', () => {
+  it('no other function may create schedules or pass a role (but the TTL function, its own)', () => {
+    const allowed = [scheduler().role, s.stack.wakeTtl.function.role].map((r) => logicalId(r as never));
     const others = (Object.values(s.template.findResources('AWS::IAM::Policy')) as any[])
-      .filter((p) => !p.Properties.Roles.some((r: any) => r.Ref === logicalId(scheduler().role as never)))
+      .filter((p) => !p.Properties.Roles.some((r: any) => allowed.includes(r.Ref)))
       .flatMap((p) => p.Properties.PolicyDocument.Statement as any[])
       .flatMap(actions);
     expect(others.filter((a: string) => a.startsWith('scheduler:') || a === 'iam:PassRole')).toEqual([]);

@@ -164,7 +164,7 @@ export const SCENARIOS: Scenario[] = [
       w.clock.advance(61 * 60);
     },
     input: wakeInput('f1'),
-    states: [Steps.renewWake, Steps.scheduleRenewedWakeDown],
+    states: [Steps.scheduleRenewedWakeDown, Steps.renewWake],
     // The wake of its setup, then the renewal.
     check: wakeCountedOnce(2),
   },

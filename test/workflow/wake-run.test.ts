@@ -144,8 +144,9 @@ describe('a wake carried by the run request', () => {
       Steps.prepare,
       Steps.dryRun,
       Steps.wakeInEffect,
-      Steps.renewWake,
+      // The schedule first: a renewal never stands without a schedule at its new until.
       Steps.scheduleRenewedWakeDown,
+      Steps.renewWake,
       Steps.renewedDone,
     ]);
     const wake = w.bucket.json(`${P}/wake.json`) as Record<string, string>;

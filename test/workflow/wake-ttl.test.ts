@@ -11,7 +11,9 @@ import {
   atExpression,
   cancelWakeDown,
   scheduleWakeDown,
+  TTL_RECHECK_MINUTES,
   ttlDown,
+  ttlDownBuild,
   WAKE_SCHEDULE_GROUP,
   wakeScheduleName,
 } from '#core/run/wake-ttl';
@@ -29,6 +31,8 @@ beforeEach(() => {
 afterEach(() => w.restore());
 
 const alpha = () => resolveEnvironment(w.deps.config, 'alpha', 'dev', 'test');
+/** When woken() made its wake. */
+let START = '';
 
 /** Starts each named execution once, running the real workflow; a name seen again is not run again. */
 function localExecutions() {
@@ -46,6 +50,16 @@ function localExecutions() {
   return { executions, names };
 }
 
+/** The schedules the TTL function puts back (its own, to look again later). */
+let puts: WakeSchedule[] = [];
+const ownSchedule: WakeSchedules = {
+  put: async (s) => void puts.push(s),
+  remove: async () => undefined,
+};
+beforeEach(() => {
+  puts = [];
+});
+
 const ttl = (executions: Executions, input: unknown = { customer: 'alpha', environment: 'dev' }) =>
   ttlDown(
     {
@@ -54,6 +68,10 @@ const ttl = (executions: Executions, input: unknown = { customer: 'alpha', envir
       store: w.deps.store,
       executions,
       environmentStateMachineArn: ARN,
+      scheduler: {
+        schedules: ownSchedule,
+        target: { functionArn: 'arn:ttl', roleArn: 'arn:role', group: 'g' },
+      },
       now: w.clock.now,
     },
     input,
@@ -63,6 +81,7 @@ const ttl = (executions: Executions, input: unknown = { customer: 'alpha', envir
 async function woken() {
   seedLegacyDown(w);
   const now = w.clock.now();
+  START = now.toISOString();
   await claimWake(
     w.deps.store(alpha()),
     alpha(),
@@ -123,7 +142,10 @@ describe('the wake TTL function', () => {
     expect(w.bucket.json(`${P}/actions.json`)).toMatchObject({
       desired_state: 'down',
       jenkins_user: 'wake:ttl:alice',
-      jenkins_build: 'w1-ttl',
+      jenkins_build: ttlDownBuild({
+        build: 'w1',
+        until: new Date(Date.parse(START) + 2 * 3600_000).toISOString(),
+      }),
       result: 'succeeded',
     });
     // A retried invocation (or a second firing): the wake has ended, nothing else starts.
@@ -149,6 +171,71 @@ describe('the wake TTL function', () => {
     w.clock.advance(3600);
     expect(await ttl(executions)).toMatchObject({ outcome: 'not-due' });
     expect(names).toEqual([]);
+  });
+
+  it('looks again a few minutes later while the wake’s up still runs past its until, then puts it to sleep', async () => {
+    seedLegacyDown(w);
+    const now = w.clock.now();
+    await claimWake(
+      w.deps.store(alpha()),
+      alpha(),
+      {
+        user: 'alice',
+        created: now.toISOString(),
+        until: new Date(now.getTime() + 60_000).toISOString(),
+        build: 'w1',
+        wokeFrom: '10',
+        source: 'http',
+      },
+      null,
+    );
+    // The wake's up has recorded its intent and is still running (a slow database).
+    w.bucket.put(`${P}/actions.json`, {
+      ...(w.bucket.json(`${P}/actions.json`) as object),
+      jenkins_build: 'w1',
+      desired_state: 'up',
+      result: 'running',
+      last_change: { desired_state: 'up', jenkins_build: 'w1', result: 'running', restore_point_build: '10' },
+    });
+    w.clock.advance(61);
+    const { executions, names } = localExecutions();
+    const again = await ttl(executions);
+    expect(again).toMatchObject({ outcome: 'rescheduled' });
+    expect(names).toEqual([]);
+    expect(puts).toHaveLength(1);
+    expect(puts[0]).toMatchObject({
+      name: wakeScheduleName('alpha', 'dev'),
+      group: 'g',
+      targetArn: 'arn:ttl',
+      expression: atExpression(
+        new Date(w.clock.now().getTime() + TTL_RECHECK_MINUTES * 60_000).toISOString(),
+      ),
+    });
+  });
+
+  it('puts the environment to sleep when the wake’s own up failed (nobody watches a wake from the page)', async () => {
+    await woken();
+    // The up failed after starting things: recorded as the wake's build, failed.
+    const actions = w.bucket.json(`${P}/actions.json`) as Record<string, unknown>;
+    w.bucket.put(`${P}/actions.json`, {
+      ...actions,
+      result: 'failed',
+      last_change: { ...(actions.last_change as object), result: 'failed', restore_point_build: '10' },
+    });
+    w.clock.advance(2 * 3600 + 1);
+    const { executions, names } = localExecutions();
+    expect(await ttl(executions)).toMatchObject({ outcome: 'down-started', started: true });
+    expect(names).toHaveLength(1);
+    expect(w.kube.replicas('alpha-dev', 'backend-deployment')).toBe(0);
+  });
+
+  it('names a new down for a wake renewed with a new until (its first down may have been refused)', () => {
+    const first = ttlDownBuild({ build: 'w1', until: '2026-12-06T21:30:00.000Z' });
+    expect(ttlDownBuild({ build: 'w1', until: '2026-12-06T21:30:00.000Z' })).toBe(first);
+    expect(ttlDownBuild({ build: 'w1', until: '2026-12-06T23:30:00.000Z' })).not.toBe(first);
+    expect(
+      ttlDownBuild({ build: 'w'.repeat(64), until: '2026-12-06T21:30:00.000Z' }).length,
+    ).toBeLessThanOrEqual(64);
   });
 
   it('refuses an input that does not name a configured environment', async () => {

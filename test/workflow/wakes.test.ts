@@ -129,6 +129,7 @@ describe('a scheduled up during a wake', () => {
           },
         },
         environmentStateMachineArn: 'arn:aws:states:us-east-1:123456789012:stateMachine:cim',
+        scheduler: null,
         now: () => w.clock.now(),
       },
       { customer: 'alpha', environment: 'dev' },

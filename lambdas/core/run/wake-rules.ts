@@ -107,13 +107,17 @@ export type SweepDecision =
   | { kind: 'keep' }
   /** Expired and still keeping the environment up: run its down, then clear it. */
   | { kind: 'down' }
-  /** Expired and the environment was put down by someone else (or its up failed): just clear it. */
+  /** Expired and the environment was put down by someone else: just clear it. */
   | { kind: 'clear' };
 
 export function sweepDecision(wake: Wake, last: LastChange | null, now: Date): SweepDecision {
   if (!wakeExpired(wake, now)) return { kind: 'keep' };
   const phase = wakePhase(wake, last);
   if (phase === 'awake') return { kind: 'down' };
+  // Its own up failed and nothing was recorded since: the database may be started and some
+  // workloads up, with nobody watching (a wake from the page). The down puts it to sleep; it
+  // keeps the restore point of the down the wake woke from (a failed up carries it).
+  if (last?.build === wake.build && last.action === 'up' && last.result === 'failed') return { kind: 'down' };
   // An up still running past its TTL: its down comes at the next sweep, after it ends.
   if (phase === 'waking' && last?.build === wake.build) return { kind: 'keep' };
   return { kind: 'clear' };

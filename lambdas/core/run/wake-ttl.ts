@@ -115,8 +115,19 @@ export async function cancelWakeDown(
   await schedules.remove(wakeScheduleName(env.customer, env.environment), WAKE_SCHEDULE_GROUP);
 }
 
-/** The TTL down's build: from the wake's, so the same wake always names the same down. */
-export const ttlDownBuild = (wake: Pick<Wake, 'build'>) => `${wake.build.slice(0, 60)}-ttl`;
+/**
+ * The TTL down's build: from the wake's build and its until, so one firing (and its retries,
+ * or a schedule that fires twice) names one down, while a renewed or extended wake (same
+ * build, another until) names a new one: its first down may have been refused (a hold, a
+ * lock) and the name is kept 90 days.
+ */
+export const ttlDownBuild = (wake: Pick<Wake, 'build' | 'until'>) =>
+  `${wake.build.slice(0, 46)}-ttl-${createHash('sha256').update(`${wake.build}|${wake.until}`).digest('hex').slice(0, 12)}`;
+
+/** While the wake's up still runs past its until, the TTL looks again this much later. */
+export const TTL_RECHECK_MINUTES = 5;
+/** ... and for at most as long as the environment workflow may run (its 6 h timeout). */
+export const TTL_RECHECK_FOR_HOURS = 6;
 
 export type TtlOutcome =
   | { outcome: 'no-wake' }
@@ -124,7 +135,9 @@ export type TtlOutcome =
   | { outcome: 'not-due'; wake: Wake }
   /** The wake had ended (a manual down, --end) or its up failed: nothing to put down. */
   | { outcome: 'ended'; wake: Wake }
-  | { outcome: 'down-started'; wake: Wake; executionArn: string; started: boolean };
+  | { outcome: 'down-started'; wake: Wake; executionArn: string; started: boolean }
+  /** Expired while its up still runs: the schedule was moved a few minutes on, to look again. */
+  | { outcome: 'rescheduled'; wake: Wake; at: string };
 
 /**
  * The wake TTL function: for the ONE environment the schedule names, decide from the records
@@ -138,6 +151,8 @@ export async function ttlDown(
     store: (env: Environment) => StateStore;
     executions: Executions;
     environmentStateMachineArn: string;
+    /** Its own schedule, to look again later (deployed: the stack names the target). */
+    scheduler: { schedules: WakeSchedules; target: WakeScheduleTarget } | null;
     now: () => Date;
   },
   input: unknown,
@@ -158,12 +173,18 @@ export async function ttlDown(
   const decision = sweepDecision(wake, last, now);
   if (!wakeExpired(wake, now)) return { outcome: 'not-due', wake };
   if (decision.kind === 'keep') {
-    // Expired while its up is still running: the scheduler retries a failed invocation
-    // (infra/constructs/wake-ttl.ts), so fail and come back rather than leave it awake.
-    throw new CimError(
-      ErrorNames.ActionRefused,
-      `the wake of ${env.customer}/${env.environment} expired at ${wake.until} while its up (build ${wake.build}) is still running; its down comes when the schedule retries`,
-    );
+    // Expired while its up is still running. The schedule has fired and deletes itself, and
+    // a failed invocation is retried by Lambda only twice, within minutes: so put the
+    // schedule back a few minutes on and look again then, for as long as an up may run.
+    const at = new Date(now.getTime() + TTL_RECHECK_MINUTES * 60_000);
+    const giveUp = Date.parse(wake.until) + TTL_RECHECK_FOR_HOURS * 3600_000;
+    if (!deps.scheduler || at.getTime() > giveUp)
+      throw new CimError(
+        ErrorNames.ActionRefused,
+        `the wake of ${env.customer}/${env.environment} expired at ${wake.until} while its up (build ${wake.build}) is still running${deps.scheduler ? ` after ${TTL_RECHECK_FOR_HOURS} h` : ''}: put it to sleep with cim wake --end once that up has ended`,
+      );
+    await scheduleWakeDown(deps.scheduler.schedules, deps.scheduler.target, env, { until: at.toISOString() });
+    return { outcome: 'rescheduled', wake, at: at.toISOString() };
   }
   if (decision.kind === 'clear') return { outcome: 'ended', wake };
   const build = ttlDownBuild(wake);

@@ -161,7 +161,7 @@ describe('the sweep', () => {
     ['an expired wake still keeping its environment up', expired, upW1, 'down'],
     ['an expired wake whose up is still running', expired, change('up', 'w1', 'running'), 'keep'],
     ['an expired wake whose environment someone else put down', expired, change('down', 'd2'), 'clear'],
-    ['an expired wake whose up failed', expired, change('up', 'w1', 'failed'), 'clear'],
+    ['an expired wake whose up failed', expired, change('up', 'w1', 'failed'), 'down'],
     ['an expired wake whose up was never recorded', expired, downD1, 'clear'],
   ] as const)('%s: %s', (_, w, last, kind) => {
     expect(sweepDecision(w, last, now)).toEqual({ kind });
