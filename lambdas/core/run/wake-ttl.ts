@@ -181,7 +181,7 @@ export async function ttlDown(
     if (!deps.scheduler || at.getTime() > giveUp)
       throw new CimError(
         ErrorNames.ActionRefused,
-        `the wake of ${env.customer}/${env.environment} expired at ${wake.until} while its up (build ${wake.build}) is still running${deps.scheduler ? ` after ${TTL_RECHECK_FOR_HOURS} h` : ''}: put it to sleep with cim wake --end once that up has ended`,
+        `the wake of ${env.customer}/${env.environment} expired at ${wake.until} while its up (build ${wake.build}) is still running${deps.scheduler ? ` after ${TTL_RECHECK_FOR_HOURS} h` : ''}: end the wake (a down) once that up has ended`,
       );
     await scheduleWakeDown(deps.scheduler.schedules, deps.scheduler.target, env, { until: at.toISOString() });
     return { outcome: 'rescheduled', wake, at: at.toISOString() };
