@@ -13,8 +13,8 @@ import type { Environment } from '#core/config/schema';
 import { parseSelectionArg, selectEnvironments } from '#core/config/selection';
 import { generateBuildId } from '#core/contracts';
 import { CimError, ErrorNames, errorName, unprintableCharacter } from '#core/errors';
-import { recordKeys, type StateStore } from '#core/gateways/store';
-import { findLastChange } from '#core/records/actions';
+import type { StateStore } from '#core/gateways/store';
+import { readLastChange } from '#core/records/actions';
 import { readHold } from '#core/records/hold';
 import type { LastChange } from '#core/records/legacy-state';
 import {
@@ -81,15 +81,12 @@ function selected(inv: WakeInvocation, config: ReturnType<typeof loadConfigFile>
 const storeOf = (env: Environment) => new S3StateStore(s3ClientFor(env.bucketRegion), env.bucket);
 const where = (env: Environment) => `${env.customer}/${env.environment}`;
 
-const lastChange = async (store: StateStore, env: Environment): Promise<LastChange | null> =>
-  findLastChange(store, env, await store.getJson(recordKeys(env, '_').actions));
-
 /** What a wake decision reads: the hold, the wake (with its etag) and the last change. */
 async function readFacts(store: StateStore, env: Environment) {
   const [hold, wake, last] = await Promise.all([
     readHold(store, env),
     readWake(store, env),
-    lastChange(store, env),
+    readLastChange(store, env),
   ]);
   return { hold: hold?.hold ?? null, wake, last };
 }
@@ -385,7 +382,7 @@ async function sweep(inv: WakeInvocation, envs: Environment[], now: () => Date):
     let facts: { wake: Awaited<ReturnType<typeof readWake>>; last: LastChange | null };
     try {
       const found = await readWake(store, env);
-      facts = { wake: found, last: found ? await lastChange(store, env) : null };
+      facts = { wake: found, last: found ? await readLastChange(store, env) : null };
     } catch (err) {
       // One unreadable record does not keep the other environments from sleeping.
       rows.push({ environment: where(env), outcome: 'unreadable', error: cliMessage(err) });

@@ -18,7 +18,7 @@ import { classifyDatabaseState, label } from '../database/rules.ts';
 import { CimError, ErrorNames, errorMessage, errorName, unprintableCharacter } from '../errors.ts';
 import { isMapRunOutput, type MapRunOutput, readMapResults, storeForBucket } from '../fleet/map-results.ts';
 import { putOnce, recordKeys } from '../gateways/store.ts';
-import { findLastChange } from '../records/actions.ts';
+import { readLastChange } from '../records/actions.ts';
 import { guardRecordKey, guardRecordToLegacy } from '../records/guard-record.ts';
 import { describeHold, holdActive, readHold } from '../records/hold.ts';
 import { acquireLock, fenceLock, type HeldLock, readLock, releaseLock } from '../records/lock.ts';
@@ -264,8 +264,7 @@ export async function parkedDatabase(
   | { last: { build: string }; first: { state: string | null } }
 > {
   const store = deps.store(env);
-  // actions.json's key does not depend on the build.
-  const last = await findLastChange(store, env, await store.getJson(recordKeys(env, '-').actions));
+  const last = await readLastChange(store, env);
   if (last?.action !== 'down' || last.result !== 'succeeded') {
     return {
       skip: 'up',

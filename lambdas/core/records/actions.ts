@@ -22,6 +22,12 @@ export function readActionRecord(json: unknown, key: string, env: Environment): 
   return rec;
 }
 
+/** The latest up/down of the environment, read from its actions.json (null without one). */
+export async function readLastChange(store: StateStore, env: Environment): Promise<LastChange | null> {
+  // actions.json's key does not depend on the build.
+  return findLastChange(store, env, await store.getJson(recordKeys(env, '_').actions));
+}
+
 /**
  * The latest up/down of the environment. Records written by this tool carry it in
  * `last_change`; legacy records do not, so a legacy get_env_state on top falls back to

@@ -23,15 +23,14 @@ import {
   type Executions,
   executionArnOf,
 } from '../gateways/executions.ts';
-import { recordKeys, type StateStore } from '../gateways/store.ts';
-import { findLastChange } from '../records/actions.ts';
+import type { StateStore } from '../gateways/store.ts';
+import { readLastChange } from '../records/actions.ts';
 import { readHold } from '../records/hold.ts';
-import type { LastChange } from '../records/legacy-state.ts';
 import { readWake, type Wake } from '../records/wake.ts';
-import { environmentLedgerKey, personLedgerKey, readLedger } from '../records/wake-ledger.ts';
 import { wakeUser } from '../run/trigger.ts';
 import { WakeRequest } from '../run/wake-request.ts';
-import { decideWake, rateLimited, WAKE_RATE_LIMITS } from '../run/wake-rules.ts';
+import { decideWake } from '../run/wake-rules.ts';
+import { wakeRateRefusal } from '../run/wake-run.ts';
 
 /** Attempts from one last change before a wake is refused: each is a wake that ended without a change. */
 export const MAX_WAKE_ATTEMPTS = 10;
@@ -78,32 +77,6 @@ export function wakeExecution(stateMachineArn: string, env: Environment, build: 
   return { name, executionArn: executionArnOf(stateMachineArn, name) };
 }
 
-async function lastChange(store: StateStore, env: Environment): Promise<LastChange | null> {
-  return findLastChange(store, env, await store.getJson(recordKeys(env, '_').actions));
-}
-
-/** Why the rate limits refuse a new wake of this environment by this person, or null (cim wake's rule). */
-export async function wakeRateRefusal(
-  store: StateStore,
-  env: Environment,
-  user: string,
-  now: Date,
-): Promise<string | null> {
-  const [byEnv, byPerson] = await Promise.all([
-    readLedger(store, environmentLedgerKey(env)),
-    readLedger(store, personLedgerKey(user)),
-  ]);
-  return (
-    rateLimited(byEnv.wakes, now, WAKE_RATE_LIMITS.perEnvironment, `of ${where(env)}`) ??
-    rateLimited(
-      byPerson.wakes.filter((e) => e.user === user),
-      now,
-      WAKE_RATE_LIMITS.perPerson,
-      `by ${user}`,
-    )
-  );
-}
-
 /**
  * Wakes one environment through its deployed workflow: decides from the records, then starts
  * (or joins) the one execution of this wake. Never writes a record.
@@ -121,7 +94,7 @@ export async function startWake(
   const [hold, found, last] = await Promise.all([
     readHold(store, env),
     readWake(store, env),
-    lastChange(store, env),
+    readLastChange(store, env),
   ]);
 
   // A wake's up already recorded as running, its wake record not yet written: that execution.
@@ -176,7 +149,7 @@ export async function startWake(
     if (status === null || !CLOSED.has(status))
       return { outcome: 'joined', executionArn: started.executionArn, build };
     // Closed. Did it change the environment (its up is recorded), or end without a change?
-    const now2 = await lastChange(store, env);
+    const now2 = await readLastChange(store, env);
     if ((now2?.build ?? null) === build)
       return { outcome: 'joined', executionArn: started.executionArn, build };
     if ((now2?.build ?? null) !== from)
