@@ -3,10 +3,8 @@
 // only then starts the environment workflow's down, once per wake however often it fires. Its
 // "execution" here runs the real workflow on the local engine.
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { resolveEnvironment } from '#core/config/catalog';
 import type { Executions } from '#core/gateways/executions';
 import type { WakeSchedule, WakeSchedules } from '#core/gateways/wake-schedules';
-import { claimWake } from '#core/records/wake';
 import {
   atExpression,
   cancelWakeDown,
@@ -18,6 +16,7 @@ import {
   wakeScheduleName,
 } from '#core/run/wake-ttl';
 import { runWorkflow, warmUp } from '../support/run-workflow.ts';
+import { claimAliceWake, wokenByAlice } from '../support/wakes.ts';
 import { makeWorld, seedLegacyDown, type World } from '../support/world.ts';
 
 beforeAll(warmUp, 180_000);
@@ -30,7 +29,6 @@ beforeEach(() => {
 });
 afterEach(() => w.restore());
 
-const alpha = () => resolveEnvironment(w.deps.config, 'alpha', 'dev', 'test');
 /** When woken() made its wake. */
 let START = '';
 
@@ -79,24 +77,7 @@ const ttl = (executions: Executions, input: unknown = { customer: 'alpha', envir
 
 /** alpha/dev woken by alice for two hours from the legacy down of build 10 (as cim wake does it). */
 async function woken() {
-  seedLegacyDown(w);
-  const now = w.clock.now();
-  START = now.toISOString();
-  await claimWake(
-    w.deps.store(alpha()),
-    alpha(),
-    {
-      user: 'alice',
-      created: now.toISOString(),
-      until: new Date(now.getTime() + 2 * 3600_000).toISOString(),
-      build: 'w1',
-      wokeFrom: '10',
-      source: 'cli',
-    },
-    null,
-  );
-  const up = await runWorkflow(w, { action: 'up', build: 'w1', user: 'wake:alice' });
-  expect(up.status).toBe('SUCCEEDED');
+  START = (await wokenByAlice(w)).created;
 }
 
 describe('the wake’s schedule', () => {
@@ -175,20 +156,7 @@ describe('the wake TTL function', () => {
 
   it('looks again a few minutes later while the wake’s up still runs past its until, then puts it to sleep', async () => {
     seedLegacyDown(w);
-    const now = w.clock.now();
-    await claimWake(
-      w.deps.store(alpha()),
-      alpha(),
-      {
-        user: 'alice',
-        created: now.toISOString(),
-        until: new Date(now.getTime() + 60_000).toISOString(),
-        build: 'w1',
-        wokeFrom: '10',
-        source: 'http',
-      },
-      null,
-    );
+    await claimAliceWake(w, { minutes: 1, source: 'http' });
     // The wake's up has recorded its intent and is still running (a slow database).
     w.bucket.put(`${P}/actions.json`, {
       ...(w.bucket.json(`${P}/actions.json`) as object),

@@ -6,12 +6,11 @@
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { noRetryWaits } from '#cli/engine/local-environment';
 import { runFleetLocal } from '#cli/engine/local-fleet';
-import { resolveEnvironment } from '#core/config/catalog';
-import { claimWake } from '#core/records/wake';
 import { ttlDown } from '#core/run/wake-ttl';
 import { Steps, WaitSteps } from '#core/steps';
 import { runWorkflow, warmUp } from '../support/run-workflow.ts';
-import { makeWorld, seedLegacyDown, type World } from '../support/world.ts';
+import { wokenByAlice } from '../support/wakes.ts';
+import { makeWorld, type World } from '../support/world.ts';
 
 beforeAll(warmUp, 180_000);
 
@@ -22,28 +21,9 @@ beforeEach(() => {
 });
 afterEach(() => w.restore());
 
-const alpha = () => resolveEnvironment(w.deps.config, 'alpha', 'dev', 'test');
-
 /** alpha/dev woken by alice for two hours from the legacy down of build 10 (as cim wake does it). */
 async function woken() {
-  seedLegacyDown(w);
-  const now = w.clock.now();
-  const claimed = await claimWake(
-    w.deps.store(alpha()),
-    alpha(),
-    {
-      user: 'alice',
-      created: now.toISOString(),
-      until: new Date(now.getTime() + 2 * 3600_000).toISOString(),
-      build: 'w1',
-      wokeFrom: '10',
-      source: 'cli',
-    },
-    null,
-  );
-  expect(claimed).not.toBeNull();
-  const up = await runWorkflow(w, { action: 'up', build: 'w1', user: 'wake:alice' });
-  expect(up.status).toBe('SUCCEEDED');
+  await wokenByAlice(w);
   expect(w.bucket.json(`${P}/history/w1/actions.json`)).toMatchObject({ trigger: 'wake' });
 }
 

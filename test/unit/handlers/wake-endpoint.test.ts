@@ -8,18 +8,14 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import {
-  DescribeExecutionCommand,
-  ExecutionAlreadyExists,
-  SFNClient,
-  StartExecutionCommand,
-} from '@aws-sdk/client-sfn';
-import { type AwsClientStub, mockClient } from 'aws-sdk-client-mock';
+import { type SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
+import type { AwsClientStub } from 'aws-sdk-client-mock';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
 import { parseConfig } from '#core/config/catalog';
 import type { HttpApiEvent, HttpApiResult } from '#core/wake/deployed';
 import { writeDeployedConfig } from '#infra/bundling';
+import { fakeStepFunctions } from '../../support/fake-sfn.ts';
 import { memoryBucket } from '../../support/memory-s3.ts';
 import { fixture, fixtureJson } from '../../support/world.ts';
 
@@ -81,16 +77,7 @@ let started: { name: string; input: Record<string, unknown> }[];
 beforeEach(() => {
   bucket = memoryBucket();
   bucket.put(`${P}/actions.json`, fixtureJson('legacy-actions-build-10.json'));
-  started = [];
-  sfn = mockClient(SFNClient);
-  sfn.on(StartExecutionCommand).callsFake((i) => {
-    const name = i.name as string;
-    if (started.some((s) => s.name === name))
-      throw new ExecutionAlreadyExists({ message: 'Execution Already Exists', $metadata: {} });
-    started.push({ name, input: JSON.parse(i.input as string) });
-    return { executionArn: `${ARN.replace(':stateMachine:', ':execution:')}:${name}`, startDate: new Date() };
-  });
-  sfn.on(DescribeExecutionCommand).resolves({ status: 'RUNNING' });
+  ({ sfn, started } = fakeStepFunctions(ARN));
 });
 afterEach(() => {
   sfn.restore();

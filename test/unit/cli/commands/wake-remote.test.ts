@@ -8,16 +8,16 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
   DescribeExecutionCommand,
-  ExecutionAlreadyExists,
   GetExecutionHistoryCommand,
-  SFNClient,
+  type SFNClient,
   StartExecutionCommand,
 } from '@aws-sdk/client-sfn';
-import { type AwsClientStub, mockClient } from 'aws-sdk-client-mock';
+import type { AwsClientStub } from 'aws-sdk-client-mock';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { stringify as toYaml } from 'yaml';
 import { ExitCode } from '#cli/exit-codes';
 import { capture } from '../../../support/capture.ts';
+import { fakeStepFunctions } from '../../../support/fake-sfn.ts';
 import { memoryBucket } from '../../../support/memory-s3.ts';
 import { fixtureJson } from '../../../support/world.ts';
 
@@ -54,16 +54,7 @@ let started: { name: string; input: Record<string, unknown> }[];
 beforeEach(() => {
   bucket = memoryBucket();
   bucket.put(`${P}/actions.json`, fixtureJson('legacy-actions-build-10.json'));
-  started = [];
-  sfn = mockClient(SFNClient);
-  sfn.on(StartExecutionCommand).callsFake((i) => {
-    const name = i.name as string;
-    if (started.some((s) => s.name === name))
-      throw new ExecutionAlreadyExists({ message: 'Execution Already Exists', $metadata: {} });
-    started.push({ name, input: JSON.parse(i.input as string) });
-    return { executionArn: `${ARN.replace(':stateMachine:', ':execution:')}:${name}`, startDate: new Date() };
-  });
-  sfn.on(DescribeExecutionCommand).resolves({ status: 'RUNNING' });
+  ({ sfn, started } = fakeStepFunctions(ARN));
 });
 afterEach(() => {
   vi.restoreAllMocks();
